@@ -1,0 +1,103 @@
+//! How raw class weights are scaled.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::WeightError;
+
+/// How raw weights are scaled once a [`Scheme`](crate::Scheme) has produced them.
+///
+/// Only the scale changes: the ratios between classes stay those of the scheme. The scale
+/// matters for losses reduced by a plain mean (`Σ w_y·l / N`) and for the learning rate; a
+/// weighted mean (`Σ w_y·l / Σ w_y`) cancels it.
+///
+/// | name | rule | from |
+/// |---|---|---|
+/// | `sum-to-classes` (default) | `w_c ← K · w_c / Σ_j w_j`, so the weights sum to the number of classes | Cui et al., CVPR 2019 |
+/// | `mean-sample` | `w_c ← N · w_c / Σ_j n_j·w_j`, so the mean weight per training sample is 1 | scikit-learn |
+/// | `none` | raw weights | |
+///
+/// `K` is the number of classes `C`, except under
+/// [`ZeroCountPolicy::ZeroWeight`](crate::ZeroCountPolicy::ZeroWeight), where it is the number
+/// of classes that have samples (the empty ones weigh 0 and take no share). `n_j` and `N` in
+/// `mean-sample` are always the real counts, so the invariant holds on the real training set
+/// even under [`ZeroCountPolicy::AddOne`](crate::ZeroCountPolicy::AddOne).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalization {
+    /// `w_c ← K · w_c / Σ_j w_j`: weights sum to the number of classes (the default).
+    #[default]
+    SumToClasses,
+    /// `w_c ← N · w_c / Σ_j n_j·w_j`: the mean per-sample weight over the training set is 1.
+    MeanSample,
+    /// Raw weights, unscaled.
+    None,
+}
+
+impl Normalization {
+    /// The kebab-case name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalization::SumToClasses => "sum-to-classes",
+            Normalization::MeanSample => "mean-sample",
+            Normalization::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for Normalization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Normalization {
+    type Err = WeightError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            Normalization::SumToClasses,
+            Normalization::MeanSample,
+            Normalization::None,
+        ]
+        .into_iter()
+        .find(|n| n.name().eq_ignore_ascii_case(text.trim()))
+        .ok_or_else(|| WeightError::UnknownName {
+            what: "normalization",
+            value: text.to_string(),
+            expected: "sum-to-classes, mean-sample, none",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for n in [
+            Normalization::SumToClasses,
+            Normalization::MeanSample,
+            Normalization::None,
+        ] {
+            assert_eq!(n.to_string().parse::<Normalization>().unwrap(), n);
+            assert_eq!(
+                serde_json::to_string(&n).unwrap(),
+                format!("\"{}\"", n.name())
+            );
+        }
+        assert_eq!(Normalization::default(), Normalization::SumToClasses);
+    }
+
+    #[test]
+    fn unknown_name_lists_the_valid_ones() {
+        let err = "sum".parse::<Normalization>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown normalization \"sum\": expected one of sum-to-classes, mean-sample, none"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! What to do with classes that have no training sample.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::WeightError;
+
+/// What a class with no training sample gets, since `1 / n_c` is undefined at `n_c = 0`.
+///
+/// The policy is about the data, not the scheme, so it applies to every scheme (even
+/// `uniform` and `custom`, whose formulas do not divide by the count): a class absent from the
+/// training split is most often a mistake, and the default makes it an error.
+///
+/// | name | effect |
+/// |---|---|
+/// | `error` (default) | [`WeightError::ZeroCount`] naming the first empty class |
+/// | `zero-weight` | empty classes weigh 0; the scheme and the normalization see only the classes that have samples (for `balanced`, `C` is their number; for `median`, the median is over them) |
+/// | `add-one` | every count is smoothed to `n_c + 1` before the scheme is applied |
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ZeroCountPolicy {
+    /// An empty class is an error that names it (the default).
+    #[default]
+    Error,
+    /// Empty classes get weight 0 and are left out of the scheme and the normalization.
+    ZeroWeight,
+    /// Laplace smoothing: every class's count is taken as `n_c + 1`.
+    AddOne,
+}
+
+impl ZeroCountPolicy {
+    /// The kebab-case name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ZeroCountPolicy::Error => "error",
+            ZeroCountPolicy::ZeroWeight => "zero-weight",
+            ZeroCountPolicy::AddOne => "add-one",
+        }
+    }
+}
+
+impl fmt::Display for ZeroCountPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ZeroCountPolicy {
+    type Err = WeightError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            ZeroCountPolicy::Error,
+            ZeroCountPolicy::ZeroWeight,
+            ZeroCountPolicy::AddOne,
+        ]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(text.trim()))
+        .ok_or_else(|| WeightError::UnknownName {
+            what: "zero-count policy",
+            value: text.to_string(),
+            expected: "error, zero-weight, add-one",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for p in [
+            ZeroCountPolicy::Error,
+            ZeroCountPolicy::ZeroWeight,
+            ZeroCountPolicy::AddOne,
+        ] {
+            assert_eq!(p.to_string().parse::<ZeroCountPolicy>().unwrap(), p);
+            assert_eq!(
+                serde_json::to_string(&p).unwrap(),
+                format!("\"{}\"", p.name())
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_name_lists_the_valid_ones() {
+        let err = "skip".parse::<ZeroCountPolicy>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown zero-count policy \"skip\": expected one of error, zero-weight, add-one"
+        );
+    }
+}
