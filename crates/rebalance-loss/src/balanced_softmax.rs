@@ -1,0 +1,85 @@
+//! Balanced Softmax (Ren et al., NeurIPS 2020).
+
+use burn::prelude::*;
+use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+
+use crate::cross_entropy::class_tensor;
+use crate::error::check_class_values;
+use crate::logit_adjusted::shifted_cross_entropy;
+use crate::reduction::PerSample;
+use crate::{LossError, Reduction};
+
+/// Configuration of [`BalancedSoftmax`], from Ren et al., "Balanced Meta-Softmax for
+/// Long-Tailed Visual Recognition", NeurIPS 2020.
+///
+/// `L = CE(z + log n, y)`: the softmax of the training distribution, `n_c·e^{z_c} / Σ_j
+/// n_j·e^{z_j}`, so the model's own softmax estimates the balanced one. It equals the
+/// [`LogitAdjusted`](crate::LogitAdjusted) loss with `τ = 1` (`log n` and `log π` differ by
+/// a constant, which the softmax cancels).
+#[derive(Config, Debug)]
+pub struct BalancedSoftmaxConfig {
+    /// Training samples per class; every class needs at least one.
+    pub counts: Vec<u64>,
+    /// Per-class weights, finite and `>= 0`, one per class. Default `None`.
+    pub weights: Option<Vec<f64>>,
+    /// How per-sample losses are reduced. Default `weighted-mean`.
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl BalancedSoftmaxConfig {
+    /// Uses `weights` as the class weights.
+    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
+        self.with_weights(Some(weights.as_slice().to_vec()))
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// Empty or all-zero counts, a class with no sample, a weight vector of the wrong length
+    /// or with a negative or non-finite value.
+    pub fn init(&self, device: &Device) -> Result<BalancedSoftmax, LossError> {
+        let counts = ClassCounts::from_counts(self.counts.clone())?;
+        if let Some(class) = counts.empty_classes().next() {
+            return Err(WeightError::ZeroCount { class }.into());
+        }
+        if let Some(weights) = &self.weights {
+            check_class_values("weights", weights, Some(counts.num_classes()))?;
+        }
+        let log_counts: Vec<f64> = counts.as_slice().iter().map(|&n| (n as f64).ln()).collect();
+        Ok(BalancedSoftmax {
+            log_counts: class_tensor(&log_counts, device),
+            weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Balanced Softmax loss, built by [`BalancedSoftmaxConfig::init`].
+#[derive(Module, Debug)]
+pub struct BalancedSoftmax {
+    log_counts: Tensor<1>,
+    weights: Option<Tensor<1>>,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl BalancedSoftmax {
+    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).reduce(self.reduction)
+    }
+
+    /// The per-sample losses, already weighted, shape `[batch_size]`.
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).loss
+    }
+
+    fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
+        shifted_cross_entropy(logits, targets, &self.log_counts, self.weights.as_ref())
+    }
+}

@@ -1,0 +1,119 @@
+//! One-vs-all binary cross-entropy with class weights and `pos_weight`.
+
+use burn::prelude::*;
+use rebalance_weights::ClassWeights;
+
+use crate::cross_entropy::class_tensor;
+use crate::error::check_class_values;
+use crate::sigmoid::{SigmoidTerms, one_hot_targets};
+use crate::{LossError, Reduction};
+
+/// Configuration of [`WeightedBinaryCrossEntropy`]: sigmoid (one-vs-all) cross-entropy for
+/// single-label targets (class indices, one-hot encoded) and multi-label targets (multi-hot).
+///
+/// Element loss, for logit `z = z_{n,c}` and target `y = y_{n,c}` in `[0, 1]`:
+/// `e = -(pw_c · y · log σ(z) + (1 - y) · log(1 - σ(z)))`, computed with `softplus` so it is
+/// finite for any `z` (PyTorch's `binary_cross_entropy_with_logits(pos_weight=pw)`).
+/// Per-sample loss `l_n = s_n · Σ_c e_{n,c}`, where the sample weight `s_n` is the sum of the
+/// class weights of the sample's positive labels (the class weight of its label for
+/// single-label targets; a multi-hot row with no positive label gets 0). PyTorch's
+/// `reduction="mean"` over all `N·C` elements is `sum` divided by `N·C`, or
+/// `forward_elementwise(..).mean()`.
+#[derive(Config, Debug)]
+pub struct WeightedBinaryCrossEntropyConfig {
+    /// Per-class weights `w_c`, finite and `>= 0`, one per class. Default `None`: unweighted.
+    pub weights: Option<Vec<f64>>,
+    /// Per-class weight `pw_c` of the positive term, finite and `>= 0` (PyTorch's
+    /// `pos_weight`; `n_neg / n_pos` balances a class's positives and negatives). Default
+    /// `None`: 1.
+    pub pos_weight: Option<Vec<f64>>,
+    /// How per-sample losses are reduced. Default `weighted-mean`.
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl WeightedBinaryCrossEntropyConfig {
+    /// Uses `weights` as the class weights.
+    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
+        self.with_weights(Some(weights.as_slice().to_vec()))
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// A weight or `pos_weight` that is negative or not finite, or the two of different
+    /// lengths.
+    pub fn init(&self, device: &Device) -> Result<WeightedBinaryCrossEntropy, LossError> {
+        check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())?;
+        Ok(WeightedBinaryCrossEntropy {
+            weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
+            pos_weight: self.pos_weight.as_deref().map(|w| class_tensor(w, device)),
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Checks the per-class vectors of a sigmoid loss.
+pub(crate) fn check_sigmoid_vectors(
+    weights: Option<&[f64]>,
+    pos_weight: Option<&[f64]>,
+) -> Result<(), LossError> {
+    if let Some(weights) = weights {
+        check_class_values("weights", weights, None)?;
+    }
+    if let Some(pos_weight) = pos_weight {
+        check_class_values("pos_weight", pos_weight, weights.map(<[f64]>::len))?;
+    }
+    Ok(())
+}
+
+/// One-vs-all binary cross-entropy, built by [`WeightedBinaryCrossEntropyConfig::init`].
+#[derive(Module, Debug)]
+pub struct WeightedBinaryCrossEntropy {
+    weights: Option<Tensor<1>>,
+    pos_weight: Option<Tensor<1>>,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl WeightedBinaryCrossEntropy {
+    fn terms(&self) -> SigmoidTerms<'_> {
+        SigmoidTerms {
+            weights: self.weights.as_ref(),
+            pos_weight: self.pos_weight.as_ref(),
+            alpha: None,
+            gamma: 0.0,
+        }
+    }
+
+    /// The loss of class-index targets, reduced: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let [_, num_classes] = logits.dims();
+        self.forward_multi_hot(logits, one_hot_targets(targets, num_classes))
+    }
+
+    /// Per-sample losses of class-index targets, already weighted, shape `[batch_size]`.
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let [_, num_classes] = logits.dims();
+        self.terms()
+            .per_sample(logits, one_hot_targets(targets, num_classes))
+            .loss
+    }
+
+    /// The loss of multi-hot targets (`[batch_size, num_classes]`, values in `[0, 1]`), reduced.
+    pub fn forward_multi_hot(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        self.terms()
+            .per_sample(logits, targets)
+            .reduce(self.reduction)
+    }
+
+    /// Weighted element losses `s_n · e_{n,c}` of multi-hot targets, shape
+    /// `[batch_size, num_classes]`.
+    pub fn forward_elementwise(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+        self.terms().weighted_elements(logits, targets)
+    }
+}

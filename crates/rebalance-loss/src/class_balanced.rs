@@ -1,0 +1,208 @@
+//! Class-balanced loss (Cui et al., CVPR 2019).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::*;
+use rebalance_weights::{ClassCounts, ClassWeights, Scheme};
+use serde::{Deserialize, Serialize};
+
+use crate::error::check_min;
+use crate::{
+    LossError, Reduction, SigmoidFocal, SigmoidFocalConfig, WeightedBinaryCrossEntropy,
+    WeightedBinaryCrossEntropyConfig, WeightedCrossEntropy, WeightedCrossEntropyConfig,
+};
+
+/// The loss that class-balanced weights are applied to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassBalancedBase {
+    /// Softmax cross-entropy.
+    Softmax,
+    /// One-vs-all sigmoid cross-entropy.
+    Sigmoid,
+    /// Sigmoid focal loss without `α` (the weights play its part) — the default, the
+    /// combination Cui et al. report best on long-tailed CIFAR.
+    #[default]
+    Focal,
+}
+
+impl ClassBalancedBase {
+    /// The kebab-case name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassBalancedBase::Softmax => "softmax",
+            ClassBalancedBase::Sigmoid => "sigmoid",
+            ClassBalancedBase::Focal => "focal",
+        }
+    }
+}
+
+impl fmt::Display for ClassBalancedBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ClassBalancedBase {
+    type Err = LossError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            ClassBalancedBase::Softmax,
+            ClassBalancedBase::Sigmoid,
+            ClassBalancedBase::Focal,
+        ]
+        .into_iter()
+        .find(|b| b.name().eq_ignore_ascii_case(text.trim()))
+        .ok_or_else(|| LossError::UnknownName {
+            what: "class-balanced base loss",
+            value: text.to_string(),
+            expected: "softmax, sigmoid, focal",
+        })
+    }
+}
+
+/// Configuration of [`ClassBalanced`], the class-balanced loss of Cui et al., "Class-Balanced
+/// Loss Based on Effective Number of Samples", CVPR 2019.
+///
+/// `CB(z, y) = (1 - β) / (1 - β^{n_y}) · L(z, y)`: the base loss `L` (softmax cross-entropy,
+/// sigmoid cross-entropy, or sigmoid focal loss with focusing `γ`) weighted by the inverse
+/// effective number of samples of the target's class, with weights normalized to sum to `C`
+/// (the [`Scheme::Ens`] weights). The default reduction, `mean` (`Σ w·l / N`), is the
+/// paper's code: for the sigmoid bases, the weighted sum over all `N·C` elements divided by
+/// the number of positive labels, `N` for single-label targets.
+///
+/// For the sigmoid and focal bases, §5.2 of the paper initialises the classifier's bias to
+/// [`sigmoid_bias_init`] so that early training is stable.
+#[derive(Config, Debug)]
+pub struct ClassBalancedConfig {
+    /// Training samples per class; every class needs at least one.
+    pub counts: Vec<u64>,
+    /// `β` of the effective number, in `[0, 1)`. Default 0.9999.
+    #[config(default = 0.9999)]
+    pub beta: f64,
+    /// The base loss. Default `focal`.
+    #[config(default = "ClassBalancedBase::Focal")]
+    pub base: ClassBalancedBase,
+    /// Focusing parameter `γ` of the focal base, finite and `>= 0`. Default 2.
+    #[config(default = 2.0)]
+    pub gamma: f64,
+    /// How per-sample losses are reduced. Default `mean`, as in the paper's code.
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
+}
+
+impl ClassBalancedConfig {
+    /// The class weights `(1 - β) / (1 - β^{n_c})`, normalized to sum to `C`.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init).
+    pub fn class_weights(&self) -> Result<ClassWeights, LossError> {
+        let counts = ClassCounts::from_counts(self.counts.clone())?;
+        Ok(Scheme::Ens { beta: self.beta }.weights(&counts)?)
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// Empty or all-zero counts, a class with no sample, `β ∉ [0, 1)`, `γ` negative or not
+    /// finite.
+    pub fn init(&self, device: &Device) -> Result<ClassBalanced, LossError> {
+        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        let weights = self.class_weights()?;
+        let loss = match self.base {
+            ClassBalancedBase::Softmax => ClassBalancedLoss::Softmax(
+                WeightedCrossEntropyConfig::new()
+                    .with_class_weights(&weights)
+                    .with_reduction(self.reduction)
+                    .init(device)?,
+            ),
+            ClassBalancedBase::Sigmoid => ClassBalancedLoss::Sigmoid(
+                WeightedBinaryCrossEntropyConfig::new()
+                    .with_class_weights(&weights)
+                    .with_reduction(self.reduction)
+                    .init(device)?,
+            ),
+            ClassBalancedBase::Focal => ClassBalancedLoss::Focal(
+                SigmoidFocalConfig::new()
+                    .with_gamma(self.gamma)
+                    .with_alpha(-1.0)
+                    .with_class_weights(&weights)
+                    .with_reduction(self.reduction)
+                    .init(device)?,
+            ),
+        };
+        Ok(ClassBalanced { loss })
+    }
+}
+
+/// The bias initialisation `b = -ln(C - 1)` of Cui et al. §5.2 (from Lin et al.'s prior
+/// `π = 1/C`: `b = -ln((1 - π) / π)`), for the classifier of a sigmoid or focal loss, so that
+/// every class starts at probability `1/C` instead of 1/2 and the many negatives do not swamp
+/// the first updates.
+///
+/// ```
+/// let b = rebalance_loss::sigmoid_bias_init(10)?;
+/// assert!((b + 9f64.ln()).abs() < 1e-15);
+/// # Ok::<(), rebalance_loss::LossError>(())
+/// ```
+///
+/// # Errors
+/// `num_classes < 2`.
+pub fn sigmoid_bias_init(num_classes: usize) -> Result<f64, LossError> {
+    if num_classes < 2 {
+        return Err(LossError::InvalidParameter {
+            name: "num_classes",
+            value: num_classes.to_string(),
+            expected: ">= 2",
+        });
+    }
+    Ok(-((num_classes - 1) as f64).ln())
+}
+
+/// The base loss of a [`ClassBalanced`] loss, with the class-balanced weights in it.
+#[derive(Module, Debug)]
+pub enum ClassBalancedLoss {
+    /// Softmax cross-entropy.
+    Softmax(WeightedCrossEntropy),
+    /// Sigmoid cross-entropy.
+    Sigmoid(WeightedBinaryCrossEntropy),
+    /// Sigmoid focal loss.
+    Focal(SigmoidFocal),
+}
+
+/// Class-balanced loss, built by [`ClassBalancedConfig::init`].
+#[derive(Module, Debug)]
+pub struct ClassBalanced {
+    loss: ClassBalancedLoss,
+}
+
+impl ClassBalanced {
+    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        match &self.loss {
+            ClassBalancedLoss::Softmax(loss) => loss.forward(logits, targets),
+            ClassBalancedLoss::Sigmoid(loss) => loss.forward(logits, targets),
+            ClassBalancedLoss::Focal(loss) => loss.forward(logits, targets),
+        }
+    }
+
+    /// The per-sample losses, already weighted, shape `[batch_size]`.
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        match &self.loss {
+            ClassBalancedLoss::Softmax(loss) => loss.forward_no_reduction(logits, targets),
+            ClassBalancedLoss::Sigmoid(loss) => loss.forward_no_reduction(logits, targets),
+            ClassBalancedLoss::Focal(loss) => loss.forward_no_reduction(logits, targets),
+        }
+    }
+
+    /// The base loss, for multi-hot targets and element-wise output.
+    pub fn base(&self) -> &ClassBalancedLoss {
+        &self.loss
+    }
+}

@@ -1,0 +1,198 @@
+//! Softmax cross-entropy with class weights, label smoothing and an ignore index.
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use rebalance_weights::ClassWeights;
+
+use crate::error::{check_class_values, check_min};
+use crate::reduction::PerSample;
+use crate::{LossError, Reduction};
+
+/// Configuration of [`WeightedCrossEntropy`].
+///
+/// `l_n = -Σ_c w_c · q_{n,c} · log softmax(z_n)_c` with the smoothed target
+/// `q_n = (1 - ε)·onehot(y_n) + ε/C`; without smoothing, `l_n = -w_{y_n} · log p_{n,y_n}`.
+/// Reduced by [`Reduction`] with per-sample weight `w_{y_n}`: the default `weighted-mean` is
+/// `Σ_n l_n / Σ_n w_{y_n}`, exactly PyTorch's
+/// `F.cross_entropy(z, y, weight=w, label_smoothing=ε, ignore_index=i)`.
+///
+/// ```
+/// use burn::prelude::*;
+/// use rebalance_loss::{Reduction, WeightedCrossEntropyConfig};
+///
+/// let device = Device::flex();
+/// let loss = WeightedCrossEntropyConfig::new()
+///     .with_weights(Some(vec![0.5, 1.0, 1.5]))
+///     .with_smoothing(0.1)
+///     .with_reduction(Reduction::WeightedMean)
+///     .init(&device)?;
+/// let logits = Tensor::<2>::from_floats([[2.0, 0.5, -1.0], [0.1, 1.5, 0.3]], &device);
+/// let targets = Tensor::<1, Int>::from_ints([0, 2], &device);
+/// let value = loss.forward(logits, targets); // shape [1]
+/// assert_eq!(value.dims(), [1]);
+/// # Ok::<(), rebalance_loss::LossError>(())
+/// ```
+#[derive(Config, Debug)]
+pub struct WeightedCrossEntropyConfig {
+    /// Per-class weights `w_c`, finite and `>= 0` (0 is allowed: that class is ignored), one
+    /// per class. `None` (the default) is the unweighted loss. Typically
+    /// [`ClassWeights::as_slice`] (see [`with_class_weights`](Self::with_class_weights)).
+    pub weights: Option<Vec<f64>>,
+    /// Label smoothing `ε` in `[0, 1]`, PyTorch's semantics. Default 0.
+    #[config(default = 0.0)]
+    pub smoothing: f64,
+    /// Samples whose target equals this index count in neither the numerator nor the
+    /// denominator of any reduction (burn-nn's pad tokens still count in its mean). May be
+    /// `>= C`, e.g. 255 for unlabeled pixels. Default `None`.
+    pub ignore_index: Option<usize>,
+    /// How per-sample losses are reduced. Default `weighted-mean`.
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl WeightedCrossEntropyConfig {
+    /// Uses `weights` as the class weights.
+    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
+        self.with_weights(Some(weights.as_slice().to_vec()))
+    }
+
+    /// Builds the loss, with its weight tensor on `device`.
+    ///
+    /// # Errors
+    /// `smoothing` outside `[0, 1]`, or a weight that is negative or not finite.
+    pub fn init(&self, device: &Device) -> Result<WeightedCrossEntropy, LossError> {
+        check_min("smoothing", self.smoothing, 0.0, false, "in [0, 1]")?;
+        if self.smoothing > 1.0 {
+            return Err(LossError::InvalidParameter {
+                name: "smoothing",
+                value: self.smoothing.to_string(),
+                expected: "in [0, 1]",
+            });
+        }
+        if let Some(weights) = &self.weights {
+            check_class_values("weights", weights, None)?;
+        }
+        Ok(WeightedCrossEntropy {
+            weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
+            smoothing: self.smoothing,
+            ignore_index: self.ignore_index,
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Softmax cross-entropy with optional class weights, label smoothing and ignore index.
+///
+/// Built by [`WeightedCrossEntropyConfig::init`]. The weight tensor is a constant of the
+/// module: it moves with `to_device`/`fork` and is not re-uploaded per step.
+#[derive(Module, Debug)]
+pub struct WeightedCrossEntropy {
+    weights: Option<Tensor<1>>,
+    smoothing: f64,
+    ignore_index: Option<usize>,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl WeightedCrossEntropy {
+    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes` (or the ignore index).
+    ///   Indices are not checked on the device; see the crate docs.
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).reduce(self.reduction)
+    }
+
+    /// The per-sample losses `l_n`, already weighted, shape `[batch_size]` (0 for ignored
+    /// samples).
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).loss
+    }
+
+    pub(crate) fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
+        softmax_cross_entropy(
+            logits,
+            targets,
+            self.weights.as_ref(),
+            self.smoothing,
+            self.ignore_index,
+        )
+    }
+
+    /// The configured reduction.
+    pub fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+}
+
+/// A `[C]` float tensor of per-class values on `device`.
+pub(crate) fn class_tensor(values: &[f64], device: &Device) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
+}
+
+/// `[B, C]` mask, true at `(n, y_n)`. Built by comparison, so nothing is read back to the host
+/// (Burn's `one_hot` checks the indices on the host).
+pub(crate) fn one_hot_mask(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2, Bool> {
+    let [batch_size] = targets.dims();
+    let classes = Tensor::<1, Int>::arange(0..num_classes as i64, &targets.device())
+        .reshape([1, num_classes])
+        .expand([batch_size, num_classes]);
+    targets
+        .reshape([batch_size, 1])
+        .expand([batch_size, num_classes])
+        .equal(classes)
+}
+
+/// The weighted, smoothed, masked softmax cross-entropy of every sample.
+pub(crate) fn softmax_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<1, Int>,
+    weights: Option<&Tensor<1>>,
+    smoothing: f64,
+    ignore_index: Option<usize>,
+) -> PerSample {
+    let [_, num_classes] = logits.dims();
+    let (targets, valid) = match ignore_index {
+        Some(ignore) => {
+            let ignored = targets.clone().equal_elem(ignore as i64);
+            let valid = ignored.clone().bool_not().float();
+            // Any in-range index will do for the ignored rows: their terms are zeroed below.
+            (targets.mask_fill(ignored, 0), Some(valid))
+        }
+        None => (targets, None),
+    };
+    let log_probs = log_softmax(logits, 1);
+    let nll = log_probs
+        .clone()
+        .gather(1, targets.clone().unsqueeze_dim(1))
+        .squeeze_dim::<1>(1)
+        .neg();
+    let sample_weights = weights.map(|w| w.clone().gather(0, targets));
+    let mut loss = match &sample_weights {
+        Some(sw) => nll * sw.clone(),
+        None => nll,
+    };
+    if smoothing > 0.0 {
+        let weighted_log_probs = match weights {
+            Some(w) => log_probs * w.clone().unsqueeze_dim::<2>(0),
+            None => log_probs,
+        };
+        let uniform_term = weighted_log_probs.sum_dim(1).squeeze_dim::<1>(1).neg();
+        loss = loss.mul_scalar(1.0 - smoothing)
+            + uniform_term.mul_scalar(smoothing / num_classes as f64);
+    }
+    match valid {
+        Some(valid) => PerSample {
+            loss: loss * valid.clone(),
+            weight: sample_weights.map(|w| w * valid.clone()),
+            valid: Some(valid),
+        },
+        None => PerSample {
+            loss,
+            weight: sample_weights,
+            valid: None,
+        },
+    }
+}

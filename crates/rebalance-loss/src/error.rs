@@ -1,0 +1,114 @@
+//! The error type of this crate.
+
+use rebalance_weights::WeightError;
+
+/// A loss configuration that cannot be built.
+///
+/// Every message names the offending value and says what would be valid
+/// (`gamma = -1: must be finite and >= 0`). Losses never panic on a bad config.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LossError {
+    /// A scalar parameter outside its range.
+    #[error("{name} = {value}: must be {expected}")]
+    InvalidParameter {
+        /// The config field (`gamma`, `smoothing`, `max_margin`, ...).
+        name: &'static str,
+        /// The rejected value, as written.
+        value: String,
+        /// The valid range, in words.
+        expected: &'static str,
+    },
+
+    /// A per-class vector whose length differs from the number of classes.
+    #[error(
+        "{name} has {len} values but there are {num_classes} classes: give one value per class"
+    )]
+    WrongLength {
+        /// The config field (`weights`, `pos_weight`).
+        name: &'static str,
+        /// Length of the given vector.
+        len: usize,
+        /// Number of classes.
+        num_classes: usize,
+    },
+
+    /// A per-class value that is negative, NaN or infinite.
+    #[error("{name}[{class}] = {value}: must be finite and >= 0")]
+    InvalidClassValue {
+        /// The config field (`weights`, `pos_weight`).
+        name: &'static str,
+        /// Index of the class.
+        class: usize,
+        /// The rejected value.
+        value: f64,
+    },
+
+    /// A name that is not one of the known variants.
+    #[error("unknown {what} {value:?}: expected one of {expected}")]
+    UnknownName {
+        /// What was being parsed (`reduction`, `class-balanced base loss`).
+        what: &'static str,
+        /// The rejected text.
+        value: String,
+        /// The accepted names, comma-separated.
+        expected: &'static str,
+    },
+
+    /// The class counts or weights could not be turned into class weights.
+    #[error(transparent)]
+    Weights(#[from] WeightError),
+}
+
+/// Checks `low <= value` (or `<` when `strict`), finite; the error names `name`.
+pub(crate) fn check_min(
+    name: &'static str,
+    value: f64,
+    low: f64,
+    strict: bool,
+    expected: &'static str,
+) -> Result<(), LossError> {
+    let ok = value.is_finite() && if strict { value > low } else { value >= low };
+    if ok {
+        Ok(())
+    } else {
+        Err(LossError::InvalidParameter {
+            name,
+            value: value.to_string(),
+            expected,
+        })
+    }
+}
+
+/// Checks a per-class vector: every value finite and `>= 0`, and, when `num_classes` is
+/// known, one value per class.
+pub(crate) fn check_class_values(
+    name: &'static str,
+    values: &[f64],
+    num_classes: Option<usize>,
+) -> Result<(), LossError> {
+    if let Some(num_classes) = num_classes
+        && values.len() != num_classes
+    {
+        return Err(LossError::WrongLength {
+            name,
+            len: values.len(),
+            num_classes,
+        });
+    }
+    if values.is_empty() {
+        return Err(LossError::WrongLength {
+            name,
+            len: 0,
+            num_classes: num_classes.unwrap_or(0),
+        });
+    }
+    match values
+        .iter()
+        .enumerate()
+        .find(|&(_, v)| !(v.is_finite() && *v >= 0.0))
+    {
+        Some((class, &value)) => Err(LossError::InvalidClassValue { name, class, value }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,119 @@
+//! Softmax (multi-class) focal loss.
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use rebalance_weights::ClassWeights;
+
+use crate::cross_entropy::{class_tensor, one_hot_mask};
+use crate::error::{check_class_values, check_min};
+use crate::reduction::PerSample;
+use crate::{LossError, Reduction};
+
+/// Configuration of [`Focal`], the multi-class (softmax) focal loss.
+///
+/// `l_n = -w_{y_n} · (1 - p_{n,y_n})^γ · log p_{n,y_n}` with `p_n = softmax(z_n)`
+/// (Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, applied to the softmax as
+/// in its multi-class form). `γ = 0` is weighted cross-entropy.
+///
+/// `log p` comes from `log_softmax`, and `log(1 - p_y)` is computed as
+/// `logsumexp_{c≠y} log p_c`: the same number as `log(-expm1(log p_y))`, without the
+/// cancellation of `1 - p_y` when `p_y → 1`, and with a finite gradient for every `γ >= 0`
+/// (`(1 - p)^γ` itself has an infinite slope at `p = 1` when `γ < 1`). Needs `C >= 2`.
+#[derive(Config, Debug)]
+pub struct FocalConfig {
+    /// Focusing parameter `γ`, finite and `>= 0`. Default 2 (Lin et al.).
+    #[config(default = 2.0)]
+    pub gamma: f64,
+    /// Per-class weights `w_c` (the `α` of the paper, per class), finite and `>= 0`, one per
+    /// class. Default `None`: unweighted.
+    pub weights: Option<Vec<f64>>,
+    /// How per-sample losses are reduced. Default `weighted-mean`.
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl FocalConfig {
+    /// Uses `weights` as the class weights.
+    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
+        self.with_weights(Some(weights.as_slice().to_vec()))
+    }
+
+    /// Builds the loss, with its weight tensor on `device`.
+    ///
+    /// # Errors
+    /// `gamma` negative or not finite, or a weight that is negative or not finite.
+    pub fn init(&self, device: &Device) -> Result<Focal, LossError> {
+        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        if let Some(weights) = &self.weights {
+            check_class_values("weights", weights, None)?;
+        }
+        Ok(Focal {
+            weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
+            gamma: self.gamma,
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Multi-class focal loss, built by [`FocalConfig::init`].
+#[derive(Module, Debug)]
+pub struct Focal {
+    weights: Option<Tensor<1>>,
+    gamma: f64,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl Focal {
+    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`, `num_classes >= 2`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).reduce(self.reduction)
+    }
+
+    /// The per-sample losses, already weighted, shape `[batch_size]`.
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).loss
+    }
+
+    fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
+        let [_, num_classes] = logits.dims();
+        let log_probs = log_softmax(logits, 1);
+        let log_p = log_probs
+            .clone()
+            .gather(1, targets.clone().unsqueeze_dim(1))
+            .squeeze_dim::<1>(1);
+        let mut loss = log_p.clone().neg();
+        if self.gamma > 0.0 {
+            let modulator = log_one_minus_p(log_probs, targets.clone(), num_classes)
+                .mul_scalar(self.gamma)
+                .exp();
+            loss = loss * modulator;
+        }
+        match &self.weights {
+            Some(weights) => {
+                let sample_weights = weights.clone().gather(0, targets);
+                PerSample {
+                    loss: loss * sample_weights.clone(),
+                    weight: Some(sample_weights),
+                    valid: None,
+                }
+            }
+            None => PerSample::unweighted(loss),
+        }
+    }
+}
+
+/// `log(1 - p_{n,y_n}) = logsumexp_{c≠y_n} log p_{n,c}`, shape `[B]`.
+pub(crate) fn log_one_minus_p(
+    log_probs: Tensor<2>,
+    targets: Tensor<1, Int>,
+    num_classes: usize,
+) -> Tensor<1> {
+    let others = log_probs.mask_fill(one_hot_mask(targets, num_classes), f32::NEG_INFINITY);
+    let max = others.clone().max_dim(1);
+    ((others - max.clone()).exp().sum_dim(1).log() + max).squeeze_dim::<1>(1)
+}

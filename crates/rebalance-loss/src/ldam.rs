@@ -1,0 +1,119 @@
+//! Label-distribution-aware margin loss (Cao et al., NeurIPS 2019).
+
+use burn::prelude::*;
+use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+
+use crate::cross_entropy::{class_tensor, one_hot_mask, softmax_cross_entropy};
+use crate::error::{check_class_values, check_min};
+use crate::{LossError, Reduction};
+
+/// Configuration of [`Ldam`], the label-distribution-aware margin loss of Cao et al.,
+/// "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019.
+///
+/// Class `c` gets the margin `m_c = max_m · n_c^{-1/4} / max_j n_j^{-1/4}` (the rarest class
+/// gets `max_m`), and `L = CE(s · (z - m_y · onehot(y)), y)` with optional class weights
+/// `w`: the target logit is lowered by its class's margin before a scaled softmax. Meant for
+/// cosine logits in `[-1, 1]` (a [`NormedLinear`](crate::NormedLinear) classifier), hence the
+/// scale `s`. With deferred re-weighting (DRW), the weights are uniform for the first epochs
+/// and class-balanced afterwards (Cao et al. use [`Scheme::Ens`](rebalance_weights::Scheme)
+/// with β = 0.9999 from epoch 160 of 200); see [`LossConfig`](crate::LossConfig).
+#[derive(Config, Debug)]
+pub struct LdamConfig {
+    /// Training samples per class; every class needs at least one.
+    pub counts: Vec<u64>,
+    /// The largest margin `max_m`, `> 0`. Default 0.5.
+    #[config(default = 0.5)]
+    pub max_margin: f64,
+    /// Logit scale `s`, `> 0`. Default 30.
+    #[config(default = 30.0)]
+    pub scale: f64,
+    /// Per-class weights (the DRW phase), finite and `>= 0`, one per class. Default `None`.
+    pub weights: Option<Vec<f64>>,
+    /// How per-sample losses are reduced. Default `weighted-mean` (PyTorch's, as in the
+    /// paper's code).
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl LdamConfig {
+    /// Uses `weights` as the class weights.
+    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
+        self.with_weights(Some(weights.as_slice().to_vec()))
+    }
+
+    /// The margins `m_c`.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init).
+    pub fn margins(&self) -> Result<Vec<f64>, LossError> {
+        check_min("max_margin", self.max_margin, 0.0, true, "finite and > 0")?;
+        let counts = ClassCounts::from_counts(self.counts.clone())?;
+        if let Some(class) = counts.empty_classes().next() {
+            return Err(WeightError::ZeroCount { class }.into());
+        }
+        let raw: Vec<f64> = counts
+            .as_slice()
+            .iter()
+            .map(|&n| (n as f64).powf(-0.25))
+            .collect();
+        let largest = raw.iter().copied().fold(0.0, f64::max);
+        Ok(raw.iter().map(|m| self.max_margin * m / largest).collect())
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// Empty or all-zero counts, a class with no sample, `max_margin <= 0`, `scale <= 0`, a
+    /// weight vector of the wrong length or with a negative or non-finite value.
+    pub fn init(&self, device: &Device) -> Result<Ldam, LossError> {
+        check_min("scale", self.scale, 0.0, true, "finite and > 0")?;
+        let margins = self.margins()?;
+        if let Some(weights) = &self.weights {
+            check_class_values("weights", weights, Some(margins.len()))?;
+        }
+        Ok(Ldam {
+            margins: class_tensor(&margins, device),
+            scale: self.scale,
+            weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// LDAM loss, built by [`LdamConfig::init`].
+#[derive(Module, Debug)]
+pub struct Ldam {
+    margins: Tensor<1>,
+    scale: f64,
+    weights: Option<Tensor<1>>,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl Ldam {
+    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).reduce(self.reduction)
+    }
+
+    /// The per-sample losses, already weighted, shape `[batch_size]`.
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).loss
+    }
+
+    fn per_sample(
+        &self,
+        logits: Tensor<2>,
+        targets: Tensor<1, Int>,
+    ) -> crate::reduction::PerSample {
+        let [_, num_classes] = logits.dims();
+        let margins = one_hot_mask(targets.clone(), num_classes).float()
+            * self.margins.clone().unsqueeze_dim::<2>(0);
+        let adjusted = (logits - margins).mul_scalar(self.scale);
+        softmax_cross_entropy(adjusted, targets, self.weights.as_ref(), 0.0, None)
+    }
+}

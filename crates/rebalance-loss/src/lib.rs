@@ -1,0 +1,91 @@
+//! Class-imbalance losses for [Burn](https://burn.dev): every loss a Burn [`Module`] built from
+//! a `*Config`, taking class weights from [`rebalance_weights`], usable as a field of any Burn
+//! model and inside burn-train's `TrainStep`.
+//!
+//! | loss | file | formula | paper |
+//! |---|---|---|---|
+//! | [`WeightedCrossEntropy`] | `cross_entropy.rs` | `-Σ_c w_c q_c log p_c`, `q = (1-ε)·onehot + ε/C` | PyTorch `cross_entropy` semantics |
+//! | [`Focal`] | `focal.rs` | `-w_y (1-p_y)^γ log p_y` | Lin et al., ICCV 2017 |
+//! | [`WeightedBinaryCrossEntropy`] | `binary_cross_entropy.rs` | `-Σ_c (pw_c y log σ(z) + (1-y) log(1-σ(z)))` | PyTorch `BCEWithLogits` |
+//! | [`SigmoidFocal`] | `sigmoid_focal.rs` | `α_t (1-p_t)^γ BCE` | Lin et al., ICCV 2017 (torchvision) |
+//! | [`ClassBalanced`] | `class_balanced.rs` | `(1-β)/(1-β^{n_y}) · L` | Cui et al., CVPR 2019 |
+//! | [`Ldam`] | `ldam.rs` | `CE(s(z - m_y onehot(y)))`, `m_c ∝ n_c^{-1/4}` | Cao et al., NeurIPS 2019 |
+//! | [`LogitAdjusted`] | `logit_adjusted.rs` | `CE(z + τ log π)` | Menon et al., ICLR 2021 |
+//! | [`BalancedSoftmax`] | `balanced_softmax.rs` | `CE(z + log n)` | Ren et al., NeurIPS 2020 |
+//!
+//! Plus [`posthoc_adjust`] (`z - τ log π` at inference, Menon et al.), [`NormedLinear`] (the
+//! cosine classifier LDAM is meant for), [`sigmoid_bias_init`] (Cui et al. §5.2), and
+//! [`LossConfig`] / [`ImbalanceLoss`]: any loss from a config file behind one `forward`.
+//!
+//! # Shape of every loss
+//!
+//! `XxxConfig::init(&device) -> Result<Xxx, LossError>` checks the config (a bad `γ`, `β`,
+//! `ε`, `τ`, margin, scale or weight is an error naming the value, never a panic);
+//! `forward(logits [B, C], targets [B]) -> Tensor<1>` is reduced by the configured
+//! [`Reduction`] (`weighted-mean` by default, PyTorch's); `forward_no_reduction` gives the
+//! `[B]` per-sample losses, already weighted. Class weights may be 0.
+//!
+//! Targets must be in `0..C`. That is not checked on the device (it would need a
+//! device-to-host read every batch); out-of-range targets give backend-dependent values. Check
+//! labels once when the dataset is built (`ClassCounts::from_labels` does).
+//!
+//! # Example
+//!
+//! ```
+//! use burn::prelude::*;
+//! use rebalance_loss::{FocalConfig, Reduction};
+//! use rebalance_weights::{ClassCounts, Scheme};
+//!
+//! let device = Device::flex();
+//! let counts = ClassCounts::from_counts(vec![100, 10, 1])?;
+//! let weights = Scheme::Ens { beta: 0.99 }.weights(&counts)?;
+//! let loss = FocalConfig::new()
+//!     .with_gamma(2.0)
+//!     .with_class_weights(&weights)
+//!     .with_reduction(Reduction::WeightedMean)
+//!     .init(&device)?;
+//! let logits = Tensor::<2>::from_floats([[2.0, 0.5, -1.0], [0.1, 1.5, 0.3]], &device);
+//! let targets = Tensor::<1, Int>::from_ints([0, 2], &device);
+//! let value: f32 = loss.forward(logits, targets).into_scalar();
+//! assert!(value > 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/train.rs` trains a model with burn-train's `SupervisedTraining`, the loss a
+//! field of the model (`cargo run -p rebalance-loss --example train`).
+//!
+//! [`Module`]: burn::module::Module
+
+mod balanced_softmax;
+mod binary_cross_entropy;
+mod class_balanced;
+mod config;
+mod cross_entropy;
+mod error;
+mod focal;
+mod ldam;
+mod logit_adjusted;
+mod normed_linear;
+mod reduction;
+mod sigmoid;
+mod sigmoid_focal;
+
+pub use balanced_softmax::{BalancedSoftmax, BalancedSoftmaxConfig};
+pub use binary_cross_entropy::{WeightedBinaryCrossEntropy, WeightedBinaryCrossEntropyConfig};
+pub use class_balanced::{
+    ClassBalanced, ClassBalancedBase, ClassBalancedConfig, ClassBalancedLoss, sigmoid_bias_init,
+};
+pub use config::{ClassWeighting, ImbalanceLoss, LossConfig};
+pub use cross_entropy::{WeightedCrossEntropy, WeightedCrossEntropyConfig};
+pub use error::LossError;
+pub use focal::{Focal, FocalConfig};
+pub use ldam::{Ldam, LdamConfig};
+pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
+pub use normed_linear::{NormedLinear, NormedLinearConfig};
+pub use reduction::Reduction;
+pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig};
+
+/// This crate's README example, run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,193 @@
+//! How per-sample losses become one number.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::LossError;
+
+/// How the per-sample losses `w_n · l_n` of a batch are reduced.
+///
+/// `w_n` is the sample's weight (its class weight `w_{y_n}`, or 1 for an unweighted loss) and
+/// `l_n` its unweighted loss:
+///
+/// | name | value | used by |
+/// |---|---|---|
+/// | `weighted-mean` (default) | `Σ w_n·l_n / Σ w_n` | PyTorch's and burn-nn's weighted `CrossEntropyLoss` |
+/// | `mean` | `Σ w_n·l_n / N` | Cui et al.'s code (TensorFlow `SUM_BY_NONZERO_WEIGHTS` with all weights > 0) |
+/// | `sum` | `Σ w_n·l_n` | |
+/// | `none` | the `[B]` vector `w_n·l_n` | |
+///
+/// With weights normalized to sum to the number of classes, `mean` scales the loss by the
+/// batch's mean weight, so tail-heavy batches pull harder; `weighted-mean` does not. The two
+/// are equal when every weight is 1. Samples excluded by an ignore index count in neither the
+/// numerator nor `N` nor `Σ w_n`.
+///
+/// A batch whose weights sum to 0 (every sample of a zero-weight class, or every sample
+/// ignored) gives a `weighted-mean` or `mean` of exactly 0 with a zero gradient, never NaN.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reduction {
+    /// `Σ w_n·l_n / Σ w_n` (the default).
+    #[default]
+    WeightedMean,
+    /// `Σ w_n·l_n / N`.
+    Mean,
+    /// `Σ w_n·l_n`.
+    Sum,
+    /// No reduction: `forward` returns the `[B]` per-sample losses.
+    None,
+}
+
+impl Reduction {
+    /// The kebab-case name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::WeightedMean => "weighted-mean",
+            Reduction::Mean => "mean",
+            Reduction::Sum => "sum",
+            Reduction::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for Reduction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Reduction {
+    type Err = LossError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            Reduction::WeightedMean,
+            Reduction::Mean,
+            Reduction::Sum,
+            Reduction::None,
+        ]
+        .into_iter()
+        .find(|r| r.name().eq_ignore_ascii_case(text.trim()))
+        .ok_or_else(|| LossError::UnknownName {
+            what: "reduction",
+            value: text.to_string(),
+            expected: "weighted-mean, mean, sum, none",
+        })
+    }
+}
+
+/// Per-sample losses before reduction.
+pub(crate) struct PerSample {
+    /// `[B]` weighted losses `w_n·l_n` (0 for ignored samples).
+    pub loss: Tensor<1>,
+    /// `[B]` sample weights `w_n` (0 for ignored samples); `None` means `valid` (or all ones).
+    pub weight: Option<Tensor<1>>,
+    /// `[B]` 1 for counted samples, 0 for ignored ones; `None` means all counted.
+    pub valid: Option<Tensor<1>>,
+}
+
+impl PerSample {
+    /// An unweighted batch with every sample counted.
+    pub fn unweighted(loss: Tensor<1>) -> Self {
+        Self {
+            loss,
+            weight: None,
+            valid: None,
+        }
+    }
+
+    /// Reduces the batch. Reduced values have shape `[1]`, `none` keeps `[B]`.
+    pub fn reduce(self, reduction: Reduction) -> Tensor<1> {
+        let batch_size = self.loss.dims()[0];
+        match reduction {
+            Reduction::None => self.loss,
+            Reduction::Sum => self.loss.sum(),
+            Reduction::Mean => match self.valid {
+                Some(valid) => safe_div(self.loss.sum(), valid.sum()),
+                None => self.loss.sum().div_scalar(batch_size.max(1) as f64),
+            },
+            Reduction::WeightedMean => match self.weight.or(self.valid) {
+                Some(weight) => safe_div(self.loss.sum(), weight.sum()),
+                None => self.loss.sum().div_scalar(batch_size.max(1) as f64),
+            },
+        }
+    }
+}
+
+/// `numerator / denominator`, or `numerator` itself where the denominator is 0. Weights are
+/// non-negative, so a zero denominator means every term of the numerator was multiplied by 0:
+/// the result is 0 and so is its gradient. Branch-free, so nothing is read back from the device.
+fn safe_div(numerator: Tensor<1>, denominator: Tensor<1>) -> Tensor<1> {
+    let is_zero = denominator.clone().equal_elem(0.0).float();
+    numerator / (denominator + is_zero)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for r in [
+            Reduction::WeightedMean,
+            Reduction::Mean,
+            Reduction::Sum,
+            Reduction::None,
+        ] {
+            assert_eq!(r.to_string().parse::<Reduction>().unwrap(), r);
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.name())
+            );
+        }
+        assert_eq!(Reduction::default(), Reduction::WeightedMean);
+    }
+
+    #[test]
+    fn unknown_name_lists_the_valid_ones() {
+        let err = "avg".parse::<Reduction>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown reduction \"avg\": expected one of weighted-mean, mean, sum, none"
+        );
+    }
+
+    #[test]
+    fn zero_weight_batch_reduces_to_zero_with_zero_gradient() {
+        let device = Device::flex().autodiff();
+        for reduction in [Reduction::WeightedMean, Reduction::Mean] {
+            let l = Tensor::<1>::from_floats([1.5, 2.5], &device).require_grad();
+            let w = Tensor::<1>::zeros([2], &device);
+            let per_sample = PerSample {
+                loss: l.clone() * w.clone(),
+                weight: Some(w.clone()),
+                valid: Some(w),
+            };
+            let loss = per_sample.reduce(reduction);
+            assert_eq!(loss.to_data().try_to_vec::<f32>().unwrap(), vec![0.0]);
+            let grads = loss.backward();
+            let g = l.grad(&grads).unwrap();
+            assert_eq!(g.to_data().try_to_vec::<f32>().unwrap(), vec![0.0, 0.0]);
+        }
+    }
+
+    #[test]
+    fn reductions_of_a_weighted_batch() {
+        let device = Device::flex();
+        let w = Tensor::<1>::from_floats([1.0, 3.0], &device);
+        let l = Tensor::<1>::from_floats([2.0, 4.0], &device);
+        let make = || PerSample {
+            loss: l.clone() * w.clone(),
+            weight: Some(w.clone()),
+            valid: None,
+        };
+        let value = |r| make().reduce(r).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(value(Reduction::WeightedMean), vec![3.5]); // (2 + 12) / 4
+        assert_eq!(value(Reduction::Mean), vec![7.0]); // 14 / 2
+        assert_eq!(value(Reduction::Sum), vec![14.0]);
+        assert_eq!(value(Reduction::None), vec![2.0, 12.0]);
+    }
+}

@@ -1,0 +1,125 @@
+//! Sigmoid (one-vs-all) focal loss.
+
+use burn::prelude::*;
+use rebalance_weights::ClassWeights;
+
+use crate::binary_cross_entropy::check_sigmoid_vectors;
+use crate::cross_entropy::class_tensor;
+use crate::error::check_min;
+use crate::sigmoid::{SigmoidTerms, one_hot_targets};
+use crate::{LossError, Reduction};
+
+/// Configuration of [`SigmoidFocal`], the focal loss of Lin et al., "Focal Loss for Dense
+/// Object Detection", ICCV 2017, as torchvision's `sigmoid_focal_loss`, with class weights and
+/// `pos_weight`.
+///
+/// Element loss, for logit `z` and target `y` in `[0, 1]`:
+/// `e = α_t · (1 - p_t)^γ · BCE(z, y)` with `p = σ(z)`, `p_t = p·y + (1 - p)(1 - y)`,
+/// `α_t = α·y + (1 - α)(1 - y)`, and `BCE` as in
+/// [`WeightedBinaryCrossEntropyConfig`](crate::WeightedBinaryCrossEntropyConfig).
+/// The modulator is computed as `exp(-γ·(y·z + softplus(-z)))`, so a hard example with
+/// `z = -100, y = 1` keeps its weight 1 (the official TensorFlow code of Cui et al. and its
+/// PyTorch ports overflow to 0 there), and `γ < 1` has no NaN gradient. Per-sample loss and
+/// weights as in the BCE: `l_n = s_n · Σ_c e_{n,c}`. torchvision's `reduction="mean"` (over
+/// all `N·C` elements) is `forward_elementwise(..).mean()`.
+#[derive(Config, Debug)]
+pub struct SigmoidFocalConfig {
+    /// Focusing parameter `γ`, finite and `>= 0`. Default 2.
+    #[config(default = 2.0)]
+    pub gamma: f64,
+    /// Balance `α` of positives against negatives, in `[0, 1]`; a negative value disables it
+    /// (`α_t = 1`), as in torchvision. Default 0.25 (Lin et al.).
+    #[config(default = 0.25)]
+    pub alpha: f64,
+    /// Per-class weights `w_c`, finite and `>= 0`, one per class. Default `None`: unweighted.
+    pub weights: Option<Vec<f64>>,
+    /// Per-class weight of the positive term, finite and `>= 0`. Default `None`: 1.
+    pub pos_weight: Option<Vec<f64>>,
+    /// How per-sample losses are reduced. Default `weighted-mean`.
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl SigmoidFocalConfig {
+    /// Uses `weights` as the class weights.
+    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
+        self.with_weights(Some(weights.as_slice().to_vec()))
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// `gamma` negative or not finite, `alpha` above 1 or not finite, a weight or
+    /// `pos_weight` that is negative or not finite.
+    pub fn init(&self, device: &Device) -> Result<SigmoidFocal, LossError> {
+        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        if !(self.alpha.is_finite() && self.alpha <= 1.0) {
+            return Err(LossError::InvalidParameter {
+                name: "alpha",
+                value: self.alpha.to_string(),
+                expected: "in [0, 1], or negative to disable it",
+            });
+        }
+        check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())?;
+        Ok(SigmoidFocal {
+            weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
+            pos_weight: self.pos_weight.as_deref().map(|w| class_tensor(w, device)),
+            gamma: self.gamma,
+            alpha: (self.alpha >= 0.0).then_some(self.alpha),
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Sigmoid focal loss, built by [`SigmoidFocalConfig::init`].
+#[derive(Module, Debug)]
+pub struct SigmoidFocal {
+    weights: Option<Tensor<1>>,
+    pos_weight: Option<Tensor<1>>,
+    gamma: f64,
+    alpha: Option<f64>,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl SigmoidFocal {
+    fn terms(&self) -> SigmoidTerms<'_> {
+        SigmoidTerms {
+            weights: self.weights.as_ref(),
+            pos_weight: self.pos_weight.as_ref(),
+            alpha: self.alpha,
+            gamma: self.gamma,
+        }
+    }
+
+    /// The loss of class-index targets, reduced: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let [_, num_classes] = logits.dims();
+        self.forward_multi_hot(logits, one_hot_targets(targets, num_classes))
+    }
+
+    /// Per-sample losses of class-index targets, already weighted, shape `[batch_size]`.
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let [_, num_classes] = logits.dims();
+        self.terms()
+            .per_sample(logits, one_hot_targets(targets, num_classes))
+            .loss
+    }
+
+    /// The loss of multi-hot targets (`[batch_size, num_classes]`, values in `[0, 1]`), reduced.
+    pub fn forward_multi_hot(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        self.terms()
+            .per_sample(logits, targets)
+            .reduce(self.reduction)
+    }
+
+    /// Weighted element losses `s_n · e_{n,c}` of multi-hot targets, shape
+    /// `[batch_size, num_classes]`.
+    pub fn forward_elementwise(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+        self.terms().weighted_elements(logits, targets)
+    }
+}

@@ -1,0 +1,183 @@
+//! `LossConfig` from TOML and the `ImbalanceLoss` it builds.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use burn::prelude::*;
+use common::*;
+use rebalance_loss::{ClassBalancedBase, ClassWeighting, ImbalanceLoss, LossConfig, Reduction};
+use rebalance_weights::{ClassCounts, Scheme};
+
+fn counts() -> ClassCounts {
+    ClassCounts::from_counts(COUNTS.to_vec()).unwrap()
+}
+
+fn value(config: &str) -> f64 {
+    let device = Device::flex();
+    let config: LossConfig = toml::from_str(config).unwrap();
+    let loss = ImbalanceLoss::new(&config, &counts(), &device).unwrap();
+    scalar(loss.forward(logits(&device), targets(&device)))
+}
+
+#[test]
+fn every_kind_parses_and_matches_the_reference_values() {
+    let ens = r#"weights = { scheme = "ens:0.99" }"#;
+    assert_close(value("kind = \"cross-entropy\""), 0.6931654, 2e-6, "ce");
+    assert_close(
+        value(&format!("kind = \"cross-entropy\"\n{ens}")),
+        1.0111566,
+        2e-6,
+        "wce",
+    );
+    assert_close(
+        value(&format!(
+            "kind = \"cross-entropy\"\nreduction = \"mean\"\n{ens}"
+        )),
+        1.4352657,
+        2e-6,
+        "wce mean",
+    );
+    assert_close(value("kind = \"focal\""), 0.2718389, 2e-6, "focal");
+    assert_close(
+        value("kind = \"sigmoid-focal\"\nreduction = \"mean\""),
+        3.0 * 0.1294228,
+        2e-6,
+        "sigmoid focal",
+    );
+    assert_close(
+        value("kind = \"sigmoid\"\nreduction = \"mean\""),
+        3.0 * 0.6182093748,
+        2e-6,
+        "bce",
+    );
+    assert_close(
+        value("kind = \"class-balanced\"\nbeta = 0.99\nbase = \"focal\"\ngamma = 2"),
+        0.9225158,
+        2e-6,
+        "cb focal",
+    );
+    assert_close(value("kind = \"ldam\""), 11.2621468379, 2e-6, "ldam");
+    assert_close(
+        value("kind = \"logit-adjusted\"\ntau = 1.0"),
+        2.6071389,
+        2e-6,
+        "la",
+    );
+    assert_close(value("kind = \"balanced-softmax\""), 2.6071389, 2e-6, "bs");
+}
+
+#[test]
+fn defaults_are_filled_in() {
+    let config: LossConfig = toml::from_str("kind = \"class-balanced\"").unwrap();
+    assert_eq!(
+        config,
+        LossConfig::ClassBalanced {
+            beta: 0.9999,
+            base: ClassBalancedBase::Focal,
+            gamma: 2.0,
+            reduction: Reduction::Mean,
+        }
+    );
+    let config: LossConfig = toml::from_str("kind = \"ldam\"").unwrap();
+    assert_eq!(
+        config,
+        LossConfig::Ldam {
+            max_margin: 0.5,
+            scale: 30.0,
+            weights: None,
+            reduction: Reduction::WeightedMean,
+        }
+    );
+}
+
+#[test]
+fn unknown_keys_and_kinds_are_errors() {
+    let err = toml::from_str::<LossConfig>("kind = \"focal\"\ngama = 2").unwrap_err();
+    assert!(err.message().contains("gama"), "{err}");
+    let err = toml::from_str::<LossConfig>("kind = \"hinge\"").unwrap_err();
+    assert!(err.message().contains("hinge"), "{err}");
+    let err = toml::from_str::<LossConfig>("kind = \"focal\"\nweights = { scheme = \"ens:2\" }")
+        .unwrap_err();
+    assert!(
+        err.message().contains("beta = 2: must be in [0, 1)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_values_fail_at_init_with_their_name() {
+    let device = Device::flex();
+    let config: LossConfig = toml::from_str("kind = \"focal\"\ngamma = -2").unwrap();
+    let err = config.init(&counts(), &device).unwrap_err();
+    assert_eq!(err.to_string(), "gamma = -2: must be finite and >= 0");
+    let config: LossConfig = toml::from_str("kind = \"sigmoid\"\npos_weight = [1.0, 2.0]").unwrap();
+    let err = config.init(&counts(), &device).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "pos_weight has 2 values but there are 3 classes: give one value per class"
+    );
+    let empty = ClassCounts::from_counts(vec![4, 0, 1]).unwrap();
+    let config: LossConfig =
+        toml::from_str("kind = \"focal\"\nweights = { scheme = \"ins\" }").unwrap();
+    assert!(
+        config
+            .init(&empty, &device)
+            .unwrap_err()
+            .to_string()
+            .starts_with("class 1 has no")
+    );
+    let lenient: LossConfig = toml::from_str(
+        "kind = \"focal\"\nweights = { scheme = \"ins\", zero_count = \"zero-weight\" }",
+    )
+    .unwrap();
+    assert!(lenient.init(&empty, &device).is_ok());
+}
+
+#[test]
+fn deferred_reweighting_switches_at_start_epoch() {
+    let device = Device::flex();
+    let config = LossConfig::Ldam {
+        max_margin: 0.5,
+        scale: 30.0,
+        weights: Some(ClassWeighting {
+            start_epoch: 2,
+            ..ClassWeighting::new(Scheme::Ens { beta: 0.99 })
+        }),
+        reduction: Reduction::WeightedMean,
+    };
+    assert_eq!(
+        (0..4)
+            .map(|e| config.weights_change_at(e))
+            .collect::<Vec<_>>(),
+        [false, false, true, false]
+    );
+    let at = |epoch| {
+        let loss = config.init_for_epoch(&counts(), epoch, &device).unwrap();
+        scalar(loss.forward(logits(&device), targets(&device)))
+    };
+    assert_close(at(0), 11.2621468379, 2e-6, "uniform phase");
+    assert_close(at(1), 11.2621468379, 2e-6, "uniform phase");
+    assert_close(at(2), 21.2457601949, 2e-6, "re-weighted phase");
+    let weights = config.class_weights_at(&counts(), 0).unwrap().unwrap();
+    assert_eq!(weights.as_slice(), &[1.0, 1.0, 1.0]);
+    let weights = config.class_weights_at(&counts(), 5).unwrap().unwrap();
+    assert_close(weights.as_slice()[2], ENS_099[2], 1e-6, "DRW weights");
+}
+
+#[test]
+fn config_round_trips_through_toml() {
+    let config = LossConfig::SigmoidFocal {
+        gamma: 1.5,
+        alpha: -1.0,
+        weights: Some(ClassWeighting::new(Scheme::Isns)),
+        pos_weight: Some(vec![1.0, 2.0, 3.0]),
+        reduction: Reduction::Sum,
+    };
+    let text = toml::to_string(&config).unwrap();
+    assert_eq!(
+        toml::from_str::<LossConfig>(&text).unwrap(),
+        config,
+        "{text}"
+    );
+    assert_eq!(config.name(), "sigmoid-focal");
+}
