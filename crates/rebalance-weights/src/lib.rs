@@ -87,8 +87,7 @@ pub use scheme::Scheme;
 pub use weights::{ClassWeights, WeightsConfig};
 pub use zero_count::ZeroCountPolicy;
 
-/// The examples of the workspace README and of this crate's README, run as doc tests.
+/// This crate's README example, run as a doc test.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
