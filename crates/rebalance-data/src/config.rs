@@ -1,0 +1,326 @@
+//! The `[data]` section of a config file.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::csv_file::{LabelMap, read_csv_pair};
+use crate::idx::{read_cifar10, read_idx};
+use crate::split::{long_tail_indices, stratified_split};
+use crate::{DataError, ImbalanceProfile, LongTailData, Samples, SyntheticConfig};
+
+/// Where the samples come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataSource {
+    /// The Gaussian-mixture generator (the default; no file needed).
+    #[default]
+    Synthetic,
+    /// A training and a test CSV file.
+    Csv,
+    /// MNIST or Fashion-MNIST IDX files in a folder.
+    Idx,
+    /// CIFAR-10 binary batches in a folder.
+    Cifar10,
+}
+
+fn default_profile() -> ImbalanceProfile {
+    ImbalanceProfile::Exponential { factor: 100.0 }
+}
+fn default_label_column() -> String {
+    "label".to_string()
+}
+
+/// The `[data]` section: a source, a long-tail profile, a seed, and the source's own keys.
+///
+/// ```toml
+/// [data]
+/// source = "synthetic"          # synthetic | csv | idx | cifar10
+/// num_classes = 10
+/// seed = 1
+/// profile = { kind = "exponential", factor = 100 }
+/// # synthetic: features, informative, clusters_per_class, class_sep, label_noise,
+/// #            max_per_class, test_per_class, validation_per_class
+/// # csv: train, test, label_column;  idx / cifar10: dir
+/// ```
+///
+/// Keys another source uses are errors, as are unknown keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Where the samples come from. Default `synthetic`.
+    #[serde(default)]
+    pub source: DataSource,
+    /// Number of classes, `>= 2`. Default 10.
+    #[serde(default = "ten")]
+    pub num_classes: usize,
+    /// Seed of the generator, the long-tail subset and the splits. Default 1.
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// The long-tail profile of the training split. Default exponential, factor 100.
+    #[serde(default = "default_profile")]
+    pub profile: ImbalanceProfile,
+    /// Fraction of the (long-tailed) training split held out, stratified, for validation, in
+    /// `[0, 1)`; for the synthetic source prefer `validation_per_class` (balanced). Default 0.
+    #[serde(default)]
+    pub validation_fraction: f64,
+    /// `n_max` of the profile for file sources; default: the smallest class of the source's
+    /// training split, so every class can give what the profile asks. The synthetic source's
+    /// `max_per_class` (default 5000).
+    #[serde(default)]
+    pub max_per_class: Option<usize>,
+    /// Synthetic: features per sample. Default 16.
+    #[serde(default)]
+    pub features: Option<usize>,
+    /// Synthetic: informative dimensions. Default 8.
+    #[serde(default)]
+    pub informative: Option<usize>,
+    /// Synthetic: clusters per class. Default 1.
+    #[serde(default)]
+    pub clusters_per_class: Option<usize>,
+    /// Synthetic: class separation. Default 2.
+    #[serde(default)]
+    pub class_sep: Option<f64>,
+    /// Synthetic: training label noise. Default 0.
+    #[serde(default)]
+    pub label_noise: Option<f64>,
+    /// Synthetic: test samples per class. Default 1000.
+    #[serde(default)]
+    pub test_per_class: Option<usize>,
+    /// Synthetic: validation samples per class. Default 0.
+    #[serde(default)]
+    pub validation_per_class: Option<usize>,
+    /// CSV: the training file.
+    #[serde(default)]
+    pub train: Option<PathBuf>,
+    /// CSV: the test file.
+    #[serde(default)]
+    pub test: Option<PathBuf>,
+    /// CSV: the label column. Default `label`.
+    #[serde(default)]
+    pub label_column: Option<String>,
+    /// IDX / CIFAR-10: the folder holding the files.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+fn ten() -> usize {
+    10
+}
+fn one() -> u64 {
+    1
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            source: DataSource::Synthetic,
+            num_classes: 10,
+            seed: 1,
+            profile: default_profile(),
+            validation_fraction: 0.0,
+            max_per_class: None,
+            features: None,
+            informative: None,
+            clusters_per_class: None,
+            class_sep: None,
+            label_noise: None,
+            test_per_class: None,
+            validation_per_class: None,
+            train: None,
+            test: None,
+            label_column: None,
+            dir: None,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The generator settings of the synthetic source, defaults filled in.
+    pub fn synthetic(&self) -> SyntheticConfig {
+        let d = SyntheticConfig::default();
+        SyntheticConfig {
+            num_classes: self.num_classes,
+            features: self.features.unwrap_or(d.features),
+            informative: self.informative.unwrap_or(d.informative),
+            clusters_per_class: self.clusters_per_class.unwrap_or(d.clusters_per_class),
+            class_sep: self.class_sep.unwrap_or(d.class_sep),
+            label_noise: self.label_noise.unwrap_or(d.label_noise),
+            max_per_class: self.max_per_class.unwrap_or(d.max_per_class),
+            test_per_class: self.test_per_class.unwrap_or(d.test_per_class),
+            validation_per_class: self.validation_per_class.unwrap_or(d.validation_per_class),
+            seed: self.seed,
+        }
+    }
+
+    /// Keys set for another source.
+    fn check_keys(&self) -> Result<(), DataError> {
+        let synthetic_only = [
+            ("features", self.features.is_some()),
+            ("informative", self.informative.is_some()),
+            ("clusters_per_class", self.clusters_per_class.is_some()),
+            ("class_sep", self.class_sep.is_some()),
+            ("label_noise", self.label_noise.is_some()),
+            ("test_per_class", self.test_per_class.is_some()),
+            ("validation_per_class", self.validation_per_class.is_some()),
+        ];
+        let csv_only = [
+            ("train", self.train.is_some()),
+            ("test", self.test.is_some()),
+            ("label_column", self.label_column.is_some()),
+        ];
+        let folder_only = [("dir", self.dir.is_some())];
+        let foreign: Vec<&str> = match self.source {
+            DataSource::Synthetic => csv_only.iter().chain(&folder_only).collect::<Vec<_>>(),
+            DataSource::Csv => synthetic_only.iter().chain(&folder_only).collect(),
+            DataSource::Idx | DataSource::Cifar10 => {
+                synthetic_only.iter().chain(&csv_only).collect()
+            }
+        }
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| *name)
+        .collect();
+        if let Some(name) = foreign.first() {
+            return Err(DataError::invalid(
+                "data.source",
+                format!("{:?} with data.{name}", self.source),
+                format!("the source that uses data.{name}, or data.{name} removed"),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return Err(DataError::invalid(
+                "data.validation_fraction",
+                self.validation_fraction,
+                "in [0, 1)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the dataset: generates or reads the samples, applies the profile to the
+    /// training split, and holds out the validation split.
+    ///
+    /// # Errors
+    /// A key for another source, a parameter out of range, a missing or malformed file, a
+    /// label `>= num_classes`, a class left empty.
+    pub fn load(&self) -> Result<LongTailData, DataError> {
+        self.check_keys()?;
+        let mut data = match self.source {
+            DataSource::Synthetic => self.synthetic().generate(&self.profile)?,
+            DataSource::Csv => {
+                let missing = |key| {
+                    DataError::invalid("data.source", "\"csv\"", format!("given with data.{key}"))
+                };
+                let train = self.train.as_ref().ok_or_else(|| missing("train"))?;
+                let test = self.test.as_ref().ok_or_else(|| missing("test"))?;
+                let label_column = self
+                    .label_column
+                    .clone()
+                    .unwrap_or_else(default_label_column);
+                let (train_table, test_table, map) = read_csv_pair(train, test, &label_column)?;
+                if let LabelMap::Names(names) = &map
+                    && names.len() != self.num_classes
+                {
+                    return Err(DataError::invalid(
+                        "data.num_classes",
+                        self.num_classes,
+                        format!(
+                            "{}, the number of distinct labels in {}",
+                            names.len(),
+                            train.display()
+                        ),
+                    ));
+                }
+                let shape = vec![train_table.feature_names.len()];
+                self.shape_files(
+                    train_table.samples,
+                    test_table.samples,
+                    shape,
+                    map.class_names(self.num_classes),
+                )?
+            }
+            DataSource::Idx | DataSource::Cifar10 => {
+                let dir = self.dir.as_ref().ok_or_else(|| {
+                    DataError::invalid(
+                        "data.source",
+                        format!("{:?}", self.source),
+                        "given with data.dir",
+                    )
+                })?;
+                let (train, test, shape) = if self.source == DataSource::Idx {
+                    read_idx(dir)?
+                } else {
+                    read_cifar10(dir)?
+                };
+                let names = (0..self.num_classes).map(|c| c.to_string()).collect();
+                self.shape_files(train, test, shape, names)?
+            }
+        };
+        if self.validation_fraction > 0.0 {
+            let (train, validation) = stratified_split(
+                data.train.labels(),
+                data.num_classes,
+                self.validation_fraction,
+                self.seed,
+            );
+            data.validation = Some(data.train.select(&validation));
+            data.train = data.train.select(&train);
+        }
+        Ok(data)
+    }
+
+    /// Applies the profile to a file source's training split.
+    fn shape_files(
+        &self,
+        train: Samples,
+        test: Samples,
+        feature_shape: Vec<usize>,
+        class_names: Vec<String>,
+    ) -> Result<LongTailData, DataError> {
+        for (split, samples) in [("training", &train), ("test", &test)] {
+            if let Some(&label) = samples.labels().iter().find(|&&l| l >= self.num_classes) {
+                return Err(DataError::invalid(
+                    "data.num_classes",
+                    self.num_classes,
+                    format!("greater than every label, but the {split} split has label {label}"),
+                ));
+            }
+        }
+        let available = train.class_counts(self.num_classes);
+        if let Some(class) = available.iter().position(|&n| n == 0) {
+            return Err(DataError::EmptyClass {
+                class,
+                split: "training",
+                cause: " in the source files".to_string(),
+            });
+        }
+        let n_max = self
+            .max_per_class
+            .unwrap_or_else(|| available.iter().copied().min().unwrap_or(0));
+        let counts = self.profile.counts(n_max, self.num_classes)?;
+        if let Some((class, (&want, &have))) = counts
+            .iter()
+            .zip(&available)
+            .enumerate()
+            .find(|(_, (w, h))| w > h)
+        {
+            return Err(DataError::invalid(
+                "data.max_per_class",
+                n_max,
+                format!(
+                    "at most {have}: the profile asks {want} samples of class {class}, which has {have}"
+                ),
+            ));
+        }
+        let kept = long_tail_indices(train.labels(), &counts, self.seed);
+        Ok(LongTailData {
+            train: train.select(&kept),
+            validation: None,
+            test,
+            num_classes: self.num_classes,
+            feature_shape,
+            class_names,
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! Long-tailed classification datasets for [Burn](https://burn.dev), deterministic from a seed.
+//!
+//! - [`ImbalanceProfile`]: how many training samples each class keeps (exponential, step,
+//!   custom), the rule of Cui et al. (CVPR 2019) and Cao et al. (NeurIPS 2019).
+//! - [`SyntheticConfig`]: a seeded Gaussian-mixture generator (after scikit-learn's
+//!   `make_classification`) whose classes overlap, so imbalance genuinely hurts.
+//! - Readers for local files, nothing downloaded: CSV ([`read_csv_pair`]), MNIST-style IDX
+//!   ([`read_idx`]) and CIFAR-10 binary batches ([`read_cifar10`]).
+//! - [`long_tail_indices`] (any dataset made long-tailed: per class, the first `n_c` of a
+//!   seeded shuffle) and [`stratified_split`].
+//! - Burn integration: [`Samples`] is a `Dataset<Sample>`, [`SampleBatcher`] a `Batcher` that
+//!   standardizes with a [`Standardizer`] fit on the training split and builds the tensors on
+//!   the device it is given.
+//! - [`Resampling`]: class-balanced, square-root, over- and under-sampling as epoch index
+//!   lists in Burn's `SelectionDataset`, to set re-sampling beside re-weighting.
+//! - [`DataConfig`]: the `[data]` section of a config file; [`DatasetSummary`] and CSV export.
+//!
+//! ```
+//! use rebalance_data::{DataConfig, ImbalanceProfile};
+//!
+//! let config: DataConfig = toml::from_str(r#"
+//!     source = "synthetic"
+//!     num_classes = 10
+//!     seed = 1
+//!     profile = { kind = "exponential", factor = 100 }
+//!     max_per_class = 500
+//!     test_per_class = 100
+//! "#).unwrap();
+//! let data = config.load()?;
+//! let summary = data.summary();
+//! assert_eq!(summary.splits["train"].counts, [500, 299, 179, 107, 64, 38, 23, 13, 8, 5]);
+//! assert_eq!(summary.splits["test"].counts, [100; 10]);
+//! assert_eq!(summary.imbalance_factor, 100.0);
+//! # Ok::<(), rebalance_data::DataError>(())
+//! ```
+//!
+//! Every error is a [`DataError`] naming the file, the line or record, and the value.
+
+mod batcher;
+mod config;
+mod csv_file;
+mod error;
+mod idx;
+mod profile;
+mod resample;
+mod samples;
+mod split;
+mod standardize;
+mod summary;
+mod synthetic;
+
+pub use batcher::{SampleBatch, SampleBatcher};
+pub use config::{DataConfig, DataSource};
+pub use csv_file::{CsvTable, LabelMap, read_csv_pair};
+pub use error::DataError;
+pub use idx::{read_cifar10, read_idx};
+pub use profile::ImbalanceProfile;
+pub use resample::Resampling;
+pub use samples::{LongTailData, Sample, Samples, SplitSummary};
+pub use split::{long_tail_indices, stratified_split};
+pub use standardize::Standardizer;
+pub use summary::DatasetSummary;
+pub use synthetic::SyntheticConfig;

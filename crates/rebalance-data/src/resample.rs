@@ -1,0 +1,256 @@
+//! Re-sampling baselines: which training indices an epoch visits.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::data::dataset::transform::SelectionDataset;
+use rand::RngExt;
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::split::{class_indices, stream};
+use crate::{DataError, Sample, Samples};
+
+const RESAMPLE: u64 = 30;
+
+/// Re-sampling of the training split, the data-side alternative to re-weighting the loss.
+///
+/// | name | epoch | from |
+/// |---|---|---|
+/// | `none` | every sample once | |
+/// | `class-balanced` | `N` draws: a class uniformly, then one of its samples | class-balanced sampling (Kang et al., ICLR 2020) |
+/// | `square-root` | `N` draws: class `c` with probability `∝ n_c^{1/2}`, then one of its samples | square-root sampling (Mahajan et al., ECCV 2018; Kang et al., ICLR 2020) |
+/// | `oversample` | every class brought up to `n_max` by drawing its samples again | random over-sampling |
+/// | `undersample` | every class cut to `n_min` at random | random under-sampling |
+///
+/// `N` is the training size. The indices are drawn once per call; Burn's data loader
+/// re-shuffles them every epoch but does not re-draw them, so call
+/// [`epoch_indices`](Resampling::epoch_indices) with a new seed to re-draw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resampling {
+    /// No re-sampling (the default).
+    #[default]
+    None,
+    /// Each class equally likely.
+    ClassBalanced,
+    /// Class probability proportional to the square root of its count.
+    SquareRoot,
+    /// Random over-sampling of every class to the largest count.
+    Oversample,
+    /// Random under-sampling of every class to the smallest count.
+    Undersample,
+}
+
+impl Resampling {
+    /// The kebab-case name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resampling::None => "none",
+            Resampling::ClassBalanced => "class-balanced",
+            Resampling::SquareRoot => "square-root",
+            Resampling::Oversample => "oversample",
+            Resampling::Undersample => "undersample",
+        }
+    }
+
+    /// The indices into `labels` one epoch visits (with repeats for the drawing schemes), in
+    /// increasing order. Classes without samples are skipped.
+    ///
+    /// # Errors
+    /// `labels` is empty.
+    pub fn epoch_indices(
+        self,
+        labels: &[usize],
+        num_classes: usize,
+        seed: u64,
+    ) -> Result<Vec<usize>, DataError> {
+        if labels.is_empty() {
+            return Err(DataError::invalid(
+                "training split",
+                "empty",
+                "at least one sample to re-sample",
+            ));
+        }
+        let by_class: Vec<Vec<usize>> = class_indices(labels, num_classes)
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect();
+        let mut rng = stream(seed, RESAMPLE, self as usize);
+        let draw_by = |weights: Vec<f64>, rng: &mut rand::rngs::Xoshiro256PlusPlus| -> Vec<usize> {
+            // Weights are positive and finite for non-empty classes.
+            let classes = WeightedIndex::new(&weights).unwrap_or_else(|_| unreachable!());
+            (0..labels.len())
+                .map(|_| {
+                    let members = &by_class[classes.sample(rng)];
+                    members[rng.random_range(0..members.len())]
+                })
+                .collect()
+        };
+        let mut indices: Vec<usize> = match self {
+            Resampling::None => (0..labels.len()).collect(),
+            Resampling::ClassBalanced => draw_by(vec![1.0; by_class.len()], &mut rng),
+            Resampling::SquareRoot => draw_by(
+                by_class.iter().map(|c| (c.len() as f64).sqrt()).collect(),
+                &mut rng,
+            ),
+            Resampling::Oversample => {
+                let n_max = by_class.iter().map(Vec::len).max().unwrap_or(0);
+                let mut out = Vec::with_capacity(n_max * by_class.len());
+                for members in &by_class {
+                    out.extend_from_slice(members);
+                    out.extend(
+                        (members.len()..n_max).map(|_| members[rng.random_range(0..members.len())]),
+                    );
+                }
+                out
+            }
+            Resampling::Undersample => {
+                let n_min = by_class.iter().map(Vec::len).min().unwrap_or(0);
+                let mut out = Vec::with_capacity(n_min * by_class.len());
+                for members in &by_class {
+                    let mut members = members.clone();
+                    members.shuffle(&mut rng);
+                    out.extend_from_slice(&members[..n_min]);
+                }
+                out
+            }
+        };
+        indices.sort_unstable();
+        Ok(indices)
+    }
+
+    /// The training split re-sampled for one epoch, as a Burn [`SelectionDataset`] over it.
+    ///
+    /// # Errors
+    /// As [`epoch_indices`](Resampling::epoch_indices).
+    pub fn select(
+        self,
+        train: Samples,
+        num_classes: usize,
+        seed: u64,
+    ) -> Result<SelectionDataset<Samples, Sample>, DataError> {
+        let indices = self.epoch_indices(train.labels(), num_classes, seed)?;
+        Ok(SelectionDataset::from_indices_checked(train, indices))
+    }
+}
+
+impl fmt::Display for Resampling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Resampling {
+    type Err = DataError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [
+            Resampling::None,
+            Resampling::ClassBalanced,
+            Resampling::SquareRoot,
+            Resampling::Oversample,
+            Resampling::Undersample,
+        ]
+        .into_iter()
+        .find(|r| r.name().eq_ignore_ascii_case(text.trim()))
+        .ok_or_else(|| {
+            DataError::invalid(
+                "resampling",
+                text,
+                "one of none, class-balanced, square-root, oversample, undersample",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::data::dataset::Dataset;
+
+    /// 900 samples of class 0, 100 of class 1.
+    fn labels() -> Vec<usize> {
+        (0..1000).map(|i| usize::from(i >= 900)).collect()
+    }
+
+    fn class_share(indices: &[usize], labels: &[usize], class: usize) -> f64 {
+        indices.iter().filter(|&&i| labels[i] == class).count() as f64 / indices.len() as f64
+    }
+
+    #[test]
+    fn class_balanced_draws_each_class_equally() {
+        let labels = labels();
+        // Over 20 epochs (20 000 draws), the share of class 1 is 0.5 ± 4σ (σ ≈ 0.0035).
+        let draws: Vec<usize> = (0..20)
+            .flat_map(|epoch| {
+                Resampling::ClassBalanced
+                    .epoch_indices(&labels, 2, epoch)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(draws.len(), 20_000);
+        let share = class_share(&draws, &labels, 1);
+        assert!((share - 0.5).abs() < 0.015, "{share}");
+    }
+
+    #[test]
+    fn square_root_draws_in_proportion_to_the_root_count() {
+        let labels = labels();
+        let draws: Vec<usize> = (0..20)
+            .flat_map(|epoch| {
+                Resampling::SquareRoot
+                    .epoch_indices(&labels, 2, epoch)
+                    .unwrap()
+            })
+            .collect();
+        // sqrt(100) / (sqrt(900) + sqrt(100)) = 0.25.
+        let share = class_share(&draws, &labels, 1);
+        assert!((share - 0.25).abs() < 0.013, "{share}");
+    }
+
+    #[test]
+    fn over_and_under_sampling_equalize_the_counts() {
+        let labels = labels();
+        let over = Resampling::Oversample.epoch_indices(&labels, 2, 1).unwrap();
+        assert_eq!(over.len(), 1800);
+        assert_eq!(class_share(&over, &labels, 1), 0.5);
+        // Every original sample is kept.
+        assert!((0..1000).all(|i| over.binary_search(&i).is_ok()));
+        let under = Resampling::Undersample
+            .epoch_indices(&labels, 2, 1)
+            .unwrap();
+        assert_eq!(under.len(), 200);
+        assert_eq!(class_share(&under, &labels, 1), 0.5);
+        under
+            .windows(2)
+            .for_each(|w| assert!(w[0] < w[1], "no repeats"));
+        let none = Resampling::None.epoch_indices(&labels, 2, 1).unwrap();
+        assert_eq!(none, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn selection_dataset_wraps_the_split() {
+        let train = Samples::new((0..1000).map(|i| i as f32).collect(), labels(), 1).unwrap();
+        let selected = Resampling::Undersample.select(train, 2, 3).unwrap();
+        assert_eq!(selected.len(), 200);
+        let tail = (0..200)
+            .filter(|&i| selected.get(i).unwrap().label == 1)
+            .count();
+        assert_eq!(tail, 100);
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!(
+            "square-root".parse::<Resampling>().unwrap(),
+            Resampling::SquareRoot
+        );
+        assert_eq!(
+            "smote".parse::<Resampling>().unwrap_err().to_string(),
+            "resampling = smote: must be one of none, class-balanced, square-root, oversample, undersample"
+        );
+    }
+}
