@@ -61,3 +61,10 @@ pub use split::{long_tail_indices, stratified_split};
 pub use standardize::Standardizer;
 pub use summary::DatasetSummary;
 pub use synthetic::SyntheticConfig;
+
+/// The examples of this crate's README and of the workspace README (which uses every library
+/// crate), run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

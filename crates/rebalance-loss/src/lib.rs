@@ -85,9 +85,7 @@ pub use normed_linear::{NormedLinear, NormedLinearConfig};
 pub use reduction::Reduction;
 pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig};
 
-/// The examples of this crate's README and of the workspace README (which use both library
-/// crates), run as doc tests.
+/// This crate's README example, run as a doc test.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
-#[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
