@@ -51,8 +51,74 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! `examples/train.rs` trains a model with burn-train's `SupervisedTraining`, the loss a
-//! field of the model (`cargo run -p rebalance-loss --example train`).
+//! # In a Burn model
+//!
+//! Make the loss a field of the model: its tensors then move with the model (`to_device`,
+//! `fork`), are not trained, and are not re-uploaded each step. burn-train's `TrainStep` and
+//! `InferenceStep` stay three-line wrappers:
+//!
+//! ```
+//! use burn::nn::{Linear, LinearConfig};
+//! use burn::prelude::*;
+//! use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+//! use rebalance_loss::{ImbalanceLoss, LossConfig};
+//! use rebalance_weights::ClassCounts;
+//!
+//! #[derive(Module, Debug)]
+//! struct Model {
+//!     linear: Linear,
+//!     loss: ImbalanceLoss,
+//! }
+//!
+//! #[derive(Clone, Debug)]
+//! struct Batch {
+//!     x: Tensor<2>,
+//!     y: Tensor<1, Int>,
+//! }
+//!
+//! impl Model {
+//!     fn forward_classification(&self, batch: Batch) -> ClassificationOutput {
+//!         let logits = self.linear.forward(batch.x);
+//!         let loss = self.loss.forward(logits.clone(), batch.y.clone());
+//!         ClassificationOutput::new(loss, logits, batch.y)
+//!     }
+//! }
+//!
+//! impl TrainStep for Model {
+//!     type Input = Batch;
+//!     type Output = ClassificationOutput;
+//!     fn step(&self, batch: Batch) -> TrainOutput<ClassificationOutput> {
+//!         let item = self.forward_classification(batch);
+//!         TrainOutput::new(self, item.loss.backward(), item)
+//!     }
+//! }
+//!
+//! impl InferenceStep for Model {
+//!     type Input = Batch;
+//!     type Output = ClassificationOutput;
+//!     fn step(&self, batch: Batch) -> ClassificationOutput {
+//!         self.forward_classification(batch)
+//!     }
+//! }
+//!
+//! let device = Device::flex().autodiff();
+//! let counts = ClassCounts::from_counts(vec![900, 90, 10])?;
+//! let loss: LossConfig = toml::from_str(r#"kind = "balanced-softmax""#).unwrap();
+//! let model = Model {
+//!     linear: LinearConfig::new(4, 3).init(&device),
+//!     loss: loss.init(&counts, &device)?,
+//! };
+//! let batch = Batch {
+//!     x: Tensor::<2>::ones([2, 4], &device),
+//!     y: Tensor::<1, Int>::from_ints([0, 2], &device),
+//! };
+//! let output = TrainStep::step(&model, batch);
+//! # let _ = output;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/train.rs` does the whole loop with burn-train's `SupervisedTraining`
+//! (`cargo run -p rebalance-loss --example train --release`).
 //!
 //! [`Module`]: burn::module::Module
 
