@@ -1,7 +1,7 @@
 //! The element-wise core shared by the one-vs-all (sigmoid) losses.
 
 use burn::prelude::*;
-use burn::tensor::activation::softplus;
+use burn::tensor::activation::log_sigmoid;
 
 use crate::cross_entropy::one_hot_mask;
 use crate::reduction::PerSample;
@@ -19,8 +19,10 @@ impl SigmoidTerms<'_> {
     /// Element losses `e_{n,c}` before the sample weight, `[B, C]`, for targets `y` in `[0, 1]`:
     /// `α_t · exp(-γ·(y·z + softplus(-z))) · (pw_c·y·softplus(-z) + (1 - y)·softplus(z))`.
     pub fn elements(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
-        let softplus_neg = softplus(logits.clone().neg(), 1.0); // -log σ(z)
-        let softplus_pos = softplus(logits.clone(), 1.0); // -log(1 - σ(z))
+        // softplus(-z) = -log σ(z) and softplus(z) = -log σ(-z), each from Burn's stable
+        // log-sigmoid (one autodiff node, where softplus is seven).
+        let softplus_neg = log_sigmoid(logits.clone()).neg();
+        let softplus_pos = log_sigmoid(logits.clone().neg()).neg();
         let positive = match self.pos_weight {
             Some(pw) => targets.clone() * pw.clone().unsqueeze_dim::<2>(0),
             None => targets.clone(),

@@ -1,0 +1,207 @@
+//! The command line: `train`, `weights`, `data`, `eval`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
+
+use crate::config::RunConfig;
+use crate::training::{TrainOptions, eval_run, train};
+
+/// Train classifiers on imbalanced data with re-weighted losses, on Burn.
+#[derive(Debug, Parser)]
+#[command(name = "rebalance", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of the inspection commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table.
+    Table,
+    /// JSON, for scripts.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a classifier from a config file, then evaluate it on the test split.
+    Train {
+        /// The TOML config (see configs/reference.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Backend: flex, ndarray, wgpu or cuda [default: the config's train.backend, flex].
+        #[arg(long)]
+        backend: Option<String>,
+        /// Run directory [default: the config's output.dir, runs/latest].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a config key, as in --set train.epochs=3 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Continue an interrupted run from its last checkpoint.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Print the class weights a scheme gives for some class counts.
+    Weights {
+        /// Training samples per class, comma-separated: 5000,2997,1796.
+        #[arg(long, value_delimiter = ',', required = true)]
+        counts: Vec<u64>,
+        /// Scheme: uniform, ins, isns, power, ens, balanced, median [default: ens].
+        #[arg(long, default_value = "ens")]
+        scheme: String,
+        /// β of the ens scheme, in [0, 1).
+        #[arg(long, default_value_t = 0.9999)]
+        beta: f64,
+        /// Exponent of the power scheme.
+        #[arg(long, default_value_t = 0.5)]
+        power: f64,
+        /// Normalization: sum-to-classes, mean-sample, none.
+        #[arg(long, default_value = "sum-to-classes")]
+        normalize: Normalization,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show the per-class counts of each split, the imbalance factor and the feature shape.
+    Data {
+        /// The TOML config; only its [data] section is used.
+        #[arg(long)]
+        config: PathBuf,
+        /// Override a config key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Also write each split as CSV into this folder.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Rebuild a trained model from its run directory and evaluate it on the test split.
+    Eval {
+        /// The run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Post-hoc logit adjustment: subtract τ · log(prior) from the logits.
+        #[arg(long)]
+        posthoc_tau: Option<f64>,
+    },
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Whatever the command failed on, with its context.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train {
+            config,
+            backend,
+            out,
+            sets,
+            resume,
+        } => {
+            let config = RunConfig::load(&config, &sets)?;
+            let report = train(
+                &config,
+                &TrainOptions {
+                    backend,
+                    out: out.clone(),
+                    resume,
+                },
+            )?;
+            let dir = out.unwrap_or(config.output.dir);
+            println!("{}", report.summary());
+            println!("report: {}", dir.join("report.md").display());
+        }
+        Command::Weights {
+            counts,
+            scheme,
+            beta,
+            power,
+            normalize,
+            format,
+        } => {
+            let scheme = match scheme.as_str() {
+                "ens" => Scheme::Ens { beta },
+                "power" => Scheme::Power { p: power },
+                other => other.parse::<Scheme>()?,
+            };
+            let counts = ClassCounts::from_counts(counts)?;
+            let weights = WeightsConfig::new(scheme.clone())
+                .with_normalization(normalize)
+                .compute(&counts)?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "scheme": scheme.to_string(),
+                        "normalization": normalize.name(),
+                        "counts": counts.as_slice(),
+                        "weights": weights.as_slice(),
+                    })
+                ),
+                Format::Table => {
+                    println!("scheme {scheme}, normalization {normalize}");
+                    println!("{:>6}  {:>10}  {:>10}", "class", "count", "weight");
+                    for (c, (n, w)) in counts.as_slice().iter().zip(weights.as_slice()).enumerate()
+                    {
+                        println!("{c:>6}  {n:>10}  {w:>10.6}");
+                    }
+                }
+            }
+        }
+        Command::Data {
+            config,
+            sets,
+            format,
+            export,
+        } => {
+            let config = RunConfig::load(&config, &sets)?;
+            let data = config.data.load()?;
+            let summary = data.summary();
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+                Format::Table => {
+                    println!(
+                        "{} classes, features {:?}, imbalance factor {:.1}",
+                        summary.num_classes, summary.feature_shape, summary.imbalance_factor
+                    );
+                    let splits: Vec<&String> = summary.splits.keys().collect();
+                    print!("{:>12}", "class");
+                    for s in &splits {
+                        print!("  {s:>10}");
+                    }
+                    println!();
+                    for c in 0..summary.num_classes {
+                        print!("{:>12}", summary.class_names[c]);
+                        for s in &splits {
+                            print!("  {:>10}", summary.splits[*s].counts[c]);
+                        }
+                        println!();
+                    }
+                }
+            }
+            if let Some(dir) = export {
+                let files = data
+                    .export_csv(&dir)
+                    .with_context(|| format!("cannot export to {}", dir.display()))?;
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
+            }
+        }
+        Command::Eval { run, posthoc_tau } => {
+            let report = eval_run(&run, posthoc_tau)?;
+            println!("{}", report.summary());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! The `rebalance` program as a library: configuration, the classifier, training on
+//! burn-train with imbalance metrics, evaluation and reports. `main.rs` only parses the
+//! command line and calls into here.
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod evaluation;
+pub mod metrics;
+pub mod model;
+pub mod renderer;
+pub mod report;
+pub mod training;

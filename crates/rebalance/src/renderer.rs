@@ -1,0 +1,147 @@
+//! One readable line per epoch when stdout is not a terminal (burn-train's own fallback
+//! prints a debug line per batch and no metric values).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use burn::train::LearnerSummary;
+use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
+use burn::train::metric::{MetricDefinition, MetricId};
+use burn::train::renderer::{
+    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining,
+};
+
+/// Prints `epoch 3/30  train loss 0.512 ...  valid loss 0.61  balanced accuracy 54.2 % ...`
+/// at the end of each epoch, to stderr.
+pub struct EpochLineRenderer {
+    names: BTreeMap<String, String>,
+    train: BTreeMap<String, String>,
+    valid: BTreeMap<String, String>,
+    total_epochs: usize,
+    started: Instant,
+}
+
+impl Default for EpochLineRenderer {
+    fn default() -> Self {
+        Self {
+            names: BTreeMap::new(),
+            train: BTreeMap::new(),
+            valid: BTreeMap::new(),
+            total_epochs: 0,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The epoch-level part of a formatted entry (`epoch 54.21 % - batch 50.00 %` → `54.21 %`).
+fn epoch_part(formatted: &str) -> String {
+    let head = formatted.split(" - batch").next().unwrap_or(formatted);
+    head.trim_start_matches("epoch ").trim().to_string()
+}
+
+impl EpochLineRenderer {
+    fn record(&mut self, valid: bool, state: MetricState) {
+        let entry = match state {
+            MetricState::Generic(entry) | MetricState::Numeric(entry, _) => entry,
+        };
+        let id = format!("{:?}", entry.metric_id);
+        let name = self.names.get(&id).cloned().unwrap_or(id);
+        let value = epoch_part(&entry.serialized_entry.formatted);
+        if valid {
+            self.valid.insert(name, value);
+        } else {
+            self.train.insert(name, value);
+        }
+    }
+}
+
+fn key(id: &MetricId) -> String {
+    format!("{id:?}")
+}
+
+impl MetricsRendererTraining for EpochLineRenderer {
+    fn update_train(&mut self, state: MetricState) {
+        self.record(false, state);
+    }
+
+    fn update_valid(&mut self, state: MetricState) {
+        self.record(true, state);
+    }
+
+    fn on_train_end(
+        &mut self,
+        _summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn core::error::Error>> {
+        Ok(())
+    }
+}
+
+impl MetricsRendererEvaluation for EpochLineRenderer {
+    fn update_test(&mut self, _name: EvaluationName, _state: MetricState) {}
+
+    fn on_test_end(
+        &mut self,
+        _summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn core::error::Error>> {
+        Ok(())
+    }
+}
+
+impl TrainingProgressLogger for EpochLineRenderer {
+    fn start(
+        &mut self,
+        total_epochs: usize,
+        _starting_epoch: usize,
+        _total_items: Option<usize>,
+        _label: Option<&str>,
+    ) {
+        self.total_epochs = total_epochs;
+        self.started = Instant::now();
+    }
+
+    fn update_epoch(&mut self, epoch: usize) {
+        let mut line = format!("epoch {epoch}/{}", self.total_epochs);
+        if let Some(loss) = self.train.get("Loss") {
+            line += &format!("  train loss {loss}");
+        }
+        for (name, value) in &self.valid {
+            line += &format!("  {} {value}", name.to_lowercase());
+        }
+        line += &format!("  ({:.1} s)", self.started.elapsed().as_secs_f64());
+        eprintln!("{line}");
+    }
+
+    fn start_split(&mut self, _split: &str, _total_items: usize) {}
+
+    fn update_split(&mut self, _items_processed: usize) {}
+
+    fn end_split(&mut self) {}
+
+    fn end(&mut self) {}
+
+    fn log_event_training(&mut self, _event: String) {}
+}
+
+impl EvaluationProgressLogger for EpochLineRenderer {
+    fn start_global_progress(&mut self, _total_tests: usize) {}
+
+    fn start_test(&mut self, _name: &str, _total_items: usize) {}
+
+    fn update_test_progress(&mut self, _items_processed: usize) {}
+
+    fn end_test(&mut self) {}
+
+    fn end_global_progress(&mut self) {}
+
+    fn log_event_evaluation(&mut self, _event: String) {}
+}
+
+impl MetricsRenderer for EpochLineRenderer {
+    fn manual_close(&mut self) {}
+
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        self.names
+            .insert(key(&definition.metric_id), definition.name.to_string());
+    }
+}

@@ -1,0 +1,177 @@
+//! What a run writes: `report.json`, `report.md`, `confusion.csv`, each atomically.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::evaluation::{Confusion, Scores};
+
+/// `report.json`: the run's test metrics (fractions in `[0, 1]`) and how they were obtained.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The backend that trained the model.
+    pub backend: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// The loss (`kind` of `[loss]`).
+    pub loss: String,
+    /// The weighting scheme.
+    pub scheme: String,
+    /// Training samples per class.
+    pub train_counts: Vec<usize>,
+    /// The class weights in force at the end of training (all 1 for an unweighted loss).
+    pub class_weights: Vec<f64>,
+    /// The class names.
+    pub class_names: Vec<String>,
+    /// Post-hoc logit adjustment `τ` applied at evaluation, if any.
+    pub posthoc_tau: Option<f64>,
+    /// Test metrics.
+    #[serde(flatten)]
+    pub scores: Scores,
+    /// `confusion[t][p]`: test samples of class `t` predicted as `p`.
+    pub confusion: Vec<Vec<u64>>,
+    /// Wall time of training, seconds.
+    pub wall_seconds: f64,
+    /// Training samples processed per second of training wall time.
+    pub train_samples_per_second: f64,
+}
+
+impl Report {
+    /// The report for a finished evaluation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        backend: &str,
+        epochs: usize,
+        loss: &str,
+        scheme: &str,
+        train_counts: Vec<usize>,
+        class_weights: Vec<f64>,
+        class_names: Vec<String>,
+        confusion: &Confusion,
+        wall_seconds: f64,
+        posthoc_tau: Option<f64>,
+    ) -> Self {
+        let train_size: usize = train_counts.iter().sum();
+        Self {
+            backend: backend.to_string(),
+            epochs,
+            loss: loss.to_string(),
+            scheme: scheme.to_string(),
+            class_weights,
+            class_names,
+            posthoc_tau,
+            scores: confusion.scores(),
+            confusion: confusion.rows().to_vec(),
+            wall_seconds,
+            train_samples_per_second: if wall_seconds > 0.0 {
+                (train_size * epochs) as f64 / wall_seconds
+            } else {
+                0.0
+            },
+            train_counts,
+        }
+    }
+
+    /// `report.md`: the headline metrics, a per-class table in the shape of scikit-learn's
+    /// `classification_report`, and the class weights used.
+    pub fn markdown(&self) -> String {
+        let s = &self.scores;
+        let mut md = format!(
+            "# rebalance report\n\nloss `{}`, scheme `{}`, backend `{}`, {} epochs{}\n\n\
+             | metric | value |\n|---|---|\n| accuracy | {:.4} |\n| balanced accuracy | {:.4} |\n\
+             | macro-F1 | {:.4} |\n| G-mean | {:.4} |\n\n\
+             | class | train samples | weight | precision | recall | f1-score | support |\n\
+             |---|---|---|---|---|---|---|\n",
+            self.loss,
+            self.scheme,
+            self.backend,
+            self.epochs,
+            self.posthoc_tau
+                .map_or(String::new(), |t| format!(", post-hoc adjustment τ = {t}")),
+            s.accuracy,
+            s.balanced_accuracy,
+            s.macro_f1,
+            s.g_mean,
+        );
+        for c in 0..self.train_counts.len() {
+            md += &format!(
+                "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {} |\n",
+                self.class_names.get(c).map_or(c.to_string(), Clone::clone),
+                self.train_counts[c],
+                self.class_weights.get(c).copied().unwrap_or(1.0),
+                s.per_class_precision[c],
+                s.per_class_recall[c],
+                s.per_class_f1[c],
+                s.support[c],
+            );
+        }
+        md += &format!(
+            "\ntraining: {:.1} s, {:.0} samples/s\n",
+            self.wall_seconds, self.train_samples_per_second
+        );
+        md
+    }
+
+    /// `confusion.csv`: a header of predicted classes, one row per true class.
+    pub fn confusion_csv(&self) -> String {
+        let n = self.confusion.len();
+        let mut csv = format!(
+            "true\\predicted,{}\n",
+            (0..n).map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+        );
+        for (t, row) in self.confusion.iter().enumerate() {
+            csv += &format!(
+                "{t},{}\n",
+                row.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+            );
+        }
+        csv
+    }
+
+    /// Writes `report.json`, `report.md` and `confusion.csv` into `dir`.
+    ///
+    /// # Errors
+    /// A file cannot be written.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        write_atomic(
+            &dir.join("report.json"),
+            &serde_json::to_string_pretty(self)?,
+        )?;
+        write_atomic(&dir.join("report.md"), &self.markdown())?;
+        write_atomic(&dir.join("confusion.csv"), &self.confusion_csv())
+    }
+
+    /// The terminal summary.
+    pub fn summary(&self) -> String {
+        let s = &self.scores;
+        let recall: Vec<String> = s
+            .per_class_recall
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect();
+        format!(
+            "accuracy {:.4}  balanced accuracy {:.4}  macro-F1 {:.4}  G-mean {:.4}\n\
+             per-class recall (head → tail): {}",
+            s.accuracy,
+            s.balanced_accuracy,
+            s.macro_f1,
+            s.g_mean,
+            recall.join(" ")
+        )
+    }
+}
+
+/// Writes `content` to a temporary file beside `path`, then renames it, so an interrupted
+/// write never leaves a half-written file at `path`.
+///
+/// # Errors
+/// The file cannot be written or renamed.
+pub fn write_atomic(path: &Path, content: &str) -> anyhow::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    std::fs::write(&partial, content)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,405 @@
+//! `rebalance train` and `rebalance eval`: burn-train's supervised training, then the test
+//! evaluation and the report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::Dataset;
+use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
+use burn::prelude::*;
+use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::{Learner, SupervisedTraining};
+use rebalance_data::{LongTailData, SampleBatch, SampleBatcher, Samples, Standardizer};
+use rebalance_loss::posthoc_adjust;
+use rebalance_weights::ClassCounts;
+use serde::{Deserialize, Serialize};
+
+use crate::backend;
+use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
+use crate::evaluation::Confusion;
+use crate::metrics::{ConfusionMetric, PerClassRecallMetric, Score};
+use crate::model::Classifier;
+use crate::renderer::EpochLineRenderer;
+use crate::report::{Report, write_atomic};
+
+/// Options of `rebalance train` beside the config.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Overrides `[train] backend`.
+    pub backend: Option<String>,
+    /// Overrides `[output] dir`.
+    pub out: Option<PathBuf>,
+    /// Continue from the run directory's last checkpoint.
+    pub resume: bool,
+}
+
+/// What a run keeps beside the model to rebuild its inputs: the standardization statistics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    standardizer: Standardizer,
+}
+
+fn standardizer(data: &LongTailData) -> Standardizer {
+    match data.feature_shape.as_slice() {
+        [channels, _, _] => Standardizer::per_channel(&data.train, *channels),
+        _ => Standardizer::per_feature(&data.train),
+    }
+}
+
+fn loader(
+    samples: &Samples,
+    batcher: &SampleBatcher,
+    batch_size: usize,
+    shuffle: Option<u64>,
+    workers: usize,
+) -> Arc<dyn DataLoader<SampleBatch>> {
+    let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(batch_size);
+    if let Some(seed) = shuffle {
+        builder = builder.shuffle(seed);
+    }
+    if workers > 0 {
+        builder = builder.num_workers(workers);
+    }
+    builder.build(samples.clone())
+}
+
+/// The epoch of the newest model checkpoint in `dir/checkpoint`, if any.
+fn last_checkpoint(dir: &Path) -> Option<usize> {
+    std::fs::read_dir(dir.join("checkpoint"))
+        .ok()?
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("model-")?
+                .strip_suffix(".bpk")?
+                .parse()
+                .ok()
+        })
+        .max()
+}
+
+/// The phases of training: `(first epoch, last epoch, epoch whose weights apply)`, counted
+/// from 1; two phases when deferred re-weighting starts inside the run.
+fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
+    let epochs = config.train.epochs;
+    match config.loss.drw_start_epoch {
+        Some(start) if start > 1 && start <= epochs => vec![(1, start - 1), (start, epochs)],
+        _ => vec![(1, epochs)],
+    }
+}
+
+/// Trains as `config` says and writes the run directory.
+///
+/// # Errors
+/// Any configuration, data, backend or training failure, with a message naming the cause.
+pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Report> {
+    let backend = options
+        .backend
+        .clone()
+        .unwrap_or_else(|| config.train.backend.clone());
+    let device = backend::device(&backend)?;
+    let dir = options
+        .out
+        .clone()
+        .unwrap_or_else(|| config.output.dir.clone());
+    let resume_from = if options.resume {
+        let epoch = last_checkpoint(&dir).with_context(|| {
+            format!(
+                "--resume: no checkpoint in {}",
+                dir.join("checkpoint").display()
+            )
+        })?;
+        Some(epoch)
+    } else {
+        None
+    };
+    if resume_from.is_none() && dir.join("checkpoint").exists() {
+        std::fs::remove_dir_all(dir.join("checkpoint"))
+            .with_context(|| format!("cannot clear {}", dir.join("checkpoint").display()))?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+
+    let data = config.data.load()?;
+    let num_classes = data.num_classes;
+    let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
+    let state = RunState {
+        standardizer: standardizer(&data),
+    };
+    let mut resolved = config.clone();
+    resolved.train.backend = backend.clone();
+    resolved.output.dir = dir.clone();
+    write_atomic(&dir.join("config.toml"), &resolved.to_toml()?)?;
+    write_atomic(&dir.join("state.json"), &serde_json::to_string(&state)?)?;
+
+    let batcher = SampleBatcher::new(Some(state.standardizer.clone()));
+    let train_cfg = &config.train;
+    let valid_split = data.validation.as_ref().unwrap_or(&data.test);
+    let batches_per_epoch = data.train.len().div_ceil(train_cfg.batch_size);
+    let loss_config = config.loss.loss_config();
+    let autodiff = device.clone().autodiff();
+    let inputs = data.train.dim();
+
+    let started = Instant::now();
+    let mut trained = None;
+    for (first, last) in phases(config) {
+        if resume_from.is_some_and(|done| done >= last) {
+            continue;
+        }
+        autodiff.seed(train_cfg.seed);
+        let loss = loss_config.init_for_epoch(&counts, first - 1, &autodiff)?;
+        let model = Classifier::new(&config.model, inputs, num_classes, loss, &autodiff);
+        let optimizer = match train_cfg.optimizer {
+            OptimizerKind::Adam => {
+                let mut adam = AdamConfig::new();
+                if train_cfg.weight_decay > 0.0 {
+                    adam = adam.with_weight_decay(Some(WeightDecayConfig::new(
+                        train_cfg.weight_decay as f32,
+                    )));
+                }
+                adam.init()
+            }
+            OptimizerKind::Adamw => AdamWConfig::new()
+                .with_weight_decay(train_cfg.weight_decay as f32)
+                .init(),
+            OptimizerKind::SgdMomentum => {
+                let mut sgd = SgdConfig::new().with_momentum(Some(
+                    MomentumConfig::new().with_momentum(train_cfg.momentum),
+                ));
+                if train_cfg.weight_decay > 0.0 {
+                    sgd = sgd.with_weight_decay(Some(WeightDecayConfig::new(
+                        train_cfg.weight_decay as f32,
+                    )));
+                }
+                sgd.init()
+            }
+        };
+        let training = SupervisedTraining::new(
+            &dir,
+            loader(
+                &data.train,
+                &batcher,
+                train_cfg.batch_size,
+                Some(train_cfg.seed),
+                train_cfg.workers,
+            ),
+            loader(
+                valid_split,
+                &batcher,
+                train_cfg.batch_size,
+                None,
+                train_cfg.workers,
+            ),
+        )
+        .metrics((LossMetric::new(), AccuracyMetric::new()))
+        .metric_valid_numeric(ConfusionMetric::new(Score::BalancedAccuracy, num_classes))
+        .metric_valid_numeric(ConfusionMetric::new(Score::MacroF1, num_classes))
+        .metric_valid_numeric(ConfusionMetric::new(Score::GMean, num_classes))
+        .metric_valid(PerClassRecallMetric::new(num_classes))
+        .with_default_checkpointers()
+        .num_epochs(last);
+        let start_checkpoint = match resume_from {
+            Some(done) if done >= first - 1 => done,
+            _ => first - 1,
+        };
+        let training = if start_checkpoint > 0 {
+            training.checkpoint(start_checkpoint)
+        } else {
+            training
+        };
+        let training = if std::io::stdout().is_terminal() {
+            training
+        } else {
+            training.renderer(Box::new(EpochLineRenderer::default()))
+        };
+        let learner = match train_cfg.schedule {
+            ScheduleKind::Constant => Learner::new(model, optimizer, train_cfg.learning_rate),
+            ScheduleKind::Cosine => {
+                let scheduler = CosineAnnealingLrSchedulerConfig::new(
+                    train_cfg.learning_rate,
+                    (batches_per_epoch * train_cfg.epochs).max(1),
+                )
+                .init()
+                .map_err(|e| anyhow::anyhow!("train.learning_rate: {e}"))?;
+                Learner::new(model, optimizer, scheduler)
+            }
+        };
+        let result = training.launch(learner);
+        if let Some(error) = result.error {
+            bail!("training stopped: {error}");
+        }
+        trained = Some(result.model);
+    }
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let model = match trained {
+        Some(model) => model,
+        None => bail!(
+            "--resume: the run in {} has already finished",
+            dir.display()
+        ),
+    };
+    model
+        .clone()
+        .save_file(dir.join("model"))
+        .with_context(|| format!("cannot save the model to {}", dir.display()))?;
+
+    let confusion = evaluate(
+        &model,
+        &data.test,
+        &batcher,
+        &device,
+        train_cfg.batch_size,
+        None,
+    )?;
+    let weights = loss_config
+        .class_weights_at(&counts, train_cfg.epochs - 1)?
+        .map_or_else(|| vec![1.0; num_classes], |w| w.into_vec());
+    let report = Report::new(
+        &backend,
+        train_cfg.epochs,
+        loss_config.name(),
+        &format!("{:?}", config.loss.scheme).to_lowercase(),
+        data.train.class_counts(num_classes),
+        weights,
+        data.class_names.clone(),
+        &confusion,
+        wall_seconds,
+        None,
+    );
+    report.write(&dir)?;
+    Ok(report)
+}
+
+/// The confusion matrix of `model` on `samples`, optionally with post-hoc logit adjustment
+/// `(training counts, τ)`.
+///
+/// # Errors
+/// A failed device read.
+pub fn evaluate(
+    model: &Classifier,
+    samples: &Samples,
+    batcher: &SampleBatcher,
+    device: &Device,
+    batch_size: usize,
+    posthoc: Option<(&[u64], f64)>,
+) -> anyhow::Result<Confusion> {
+    let num_classes = model_classes(model, samples, batcher, device)?;
+    let mut confusion = Confusion::new(num_classes);
+    for first in (0..samples.len()).step_by(batch_size.max(1)) {
+        let items = (first..(first + batch_size).min(samples.len()))
+            .map(|i| samples.get(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = batcher.batch(items, device);
+        let mut logits = model.forward(batch.features);
+        if let Some((counts, tau)) = posthoc {
+            logits = posthoc_adjust(logits, counts, tau)?;
+        }
+        let [n, _] = logits.dims();
+        let predictions: Vec<i64> = logits
+            .argmax(1)
+            .reshape([n])
+            .try_into_data()?
+            .iter::<i64>()
+            .collect();
+        let targets: Vec<i64> = batch.targets.try_into_data()?.iter::<i64>().collect();
+        confusion.add(&targets, &predictions);
+    }
+    Ok(confusion)
+}
+
+/// The number of logits the model produces.
+fn model_classes(
+    model: &Classifier,
+    samples: &Samples,
+    batcher: &SampleBatcher,
+    device: &Device,
+) -> anyhow::Result<usize> {
+    let probe = batcher.batch(vec![samples.get(0)?], device);
+    Ok(model.forward(probe.features).dims()[1])
+}
+
+/// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
+/// test split, optionally with post-hoc logit adjustment; rewrites the run's report (or,
+/// with `τ`, writes `report-posthoc.*`).
+///
+/// # Errors
+/// A missing or unreadable run directory, config, state or model.
+pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> {
+    let config_path = dir.join("config.toml");
+    if !config_path.exists() {
+        bail!(
+            "{} is not a run directory: it has no config.toml",
+            dir.display()
+        );
+    }
+    let config = RunConfig::load(&config_path, &[])?;
+    let state: RunState = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("state.json"))
+            .with_context(|| format!("cannot read {}", dir.join("state.json").display()))?,
+    )
+    .with_context(|| format!("{} is damaged", dir.join("state.json").display()))?;
+    let device = backend::device(&config.train.backend)?;
+    let data = config.data.load()?;
+    let num_classes = data.num_classes;
+    let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
+    let loss_config = config.loss.loss_config();
+    let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
+    let model = Classifier::new(&config.model, data.train.dim(), num_classes, loss, &device)
+        .try_load_file(dir.join("model"))
+        .with_context(|| {
+            format!(
+                "cannot load the model from {}",
+                dir.join("model.bpk").display()
+            )
+        })?;
+    let batcher = SampleBatcher::new(Some(state.standardizer));
+    let train_counts: Vec<u64> = counts.as_slice().to_vec();
+    let posthoc = posthoc_tau.map(|tau| (train_counts.as_slice(), tau));
+    let confusion = evaluate(
+        &model,
+        &data.test,
+        &batcher,
+        &device,
+        config.train.batch_size,
+        posthoc,
+    )?;
+    let weights = loss_config
+        .class_weights_at(&counts, config.train.epochs - 1)?
+        .map_or_else(|| vec![1.0; num_classes], |w| w.into_vec());
+    let previous: Option<serde_json::Value> = std::fs::read_to_string(dir.join("report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let wall = previous
+        .as_ref()
+        .and_then(|p| p["wall_seconds"].as_f64())
+        .unwrap_or(0.0);
+    let report = Report::new(
+        &config.train.backend,
+        config.train.epochs,
+        loss_config.name(),
+        &format!("{:?}", config.loss.scheme).to_lowercase(),
+        data.train.class_counts(num_classes),
+        weights,
+        data.class_names.clone(),
+        &confusion,
+        wall,
+        posthoc_tau,
+    );
+    if posthoc_tau.is_some() {
+        write_atomic(
+            &dir.join("report-posthoc.json"),
+            &serde_json::to_string_pretty(&report)?,
+        )?;
+        write_atomic(&dir.join("report-posthoc.md"), &report.markdown())?;
+    } else {
+        report.write(dir)?;
+    }
+    Ok(report)
+}
