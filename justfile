@@ -2,8 +2,12 @@
 
 # Run every test: unit, property, tensor (flex backend) and doc tests.
 test:
-    cargo test --workspace
+    cargo test --workspace --features rebalance/ndarray
 
 # Check formatting and lint with warnings as errors.
 lint:
     cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings
+
+# Train the quickstart config (release build).
+train:
+    cargo run --release -- train --config configs/quickstart.toml

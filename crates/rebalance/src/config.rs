@@ -393,7 +393,7 @@ impl RunConfig {
                 } else {
                     format!("{shown} (with --set)")
                 },
-                message: format!("{}: {}", e.path(), e.inner()),
+                message: format!("{}: {}", e.path(), e.inner().message().trim()),
             })?;
         config.validate()?;
         Ok(config)
@@ -515,4 +515,84 @@ fn apply_set(table: &mut toml::Table, set: &str) -> Result<(), ConfigError> {
     }
     current.insert(last.to_string(), value);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configs() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+    }
+
+    #[test]
+    fn reference_toml_lists_the_defaults() {
+        let reference = RunConfig::load(&configs().join("reference.toml"), &[]).unwrap();
+        assert_eq!(reference, RunConfig::default());
+    }
+
+    #[test]
+    fn shipped_configs_load() {
+        for name in ["quickstart.toml", "synthetic-lt100.toml"] {
+            let config = RunConfig::load(&configs().join(name), &[]).unwrap();
+            assert!(config.loss.scheme().is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn set_overrides_and_creates_keys() {
+        let path = configs().join("quickstart.toml");
+        let sets = [
+            "train.epochs=3".to_string(),
+            "loss.kind=\"focal\"".to_string(),
+            "loss.scheme=ins".to_string(),
+            "model.hidden=[8]".to_string(),
+            "data.profile={ kind = \"step\", factor = 10 }".to_string(),
+        ];
+        let config = RunConfig::load(&path, &sets).unwrap();
+        assert_eq!(config.train.epochs, 3);
+        assert_eq!(config.loss.kind, LossKind::Focal);
+        assert_eq!(config.loss.scheme, SchemeName::Ins);
+        assert_eq!(config.model.hidden, [8]);
+        assert_eq!(
+            config.data.profile,
+            rebalance_data::ImbalanceProfile::Step {
+                factor: 10.0,
+                minority_fraction: 0.5
+            }
+        );
+        let err = RunConfig::load(&path, &["train.epochs".to_string()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--set train.epochs: expected key=value, as in train.epochs=3"
+        );
+        let err = RunConfig::load(&path, &["train.epochs=0".to_string()]).unwrap_err();
+        assert_eq!(err.to_string(), "train.epochs = 0: must be >= 1");
+    }
+
+    #[test]
+    fn loss_section_maps_to_the_library() {
+        let mut loss = LossSection {
+            kind: LossKind::Ldam,
+            scheme: SchemeName::Ens,
+            beta: 0.999,
+            drw_start_epoch: Some(160),
+            ..LossSection::default()
+        };
+        match loss.loss_config() {
+            LossConfig::Ldam {
+                weights: Some(w), ..
+            } => {
+                assert_eq!(w.scheme, Scheme::Ens { beta: 0.999 });
+                // 1-based epoch 160 is the library's epoch 159.
+                assert_eq!(w.start_epoch, 159);
+            }
+            other => panic!("{other:?}"),
+        }
+        loss.scheme = SchemeName::Uniform;
+        assert!(matches!(
+            loss.loss_config(),
+            LossConfig::Ldam { weights: None, .. }
+        ));
+    }
 }

@@ -223,3 +223,79 @@ impl Metric for PerClassRecallMetric {
         self.epoch.clear();
     }
 }
+
+/// The loss of a batch, for [`NanGuard`].
+pub struct LossValueInput {
+    loss: Tensor<1>,
+}
+
+impl Adaptor<LossValueInput> for ClassificationOutput {
+    fn adapt(&self) -> LossValueInput {
+        LossValueInput {
+            loss: self.loss.clone(),
+        }
+    }
+}
+
+/// Stops training as soon as the loss is NaN or infinite, and remembers the epoch, so the
+/// run ends with a message instead of training on garbage.
+#[derive(Clone)]
+pub struct NanGuard {
+    name: MetricName,
+    interrupter: burn::train::Interrupter,
+    epoch: Arc<std::sync::atomic::AtomicUsize>,
+    diverged: Arc<std::sync::Mutex<Option<usize>>>,
+}
+
+impl NanGuard {
+    /// A guard that stops training through `interrupter`; epochs are counted from
+    /// `first_epoch`.
+    pub fn new(interrupter: burn::train::Interrupter, first_epoch: usize) -> Self {
+        Self {
+            name: Arc::new("Finite Loss".to_string()),
+            interrupter,
+            epoch: Arc::new(std::sync::atomic::AtomicUsize::new(first_epoch)),
+            diverged: Arc::new(std::sync::Mutex::new(None)),
+        }
+    }
+
+    /// The epoch in which the loss stopped being finite, if it did.
+    pub fn diverged_at(&self) -> Option<usize> {
+        self.diverged.lock().ok().and_then(|d| *d)
+    }
+}
+
+impl Metric for NanGuard {
+    type Input = LossValueInput;
+
+    fn name(&self) -> MetricName {
+        self.name.clone()
+    }
+
+    fn update(
+        &mut self,
+        input: &LossValueInput,
+        _metadata: &MetricMetadata,
+    ) -> Result<SerializedEntry, TensorReadError> {
+        let value: f64 = input.loss.clone().try_into_scalar()?;
+        if value.is_finite() {
+            return Ok(SerializedEntry::new("yes".to_string(), "yes".to_string()));
+        }
+        if let Ok(mut diverged) = self.diverged.lock()
+            && diverged.is_none()
+        {
+            *diverged = Some(self.epoch.load(std::sync::atomic::Ordering::SeqCst));
+        }
+        self.interrupter.stop(Some("the loss is not finite"));
+        Ok(SerializedEntry::new("no".to_string(), "no".to_string()))
+    }
+
+    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+        Ok(SerializedEntry::new("yes".to_string(), "yes".to_string()))
+    }
+
+    fn clear(&mut self) {
+        // burn-train clears the training metrics once per epoch.
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}

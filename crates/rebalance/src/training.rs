@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend;
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
 use crate::evaluation::Confusion;
-use crate::metrics::{ConfusionMetric, PerClassRecallMetric, Score};
+use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score};
 use crate::model::Classifier;
 use crate::renderer::EpochLineRenderer;
 use crate::report::{Report, write_atomic};
@@ -181,6 +181,11 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
                 sgd.init()
             }
         };
+        let interrupter = burn::train::Interrupter::new();
+        let guard = NanGuard::new(
+            interrupter.clone(),
+            first.max(resume_from.map_or(0, |d| d + 1)),
+        );
         let training = SupervisedTraining::new(
             &dir,
             loader(
@@ -203,6 +208,8 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
         .metric_valid_numeric(ConfusionMetric::new(Score::MacroF1, num_classes))
         .metric_valid_numeric(ConfusionMetric::new(Score::GMean, num_classes))
         .metric_valid(PerClassRecallMetric::new(num_classes))
+        .metric_train(guard.clone())
+        .with_interrupter(interrupter)
         .with_default_checkpointers()
         .num_epochs(last);
         let start_checkpoint = match resume_from {
@@ -232,6 +239,13 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
             }
         };
         let result = training.launch(learner);
+        if let Some(epoch) = guard.diverged_at() {
+            bail!(
+                "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
+                 train.learning_rate (now {}) or check the data",
+                train_cfg.learning_rate
+            );
+        }
         if let Some(error) = result.error {
             bail!("training stopped: {error}");
         }

@@ -1,0 +1,371 @@
+//! End-to-end: the `rebalance` binary as a user runs it.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn rebalance(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rebalance"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .unwrap()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A short quickstart run: 300 samples in the head class, 50 test samples per class.
+fn train(out: &Path, extra: &[&str]) -> Output {
+    let out = out.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--config",
+        "configs/quickstart.toml",
+        "--out",
+        out,
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "data.max_per_class=300",
+        "--set",
+        "data.test_per_class=50",
+    ];
+    args.extend_from_slice(extra);
+    rebalance(&args)
+}
+
+fn report(dir: &Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert!(output.status.success(), "failed:\n{}", stderr(output));
+}
+
+#[test]
+fn quickstart_trains_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = train(dir.path(), &[]);
+    assert_ok(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("balanced accuracy"), "{stdout}");
+    // One line per epoch, no per-batch debug output.
+    let err = stderr(&output);
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("epoch ")).count(),
+        3,
+        "{err}"
+    );
+    assert!(!err.contains("ProgressSnapshot"));
+
+    let r = report(dir.path(), "report.json");
+    assert_eq!(r["backend"], "flex");
+    assert_eq!(r["epochs"], 3);
+    assert_eq!(r["scheme"], "ens");
+    let classes = 10;
+    for key in [
+        "train_counts",
+        "class_weights",
+        "per_class_recall",
+        "per_class_precision",
+    ] {
+        assert_eq!(r[key].as_array().unwrap().len(), classes, "{key}");
+    }
+    assert_eq!(r["train_counts"][0], 300);
+    let weights: f64 = r["class_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .sum();
+    assert!(
+        (weights - 10.0).abs() < 1e-9,
+        "ENS weights sum to C: {weights}"
+    );
+    // Well above chance (0.1) after three epochs.
+    let balanced = r["balanced_accuracy"].as_f64().unwrap();
+    assert!(balanced > 0.3 && balanced <= 1.0, "{balanced}");
+    for key in ["accuracy", "macro_f1", "g_mean"] {
+        let v = r[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    let confusion: u64 = r["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(confusion, 500);
+    assert!(r["wall_seconds"].as_f64().unwrap() > 0.0);
+    assert!(r["train_samples_per_second"].as_f64().unwrap() > 0.0);
+    for file in [
+        "config.toml",
+        "model.bpk",
+        "report.md",
+        "confusion.csv",
+        "state.json",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("| class | train samples | weight | precision | recall | f1-score | support |")
+    );
+
+    // eval rebuilds the model from the run directory and reproduces the test metrics.
+    let output = rebalance(&["eval", "--run", dir.path().to_str().unwrap()]);
+    assert_ok(&output);
+    let again = report(dir.path(), "report.json");
+    for key in [
+        "balanced_accuracy",
+        "accuracy",
+        "macro_f1",
+        "confusion",
+        "per_class_recall",
+    ] {
+        assert_eq!(again[key], r[key], "{key}");
+    }
+    // Post-hoc adjustment writes its own report.
+    let output = rebalance(&[
+        "eval",
+        "--run",
+        dir.path().to_str().unwrap(),
+        "--posthoc-tau",
+        "1",
+    ]);
+    assert_ok(&output);
+    assert_eq!(
+        report(dir.path(), "report-posthoc.json")["posthoc_tau"],
+        1.0
+    );
+}
+
+#[test]
+fn same_seed_same_metrics() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    assert_ok(&train(a.path(), &["--set", "train.epochs=2"]));
+    assert_ok(&train(b.path(), &["--set", "train.epochs=2"]));
+    let (ra, rb) = (
+        report(a.path(), "report.json"),
+        report(b.path(), "report.json"),
+    );
+    for key in [
+        "balanced_accuracy",
+        "accuracy",
+        "macro_f1",
+        "g_mean",
+        "confusion",
+        "per_class_recall",
+    ] {
+        assert_eq!(ra[key], rb[key], "{key}");
+    }
+}
+
+#[test]
+fn deferred_reweighting_switches_the_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = train(
+        dir.path(),
+        &[
+            "--set",
+            "loss.kind=\"ldam\"",
+            "--set",
+            "loss.drw_start_epoch=3",
+        ],
+    );
+    assert_ok(&output);
+    let r = report(dir.path(), "report.json");
+    assert_eq!(r["loss"], "ldam");
+    // The final weights are the ENS ones, not uniform.
+    let w = r["class_weights"].as_array().unwrap();
+    assert!(
+        w[9].as_f64().unwrap() > w[0].as_f64().unwrap() * 10.0,
+        "{w:?}"
+    );
+    assert_eq!(
+        stderr(&output)
+            .lines()
+            .filter(|l| l.starts_with("epoch "))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn weights_command() {
+    let output = rebalance(&[
+        "weights",
+        "--counts",
+        "5000,2997,1796,1077,645,387,232,139,83,50",
+        "--scheme",
+        "ens",
+        "--beta",
+        "0.9999",
+        "--format",
+        "json",
+    ]);
+    assert_ok(&output);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["scheme"], "ens:0.9999");
+    assert_eq!(json["normalization"], "sum-to-classes");
+    assert!((json["weights"][9].as_f64().unwrap() - 3.992724).abs() < 1e-6);
+    let table = rebalance(&["weights", "--counts", "10,1", "--scheme", "ins"]);
+    assert_ok(&table);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("1.818182"));
+}
+
+#[test]
+fn data_command() {
+    let output = rebalance(&[
+        "data",
+        "--config",
+        "configs/quickstart.toml",
+        "--format",
+        "json",
+        "--set",
+        "data.test_per_class=7",
+    ]);
+    assert_ok(&output);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["num_classes"], 10);
+    assert_eq!(json["feature_shape"], serde_json::json!([16]));
+    assert_eq!(json["imbalance_factor"], 100.0);
+    assert_eq!(json["splits"]["train"]["counts"][0], 2000);
+    assert_eq!(json["splits"]["test"]["counts"][3], 7);
+}
+
+/// A failed command: non-zero exit, one line on stderr, no panic or backtrace.
+#[track_caller]
+fn assert_one_line_error(output: &Output, expected: &str) {
+    assert!(!output.status.success());
+    let err = stderr(output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(expected), "expected {expected:?} in {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |text: &str| {
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let train_with = |path: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--config", path];
+        args.extend_from_slice(extra);
+        rebalance(&args)
+    };
+    let unknown = config("[train]\nepoch = 3\n");
+    assert_one_line_error(
+        &train_with(&unknown, &[]),
+        "train.epoch: unknown field `epoch`, expected one of `epochs`",
+    );
+    let bad = config("[loss]\nbeta = 1.2\n");
+    assert_one_line_error(&train_with(&bad, &[]), "loss.beta = 1.2: must be in [0, 1)");
+    let wrong_type = config("[train]\nepochs = \"many\"\n");
+    assert_one_line_error(&train_with(&wrong_type, &[]), "train.epochs");
+    assert_one_line_error(
+        &train_with("no/such/config.toml", &[]),
+        "cannot read config file no/such/config.toml",
+    );
+    let folder = config("[data]\nsource = \"idx\"\ndir = \"no/such/folder\"\n");
+    assert_one_line_error(&train_with(&folder, &[]), "no/such/folder");
+    assert_one_line_error(
+        &train_with("configs/quickstart.toml", &["--backend", "cuda"]),
+        "backend \"cuda\" is not compiled in: rebuild with `--features cuda`",
+    );
+    assert_one_line_error(
+        &train_with("configs/quickstart.toml", &["--set", "train.epoch=3"]),
+        "unknown field `epoch`",
+    );
+    let diverging = train(dir.path(), &["--set", "train.learning_rate=1e30"]);
+    assert_one_line_error(
+        &diverging,
+        "training diverged: the loss became NaN or infinite in epoch 1",
+    );
+    assert_one_line_error(
+        &rebalance(&["weights", "--counts", "10,0", "--scheme", "ins"]),
+        "class 1 has no training samples",
+    );
+}
+
+#[test]
+fn resume_continues_from_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_ok(&train(dir.path(), &["--set", "train.epochs=2"]));
+    let output = train(dir.path(), &["--set", "train.epochs=3", "--resume"]);
+    assert_ok(&output);
+    let err = stderr(&output);
+    let epochs: Vec<&str> = err.lines().filter(|l| l.starts_with("epoch ")).collect();
+    assert_eq!(epochs.len(), 1, "{err}");
+    assert!(epochs[0].starts_with("epoch 3/3"), "{err}");
+    assert_eq!(report(dir.path(), "report.json")["epochs"], 3);
+    // Nothing left to resume.
+    assert_one_line_error(
+        &train(dir.path(), &["--set", "train.epochs=3", "--resume"]),
+        "has already finished",
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &train(empty.path(), &["--resume"]),
+        "--resume: no checkpoint in",
+    );
+}
+
+/// A short run on wgpu: Mesa's lavapipe in CI, a GPU where there is one. Skipped with a
+/// message where no adapter exists, unless `REBALANCE_REQUIRE_WGPU=1`.
+#[test]
+fn trains_on_wgpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = train(
+        dir.path(),
+        &["--backend", "wgpu", "--set", "train.epochs=1"],
+    );
+    if !output.status.success() && std::env::var("REBALANCE_REQUIRE_WGPU").as_deref() != Ok("1") {
+        eprintln!("skipping: wgpu did not run here:\n{}", stderr(&output));
+        return;
+    }
+    assert_ok(&output);
+    let r = report(dir.path(), "report.json");
+    assert_eq!(r["backend"], "wgpu");
+    assert!(
+        r["balanced_accuracy"].as_f64().unwrap() > 0.2,
+        "{}",
+        r["balanced_accuracy"]
+    );
+}
+
+/// The deprecated ndarray backend, compiled in with `--features rebalance/ndarray` (as the
+/// workspace's test command does).
+#[cfg(feature = "ndarray")]
+#[test]
+fn trains_on_ndarray() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_ok(&train(
+        dir.path(),
+        &["--backend", "ndarray", "--set", "train.epochs=2"],
+    ));
+    let r = report(dir.path(), "report.json");
+    assert_eq!(r["backend"], "ndarray");
+    assert!(
+        r["balanced_accuracy"].as_f64().unwrap() > 0.3,
+        "{}",
+        r["balanced_accuracy"]
+    );
+    assert_eq!(r["per_class_recall"].as_array().unwrap().len(), 10);
+}
