@@ -8,6 +8,7 @@ pub mod config;
 pub mod evaluation;
 pub mod metrics;
 pub mod model;
+pub mod plots;
 pub mod renderer;
 pub mod report;
 pub mod training;

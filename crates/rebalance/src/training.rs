@@ -23,13 +23,13 @@ use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
 use serde::{Deserialize, Serialize};
 
-use crate::backend;
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
 use crate::evaluation::Confusion;
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score};
 use crate::model::Classifier;
 use crate::renderer::EpochLineRenderer;
 use crate::report::{Report, write_atomic};
+use crate::{backend, plots};
 
 /// Options of `rebalance train` beside the config.
 #[derive(Debug, Clone, Default)]
@@ -288,6 +288,19 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
         None,
     );
     report.write(&dir)?;
+    let loss_curve = plots::epoch_values(&dir, "train", "Loss.log");
+    let balanced_curve: Vec<f64> = plots::epoch_values(&dir, "valid", "Balanced_Accuracy.log")
+        .into_iter()
+        .map(|v| v / 100.0)
+        .collect();
+    plots::write_plots(
+        &dir,
+        &report.train_counts,
+        &report.scores.per_class_recall,
+        &loss_curve,
+        &balanced_curve,
+        &format!("{} / {}: per-class recall", report.loss, report.scheme),
+    )?;
     Ok(report)
 }
 

@@ -116,6 +116,20 @@ fn quickstart_trains_and_reports() {
     ] {
         assert!(dir.path().join(file).exists(), "{file}");
     }
+    let svg = std::fs::read_to_string(dir.path().join("per_class_recall.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("test recall"),
+        "{}",
+        &svg[..100]
+    );
+    let png = std::fs::read(dir.path().join("training_curves.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(
         md.contains("| class | train samples | weight | precision | recall | f1-score | support |")
