@@ -64,20 +64,25 @@ pub struct RunConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
-    /// A multi-layer perceptron on feature vectors.
+    /// A multi-layer perceptron on feature vectors (images are flattened).
     #[default]
     Mlp,
+    /// A small CNN for 28×28 images (MNIST, Fashion-MNIST).
+    Cnn,
+    /// ResNet-32 for 32×32 images (CIFAR).
+    Resnet32,
 }
 
 /// `[model]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSection {
-    /// Architecture. Default `mlp`.
+    /// Architecture: `mlp`, `cnn` or `resnet32`. Default `mlp`.
     pub kind: ModelKind,
     /// Hidden layer widths of the MLP. Default `[128, 128]`.
     pub hidden: Vec<usize>,
-    /// Dropout probability after each hidden layer, in `[0, 1)`. Default 0.
+    /// Dropout probability after each hidden (MLP) or dense (CNN) layer, in `[0, 1)`.
+    /// Default 0.
     pub dropout: f64,
     /// A cosine (`NormedLinear`) classifier head, as LDAM is meant for. Default false.
     pub cosine_head: bool,

@@ -1,11 +1,12 @@
-//! The classifier: an MLP whose loss is one of its fields.
+//! The classifier: a backbone, a head, and the loss as one of its fields.
 
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use rebalance_data::SampleBatch;
 use rebalance_loss::{ImbalanceLoss, NormedLinear, NormedLinearConfig};
 
+use crate::backbone::{Backbone, ShapeError};
 use crate::config::ModelSection;
 
 /// The output layer.
@@ -17,64 +18,43 @@ pub enum Head {
     Cosine(NormedLinear),
 }
 
-/// A multi-layer perceptron with ReLU and dropout, and the imbalance loss as a field: the
-/// loss's class weights follow the model to its device.
+/// A backbone, a classifier head, and the imbalance loss as a field: the loss's class
+/// weights follow the model to its device.
 #[derive(Module, Debug)]
 pub struct Classifier {
-    layers: Vec<Linear>,
-    activation: Relu,
-    dropout: Dropout,
+    backbone: Backbone,
     head: Head,
     loss: ImbalanceLoss,
 }
 
 impl Classifier {
-    /// An MLP from `inputs` features to `classes` logits, as `section` describes.
+    /// The model `section` describes, for samples of `shape` and `classes` classes.
+    ///
+    /// # Errors
+    /// A model kind that does not fit the data's shape.
     pub fn new(
         section: &ModelSection,
-        inputs: usize,
+        shape: &[usize],
         classes: usize,
         loss: ImbalanceLoss,
         device: &Device,
-    ) -> Self {
-        let mut width = inputs;
-        let layers = section
-            .hidden
-            .iter()
-            .map(|&h| {
-                let layer = LinearConfig::new(width, h).init(device);
-                width = h;
-                layer
-            })
-            .collect();
+    ) -> Result<Self, ShapeError> {
+        let (backbone, width) = Backbone::new(section, shape, device)?;
         let head = if section.cosine_head {
             Head::Cosine(NormedLinearConfig::new(width, classes).init(device))
         } else {
             Head::Linear(LinearConfig::new(width, classes).init(device))
         };
-        Self {
-            layers,
-            activation: Relu::new(),
-            dropout: DropoutConfig::new(section.dropout).init(),
+        Ok(Self {
+            backbone,
             head,
             loss,
-        }
+        })
     }
 
-    /// The same model with another loss (the deferred re-weighting switch).
-    pub fn with_loss(mut self, loss: ImbalanceLoss) -> Self {
-        self.loss = loss;
-        self
-    }
-
-    /// `[batch_size, inputs]` features to `[batch_size, classes]` logits.
+    /// `[batch_size, features]` (images flattened) to `[batch_size, classes]` logits.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let mut x = x;
-        for layer in &self.layers {
-            x = self
-                .dropout
-                .forward(self.activation.forward(layer.forward(x)));
-        }
+        let x = self.backbone.forward(x);
         match &self.head {
             Head::Linear(linear) => linear.forward(x),
             Head::Cosine(cosine) => cosine.forward(x),

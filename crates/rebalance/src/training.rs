@@ -145,7 +145,6 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
     let batches_per_epoch = data.train.len().div_ceil(train_cfg.batch_size);
     let loss_config = config.loss.loss_config();
     let autodiff = device.clone().autodiff();
-    let inputs = data.train.dim();
 
     let started = Instant::now();
     let mut trained = None;
@@ -155,7 +154,13 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
         }
         autodiff.seed(train_cfg.seed);
         let loss = loss_config.init_for_epoch(&counts, first - 1, &autodiff)?;
-        let model = Classifier::new(&config.model, inputs, num_classes, loss, &autodiff);
+        let model = Classifier::new(
+            &config.model,
+            &data.feature_shape,
+            num_classes,
+            loss,
+            &autodiff,
+        )?;
         let optimizer = match train_cfg.optimizer {
             OptimizerKind::Adam => {
                 let mut adam = AdamConfig::new();
@@ -378,14 +383,20 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
     let loss_config = config.loss.loss_config();
     let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
-    let model = Classifier::new(&config.model, data.train.dim(), num_classes, loss, &device)
-        .try_load_file(dir.join("model"))
-        .with_context(|| {
-            format!(
-                "cannot load the model from {}",
-                dir.join("model.bpk").display()
-            )
-        })?;
+    let model = Classifier::new(
+        &config.model,
+        &data.feature_shape,
+        num_classes,
+        loss,
+        &device,
+    )?
+    .try_load_file(dir.join("model"))
+    .with_context(|| {
+        format!(
+            "cannot load the model from {}",
+            dir.join("model.bpk").display()
+        )
+    })?;
     let batcher = SampleBatcher::new(Some(state.standardizer));
     let train_counts: Vec<u64> = counts.as_slice().to_vec();
     let posthoc = posthoc_tau.map(|tau| (train_counts.as_slice(), tau));
