@@ -209,6 +209,8 @@ impl ResNet32 {
 }
 
 /// The feature extractor of a [`Classifier`](crate::model::Classifier).
+// One per model: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Backbone {
     /// An MLP.
