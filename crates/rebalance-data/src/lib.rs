@@ -9,8 +9,9 @@
 //! - [`long_tail_indices`] (any dataset made long-tailed: per class, the first `n_c` of a
 //!   seeded shuffle) and [`stratified_split`].
 //! - Burn integration: [`Samples`] is a `Dataset<Sample>`, [`SampleBatcher`] a `Batcher` that
-//!   standardizes with a [`Standardizer`] fit on the training split and builds the tensors on
-//!   the device it is given.
+//!   standardizes with a [`Standardizer`] fit on the training split, optionally augments images
+//!   ([`ImageAugmentation`]: random crop and flip), and builds the tensors on the device it is
+//!   given.
 //! - [`Resampling`]: class-balanced, square-root, over- and under-sampling as epoch index
 //!   lists in Burn's `SelectionDataset`, to set re-sampling beside re-weighting.
 //! - [`DataConfig`]: the `[data]` section of a config file; [`DatasetSummary`] and CSV export.
@@ -36,6 +37,7 @@
 //!
 //! Every error is a [`DataError`] naming the file, the line or record, and the value.
 
+mod augment;
 mod batcher;
 mod config;
 mod csv_file;
@@ -49,6 +51,7 @@ mod standardize;
 mod summary;
 mod synthetic;
 
+pub use augment::ImageAugmentation;
 pub use batcher::{SampleBatch, SampleBatcher};
 pub use config::{DataConfig, DataSource};
 pub use csv_file::{CsvTable, LabelMap, read_csv_pair};

@@ -302,6 +302,8 @@ pub enum ScheduleKind {
     Constant,
     /// Cosine annealing to 0 over the run.
     Cosine,
+    /// The rate times `step_factors[k]` from epoch `step_epochs[k]` on.
+    Step,
 }
 
 /// `[train]`.
@@ -320,9 +322,17 @@ pub struct TrainSection {
     pub weight_decay: f64,
     /// SGD momentum, in `[0, 1)`. Default 0.9.
     pub momentum: f64,
-    /// Learning-rate schedule. Default `constant`.
+    /// Learning-rate schedule: `constant`, `cosine`, `step`. Default `constant`.
     pub schedule: ScheduleKind,
-    /// Seed of initialisation and shuffling. Default 1.
+    /// Linear warm-up over the first epochs (constant and step schedules). Default 0.
+    pub warmup_epochs: usize,
+    /// Step schedule: the epochs (from 1) from which a factor applies, increasing.
+    pub step_epochs: Vec<usize>,
+    /// Step schedule: the factor of the base rate from each of `step_epochs` on.
+    pub step_factors: Vec<f64>,
+    /// Random crop (4-pixel padding) and horizontal flip of training images. Default false.
+    pub augment: bool,
+    /// Seed of initialisation, shuffling and augmentation. Default 1.
     pub seed: u64,
     /// Backend: `flex`, `ndarray`, `wgpu`, `cuda`. Default `flex`.
     pub backend: String,
@@ -340,6 +350,10 @@ impl Default for TrainSection {
             weight_decay: 0.0,
             momentum: 0.9,
             schedule: ScheduleKind::Constant,
+            warmup_epochs: 0,
+            step_epochs: Vec::new(),
+            step_factors: Vec::new(),
+            augment: false,
             seed: 1,
             backend: "flex".to_string(),
             workers: 0,
@@ -466,6 +480,41 @@ impl RunConfig {
         if !(0.0..1.0).contains(&train.momentum) {
             return Err(invalid("train.momentum", train.momentum, "in [0, 1)"));
         }
+        if train.step_epochs.len() != train.step_factors.len() {
+            return Err(invalid(
+                "train.step_factors",
+                format!("{:?}", train.step_factors),
+                format!(
+                    "one factor per step epoch ({} given)",
+                    train.step_epochs.len()
+                ),
+            ));
+        }
+        if train.step_epochs.windows(2).any(|w| w[0] >= w[1]) || train.step_epochs.contains(&0) {
+            return Err(invalid(
+                "train.step_epochs",
+                format!("{:?}", train.step_epochs),
+                "increasing epochs counted from 1",
+            ));
+        }
+        if train
+            .step_factors
+            .iter()
+            .any(|f| !(f.is_finite() && *f > 0.0))
+        {
+            return Err(invalid(
+                "train.step_factors",
+                format!("{:?}", train.step_factors),
+                "finite and > 0",
+            ));
+        }
+        if train.warmup_epochs > 0 && train.schedule == ScheduleKind::Cosine {
+            return Err(invalid(
+                "train.warmup_epochs",
+                train.warmup_epochs,
+                "0 with schedule = \"cosine\" (warm-up goes with constant and step)",
+            ));
+        }
         if !(0.0..1.0).contains(&self.model.dropout) {
             return Err(invalid("model.dropout", self.model.dropout, "in [0, 1)"));
         }
@@ -538,7 +587,13 @@ mod tests {
 
     #[test]
     fn shipped_configs_load() {
-        for name in ["quickstart.toml", "synthetic-lt100.toml"] {
+        for name in [
+            "quickstart.toml",
+            "synthetic-lt100.toml",
+            "mnist-lt.toml",
+            "fashion-mnist-lt.toml",
+            "cifar10-lt.toml",
+        ] {
             let config = RunConfig::load(&configs().join(name), &[]).unwrap();
             assert!(config.loss.scheme().is_some(), "{name}");
         }
@@ -573,6 +628,11 @@ mod tests {
         );
         let err = RunConfig::load(&path, &["train.epochs=0".to_string()]).unwrap_err();
         assert_eq!(err.to_string(), "train.epochs = 0: must be >= 1");
+        let err = RunConfig::load(&path, &["train.step_epochs=[10]".to_string()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "train.step_factors = []: must be one factor per step epoch (1 given)"
+        );
     }
 
     #[test]

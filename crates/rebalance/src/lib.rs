@@ -12,4 +12,5 @@ pub mod model;
 pub mod plots;
 pub mod renderer;
 pub mod report;
+pub mod schedule;
 pub mod training;

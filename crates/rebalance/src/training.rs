@@ -18,7 +18,9 @@ use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
 use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
-use rebalance_data::{LongTailData, SampleBatch, SampleBatcher, Samples, Standardizer};
+use rebalance_data::{
+    ImageAugmentation, LongTailData, SampleBatch, SampleBatcher, Samples, Standardizer,
+};
 use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,7 @@ use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score};
 use crate::model::Classifier;
 use crate::renderer::EpochLineRenderer;
 use crate::report::{Report, write_atomic};
+use crate::schedule::WarmupStepScheduler;
 use crate::{backend, plots};
 
 /// Options of `rebalance train` beside the config.
@@ -141,6 +144,20 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
 
     let batcher = SampleBatcher::new(Some(state.standardizer.clone()));
     let train_cfg = &config.train;
+    let train_batcher = if train_cfg.augment {
+        let &[c, h, w] = data.feature_shape.as_slice() else {
+            bail!(
+                "train.augment = true: needs images [channels, height, width], but the data's \
+                 samples have shape {:?}",
+                data.feature_shape
+            );
+        };
+        batcher
+            .clone()
+            .with_augmentation(ImageAugmentation::cifar([c, h, w], train_cfg.seed))
+    } else {
+        batcher.clone()
+    };
     let valid_split = data.validation.as_ref().unwrap_or(&data.test);
     let batches_per_epoch = data.train.len().div_ceil(train_cfg.batch_size);
     let loss_config = config.loss.loss_config();
@@ -195,7 +212,7 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
             &dir,
             loader(
                 &data.train,
-                &batcher,
+                &train_batcher,
                 train_cfg.batch_size,
                 Some(train_cfg.seed),
                 train_cfg.workers,
@@ -232,7 +249,20 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
             training.renderer(Box::new(EpochLineRenderer::default()))
         };
         let learner = match train_cfg.schedule {
-            ScheduleKind::Constant => Learner::new(model, optimizer, train_cfg.learning_rate),
+            ScheduleKind::Constant | ScheduleKind::Step => {
+                let milestones = train_cfg
+                    .step_epochs
+                    .iter()
+                    .zip(&train_cfg.step_factors)
+                    .map(|(&epoch, &factor)| ((epoch - 1) * batches_per_epoch, factor))
+                    .collect();
+                let scheduler = WarmupStepScheduler::new(
+                    train_cfg.learning_rate,
+                    train_cfg.warmup_epochs * batches_per_epoch,
+                    milestones,
+                );
+                Learner::new(model, optimizer, scheduler)
+            }
             ScheduleKind::Cosine => {
                 let scheduler = CosineAnnealingLrSchedulerConfig::new(
                     train_cfg.learning_rate,

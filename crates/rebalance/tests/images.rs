@@ -114,7 +114,8 @@ fn resnet32_on_cifar_files() {
         &format!(
             "[data]\nsource = \"cifar10\"\ndir = {:?}\nprofile = {{ kind = \"step\", factor = 5 }}\n\
              [model]\nkind = \"resnet32\"\ncosine_head = true\n[loss]\nkind = \"ldam\"\n\
-             [train]\nepochs = 1\nbatch_size = 16\noptimizer = \"sgd-momentum\"\nlearning_rate = 0.05\nweight_decay = 2e-4\n",
+             [train]\nepochs = 1\nbatch_size = 16\noptimizer = \"sgd-momentum\"\nlearning_rate = 0.05\nweight_decay = 2e-4\n\
+             schedule = \"step\"\nwarmup_epochs = 1\nstep_epochs = [2]\nstep_factors = [0.1]\naugment = true\n",
             dir.path()
         ),
         dir.path(),
@@ -158,4 +159,20 @@ fn an_image_model_needs_images() {
         err.trim(),
         "error: model.kind = resnet32: needs 32×32 images [channels, 32, 32], but the data's samples have shape [16]"
     );
+    std::fs::write(
+        &path,
+        "[train]\naugment = true\n[data]\nmax_per_class = 100\ntest_per_class = 5\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rebalance"))
+        .args([
+            "train",
+            "--config",
+            path.to_str().unwrap(),
+            "--out",
+            dir.path().join("run").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("train.augment = true: needs images"));
 }
