@@ -106,7 +106,12 @@ impl TrainingProgressLogger for EpochLineRenderer {
             line += &format!("  train loss {loss}");
         }
         for (name, value) in &self.valid {
-            line += &format!("  {} {value}", name.to_lowercase());
+            let name = if name == "Loss" {
+                "valid loss".to_string()
+            } else {
+                name.to_lowercase()
+            };
+            line += &format!("  {name} {value}");
         }
         line += &format!("  ({:.1} s)", self.started.elapsed().as_secs_f64());
         eprintln!("{line}");

@@ -253,7 +253,7 @@ fn data_command() {
     assert_eq!(json["num_classes"], 10);
     assert_eq!(json["feature_shape"], serde_json::json!([16]));
     assert_eq!(json["imbalance_factor"], 100.0);
-    assert_eq!(json["splits"]["train"]["counts"][0], 2000);
+    assert_eq!(json["splits"]["train"]["counts"][0], 500);
     assert_eq!(json["splits"]["test"]["counts"][3], 7);
 }
 

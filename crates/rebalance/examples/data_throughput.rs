@@ -1,7 +1,7 @@
 //! How fast the synthetic generator and the batcher are, on one thread.
 //!
 //! ```text
-//! cargo run -p rebalance-data --example throughput --release
+//! cargo run --release -p rebalance --example data_throughput
 //! ```
 #![allow(clippy::unwrap_used)]
 
