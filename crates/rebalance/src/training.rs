@@ -294,9 +294,12 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
             dir.display()
         ),
     };
+    // Through a temporary name, like every file of the run.
     model
         .clone()
-        .save_file(dir.join("model"))
+        .save_file(dir.join("model.partial.bpk"))
+        .with_context(|| format!("cannot save the model to {}", dir.display()))?;
+    std::fs::rename(dir.join("model.partial.bpk"), dir.join("model.bpk"))
         .with_context(|| format!("cannot save the model to {}", dir.display()))?;
 
     let confusion = evaluate(
