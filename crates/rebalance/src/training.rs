@@ -310,21 +310,15 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
         train_cfg.batch_size,
         None,
     )?;
-    let weights = loss_config
-        .class_weights_at(&counts, train_cfg.epochs - 1)?
-        .map_or_else(|| vec![1.0; num_classes], |w| w.into_vec());
-    let report = Report::new(
+    let report = run_report(
+        config,
         &backend,
-        train_cfg.epochs,
-        loss_config.name(),
-        &format!("{:?}", config.loss.scheme).to_lowercase(),
-        data.train.class_counts(num_classes),
-        weights,
-        data.class_names.clone(),
+        &data,
+        &counts,
         &confusion,
         wall_seconds,
         None,
-    );
+    )?;
     report.write(&dir)?;
     let loss_curve = plots::epoch_values(&dir, "train", "Loss.log");
     let balanced_curve: Vec<f64> = plots::epoch_values(&dir, "valid", "Balanced_Accuracy.log")
@@ -441,9 +435,6 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         config.train.batch_size,
         posthoc,
     )?;
-    let weights = loss_config
-        .class_weights_at(&counts, config.train.epochs - 1)?
-        .map_or_else(|| vec![1.0; num_classes], |w| w.into_vec());
     let previous: Option<serde_json::Value> = std::fs::read_to_string(dir.join("report.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
@@ -451,18 +442,15 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         .as_ref()
         .and_then(|p| p["wall_seconds"].as_f64())
         .unwrap_or(0.0);
-    let report = Report::new(
+    let report = run_report(
+        &config,
         &config.train.backend,
-        config.train.epochs,
-        loss_config.name(),
-        &format!("{:?}", config.loss.scheme).to_lowercase(),
-        data.train.class_counts(num_classes),
-        weights,
-        data.class_names.clone(),
+        &data,
+        &counts,
         &confusion,
         wall,
         posthoc_tau,
-    );
+    )?;
     if posthoc_tau.is_some() {
         write_atomic(
             &dir.join("report-posthoc.json"),
@@ -473,4 +461,36 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         report.write(dir)?;
     }
     Ok(report)
+}
+
+/// The report of a run: its config's loss and scheme, the class weights in force at the last
+/// epoch, and the test `confusion`.
+///
+/// # Errors
+/// The class weights cannot be computed from `counts`.
+fn run_report(
+    config: &RunConfig,
+    backend: &str,
+    data: &LongTailData,
+    counts: &ClassCounts,
+    confusion: &Confusion,
+    wall_seconds: f64,
+    posthoc_tau: Option<f64>,
+) -> anyhow::Result<Report> {
+    let loss_config = config.loss.loss_config();
+    let weights = loss_config
+        .class_weights_at(counts, config.train.epochs - 1)?
+        .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
+    Ok(Report::new(
+        backend,
+        config.train.epochs,
+        loss_config.name(),
+        &format!("{:?}", config.loss.scheme).to_lowercase(),
+        data.train.class_counts(data.num_classes),
+        weights,
+        data.class_names.clone(),
+        confusion,
+        wall_seconds,
+        posthoc_tau,
+    ))
 }
