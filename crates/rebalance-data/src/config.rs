@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::csv_file::{LabelMap, read_csv_pair};
 use crate::idx::{read_cifar10, read_idx};
 use crate::split::{long_tail_indices, stratified_split};
-use crate::{DataError, ImbalanceProfile, LongTailData, Samples, SyntheticConfig};
+use crate::{DataError, ImbalanceProfile, LongTailData, Resampling, Samples, SyntheticConfig};
 
 /// Where the samples come from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,7 @@ fn default_label_column() -> String {
 /// # synthetic: features, informative, clusters_per_class, class_sep, label_noise,
 /// #            max_per_class, test_per_class, validation_per_class
 /// # csv: train, test, label_column;  idx / cifar10: dir
+/// resampling = "none"           # none | class-balanced | square-root | oversample | undersample
 /// ```
 ///
 /// Keys another source uses are errors, as are unknown keys.
@@ -102,6 +103,11 @@ pub struct DataConfig {
     /// IDX / CIFAR-10: the folder holding the files.
     #[serde(default)]
     pub dir: Option<PathBuf>,
+    /// Re-sampling of the training split, drawn afresh every epoch (see [`Resampling`]):
+    /// `none`, `class-balanced`, `square-root`, `oversample`, `undersample`. It changes what
+    /// training visits, not the split itself, its counts or the class weights. Default `none`.
+    #[serde(default)]
+    pub resampling: Resampling,
 }
 
 fn ten() -> usize {
@@ -131,6 +137,7 @@ impl Default for DataConfig {
             test: None,
             label_column: None,
             dir: None,
+            resampling: Resampling::None,
         }
     }
 }

@@ -58,7 +58,7 @@ pub use csv_file::{CsvTable, LabelMap, read_csv_pair};
 pub use error::DataError;
 pub use idx::{read_cifar10, read_idx};
 pub use profile::ImbalanceProfile;
-pub use resample::Resampling;
+pub use resample::{ResampledSamples, Resampling};
 pub use samples::{LongTailData, Sample, Samples, SplitSummary};
 pub use split::{long_tail_indices, stratified_split};
 pub use standardize::Standardizer;

@@ -2,8 +2,11 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use burn::data::dataset::transform::SelectionDataset;
+use burn::data::dataset::{Dataset, DatasetError};
 use rand::RngExt;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
@@ -25,9 +28,9 @@ const RESAMPLE: u64 = 30;
 /// | `oversample` | every class brought up to `n_max` by drawing its samples again | random over-sampling |
 /// | `undersample` | every class cut to `n_min` at random | random under-sampling |
 ///
-/// `N` is the training size. The indices are drawn once per call; Burn's data loader
-/// re-shuffles them every epoch but does not re-draw them, so call
-/// [`epoch_indices`](Resampling::epoch_indices) with a new seed to re-draw.
+/// `N` is the training size. [`epoch_indices`](Resampling::epoch_indices) and
+/// [`select`](Resampling::select) draw once per call; [`ResampledSamples`] is the dataset to
+/// hand a Burn data loader, as it re-draws every epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Resampling {
@@ -137,6 +140,128 @@ impl Resampling {
     }
 }
 
+/// Mixes an epoch number into a seed, so each epoch draws afresh.
+fn epoch_seed(seed: u64, epoch: u64) -> u64 {
+    seed ^ epoch.wrapping_add(1).wrapping_mul(0xD1B5_4A32_D192_ED03)
+}
+
+/// The training split re-sampled afresh every epoch, as a Burn [`Dataset`].
+///
+/// A data loader visits every index of a dataset once per epoch (in a shuffled order, from any
+/// number of workers). This dataset counts the visits of each index: the `k`-th visit of index
+/// `i` returns sample `epoch_indices(seed of epoch k)[i]`. So every epoch is a fresh draw of
+/// [`Resampling::epoch_indices`], and the draws depend only on the seed and the epoch, not on
+/// the order or the thread in which the loader asks for items.
+///
+/// ```
+/// use burn::data::dataset::Dataset;
+/// use rebalance_data::{ResampledSamples, Resampling, Samples};
+///
+/// // 9 samples of class 0, 1 of class 1.
+/// let labels: Vec<usize> = (0..10).map(|i| usize::from(i == 9)).collect();
+/// let train = Samples::new((0..10).map(|i| i as f32).collect(), labels, 1)?;
+/// let epochs = ResampledSamples::new(train, Resampling::Oversample, 2, 7)?;
+/// assert_eq!(epochs.len(), 18); // both classes brought up to 9
+/// let tail: usize = (0..18).filter(|&i| epochs.get(i).unwrap().label == 1).count();
+/// assert_eq!(tail, 9);
+/// # Ok::<(), rebalance_data::DataError>(())
+/// ```
+pub struct ResampledSamples {
+    samples: Samples,
+    resampling: Resampling,
+    num_classes: usize,
+    seed: u64,
+    first_epoch: u64,
+    len: usize,
+    visits: Vec<AtomicU64>,
+    /// The index lists of the epochs in use (at most two: a loader's workers may straddle
+    /// an epoch boundary).
+    epochs: Mutex<Vec<(u64, Arc<Vec<usize>>)>>,
+}
+
+impl ResampledSamples {
+    /// `samples` re-sampled by `resampling`, drawing with `seed`.
+    ///
+    /// # Errors
+    /// `samples` is empty.
+    pub fn new(
+        samples: Samples,
+        resampling: Resampling,
+        num_classes: usize,
+        seed: u64,
+    ) -> Result<Self, DataError> {
+        let first = resampling.epoch_indices(samples.labels(), num_classes, epoch_seed(seed, 0))?;
+        Ok(Self {
+            len: first.len(),
+            visits: (0..first.len()).map(|_| AtomicU64::new(0)).collect(),
+            epochs: Mutex::new(vec![(0, Arc::new(first))]),
+            samples,
+            resampling,
+            num_classes,
+            seed,
+            first_epoch: 0,
+        })
+    }
+
+    /// Starts the draws at `epoch` (counted from 0), as a run resumed after `epoch` epochs
+    /// must, to see the samples an uninterrupted run would.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn starting_at_epoch(self, epoch: usize) -> Result<Self, DataError> {
+        let epoch = epoch as u64;
+        let first = self.draw(epoch)?;
+        Ok(Self {
+            first_epoch: epoch,
+            epochs: Mutex::new(vec![(epoch, Arc::new(first))]),
+            ..self
+        })
+    }
+
+    fn draw(&self, epoch: u64) -> Result<Vec<usize>, DataError> {
+        self.resampling.epoch_indices(
+            self.samples.labels(),
+            self.num_classes,
+            epoch_seed(self.seed, epoch),
+        )
+    }
+
+    /// The indices of `epoch`, drawn on first use.
+    fn indices(&self, epoch: u64) -> Result<Arc<Vec<usize>>, DataError> {
+        let mut epochs = self.epochs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, indices)) = epochs.iter().find(|(e, _)| *e == epoch) {
+            return Ok(Arc::clone(indices));
+        }
+        let indices = Arc::new(self.draw(epoch)?);
+        epochs.retain(|(e, _)| e + 1 >= epoch);
+        epochs.push((epoch, Arc::clone(&indices)));
+        Ok(indices)
+    }
+}
+
+impl Dataset<Sample> for ResampledSamples {
+    fn get(&self, index: usize) -> Result<Sample, DatasetError> {
+        let epoch = self.first_epoch + self.visits[index].fetch_add(1, Ordering::Relaxed);
+        let indices = self.indices(epoch).map_err(DatasetError::new)?;
+        // Every epoch of a scheme has the same length, so `index` is in range.
+        self.samples.get(indices[index])
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl fmt::Debug for ResampledSamples {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResampledSamples")
+            .field("resampling", &self.resampling)
+            .field("len", &self.len)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl fmt::Display for Resampling {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -240,6 +365,45 @@ mod tests {
             .filter(|&i| selected.get(i).unwrap().label == 1)
             .count();
         assert_eq!(tail, 100);
+    }
+
+    #[test]
+    fn resampled_samples_draw_afresh_each_epoch_in_any_visit_order() {
+        let train = Samples::new((0..1000).map(|i| i as f32).collect(), labels(), 1).unwrap();
+        let epochs = ResampledSamples::new(train.clone(), Resampling::ClassBalanced, 2, 5).unwrap();
+        assert_eq!(epochs.len(), 1000);
+        let epoch = |order: &mut dyn Iterator<Item = usize>| {
+            let mut drawn = vec![0.0; 1000];
+            for i in order {
+                drawn[i] = epochs.get(i).unwrap().features[0];
+            }
+            drawn
+        };
+        let first = epoch(&mut (0..1000));
+        // The second epoch, visited backwards, is a different draw ...
+        let second = epoch(&mut (0..1000).rev());
+        assert_ne!(first, second);
+        let tail = second.iter().filter(|&&f| f >= 900.0).count();
+        assert!((400..600).contains(&tail), "{tail}");
+        // ... and the same one a fresh dataset, visited forwards, gives.
+        let again = ResampledSamples::new(train.clone(), Resampling::ClassBalanced, 2, 5).unwrap();
+        let firsts: Vec<f32> = (0..1000)
+            .map(|i| again.get(i).unwrap().features[0])
+            .collect();
+        assert_eq!(firsts, first);
+        let seconds: Vec<f32> = (0..1000)
+            .map(|i| again.get(i).unwrap().features[0])
+            .collect();
+        assert_eq!(seconds, second);
+        // A resumed run starts where it left off.
+        let resumed = ResampledSamples::new(train, Resampling::ClassBalanced, 2, 5)
+            .unwrap()
+            .starting_at_epoch(1)
+            .unwrap();
+        let seconds: Vec<f32> = (0..1000)
+            .map(|i| resumed.get(i).unwrap().features[0])
+            .collect();
+        assert_eq!(seconds, second);
     }
 
     #[test]
