@@ -11,3 +11,7 @@ lint:
 # Train the quickstart config (release build).
 train:
     cargo run --release -- train --config configs/quickstart.toml
+
+# Every weighting scheme side by side over 3 seeds (release build).
+compare:
+    cargo run --release -- compare --config configs/compare.toml

@@ -1,4 +1,4 @@
-//! The command line: `train`, `weights`, `data`, `eval`.
+//! The command line: `train`, `compare`, `weights`, `data`, `eval`.
 
 use std::path::PathBuf;
 
@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
 
+use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
 use crate::training::{TrainOptions, eval_run, train};
 
@@ -47,6 +48,34 @@ pub enum Command {
         /// Continue an interrupted run from its last checkpoint.
         #[arg(long)]
         resume: bool,
+    },
+    /// Train every variant of a compare config (default: every weighting scheme) over several
+    /// seeds on the same data, and write a comparison table and plots.
+    ///
+    /// Finished runs are kept in the output directory and skipped when the command runs
+    /// again, so an interrupted sweep continues where it stopped.
+    Compare {
+        /// The TOML config: a train config plus [[variants]] (see configs/compare.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Backend for every run: flex, ndarray, wgpu or cuda [default: the config's].
+        #[arg(long)]
+        backend: Option<String>,
+        /// Seeds per variant [default: the config's compare.seeds, 3].
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Compare directory [default: the config's output.dir].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only these variants, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Override a config key for the base and every variant (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Retrain finished runs whose recorded config differs from the current one.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the class weights a scheme gives for some class counts.
     Weights {
@@ -115,11 +144,40 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     backend,
                     out: out.clone(),
                     resume,
+                    progress: None,
                 },
             )?;
             let dir = out.unwrap_or(config.output.dir);
             println!("{}", report.summary());
             println!("report: {}", dir.join("report.md").display());
+        }
+        Command::Compare {
+            config,
+            backend,
+            seeds,
+            out,
+            only,
+            sets,
+            force,
+        } => {
+            let comparison = compare(
+                &config,
+                &CompareOptions {
+                    backend,
+                    seeds,
+                    out,
+                    only,
+                    sets,
+                    force,
+                },
+            )?;
+            println!("{}", comparison.markdown);
+            println!(
+                "{} runs trained in {:.1} s; comparison: {}",
+                comparison.trained,
+                comparison.wall_seconds,
+                comparison.dir.join("comparison.md").display()
+            );
         }
         Command::Weights {
             counts,

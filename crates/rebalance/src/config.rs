@@ -55,6 +55,9 @@ pub struct RunConfig {
     /// Optimisation.
     #[serde(default)]
     pub train: TrainSection,
+    /// How the test split is evaluated.
+    #[serde(default)]
+    pub eval: EvalSection,
     /// Where results go.
     #[serde(default)]
     pub output: OutputSection,
@@ -361,6 +364,15 @@ impl Default for TrainSection {
     }
 }
 
+/// `[eval]`: how the trained model is evaluated on the test split.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalSection {
+    /// Post-hoc logit adjustment (Menon et al., ICLR 2021): subtract `τ · log π_c` (the
+    /// training prior) from the logits before the argmax. Default: none.
+    pub posthoc_tau: Option<f64>,
+}
+
 /// `[output]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -393,25 +405,29 @@ impl RunConfig {
     /// An unreadable file, invalid TOML, an unknown key (from the file or `--set`), a value of
     /// the wrong type or out of range; each names the key path.
     pub fn load(path: &Path, sets: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let shown = path.display().to_string();
-        let mut table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: shown.clone(),
-            message: e.message().to_string(),
-        })?;
+        let mut table = read_table(path)?;
         for set in sets {
             apply_set(&mut table, set)?;
         }
+        let shown = path.display().to_string();
+        Self::from_table(
+            table,
+            &if sets.is_empty() {
+                shown
+            } else {
+                format!("{shown} (with --set)")
+            },
+        )
+    }
+
+    /// Deserializes and validates a parsed config; errors name `source` and the key path.
+    ///
+    /// # Errors
+    /// An unknown key, a value of the wrong type or out of range.
+    pub(crate) fn from_table(table: toml::Table, source: &str) -> Result<Self, ConfigError> {
         let config: RunConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| ConfigError::Parse {
-                path: if sets.is_empty() {
-                    shown
-                } else {
-                    format!("{shown} (with --set)")
-                },
+                path: source.to_string(),
                 message: format!("{}: {}", e.path(), e.inner().message().trim()),
             })?;
         config.validate()?;
@@ -515,6 +531,11 @@ impl RunConfig {
                 "0 with schedule = \"cosine\" (warm-up goes with constant and step)",
             ));
         }
+        if let Some(tau) = self.eval.posthoc_tau
+            && !tau.is_finite()
+        {
+            return Err(invalid("eval.posthoc_tau", tau, "finite"));
+        }
         if !(0.0..1.0).contains(&self.model.dropout) {
             return Err(invalid("model.dropout", self.model.dropout, "in [0, 1)"));
         }
@@ -537,8 +558,20 @@ impl RunConfig {
     }
 }
 
+/// Reads and parses a TOML file.
+pub(crate) fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        message: e.message().to_string(),
+    })
+}
+
 /// Sets `key.path = value` in `table`, creating sections as needed.
-fn apply_set(table: &mut toml::Table, set: &str) -> Result<(), ConfigError> {
+pub(crate) fn apply_set(table: &mut toml::Table, set: &str) -> Result<(), ConfigError> {
     let parse_error = |message: String| ConfigError::Parse {
         path: format!("--set {set}"),
         message,

@@ -1,6 +1,6 @@
 //! The confusion matrix and the metrics that matter under imbalance.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A `C × C` confusion matrix: `counts[t][p]` samples of true class `t` predicted as `p`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +166,7 @@ impl Confusion {
 }
 
 /// Metrics of one evaluation, as fractions in `[0, 1]`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Accuracy.
     pub accuracy: f64,

@@ -1,5 +1,6 @@
-//! One readable line per epoch when stdout is not a terminal (burn-train's own fallback
-//! prints a debug line per batch and no metric values).
+//! Progress renderers for burn-train: one readable line per epoch when stdout is not a
+//! terminal (burn-train's own fallback prints a debug line per batch and no metric values),
+//! and a sweep's progress bar for `rebalance compare`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -77,17 +78,6 @@ impl MetricsRendererTraining for EpochLineRenderer {
     }
 }
 
-impl MetricsRendererEvaluation for EpochLineRenderer {
-    fn update_test(&mut self, _name: EvaluationName, _state: MetricState) {}
-
-    fn on_test_end(
-        &mut self,
-        _summary: Option<LearnerSummary>,
-    ) -> Result<(), Box<dyn core::error::Error>> {
-        Ok(())
-    }
-}
-
 impl TrainingProgressLogger for EpochLineRenderer {
     fn start(
         &mut self,
@@ -128,20 +118,6 @@ impl TrainingProgressLogger for EpochLineRenderer {
     fn log_event_training(&mut self, _event: String) {}
 }
 
-impl EvaluationProgressLogger for EpochLineRenderer {
-    fn start_global_progress(&mut self, _total_tests: usize) {}
-
-    fn start_test(&mut self, _name: &str, _total_items: usize) {}
-
-    fn update_test_progress(&mut self, _items_processed: usize) {}
-
-    fn end_test(&mut self) {}
-
-    fn end_global_progress(&mut self) {}
-
-    fn log_event_evaluation(&mut self, _event: String) {}
-}
-
 impl MetricsRenderer for EpochLineRenderer {
     fn manual_close(&mut self) {}
 
@@ -150,3 +126,119 @@ impl MetricsRenderer for EpochLineRenderer {
             .insert(key(&definition.metric_id), definition.name.to_string());
     }
 }
+
+/// Where a run of a sweep (`rebalance compare`) reports its epochs: the sweep's progress bar
+/// and the run's name on it.
+#[derive(Debug, Clone)]
+pub struct RunProgress {
+    /// The sweep's bar, counting epochs over all runs.
+    pub bar: indicatif::ProgressBar,
+    /// The run, as the bar shows it (`ens-0.999 seed 2`).
+    pub label: String,
+}
+
+/// Advances a sweep's progress bar by one epoch at the end of each epoch of the run, and shows
+/// which run and epoch it is in; prints nothing else.
+pub struct SweepRenderer {
+    progress: RunProgress,
+    total_epochs: usize,
+}
+
+impl SweepRenderer {
+    /// A renderer for one run of the sweep.
+    pub fn new(progress: RunProgress) -> Self {
+        Self {
+            progress,
+            total_epochs: 0,
+        }
+    }
+}
+
+impl MetricsRendererTraining for SweepRenderer {
+    fn update_train(&mut self, _state: MetricState) {}
+
+    fn update_valid(&mut self, _state: MetricState) {}
+
+    fn on_train_end(
+        &mut self,
+        _summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn core::error::Error>> {
+        Ok(())
+    }
+}
+
+impl TrainingProgressLogger for SweepRenderer {
+    fn start(
+        &mut self,
+        total_epochs: usize,
+        starting_epoch: usize,
+        _total_items: Option<usize>,
+        _label: Option<&str>,
+    ) {
+        self.total_epochs = total_epochs;
+        self.progress.bar.set_message(format!(
+            "{} · epoch {}/{total_epochs}",
+            self.progress.label,
+            starting_epoch + 1
+        ));
+    }
+
+    fn update_epoch(&mut self, epoch: usize) {
+        self.progress.bar.inc(1);
+        self.progress.bar.set_message(format!(
+            "{} · epoch {}/{}",
+            self.progress.label,
+            (epoch + 1).min(self.total_epochs),
+            self.total_epochs
+        ));
+    }
+
+    fn start_split(&mut self, _split: &str, _total_items: usize) {}
+
+    fn update_split(&mut self, _items_processed: usize) {}
+
+    fn end_split(&mut self) {}
+
+    fn end(&mut self) {}
+
+    fn log_event_training(&mut self, _event: String) {}
+}
+
+impl MetricsRenderer for SweepRenderer {
+    fn manual_close(&mut self) {}
+
+    fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+/// The renderers here only follow training: evaluation events are ignored.
+macro_rules! ignore_evaluation {
+    ($renderer:ty) => {
+        impl MetricsRendererEvaluation for $renderer {
+            fn update_test(&mut self, _name: EvaluationName, _state: MetricState) {}
+
+            fn on_test_end(
+                &mut self,
+                _summary: Option<LearnerSummary>,
+            ) -> Result<(), Box<dyn core::error::Error>> {
+                Ok(())
+            }
+        }
+
+        impl EvaluationProgressLogger for $renderer {
+            fn start_global_progress(&mut self, _total_tests: usize) {}
+
+            fn start_test(&mut self, _name: &str, _total_items: usize) {}
+
+            fn update_test_progress(&mut self, _items_processed: usize) {}
+
+            fn end_test(&mut self) {}
+
+            fn end_global_progress(&mut self) {}
+
+            fn log_event_evaluation(&mut self, _event: String) {}
+        }
+    };
+}
+
+ignore_evaluation!(EpochLineRenderer);
+ignore_evaluation!(SweepRenderer);

@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::evaluation::{Confusion, Scores};
 
 /// `report.json`: the run's test metrics (fractions in `[0, 1]`) and how they were obtained.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The backend that trained the model.
     pub backend: String,

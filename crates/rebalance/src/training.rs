@@ -19,7 +19,8 @@ use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{Learner, SupervisedTraining};
 use rebalance_data::{
-    ImageAugmentation, LongTailData, SampleBatch, SampleBatcher, Samples, Standardizer,
+    ImageAugmentation, LongTailData, ResampledSamples, Resampling, Sample, SampleBatch,
+    SampleBatcher, Samples, Standardizer,
 };
 use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
@@ -29,7 +30,7 @@ use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
 use crate::evaluation::Confusion;
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score};
 use crate::model::Classifier;
-use crate::renderer::EpochLineRenderer;
+use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::{Report, write_atomic};
 use crate::schedule::WarmupStepScheduler;
 use crate::{backend, plots};
@@ -43,6 +44,8 @@ pub struct TrainOptions {
     pub out: Option<PathBuf>,
     /// Continue from the run directory's last checkpoint.
     pub resume: bool,
+    /// Report epochs to a sweep's progress bar instead of the terminal (`rebalance compare`).
+    pub progress: Option<RunProgress>,
 }
 
 /// What a run keeps beside the model to rebuild its inputs: the standardization statistics.
@@ -58,8 +61,8 @@ fn standardizer(data: &LongTailData) -> Standardizer {
     }
 }
 
-fn loader(
-    samples: &Samples,
+fn loader<D: Dataset<Sample> + 'static>(
+    samples: D,
     batcher: &SampleBatcher,
     batch_size: usize,
     shuffle: Option<u64>,
@@ -72,7 +75,7 @@ fn loader(
     if workers > 0 {
         builder = builder.num_workers(workers);
     }
-    builder.build(samples.clone())
+    builder.build(samples)
 }
 
 /// The epoch of the newest model checkpoint in `dir/checkpoint`, if any.
@@ -87,6 +90,15 @@ fn last_checkpoint(dir: &Path) -> Option<usize> {
                 .ok()
         })
         .max()
+}
+
+/// The epochs done before phase `first` starts (counted from 1), or before the resumed run
+/// continues inside it.
+fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
+    match resume_from {
+        Some(done) if done >= first - 1 => done,
+        _ => first - 1,
+    }
 }
 
 /// The phases of training: `(first epoch, last epoch, epoch whose weights apply)`, counted
@@ -104,6 +116,20 @@ fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
 /// # Errors
 /// Any configuration, data, backend or training failure, with a message naming the cause.
 pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Report> {
+    let data = config.data.load()?;
+    train_on(config, options, &data)
+}
+
+/// Trains on `data`, which `config.data` must describe (a sweep loads it once and trains many
+/// variants on it), and writes the run directory.
+///
+/// # Errors
+/// As [`train`].
+pub fn train_on(
+    config: &RunConfig,
+    options: &TrainOptions,
+    data: &LongTailData,
+) -> anyhow::Result<Report> {
     let backend = options
         .backend
         .clone()
@@ -130,11 +156,10 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
-    let data = config.data.load()?;
     let num_classes = data.num_classes;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
     let state = RunState {
-        standardizer: standardizer(&data),
+        standardizer: standardizer(data),
     };
     let mut resolved = config.clone();
     resolved.train.backend = backend.clone();
@@ -208,17 +233,28 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
             interrupter.clone(),
             first.max(resume_from.map_or(0, |d| d + 1)),
         );
-        let training = SupervisedTraining::new(
-            &dir,
-            loader(
-                &data.train,
+        let train_loader = match config.data.resampling {
+            Resampling::None => loader(
+                data.train.clone(),
                 &train_batcher,
                 train_cfg.batch_size,
                 Some(train_cfg.seed),
                 train_cfg.workers,
             ),
+            resampling => loader(
+                ResampledSamples::new(data.train.clone(), resampling, num_classes, train_cfg.seed)?
+                    .starting_at_epoch(start_epoch(resume_from, first))?,
+                &train_batcher,
+                train_cfg.batch_size,
+                Some(train_cfg.seed),
+                train_cfg.workers,
+            ),
+        };
+        let training = SupervisedTraining::new(
+            &dir,
+            train_loader,
             loader(
-                valid_split,
+                valid_split.clone(),
                 &batcher,
                 train_cfg.batch_size,
                 None,
@@ -234,19 +270,16 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
         .with_interrupter(interrupter)
         .with_default_checkpointers()
         .num_epochs(last);
-        let start_checkpoint = match resume_from {
-            Some(done) if done >= first - 1 => done,
-            _ => first - 1,
-        };
+        let start_checkpoint = start_epoch(resume_from, first);
         let training = if start_checkpoint > 0 {
             training.checkpoint(start_checkpoint)
         } else {
             training
         };
-        let training = if std::io::stdout().is_terminal() {
-            training
-        } else {
-            training.renderer(Box::new(EpochLineRenderer::default()))
+        let training = match &options.progress {
+            Some(progress) => training.renderer(Box::new(SweepRenderer::new(progress.clone()))),
+            None if std::io::stdout().is_terminal() => training,
+            None => training.renderer(Box::new(EpochLineRenderer::default())),
         };
         let learner = match train_cfg.schedule {
             ScheduleKind::Constant | ScheduleKind::Step => {
@@ -302,22 +335,23 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
     std::fs::rename(dir.join("model.partial.bpk"), dir.join("model.bpk"))
         .with_context(|| format!("cannot save the model to {}", dir.display()))?;
 
+    let posthoc_tau = config.eval.posthoc_tau;
     let confusion = evaluate(
         &model,
         &data.test,
         &batcher,
         &device,
         train_cfg.batch_size,
-        None,
+        posthoc_tau.map(|tau| (counts.as_slice(), tau)),
     )?;
     let report = run_report(
         config,
         &backend,
-        &data,
+        data,
         &counts,
         &confusion,
         wall_seconds,
-        None,
+        posthoc_tau,
     )?;
     report.write(&dir)?;
     let loss_curve = plots::epoch_values(&dir, "train", "Loss.log");
@@ -385,8 +419,9 @@ fn model_classes(
 }
 
 /// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
-/// test split, optionally with post-hoc logit adjustment; rewrites the run's report (or,
-/// with `τ`, writes `report-posthoc.*`).
+/// test split, with the post-hoc logit adjustment of its config's `eval.posthoc_tau`;
+/// rewrites the run's report. With `posthoc_tau` given, adjusts with that `τ` instead and
+/// writes `report-posthoc.*`.
 ///
 /// # Errors
 /// A missing or unreadable run directory, config, state or model.
@@ -425,8 +460,9 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         )
     })?;
     let batcher = SampleBatcher::new(Some(state.standardizer));
-    let train_counts: Vec<u64> = counts.as_slice().to_vec();
-    let posthoc = posthoc_tau.map(|tau| (train_counts.as_slice(), tau));
+    // The command line's τ, else the config's.
+    let tau = posthoc_tau.or(config.eval.posthoc_tau);
+    let posthoc = tau.map(|tau| (counts.as_slice(), tau));
     let confusion = evaluate(
         &model,
         &data.test,
@@ -449,7 +485,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         &counts,
         &confusion,
         wall,
-        posthoc_tau,
+        tau,
     )?;
     if posthoc_tau.is_some() {
         write_atomic(

@@ -1,0 +1,331 @@
+//! End-to-end: `rebalance compare` as a user runs it.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+fn rebalance(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rebalance"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert!(output.status.success(), "failed:\n{}", stderr(output));
+}
+
+/// A failed command: non-zero exit, one line on stderr, no panic.
+#[track_caller]
+fn assert_one_line_error(output: &Output, expected: &str) {
+    assert!(!output.status.success());
+    let err = stderr(output);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains(expected),
+        "expected {expected:?} in {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Two variants on small synthetic data (120 samples in the head class).
+const TINY: &str = r#"
+[data]
+num_classes = 6
+max_per_class = 120
+test_per_class = 30
+profile = { kind = "exponential", factor = 20 }
+
+[train]
+epochs = 1
+batch_size = 64
+learning_rate = 0.003
+
+[[variants]]
+name = "ce"
+loss = { kind = "cross-entropy" }
+
+[[variants]]
+name = "ins"
+loss = { kind = "cross-entropy", scheme = "ins" }
+"#;
+
+fn tiny_config(dir: &Path) -> PathBuf {
+    let path = dir.join("compare.toml");
+    std::fs::write(&path, TINY).unwrap();
+    path
+}
+
+fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "compare",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if !extra.contains(&"--seeds") {
+        args.extend_from_slice(&["--seeds", "2"]);
+    }
+    args.extend_from_slice(extra);
+    rebalance(&args)
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    let first = compare(&config, &out, &[]);
+    assert_ok(&first);
+    let err = stderr(&first);
+    assert!(
+        err.contains("2 variants × 2 seeds = 4 runs on flex (0 finished before, 4 to train)"),
+        "{err}"
+    );
+    // A line per finished run, with its balanced accuracy.
+    let finished: Vec<&str> = err.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(finished.len(), 4, "{err}");
+    assert!(
+        finished[0].starts_with("[1/4] ce seed 1: balanced accuracy 0."),
+        "{err}"
+    );
+    assert!(finished[3].contains("done"), "{err}");
+
+    // comparison.json: one entry per variant, mean and std of each metric.
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
+            .unwrap();
+    let entries = json.as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    let mut names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ce", "ins"]);
+    for e in entries {
+        assert_eq!(e["seeds"], serde_json::json!([1, 2]));
+        assert_eq!(e["backend"], "flex");
+        for stat in ["mean", "std"] {
+            for key in [
+                "accuracy",
+                "balanced_accuracy",
+                "macro_f1",
+                "g_mean",
+                "many_shot",
+                "medium_shot",
+                "few_shot",
+            ] {
+                let v = e[stat][key].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&v), "{stat}.{key} = {v}");
+            }
+            assert_eq!(e[stat]["per_class_recall"].as_array().unwrap().len(), 6);
+            assert!(e[stat]["wall_seconds"].as_f64().unwrap() >= 0.0);
+        }
+    }
+    // Sorted by balanced accuracy, best first.
+    let ba = |i: usize| entries[i]["mean"]["balanced_accuracy"].as_f64().unwrap();
+    assert!(ba(0) >= ba(1));
+    // The mean is the mean of the runs in comparison.csv.
+    let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert_eq!(
+        &rows[0][..4],
+        ["variant", "seed", "accuracy", "balanced_accuracy"]
+    );
+    assert!(rows.iter().all(|r| r.len() == 2 + 8 + 6), "{csv}");
+    let best = entries[0]["name"].as_str().unwrap();
+    let runs: Vec<f64> = rows[1..]
+        .iter()
+        .filter(|r| r[0] == best)
+        .map(|r| r[3].parse().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert!((ba(0) - (runs[0] + runs[1]) / 2.0).abs() < 1e-12);
+
+    // comparison.md: a row per variant, the best in bold, the gain over CE.
+    let md = std::fs::read_to_string(out.join("comparison.md")).unwrap();
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(table.len(), 3, "{md}");
+    assert!(table[0].contains("Δ vs ce"), "{md}");
+    assert!(table[1].contains("**"), "{md}");
+    assert!(md.contains(" pts |"), "{md}");
+    assert_eq!(stdout(&first).lines().next(), Some("# rebalance compare"));
+    for plot in ["balanced_accuracy", "per_class_recall", "shot_groups"] {
+        for ext in ["svg", "png"] {
+            let path = out.join(format!("{plot}.{ext}"));
+            assert!(std::fs::metadata(&path).unwrap().len() > 1000, "{path:?}");
+        }
+    }
+    let run_report = out.join("ins/seed-2/report.json");
+    let trained_at = modified(&run_report);
+
+    // The same command again trains nothing and gives the same comparison.
+    let again = compare(&config, &out, &[]);
+    assert_ok(&again);
+    assert!(
+        stderr(&again).contains("(4 finished before, 0 to train)"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(stdout(&again).contains("0 runs trained"));
+    assert_eq!(modified(&run_report), trained_at);
+    let json_again: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
+            .unwrap();
+    assert_eq!(json_again, json);
+
+    // An interrupted sweep continues: a run without its report is trained again, alone.
+    std::fs::remove_file(out.join("ce/seed-2/report.json")).unwrap();
+    let resumed = compare(&config, &out, &[]);
+    assert_ok(&resumed);
+    assert!(
+        stderr(&resumed).contains("(3 finished before, 1 to train)"),
+        "{}",
+        stderr(&resumed)
+    );
+    // A third seed adds runs and keeps the others.
+    let more = compare(&config, &out, &["--seeds", "3", "--only", "ins"]);
+    assert_ok(&more);
+    assert!(
+        stderr(&more)
+            .contains("1 variants × 3 seeds = 3 runs on flex (2 finished before, 1 to train)"),
+        "{}",
+        stderr(&more)
+    );
+
+    // A changed config refuses to mix with the old results, naming the key ...
+    assert_one_line_error(
+        &compare(&config, &out, &["--set", "train.learning_rate=0.01"]),
+        "holds a run of another config (train.learning_rate: 0.003 → 0.01), as do 3 more runs; \
+         rerun with --force",
+    );
+    assert_eq!(modified(&run_report), trained_at);
+    // ... unless forced.
+    let forced = compare(
+        &config,
+        &out,
+        &["--set", "train.learning_rate=0.01", "--force"],
+    );
+    assert_ok(&forced);
+    assert!(
+        stderr(&forced).contains("4 to train"),
+        "{}",
+        stderr(&forced)
+    );
+}
+
+#[test]
+fn compare_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    assert_one_line_error(
+        &compare(&config, &out, &["--only", "focal"]),
+        "--only focal: no such variant; the variants are ce, ins",
+    );
+    let write = |text: &str| {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    assert_one_line_error(
+        &compare(
+            &write("[[variants]]\nloss = { kind = \"focal\" }\n"),
+            &out,
+            &[],
+        ),
+        "variants[0]: has no name",
+    );
+    assert_one_line_error(
+        &compare(
+            &write("[[variants]]\nname = \"a\"\nloss = { kind = \"focal\", gamma = -1.0 }\n"),
+            &out,
+            &[],
+        ),
+        "variant \"a\": loss.gamma = -1: must be finite and >= 0",
+    );
+    assert_one_line_error(
+        &compare(&write("[[variants]]\nname = \"a/b\"\n"), &out, &[]),
+        "variants[0].name = \"a/b\": must be a non-empty string",
+    );
+    assert_one_line_error(
+        &compare(&write("[compare]\nbaseline = \"x\"\n"), &out, &[]),
+        "compare.baseline = \"x\": no such variant",
+    );
+    assert!(!out.exists(), "nothing written on errors");
+}
+
+/// Every variant of the default set trains: re-sampling, post-hoc adjustment and LDAM with
+/// deferred re-weighting (2 epochs: the weights switch on in epoch 2) included.
+#[test]
+fn the_default_set_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("default.toml");
+    let tiny_without_variants = TINY.split("[[variants]]").next().unwrap();
+    std::fs::write(&path, tiny_without_variants).unwrap();
+    let out = dir.path().join("cmp");
+    let output = compare(&path, &out, &["--seeds", "1", "--set", "train.epochs=2"]);
+    assert_ok(&output);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
+            .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 16);
+    let loss = |name: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()["loss"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        loss("cb-resampling"),
+        "cross-entropy, class-balanced re-sampling"
+    );
+    assert_eq!(loss("ce-posthoc"), "cross-entropy, post-hoc τ=1");
+    assert_eq!(loss("ldam-drw"), "ldam, ens β=0.9999, weights from epoch 2");
+    let posthoc: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("ce-posthoc/seed-1/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(posthoc["posthoc_tau"], 1.0);
+}
+
+/// README's compare command, cut to one variant, one seed and one epoch.
+#[test]
+fn readme_compare_config_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let config = Path::new("configs/compare.toml");
+    let output = compare(
+        config,
+        &out,
+        &["--seeds", "1", "--only", "ce", "--set", "train.epochs=1"],
+    );
+    assert_ok(&output);
+    assert!(stdout(&output).contains("| ce | cross-entropy |"));
+    assert!(!out.join("ce/seed-1/checkpoint").exists());
+}
