@@ -2,7 +2,7 @@
 
 # Run every test: unit, property, tensor (flex backend) and doc tests.
 test:
-    cargo test --workspace --features rebalance/ndarray
+    cargo test --workspace --features rebalance/ndarray,rebalance/wgpu
 
 # Check formatting and lint with warnings as errors.
 lint:

@@ -341,8 +341,10 @@ fn resume_continues_from_the_last_checkpoint() {
     );
 }
 
-/// A short run on wgpu: Mesa's lavapipe in CI, a GPU where there is one. Skipped with a
-/// message where no adapter exists, unless `REBALANCE_REQUIRE_WGPU=1`.
+/// A short run on wgpu: Mesa's lavapipe in CI, a GPU where there is one. Compiled in with
+/// `--features rebalance/wgpu` (as the workspace's test command does); skipped with a message
+/// where no adapter exists, unless `REBALANCE_REQUIRE_WGPU=1`.
+#[cfg(feature = "wgpu")]
 #[test]
 fn trains_on_wgpu() {
     let dir = tempfile::tempdir().unwrap();
