@@ -15,3 +15,11 @@ train:
 # Every weighting scheme side by side over 3 seeds (release build).
 compare:
     cargo run --release -- compare --config configs/compare.toml
+
+# Training throughput per backend, data pipeline and peak memory, as ratios (release build).
+bench:
+    cargo run --release -- bench
+
+# rebalance against PyTorch on the same data and model (needs python3 with torch and numpy).
+peer:
+    bash bench/peer.sh

@@ -1,4 +1,4 @@
-//! The command line: `train`, `compare`, `weights`, `data`, `eval`.
+//! The command line: `train`, `compare`, `bench`, `weights`, `data`, `eval`.
 
 use std::path::PathBuf;
 
@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
 
+use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
 use crate::training::{TrainOptions, eval_run, train};
@@ -76,6 +77,26 @@ pub enum Command {
         /// Retrain finished runs whose recorded config differs from the current one.
         #[arg(long)]
         force: bool,
+    },
+    /// Measure training throughput on each compiled backend, the data pipeline and peak
+    /// memory, each against a baseline measured in the same run.
+    Bench {
+        /// The training config to measure.
+        #[arg(long, default_value = "configs/quickstart.toml")]
+        config: PathBuf,
+        /// Backends, comma-separated [default: every one compiled in; the first is the
+        /// baseline].
+        #[arg(long, value_delimiter = ',')]
+        backends: Vec<String>,
+        /// Training runs per backend; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Override a config key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Print the class weights a scheme gives for some class counts.
     Weights {
@@ -178,6 +199,24 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 comparison.wall_seconds,
                 comparison.dir.join("comparison.md").display()
             );
+        }
+        Command::Bench {
+            config,
+            backends,
+            repeats,
+            sets,
+            format,
+        } => {
+            let report = bench(&BenchOptions {
+                config,
+                backends,
+                repeats,
+                sets,
+            })?;
+            match format {
+                Format::Table => print!("{}", report.table()),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
         }
         Command::Weights {
             counts,

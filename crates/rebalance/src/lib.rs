@@ -4,6 +4,7 @@
 
 pub mod backbone;
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod compare;
 pub mod config;

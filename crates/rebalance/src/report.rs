@@ -35,6 +35,13 @@ pub struct Report {
     pub wall_seconds: f64,
     /// Training samples processed per second of training wall time.
     pub train_samples_per_second: f64,
+    /// Bytes the dataset's splits take in memory (features as `f32`, labels).
+    #[serde(default)]
+    pub dataset_bytes: u64,
+    /// Peak resident memory of the process that wrote the report (`train` or `eval`), from the
+    /// OS (Linux's `VmHWM`); absent where the OS does not tell.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
 }
 
 impl Report {
@@ -70,6 +77,8 @@ impl Report {
                 0.0
             },
             train_counts,
+            dataset_bytes: 0,
+            peak_memory_bytes: None,
         }
     }
 
@@ -160,6 +169,15 @@ impl Report {
             recall.join(" ")
         )
     }
+}
+
+/// The peak resident memory of this process so far, from `/proc/self/status` (`VmHWM`);
+/// `None` where that file does not exist (other OSes than Linux).
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Writes `content` to a temporary file beside `path`, then renames it, so an interrupted

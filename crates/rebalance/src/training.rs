@@ -31,7 +31,7 @@ use crate::evaluation::Confusion;
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score};
 use crate::model::Classifier;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
-use crate::report::{Report, write_atomic};
+use crate::report::{Report, peak_memory_bytes, write_atomic};
 use crate::schedule::WarmupStepScheduler;
 use crate::{backend, plots};
 
@@ -54,7 +54,8 @@ struct RunState {
     standardizer: Standardizer,
 }
 
-fn standardizer(data: &LongTailData) -> Standardizer {
+/// The standardization of `data`'s inputs: per channel for images, per feature otherwise.
+pub(crate) fn standardizer(data: &LongTailData) -> Standardizer {
     match data.feature_shape.as_slice() {
         [channels, _, _] => Standardizer::per_channel(&data.train, *channels),
         _ => Standardizer::per_feature(&data.train),
@@ -76,6 +77,14 @@ fn loader<D: Dataset<Sample> + 'static>(
         builder = builder.num_workers(workers);
     }
     builder.build(samples)
+}
+
+/// Bytes `data`'s splits take in memory: features as `f32`, labels as `usize`.
+pub(crate) fn dataset_bytes(data: &LongTailData) -> u64 {
+    let split = |s: &Samples| {
+        (s.len() * (s.dim() * std::mem::size_of::<f32>() + std::mem::size_of::<usize>())) as u64
+    };
+    split(&data.train) + split(&data.test) + data.validation.as_ref().map_or(0, split)
 }
 
 /// The epoch of the newest model checkpoint in `dir/checkpoint`, if any.
@@ -517,7 +526,7 @@ fn run_report(
     let weights = loss_config
         .class_weights_at(counts, config.train.epochs - 1)?
         .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
-    Ok(Report::new(
+    let mut report = Report::new(
         backend,
         config.train.epochs,
         loss_config.name(),
@@ -528,5 +537,8 @@ fn run_report(
         confusion,
         wall_seconds,
         posthoc_tau,
-    ))
+    );
+    report.dataset_bytes = dataset_bytes(data);
+    report.peak_memory_bytes = peak_memory_bytes();
+    Ok(report)
 }

@@ -385,3 +385,51 @@ fn trains_on_ndarray() {
     );
     assert_eq!(r["per_class_recall"].as_array().unwrap().len(), 10);
 }
+
+/// `rebalance bench` on a tiny config: one flex run, the data pipeline, memory, ratios.
+#[test]
+fn bench_prints_ratios_against_its_baseline() {
+    let args = |format: &'static str| {
+        vec![
+            "bench",
+            "--backends",
+            "flex",
+            "--repeats",
+            "1",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "data.max_per_class=200",
+            "--set",
+            "data.test_per_class=20",
+            "--format",
+            format,
+        ]
+    };
+    let output = rebalance(&args("json"));
+    assert_ok(&output);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let flex = &json["training"][0];
+    assert_eq!(flex["backend"], "flex");
+    assert_eq!(flex["runs"], 1);
+    assert!(flex["samples_per_second"].as_f64().unwrap() > 0.0);
+    let dataset = json["dataset_bytes"].as_u64().unwrap();
+    // 10 classes × 20 test samples plus the long-tailed training split, 16 features each.
+    assert!(dataset > 200 * (16 * 4 + 8), "{dataset}");
+    if cfg!(target_os = "linux") {
+        assert!(flex["peak_memory_bytes"].as_u64().unwrap() > dataset);
+    }
+    assert!(json["data_samples_per_second"].as_f64().unwrap() > 0.0);
+    assert!(json["batcher_samples_per_second"].as_f64().unwrap() > 0.0);
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+
+    let output = rebalance(&args("table"));
+    assert_ok(&output);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("1.00×"), "{table}");
+    assert!(table.contains("vs flex training"), "{table}");
+    assert_one_line_error(
+        &rebalance(&["bench", "--backends", "tpu"]),
+        "unknown backend \"tpu\"",
+    );
+}

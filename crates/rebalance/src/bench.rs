@@ -1,0 +1,354 @@
+//! `rebalance bench`: training throughput on each compiled backend, the speed of the data
+//! pipeline, and the peak memory of a training run, each printed as a ratio against a baseline
+//! measured in the same run. (The losses against burn-nn's cross-entropy are
+//! `cargo bench -p rebalance-loss`.)
+//!
+//! Every training run is a child `rebalance train` process, so its peak memory is its own and
+//! nothing of one backend's start-up (kernel compilation, thread pools) carries over to the next.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::prelude::*;
+use rebalance_data::SampleBatcher;
+use serde::Serialize;
+
+use crate::backend::compiled_backends;
+use crate::config::RunConfig;
+use crate::report::Report;
+use crate::training::{dataset_bytes, standardizer};
+
+/// Options of `rebalance bench`.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// The training config whose runs are measured.
+    pub config: PathBuf,
+    /// Backends to train on; all compiled in when empty.
+    pub backends: Vec<String>,
+    /// Training runs per backend (the median is reported).
+    pub repeats: usize,
+    /// `key=value` overrides of the config.
+    pub sets: Vec<String>,
+}
+
+/// The machine the benchmark ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// Logical cores available to the process.
+    pub cores: usize,
+    /// The CPU model (Linux's `/proc/cpuinfo`), or `unknown`.
+    pub cpu: String,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn here() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, name)| name.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        Self {
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            cpu,
+        }
+    }
+}
+
+/// The training runs on one backend.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendResult {
+    /// The backend.
+    pub backend: String,
+    /// Runs that finished.
+    pub runs: usize,
+    /// Median training throughput, samples per second.
+    pub samples_per_second: f64,
+    /// Median training wall time, seconds.
+    pub wall_seconds: f64,
+    /// Largest peak resident memory of the runs, bytes.
+    pub peak_memory_bytes: Option<u64>,
+    /// Median test balanced accuracy.
+    pub balanced_accuracy: f64,
+    /// Why the backend did not run (no adapter, ...), if it did not.
+    pub error: Option<String>,
+}
+
+/// What `rebalance bench` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Where.
+    pub machine: Machine,
+    /// The config measured.
+    pub config: PathBuf,
+    /// Training samples per epoch.
+    pub train_samples: usize,
+    /// Epochs per run.
+    pub epochs: usize,
+    /// Bytes the dataset's splits take in memory.
+    pub dataset_bytes: u64,
+    /// One entry per backend; the first is the baseline of the ratios.
+    pub training: Vec<BackendResult>,
+    /// The data source (generator or reader) building the config's dataset, samples per second.
+    pub data_samples_per_second: f64,
+    /// The batcher (standardization and tensor creation on flex), samples per second.
+    pub batcher_samples_per_second: f64,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Repeats `work` (which returns the samples it handled) for at least `seconds`; samples per
+/// second.
+fn throughput(
+    seconds: f64,
+    mut work: impl FnMut() -> anyhow::Result<usize>,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let mut samples = 0;
+    loop {
+        samples += work()?;
+        let elapsed = started.elapsed().as_secs_f64();
+        if elapsed >= seconds {
+            return Ok(samples as f64 / elapsed);
+        }
+    }
+}
+
+/// Trains `config` on `backend` in a child process writing to `dir`.
+fn train_child(
+    config: &Path,
+    backend: &str,
+    sets: &[String],
+    dir: &Path,
+) -> anyhow::Result<Result<Report, String>> {
+    let exe = std::env::current_exe().context("cannot find the rebalance executable")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("train")
+        .arg("--config")
+        .arg(config)
+        .args(["--backend", backend])
+        .arg("--out")
+        .arg(dir)
+        .stdin(Stdio::null());
+    for set in sets {
+        command.args(["--set", set]);
+    }
+    let output = command.output().context("cannot start rebalance train")?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let line = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed without a message");
+        return Ok(Err(line.trim_start_matches("error: ").to_string()));
+    }
+    let path = dir.join("report.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Ok(serde_json::from_str(&text).with_context(|| {
+        format!("{} is damaged", path.display())
+    })?))
+}
+
+/// Runs the benchmark, printing progress to stderr.
+///
+/// # Errors
+/// A bad config, an unknown backend name, or a failure to run or read a training run. A
+/// compiled-in backend that cannot run here (wgpu without an adapter) is reported in the
+/// result, not an error.
+pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let config = RunConfig::load(&options.config, &options.sets)?;
+    if options.repeats == 0 {
+        bail!("--repeats 0: must be >= 1");
+    }
+    let compiled = compiled_backends();
+    let backends: Vec<String> = if options.backends.is_empty() {
+        compiled.iter().map(|b| (*b).to_string()).collect()
+    } else {
+        options.backends.clone()
+    };
+    for b in &backends {
+        crate::backend::device(b)?;
+    }
+    let scratch = std::env::temp_dir().join(format!("rebalance-bench-{}", std::process::id()));
+
+    let mut training = Vec::new();
+    for backend in &backends {
+        let mut speeds = Vec::new();
+        let mut walls = Vec::new();
+        let mut accuracies = Vec::new();
+        let mut peak = None;
+        let mut error = None;
+        for r in 0..options.repeats {
+            eprintln!(
+                "training on {backend}, run {}/{} ...",
+                r + 1,
+                options.repeats
+            );
+            let dir = scratch.join(format!("{backend}-{r}"));
+            match train_child(&options.config, backend, &options.sets, &dir)? {
+                Ok(report) => {
+                    speeds.push(report.train_samples_per_second);
+                    walls.push(report.wall_seconds);
+                    accuracies.push(report.scores.balanced_accuracy);
+                    peak = peak.max(report.peak_memory_bytes);
+                }
+                Err(message) => {
+                    eprintln!("{backend} did not run: {message}");
+                    error = Some(message);
+                    break;
+                }
+            }
+        }
+        training.push(BackendResult {
+            backend: backend.clone(),
+            runs: speeds.len(),
+            samples_per_second: median(&mut speeds),
+            wall_seconds: median(&mut walls),
+            peak_memory_bytes: peak,
+            balanced_accuracy: median(&mut accuracies),
+            error,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    eprintln!("data pipeline ...");
+    let data = config.data.load()?;
+    let split_samples =
+        data.train.len() + data.test.len() + data.validation.as_ref().map_or(0, |v| v.len());
+    let data_speed = throughput(1.0, || {
+        config.data.load()?;
+        Ok(split_samples)
+    })?;
+    let batcher = SampleBatcher::new(Some(standardizer(&data)));
+    let device = Device::flex();
+    let batch_size = config.train.batch_size;
+    let batcher_speed = throughput(1.0, || {
+        let mut seen = 0;
+        for first in (0..data.train.len()).step_by(batch_size) {
+            let items = (first..(first + batch_size).min(data.train.len()))
+                .map(|i| data.train.get(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            seen += batcher.batch(items, &device).targets.dims()[0];
+        }
+        Ok(seen)
+    })?;
+    Ok(BenchReport {
+        machine: Machine::here(),
+        config: options.config.clone(),
+        train_samples: data.train.len(),
+        epochs: config.train.epochs,
+        dataset_bytes: dataset_bytes(&data),
+        training,
+        data_samples_per_second: data_speed,
+        batcher_samples_per_second: batcher_speed,
+    })
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+impl BenchReport {
+    /// The report as aligned text: each figure beside its ratio to the baseline.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "machine: {} cores, {}\nconfig: {} ({} training samples × {} epochs, dataset {:.2} MiB)\n\n",
+            self.machine.cores,
+            self.machine.cpu,
+            self.config.display(),
+            self.train_samples,
+            self.epochs,
+            mib(self.dataset_bytes)
+        );
+        let base = self
+            .training
+            .iter()
+            .find(|t| t.error.is_none())
+            .map(|t| (t.backend.clone(), t.samples_per_second));
+        out += &format!(
+            "{:<10} {:>5} {:>14} {:>12} {:>10} {:>12} {:>14} {:>10}\n",
+            "backend",
+            "runs",
+            "samples/s",
+            "vs baseline",
+            "wall s",
+            "balanced acc",
+            "peak memory",
+            "/ dataset"
+        );
+        for t in &self.training {
+            if let Some(error) = &t.error
+                && t.runs == 0
+            {
+                out += &format!("{:<10} did not run: {error}\n", t.backend);
+                continue;
+            }
+            let ratio = base.as_ref().map_or(String::new(), |(_, b)| {
+                format!("{:.2}×", t.samples_per_second / b)
+            });
+            let (peak, per_data) =
+                t.peak_memory_bytes
+                    .map_or(("n/a".to_string(), "n/a".to_string()), |p| {
+                        (
+                            format!("{:.0} MiB", mib(p)),
+                            format!("{:.0}×", p as f64 / self.dataset_bytes.max(1) as f64),
+                        )
+                    });
+            out += &format!(
+                "{:<10} {:>5} {:>14.0} {:>12} {:>10.2} {:>12.4} {:>14} {:>10}\n",
+                t.backend,
+                t.runs,
+                t.samples_per_second,
+                ratio,
+                t.wall_seconds,
+                t.balanced_accuracy,
+                peak,
+                per_data
+            );
+        }
+        if let Some((name, speed)) = &base {
+            out += &format!(
+                "(baseline: {name}; ratios above 1 are faster)\n\n\
+                 data pipeline              samples/s   vs {name} training\n\
+                 {:<24} {:>12.0} {:>12.1}×\n{:<24} {:>12.0} {:>12.1}×\n",
+                "data source (generate)",
+                self.data_samples_per_second,
+                self.data_samples_per_second / speed,
+                "batcher (flex)",
+                self.batcher_samples_per_second,
+                self.batcher_samples_per_second / speed,
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&mut []), 0.0);
+    }
+}
