@@ -4,7 +4,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use rebalance_weights::ClassWeights;
 
-use crate::cross_entropy::{class_tensor, one_hot_mask};
+use crate::cross_entropy::class_tensor;
 use crate::error::{check_class_values, check_min};
 use crate::reduction::PerSample;
 use crate::{LossError, Reduction};
@@ -15,10 +15,11 @@ use crate::{LossError, Reduction};
 /// (Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, applied to the softmax as
 /// in its multi-class form). `γ = 0` is weighted cross-entropy.
 ///
-/// `log p` comes from `log_softmax`, and `log(1 - p_y)` is computed as
-/// `logsumexp_{c≠y} log p_c`: the same number as `log(-expm1(log p_y))`, without the
-/// cancellation of `1 - p_y` when `p_y → 1`, and with a finite gradient for every `γ >= 0`
-/// (`(1 - p)^γ` itself has an infinite slope at `p = 1` when `γ < 1`). Needs `C >= 2`.
+/// `log p` comes from `log_softmax`; the modulator is `(1 - p_y)^γ` with `p_y = exp(log p_y)`,
+/// as PyTorch implementations compute it, so the only work beyond cross-entropy is on `[B]`
+/// vectors. `1 - p_y` is floored at the smallest normal `f32`, so the gradient stays finite
+/// for every `γ >= 0` even where `p_y` rounds to 1 (where `(1 - p)^γ` has an infinite slope
+/// for `γ < 1`); there the loss and its gradient are 0, as they tend to. Needs `C >= 2`.
 #[derive(Config, Debug)]
 pub struct FocalConfig {
     /// Focusing parameter `γ`, finite and `>= 0`. Default 2 (Lin et al.).
@@ -80,17 +81,17 @@ impl Focal {
     }
 
     fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
-        let [_, num_classes] = logits.dims();
-        let log_probs = log_softmax(logits, 1);
-        let log_p = log_probs
-            .clone()
+        let log_p = log_softmax(logits, 1)
             .gather(1, targets.clone().unsqueeze_dim(1))
             .squeeze_dim::<1>(1);
         let mut loss = log_p.clone().neg();
         if self.gamma > 0.0 {
-            let modulator = log_one_minus_p(log_probs, targets.clone(), num_classes)
-                .mul_scalar(self.gamma)
-                .exp();
+            let modulator = log_p
+                .exp()
+                .neg()
+                .add_scalar(1.0)
+                .clamp_min(f32::MIN_POSITIVE)
+                .powf_scalar(self.gamma);
             loss = loss * modulator;
         }
         match &self.weights {
@@ -105,15 +106,4 @@ impl Focal {
             None => PerSample::unweighted(loss),
         }
     }
-}
-
-/// `log(1 - p_{n,y_n}) = logsumexp_{c≠y_n} log p_{n,c}`, shape `[B]`.
-pub(crate) fn log_one_minus_p(
-    log_probs: Tensor<2>,
-    targets: Tensor<1, Int>,
-    num_classes: usize,
-) -> Tensor<1> {
-    let others = log_probs.mask_fill(one_hot_mask(targets, num_classes), f32::NEG_INFINITY);
-    let max = others.clone().max_dim(1);
-    ((others - max.clone()).exp().sum_dim(1).log() + max).squeeze_dim::<1>(1)
 }

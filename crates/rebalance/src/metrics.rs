@@ -2,7 +2,7 @@
 //! recall, accumulated over the epoch from a confusion matrix (averaging per-batch values
 //! would not give the epoch's balanced accuracy).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use burn::prelude::*;
 use burn::tensor::TensorReadError;
@@ -14,37 +14,81 @@ use burn::train::metric::{
 
 use crate::evaluation::Confusion;
 
-/// Predicted and true classes of a batch.
+/// A batch's logits and true classes.
 pub struct PredictionInput {
-    predictions: Tensor<1, Int>,
+    output: Tensor<2>,
     targets: Tensor<1, Int>,
 }
 
 impl Adaptor<PredictionInput> for ClassificationOutput {
     fn adapt(&self) -> PredictionInput {
-        let [batch_size, _] = self.output.dims();
         PredictionInput {
-            predictions: self.output.clone().argmax(1).reshape([batch_size]),
+            output: self.output.clone(),
             targets: self.targets.clone(),
         }
     }
 }
 
-/// Reads a batch's predictions and targets to the host.
-fn read(input: &PredictionInput) -> Result<(Vec<i64>, Vec<i64>), TensorReadError> {
-    let predictions = input
-        .predictions
-        .clone()
-        .try_into_data()?
-        .iter::<i64>()
-        .collect();
-    let targets = input
-        .targets
-        .clone()
-        .try_into_data()?
-        .iter::<i64>()
-        .collect();
-    Ok((targets, predictions))
+/// A batch's true and predicted classes on the host.
+type HostBatch = Arc<(Vec<i64>, Vec<i64>)>;
+
+/// Which batch an update is for: burn-train's progress within the epoch and its iteration.
+type BatchKey = (usize, usize, Option<usize>);
+
+/// One host read of a batch's predictions, shared by every metric that needs them: burn-train
+/// updates each metric in turn with the same batch, and only the first one reads (one argmax
+/// and one device-to-host copy per batch instead of one per metric).
+#[derive(Clone, Default)]
+pub struct SharedPredictions(Arc<Mutex<Option<(BatchKey, HostBatch)>>>);
+
+impl SharedPredictions {
+    /// A cache no metric shares yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The batch's `(targets, predictions)`, read from the device for the first metric that
+    /// asks and reused by the others.
+    fn read(
+        &self,
+        input: &PredictionInput,
+        metadata: &MetricMetadata,
+    ) -> Result<HostBatch, TensorReadError> {
+        let key = (
+            metadata.progress.items_processed,
+            metadata.progress.items_total,
+            metadata.iteration,
+        );
+        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached, batch)) = cache.as_ref()
+            && *cached == key
+        {
+            return Ok(Arc::clone(batch));
+        }
+        let [batch_size, _] = input.output.dims();
+        let predictions = input
+            .output
+            .clone()
+            .argmax(1)
+            .reshape([batch_size])
+            .try_into_data()?
+            .iter::<i64>()
+            .collect();
+        let targets = input
+            .targets
+            .clone()
+            .try_into_data()?
+            .iter::<i64>()
+            .collect();
+        let batch = Arc::new((targets, predictions));
+        *cache = Some((key, Arc::clone(&batch)));
+        Ok(batch)
+    }
+
+    /// Drops the cached batch (at the end of an epoch, when progress starts over).
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
 }
 
 /// Which score a [`ConfusionMetric`] reports.
@@ -86,6 +130,7 @@ pub struct ConfusionMetric {
     batch: Confusion,
     batch_value: f64,
     batch_count: usize,
+    shared: SharedPredictions,
 }
 
 impl ConfusionMetric {
@@ -98,7 +143,14 @@ impl ConfusionMetric {
             batch: Confusion::new(num_classes),
             batch_value: 0.0,
             batch_count: 0,
+            shared: SharedPredictions::new(),
         }
+    }
+
+    /// Reads each batch's predictions through `shared`, with the other metrics given it.
+    pub fn with_shared(mut self, shared: SharedPredictions) -> Self {
+        self.shared = shared;
+        self
     }
 }
 
@@ -120,12 +172,13 @@ impl Metric for ConfusionMetric {
     fn update(
         &mut self,
         input: &PredictionInput,
-        _metadata: &MetricMetadata,
+        metadata: &MetricMetadata,
     ) -> Result<SerializedEntry, TensorReadError> {
-        let (targets, predictions) = read(input)?;
+        let batch = self.shared.read(input, metadata)?;
+        let (targets, predictions) = (&batch.0, &batch.1);
         self.batch.clear();
-        self.batch.add(&targets, &predictions);
-        self.epoch.add(&targets, &predictions);
+        self.batch.add(targets, predictions);
+        self.epoch.add(targets, predictions);
         self.batch_value = self.score.of(&self.batch);
         self.batch_count = targets.len();
         let epoch = self.score.of(&self.epoch);
@@ -152,6 +205,7 @@ impl Metric for ConfusionMetric {
         self.batch.clear();
         self.batch_value = 0.0;
         self.batch_count = 0;
+        self.shared.forget();
     }
 }
 
@@ -174,6 +228,7 @@ impl Numeric for ConfusionMetric {
 pub struct PerClassRecallMetric {
     name: MetricName,
     epoch: Confusion,
+    shared: SharedPredictions,
 }
 
 impl PerClassRecallMetric {
@@ -182,7 +237,14 @@ impl PerClassRecallMetric {
         Self {
             name: Arc::new("Per-class Recall".to_string()),
             epoch: Confusion::new(num_classes),
+            shared: SharedPredictions::new(),
         }
+    }
+
+    /// Reads each batch's predictions through `shared`, with the other metrics given it.
+    pub fn with_shared(mut self, shared: SharedPredictions) -> Self {
+        self.shared = shared;
+        self
     }
 
     fn formatted(&self) -> String {
@@ -206,10 +268,10 @@ impl Metric for PerClassRecallMetric {
     fn update(
         &mut self,
         input: &PredictionInput,
-        _metadata: &MetricMetadata,
+        metadata: &MetricMetadata,
     ) -> Result<SerializedEntry, TensorReadError> {
-        let (targets, predictions) = read(input)?;
-        self.epoch.add(&targets, &predictions);
+        let batch = self.shared.read(input, metadata)?;
+        self.epoch.add(&batch.0, &batch.1);
         let text = self.formatted();
         Ok(SerializedEntry::new(text.clone(), text))
     }
@@ -221,6 +283,7 @@ impl Metric for PerClassRecallMetric {
 
     fn clear(&mut self) {
         self.epoch.clear();
+        self.shared.forget();
     }
 }
 
@@ -297,5 +360,68 @@ impl Metric for NanGuard {
     fn clear(&mut self) {
         // burn-train clears the training metrics once per epoch.
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::data::dataloader::Progress;
+
+    use super::*;
+
+    fn metadata(items_processed: usize) -> MetricMetadata {
+        MetricMetadata {
+            progress: Progress {
+                items_processed,
+                items_total: 2,
+                unit: None,
+            },
+            iteration: None,
+            lr: None,
+        }
+    }
+
+    fn input(logits: [[f32; 2]; 2], targets: [i64; 2]) -> PredictionInput {
+        let device = Device::flex();
+        PredictionInput {
+            output: Tensor::from_floats(logits, &device),
+            targets: Tensor::from_ints(targets, &device),
+        }
+    }
+
+    #[test]
+    fn metrics_sharing_a_reader_read_each_batch_once() {
+        let shared = SharedPredictions::new();
+        let mut balanced =
+            ConfusionMetric::new(Score::BalancedAccuracy, 2).with_shared(shared.clone());
+        let mut recall = PerClassRecallMetric::new(2).with_shared(shared.clone());
+        let first = input([[2.0, 1.0], [0.0, 3.0]], [0, 0]);
+        balanced.update(&first, &metadata(1)).unwrap();
+        let read = shared.read(&first, &metadata(1)).unwrap();
+        // The second metric gets the very batch the first one read.
+        recall.update(&first, &metadata(1)).unwrap();
+        assert!(Arc::ptr_eq(
+            &read,
+            &shared.read(&first, &metadata(1)).unwrap()
+        ));
+        assert_eq!(*read, (vec![0, 0], vec![0, 1]));
+        // The next batch is read afresh, and both metrics count it.
+        let second = input([[0.0, 1.0], [1.0, 0.0]], [1, 1]);
+        balanced.update(&second, &metadata(2)).unwrap();
+        recall.update(&second, &metadata(2)).unwrap();
+        assert_eq!(
+            *shared.read(&second, &metadata(2)).unwrap(),
+            (vec![1, 1], vec![1, 0])
+        );
+        // Class 0: 1 of 2 right; class 1: 1 of 2 right.
+        assert_eq!(balanced.score.of(&balanced.epoch), 50.0);
+        assert_eq!(recall.formatted(), "[50.0 50.0] %");
+        // A new epoch starts over, even with the same progress as the last batch.
+        balanced.clear();
+        let third = input([[0.0, 1.0], [0.0, 1.0]], [1, 1]);
+        assert_eq!(
+            *shared.read(&third, &metadata(2)).unwrap(),
+            (vec![1, 1], vec![1, 1])
+        );
     }
 }

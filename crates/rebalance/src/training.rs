@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
 use crate::evaluation::Confusion;
-use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score};
+use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::{Report, peak_memory_bytes, write_atomic};
@@ -259,6 +259,8 @@ pub fn train_on(
                 train_cfg.workers,
             ),
         };
+        // The confusion-matrix metrics read each validation batch's predictions once, together.
+        let shared = SharedPredictions::new();
         let training = SupervisedTraining::new(
             &dir,
             train_loader,
@@ -271,10 +273,16 @@ pub fn train_on(
             ),
         )
         .metrics((LossMetric::new(), AccuracyMetric::new()))
-        .metric_valid_numeric(ConfusionMetric::new(Score::BalancedAccuracy, num_classes))
-        .metric_valid_numeric(ConfusionMetric::new(Score::MacroF1, num_classes))
-        .metric_valid_numeric(ConfusionMetric::new(Score::GMean, num_classes))
-        .metric_valid(PerClassRecallMetric::new(num_classes))
+        .metric_valid_numeric(
+            ConfusionMetric::new(Score::BalancedAccuracy, num_classes).with_shared(shared.clone()),
+        )
+        .metric_valid_numeric(
+            ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
+        )
+        .metric_valid_numeric(
+            ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
+        )
+        .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared))
         .metric_train(guard.clone())
         .with_interrupter(interrupter)
         .with_default_checkpointers()
