@@ -1,9 +1,10 @@
 //! Label-distribution-aware margin loss (Cao et al., NeurIPS 2019).
 
 use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 
-use crate::cross_entropy::{class_tensor, one_hot_mask, softmax_cross_entropy};
+use crate::cross_entropy::{class_tensor, softmax_cross_entropy};
 use crate::error::{check_class_values, check_min};
 use crate::{LossError, Reduction};
 
@@ -110,10 +111,23 @@ impl Ldam {
         logits: Tensor<2>,
         targets: Tensor<1, Int>,
     ) -> crate::reduction::PerSample {
-        let [_, num_classes] = logits.dims();
-        let margins = one_hot_mask(targets.clone(), num_classes).float()
-            * self.margins.clone().unsqueeze_dim::<2>(0);
-        let adjusted = (logits - margins).mul_scalar(self.scale);
+        let [batch_size, _] = logits.dims();
+        // Subtract each row's own margin at its target only: one scatter, not a [B, C]
+        // one-hot product.
+        let own_margins = self
+            .margins
+            .clone()
+            .gather(0, targets.clone())
+            .neg()
+            .reshape([batch_size, 1]);
+        let adjusted = logits
+            .scatter(
+                1,
+                targets.clone().reshape([batch_size, 1]),
+                own_margins,
+                IndexingUpdateOp::Add,
+            )
+            .mul_scalar(self.scale);
         softmax_cross_entropy(adjusted, targets, self.weights.as_ref(), 0.0, None)
     }
 }
