@@ -19,16 +19,21 @@ impl SigmoidTerms<'_> {
     /// Element losses `e_{n,c}` before the sample weight, `[B, C]`, for targets `y` in `[0, 1]`:
     /// `α_t · exp(-γ·(y·z + softplus(-z))) · (pw_c·y·softplus(-z) + (1 - y)·softplus(z))`.
     pub fn elements(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
-        // softplus(-z) = -log σ(z) and softplus(z) = -log σ(-z), each from Burn's stable
-        // log-sigmoid (one autodiff node, where softplus is seven).
+        // softplus(-z) = -log σ(z), from Burn's stable log-sigmoid (one autodiff node, where
+        // softplus is seven).
         let softplus_neg = log_sigmoid(logits.clone()).neg();
-        let softplus_pos = log_sigmoid(logits.clone().neg()).neg();
-        let positive = match self.pos_weight {
-            Some(pw) => targets.clone() * pw.clone().unsqueeze_dim::<2>(0),
-            None => targets.clone(),
+        let negative = targets.clone().neg().add_scalar(1.0);
+        let mut loss = match self.pos_weight {
+            Some(pw) => {
+                // softplus(z) = -log σ(-z).
+                let softplus_pos = log_sigmoid(logits.clone().neg()).neg();
+                targets.clone() * pw.clone().unsqueeze_dim::<2>(0) * softplus_neg.clone()
+                    + negative * softplus_pos
+            }
+            // y·softplus(-z) + (1 - y)·softplus(z) = (1 - y)·z + softplus(-z), PyTorch's
+            // form of BCE with logits: one log-sigmoid instead of two.
+            None => negative * logits.clone() + softplus_neg.clone(),
         };
-        let mut loss =
-            positive * softplus_neg.clone() + targets.clone().neg().add_scalar(1.0) * softplus_pos;
         if self.gamma > 0.0 {
             // (1 - p_t)^γ in log space: y·z + softplus(-z) is -log(1 - p_t) for y in {0, 1}.
             // Finite for any z, where Cui et al.'s exp(-γ·y·z - γ·log1p(exp(-z))) overflows.
