@@ -94,16 +94,6 @@ impl Focal {
                 .powf_scalar(self.gamma);
             loss = loss * modulator;
         }
-        match &self.weights {
-            Some(weights) => {
-                let sample_weights = weights.clone().gather(0, targets);
-                PerSample {
-                    loss: loss * sample_weights.clone(),
-                    weight: Some(sample_weights),
-                    valid: None,
-                }
-            }
-            None => PerSample::unweighted(loss),
-        }
+        PerSample::class_weighted(loss, self.weights.as_ref(), targets)
     }
 }

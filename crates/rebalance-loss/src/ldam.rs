@@ -144,16 +144,6 @@ impl Ldam {
             - shifted
                 .gather(1, targets.clone().reshape([batch_size, 1]))
                 .squeeze_dim::<1>(1);
-        match &self.weights {
-            Some(weights) => {
-                let sample_weights = weights.clone().gather(0, targets);
-                crate::reduction::PerSample {
-                    loss: nll * sample_weights.clone(),
-                    weight: Some(sample_weights),
-                    valid: None,
-                }
-            }
-            None => crate::reduction::PerSample::unweighted(nll),
-        }
+        crate::reduction::PerSample::class_weighted(nll, self.weights.as_ref(), targets)
     }
 }

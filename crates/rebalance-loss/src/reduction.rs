@@ -99,6 +99,26 @@ impl PerSample {
         }
     }
 
+    /// Per-sample losses of class-index `targets`, each times its class's weight when there
+    /// are `weights` (which the weighted mean then divides by).
+    pub fn class_weighted(
+        loss: Tensor<1>,
+        weights: Option<&Tensor<1>>,
+        targets: Tensor<1, Int>,
+    ) -> Self {
+        match weights {
+            Some(weights) => {
+                let sample_weights = weights.clone().gather(0, targets);
+                Self {
+                    loss: loss * sample_weights.clone(),
+                    weight: Some(sample_weights),
+                    valid: None,
+                }
+            }
+            None => Self::unweighted(loss),
+        }
+    }
+
     /// Reduces the batch. Reduced values have shape `[1]`, `none` keeps `[B]`.
     pub fn reduce(self, reduction: Reduction) -> Tensor<1> {
         let batch_size = self.loss.dims()[0];

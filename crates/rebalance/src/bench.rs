@@ -22,16 +22,20 @@ use crate::config::RunConfig;
 use crate::report::Report;
 use crate::training::{dataset_bytes, standardizer};
 
-/// Options of `rebalance bench`.
-#[derive(Debug, Clone)]
+/// Options of `rebalance bench` (its command-line flags).
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
-    /// The training config whose runs are measured.
+    /// The training config to measure.
+    #[arg(long, default_value = "configs/quickstart.toml")]
     pub config: PathBuf,
-    /// Backends to train on; all compiled in when empty.
+    /// Backends, comma-separated [default: every one compiled in; the first is the baseline].
+    #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
-    /// Training runs per backend (the median is reported).
+    /// Training runs per backend; the median is reported.
+    #[arg(long, default_value_t = 3)]
     pub repeats: usize,
-    /// `key=value` overrides of the config.
+    /// Override a config key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
 }
 

@@ -59,41 +59,16 @@ pub enum Command {
         /// The TOML config: a train config plus [[variants]] (see configs/compare.toml).
         #[arg(long)]
         config: PathBuf,
-        /// Backend for every run: flex, ndarray, wgpu or cuda [default: the config's].
-        #[arg(long)]
-        backend: Option<String>,
-        /// Seeds per variant [default: the config's compare.seeds, 3].
-        #[arg(long)]
-        seeds: Option<usize>,
-        /// Compare directory [default: the config's output.dir].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Only these variants, comma-separated.
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        /// Override a config key for the base and every variant (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Retrain finished runs whose recorded config differs from the current one.
-        #[arg(long)]
-        force: bool,
+        /// The sweep's options.
+        #[command(flatten)]
+        options: CompareOptions,
     },
     /// Measure training throughput on each compiled backend, the data pipeline and peak
     /// memory, each against a baseline measured in the same run.
     Bench {
-        /// The training config to measure.
-        #[arg(long, default_value = "configs/quickstart.toml")]
-        config: PathBuf,
-        /// Backends, comma-separated [default: every one compiled in; the first is the
-        /// baseline].
-        #[arg(long, value_delimiter = ',')]
-        backends: Vec<String>,
-        /// Training runs per backend; the median is reported.
-        #[arg(long, default_value_t = 3)]
-        repeats: usize,
-        /// Override a config key (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
+        /// What to measure.
+        #[command(flatten)]
+        options: BenchOptions,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -172,26 +147,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", report.summary());
             println!("report: {}", dir.join("report.md").display());
         }
-        Command::Compare {
-            config,
-            backend,
-            seeds,
-            out,
-            only,
-            sets,
-            force,
-        } => {
-            let comparison = compare(
-                &config,
-                &CompareOptions {
-                    backend,
-                    seeds,
-                    out,
-                    only,
-                    sets,
-                    force,
-                },
-            )?;
+        Command::Compare { config, options } => {
+            let comparison = compare(&config, &options)?;
             println!("{}", comparison.markdown);
             println!(
                 "{} runs trained in {:.1} s; comparison: {}",
@@ -200,19 +157,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 comparison.dir.join("comparison.md").display()
             );
         }
-        Command::Bench {
-            config,
-            backends,
-            repeats,
-            sets,
-            format,
-        } => {
-            let report = bench(&BenchOptions {
-                config,
-                backends,
-                repeats,
-                sets,
-            })?;
+        Command::Bench { options, format } => {
+            let report = bench(&options)?;
             match format {
                 Format::Table => print!("{}", report.table()),
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -46,20 +46,26 @@ use crate::renderer::RunProgress;
 use crate::report::{Report, write_atomic};
 use crate::training::{TrainOptions, train_on};
 
-/// Options of `rebalance compare` beside the config file.
-#[derive(Debug, Clone, Default)]
+/// Options of `rebalance compare` beside the config file (its command-line flags).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct CompareOptions {
-    /// Overrides `[train] backend` for every run.
+    /// Backend for every run: flex, ndarray, wgpu or cuda [default: the config's].
+    #[arg(long)]
     pub backend: Option<String>,
-    /// Overrides `[compare] seeds`.
+    /// Seeds per variant [default: the config's compare.seeds, 3].
+    #[arg(long)]
     pub seeds: Option<usize>,
-    /// The compare directory; default the config's `[output] dir`.
+    /// Compare directory [default: the config's output.dir].
+    #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Only these variants (all when empty).
+    /// Only these variants, comma-separated [default: all].
+    #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// `key=value` overrides, applied to the base config and to every variant.
+    /// Override a config key for the base and every variant (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Retrain runs whose recorded config differs from the current one, instead of refusing.
+    /// Retrain finished runs whose recorded config differs from the current one.
+    #[arg(long)]
     pub force: bool,
 }
 

@@ -134,6 +134,20 @@ fn resnet32_on_cifar_files() {
     assert_eq!(total, 10);
 }
 
+/// `rebalance train --config path --out run`.
+fn train_with(path: &std::path::Path, run: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rebalance"))
+        .args([
+            "train",
+            "--config",
+            path.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn an_image_model_needs_images() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,16 +157,7 @@ fn an_image_model_needs_images() {
         "[model]\nkind = \"resnet32\"\n[data]\nmax_per_class = 100\ntest_per_class = 5\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_rebalance"))
-        .args([
-            "train",
-            "--config",
-            path.to_str().unwrap(),
-            "--out",
-            dir.path().join("run").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let output = train_with(&path, &dir.path().join("run"));
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
@@ -164,15 +169,6 @@ fn an_image_model_needs_images() {
         "[train]\naugment = true\n[data]\nmax_per_class = 100\ntest_per_class = 5\n",
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_rebalance"))
-        .args([
-            "train",
-            "--config",
-            path.to_str().unwrap(),
-            "--out",
-            dir.path().join("run").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let output = train_with(&path, &dir.path().join("run"));
     assert!(String::from_utf8_lossy(&output.stderr).contains("train.augment = true: needs images"));
 }
