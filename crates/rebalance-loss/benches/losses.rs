@@ -6,14 +6,16 @@
 //! ```
 //!
 //! Criterion reports each timing; the table printed at the end gives each loss's time as a
-//! ratio to burn-nn's weighted cross-entropy at the same shape.
+//! ratio to burn-nn's weighted cross-entropy at the same shape. burn-nn's own class-weighted
+//! `BinaryCrossEntropyLoss` with logits (one-hot targets built once, outside the timing) is
+//! timed too: the like-for-like reference for the sigmoid losses.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{BinaryCrossEntropyLossConfig, CrossEntropyLossConfig};
 use burn::prelude::*;
 use criterion::Criterion;
 use rebalance_loss::{ClassWeighting, ImbalanceLoss, LossConfig, Reduction};
@@ -21,6 +23,7 @@ use rebalance_weights::{ClassCounts, Scheme};
 
 const BATCH: usize = 1024;
 const BASELINE: &str = "burn-nn weighted CE";
+const BCE_REFERENCE: &str = "burn-nn weighted BCE with logits";
 
 /// Mean seconds per iteration, by (classes, loss).
 static MEANS: Mutex<BTreeMap<(usize, String), f64>> = Mutex::new(BTreeMap::new());
@@ -178,6 +181,24 @@ fn bench(c: &mut Criterion) {
                 )
             })
         });
+        let bce_reference = BinaryCrossEntropyLossConfig::new()
+            .with_logits(true)
+            .with_weights(Some(weights.as_slice().iter().map(|&w| w as f32).collect()))
+            .init(&device);
+        let one_hot: Tensor<2, Int> = targets.clone().one_hot(classes);
+        group.bench_function(BCE_REFERENCE, |b| {
+            b.iter_custom(|iters| {
+                time_loop(
+                    classes,
+                    BCE_REFERENCE,
+                    iters,
+                    &device,
+                    &logits,
+                    &targets,
+                    &|z, _| bce_reference.forward(z, one_hot.clone()),
+                )
+            })
+        });
         for (name, config) in losses() {
             let loss = ImbalanceLoss::new(&config, &counts, &device).unwrap();
             group.bench_function(name, |b| {
@@ -205,7 +226,8 @@ fn main() {
     println!("\nforward + backward, flex, batch {BATCH}: time per step and ratio to {BASELINE}\n");
     println!("| loss | C = 10 | C = 100 | C = 1000 |");
     println!("|---|---|---|---|");
-    let names: Vec<&str> = std::iter::once(BASELINE)
+    let names: Vec<&str> = [BASELINE, BCE_REFERENCE]
+        .into_iter()
         .chain(losses().iter().map(|(n, _)| *n))
         .collect();
     for name in names {

@@ -1,7 +1,6 @@
 //! Softmax cross-entropy with class weights, label smoothing and an ignore index.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use rebalance_weights::ClassWeights;
 
 use crate::error::{check_class_values, check_min};
@@ -145,6 +144,46 @@ pub(crate) fn one_hot_mask(targets: Tensor<1, Int>, num_classes: usize) -> Tenso
         .equal(classes)
 }
 
+/// The log-softmax of each row of logits `z`, as the two parts `log p_c = s_c - lse` is made
+/// of: the shifted logits `s = z - max(z)` (the max detached, as in Burn's `log_softmax`) and
+/// `lse = log Σ_c exp(s_c)`. The losses need only the target's `log p_y` (and, with label
+/// smoothing, a weighted row sum), which follow from these parts: the `[B, C]` tensor of
+/// log-probabilities, a pass forward and one backward, is never formed.
+pub(crate) struct RowLogSoftmax {
+    /// `[B, C]` shifted logits `s`.
+    pub shifted: Tensor<2>,
+    /// `[B]` log-sum-exp `lse` of the shifted logits.
+    pub log_sum_exp: Tensor<1>,
+}
+
+impl RowLogSoftmax {
+    /// The parts of `log_softmax(logits, 1)`. With `exp_floor`, shifted logits below it count
+    /// as the floor inside the exponential (see [`Ldam`](crate::Ldam): a floor of -87 keeps
+    /// libm's `expf` off its slow underflow path and changes `lse` by less than f32's
+    /// resolution).
+    pub fn new(logits: Tensor<2>, exp_floor: Option<f64>) -> Self {
+        let shifted = logits.clone() - logits.detach().max_dim(1);
+        let exponent = match exp_floor {
+            Some(floor) => shifted.clone().clamp_min(floor),
+            None => shifted.clone(),
+        };
+        let log_sum_exp = exponent.exp().sum_dim(1).log().squeeze_dim::<1>(1);
+        Self {
+            shifted,
+            log_sum_exp,
+        }
+    }
+
+    /// `[B]` log-probabilities `log p_{n, y_n}` of the targets.
+    pub fn at(&self, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.shifted
+            .clone()
+            .gather(1, targets.unsqueeze_dim(1))
+            .squeeze_dim::<1>(1)
+            - self.log_sum_exp.clone()
+    }
+}
+
 /// The weighted, smoothed, masked softmax cross-entropy of every sample.
 pub(crate) fn softmax_cross_entropy(
     logits: Tensor<2>,
@@ -163,23 +202,32 @@ pub(crate) fn softmax_cross_entropy(
         }
         None => (targets, None),
     };
-    let log_probs = log_softmax(logits, 1);
-    let nll = log_probs
-        .clone()
-        .gather(1, targets.clone().unsqueeze_dim(1))
-        .squeeze_dim::<1>(1)
-        .neg();
+    let log_softmax = RowLogSoftmax::new(logits, None);
+    let nll = log_softmax.at(targets.clone()).neg();
     let sample_weights = weights.map(|w| w.clone().gather(0, targets));
     let mut loss = match &sample_weights {
         Some(sw) => nll * sw.clone(),
         None => nll,
     };
     if smoothing > 0.0 {
-        let weighted_log_probs = match weights {
-            Some(w) => log_probs * w.clone().unsqueeze_dim::<2>(0),
-            None => log_probs,
+        // -Σ_c w_c·log p_c = W·lse - Σ_c w_c·s_c with W = Σ_c w_c; the weighted row sum is
+        // one [B, C] × [C, 1] product. Both terms are >= 0: no cancellation.
+        let RowLogSoftmax {
+            shifted,
+            log_sum_exp,
+        } = log_softmax;
+        let uniform_term = match weights {
+            Some(w) => {
+                let [batch_size] = log_sum_exp.dims();
+                log_sum_exp * w.clone().sum().expand([batch_size])
+                    - shifted
+                        .matmul(w.clone().unsqueeze_dim::<2>(1))
+                        .squeeze_dim::<1>(1)
+            }
+            None => {
+                log_sum_exp.mul_scalar(num_classes as f64) - shifted.sum_dim(1).squeeze_dim::<1>(1)
+            }
         };
-        let uniform_term = weighted_log_probs.sum_dim(1).squeeze_dim::<1>(1).neg();
         loss = loss.mul_scalar(1.0 - smoothing)
             + uniform_term.mul_scalar(smoothing / num_classes as f64);
     }

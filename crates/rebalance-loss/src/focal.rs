@@ -1,10 +1,9 @@
 //! Softmax (multi-class) focal loss.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use rebalance_weights::ClassWeights;
 
-use crate::cross_entropy::class_tensor;
+use crate::cross_entropy::{RowLogSoftmax, class_tensor};
 use crate::error::{check_class_values, check_min};
 use crate::reduction::PerSample;
 use crate::{LossError, Reduction};
@@ -81,9 +80,7 @@ impl Focal {
     }
 
     fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
-        let log_p = log_softmax(logits, 1)
-            .gather(1, targets.clone().unsqueeze_dim(1))
-            .squeeze_dim::<1>(1);
+        let log_p = RowLogSoftmax::new(logits, None).at(targets.clone());
         let mut loss = log_p.clone().neg();
         if self.gamma > 0.0 {
             let modulator = log_p

@@ -4,7 +4,7 @@ use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 
-use crate::cross_entropy::class_tensor;
+use crate::cross_entropy::{RowLogSoftmax, class_tensor};
 use crate::error::{check_class_values, check_min};
 use crate::{LossError, Reduction};
 
@@ -132,18 +132,9 @@ impl Ldam {
         // the smallest normal f32): the scale makes most logits fall far below the largest,
         // where exp underflows and libm takes its slow, errno-setting path. The floor changes
         // the log-sum-exp by less than C · 1.6e-38 relative, below f32's resolution.
-        let shifted = adjusted.clone() - adjusted.detach().max_dim(1);
-        let log_sum_exp = shifted
-            .clone()
-            .clamp_min(-87.0)
-            .exp()
-            .sum_dim(1)
-            .log()
-            .squeeze_dim::<1>(1);
-        let nll = log_sum_exp
-            - shifted
-                .gather(1, targets.clone().reshape([batch_size, 1]))
-                .squeeze_dim::<1>(1);
+        let nll = RowLogSoftmax::new(adjusted, Some(-87.0))
+            .at(targets.clone())
+            .neg();
         crate::reduction::PerSample::class_weighted(nll, self.weights.as_ref(), targets)
     }
 }

@@ -74,10 +74,7 @@ impl SigmoidTerms<'_> {
     /// Per-sample losses `s_n · Σ_c e_{n,c}` of multi-hot targets.
     pub fn per_sample(&self, logits: Tensor<2>, targets: Tensor<2>) -> PerSample {
         let weights = self.row_weights(&targets);
-        let loss = self
-            .elements(logits, targets)
-            .sum_dim(1)
-            .squeeze_dim::<1>(1);
+        let loss = self.row_sums(logits, targets);
         match weights {
             Some(w) => PerSample {
                 loss: loss * w.clone(),
@@ -87,9 +84,24 @@ impl SigmoidTerms<'_> {
             None => PerSample::unweighted(loss),
         }
     }
+
+    /// Per-sample losses of class-index targets: [`per_sample`](Self::per_sample) of their
+    /// one-hot rows, with the sample weight `w_y` gathered rather than summed over the row.
+    pub fn per_sample_of_indices(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
+        let [_, num_classes] = logits.dims();
+        let one_hot = one_hot_targets(targets.clone(), num_classes);
+        PerSample::class_weighted(self.row_sums(logits, one_hot), self.weights, targets)
+    }
+
+    /// `Σ_c e_{n,c}`, `[B]`.
+    fn row_sums(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        self.elements(logits, targets)
+            .sum_dim(1)
+            .squeeze_dim::<1>(1)
+    }
 }
 
 /// Class indices `[B]` as one-hot float targets `[B, C]`.
-pub(crate) fn one_hot_targets(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2> {
+fn one_hot_targets(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2> {
     one_hot_mask(targets, num_classes).float()
 }

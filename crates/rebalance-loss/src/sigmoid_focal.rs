@@ -6,7 +6,7 @@ use rebalance_weights::ClassWeights;
 use crate::binary_cross_entropy::check_sigmoid_vectors;
 use crate::cross_entropy::class_tensor;
 use crate::error::check_min;
-use crate::sigmoid::{SigmoidTerms, one_hot_targets};
+use crate::sigmoid::SigmoidTerms;
 use crate::{LossError, Reduction};
 
 /// Configuration of [`SigmoidFocal`], the focal loss of Lin et al., "Focal Loss for Dense
@@ -98,16 +98,14 @@ impl SigmoidFocal {
     /// - logits: `[batch_size, num_classes]`
     /// - targets: `[batch_size]`, class indices in `0..num_classes`
     pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        let [_, num_classes] = logits.dims();
-        self.forward_multi_hot(logits, one_hot_targets(targets, num_classes))
+        self.terms()
+            .per_sample_of_indices(logits, targets)
+            .reduce(self.reduction)
     }
 
     /// Per-sample losses of class-index targets, already weighted, shape `[batch_size]`.
     pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        let [_, num_classes] = logits.dims();
-        self.terms()
-            .per_sample(logits, one_hot_targets(targets, num_classes))
-            .loss
+        self.terms().per_sample_of_indices(logits, targets).loss
     }
 
     /// The loss of multi-hot targets (`[batch_size, num_classes]`, values in `[0, 1]`), reduced.

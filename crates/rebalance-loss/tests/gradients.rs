@@ -22,6 +22,12 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
             ignore_index: None,
             reduction: Reduction::WeightedMean,
         },
+        LossConfig::CrossEntropy {
+            weights: None,
+            smoothing: 0.2,
+            ignore_index: None,
+            reduction: Reduction::Mean,
+        },
         LossConfig::Focal {
             gamma,
             weights: ens(),

@@ -107,6 +107,18 @@ fn label_smoothing_and_ignore_index_match_the_formula() {
         assert_close(smoothed(Reduction::WeightedMean), 1.0292690540, TOL, name);
         assert_close(smoothed(Reduction::Mean), 1.4609750950, TOL, name);
         assert_close(smoothed(Reduction::Sum), 5.8439003799, TOL, name);
+        // formula: F.cross_entropy(z, y, label_smoothing=.1) = 0.7623320424259307 (no weights:
+        // the uniform term is a row sum, not a weighted product).
+        let unweighted = WeightedCrossEntropyConfig::new()
+            .with_smoothing(0.1)
+            .init(&device)
+            .unwrap();
+        assert_close(
+            scalar(unweighted.forward(logits(&device), targets(&device))),
+            0.7623320424,
+            TOL,
+            name,
+        );
 
         // formula: F.cross_entropy(z, y, weight=w, ignore_index=2) = 0.41120475249976735;
         // "mean" divides by the 2 samples left.
