@@ -495,41 +495,52 @@ impl Metrics {
 
     /// Element-wise mean and sample standard deviation (`n − 1`; 0 for one run).
     fn mean_std(runs: &[&Metrics]) -> (Metrics, Metrics) {
-        let stat = |f: &dyn Fn(&Metrics) -> f64| -> (f64, f64) {
-            let n = runs.len() as f64;
-            let mean = runs.iter().map(|m| f(m)).sum::<f64>() / n.max(1.0);
-            let var = if runs.len() > 1 {
-                runs.iter().map(|m| (f(m) - mean).powi(2)).sum::<f64>() / (n - 1.0)
-            } else {
-                0.0
-            };
-            (mean, var.sqrt())
+        let n = runs.len() as f64;
+        let columns: Vec<Vec<f64>> = runs.iter().map(|m| m.values()).collect();
+        let width = columns.first().map_or(0, Vec::len);
+        let column = |i: usize| {
+            columns
+                .iter()
+                .map(move |values| values.get(i).copied().unwrap_or(0.0))
         };
-        let classes = runs.first().map_or(0, |m| m.per_class_recall.len());
-        let recall: Vec<(f64, f64)> = (0..classes)
-            .map(|c| stat(&|m| m.per_class_recall.get(c).copied().unwrap_or(0.0)))
+        let mean: Vec<f64> = (0..width)
+            .map(|i| column(i).sum::<f64>() / n.max(1.0))
             .collect();
-        let pick = |second: bool| {
-            let get = |f: &dyn Fn(&Metrics) -> f64| {
-                let (m, s) = stat(f);
-                if second { s } else { m }
-            };
-            Metrics {
-                accuracy: get(&|m| m.accuracy),
-                balanced_accuracy: get(&|m| m.balanced_accuracy),
-                macro_f1: get(&|m| m.macro_f1),
-                g_mean: get(&|m| m.g_mean),
-                many_shot: get(&|m| m.many_shot),
-                medium_shot: get(&|m| m.medium_shot),
-                few_shot: get(&|m| m.few_shot),
-                per_class_recall: recall
-                    .iter()
-                    .map(|&(m, s)| if second { s } else { m })
-                    .collect(),
-                wall_seconds: get(&|m| m.wall_seconds),
-            }
-        };
-        (pick(false), pick(true))
+        let std: Vec<f64> = (0..width)
+            .map(|i| {
+                if runs.len() < 2 {
+                    return 0.0;
+                }
+                let squares: f64 = column(i).map(|v| (v - mean[i]).powi(2)).sum();
+                (squares / (n - 1.0)).sqrt()
+            })
+            .collect();
+        (Metrics::from_values(&mean), Metrics::from_values(&std))
+    }
+
+    /// Every value: the scalars in table order, then the per-class recalls.
+    fn values(&self) -> Vec<f64> {
+        self.scalars()
+            .iter()
+            .map(|&(_, v)| v)
+            .chain(self.per_class_recall.iter().copied())
+            .collect()
+    }
+
+    /// The inverse of [`values`](Self::values).
+    fn from_values(values: &[f64]) -> Self {
+        let scalar = |i: usize| values.get(i).copied().unwrap_or(0.0);
+        Self {
+            accuracy: scalar(0),
+            balanced_accuracy: scalar(1),
+            macro_f1: scalar(2),
+            g_mean: scalar(3),
+            many_shot: scalar(4),
+            medium_shot: scalar(5),
+            few_shot: scalar(6),
+            wall_seconds: scalar(7),
+            per_class_recall: values.get(8..).unwrap_or_default().to_vec(),
+        }
     }
 }
 
@@ -1151,7 +1162,21 @@ mod tests {
         assert!((mean.balanced_accuracy - 0.7).abs() < 1e-12);
         // numpy.std([0.6, 0.7, 0.8], ddof=1) = 0.1
         assert!((std.balanced_accuracy - 0.1).abs() < 1e-12);
+        assert!((mean.per_class_recall[0] - 0.7).abs() < 1e-12);
+        assert!((std.per_class_recall[0] - 0.1).abs() < 1e-12);
         assert_eq!(std.per_class_recall[1], 0.0);
+        let full = Metrics {
+            accuracy: 0.1,
+            balanced_accuracy: 0.2,
+            macro_f1: 0.3,
+            g_mean: 0.4,
+            many_shot: 0.5,
+            medium_shot: 0.6,
+            few_shot: 0.7,
+            per_class_recall: vec![0.8, 0.9],
+            wall_seconds: 1.5,
+        };
+        assert_eq!(Metrics::from_values(&full.values()), full);
         let (_, std) = Metrics::mean_std(&[&a]);
         assert_eq!(std.balanced_accuracy, 0.0);
     }
