@@ -4,9 +4,13 @@
 It reads a finished rebalance run directory (its resolved `config.toml` and `report.json`) and the
 splits that `rebalance data --export` wrote, then trains what the config describes:
 
-- inputs standardized per feature with the training split's mean and population std (std 0 -> 1);
-- an MLP `Linear -> ReLU` per hidden width, then a linear head; PyTorch's default initialisation
-  (weights and biases uniform in +-1/sqrt(fan_in)) is Burn's `LinearConfig` default too;
+- inputs standardized with the training split's mean and population std (std 0 -> 1): per
+  feature for an MLP, per channel for ResNet-32's images, as rebalance does;
+- `model.kind = "mlp"`: `Linear -> ReLU` per hidden width, then a linear head;
+  `model.kind = "resnet32"`: rebalance's ResNet-32 (a 3x3 stem of 16 channels, three stages of five
+  basic blocks of 16, 32 and 64 channels with 1x1 projection shortcuts where the shape changes,
+  batch norm, global average pooling), then a linear head. PyTorch's default initialisation
+  (uniform in +-1/sqrt(fan_in)) is Burn's `LinearConfig` and `Conv2dConfig` default too;
 - Adam with the config's learning rate, betas (0.9, 0.999) and eps 1e-5 (Burn's default eps);
 - cross-entropy weighted by the run's `class_weights`, averaged by weight (PyTorch's and
   rebalance's `weighted-mean`);
@@ -15,9 +19,11 @@ splits that `rebalance data --export` wrote, then trains what the config describ
   accuracy, so both sides time the same work.
 
 It prints PyTorch's training throughput and final test balanced accuracy, rebalance's from the
-run's report, and their ratios. `bench/peer.sh` runs both sides with one command.
+run's report, and their ratios. `bench/peer.sh` runs both sides with one command. `--device cuda`
+trains on an NVIDIA GPU (timings synchronize the device first).
 
-Run with Python 3.11.7, PyTorch 2.15.0 (the PyPI wheel, on the CPU) and NumPy 2.4.6 on 2026-11-26.
+Run with Python 3.11.7, PyTorch 2.15.0 (the PyPI wheel, on the CPU) and NumPy 2.4.6 on 2026-11-26 and
+2026-11-29 (the ResNet-32 and `--device` paths: on the CPU only; no GPU was lent that day).
 """
 
 import argparse
@@ -45,27 +51,84 @@ def balanced_accuracy(labels, predictions, classes):
     return sum(recalls) / len(recalls)
 
 
-def train_once(config, weights, train, test, seed):
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm; identity shortcut, or a 1x1 projection."""
+
+    def __init__(self, inputs, outputs, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(outputs)
+        self.conv2 = nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(outputs)
+        self.shortcut = None
+        if stride != 1 or inputs != outputs:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(inputs, outputs, 1, stride, bias=False), nn.BatchNorm2d(outputs)
+            )
+
+    def forward(self, x):
+        identity = x if self.shortcut is None else self.shortcut(x)
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + identity)
+
+
+def resnet32(channels, classes):
+    """rebalance's ResNet-32 (crates/rebalance/src/backbone.rs) with a linear head."""
+    layers = [nn.Conv2d(channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    inputs = 16
+    for stage, width in enumerate([16, 32, 64]):
+        for block in range(5):
+            layers.append(BasicBlock(inputs, width, 2 if stage > 0 and block == 0 else 1))
+            inputs = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes))
+
+
+def mlp(config, features, classes):
+    layers, width = [], features
+    for hidden in config["model"]["hidden"]:
+        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    return nn.Sequential(*layers, nn.Linear(width, classes))
+
+
+def image_channels(config, features):
+    """Channels of ResNet-32's 32x32 images, or None for an MLP's feature vectors."""
+    if config["model"]["kind"] != "resnet32":
+        return None
+    return features // (32 * 32)
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_once(config, weights, train, test, seed, device):
     torch.manual_seed(seed)
     x_train, y_train = train
     x_test, y_test = test
     classes = len(weights)
-    layers, width = [], x_train.shape[1]
-    for hidden in config["model"]["hidden"]:
-        layers += [nn.Linear(width, hidden), nn.ReLU()]
-        width = hidden
-    model = nn.Sequential(*layers, nn.Linear(width, classes))
+    channels = image_channels(config, x_train.shape[1])
+    if channels is None:
+        model = mlp(config, x_train.shape[1], classes)
+    else:
+        model = resnet32(channels, classes)
+        x_train = x_train.reshape(-1, channels, 32, 32)
+        x_test = x_test.reshape(-1, channels, 32, 32)
+    model = model.to(device)
+    x_train, y_train, x_test, y_test = (t.to(device) for t in (x_train, y_train, x_test, y_test))
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config["train"]["learning_rate"], betas=(0.9, 0.999), eps=1e-5
     )
-    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
     epochs, batch = config["train"]["epochs"], config["train"]["batch_size"]
     generator = torch.Generator().manual_seed(seed)
     n = len(y_train)
+    synchronize(device)
     started = time.perf_counter()
     for _ in range(epochs):
         model.train()
-        for idx in torch.randperm(n, generator=generator).split(batch):
+        for idx in torch.randperm(n, generator=generator).to(device).split(batch):
             loss = loss_fn(model(x_train[idx]), y_train[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -76,10 +139,15 @@ def train_once(config, weights, train, test, seed):
                 logits = model(x_test[first : first + batch])
                 loss_fn(logits, y_test[first : first + batch])
                 (logits.argmax(1) == y_test[first : first + batch]).float().mean()
+    synchronize(device)
     seconds = time.perf_counter() - started
     with torch.no_grad():
-        predictions = model(x_test).argmax(1).numpy()
-    return n * epochs / seconds, balanced_accuracy(y_test.numpy(), predictions, classes)
+        predictions = torch.cat(
+            [model(x_test[first : first + batch]).argmax(1) for first in range(0, len(y_test), batch)]
+        )
+    return n * epochs / seconds, balanced_accuracy(
+        y_test.cpu().numpy(), predictions.cpu().numpy(), classes
+    )
 
 
 def main():
@@ -89,6 +157,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="training runs; medians reported")
     parser.add_argument(
         "--threads", type=int, default=os.cpu_count(), help="PyTorch threads (default: all cores)"
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1, ..."
     )
     parser.add_argument(
         "--rebalance-reports",
@@ -106,8 +177,13 @@ def main():
             reports.append(json.load(f))
     loss, train_cfg = config["loss"], config["train"]
     unsupported = []
-    if config["model"]["kind"] != "mlp" or config["model"].get("dropout", 0.0) != 0.0:
-        unsupported.append("model: only an MLP without dropout")
+    model = config["model"]
+    if model["kind"] not in ("mlp", "resnet32") or model.get("dropout", 0.0) != 0.0:
+        unsupported.append("model: an MLP without dropout, or ResNet-32")
+    if model.get("cosine_head", False):
+        unsupported.append("model: a linear head (no cosine_head)")
+    if train_cfg.get("augment", False):
+        unsupported.append("train: no augmentation")
     if loss["kind"] != "cross-entropy" or loss.get("smoothing", 0.0) != 0.0:
         unsupported.append("loss: only (weighted) cross-entropy without smoothing")
     if loss.get("reduction", "weighted-mean") != "weighted-mean" or loss.get("drw_start_epoch"):
@@ -120,25 +196,34 @@ def main():
         sys.exit("torch_reference.py supports " + "; ".join(unsupported))
 
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     x_train, y_train = load_split(os.path.join(args.data, "train.csv"))
     x_test, y_test = load_split(os.path.join(args.data, "test.csv"))
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
-    std[std == 0] = 1.0
+    channels = image_channels(config, x_train.shape[1])
+    if channels is None:
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+    else:
+        by_channel = x_train.reshape(len(x_train), channels, -1)
+        mean = np.repeat(by_channel.mean(axis=(0, 2)), 32 * 32)
+        std = np.repeat(by_channel.std(axis=(0, 2)), 32 * 32)
+    std[std <= 1e-8] = 1.0
     train = (torch.from_numpy((x_train - mean) / std), torch.from_numpy(y_train))
     test = (torch.from_numpy((x_test - mean) / std), torch.from_numpy(y_test))
     weights = reports[0]["class_weights"]
 
     runs = [
-        train_once(config, weights, train, test, train_cfg["seed"] + r) for r in range(args.repeats)
+        train_once(config, weights, train, test, train_cfg["seed"] + r, device)
+        for r in range(args.repeats)
     ]
     torch_speed = statistics.median(r[0] for r in runs)
     torch_ba = statistics.median(r[1] for r in runs)
     ours_speed = statistics.median(r["train_samples_per_second"] for r in reports)
     ours_ba = statistics.median(r["balanced_accuracy"] for r in reports)
+    where = f"{args.threads} threads" if device.type == "cpu" else torch.cuda.get_device_name(device)
     print(
-        f"PyTorch {torch.__version__}, {args.threads} threads; {len(y_train)} training samples x "
-        f"{train_cfg['epochs']} epochs, batch {train_cfg['batch_size']}"
+        f"PyTorch {torch.__version__} on {device} ({where}); {model['kind']}, {len(y_train)} "
+        f"training samples x {train_cfg['epochs']} epochs, batch {train_cfg['batch_size']}"
     )
     print(f"{'':<22}{'samples/s':>12}{'balanced accuracy':>20}")
     print(f"{'rebalance (' + reports[0]['backend'] + ')':<22}{ours_speed:>12.0f}{ours_ba:>20.4f}")
@@ -148,6 +233,7 @@ def main():
         json.dumps(
             {
                 "torch_version": torch.__version__,
+                "device": str(device),
                 "threads": args.threads,
                 "torch_samples_per_second": torch_speed,
                 "torch_balanced_accuracy": torch_ba,
