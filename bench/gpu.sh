@@ -9,7 +9,8 @@
 # `TORCH_DEVICE=cpu BIN=target/release/rebalance bash bench/gpu.sh flex --set train.epochs=1
 # --set data.max_per_class=50`).
 # BIN is a release binary built on another machine with the backends asked for, e.g.
-# `cargo build --release --features wgpu,gpu-tuning` (add `cuda` for BACKENDS=wgpu,cuda).
+# `cargo build --release --features wgpu,gpu-tuning` (add `cuda` for BACKENDS=wgpu,cuda; its build
+# downloads an LLVM bundle from GitHub, see README's Backends).
 # For wgpu the machine needs a Vulkan loader (libvulkan1); see the device tool's README for
 # carrying one. PYTHON picks the interpreter (default python3; it needs torch with CUDA and numpy);
 # TORCH_DEVICE PyTorch's device (default cuda).
@@ -35,10 +36,10 @@ trap 'rm -rf "$work"' EXIT
 
 # CIFAR-10's binary format: per image one label byte, then 3 072 pixel bytes.
 "$python" - "$work/cifar" <<'PY'
-import os, sys
+import os, random, sys
 folder = sys.argv[1]
 os.makedirs(folder)
-rng = __import__("random").Random(0)
+rng = random.Random(0)
 for name, images in [(f"data_batch_{i}.bin", 10000) for i in range(1, 6)] + [("test_batch.bin", 1000)]:
     with open(os.path.join(folder, name), "wb") as f:
         for i in range(images):

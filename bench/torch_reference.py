@@ -104,19 +104,16 @@ def synchronize(device):
 
 
 def train_once(config, weights, train, test, seed, device):
+    """Inputs: `[N, features]` for an MLP, `[N, channels, 32, 32]` images for ResNet-32."""
     torch.manual_seed(seed)
     x_train, y_train = train
     x_test, y_test = test
     classes = len(weights)
-    channels = image_channels(config, x_train.shape[1])
-    if channels is None:
-        model = mlp(config, x_train.shape[1], classes)
+    if x_train.dim() == 4:
+        model = resnet32(x_train.shape[1], classes)
     else:
-        model = resnet32(channels, classes)
-        x_train = x_train.reshape(-1, channels, 32, 32)
-        x_test = x_test.reshape(-1, channels, 32, 32)
+        model = mlp(config, x_train.shape[1], classes)
     model = model.to(device)
-    x_train, y_train, x_test, y_test = (t.to(device) for t in (x_train, y_train, x_test, y_test))
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config["train"]["learning_rate"], betas=(0.9, 0.999), eps=1e-5
     )
@@ -208,8 +205,15 @@ def main():
         mean = np.repeat(by_channel.mean(axis=(0, 2)), 32 * 32)
         std = np.repeat(by_channel.std(axis=(0, 2)), 32 * 32)
     std[std <= 1e-8] = 1.0
-    train = (torch.from_numpy((x_train - mean) / std), torch.from_numpy(y_train))
-    test = (torch.from_numpy((x_test - mean) / std), torch.from_numpy(y_test))
+    # On the device once, as images where the model takes images.
+    sample = (-1,) if channels is None else (channels, 32, 32)
+    train, test = (
+        (
+            torch.from_numpy((x - mean) / std).reshape(len(y), *sample).to(device),
+            torch.from_numpy(y).to(device),
+        )
+        for x, y in ((x_train, y_train), (x_test, y_test))
+    )
     weights = reports[0]["class_weights"]
 
     runs = [

@@ -165,49 +165,30 @@ fn bench(c: &mut Criterion) {
         let targets = Tensor::<1, Int>::from_ints(targets.as_slice(), &device);
 
         let mut group = c.benchmark_group(format!("B{BATCH}xC{classes}"));
+        let mut bench_loss =
+            |name: &str, forward: &dyn Fn(Tensor<2>, Tensor<1, Int>) -> Tensor<1>| {
+                group.bench_function(name, |b| {
+                    b.iter_custom(|iters| {
+                        time_loop(classes, name, iters, &device, &logits, &targets, forward)
+                    })
+                });
+            };
+        let weights_f32: Vec<f32> = weights.as_slice().iter().map(|&w| w as f32).collect();
         let baseline = CrossEntropyLossConfig::new()
-            .with_weights(Some(weights.as_slice().iter().map(|&w| w as f32).collect()))
+            .with_weights(Some(weights_f32.clone()))
             .init(&device);
-        group.bench_function(BASELINE, |b| {
-            b.iter_custom(|iters| {
-                time_loop(
-                    classes,
-                    BASELINE,
-                    iters,
-                    &device,
-                    &logits,
-                    &targets,
-                    &|z, y| baseline.forward(z, y),
-                )
-            })
-        });
+        bench_loss(BASELINE, &|z, y| baseline.forward(z, y));
         let bce_reference = BinaryCrossEntropyLossConfig::new()
             .with_logits(true)
-            .with_weights(Some(weights.as_slice().iter().map(|&w| w as f32).collect()))
+            .with_weights(Some(weights_f32))
             .init(&device);
         let one_hot: Tensor<2, Int> = targets.clone().one_hot(classes);
-        group.bench_function(BCE_REFERENCE, |b| {
-            b.iter_custom(|iters| {
-                time_loop(
-                    classes,
-                    BCE_REFERENCE,
-                    iters,
-                    &device,
-                    &logits,
-                    &targets,
-                    &|z, _| bce_reference.forward(z, one_hot.clone()),
-                )
-            })
+        bench_loss(BCE_REFERENCE, &|z, _| {
+            bce_reference.forward(z, one_hot.clone())
         });
         for (name, config) in losses() {
             let loss = ImbalanceLoss::new(&config, &counts, &device).unwrap();
-            group.bench_function(name, |b| {
-                b.iter_custom(|iters| {
-                    time_loop(classes, name, iters, &device, &logits, &targets, &|z, y| {
-                        loss.forward(z, y)
-                    })
-                })
-            });
+            bench_loss(name, &|z, y| loss.forward(z, y));
         }
         group.finish();
     }

@@ -479,8 +479,11 @@ impl Metrics {
         }
     }
 
+    /// How many scalar metrics there are (all but the per-class recalls).
+    const SCALARS: usize = 8;
+
     /// The scalar metrics, by name, in the order of the tables.
-    fn scalars(&self) -> [(&'static str, f64); 8] {
+    fn scalars(&self) -> [(&'static str, f64); Self::SCALARS] {
         [
             ("accuracy", self.accuracy),
             ("balanced_accuracy", self.balanced_accuracy),
@@ -527,7 +530,8 @@ impl Metrics {
             .collect()
     }
 
-    /// The inverse of [`values`](Self::values).
+    /// The inverse of [`values`](Self::values): the scalars in the order of
+    /// [`scalars`](Self::scalars), then the per-class recalls.
     fn from_values(values: &[f64]) -> Self {
         let scalar = |i: usize| values.get(i).copied().unwrap_or(0.0);
         Self {
@@ -539,7 +543,7 @@ impl Metrics {
             medium_shot: scalar(5),
             few_shot: scalar(6),
             wall_seconds: scalar(7),
-            per_class_recall: values.get(8..).unwrap_or_default().to_vec(),
+            per_class_recall: values.get(Self::SCALARS..).unwrap_or_default().to_vec(),
         }
     }
 }
