@@ -217,7 +217,8 @@ fn main() {
 
 #[test]
 fn reweighting_lifts_the_tail_class() {
-    let dir = tempfile_dir("rebalance-loss-example-test");
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
     let plain: LossConfig = toml::from_str(r#"kind = "cross-entropy""#).unwrap();
     let weighted: LossConfig = toml::from_str(
         r#"kind = "cross-entropy"
@@ -231,11 +232,4 @@ fn reweighting_lifts_the_tail_class() {
         weighted_recall[2] > plain_recall[2] + 0.2,
         "tail recall: plain {plain_recall:?}, weighted {weighted_recall:?}"
     );
-}
-
-#[cfg(test)]
-fn tempfile_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -191,7 +191,11 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     for b in &backends {
         crate::backend::device(b)?;
     }
-    let scratch = std::env::temp_dir().join(format!("rebalance-bench-{}", std::process::id()));
+    // Removed when dropped, so also when a run fails with an error.
+    let scratch = tempfile::Builder::new()
+        .prefix("rebalance-bench-")
+        .tempdir()
+        .context("creating a scratch folder for the benchmark runs")?;
 
     let mut training = Vec::new();
     for backend in &backends {
@@ -206,7 +210,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
                 r + 1,
                 options.repeats
             );
-            let dir = scratch.join(format!("{backend}-{r}"));
+            let dir = scratch.path().join(format!("{backend}-{r}"));
             match train_child(&options.config, backend, &options.sets, &dir)? {
                 Ok(report) => {
                     speeds.push(report.train_samples_per_second);
@@ -231,7 +235,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
             error,
         });
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
 
     eprintln!("data pipeline ...");
     let data = config.data.load()?;
