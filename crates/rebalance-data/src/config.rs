@@ -24,6 +24,19 @@ pub enum DataSource {
     Cifar10,
 }
 
+/// The config file's spelling, quoted: `"synthetic"`, `"csv"`, `"idx"`, `"cifar10"`.
+impl std::fmt::Display for DataSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Self::Synthetic => "synthetic",
+            Self::Csv => "csv",
+            Self::Idx => "idx",
+            Self::Cifar10 => "cifar10",
+        };
+        write!(f, "\"{name}\"")
+    }
+}
+
 fn default_profile() -> ImbalanceProfile {
     ImbalanceProfile::Exponential { factor: 100.0 }
 }
@@ -191,7 +204,7 @@ impl DataConfig {
         if let Some(name) = foreign.first() {
             return Err(DataError::invalid(
                 "data.source",
-                format!("{:?} with data.{name}", self.source),
+                format!("{} with data.{name}", self.source),
                 format!("the source that uses data.{name}, or data.{name} removed"),
             ));
         }
@@ -249,11 +262,7 @@ impl DataConfig {
             }
             DataSource::Idx | DataSource::Cifar10 => {
                 let dir = self.dir.as_ref().ok_or_else(|| {
-                    DataError::invalid(
-                        "data.source",
-                        format!("{:?}", self.source),
-                        "given with data.dir",
-                    )
+                    DataError::invalid("data.source", self.source, "given with data.dir")
                 })?;
                 let (train, test, shape) = if self.source == DataSource::Idx {
                     read_idx(dir)?

@@ -46,14 +46,14 @@ fn keys_of_another_source_and_unknown_keys_are_errors() {
     let err = config("dir = \"/tmp\"").load().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "data.source = Synthetic with data.dir: must be the source that uses data.dir, or data.dir removed"
+        "data.source = \"synthetic\" with data.dir: must be the source that uses data.dir, or data.dir removed"
     );
     let err = toml::from_str::<DataConfig>("sorce = \"csv\"").unwrap_err();
     assert!(err.message().contains("sorce"), "{err}");
     let err = config("source = \"idx\"").load().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "data.source = Idx: must be given with data.dir"
+        "data.source = \"idx\": must be given with data.dir"
     );
     let err = config("profile = { kind = \"exponential\", factor = 0.5 }")
         .load()

@@ -248,3 +248,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// An error and its causes as one line: `outer: cause: root cause`.
+///
+/// A cause whose text the line already holds is left out: some errors print their source in
+/// their own message (`{path}: {source}`) and also return it from `source()`, and anyhow's
+/// `{:#}` would print it twice.
+///
+/// ```
+/// use anyhow::Context;
+/// let io = std::io::Error::new(std::io::ErrorKind::NotFound, "not found");
+/// let error = anyhow::Error::new(io).context("cannot open a.toml: not found").context("config");
+/// assert_eq!(rebalance::cli::one_line(&error), "config: cannot open a.toml: not found");
+/// ```
+#[must_use]
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}

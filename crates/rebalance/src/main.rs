@@ -12,14 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let cli = rebalance::cli::Cli::parse();
     if let Err(error) = rebalance::cli::run(cli) {
-        // One line, whatever the causes' own formatting.
-        let message = format!("{error:#}");
-        let message: Vec<&str> = message
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        eprintln!("error: {}", message.join(" "));
+        eprintln!("error: {}", rebalance::cli::one_line(&error));
         std::process::exit(1);
     }
 }
