@@ -131,19 +131,6 @@ pub(crate) fn class_tensor(values: &[f64], device: &Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
 }
 
-/// `[B, C]` mask, true at `(n, y_n)`. Built by comparison, so nothing is read back to the host
-/// (Burn's `one_hot` checks the indices on the host).
-pub(crate) fn one_hot_mask(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2, Bool> {
-    let [batch_size] = targets.dims();
-    let classes = Tensor::<1, Int>::arange(0..num_classes as i64, &targets.device())
-        .reshape([1, num_classes])
-        .expand([batch_size, num_classes]);
-    targets
-        .reshape([batch_size, 1])
-        .expand([batch_size, num_classes])
-        .equal(classes)
-}
-
 /// The log-softmax of each row of logits `z`, as the two parts `log p_c = s_c - lse` is made
 /// of: the shifted logits `s = z - max(z)` (the max detached, as in Burn's `log_softmax`) and
 /// `lse = log Σ_c exp(s_c)`. The losses need only the target's `log p_y` (and, with label

@@ -3,7 +3,6 @@
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
 
-use crate::cross_entropy::one_hot_mask;
 use crate::reduction::PerSample;
 
 /// The parameters of a sigmoid loss; `gamma = 0` and `alpha = None` is plain BCE.
@@ -101,7 +100,16 @@ impl SigmoidTerms<'_> {
     }
 }
 
-/// Class indices `[B]` as one-hot float targets `[B, C]`.
+/// Class indices `[B]` as one-hot float targets `[B, C]`, built by comparison so nothing is
+/// read back to the host (Burn's `one_hot` checks the indices on the host).
 fn one_hot_targets(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2> {
-    one_hot_mask(targets, num_classes).float()
+    let [batch_size] = targets.dims();
+    let classes = Tensor::<1, Int>::arange(0..num_classes as i64, &targets.device())
+        .reshape([1, num_classes])
+        .expand([batch_size, num_classes]);
+    targets
+        .reshape([batch_size, 1])
+        .expand([batch_size, num_classes])
+        .equal(classes)
+        .float()
 }
