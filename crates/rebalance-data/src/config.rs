@@ -37,6 +37,39 @@ impl std::fmt::Display for DataSource {
     }
 }
 
+/// An error of the generator or the profile (which name their own parameters, `num_classes`),
+/// renamed to the config key the user wrote (`data.num_classes`).
+fn in_data_section(error: DataError) -> DataError {
+    match error {
+        DataError::InvalidParameter {
+            name,
+            value,
+            expected,
+        } => {
+            let name = match name {
+                "num_classes" => "data.num_classes",
+                "informative" => "data.informative",
+                "clusters_per_class" => "data.clusters_per_class",
+                "class_sep" => "data.class_sep",
+                "label_noise" => "data.label_noise",
+                "max_per_class" => "data.max_per_class",
+                "test_per_class" => "data.test_per_class",
+                "imbalance factor" => "data.profile.factor",
+                "minority_fraction" => "data.profile.minority_fraction",
+                "profile.counts" => "data.profile.counts",
+                "resampling" => "data.resampling",
+                other => other,
+            };
+            DataError::InvalidParameter {
+                name,
+                value,
+                expected,
+            }
+        }
+        other => other,
+    }
+}
+
 fn default_profile() -> ImbalanceProfile {
     ImbalanceProfile::Exponential { factor: 100.0 }
 }
@@ -225,6 +258,10 @@ impl DataConfig {
     /// A key for another source, a parameter out of range, a missing or malformed file, a
     /// label `>= num_classes`, a class left empty.
     pub fn load(&self) -> Result<LongTailData, DataError> {
+        self.load_unqualified().map_err(in_data_section)
+    }
+
+    fn load_unqualified(&self) -> Result<LongTailData, DataError> {
         self.check_keys()?;
         let mut data = match self.source {
             DataSource::Synthetic => self.synthetic().generate(&self.profile)?,

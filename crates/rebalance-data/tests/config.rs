@@ -60,10 +60,12 @@ fn keys_of_another_source_and_unknown_keys_are_errors() {
         .unwrap_err();
     assert!(
         err.to_string()
-            .starts_with("imbalance factor = 0.5: must be >= 1")
+            .starts_with("data.profile.factor = 0.5: must be >= 1")
     );
     let err = config("num_classes = 1").load().unwrap_err();
-    assert_eq!(err.to_string(), "num_classes = 1: must be >= 2");
+    assert_eq!(err.to_string(), "data.num_classes = 1: must be >= 2");
+    let err = config("label_noise = 1.5").load().unwrap_err();
+    assert_eq!(err.to_string(), "data.label_noise = 1.5: must be in [0, 1)");
 }
 
 fn write_csv(path: &Path, rows: usize, classes: usize) {
