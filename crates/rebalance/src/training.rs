@@ -272,7 +272,10 @@ pub fn train_on(
                 train_cfg.workers,
             ),
         )
-        .metrics((LossMetric::new(), AccuracyMetric::new()))
+        // The training loss through the guard, which checks the value the loss metric reads.
+        .metric_train_numeric(guard.clone())
+        .metric_valid_numeric(LossMetric::new())
+        .metrics((AccuracyMetric::new(),))
         .metric_valid_numeric(
             ConfusionMetric::new(Score::BalancedAccuracy, num_classes).with_shared(shared.clone()),
         )
@@ -283,7 +286,6 @@ pub fn train_on(
             ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
         )
         .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared))
-        .metric_train(guard.clone())
         .with_interrupter(interrupter)
         .with_default_checkpointers()
         .num_epochs(last);
