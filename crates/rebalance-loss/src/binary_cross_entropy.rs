@@ -12,8 +12,10 @@ use crate::{LossError, Reduction};
 /// single-label targets (class indices, one-hot encoded) and multi-label targets (multi-hot).
 ///
 /// Element loss, for logit `z = z_{n,c}` and target `y = y_{n,c}` in `[0, 1]`:
-/// `e = -(pw_c · y · log σ(z) + (1 - y) · log(1 - σ(z)))`, computed with `softplus` so it is
-/// finite for any `z` (PyTorch's `binary_cross_entropy_with_logits(pos_weight=pw)`).
+/// `e = -(pw_c · y · log σ(z) + (1 - y) · log(1 - σ(z)))` (PyTorch's
+/// `binary_cross_entropy_with_logits(pos_weight=pw)`), computed as
+/// `z · ((1 - y) - f·[z < 0]) + f · log(1 + exp(-|z|))` with `f = 1 + (pw_c - 1)·y`: finite for
+/// any `z`, without cancellation, so even tiny gradients `σ(z) - y` keep float precision.
 /// Per-sample loss `l_n = s_n · Σ_c e_{n,c}`, where the sample weight `s_n` is the sum of the
 /// class weights of the sample's positive labels (the class weight of its label for
 /// single-label targets; a multi-hot row with no positive label gets 0). PyTorch's

@@ -6,7 +6,9 @@ mod common;
 
 use burn::prelude::*;
 use common::*;
-use rebalance_loss::{ClassBalancedBase, ClassWeighting, LossConfig, Reduction};
+use rebalance_loss::{
+    ClassBalancedBase, ClassWeighting, LossConfig, Reduction, WeightedBinaryCrossEntropyConfig,
+};
 use rebalance_weights::{ClassCounts, Scheme};
 
 fn ens() -> Option<ClassWeighting> {
@@ -184,4 +186,41 @@ fn sigmoid_focal_keeps_the_weight_of_a_hard_example() {
     let (value, grad) = loss_and_grad(&config, &[-100.0, -100.0, -100.0], &[0]);
     assert!((value - 25.0).abs() < 1e-3, "{value}");
     assert!((grad[0] + 0.25).abs() < 1e-4, "{grad:?}");
+}
+
+#[test]
+fn sigmoid_bce_is_precise_at_large_and_zero_logits() {
+    // PyTorch 2.15, float32:
+    //   z = torch.tensor([-20., -10., 20., 0.], requires_grad=True)
+    //   y = torch.tensor([0., 0., 1., 1.])
+    //   l = F.binary_cross_entropy_with_logits(z, y, reduction="none")
+    //   # [0.0, 4.57763671875e-05, 2.06115369e-09, 0.6931471824645996]
+    //   l.sum().backward(); z.grad  # [2.06115369e-09, 4.53978719e-05, 0.0, -0.5]
+    // The exact values (f64): softplus(-20) = 2.0611536922e-9, softplus(-10) = 4.5398899e-5,
+    // σ(-20) = 2.0611536900e-9, σ(-10) = 4.5397868702e-5.
+    let device = Device::flex().autodiff();
+    let z = Tensor::<2>::from_floats([[-20.0, -10.0, 20.0, 0.0]], &device).require_grad();
+    let y = Tensor::<2>::from_floats([[0.0, 0.0, 1.0, 1.0]], &device);
+    let loss = WeightedBinaryCrossEntropyConfig::new()
+        .init(&device)
+        .unwrap();
+    let elements = loss.forward_elementwise(z.clone(), y);
+    let value = values(elements.clone());
+    let grad = values(z.grad(&elements.sum().backward()).unwrap());
+    // Values: within 2^-24 of the exact ones (PyTorch's are 4e-7 off at z = -10).
+    let exact = [
+        2.0611536922e-9,
+        4.5398899217e-5,
+        2.0611536922e-9,
+        std::f64::consts::LN_2,
+    ];
+    for (v, e) in value.iter().zip(exact) {
+        assert!((f64::from(*v) - e).abs() <= 6e-8, "{value:?}");
+    }
+    // Gradients σ(z) - y: to float precision even where they are tiny (PyTorch's σ(20) - 1
+    // rounds to 0), and σ(0) - 1 = -1/2 at z = 0.
+    let exact = [2.0611536900e-9, 4.5397868702e-5, -2.0611536900e-9, -0.5];
+    for (g, e) in grad.iter().zip(exact) {
+        assert!((f64::from(*g) - e).abs() <= 1e-6 * e.abs(), "{grad:?}");
+    }
 }
