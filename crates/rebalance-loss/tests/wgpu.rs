@@ -43,6 +43,8 @@ fn reference_values_on_wgpu() {
             1.0111566,
         ),
         ("kind = \"focal\"", 0.2718389),
+        // Sigmoid BCE: 3 × PyTorch's element mean 0.6182093748 (tests/reference.rs).
+        ("kind = \"sigmoid\"", 1.8546281244),
         ("kind = \"class-balanced\"\nbeta = 0.99", 0.9225158),
         ("kind = \"ldam\"", 11.2621468379),
         ("kind = \"balanced-softmax\"", 2.6071389),
