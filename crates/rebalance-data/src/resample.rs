@@ -1,7 +1,6 @@
 //! Re-sampling baselines: which training indices an epoch visits.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,7 +10,7 @@ use rand::RngExt;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::split::{class_indices, stream};
 use crate::{DataError, Sample, Samples};
@@ -31,8 +30,27 @@ const RESAMPLE: u64 = 30;
 /// `N` is the training size. [`epoch_indices`](Resampling::epoch_indices) and
 /// [`select`](Resampling::select) draw once per call; [`ResampledSamples`] is the dataset to
 /// hand a Burn data loader, as it re-draws every epoch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    SerializeDisplay,
+    DeserializeFromStr,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    ascii_case_insensitive,
+    parse_err_ty = DataError,
+    parse_err_fn = unknown_resampling
+)]
 pub enum Resampling {
     /// No re-sampling (the default).
     #[default]
@@ -50,13 +68,7 @@ pub enum Resampling {
 impl Resampling {
     /// The kebab-case name used in configs.
     pub fn name(self) -> &'static str {
-        match self {
-            Resampling::None => "none",
-            Resampling::ClassBalanced => "class-balanced",
-            Resampling::SquareRoot => "square-root",
-            Resampling::Oversample => "oversample",
-            Resampling::Undersample => "undersample",
-        }
+        self.into()
     }
 
     /// The indices into `labels` one epoch visits (with repeats for the drawing schemes), in
@@ -262,33 +274,13 @@ impl fmt::Debug for ResampledSamples {
     }
 }
 
-impl fmt::Display for Resampling {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Resampling {
-    type Err = DataError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            Resampling::None,
-            Resampling::ClassBalanced,
-            Resampling::SquareRoot,
-            Resampling::Oversample,
-            Resampling::Undersample,
-        ]
-        .into_iter()
-        .find(|r| r.name().eq_ignore_ascii_case(text.trim()))
-        .ok_or_else(|| {
-            DataError::invalid(
-                "resampling",
-                text,
-                "one of none, class-balanced, square-root, oversample, undersample",
-            )
-        })
-    }
+fn unknown_resampling(text: &str) -> DataError {
+    use strum::VariantNames;
+    DataError::invalid(
+        "resampling",
+        text,
+        format!("one of {}", Resampling::VARIANTS.join(", ")),
+    )
 }
 
 #[cfg(test)]

@@ -195,7 +195,8 @@ fn main() {
     let text = std::env::args().nth(1).unwrap_or_else(|| {
         r#"kind = "focal"
            gamma = 1.0
-           weights = { scheme = "ens:0.999" }"#
+           scheme = "ens"
+           beta = 0.999"#
             .to_string()
     });
     let loss: LossConfig = match toml::from_str(&text) {
@@ -222,7 +223,7 @@ fn reweighting_lifts_the_tail_class() {
     let plain: LossConfig = toml::from_str(r#"kind = "cross-entropy""#).unwrap();
     let weighted: LossConfig = toml::from_str(
         r#"kind = "cross-entropy"
-                          weights = { scheme = "ins" }"#,
+                          scheme = "ins""#,
     )
     .unwrap();
     let plain_recall = run(&plain, 2, &dir.join("plain"));

@@ -33,6 +33,18 @@ impl BalancedSoftmaxConfig {
         self.with_weights(Some(weights.as_slice().to_vec()))
     }
 
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
+        match &self.weights {
+            Some(weights) => check_class_values("weights", weights, None),
+            None => Ok(()),
+        }
+    }
+
     /// Builds the loss, with its tensors on `device`.
     ///
     /// # Errors

@@ -40,13 +40,22 @@ impl WeightedBinaryCrossEntropyConfig {
         self.with_weights(Some(weights.as_slice().to_vec()))
     }
 
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
+        check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())
+    }
+
     /// Builds the loss, with its tensors on `device`.
     ///
     /// # Errors
     /// A weight or `pos_weight` that is negative or not finite, or the two of different
     /// lengths.
     pub fn init(&self, device: &Device) -> Result<WeightedBinaryCrossEntropy, LossError> {
-        check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())?;
+        self.validate()?;
         Ok(WeightedBinaryCrossEntropy {
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
             pos_weight: self.pos_weight.as_deref().map(|w| class_tensor(w, device)),

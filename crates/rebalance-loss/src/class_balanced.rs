@@ -1,11 +1,8 @@
 //! Class-balanced loss (Cui et al., CVPR 2019).
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, Scheme};
-use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::error::check_min;
 use crate::{
@@ -14,8 +11,27 @@ use crate::{
 };
 
 /// The loss that class-balanced weights are applied to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    SerializeDisplay,
+    DeserializeFromStr,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    ascii_case_insensitive,
+    parse_err_ty = LossError,
+    parse_err_fn = unknown_base
+)]
 pub enum ClassBalancedBase {
     /// Softmax cross-entropy.
     Softmax,
@@ -30,37 +46,12 @@ pub enum ClassBalancedBase {
 impl ClassBalancedBase {
     /// The kebab-case name used in configs.
     pub fn name(self) -> &'static str {
-        match self {
-            ClassBalancedBase::Softmax => "softmax",
-            ClassBalancedBase::Sigmoid => "sigmoid",
-            ClassBalancedBase::Focal => "focal",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for ClassBalancedBase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ClassBalancedBase {
-    type Err = LossError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            ClassBalancedBase::Softmax,
-            ClassBalancedBase::Sigmoid,
-            ClassBalancedBase::Focal,
-        ]
-        .into_iter()
-        .find(|b| b.name().eq_ignore_ascii_case(text.trim()))
-        .ok_or_else(|| LossError::UnknownName {
-            what: "class-balanced base loss",
-            value: text.to_string(),
-            expected: "softmax, sigmoid, focal",
-        })
-    }
+fn unknown_base(text: &str) -> LossError {
+    LossError::unknown_name::<ClassBalancedBase>("class-balanced base loss", text)
 }
 
 /// Configuration of [`ClassBalanced`], the class-balanced loss of Cui et al., "Class-Balanced
@@ -80,7 +71,7 @@ pub struct ClassBalancedConfig {
     /// Training samples per class; every class needs at least one.
     pub counts: Vec<u64>,
     /// `β` of the effective number, in `[0, 1)`. Default 0.9999.
-    #[config(default = 0.9999)]
+    #[config(default = "Scheme::DEFAULT_ENS_BETA")]
     pub beta: f64,
     /// The base loss. Default `focal`.
     #[config(default = "ClassBalancedBase::Focal")]
@@ -103,13 +94,23 @@ impl ClassBalancedConfig {
         Ok(Scheme::Ens { beta: self.beta }.weights(&counts)?)
     }
 
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
+        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        Ok(Scheme::Ens { beta: self.beta }.validate()?)
+    }
+
     /// Builds the loss, with its tensors on `device`.
     ///
     /// # Errors
     /// Empty or all-zero counts, a class with no sample, `β ∉ [0, 1)`, `γ` negative or not
     /// finite.
     pub fn init(&self, device: &Device) -> Result<ClassBalanced, LossError> {
-        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        self.validate()?;
         let weights = self.class_weights()?;
         let loss = match self.base {
             ClassBalancedBase::Softmax => ClassBalancedLoss::Softmax(

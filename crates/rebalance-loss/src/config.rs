@@ -1,4 +1,9 @@
 //! Picking a loss from a config file: [`LossConfig`] and the [`ImbalanceLoss`] module.
+//!
+//! [`LossConfig`] is the one schema of a loss: the `rebalance` binary deserializes its `[loss]`
+//! section into it, and a library user can do the same. Its serde form is flat, one key per
+//! parameter; every default comes from the loss's own `*Config` (for example
+//! [`FocalConfig`]'s `gamma`), so it is written once.
 
 use burn::prelude::*;
 use rebalance_weights::{
@@ -6,6 +11,7 @@ use rebalance_weights::{
     ZeroCountPolicy,
 };
 use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::error::check_class_values;
 use crate::{
@@ -17,22 +23,19 @@ use crate::{
 
 /// Class weights computed from the training counts, optionally deferred (DRW).
 ///
-/// In TOML: `weights = { scheme = "ens:0.9999", normalization = "sum-to-classes",
-/// zero_count = "error", start_epoch = 160 }`; all keys but `scheme` are optional.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// In a config file these are the flat keys `scheme`, `beta`, `power`, `custom_weights`,
+/// `normalize`, `zero_count` and `drw_start_epoch` of [`LossConfig`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassWeighting {
     /// How counts become weights.
     pub scheme: Scheme,
     /// How the weights are scaled. Default `sum-to-classes`.
-    #[serde(default)]
     pub normalization: Normalization,
     /// What empty classes get. Default `error`.
-    #[serde(default)]
     pub zero_count: ZeroCountPolicy,
     /// First epoch (counted from 0) with these weights; before it the weights are uniform
-    /// (deferred re-weighting, Cao et al., NeurIPS 2019). Default 0: from the start.
-    #[serde(default)]
+    /// (deferred re-weighting, Cao et al., NeurIPS 2019). Default 0: from the start. A config
+    /// file's `drw_start_epoch` counts from 1, as burn-train shows epochs.
     pub start_epoch: usize,
 }
 
@@ -60,30 +63,32 @@ impl ClassWeighting {
     }
 }
 
-fn default_gamma() -> f64 {
-    2.0
-}
-fn default_alpha() -> f64 {
-    0.25
-}
-fn default_beta() -> f64 {
-    0.9999
-}
-fn default_max_margin() -> f64 {
-    0.5
-}
-fn default_scale() -> f64 {
-    30.0
-}
-fn default_tau() -> f64 {
-    1.0
-}
-fn mean() -> Reduction {
-    Reduction::Mean
-}
-
 /// Any loss of this crate, as a config file names it (`kind = "..."`), with class weights
 /// given as a scheme to compute from the training counts.
+///
+/// # Config keys
+///
+/// A flat table: `kind` and the keys of that kind. Every key but `kind` is optional and
+/// defaults to the matching `*Config`'s default; `kind` defaults to `cross-entropy`. A key
+/// the kind does not take is an error that lists the kind's keys, and so is an unknown key.
+/// Ranges are checked by [`validate`](LossConfig::validate), and again by
+/// [`init`](LossConfig::init).
+///
+/// | kind | its own keys |
+/// |---|---|
+/// | `cross-entropy` ([`WeightedCrossEntropyConfig`]) | `smoothing`, `ignore_index` |
+/// | `focal` ([`FocalConfig`]) | `gamma` |
+/// | `sigmoid` ([`WeightedBinaryCrossEntropyConfig`]) | `pos_weight` |
+/// | `sigmoid-focal` ([`SigmoidFocalConfig`]) | `gamma`, `alpha`, `pos_weight` |
+/// | `class-balanced` ([`ClassBalancedConfig`]) | `beta`, `base`, `gamma` (no class-weight keys: its weights are ENS with `beta`) |
+/// | `ldam` ([`LdamConfig`]) | `max_margin`, `scale` |
+/// | `logit-adjusted` ([`LogitAdjustedConfig`]) | `tau` |
+/// | `balanced-softmax` ([`BalancedSoftmaxConfig`]) | |
+///
+/// Every kind takes `reduction`; every kind but `class-balanced` takes the class-weight keys
+/// ([`ClassWeighting`]): `scheme` (a [`Scheme`] name; default `uniform`, no weights), its
+/// parameter `beta` (`ens`), `power` (`power`) or `custom_weights` (`custom`), `normalize`,
+/// `zero_count`, and `drw_start_epoch` (the first epoch with weights, counted from 1).
 ///
 /// ```
 /// use burn::prelude::*;
@@ -94,148 +99,254 @@ fn mean() -> Reduction {
 ///     kind = "ldam"
 ///     max_margin = 0.5
 ///     scale = 30
-///     weights = { scheme = "ens:0.9999", start_epoch = 160 }
+///     scheme = "ens"
+///     beta = 0.9999
+///     drw_start_epoch = 161
 /// "#).unwrap();
 /// let counts = ClassCounts::from_counts(vec![5000, 500, 50])?;
 /// let device = Device::flex();
 /// let before = config.init(&counts, &device)?;            // epoch 0: uniform weights
-/// assert!(config.weights_change_at(160));
+/// assert!(config.weights_change_at(160));                  // epoch 161, counted from 1
 /// let after = config.init_for_epoch(&counts, 160, &device)?; // re-weighted
 /// # let _ = (before, after);
 /// # Ok::<(), rebalance_loss::LossError>(())
 /// ```
-///
-/// Every field but `kind` has a default (those of the matching `*Config`); unknown keys are
-/// errors. `reduction` is `weighted-mean` except for `class-balanced` (`mean`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::EnumDiscriminants)]
+#[serde(try_from = "FlatLoss", into = "FlatLoss")]
+#[strum_discriminants(
+    name(LossKind),
+    vis(pub),
+    doc = "The `kind` of a [`LossConfig`]: the loss family, by its config name (`\"ldam\"`).",
+    derive(
+        Hash,
+        Default,
+        strum::Display,
+        strum::EnumString,
+        strum::IntoStaticStr,
+        strum::VariantNames,
+        strum::EnumIter,
+        SerializeDisplay,
+        DeserializeFromStr
+    ),
+    strum(
+        serialize_all = "kebab-case",
+        ascii_case_insensitive,
+        parse_err_ty = LossError,
+        parse_err_fn = unknown_kind
+    )
+)]
 pub enum LossConfig {
     /// [`WeightedCrossEntropy`].
+    #[strum_discriminants(default)]
     CrossEntropy {
         /// Class weights; none for the plain loss.
-        #[serde(default)]
         weights: Option<ClassWeighting>,
         /// Label smoothing in `[0, 1]`.
-        #[serde(default)]
         smoothing: f64,
         /// Target index excluded from the loss.
-        #[serde(default)]
         ignore_index: Option<usize>,
         /// Reduction.
-        #[serde(default)]
         reduction: Reduction,
     },
     /// [`Focal`] (softmax).
     Focal {
         /// Focusing parameter `γ >= 0`.
-        #[serde(default = "default_gamma")]
         gamma: f64,
         /// Class weights.
-        #[serde(default)]
         weights: Option<ClassWeighting>,
         /// Reduction.
-        #[serde(default)]
         reduction: Reduction,
     },
     /// [`WeightedBinaryCrossEntropy`] (one-vs-all sigmoid).
     Sigmoid {
         /// Class weights.
-        #[serde(default)]
         weights: Option<ClassWeighting>,
         /// Per-class weight of positive terms.
-        #[serde(default)]
         pos_weight: Option<Vec<f64>>,
         /// Reduction.
-        #[serde(default)]
         reduction: Reduction,
     },
     /// [`SigmoidFocal`].
     SigmoidFocal {
         /// Focusing parameter `γ >= 0`.
-        #[serde(default = "default_gamma")]
         gamma: f64,
         /// Positive/negative balance in `[0, 1]`, negative to disable.
-        #[serde(default = "default_alpha")]
         alpha: f64,
         /// Class weights.
-        #[serde(default)]
         weights: Option<ClassWeighting>,
         /// Per-class weight of positive terms.
-        #[serde(default)]
         pos_weight: Option<Vec<f64>>,
         /// Reduction.
-        #[serde(default)]
         reduction: Reduction,
     },
     /// [`ClassBalanced`] (Cui et al.): effective-number weights on a base loss.
     ClassBalanced {
         /// `β` in `[0, 1)`.
-        #[serde(default = "default_beta")]
         beta: f64,
         /// Base loss.
-        #[serde(default)]
         base: ClassBalancedBase,
         /// Focusing parameter of the focal base.
-        #[serde(default = "default_gamma")]
         gamma: f64,
-        /// Reduction; default `mean`.
-        #[serde(default = "mean")]
+        /// Reduction.
         reduction: Reduction,
     },
     /// [`Ldam`], with optional (deferred) class weights: LDAM-DRW.
     Ldam {
         /// Largest margin, `> 0`.
-        #[serde(default = "default_max_margin")]
         max_margin: f64,
         /// Logit scale, `> 0`.
-        #[serde(default = "default_scale")]
         scale: f64,
         /// Class weights (DRW with `start_epoch`).
-        #[serde(default)]
         weights: Option<ClassWeighting>,
         /// Reduction.
-        #[serde(default)]
         reduction: Reduction,
     },
     /// [`LogitAdjusted`].
     LogitAdjusted {
         /// Temperature `τ`.
-        #[serde(default = "default_tau")]
         tau: f64,
         /// Class weights.
-        #[serde(default)]
         weights: Option<ClassWeighting>,
         /// Reduction.
-        #[serde(default)]
         reduction: Reduction,
     },
     /// [`BalancedSoftmax`].
     BalancedSoftmax {
         /// Class weights.
-        #[serde(default)]
         weights: Option<ClassWeighting>,
         /// Reduction.
-        #[serde(default)]
         reduction: Reduction,
     },
 }
 
+fn unknown_kind(text: &str) -> LossError {
+    LossError::unknown_name::<LossKind>("loss kind", text)
+}
+
+impl Default for LossConfig {
+    /// Plain, unweighted cross-entropy.
+    fn default() -> Self {
+        Self::with_defaults(LossKind::default())
+    }
+}
+
+/// The class-weight keys, taken by every kind but `class-balanced`.
+const WEIGHT_KEYS: [&str; 7] = [
+    "scheme",
+    "beta",
+    "power",
+    "custom_weights",
+    "normalize",
+    "zero_count",
+    "drw_start_epoch",
+];
+
+impl LossKind {
+    /// The config keys this kind takes besides `kind`, in the order a config lists them.
+    pub fn keys(self) -> Vec<&'static str> {
+        let own: &[&str] = match self {
+            LossKind::CrossEntropy => &["smoothing", "ignore_index"],
+            LossKind::Focal => &["gamma"],
+            LossKind::Sigmoid => &["pos_weight"],
+            LossKind::SigmoidFocal => &["gamma", "alpha", "pos_weight"],
+            LossKind::ClassBalanced => &["beta", "base", "gamma"],
+            LossKind::Ldam => &["max_margin", "scale"],
+            LossKind::LogitAdjusted => &["tau"],
+            LossKind::BalancedSoftmax => &[],
+        };
+        let weights: &[&str] = match self {
+            LossKind::ClassBalanced => &[],
+            _ => &WEIGHT_KEYS,
+        };
+        [own, weights, &["reduction"]].concat()
+    }
+}
+
 impl LossConfig {
-    /// The `kind` name (`"ldam"`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            LossConfig::CrossEntropy { .. } => "cross-entropy",
-            LossConfig::Focal { .. } => "focal",
-            LossConfig::Sigmoid { .. } => "sigmoid",
-            LossConfig::SigmoidFocal { .. } => "sigmoid-focal",
-            LossConfig::ClassBalanced { .. } => "class-balanced",
-            LossConfig::Ldam { .. } => "ldam",
-            LossConfig::LogitAdjusted { .. } => "logit-adjusted",
-            LossConfig::BalancedSoftmax { .. } => "balanced-softmax",
+    /// The loss of `kind` with every parameter at its default (those of its `*Config`) and no
+    /// class weights.
+    pub fn with_defaults(kind: LossKind) -> Self {
+        match kind {
+            LossKind::CrossEntropy => {
+                let c = WeightedCrossEntropyConfig::new();
+                LossConfig::CrossEntropy {
+                    weights: None,
+                    smoothing: c.smoothing,
+                    ignore_index: c.ignore_index,
+                    reduction: c.reduction,
+                }
+            }
+            LossKind::Focal => {
+                let c = FocalConfig::new();
+                LossConfig::Focal {
+                    gamma: c.gamma,
+                    weights: None,
+                    reduction: c.reduction,
+                }
+            }
+            LossKind::Sigmoid => {
+                let c = WeightedBinaryCrossEntropyConfig::new();
+                LossConfig::Sigmoid {
+                    weights: None,
+                    pos_weight: c.pos_weight,
+                    reduction: c.reduction,
+                }
+            }
+            LossKind::SigmoidFocal => {
+                let c = SigmoidFocalConfig::new();
+                LossConfig::SigmoidFocal {
+                    gamma: c.gamma,
+                    alpha: c.alpha,
+                    weights: None,
+                    pos_weight: c.pos_weight,
+                    reduction: c.reduction,
+                }
+            }
+            LossKind::ClassBalanced => {
+                let c = ClassBalancedConfig::new(Vec::new());
+                LossConfig::ClassBalanced {
+                    beta: c.beta,
+                    base: c.base,
+                    gamma: c.gamma,
+                    reduction: c.reduction,
+                }
+            }
+            LossKind::Ldam => {
+                let c = LdamConfig::new(Vec::new());
+                LossConfig::Ldam {
+                    max_margin: c.max_margin,
+                    scale: c.scale,
+                    weights: None,
+                    reduction: c.reduction,
+                }
+            }
+            LossKind::LogitAdjusted => {
+                let c = LogitAdjustedConfig::new(Vec::new());
+                LossConfig::LogitAdjusted {
+                    tau: c.tau,
+                    weights: None,
+                    reduction: c.reduction,
+                }
+            }
+            LossKind::BalancedSoftmax => LossConfig::BalancedSoftmax {
+                weights: None,
+                reduction: BalancedSoftmaxConfig::new(Vec::new()).reduction,
+            },
         }
     }
 
-    fn weighting(&self) -> Option<&ClassWeighting> {
+    /// The loss kind.
+    pub fn kind(&self) -> LossKind {
+        self.into()
+    }
+
+    /// The `kind` name (`"ldam"`).
+    pub fn name(&self) -> &'static str {
+        self.kind().into()
+    }
+
+    /// The class weighting, if the loss has one (`class-balanced` computes its own).
+    pub fn weighting(&self) -> Option<&ClassWeighting> {
         match self {
             LossConfig::CrossEntropy { weights, .. }
             | LossConfig::Focal { weights, .. }
@@ -245,6 +356,82 @@ impl LossConfig {
             | LossConfig::LogitAdjusted { weights, .. }
             | LossConfig::BalancedSoftmax { weights, .. } => weights.as_ref(),
             LossConfig::ClassBalanced { .. } => None,
+        }
+    }
+
+    fn weighting_mut(&mut self) -> Option<&mut Option<ClassWeighting>> {
+        match self {
+            LossConfig::CrossEntropy { weights, .. }
+            | LossConfig::Focal { weights, .. }
+            | LossConfig::Sigmoid { weights, .. }
+            | LossConfig::SigmoidFocal { weights, .. }
+            | LossConfig::Ldam { weights, .. }
+            | LossConfig::LogitAdjusted { weights, .. }
+            | LossConfig::BalancedSoftmax { weights, .. } => Some(weights),
+            LossConfig::ClassBalanced { .. } => None,
+        }
+    }
+
+    /// The reduction.
+    pub fn reduction(&self) -> Reduction {
+        *self.reduction_ref()
+    }
+
+    fn reduction_ref(&self) -> &Reduction {
+        match self {
+            LossConfig::CrossEntropy { reduction, .. }
+            | LossConfig::Focal { reduction, .. }
+            | LossConfig::Sigmoid { reduction, .. }
+            | LossConfig::SigmoidFocal { reduction, .. }
+            | LossConfig::ClassBalanced { reduction, .. }
+            | LossConfig::Ldam { reduction, .. }
+            | LossConfig::LogitAdjusted { reduction, .. }
+            | LossConfig::BalancedSoftmax { reduction, .. } => reduction,
+        }
+    }
+
+    /// Checks every parameter that does not depend on the class counts, with the checks of
+    /// the loss's own `*Config` (so before any data is loaded, a config can be refused for
+    /// what [`init`](Self::init) would refuse later).
+    ///
+    /// # Errors
+    /// The first parameter out of range, naming it (`gamma = -1: must be finite and >= 0`).
+    pub fn validate(&self) -> Result<(), LossError> {
+        if let Some(weighting) = self.weighting() {
+            weighting.scheme.validate()?;
+        }
+        match self {
+            LossConfig::CrossEntropy { smoothing, .. } => WeightedCrossEntropyConfig::new()
+                .with_smoothing(*smoothing)
+                .validate(),
+            LossConfig::Focal { gamma, .. } => FocalConfig::new().with_gamma(*gamma).validate(),
+            LossConfig::Sigmoid { pos_weight, .. } => WeightedBinaryCrossEntropyConfig::new()
+                .with_pos_weight(pos_weight.clone())
+                .validate(),
+            LossConfig::SigmoidFocal {
+                gamma,
+                alpha,
+                pos_weight,
+                ..
+            } => SigmoidFocalConfig::new()
+                .with_gamma(*gamma)
+                .with_alpha(*alpha)
+                .with_pos_weight(pos_weight.clone())
+                .validate(),
+            LossConfig::ClassBalanced { beta, gamma, .. } => ClassBalancedConfig::new(Vec::new())
+                .with_beta(*beta)
+                .with_gamma(*gamma)
+                .validate(),
+            LossConfig::Ldam {
+                max_margin, scale, ..
+            } => LdamConfig::new(Vec::new())
+                .with_max_margin(*max_margin)
+                .with_scale(*scale)
+                .validate(),
+            LossConfig::LogitAdjusted { tau, .. } => LogitAdjustedConfig::new(Vec::new())
+                .with_tau(*tau)
+                .validate(),
+            LossConfig::BalancedSoftmax { .. } => Ok(()),
         }
     }
 
@@ -262,7 +449,6 @@ impl LossConfig {
     pub fn init(&self, counts: &ClassCounts, device: &Device) -> Result<ImbalanceLoss, LossError> {
         self.init_for_epoch(counts, 0, device)
     }
-
     /// The loss for `epoch` (counted from 0), with the class weights in force then.
     ///
     /// # Errors
@@ -402,6 +588,294 @@ impl LossConfig {
                 None => Ok(None),
             },
         }
+    }
+}
+
+/// The serde form of [`LossConfig`]: one optional field per config key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatLoss {
+    #[serde(default)]
+    kind: LossKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smoothing: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ignore_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamma: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alpha: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pos_weight: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base: Option<ClassBalancedBase>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_margin: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scale: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tau: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    power: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_weights: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    normalize: Option<Normalization>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zero_count: Option<ZeroCountPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drw_start_epoch: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reduction: Option<Reduction>,
+    /// The nested weighting table of earlier versions; refused with the new spelling.
+    #[serde(default, skip_serializing)]
+    weights: Option<serde::de::IgnoredAny>,
+    /// The earlier name of `normalize`; refused with the new spelling.
+    #[serde(default, skip_serializing)]
+    normalization: Option<serde::de::IgnoredAny>,
+}
+
+impl FlatLoss {
+    /// The keys given, besides `kind`.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("smoothing", self.smoothing.is_some()),
+            ("ignore_index", self.ignore_index.is_some()),
+            ("gamma", self.gamma.is_some()),
+            ("alpha", self.alpha.is_some()),
+            ("pos_weight", self.pos_weight.is_some()),
+            ("base", self.base.is_some()),
+            ("max_margin", self.max_margin.is_some()),
+            ("scale", self.scale.is_some()),
+            ("tau", self.tau.is_some()),
+            ("scheme", self.scheme.is_some()),
+            ("beta", self.beta.is_some()),
+            ("power", self.power.is_some()),
+            ("custom_weights", self.custom_weights.is_some()),
+            ("normalize", self.normalize.is_some()),
+            ("zero_count", self.zero_count.is_some()),
+            ("drw_start_epoch", self.drw_start_epoch.is_some()),
+            ("reduction", self.reduction.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, given)| given.then_some(key))
+        .collect()
+    }
+
+    /// The class weighting of the weight keys; `None` for `uniform`.
+    fn weighting(&self) -> Result<Option<ClassWeighting>, LossError> {
+        if self.drw_start_epoch == Some(0) {
+            return Err(LossError::InvalidParameter {
+                name: "drw_start_epoch",
+                value: "0".to_string(),
+                expected: ">= 1 (epochs count from 1)",
+            });
+        }
+        let scheme = Scheme::from_parts(
+            self.scheme.as_deref().unwrap_or("uniform"),
+            self.beta,
+            self.power,
+            self.custom_weights.clone(),
+        )?;
+        if scheme == Scheme::Uniform {
+            let given = [
+                ("normalize", self.normalize.map(|n| n.to_string())),
+                ("zero_count", self.zero_count.map(|z| z.to_string())),
+                (
+                    "drw_start_epoch",
+                    self.drw_start_epoch.map(|e| e.to_string()),
+                ),
+            ];
+            if let Some((name, Some(value))) = given.into_iter().find(|(_, v)| v.is_some()) {
+                return Err(LossError::InvalidParameter {
+                    name,
+                    value,
+                    expected: "given with class weights: set scheme (uniform has none)",
+                });
+            }
+            return Ok(None);
+        }
+        Ok(Some(ClassWeighting {
+            scheme,
+            normalization: self.normalize.unwrap_or_default(),
+            zero_count: self.zero_count.unwrap_or_default(),
+            // Epochs count from 1 in a config file, as burn-train shows them; from 0 here.
+            start_epoch: self.drw_start_epoch.map_or(0, |e| e - 1),
+        }))
+    }
+}
+
+/// `value` where given, else the default already in `field`.
+fn set<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
+impl TryFrom<FlatLoss> for LossConfig {
+    type Error = LossError;
+
+    fn try_from(flat: FlatLoss) -> Result<Self, LossError> {
+        if flat.weights.is_some() {
+            return Err(LossError::Renamed {
+                key: "weights",
+                new_spelling: "the nested weights table is now flat keys of [loss]: \
+                               scheme = \"ens\", beta = 0.9999, normalize, zero_count, \
+                               drw_start_epoch (counted from 1)",
+            });
+        }
+        if flat.normalization.is_some() {
+            return Err(LossError::Renamed {
+                key: "normalization",
+                new_spelling: "write normalize = \"sum-to-classes\" (or \"mean-sample\", \"none\")",
+            });
+        }
+        let kind = flat.kind;
+        let keys = kind.keys();
+        if let Some(key) = flat.given().into_iter().find(|k| !keys.contains(k)) {
+            return Err(LossError::KeyNotForKind {
+                key,
+                kind,
+                keys: keys.join(", "),
+            });
+        }
+        let mut config = LossConfig::with_defaults(kind);
+        if let Some(weights) = config.weighting_mut() {
+            *weights = flat.weighting()?;
+        }
+        match &mut config {
+            LossConfig::CrossEntropy {
+                smoothing,
+                ignore_index,
+                reduction,
+                ..
+            } => {
+                set(smoothing, flat.smoothing);
+                set(ignore_index, flat.ignore_index.map(Some));
+                set(reduction, flat.reduction);
+            }
+            LossConfig::Focal {
+                gamma, reduction, ..
+            } => {
+                set(gamma, flat.gamma);
+                set(reduction, flat.reduction);
+            }
+            LossConfig::Sigmoid {
+                pos_weight,
+                reduction,
+                ..
+            } => {
+                set(pos_weight, flat.pos_weight.map(Some));
+                set(reduction, flat.reduction);
+            }
+            LossConfig::SigmoidFocal {
+                gamma,
+                alpha,
+                pos_weight,
+                reduction,
+                ..
+            } => {
+                set(gamma, flat.gamma);
+                set(alpha, flat.alpha);
+                set(pos_weight, flat.pos_weight.map(Some));
+                set(reduction, flat.reduction);
+            }
+            LossConfig::ClassBalanced {
+                beta,
+                base,
+                gamma,
+                reduction,
+            } => {
+                set(beta, flat.beta);
+                set(base, flat.base);
+                set(gamma, flat.gamma);
+                set(reduction, flat.reduction);
+            }
+            LossConfig::Ldam {
+                max_margin,
+                scale,
+                reduction,
+                ..
+            } => {
+                set(max_margin, flat.max_margin);
+                set(scale, flat.scale);
+                set(reduction, flat.reduction);
+            }
+            LossConfig::LogitAdjusted { tau, reduction, .. } => {
+                set(tau, flat.tau);
+                set(reduction, flat.reduction);
+            }
+            LossConfig::BalancedSoftmax { reduction, .. } => set(reduction, flat.reduction),
+        }
+        Ok(config)
+    }
+}
+
+impl From<LossConfig> for FlatLoss {
+    /// Every key the kind takes, defaults included, so a written config is complete.
+    fn from(config: LossConfig) -> Self {
+        let mut flat = FlatLoss {
+            kind: config.kind(),
+            reduction: Some(config.reduction()),
+            ..FlatLoss::default()
+        };
+        if config.kind() != LossKind::ClassBalanced {
+            flat.scheme = Some(Scheme::Uniform.name().to_string());
+        }
+        if let Some(w) = config.weighting() {
+            flat.scheme = Some(w.scheme.name().to_string());
+            match &w.scheme {
+                Scheme::Ens { beta } => flat.beta = Some(*beta),
+                Scheme::Power { p } => flat.power = Some(*p),
+                Scheme::Custom { weights } => flat.custom_weights = Some(weights.clone()),
+                _ => {}
+            }
+            flat.normalize = Some(w.normalization);
+            flat.zero_count = Some(w.zero_count);
+            flat.drw_start_epoch = (w.start_epoch > 0).then_some(w.start_epoch + 1);
+        }
+        match config {
+            LossConfig::CrossEntropy {
+                smoothing,
+                ignore_index,
+                ..
+            } => {
+                flat.smoothing = Some(smoothing);
+                flat.ignore_index = ignore_index;
+            }
+            LossConfig::Focal { gamma, .. } => flat.gamma = Some(gamma),
+            LossConfig::Sigmoid { pos_weight, .. } => flat.pos_weight = pos_weight,
+            LossConfig::SigmoidFocal {
+                gamma,
+                alpha,
+                pos_weight,
+                ..
+            } => {
+                flat.gamma = Some(gamma);
+                flat.alpha = Some(alpha);
+                flat.pos_weight = pos_weight;
+            }
+            LossConfig::ClassBalanced {
+                beta, base, gamma, ..
+            } => {
+                flat.beta = Some(beta);
+                flat.base = Some(base);
+                flat.gamma = Some(gamma);
+            }
+            LossConfig::Ldam {
+                max_margin, scale, ..
+            } => {
+                flat.max_margin = Some(max_margin);
+                flat.scale = Some(scale);
+            }
+            LossConfig::LogitAdjusted { tau, .. } => flat.tau = Some(tau),
+            LossConfig::BalancedSoftmax { .. } => {}
+        }
+        flat
     }
 }
 

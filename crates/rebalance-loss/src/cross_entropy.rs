@@ -55,11 +55,12 @@ impl WeightedCrossEntropyConfig {
         self.with_weights(Some(weights.as_slice().to_vec()))
     }
 
-    /// Builds the loss, with its weight tensor on `device`.
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
     ///
     /// # Errors
-    /// `smoothing` outside `[0, 1]`, or a weight that is negative or not finite.
-    pub fn init(&self, device: &Device) -> Result<WeightedCrossEntropy, LossError> {
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
         check_min("smoothing", self.smoothing, 0.0, false, "in [0, 1]")?;
         if self.smoothing > 1.0 {
             return Err(LossError::InvalidParameter {
@@ -68,9 +69,18 @@ impl WeightedCrossEntropyConfig {
                 expected: "in [0, 1]",
             });
         }
-        if let Some(weights) = &self.weights {
-            check_class_values("weights", weights, None)?;
+        match &self.weights {
+            Some(weights) => check_class_values("weights", weights, None),
+            None => Ok(()),
         }
+    }
+
+    /// Builds the loss, with its weight tensor on `device`.
+    ///
+    /// # Errors
+    /// `smoothing` outside `[0, 1]`, or a weight that is negative or not finite.
+    pub fn init(&self, device: &Device) -> Result<WeightedCrossEntropy, LossError> {
+        self.validate()?;
         Ok(WeightedCrossEntropy {
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
             smoothing: self.smoothing,

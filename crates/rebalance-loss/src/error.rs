@@ -2,6 +2,8 @@
 
 use rebalance_weights::WeightError;
 
+use crate::LossKind;
+
 /// A loss configuration that cannot be built.
 ///
 /// Every message names the offending value and says what would be valid
@@ -52,12 +54,43 @@ pub enum LossError {
         /// The rejected text.
         value: String,
         /// The accepted names, comma-separated.
-        expected: &'static str,
+        expected: String,
+    },
+
+    /// A config key that the loss kind does not take (`gamma` with `kind = "ldam"`).
+    #[error("{key} does not apply to kind = \"{kind}\"; its keys are {keys}")]
+    KeyNotForKind {
+        /// The key.
+        key: &'static str,
+        /// The loss kind.
+        kind: LossKind,
+        /// The keys the kind takes, comma-separated.
+        keys: String,
+    },
+
+    /// A key or shape of an older config format, with its new spelling.
+    #[error("{key}: {new_spelling}")]
+    Renamed {
+        /// The old key.
+        key: &'static str,
+        /// What to write instead.
+        new_spelling: &'static str,
     },
 
     /// The class counts or weights could not be turned into class weights.
     #[error(transparent)]
     Weights(#[from] WeightError),
+}
+
+impl LossError {
+    /// The error for `text` not naming any variant of `T` (strum's `parse_err_fn`).
+    pub(crate) fn unknown_name<T: strum::VariantNames>(what: &'static str, text: &str) -> Self {
+        LossError::UnknownName {
+            what,
+            value: text.to_string(),
+            expected: T::VARIANTS.join(", "),
+        }
+    }
 }
 
 /// Checks `low <= value` (or `<` when `strict`), finite; the error names `name`.

@@ -38,15 +38,25 @@ impl FocalConfig {
         self.with_weights(Some(weights.as_slice().to_vec()))
     }
 
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
+        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        match &self.weights {
+            Some(weights) => check_class_values("weights", weights, None),
+            None => Ok(()),
+        }
+    }
+
     /// Builds the loss, with its weight tensor on `device`.
     ///
     /// # Errors
     /// `gamma` negative or not finite, or a weight that is negative or not finite.
     pub fn init(&self, device: &Device) -> Result<Focal, LossError> {
-        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
-        if let Some(weights) = &self.weights {
-            check_class_values("weights", weights, None)?;
-        }
+        self.validate()?;
         Ok(Focal {
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
             gamma: self.gamma,

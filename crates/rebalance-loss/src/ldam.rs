@@ -61,13 +61,27 @@ impl LdamConfig {
         Ok(raw.iter().map(|m| self.max_margin * m / largest).collect())
     }
 
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
+        check_min("scale", self.scale, 0.0, true, "finite and > 0")?;
+        check_min("max_margin", self.max_margin, 0.0, true, "finite and > 0")?;
+        match &self.weights {
+            Some(weights) => check_class_values("weights", weights, None),
+            None => Ok(()),
+        }
+    }
+
     /// Builds the loss, with its tensors on `device`.
     ///
     /// # Errors
     /// Empty or all-zero counts, a class with no sample, `max_margin <= 0`, `scale <= 0`, a
     /// weight vector of the wrong length or with a negative or non-finite value.
     pub fn init(&self, device: &Device) -> Result<Ldam, LossError> {
-        check_min("scale", self.scale, 0.0, true, "finite and > 0")?;
+        self.validate()?;
         let margins = self.margins()?;
         if let Some(weights) = &self.weights {
             check_class_values("weights", weights, Some(margins.len()))?;

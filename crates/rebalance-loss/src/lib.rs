@@ -141,7 +141,7 @@ pub use binary_cross_entropy::{WeightedBinaryCrossEntropy, WeightedBinaryCrossEn
 pub use class_balanced::{
     ClassBalanced, ClassBalancedBase, ClassBalancedConfig, ClassBalancedLoss, sigmoid_bias_init,
 };
-pub use config::{ClassWeighting, ImbalanceLoss, LossConfig};
+pub use config::{ClassWeighting, ImbalanceLoss, LossConfig, LossKind};
 pub use cross_entropy::{WeightedCrossEntropy, WeightedCrossEntropyConfig};
 pub use error::LossError;
 pub use focal::{Focal, FocalConfig};

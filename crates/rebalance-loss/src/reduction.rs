@@ -1,10 +1,7 @@
 //! How per-sample losses become one number.
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::LossError;
 
@@ -27,8 +24,27 @@ use crate::LossError;
 ///
 /// A batch whose weights sum to 0 (every sample of a zero-weight class, or every sample
 /// ignored) gives a `weighted-mean` or `mean` of exactly 0 with a zero gradient, never NaN.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    SerializeDisplay,
+    DeserializeFromStr,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    ascii_case_insensitive,
+    parse_err_ty = LossError,
+    parse_err_fn = unknown_reduction
+)]
 pub enum Reduction {
     /// `Σ w_n·l_n / Σ w_n` (the default).
     #[default]
@@ -44,39 +60,12 @@ pub enum Reduction {
 impl Reduction {
     /// The kebab-case name used in configs and on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Reduction::WeightedMean => "weighted-mean",
-            Reduction::Mean => "mean",
-            Reduction::Sum => "sum",
-            Reduction::None => "none",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Reduction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Reduction {
-    type Err = LossError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            Reduction::WeightedMean,
-            Reduction::Mean,
-            Reduction::Sum,
-            Reduction::None,
-        ]
-        .into_iter()
-        .find(|r| r.name().eq_ignore_ascii_case(text.trim()))
-        .ok_or_else(|| LossError::UnknownName {
-            what: "reduction",
-            value: text.to_string(),
-            expected: "weighted-mean, mean, sum, none",
-        })
-    }
+fn unknown_reduction(text: &str) -> LossError {
+    LossError::unknown_name::<Reduction>("reduction", text)
 }
 
 /// Per-sample losses before reduction.

@@ -46,12 +46,12 @@ impl SigmoidFocalConfig {
         self.with_weights(Some(weights.as_slice().to_vec()))
     }
 
-    /// Builds the loss, with its tensors on `device`.
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
     ///
     /// # Errors
-    /// `gamma` negative or not finite, `alpha` above 1 or not finite, a weight or
-    /// `pos_weight` that is negative or not finite.
-    pub fn init(&self, device: &Device) -> Result<SigmoidFocal, LossError> {
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
         check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
         if !(self.alpha.is_finite() && self.alpha <= 1.0) {
             return Err(LossError::InvalidParameter {
@@ -60,7 +60,16 @@ impl SigmoidFocalConfig {
                 expected: "in [0, 1], or negative to disable it",
             });
         }
-        check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())?;
+        check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// `gamma` negative or not finite, `alpha` above 1 or not finite, a weight or
+    /// `pos_weight` that is negative or not finite.
+    pub fn init(&self, device: &Device) -> Result<SigmoidFocal, LossError> {
+        self.validate()?;
         Ok(SigmoidFocal {
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
             pos_weight: self.pos_weight.as_deref().map(|w| class_tensor(w, device)),

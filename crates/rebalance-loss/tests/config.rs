@@ -21,7 +21,7 @@ fn value(config: &str) -> f64 {
 
 #[test]
 fn every_kind_parses_and_matches_the_reference_values() {
-    let ens = r#"weights = { scheme = "ens:0.99" }"#;
+    let ens = "scheme = \"ens\"\nbeta = 0.99";
     assert_close(value("kind = \"cross-entropy\""), 0.6931654, 2e-6, "ce");
     assert_close(
         value(&format!("kind = \"cross-entropy\"\n{ens}")),
@@ -96,8 +96,7 @@ fn unknown_keys_and_kinds_are_errors() {
     assert!(err.message().contains("gama"), "{err}");
     let err = toml::from_str::<LossConfig>("kind = \"hinge\"").unwrap_err();
     assert!(err.message().contains("hinge"), "{err}");
-    let err = toml::from_str::<LossConfig>("kind = \"focal\"\nweights = { scheme = \"ens:2\" }")
-        .unwrap_err();
+    let err = toml::from_str::<LossConfig>("kind = \"focal\"\nscheme = \"ens:2\"").unwrap_err();
     assert!(
         err.message().contains("beta = 2: must be in [0, 1)"),
         "{err}"
@@ -117,8 +116,7 @@ fn bad_values_fail_at_init_with_their_name() {
         "pos_weight has 2 values but there are 3 classes: give one value per class"
     );
     let empty = ClassCounts::from_counts(vec![4, 0, 1]).unwrap();
-    let config: LossConfig =
-        toml::from_str("kind = \"focal\"\nweights = { scheme = \"ins\" }").unwrap();
+    let config: LossConfig = toml::from_str("kind = \"focal\"\nscheme = \"ins\"").unwrap();
     assert!(
         config
             .init(&empty, &device)
@@ -126,10 +124,8 @@ fn bad_values_fail_at_init_with_their_name() {
             .to_string()
             .starts_with("class 1 has no")
     );
-    let lenient: LossConfig = toml::from_str(
-        "kind = \"focal\"\nweights = { scheme = \"ins\", zero_count = \"zero-weight\" }",
-    )
-    .unwrap();
+    let lenient: LossConfig =
+        toml::from_str("kind = \"focal\"\nscheme = \"ins\"\nzero_count = \"zero-weight\"").unwrap();
     assert!(lenient.init(&empty, &device).is_ok());
 }
 
@@ -180,4 +176,94 @@ fn config_round_trips_through_toml() {
         "{text}"
     );
     assert_eq!(config.name(), "sigmoid-focal");
+}
+
+#[test]
+fn keys_of_another_kind_and_old_spellings_are_errors() {
+    let err = toml::from_str::<LossConfig>("kind = \"ldam\"\ngamma = 2").unwrap_err();
+    assert_eq!(
+        err.message(),
+        "gamma does not apply to kind = \"ldam\"; its keys are max_margin, scale, scheme, beta, \
+         power, custom_weights, normalize, zero_count, drw_start_epoch, reduction"
+    );
+    let err =
+        toml::from_str::<LossConfig>("kind = \"class-balanced\"\nscheme = \"ins\"").unwrap_err();
+    assert!(
+        err.message()
+            .starts_with("scheme does not apply to kind = \"class-balanced\"")
+    );
+    let err = toml::from_str::<LossConfig>("weights = { scheme = \"ins\" }").unwrap_err();
+    assert!(
+        err.message()
+            .starts_with("weights: the nested weights table is now flat keys"),
+        "{err}"
+    );
+    let err = toml::from_str::<LossConfig>("scheme = \"ins\"\nbeta = 0.9").unwrap_err();
+    assert_eq!(
+        err.message(),
+        "beta = 0.9: goes with scheme \"ens\", not \"ins\""
+    );
+    let err = toml::from_str::<LossConfig>("scheme = \"ens:0.9\"\nbeta = 0.9").unwrap_err();
+    assert!(err.message().contains("given twice"), "{err}");
+    let err = toml::from_str::<LossConfig>("drw_start_epoch = 3").unwrap_err();
+    assert_eq!(
+        err.message(),
+        "drw_start_epoch = 3: must be given with class weights: set scheme (uniform has none)"
+    );
+    let err = toml::from_str::<LossConfig>("kind = \"Hinge\"").unwrap_err();
+    assert!(
+        err.message().contains(
+            "expected one of cross-entropy, focal, sigmoid, sigmoid-focal, class-balanced, \
+             ldam, logit-adjusted, balanced-softmax"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn names_parse_case_insensitively() {
+    let config: LossConfig =
+        toml::from_str("kind = \"Focal\"\nreduction = \"SUM\"\nscheme = \"ENS\"").unwrap();
+    assert_eq!(config.name(), "focal");
+    assert_eq!(config.reduction(), Reduction::Sum);
+    assert_eq!(
+        config.weighting().map(|w| w.scheme.clone()),
+        Some(Scheme::Ens {
+            beta: Scheme::DEFAULT_ENS_BETA
+        })
+    );
+}
+
+#[test]
+fn every_kind_round_trips_with_every_key_written() {
+    use strum::IntoEnumIterator;
+    for kind in rebalance_loss::LossKind::iter() {
+        let config = LossConfig::with_defaults(kind);
+        let text = toml::to_string(&config).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        // Every key the kind takes is written, but those without a value (ignore_index,
+        // pos_weight, the parameters of other schemes, drw_start_epoch).
+        for key in kind.keys() {
+            let optional = [
+                "ignore_index",
+                "pos_weight",
+                "beta",
+                "power",
+                "custom_weights",
+                "normalize",
+                "zero_count",
+                "drw_start_epoch",
+            ];
+            assert!(
+                table.contains_key(key) || optional.contains(&key),
+                "{kind}: {key} missing from {text}"
+            );
+        }
+        assert_eq!(
+            toml::from_str::<LossConfig>(&text).unwrap(),
+            config,
+            "{text}"
+        );
+        config.validate().unwrap();
+    }
 }

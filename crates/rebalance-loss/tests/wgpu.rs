@@ -39,7 +39,7 @@ fn reference_values_on_wgpu() {
     let counts = ClassCounts::from_counts(COUNTS.to_vec()).unwrap();
     let cases = [
         (
-            "kind = \"cross-entropy\"\nweights = { scheme = \"ens:0.99\" }",
+            "kind = \"cross-entropy\"\nscheme = \"ens\"\nbeta = 0.99",
             1.0111566,
         ),
         ("kind = \"focal\"", 0.2718389),

@@ -50,6 +50,18 @@ pub enum WeightError {
         expected: &'static str,
     },
 
+    /// A scheme parameter given to a scheme that does not take it (`beta` with `ins`), or
+    /// given twice (`ens:0.99` and `beta`).
+    #[error("{name} = {value}: {problem}")]
+    MisplacedParameter {
+        /// Parameter name, as written in configs (`beta`, `power`, `custom_weights`).
+        name: &'static str,
+        /// The value, as written.
+        value: String,
+        /// What is wrong and what would be valid.
+        problem: String,
+    },
+
     /// A name that is not one of the known variants (scheme, normalization, policy).
     #[error("unknown {what} {value:?}: expected one of {expected}")]
     UnknownName {
@@ -58,7 +70,7 @@ pub enum WeightError {
         /// The rejected text.
         value: String,
         /// The accepted names, comma-separated.
-        expected: &'static str,
+        expected: String,
     },
 
     /// A custom weight vector whose length differs from the number of classes.
@@ -98,4 +110,15 @@ pub enum WeightError {
         /// The expected shape, in words.
         expected: String,
     },
+}
+
+impl WeightError {
+    /// The error for `text` not naming any variant of `T` (strum's `parse_err_fn`).
+    pub(crate) fn unknown_name<T: strum::VariantNames>(what: &'static str, text: &str) -> Self {
+        WeightError::UnknownName {
+            what,
+            value: text.to_string(),
+            expected: T::VARIANTS.join(", "),
+        }
+    }
 }

@@ -1,9 +1,6 @@
 //! How raw class weights are scaled.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::WeightError;
 
@@ -24,8 +21,27 @@ use crate::WeightError;
 /// of classes that have samples (the empty ones weigh 0 and take no share). `n_j` and `N` in
 /// `mean-sample` are always the real counts, so the invariant holds on the real training set
 /// even under [`ZeroCountPolicy::AddOne`](crate::ZeroCountPolicy::AddOne).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    SerializeDisplay,
+    DeserializeFromStr,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    ascii_case_insensitive,
+    parse_err_ty = WeightError,
+    parse_err_fn = unknown_normalization
+)]
 pub enum Normalization {
     /// `w_c ← K · w_c / Σ_j w_j`: weights sum to the number of classes (the default).
     #[default]
@@ -39,37 +55,12 @@ pub enum Normalization {
 impl Normalization {
     /// The kebab-case name used in configs and on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Normalization::SumToClasses => "sum-to-classes",
-            Normalization::MeanSample => "mean-sample",
-            Normalization::None => "none",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Normalization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Normalization {
-    type Err = WeightError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            Normalization::SumToClasses,
-            Normalization::MeanSample,
-            Normalization::None,
-        ]
-        .into_iter()
-        .find(|n| n.name().eq_ignore_ascii_case(text.trim()))
-        .ok_or_else(|| WeightError::UnknownName {
-            what: "normalization",
-            value: text.to_string(),
-            expected: "sum-to-classes, mean-sample, none",
-        })
-    }
+fn unknown_normalization(text: &str) -> WeightError {
+    WeightError::unknown_name::<Normalization>("normalization", text)
 }
 
 #[cfg(test)]

@@ -91,6 +91,101 @@ impl Scheme {
     /// The `β` of a bare `ens`: 0.9999, Cui et al.'s choice for CIFAR-10-LT.
     pub const DEFAULT_ENS_BETA: f64 = 0.9999;
 
+    /// The exponent `p` of a bare `power`: 0.5, which is ISNS.
+    pub const DEFAULT_POWER: f64 = 0.5;
+
+    /// A scheme from a name and its parameters given apart, as config files and command lines
+    /// give them: `scheme = "ens"` with `beta = 0.999`, `"power"` with `power`, `"custom"`
+    /// with `custom_weights`. A missing `beta` or `power` takes its default
+    /// ([`DEFAULT_ENS_BETA`](Self::DEFAULT_ENS_BETA), [`DEFAULT_POWER`](Self::DEFAULT_POWER));
+    /// custom weights have none. The name may also carry its parameter (`"ens:0.99"`, see
+    /// [`Scheme::from_str`]), but then not as a key too.
+    ///
+    /// ```
+    /// use rebalance_weights::Scheme;
+    ///
+    /// assert_eq!(Scheme::from_parts("ens", Some(0.99), None, None)?, Scheme::Ens { beta: 0.99 });
+    /// assert_eq!(Scheme::from_parts("power", None, None, None)?, Scheme::Power { p: 0.5 });
+    /// let err = Scheme::from_parts("ins", Some(0.99), None, None).unwrap_err();
+    /// assert_eq!(err.to_string(), "beta = 0.99: goes with scheme \"ens\", not \"ins\"");
+    /// # Ok::<(), rebalance_weights::WeightError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown name; a parameter out of range (checked first, naming the key); a parameter
+    /// the scheme does not take, or given twice; `custom` without weights.
+    pub fn from_parts(
+        name: &str,
+        beta: Option<f64>,
+        power: Option<f64>,
+        custom_weights: Option<Vec<f64>>,
+    ) -> Result<Scheme, WeightError> {
+        // Ranges first, so that a bad value is named as such whatever the scheme.
+        if let Some(beta) = beta {
+            Scheme::Ens { beta }.validate()?;
+        }
+        if let Some(p) = power {
+            Scheme::Power { p }
+                .validate()
+                .map_err(|_| WeightError::InvalidParameter {
+                    name: "power",
+                    value: p.to_string(),
+                    expected: "finite and >= 0",
+                })?;
+        }
+        let bare = !name.contains(':');
+        let parsed = match name.trim().to_ascii_lowercase().as_str() {
+            "power" => Scheme::Power {
+                p: power.unwrap_or(Self::DEFAULT_POWER),
+            },
+            "custom" => match &custom_weights {
+                Some(weights) => Scheme::Custom {
+                    weights: weights.clone(),
+                },
+                None => {
+                    return Err(WeightError::MisplacedParameter {
+                        name: "custom_weights",
+                        value: "(missing)".to_string(),
+                        problem: "scheme \"custom\" needs its weights, one per class".to_string(),
+                    });
+                }
+            },
+            _ => name.parse()?,
+        };
+        let scheme = match (parsed, beta) {
+            (Scheme::Ens { .. }, Some(beta)) if bare => Scheme::Ens { beta },
+            (other, _) => other,
+        };
+        // Each key with the scheme it belongs to.
+        let given = [
+            ("beta", "ens", beta.map(|b| b.to_string())),
+            ("power", "power", power.map(|p| p.to_string())),
+            (
+                "custom_weights",
+                "custom",
+                custom_weights.as_ref().map(|w| format!("{w:?}")),
+            ),
+        ];
+        for (key, owner, value) in given {
+            let Some(value) = value else { continue };
+            if bare && scheme.name() == owner {
+                continue;
+            }
+            let problem = if bare {
+                format!("goes with scheme \"{owner}\", not \"{}\"", scheme.name())
+            } else {
+                format!("given twice, here and in scheme = \"{name}\"; give it once")
+            };
+            return Err(WeightError::MisplacedParameter {
+                name: key,
+                value,
+                problem,
+            });
+        }
+        scheme.validate()?;
+        Ok(scheme)
+    }
+
     /// The lower-case name of the scheme, without its parameter (`"ens"`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -221,7 +316,7 @@ impl FromStr for Scheme {
                 return Err(WeightError::UnknownName {
                     what: "scheme",
                     value: text.to_string(),
-                    expected: SCHEME_NAMES,
+                    expected: SCHEME_NAMES.to_string(),
                 });
             }
         };

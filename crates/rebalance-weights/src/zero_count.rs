@@ -1,9 +1,6 @@
 //! What to do with classes that have no training sample.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::WeightError;
 
@@ -18,8 +15,27 @@ use crate::WeightError;
 /// | `error` (default) | [`WeightError::ZeroCount`] naming the first empty class |
 /// | `zero-weight` | empty classes weigh 0; the scheme and the normalization see only the classes that have samples (for `balanced`, `C` is their number; for `median`, the median is over them) |
 /// | `add-one` | every count is smoothed to `n_c + 1` before the scheme is applied |
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    SerializeDisplay,
+    DeserializeFromStr,
+)]
+#[strum(
+    serialize_all = "kebab-case",
+    ascii_case_insensitive,
+    parse_err_ty = WeightError,
+    parse_err_fn = unknown_policy
+)]
 pub enum ZeroCountPolicy {
     /// An empty class is an error that names it (the default).
     #[default]
@@ -33,37 +49,12 @@ pub enum ZeroCountPolicy {
 impl ZeroCountPolicy {
     /// The kebab-case name used in configs and on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            ZeroCountPolicy::Error => "error",
-            ZeroCountPolicy::ZeroWeight => "zero-weight",
-            ZeroCountPolicy::AddOne => "add-one",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for ZeroCountPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ZeroCountPolicy {
-    type Err = WeightError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        [
-            ZeroCountPolicy::Error,
-            ZeroCountPolicy::ZeroWeight,
-            ZeroCountPolicy::AddOne,
-        ]
-        .into_iter()
-        .find(|p| p.name().eq_ignore_ascii_case(text.trim()))
-        .ok_or_else(|| WeightError::UnknownName {
-            what: "zero-count policy",
-            value: text.to_string(),
-            expected: "error, zero-weight, add-one",
-        })
-    }
+fn unknown_policy(text: &str) -> WeightError {
+    WeightError::unknown_name::<ZeroCountPolicy>("zero-count policy", text)
 }
 
 #[cfg(test)]

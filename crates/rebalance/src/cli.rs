@@ -81,12 +81,12 @@ pub enum Command {
         /// Scheme: uniform, ins, isns, power, ens, balanced, median [default: ens].
         #[arg(long, default_value = "ens")]
         scheme: String,
-        /// β of the ens scheme, in [0, 1).
-        #[arg(long, default_value_t = 0.9999)]
-        beta: f64,
-        /// Exponent of the power scheme.
-        #[arg(long, default_value_t = 0.5)]
-        power: f64,
+        /// β of the ens scheme, in [0, 1) [default: 0.9999].
+        #[arg(long)]
+        beta: Option<f64>,
+        /// Exponent of the power scheme [default: 0.5].
+        #[arg(long)]
+        power: Option<f64>,
         /// Normalization: sum-to-classes, mean-sample, none.
         #[arg(long, default_value = "sum-to-classes")]
         normalize: Normalization,
@@ -172,11 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             normalize,
             format,
         } => {
-            let scheme = match scheme.as_str() {
-                "ens" => Scheme::Ens { beta },
-                "power" => Scheme::Power { p: power },
-                other => other.parse::<Scheme>()?,
-            };
+            let scheme = Scheme::from_parts(&scheme, beta, power, None)?;
             let counts = ClassCounts::from_counts(counts)?;
             let weights = WeightsConfig::new(scheme.clone())
                 .with_normalization(normalize)

@@ -40,11 +40,13 @@ use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rebalance_data::{LongTailData, Resampling};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{self, ConfigError, LossKind, RunConfig, SchemeName};
+use crate::config::{self, ConfigError, RunConfig};
 use crate::plots::{self, Bar};
 use crate::renderer::RunProgress;
 use crate::report::{Report, write_atomic};
 use crate::training::{TrainOptions, train_on};
+use rebalance_loss::LossConfig;
+use rebalance_weights::Scheme;
 
 /// Options of `rebalance compare` beside the config file (its command-line flags).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -310,15 +312,10 @@ impl ComparePlan {
             }
             let config = RunConfig::from_table(merged, &format!("{shown}, variant \"{name}\""))
                 .map_err(|e| match e {
-                    ConfigError::Invalid {
-                        key,
-                        value,
-                        expected,
-                    } => parse_error(
-                        &format!("{shown}, variant \"{name}\""),
-                        format!("{key} = {value}: must be {expected}"),
-                    ),
-                    other => other,
+                    ConfigError::Read { .. } | ConfigError::Parse { .. } => e,
+                    other => {
+                        parse_error(&format!("{shown}, variant \"{name}\""), other.to_string())
+                    }
                 })?;
             out.push(Variant { name, config });
         }
@@ -991,21 +988,21 @@ fn describe(variants: &[Variant], name: &str, loss: &str) -> String {
     };
     let l = &v.config.loss;
     let mut text = loss.to_string();
-    match l.scheme {
-        SchemeName::Uniform => {}
-        SchemeName::Ens => text += &format!(", ens β={}", l.beta),
-        other => {
-            text += &format!(", {}", format!("{other:?}").to_lowercase());
-        }
+    match l.weighting().map(|w| &w.scheme) {
+        None => {}
+        Some(Scheme::Ens { beta }) => text += &format!(", ens β={beta}"),
+        Some(other) => text += &format!(", {}", other.name()),
     }
-    match l.kind {
-        LossKind::Focal | LossKind::SigmoidFocal => text += &format!(" γ={}", l.gamma),
-        LossKind::ClassBalanced => text += &format!(" β={} γ={}", l.beta, l.gamma),
-        LossKind::LogitAdjusted => text += &format!(" τ={}", l.tau),
+    match l {
+        LossConfig::Focal { gamma, .. } | LossConfig::SigmoidFocal { gamma, .. } => {
+            text += &format!(" γ={gamma}")
+        }
+        LossConfig::ClassBalanced { beta, gamma, .. } => text += &format!(" β={beta} γ={gamma}"),
+        LossConfig::LogitAdjusted { tau, .. } => text += &format!(" τ={tau}"),
         _ => {}
     }
-    if let Some(epoch) = l.drw_start_epoch {
-        text += &format!(", weights from epoch {epoch}");
+    if let Some(w) = l.weighting().filter(|w| w.start_epoch > 0) {
+        text += &format!(", weights from epoch {}", w.start_epoch + 1);
     }
     if let Some(tau) = v.config.eval.posthoc_tau {
         text += &format!(", post-hoc τ={tau}");
@@ -1231,7 +1228,8 @@ mod tests {
         );
         assert_eq!(plan.baseline(), "ce");
         let ldam = &plan.variants[10].config.loss;
-        assert_eq!(ldam.drw_start_epoch, Some(17));
+        // Epoch 17 counted from 1 is the library's 16.
+        assert_eq!(ldam.weighting().map(|w| w.start_epoch), Some(16));
         assert_eq!(plan.variants[13].config.eval.posthoc_tau, Some(1.0));
         assert_eq!(
             plan.variants[14].config.data.resampling,

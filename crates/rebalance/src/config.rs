@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use rebalance_data::DataConfig;
-use rebalance_loss::{ClassBalancedBase, ClassWeighting, LossConfig, Reduction};
-use rebalance_weights::{Normalization, Scheme, ZeroCountPolicy};
+use rebalance_loss::{LossConfig, LossError, LossKind};
 use serde::{Deserialize, Serialize};
+use strum::IntoEnumIterator;
 
 /// A configuration error, naming the key path and the value.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,9 @@ pub enum ConfigError {
         /// The key path and what is wrong.
         message: String,
     },
+    /// A `[loss]` value the loss library refuses (`loss.gamma = -1: must be ...`).
+    #[error("loss.{0}")]
+    Loss(#[from] LossError),
     /// A value out of range.
     #[error("{key} = {value}: must be {expected}")]
     Invalid {
@@ -49,9 +52,10 @@ pub struct RunConfig {
     /// The classifier.
     #[serde(default)]
     pub model: ModelSection,
-    /// The loss and its class weights.
+    /// The loss and its class weights: the library's own schema (flat keys `kind`, `scheme`,
+    /// `beta`, `gamma`, ...; see [`LossConfig`]).
     #[serde(default)]
-    pub loss: LossSection,
+    pub loss: LossConfig,
     /// Optimisation.
     #[serde(default)]
     pub train: TrainSection,
@@ -98,187 +102,6 @@ impl Default for ModelSection {
             hidden: vec![128, 128],
             dropout: 0.0,
             cosine_head: false,
-        }
-    }
-}
-
-/// The loss families of `[loss] kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LossKind {
-    /// Softmax cross-entropy.
-    #[default]
-    CrossEntropy,
-    /// Softmax focal loss.
-    Focal,
-    /// One-vs-all sigmoid cross-entropy.
-    Sigmoid,
-    /// Sigmoid focal loss.
-    SigmoidFocal,
-    /// Class-balanced loss (Cui et al.).
-    ClassBalanced,
-    /// LDAM (Cao et al.).
-    Ldam,
-    /// Logit-adjusted loss (Menon et al.).
-    LogitAdjusted,
-    /// Balanced Softmax (Ren et al.).
-    BalancedSoftmax,
-}
-
-/// The weighting scheme names of `[loss] scheme`; parameters are the keys `beta` and `power`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SchemeName {
-    /// No class weights.
-    #[default]
-    Uniform,
-    /// `1 / n`.
-    Ins,
-    /// `1 / sqrt(n)`.
-    Isns,
-    /// `1 / n^power`.
-    Power,
-    /// Effective number with `beta`.
-    Ens,
-    /// scikit-learn's balanced.
-    Balanced,
-    /// Median frequency.
-    Median,
-    /// `custom_weights`.
-    Custom,
-}
-
-/// `[loss]`: flat keys, as scripts and `--set` use them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LossSection {
-    /// Loss family. Default `cross-entropy`.
-    pub kind: LossKind,
-    /// Class-weighting scheme. Default `uniform` (no weights).
-    pub scheme: SchemeName,
-    /// ENS and class-balanced `β`, in `[0, 1)`. Default 0.9999.
-    pub beta: f64,
-    /// Exponent of the `power` scheme, `>= 0`. Default 0.5.
-    pub power: f64,
-    /// Weights of the `custom` scheme, one per class.
-    pub custom_weights: Vec<f64>,
-    /// Focal `γ >= 0`. Default 2.
-    pub gamma: f64,
-    /// Sigmoid focal `α` in `[0, 1]`, negative to disable. Default 0.25.
-    pub alpha: f64,
-    /// Logit adjustment `τ`. Default 1.
-    pub tau: f64,
-    /// Label smoothing `ε` in `[0, 1]` (cross-entropy). Default 0.
-    pub smoothing: f64,
-    /// LDAM largest margin, `> 0`. Default 0.5.
-    pub max_margin: f64,
-    /// LDAM logit scale, `> 0`. Default 30.
-    pub scale: f64,
-    /// Class-balanced base loss: `softmax`, `sigmoid`, `focal`. Default `focal`.
-    pub base: ClassBalancedBase,
-    /// Weight normalization. Default `sum-to-classes`.
-    pub normalize: Normalization,
-    /// What classes without training samples get. Default `error`.
-    pub zero_count: ZeroCountPolicy,
-    /// Reduction. Default `weighted-mean`.
-    pub reduction: Reduction,
-    /// Deferred re-weighting: the first epoch (counted from 1) with class weights; uniform
-    /// before. Default: weights from the start.
-    pub drw_start_epoch: Option<usize>,
-}
-
-impl Default for LossSection {
-    fn default() -> Self {
-        Self {
-            kind: LossKind::CrossEntropy,
-            scheme: SchemeName::Uniform,
-            beta: 0.9999,
-            power: 0.5,
-            custom_weights: Vec::new(),
-            gamma: 2.0,
-            alpha: 0.25,
-            tau: 1.0,
-            smoothing: 0.0,
-            max_margin: 0.5,
-            scale: 30.0,
-            base: ClassBalancedBase::Focal,
-            normalize: Normalization::SumToClasses,
-            zero_count: ZeroCountPolicy::Error,
-            reduction: Reduction::WeightedMean,
-            drw_start_epoch: None,
-        }
-    }
-}
-
-impl LossSection {
-    /// The weighting scheme, `None` for uniform.
-    pub fn scheme(&self) -> Option<Scheme> {
-        Some(match self.scheme {
-            SchemeName::Uniform => return None,
-            SchemeName::Ins => Scheme::Ins,
-            SchemeName::Isns => Scheme::Isns,
-            SchemeName::Power => Scheme::Power { p: self.power },
-            SchemeName::Ens => Scheme::Ens { beta: self.beta },
-            SchemeName::Balanced => Scheme::Balanced,
-            SchemeName::Median => Scheme::Median,
-            SchemeName::Custom => Scheme::Custom {
-                weights: self.custom_weights.clone(),
-            },
-        })
-    }
-
-    /// The library's loss configuration.
-    pub fn loss_config(&self) -> LossConfig {
-        let weights = self.scheme().map(|scheme| ClassWeighting {
-            scheme,
-            normalization: self.normalize,
-            zero_count: self.zero_count,
-            // Epochs count from 1 here, as burn-train shows them; from 0 in the library.
-            start_epoch: self.drw_start_epoch.map_or(0, |e| e.saturating_sub(1)),
-        });
-        let reduction = self.reduction;
-        match self.kind {
-            LossKind::CrossEntropy => LossConfig::CrossEntropy {
-                weights,
-                smoothing: self.smoothing,
-                ignore_index: None,
-                reduction,
-            },
-            LossKind::Focal => LossConfig::Focal {
-                gamma: self.gamma,
-                weights,
-                reduction,
-            },
-            LossKind::Sigmoid => LossConfig::Sigmoid {
-                weights,
-                pos_weight: None,
-                reduction,
-            },
-            LossKind::SigmoidFocal => LossConfig::SigmoidFocal {
-                gamma: self.gamma,
-                alpha: self.alpha,
-                weights,
-                pos_weight: None,
-                reduction,
-            },
-            LossKind::ClassBalanced => LossConfig::ClassBalanced {
-                beta: self.beta,
-                base: self.base,
-                gamma: self.gamma,
-                reduction,
-            },
-            LossKind::Ldam => LossConfig::Ldam {
-                max_margin: self.max_margin,
-                scale: self.scale,
-                weights,
-                reduction,
-            },
-            LossKind::LogitAdjusted => LossConfig::LogitAdjusted {
-                tau: self.tau,
-                weights,
-                reduction,
-            },
-            LossKind::BalancedSoftmax => LossConfig::BalancedSoftmax { weights, reduction },
         }
     }
 }
@@ -428,7 +251,7 @@ impl RunConfig {
         let config: RunConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| ConfigError::Parse {
                 path: source.to_string(),
-                message: format!("{}: {}", e.path(), e.inner().message().trim()),
+                message: key_message(&e.path().to_string(), e.inner().message().trim()),
             })?;
         config.validate()?;
         Ok(config)
@@ -439,39 +262,7 @@ impl RunConfig {
     /// # Errors
     /// The first value out of range, naming its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let loss = &self.loss;
-        if !(0.0..1.0).contains(&loss.beta) {
-            return Err(invalid("loss.beta", loss.beta, "in [0, 1)"));
-        }
-        if !(loss.gamma.is_finite() && loss.gamma >= 0.0) {
-            return Err(invalid("loss.gamma", loss.gamma, "finite and >= 0"));
-        }
-        if !(loss.power.is_finite() && loss.power >= 0.0) {
-            return Err(invalid("loss.power", loss.power, "finite and >= 0"));
-        }
-        if !(0.0..=1.0).contains(&loss.smoothing) {
-            return Err(invalid("loss.smoothing", loss.smoothing, "in [0, 1]"));
-        }
-        if !loss.tau.is_finite() {
-            return Err(invalid("loss.tau", loss.tau, "finite"));
-        }
-        if !(loss.max_margin.is_finite() && loss.max_margin > 0.0) {
-            return Err(invalid(
-                "loss.max_margin",
-                loss.max_margin,
-                "finite and > 0",
-            ));
-        }
-        if !(loss.scale.is_finite() && loss.scale > 0.0) {
-            return Err(invalid("loss.scale", loss.scale, "finite and > 0"));
-        }
-        if loss.drw_start_epoch == Some(0) {
-            return Err(invalid(
-                "loss.drw_start_epoch",
-                0,
-                ">= 1 (epochs count from 1)",
-            ));
-        }
+        self.loss.validate()?;
         let train = &self.train;
         if train.epochs == 0 {
             return Err(invalid("train.epochs", 0, ">= 1"));
@@ -558,6 +349,19 @@ impl RunConfig {
     }
 }
 
+/// `path: message`, or `loss.message` for the loss library's own checks of the `[loss]` table,
+/// whose messages start with the key they are about (`beta = 1.2: must be ...`).
+fn key_message(path: &str, message: &str) -> String {
+    let first = message.split([' ', '[', ':']).next().unwrap_or_default();
+    let loss_key = LossKind::iter().any(|kind| kind.keys().contains(&first))
+        || ["weights", "normalization"].contains(&first);
+    if path == "loss" && loss_key {
+        format!("loss.{message}")
+    } else {
+        format!("{path}: {message}")
+    }
+}
+
 /// Reads and parses a TOML file.
 pub(crate) fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -601,7 +405,50 @@ pub(crate) fn apply_set(table: &mut toml::Table, set: &str) -> Result<(), Config
             .ok_or_else(|| parse_error(format!("{part} is a value, not a section")))?;
     }
     current.insert(last.to_string(), value);
+    if key == "loss.kind" || key == "loss.scheme" {
+        drop_stale_loss_keys(current, set);
+    }
     Ok(())
+}
+
+/// After `--set loss.kind=...` or `--set loss.scheme=...`, drops the `[loss]` keys that went
+/// with the old choice (`beta` of an `ens` scheme switched to `ins`), saying which: the
+/// override switches the loss, and the file's keys for the old one would make it an error.
+fn drop_stale_loss_keys(loss: &mut toml::Table, set: &str) {
+    let kind = match loss.get("kind") {
+        Some(toml::Value::String(kind)) => kind.parse::<LossKind>().ok(),
+        Some(_) => None,
+        None => Some(LossKind::default()),
+    };
+    let Some(kind) = kind else { return };
+    let keys = kind.keys();
+    let scheme = loss
+        .get("scheme")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("uniform");
+    let scheme_takes = |key: &str| match key {
+        "beta" => kind == LossKind::ClassBalanced || scheme.eq_ignore_ascii_case("ens"),
+        "power" => scheme.eq_ignore_ascii_case("power"),
+        "custom_weights" => scheme.eq_ignore_ascii_case("custom"),
+        "normalize" | "zero_count" | "drw_start_epoch" => !scheme.eq_ignore_ascii_case("uniform"),
+        _ => true,
+    };
+    let stale: Vec<String> = loss
+        .keys()
+        .filter(|k| {
+            // Only keys some loss takes: a typo stays, to be reported as unknown.
+            let known = LossKind::iter().any(|other| other.keys().contains(&k.as_str()));
+            known && !(keys.contains(&k.as_str()) && scheme_takes(k))
+        })
+        .cloned()
+        .collect();
+    for key in &stale {
+        if let Some(value) = loss.remove(key) {
+            eprintln!(
+                "note: --set {set} drops loss.{key} = {value}, which went with the old setting"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -628,7 +475,7 @@ mod tests {
             "cifar10-lt.toml",
         ] {
             let config = RunConfig::load(&configs().join(name), &[]).unwrap();
-            assert!(config.loss.scheme().is_some(), "{name}");
+            assert!(config.loss.weighting().is_some(), "{name}");
         }
     }
 
@@ -644,8 +491,11 @@ mod tests {
         ];
         let config = RunConfig::load(&path, &sets).unwrap();
         assert_eq!(config.train.epochs, 3);
-        assert_eq!(config.loss.kind, LossKind::Focal);
-        assert_eq!(config.loss.scheme, SchemeName::Ins);
+        assert_eq!(config.loss.kind(), LossKind::Focal);
+        assert_eq!(
+            config.loss.weighting().map(|w| &w.scheme),
+            Some(&rebalance_weights::Scheme::Ins)
+        );
         assert_eq!(config.model.hidden, [8]);
         assert_eq!(
             config.data.profile,
@@ -670,27 +520,61 @@ mod tests {
 
     #[test]
     fn loss_section_maps_to_the_library() {
-        let mut loss = LossSection {
-            kind: LossKind::Ldam,
-            scheme: SchemeName::Ens,
-            beta: 0.999,
-            drw_start_epoch: Some(160),
-            ..LossSection::default()
-        };
-        match loss.loss_config() {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
+        let config = RunConfig::from_table(
+            table("[loss]\nkind = \"ldam\"\nscheme = \"ens\"\nbeta = 0.999\ndrw_start_epoch = 160"),
+            "test",
+        )
+        .unwrap();
+        match &config.loss {
             LossConfig::Ldam {
                 weights: Some(w), ..
             } => {
-                assert_eq!(w.scheme, Scheme::Ens { beta: 0.999 });
+                assert_eq!(w.scheme, rebalance_weights::Scheme::Ens { beta: 0.999 });
                 // 1-based epoch 160 is the library's epoch 159.
                 assert_eq!(w.start_epoch, 159);
             }
             other => panic!("{other:?}"),
         }
-        loss.scheme = SchemeName::Uniform;
+        let config = RunConfig::from_table(
+            table("[loss]\nkind = \"ldam\"\nscheme = \"uniform\""),
+            "test",
+        )
+        .unwrap();
         assert!(matches!(
-            loss.loss_config(),
+            config.loss,
             LossConfig::Ldam { weights: None, .. }
         ));
+        // The resolved config names the 1-based epoch again.
+        let written = RunConfig::from_table(
+            table("[loss]\nkind = \"ldam\"\nscheme = \"ens\"\ndrw_start_epoch = 160"),
+            "test",
+        )
+        .unwrap()
+        .to_toml()
+        .unwrap();
+        assert!(written.contains("drw_start_epoch = 160"), "{written}");
+    }
+
+    #[test]
+    fn loss_errors_name_the_loss_key() {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
+        let err = RunConfig::from_table(table("[loss]\nkind = \"ldam\"\ngamma = 1.0"), "f.toml")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("f.toml: loss.gamma does not apply to kind = \"ldam\""),
+            "{err}"
+        );
+        let err = RunConfig::from_table(table("[loss]\nkind = \"focal\"\ngamma = -1.0"), "f.toml")
+            .unwrap_err();
+        assert_eq!(err.to_string(), "loss.gamma = -1: must be finite and >= 0");
+        let err =
+            RunConfig::from_table(table("[loss]\nreduction = \"avg\""), "f.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.toml: loss.reduction: unknown reduction \"avg\": expected one of weighted-mean, \
+             mean, sum, none"
+        );
     }
 }

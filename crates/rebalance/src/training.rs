@@ -114,8 +114,9 @@ fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
 /// from 1; two phases when deferred re-weighting starts inside the run.
 fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
     let epochs = config.train.epochs;
-    match config.loss.drw_start_epoch {
-        Some(start) if start > 1 && start <= epochs => vec![(1, start - 1), (start, epochs)],
+    // The library counts epochs from 0: its start epoch s is epoch s + 1 here.
+    match config.loss.weighting().map(|w| w.start_epoch) {
+        Some(s) if s > 0 && s < epochs => vec![(1, s), (s + 1, epochs)],
         _ => vec![(1, epochs)],
     }
 }
@@ -194,7 +195,7 @@ pub fn train_on(
     };
     let valid_split = data.validation.as_ref().unwrap_or(&data.test);
     let batches_per_epoch = data.train.len().div_ceil(train_cfg.batch_size);
-    let loss_config = config.loss.loss_config();
+    let loss_config = &config.loss;
     let autodiff = device.clone().autodiff();
 
     let started = Instant::now();
@@ -462,7 +463,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
     let data = config.data.load()?;
     let num_classes = data.num_classes;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
-    let loss_config = config.loss.loss_config();
+    let loss_config = &config.loss;
     let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
     let model = Classifier::new(
         &config.model,
@@ -532,7 +533,7 @@ fn run_report(
     wall_seconds: f64,
     posthoc_tau: Option<f64>,
 ) -> anyhow::Result<Report> {
-    let loss_config = config.loss.loss_config();
+    let loss_config = &config.loss;
     let weights = loss_config
         .class_weights_at(counts, config.train.epochs - 1)?
         .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
@@ -540,7 +541,10 @@ fn run_report(
         backend,
         config.train.epochs,
         loss_config.name(),
-        &format!("{:?}", config.loss.scheme).to_lowercase(),
+        config
+            .loss
+            .weighting()
+            .map_or("uniform", |w| w.scheme.name()),
         data.train.class_counts(data.num_classes),
         weights,
         data.class_names.clone(),
