@@ -4,17 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use rebalance_testing::{cifar_batch, idx};
 use serde_json::Value;
-
-/// An IDX file of unsigned bytes.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
 
 /// `per_class` 28×28 images of each of 10 classes: class `c` lights row block `c`.
 fn write_mnist(dir: &Path, prefix: &str, per_class: usize) {
@@ -87,15 +78,6 @@ fn cnn_on_idx_images() {
         "{}",
         report["balanced_accuracy"]
     );
-}
-
-fn cifar_batch(records: &[(u8, u8)]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for &(label, fill) in records {
-        bytes.push(label);
-        bytes.extend(std::iter::repeat_n(fill, 3072));
-    }
-    bytes
 }
 
 #[test]
