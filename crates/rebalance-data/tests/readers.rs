@@ -7,6 +7,7 @@ use std::path::Path;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use rebalance_data::{LabelMap, read_cifar10, read_csv_pair, read_idx};
+use rebalance_testing::{cifar_batch, idx};
 
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
@@ -104,16 +105,6 @@ fn csv_errors_name_file_line_and_value() {
     );
 }
 
-/// An IDX file of unsigned bytes.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
-
 #[test]
 fn idx_plain_and_gzipped() {
     let dir = tempfile::tempdir().unwrap();
@@ -181,15 +172,6 @@ fn idx_errors() {
     std::fs::remove_file(&images).unwrap();
     let err = read_idx(dir.path()).unwrap_err().to_string();
     assert!(err.starts_with(&format!("{}: ", images.display())), "{err}");
-}
-
-fn cifar_batch(records: &[(u8, u8)]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for &(label, fill) in records {
-        bytes.push(label);
-        bytes.extend(std::iter::repeat_n(fill, 3072));
-    }
-    bytes
 }
 
 #[test]

@@ -1,22 +1,15 @@
 //! End-to-end: the `rebalance` binary as a user runs it.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{
+    assert_ok, assert_one_line_error, confusion_total, read_json, rebalance, stderr, stdout,
+};
 use serde_json::Value;
-
-fn rebalance(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rebalance"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .unwrap()
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A short quickstart run: 300 samples in the head class, 50 test samples per class.
 fn train(out: &Path, extra: &[&str]) -> Output {
@@ -38,26 +31,13 @@ fn train(out: &Path, extra: &[&str]) -> Output {
     rebalance(&args)
 }
 
-fn report(dir: &Path, name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(output: &Output) {
-    assert!(output.status.success(), "failed:\n{}", stderr(output));
-}
-
 #[test]
 fn quickstart_trains_and_reports() {
     let dir = tempfile::tempdir().unwrap();
     let output = train(dir.path(), &[]);
     assert_ok(&output);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("balanced accuracy"), "{stdout}");
+    let out = stdout(&output);
+    assert!(out.contains("balanced accuracy"), "{out}");
     // One line per epoch, no per-batch debug output.
     let err = stderr(&output);
     assert_eq!(
@@ -67,7 +47,7 @@ fn quickstart_trains_and_reports() {
     );
     assert!(!err.contains("ProgressSnapshot"));
 
-    let r = report(dir.path(), "report.json");
+    let r = read_json(dir.path(), "report.json");
     assert_eq!(r["backend"], "flex");
     assert_eq!(r["epochs"], 3);
     assert_eq!(r["scheme"], "ens");
@@ -98,13 +78,7 @@ fn quickstart_trains_and_reports() {
         let v = r[key].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&v), "{key} = {v}");
     }
-    let confusion: u64 = r["confusion"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
-        .sum();
-    assert_eq!(confusion, 500);
+    assert_eq!(confusion_total(&r), 500);
     assert!(r["wall_seconds"].as_f64().unwrap() > 0.0);
     assert!(r["train_samples_per_second"].as_f64().unwrap() > 0.0);
     for file in [
@@ -138,7 +112,7 @@ fn quickstart_trains_and_reports() {
     // eval rebuilds the model from the run directory and reproduces the test metrics.
     let output = rebalance(&["eval", "--run", dir.path().to_str().unwrap()]);
     assert_ok(&output);
-    let again = report(dir.path(), "report.json");
+    let again = read_json(dir.path(), "report.json");
     for key in [
         "balanced_accuracy",
         "accuracy",
@@ -158,7 +132,7 @@ fn quickstart_trains_and_reports() {
     ]);
     assert_ok(&output);
     assert_eq!(
-        report(dir.path(), "report-posthoc.json")["posthoc_tau"],
+        read_json(dir.path(), "report-posthoc.json")["posthoc_tau"],
         1.0
     );
 }
@@ -169,8 +143,8 @@ fn same_seed_same_metrics() {
     assert_ok(&train(a.path(), &["--set", "train.epochs=2"]));
     assert_ok(&train(b.path(), &["--set", "train.epochs=2"]));
     let (ra, rb) = (
-        report(a.path(), "report.json"),
-        report(b.path(), "report.json"),
+        read_json(a.path(), "report.json"),
+        read_json(b.path(), "report.json"),
     );
     for key in [
         "balanced_accuracy",
@@ -197,7 +171,7 @@ fn deferred_reweighting_switches_the_weights() {
         ],
     );
     assert_ok(&output);
-    let r = report(dir.path(), "report.json");
+    let r = read_json(dir.path(), "report.json");
     assert_eq!(r["loss"], "ldam");
     // The final weights are the ENS ones, not uniform.
     let w = r["class_weights"].as_array().unwrap();
@@ -234,7 +208,7 @@ fn weights_command() {
     assert!((json["weights"][9].as_f64().unwrap() - 3.992724).abs() < 1e-6);
     let table = rebalance(&["weights", "--counts", "10,1", "--scheme", "ins"]);
     assert_ok(&table);
-    assert!(String::from_utf8_lossy(&table.stdout).contains("1.818182"));
+    assert!(stdout(&table).contains("1.818182"));
 }
 
 #[test]
@@ -255,20 +229,6 @@ fn data_command() {
     assert_eq!(json["imbalance_factor"], 100.0);
     assert_eq!(json["splits"]["train"]["counts"][0], 500);
     assert_eq!(json["splits"]["test"]["counts"][3], 7);
-}
-
-/// A failed command: non-zero exit, one line on stderr, no panic or backtrace.
-#[track_caller]
-fn assert_one_line_error(output: &Output, expected: &str) {
-    assert!(!output.status.success());
-    let err = stderr(output);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(expected), "expected {expected:?} in {err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
 }
 
 #[test]
@@ -328,7 +288,7 @@ fn resume_continues_from_the_last_checkpoint() {
     let epochs: Vec<&str> = err.lines().filter(|l| l.starts_with("epoch ")).collect();
     assert_eq!(epochs.len(), 1, "{err}");
     assert!(epochs[0].starts_with("epoch 3/3"), "{err}");
-    assert_eq!(report(dir.path(), "report.json")["epochs"], 3);
+    assert_eq!(read_json(dir.path(), "report.json")["epochs"], 3);
     // Nothing left to resume.
     assert_one_line_error(
         &train(dir.path(), &["--set", "train.epochs=3", "--resume"]),
@@ -357,7 +317,7 @@ fn trains_on_wgpu() {
         return;
     }
     assert_ok(&output);
-    let r = report(dir.path(), "report.json");
+    let r = read_json(dir.path(), "report.json");
     assert_eq!(r["backend"], "wgpu");
     assert!(
         r["balanced_accuracy"].as_f64().unwrap() > 0.2,
@@ -376,7 +336,7 @@ fn trains_on_ndarray() {
         dir.path(),
         &["--backend", "ndarray", "--set", "train.epochs=2"],
     ));
-    let r = report(dir.path(), "report.json");
+    let r = read_json(dir.path(), "report.json");
     assert_eq!(r["backend"], "ndarray");
     assert!(
         r["balanced_accuracy"].as_f64().unwrap() > 0.3,
@@ -425,7 +385,7 @@ fn bench_prints_ratios_against_its_baseline() {
 
     let output = rebalance(&args("table"));
     assert_ok(&output);
-    let table = String::from_utf8_lossy(&output.stdout);
+    let table = stdout(&output);
     assert!(table.contains("1.00×"), "{table}");
     assert!(table.contains("vs flex training"), "{table}");
     assert_one_line_error(

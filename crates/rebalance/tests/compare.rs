@@ -1,46 +1,13 @@
 //! End-to-end: `rebalance compare` as a user runs it.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::SystemTime;
 
-use serde_json::Value;
-
-fn rebalance(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rebalance"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(output: &Output) {
-    assert!(output.status.success(), "failed:\n{}", stderr(output));
-}
-
-/// A failed command: non-zero exit, one line on stderr, no panic.
-#[track_caller]
-fn assert_one_line_error(output: &Output, expected: &str) {
-    assert!(!output.status.success());
-    let err = stderr(output);
-    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(errors.len(), 1, "{err}");
-    assert!(
-        errors[0].contains(expected),
-        "expected {expected:?} in {err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
-}
+use common::{assert_ok, assert_one_line_error, read_json, rebalance, stderr, stdout};
 
 /// Two variants on small synthetic data (120 samples in the head class).
 const TINY: &str = r#"
@@ -111,9 +78,7 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     assert!(finished[3].contains("done"), "{err}");
 
     // comparison.json: one entry per variant, mean and std of each metric.
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
-            .unwrap();
+    let json = read_json(&out, "comparison.json");
     let entries = json.as_array().unwrap();
     assert_eq!(entries.len(), 2);
     let mut names: Vec<&str> = entries
@@ -190,9 +155,7 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     );
     assert!(stdout(&again).contains("0 runs trained"));
     assert_eq!(modified(&run_report), trained_at);
-    let json_again: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
-            .unwrap();
+    let json_again = read_json(&out, "comparison.json");
     assert_eq!(json_again, json);
 
     // An interrupted sweep continues: a run without its report is trained again, alone.
@@ -287,9 +250,7 @@ fn the_default_set_trains() {
     let out = dir.path().join("cmp");
     let output = compare(&path, &out, &["--seeds", "1", "--set", "train.epochs=2"]);
     assert_ok(&output);
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("comparison.json")).unwrap())
-            .unwrap();
+    let json = read_json(&out, "comparison.json");
     assert_eq!(json.as_array().unwrap().len(), 16);
     let loss = |name: &str| {
         json.as_array()
@@ -307,10 +268,7 @@ fn the_default_set_trains() {
     );
     assert_eq!(loss("ce-posthoc"), "cross-entropy, post-hoc τ=1");
     assert_eq!(loss("ldam-drw"), "ldam, ens β=0.9999, weights from epoch 2");
-    let posthoc: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("ce-posthoc/seed-1/report.json")).unwrap(),
-    )
-    .unwrap();
+    let posthoc = read_json(&out, "ce-posthoc/seed-1/report.json");
     assert_eq!(posthoc["posthoc_tau"], 1.0);
 }
 

@@ -1,20 +1,14 @@
 //! The image models on tiny IDX (MNIST-style) and CIFAR-10 files written by the tests.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
+use std::process::Output;
 
+use common::{assert_ok, assert_one_line_error, confusion_total, read_json, rebalance, stderr};
+use rebalance_testing::{cifar_batch, idx};
 use serde_json::Value;
-
-/// An IDX file of unsigned bytes.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend_from_slice(&d.to_be_bytes());
-    }
-    bytes.extend_from_slice(data);
-    bytes
-}
 
 /// `per_class` 28×28 images of each of 10 classes: class `c` lights row block `c`.
 fn write_mnist(dir: &Path, prefix: &str, per_class: usize) {
@@ -43,26 +37,24 @@ fn write_mnist(dir: &Path, prefix: &str, per_class: usize) {
     .unwrap();
 }
 
+/// `rebalance train` on `config`, written to `dir`; the run's report.
 fn run(config: &str, dir: &Path) -> Value {
     let path = dir.join("config.toml");
     std::fs::write(&path, config).unwrap();
     let out = dir.join("run");
-    let output = Command::new(env!("CARGO_BIN_EXE_rebalance"))
-        .args([
-            "train",
-            "--config",
-            path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap()
+    assert_ok(&train_with(&path, &out));
+    read_json(&out, "report.json")
+}
+
+/// `rebalance train --config path --out run`.
+fn train_with(path: &Path, run: &Path) -> Output {
+    rebalance(&[
+        "train",
+        "--config",
+        path.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ])
 }
 
 #[test]
@@ -87,15 +79,6 @@ fn cnn_on_idx_images() {
         "{}",
         report["balanced_accuracy"]
     );
-}
-
-fn cifar_batch(records: &[(u8, u8)]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for &(label, fill) in records {
-        bytes.push(label);
-        bytes.extend(std::iter::repeat_n(fill, 3072));
-    }
-    bytes
 }
 
 #[test]
@@ -125,27 +108,7 @@ fn resnet32_on_cifar_files() {
         report["train_counts"],
         serde_json::json!([5, 5, 5, 5, 5, 1, 1, 1, 1, 1])
     );
-    let total: u64 = report["confusion"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
-        .sum();
-    assert_eq!(total, 10);
-}
-
-/// `rebalance train --config path --out run`.
-fn train_with(path: &std::path::Path, run: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rebalance"))
-        .args([
-            "train",
-            "--config",
-            path.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap()
+    assert_eq!(confusion_total(&report), 10);
 }
 
 #[test]
@@ -159,7 +122,7 @@ fn an_image_model_needs_images() {
     .unwrap();
     let output = train_with(&path, &dir.path().join("run"));
     assert!(!output.status.success());
-    let err = String::from_utf8_lossy(&output.stderr);
+    let err = stderr(&output);
     assert_eq!(
         err.trim(),
         "error: model.kind = resnet32: needs 32×32 images [channels, 32, 32], but the data's samples have shape [16]"
@@ -170,5 +133,5 @@ fn an_image_model_needs_images() {
     )
     .unwrap();
     let output = train_with(&path, &dir.path().join("run"));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("train.augment = true: needs images"));
+    assert_one_line_error(&output, "train.augment = true: needs images");
 }

@@ -1,0 +1,73 @@
+//! Helpers shared by the binary's integration tests: run `rebalance` as a user does and check
+//! what it printed and wrote.
+// Each test file uses its own subset of the helpers.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The workspace root, where the binary runs (the configs' paths are relative to it).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `rebalance ARGS...`, run in the workspace root.
+pub fn rebalance(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rebalance"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .unwrap()
+}
+
+/// What the command printed on stdout.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What the command printed on stderr.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The command succeeded; its stderr is the failure message otherwise.
+#[track_caller]
+pub fn assert_ok(output: &Output) {
+    assert!(output.status.success(), "failed:\n{}", stderr(output));
+}
+
+/// A failed command: non-zero exit, exactly one line on stderr, which starts with `error: ` and
+/// contains `expected`; no panic and no backtrace.
+#[track_caller]
+pub fn assert_one_line_error(output: &Output, expected: &str) {
+    let err = stderr(output);
+    assert!(!output.status.success(), "succeeded:\n{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(
+        lines[0].contains(expected),
+        "expected {expected:?} in {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+/// A JSON file the command wrote: `report.json` of a run, `comparison.json`, ...
+pub fn read_json(dir: &Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+/// The number of test samples a report's confusion matrix counts.
+pub fn confusion_total(report: &Value) -> u64 {
+    report["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum()
+}
