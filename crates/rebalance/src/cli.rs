@@ -9,6 +9,7 @@ use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
 use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
+use crate::run_dir::RunDir;
 use crate::training::{TrainOptions, eval_run, train};
 
 /// Train classifiers on imbalanced data with re-weighted losses, on Burn.
@@ -143,9 +144,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     progress: None,
                 },
             )?;
-            let dir = out.unwrap_or(config.output.dir);
+            let run = RunDir::new(out.unwrap_or(config.output.dir));
             println!("{}", report.summary());
-            println!("report: {}", dir.join("report.md").display());
+            println!("report: {}", run.report_markdown().display());
         }
         Command::Compare { config, options } => {
             let comparison = compare(&config, &options)?;

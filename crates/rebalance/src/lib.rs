@@ -14,5 +14,6 @@ pub mod model;
 pub mod plots;
 pub mod renderer;
 pub mod report;
+pub mod run_dir;
 pub mod schedule;
 pub mod training;

@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
-use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
@@ -24,14 +23,14 @@ use rebalance_data::{
 };
 use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
 use crate::evaluation::Confusion;
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
-use crate::report::{Report, peak_memory_bytes, write_atomic};
+use crate::report::{Report, peak_memory_bytes};
+use crate::run_dir::{RunDir, RunState};
 use crate::schedule::WarmupStepScheduler;
 use crate::{backend, plots};
 
@@ -46,12 +45,6 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Report epochs to a sweep's progress bar instead of the terminal (`rebalance compare`).
     pub progress: Option<RunProgress>,
-}
-
-/// What a run keeps beside the model to rebuild its inputs: the standardization statistics.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    standardizer: Standardizer,
 }
 
 /// The standardization of `data`'s inputs: per channel for images, per feature otherwise.
@@ -85,20 +78,6 @@ pub(crate) fn dataset_bytes(data: &LongTailData) -> u64 {
         (s.len() * (s.dim() * std::mem::size_of::<f32>() + std::mem::size_of::<usize>())) as u64
     };
     split(&data.train) + split(&data.test) + data.validation.as_ref().map_or(0, split)
-}
-
-/// The epoch of the newest model checkpoint in `dir/checkpoint`, if any.
-fn last_checkpoint(dir: &Path) -> Option<usize> {
-    std::fs::read_dir(dir.join("checkpoint"))
-        .ok()?
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().to_string_lossy().into_owned();
-            name.strip_prefix("model-")?
-                .strip_suffix(".bpk")?
-                .parse()
-                .ok()
-        })
-        .max()
 }
 
 /// The epochs done before phase `first` starts (counted from 1), or before the resumed run
@@ -144,26 +123,13 @@ pub fn train_on(
         .clone()
         .unwrap_or_else(|| config.train.backend.clone());
     let device = backend::device(&backend)?;
-    let dir = options
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output.dir.clone());
-    let resume_from = if options.resume {
-        let epoch = last_checkpoint(&dir).with_context(|| {
-            format!(
-                "--resume: no checkpoint in {}",
-                dir.join("checkpoint").display()
-            )
-        })?;
-        Some(epoch)
-    } else {
-        None
-    };
-    if resume_from.is_none() && dir.join("checkpoint").exists() {
-        std::fs::remove_dir_all(dir.join("checkpoint"))
-            .with_context(|| format!("cannot clear {}", dir.join("checkpoint").display()))?;
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let run = RunDir::new(
+        options
+            .out
+            .clone()
+            .unwrap_or_else(|| config.output.dir.clone()),
+    );
+    let resume_from = run.prepare(options.resume)?;
 
     let num_classes = data.num_classes;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
@@ -172,9 +138,9 @@ pub fn train_on(
     };
     let mut resolved = config.clone();
     resolved.train.backend = backend.clone();
-    resolved.output.dir = dir.clone();
-    write_atomic(&dir.join("config.toml"), &resolved.to_toml()?)?;
-    write_atomic(&dir.join("state.json"), &serde_json::to_string(&state)?)?;
+    resolved.output.dir = run.path().to_path_buf();
+    run.write_config(&resolved)?;
+    run.write_state(&state)?;
 
     let batcher = SampleBatcher::new(Some(state.standardizer.clone()));
     let train_cfg = &config.train;
@@ -262,7 +228,7 @@ pub fn train_on(
         // The confusion-matrix metrics read each validation batch's predictions once, together.
         let shared = SharedPredictions::new();
         let training = SupervisedTraining::new(
-            &dir,
+            run.path(),
             train_loader,
             loader(
                 valid_split.clone(),
@@ -343,16 +309,10 @@ pub fn train_on(
         Some(model) => model,
         None => bail!(
             "--resume: the run in {} has already finished",
-            dir.display()
+            run.path().display()
         ),
     };
-    // Through a temporary name, like every file of the run.
-    model
-        .clone()
-        .save_file(dir.join("model.partial.bpk"))
-        .with_context(|| format!("cannot save the model to {}", dir.display()))?;
-    std::fs::rename(dir.join("model.partial.bpk"), dir.join("model.bpk"))
-        .with_context(|| format!("cannot save the model to {}", dir.display()))?;
+    run.save_model(&model)?;
 
     let posthoc_tau = config.eval.posthoc_tau;
     let confusion = evaluate(
@@ -372,14 +332,15 @@ pub fn train_on(
         wall_seconds,
         posthoc_tau,
     )?;
-    report.write(&dir)?;
-    let loss_curve = plots::epoch_values(&dir, "train", "Loss.log");
-    let balanced_curve: Vec<f64> = plots::epoch_values(&dir, "valid", "Balanced_Accuracy.log")
-        .into_iter()
-        .map(|v| v / 100.0)
-        .collect();
+    run.write_report(&report)?;
+    let loss_curve = plots::epoch_values(run.path(), "train", "Loss.log");
+    let balanced_curve: Vec<f64> =
+        plots::epoch_values(run.path(), "valid", "Balanced_Accuracy.log")
+            .into_iter()
+            .map(|v| v / 100.0)
+            .collect();
     plots::write_plots(
-        &dir,
+        run.path(),
         &report.train_counts,
         &report.scores.per_class_recall,
         &loss_curve,
@@ -445,39 +406,22 @@ fn model_classes(
 /// # Errors
 /// A missing or unreadable run directory, config, state or model.
 pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> {
-    let config_path = dir.join("config.toml");
-    if !config_path.exists() {
-        bail!(
-            "{} is not a run directory: it has no config.toml",
-            dir.display()
-        );
-    }
-    let config = RunConfig::load(&config_path, &[])?;
-    let state: RunState = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("state.json"))
-            .with_context(|| format!("cannot read {}", dir.join("state.json").display()))?,
-    )
-    .with_context(|| format!("{} is damaged", dir.join("state.json").display()))?;
+    let run = RunDir::new(dir);
+    let config = run.read_config()?;
+    let state = run.read_state()?;
     let device = backend::device(&config.train.backend)?;
     let data = config.data.load()?;
     let num_classes = data.num_classes;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
     let loss_config = config.loss.loss_config();
     let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
-    let model = Classifier::new(
+    let model = run.load_model(Classifier::new(
         &config.model,
         &data.feature_shape,
         num_classes,
         loss,
         &device,
-    )?
-    .try_load_file(dir.join("model"))
-    .with_context(|| {
-        format!(
-            "cannot load the model from {}",
-            dir.join("model.bpk").display()
-        )
-    })?;
+    )?)?;
     let batcher = SampleBatcher::new(Some(state.standardizer));
     // The command line's τ, else the config's.
     let tau = posthoc_tau.or(config.eval.posthoc_tau);
@@ -490,13 +434,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         config.train.batch_size,
         posthoc,
     )?;
-    let previous: Option<serde_json::Value> = std::fs::read_to_string(dir.join("report.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let wall = previous
-        .as_ref()
-        .and_then(|p| p["wall_seconds"].as_f64())
-        .unwrap_or(0.0);
+    let wall = run.report_wall_seconds();
     let report = run_report(
         &config,
         &config.train.backend,
@@ -507,13 +445,9 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         tau,
     )?;
     if posthoc_tau.is_some() {
-        write_atomic(
-            &dir.join("report-posthoc.json"),
-            &serde_json::to_string_pretty(&report)?,
-        )?;
-        write_atomic(&dir.join("report-posthoc.md"), &report.markdown())?;
+        run.write_posthoc_report(&report)?;
     } else {
-        report.write(dir)?;
+        run.write_report(&report)?;
     }
     Ok(report)
 }
