@@ -19,9 +19,10 @@ use serde::Serialize;
 
 use crate::backend::compiled_backends;
 use crate::config::RunConfig;
+use crate::inference::dataset_bytes;
 use crate::report::Report;
 use crate::run_dir::RunDir;
-use crate::training::{dataset_bytes, standardizer};
+use crate::training::standardizer;
 
 /// Options of `rebalance bench` (its command-line flags).
 #[derive(Debug, Clone, clap::Args)]

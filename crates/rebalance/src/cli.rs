@@ -9,8 +9,9 @@ use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
 use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
+use crate::inference::eval_run;
 use crate::run_dir::RunDir;
-use crate::training::{TrainOptions, eval_run, train};
+use crate::training::{TrainOptions, train};
 
 /// Train classifiers on imbalanced data with re-weighted losses, on Burn.
 #[derive(Debug, Parser)]
