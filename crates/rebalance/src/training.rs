@@ -10,18 +10,20 @@ use anyhow::bail;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
+use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Learner, SupervisedTraining};
+use burn::train::{Interrupter, Learner, SupervisedTraining};
 use rebalance_data::{
     ImageAugmentation, LongTailData, ResampledSamples, Resampling, Sample, SampleBatch,
     SampleBatcher, Standardizer,
 };
 use rebalance_weights::ClassCounts;
 
-use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
+use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
@@ -52,23 +54,6 @@ pub(crate) fn standardizer(data: &LongTailData) -> Standardizer {
     }
 }
 
-fn loader<D: Dataset<Sample> + 'static>(
-    samples: D,
-    batcher: &SampleBatcher,
-    batch_size: usize,
-    shuffle: Option<u64>,
-    workers: usize,
-) -> Arc<dyn DataLoader<SampleBatch>> {
-    let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(batch_size);
-    if let Some(seed) = shuffle {
-        builder = builder.shuffle(seed);
-    }
-    if workers > 0 {
-        builder = builder.num_workers(workers);
-    }
-    builder.build(samples)
-}
-
 /// The epochs done before phase `first` starts (counted from 1), or before the resumed run
 /// continues inside it.
 fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
@@ -78,8 +63,8 @@ fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
     }
 }
 
-/// The phases of training: `(first epoch, last epoch, epoch whose weights apply)`, counted
-/// from 1; two phases when deferred re-weighting starts inside the run.
+/// The phases of training: `(first epoch, last epoch)`, counted from 1; two phases when
+/// deferred re-weighting starts inside the run.
 fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
     let epochs = config.train.epochs;
     match config.loss.drw_start_epoch {
@@ -107,214 +92,46 @@ pub fn train_on(
     options: &TrainOptions,
     data: &LongTailData,
 ) -> anyhow::Result<Report> {
-    let backend = options
-        .backend
-        .clone()
-        .unwrap_or_else(|| config.train.backend.clone());
-    let device = backend::device(&backend)?;
-    let run = RunDir::new(
-        options
-            .out
-            .clone()
-            .unwrap_or_else(|| config.output.dir.clone()),
-    );
+    let backend = options.backend.as_deref().unwrap_or(&config.train.backend);
+    let device = backend::device(backend)?;
+    let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
     let resume_from = run.prepare(options.resume)?;
-
-    let num_classes = data.num_classes;
-    let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
+    let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
     let state = RunState {
         standardizer: standardizer(data),
     };
-    let mut resolved = config.clone();
-    resolved.train.backend = backend.clone();
-    resolved.output.dir = run.path().to_path_buf();
-    run.write_config(&resolved)?;
+    run.write_config(&resolved(config, backend, &run))?;
     run.write_state(&state)?;
 
-    let batcher = SampleBatcher::new(Some(state.standardizer.clone()));
-    let train_cfg = &config.train;
-    let train_batcher = if train_cfg.augment {
-        let &[c, h, w] = data.feature_shape.as_slice() else {
-            bail!(
-                "train.augment = true: needs images [channels, height, width], but the data's \
-                 samples have shape {:?}",
-                data.feature_shape
-            );
-        };
-        batcher
-            .clone()
-            .with_augmentation(ImageAugmentation::cifar([c, h, w], train_cfg.seed))
-    } else {
-        batcher.clone()
+    let batcher = SampleBatcher::new(Some(state.standardizer));
+    let trainer = Trainer {
+        config,
+        data,
+        run: &run,
+        resume_from,
+        counts: &counts,
+        train_batcher: train_batcher(&batcher, config, data)?,
+        batcher: batcher.clone(),
+        device: device.clone().autodiff(),
+        progress: options.progress.as_ref(),
     };
-    let valid_split = data.validation.as_ref().unwrap_or(&data.test);
-    let batches_per_epoch = data.train.len().div_ceil(train_cfg.batch_size);
-    let loss_config = config.loss.loss_config();
-    let autodiff = device.clone().autodiff();
-
     let started = Instant::now();
-    let mut trained = None;
-    for (first, last) in phases(config) {
-        if resume_from.is_some_and(|done| done >= last) {
-            continue;
-        }
-        autodiff.seed(train_cfg.seed);
-        let loss = loss_config.init_for_epoch(&counts, first - 1, &autodiff)?;
-        let model = Classifier::new(
-            &config.model,
-            &data.feature_shape,
-            num_classes,
-            loss,
-            &autodiff,
-        )?;
-        let optimizer = match train_cfg.optimizer {
-            OptimizerKind::Adam => {
-                let mut adam = AdamConfig::new();
-                if train_cfg.weight_decay > 0.0 {
-                    adam = adam.with_weight_decay(Some(WeightDecayConfig::new(
-                        train_cfg.weight_decay as f32,
-                    )));
-                }
-                adam.init()
-            }
-            OptimizerKind::Adamw => AdamWConfig::new()
-                .with_weight_decay(train_cfg.weight_decay as f32)
-                .init(),
-            OptimizerKind::SgdMomentum => {
-                let mut sgd = SgdConfig::new().with_momentum(Some(
-                    MomentumConfig::new().with_momentum(train_cfg.momentum),
-                ));
-                if train_cfg.weight_decay > 0.0 {
-                    sgd = sgd.with_weight_decay(Some(WeightDecayConfig::new(
-                        train_cfg.weight_decay as f32,
-                    )));
-                }
-                sgd.init()
-            }
-        };
-        let interrupter = burn::train::Interrupter::new();
-        let guard = NanGuard::new(
-            interrupter.clone(),
-            first.max(resume_from.map_or(0, |d| d + 1)),
-        );
-        let train_loader = match config.data.resampling {
-            Resampling::None => loader(
-                data.train.clone(),
-                &train_batcher,
-                train_cfg.batch_size,
-                Some(train_cfg.seed),
-                train_cfg.workers,
-            ),
-            resampling => loader(
-                ResampledSamples::new(data.train.clone(), resampling, num_classes, train_cfg.seed)?
-                    .starting_at_epoch(start_epoch(resume_from, first))?,
-                &train_batcher,
-                train_cfg.batch_size,
-                Some(train_cfg.seed),
-                train_cfg.workers,
-            ),
-        };
-        // The confusion-matrix metrics read each validation batch's predictions once, together.
-        let shared = SharedPredictions::new();
-        let training = SupervisedTraining::new(
-            run.path(),
-            train_loader,
-            loader(
-                valid_split.clone(),
-                &batcher,
-                train_cfg.batch_size,
-                None,
-                train_cfg.workers,
-            ),
-        )
-        // The training loss through the guard, which checks the value the loss metric reads.
-        .metric_train_numeric(guard.clone())
-        .metric_valid_numeric(LossMetric::new())
-        .metrics((AccuracyMetric::new(),))
-        .metric_valid_numeric(
-            ConfusionMetric::new(Score::BalancedAccuracy, num_classes).with_shared(shared.clone()),
-        )
-        .metric_valid_numeric(
-            ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
-        )
-        .metric_valid_numeric(
-            ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
-        )
-        .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared))
-        .with_interrupter(interrupter)
-        .with_default_checkpointers()
-        .num_epochs(last);
-        let start_checkpoint = start_epoch(resume_from, first);
-        let training = if start_checkpoint > 0 {
-            training.checkpoint(start_checkpoint)
-        } else {
-            training
-        };
-        let training = match &options.progress {
-            Some(progress) => training.renderer(Box::new(SweepRenderer::new(progress.clone()))),
-            None if std::io::stdout().is_terminal() => training,
-            None => training.renderer(Box::new(EpochLineRenderer::default())),
-        };
-        let learner = match train_cfg.schedule {
-            ScheduleKind::Constant | ScheduleKind::Step => {
-                let milestones = train_cfg
-                    .step_epochs
-                    .iter()
-                    .zip(&train_cfg.step_factors)
-                    .map(|(&epoch, &factor)| ((epoch - 1) * batches_per_epoch, factor))
-                    .collect();
-                let scheduler = WarmupStepScheduler::new(
-                    train_cfg.learning_rate,
-                    train_cfg.warmup_epochs * batches_per_epoch,
-                    milestones,
-                );
-                Learner::new(model, optimizer, scheduler)
-            }
-            ScheduleKind::Cosine => {
-                let scheduler = CosineAnnealingLrSchedulerConfig::new(
-                    train_cfg.learning_rate,
-                    (batches_per_epoch * train_cfg.epochs).max(1),
-                )
-                .init()
-                .map_err(|e| anyhow::anyhow!("train.learning_rate: {e}"))?;
-                Learner::new(model, optimizer, scheduler)
-            }
-        };
-        let result = training.launch(learner);
-        if let Some(epoch) = guard.diverged_at() {
-            bail!(
-                "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
-                 train.learning_rate (now {}) or check the data",
-                train_cfg.learning_rate
-            );
-        }
-        if let Some(error) = result.error {
-            bail!("training stopped: {error}");
-        }
-        trained = Some(result.model);
-    }
-    let wall_seconds = started.elapsed().as_secs_f64();
-    let model = match trained {
-        Some(model) => model,
-        None => bail!(
+    let Some(model) = trainer.train()? else {
+        bail!(
             "--resume: the run in {} has already finished",
             run.path().display()
-        ),
+        );
     };
+    let wall_seconds = started.elapsed().as_secs_f64();
     run.save_model(&model)?;
 
     let posthoc_tau = config.eval.posthoc_tau;
-    let confusion = evaluate(
-        &model,
-        &data.test,
-        &batcher,
-        &device,
-        train_cfg.batch_size,
-        posthoc_tau.map(|tau| (counts.as_slice(), tau)),
-    )?;
+    let posthoc = posthoc_tau.map(|tau| (counts.as_slice(), tau));
+    let batch_size = config.train.batch_size;
+    let confusion = evaluate(&model, &data.test, &batcher, &device, batch_size, posthoc)?;
     let report = run_report(
         config,
-        &backend,
+        backend,
         data,
         &counts,
         &confusion,
@@ -322,6 +139,279 @@ pub fn train_on(
         posthoc_tau,
     )?;
     run.write_report(&report)?;
+    plot(&run, &report)?;
+    Ok(report)
+}
+
+/// `config` as the run directory records it: with the backend and the directory used.
+fn resolved(config: &RunConfig, backend: &str, run: &RunDir) -> RunConfig {
+    let mut resolved = config.clone();
+    resolved.train.backend = backend.to_string();
+    resolved.output.dir = run.path().to_path_buf();
+    resolved
+}
+
+/// The training split's batcher: `batcher`, and with `train.augment` the CIFAR augmentation.
+///
+/// # Errors
+/// `train.augment` on samples that are not images.
+fn train_batcher(
+    batcher: &SampleBatcher,
+    config: &RunConfig,
+    data: &LongTailData,
+) -> anyhow::Result<SampleBatcher> {
+    if !config.train.augment {
+        return Ok(batcher.clone());
+    }
+    let &[c, h, w] = data.feature_shape.as_slice() else {
+        bail!(
+            "train.augment = true: needs images [channels, height, width], but the data's \
+             samples have shape {:?}",
+            data.feature_shape
+        );
+    };
+    Ok(batcher
+        .clone()
+        .with_augmentation(ImageAugmentation::cifar([c, h, w], config.train.seed)))
+}
+
+/// What every phase of a run trains with.
+struct Trainer<'a> {
+    config: &'a RunConfig,
+    data: &'a LongTailData,
+    run: &'a RunDir,
+    /// The epoch of the checkpoint a resumed run continues after.
+    resume_from: Option<usize>,
+    counts: &'a ClassCounts,
+    /// The validation split's batcher: standardization only.
+    batcher: SampleBatcher,
+    train_batcher: SampleBatcher,
+    /// The autodiff device.
+    device: Device,
+    progress: Option<&'a RunProgress>,
+}
+
+impl Trainer<'_> {
+    /// Trains the phases not done yet; the model of the last, or `None` where a resumed run
+    /// has finished them all.
+    fn train(&self) -> anyhow::Result<Option<Classifier>> {
+        let mut trained = None;
+        for (first, last) in phases(self.config) {
+            if self.resume_from.is_some_and(|done| done >= last) {
+                continue;
+            }
+            trained = Some(self.phase(first, last)?);
+        }
+        Ok(trained)
+    }
+
+    /// Trains epochs `first..=last` from a fresh model (the loss's class weights are those of
+    /// epoch `first`), or from the checkpoint a resumed run stopped at inside them.
+    fn phase(&self, first: usize, last: usize) -> anyhow::Result<Classifier> {
+        let train = &self.config.train;
+        self.device.seed(train.seed);
+        let loss_config = self.config.loss.loss_config();
+        let loss = loss_config.init_for_epoch(self.counts, first - 1, &self.device)?;
+        let model = Classifier::new(
+            &self.config.model,
+            &self.data.feature_shape,
+            self.data.num_classes,
+            loss,
+            &self.device,
+        )?;
+        let start = start_epoch(self.resume_from, first);
+        let interrupter = Interrupter::new();
+        let guard = NanGuard::new(interrupter.clone(), start + 1);
+        let training = self
+            .supervised_training(start, guard.clone())?
+            .with_interrupter(interrupter)
+            .with_default_checkpointers()
+            .num_epochs(last);
+        let training = if start > 0 {
+            training.checkpoint(start)
+        } else {
+            training
+        };
+        let batches_per_epoch = self.data.train.len().div_ceil(train.batch_size);
+        let learner = Learner::new(
+            model,
+            optimizer(train),
+            scheduler(train, batches_per_epoch)?,
+        );
+        let result = renderer(training, self.progress).launch(learner);
+        if let Some(epoch) = guard.diverged_at() {
+            bail!(
+                "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
+                 train.learning_rate (now {}) or check the data",
+                train.learning_rate
+            );
+        }
+        if let Some(error) = result.error {
+            bail!("training stopped: {error}");
+        }
+        Ok(result.model)
+    }
+
+    /// burn-train's training on the run's splits (re-sampled from epoch `start + 1` on) with the
+    /// metrics that matter under imbalance; the training loss through `guard`.
+    ///
+    /// # Errors
+    /// A re-sampling that cannot be built.
+    fn supervised_training(
+        &self,
+        start: usize,
+        guard: NanGuard,
+    ) -> anyhow::Result<SupervisedTraining<Classifier>> {
+        let (train, valid) = self.loaders(start)?;
+        let num_classes = self.data.num_classes;
+        // The confusion-matrix metrics read each validation batch's predictions once, together.
+        let shared = SharedPredictions::new();
+        let balanced = ConfusionMetric::new(Score::BalancedAccuracy, num_classes);
+        Ok(SupervisedTraining::new(self.run.path(), train, valid)
+            // The training loss through the guard, which checks the value the loss metric reads.
+            .metric_train_numeric(guard)
+            .metric_valid_numeric(LossMetric::new())
+            .metrics((AccuracyMetric::new(),))
+            .metric_valid_numeric(balanced.with_shared(shared.clone()))
+            .metric_valid_numeric(
+                ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
+            )
+            .metric_valid_numeric(
+                ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
+            )
+            .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared)))
+    }
+
+    /// The training loader (shuffled, re-sampled as `data.resampling` says from epoch
+    /// `start + 1` on) and the validation loader (the validation split, else the test split).
+    ///
+    /// # Errors
+    /// A re-sampling that cannot be built.
+    fn loaders(&self, start: usize) -> anyhow::Result<(Loader, Loader)> {
+        let train = &self.config.train;
+        let shuffled = Some(train.seed);
+        let train_loader = match self.config.data.resampling {
+            Resampling::None => loader(
+                self.data.train.clone(),
+                &self.train_batcher,
+                shuffled,
+                train,
+            ),
+            resampling => loader(
+                ResampledSamples::new(
+                    self.data.train.clone(),
+                    resampling,
+                    self.data.num_classes,
+                    train.seed,
+                )?
+                .starting_at_epoch(start)?,
+                &self.train_batcher,
+                shuffled,
+                train,
+            ),
+        };
+        let valid_split = self.data.validation.as_ref().unwrap_or(&self.data.test);
+        let valid_loader = loader(valid_split.clone(), &self.batcher, None, train);
+        Ok((train_loader, valid_loader))
+    }
+}
+
+/// A data loader of sample batches.
+type Loader = Arc<dyn DataLoader<SampleBatch>>;
+
+/// A loader of `samples` in batches of `train.batch_size` on `train.workers` workers,
+/// shuffled with the seed `shuffle` if given.
+fn loader<D: Dataset<Sample> + 'static>(
+    samples: D,
+    batcher: &SampleBatcher,
+    shuffle: Option<u64>,
+    train: &TrainSection,
+) -> Loader {
+    let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(train.batch_size);
+    if let Some(seed) = shuffle {
+        builder = builder.shuffle(seed);
+    }
+    if train.workers > 0 {
+        builder = builder.num_workers(train.workers);
+    }
+    builder.build(samples)
+}
+
+/// The optimizer `train.optimizer` names, with `train.weight_decay` and `train.momentum`.
+fn optimizer(train: &TrainSection) -> ModuleOptimizer {
+    match train.optimizer {
+        OptimizerKind::Adam => {
+            let mut adam = AdamConfig::new();
+            if train.weight_decay > 0.0 {
+                adam =
+                    adam.with_weight_decay(Some(WeightDecayConfig::new(train.weight_decay as f32)));
+            }
+            adam.init()
+        }
+        OptimizerKind::Adamw => AdamWConfig::new()
+            .with_weight_decay(train.weight_decay as f32)
+            .init(),
+        OptimizerKind::SgdMomentum => {
+            let mut sgd = SgdConfig::new()
+                .with_momentum(Some(MomentumConfig::new().with_momentum(train.momentum)));
+            if train.weight_decay > 0.0 {
+                sgd =
+                    sgd.with_weight_decay(Some(WeightDecayConfig::new(train.weight_decay as f32)));
+            }
+            sgd.init()
+        }
+    }
+}
+
+/// The learning-rate schedule `train.schedule` names, stepped once per batch: warm-up and
+/// steps at `train.step_epochs` (a constant rate without them), or cosine annealing over the
+/// whole run.
+///
+/// # Errors
+/// A learning rate the cosine schedule rejects.
+fn scheduler(train: &TrainSection, batches_per_epoch: usize) -> anyhow::Result<ModuleLrScheduler> {
+    match train.schedule {
+        ScheduleKind::Constant | ScheduleKind::Step => {
+            let milestones = train
+                .step_epochs
+                .iter()
+                .zip(&train.step_factors)
+                .map(|(&epoch, &factor)| ((epoch - 1) * batches_per_epoch, factor))
+                .collect();
+            Ok(WarmupStepScheduler::new(
+                train.learning_rate,
+                train.warmup_epochs * batches_per_epoch,
+                milestones,
+            )
+            .into())
+        }
+        ScheduleKind::Cosine => CosineAnnealingLrSchedulerConfig::new(
+            train.learning_rate,
+            (batches_per_epoch * train.epochs).max(1),
+        )
+        .init()
+        .map_err(|e| anyhow::anyhow!("train.learning_rate: {e}")),
+    }
+}
+
+/// `training` with its progress shown on a sweep's bar, burn-train's dashboard on a terminal,
+/// or else one line per epoch.
+fn renderer(
+    training: SupervisedTraining<Classifier>,
+    progress: Option<&RunProgress>,
+) -> SupervisedTraining<Classifier> {
+    match progress {
+        Some(progress) => training.renderer(Box::new(SweepRenderer::new(progress.clone()))),
+        None if std::io::stdout().is_terminal() => training,
+        None => training.renderer(Box::new(EpochLineRenderer::default())),
+    }
+}
+
+/// The run's plots: per-class recall against training frequency, and the training curves.
+///
+/// # Errors
+/// A plot cannot be written.
+fn plot(run: &RunDir, report: &Report) -> anyhow::Result<()> {
     let loss_curve = plots::epoch_values(run.path(), "train", "Loss.log");
     let balanced_curve: Vec<f64> =
         plots::epoch_values(run.path(), "valid", "Balanced_Accuracy.log")
@@ -335,6 +425,5 @@ pub fn train_on(
         &loss_curve,
         &balanced_curve,
         &format!("{} / {}: per-class recall", report.loss, report.scheme),
-    )?;
-    Ok(report)
+    )
 }
