@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod evaluation;
+pub mod history;
 pub mod inference;
 pub mod metrics;
 pub mod model;

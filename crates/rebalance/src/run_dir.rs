@@ -8,6 +8,8 @@
 //! checkpoint/                   burn-train's checkpoints (`model-<epoch>.bpk`, `optim-…`,
 //!                               `scheduler-…`), for `--resume`
 //! train/, valid/                burn-train's per-epoch metric logs
+//! history.json                  the training loss and validation balanced accuracy of every
+//!                               finished epoch, for the training curves
 //! model.bpk                     the trained model
 //! report.json, report.md,       the test evaluation
 //! confusion.csv
@@ -25,6 +27,7 @@ use rebalance_data::Standardizer;
 use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
+use crate::history::EpochHistory;
 use crate::model::Classifier;
 use crate::report::{Report, write_atomic};
 
@@ -32,6 +35,7 @@ const CONFIG: &str = "config.toml";
 const STATE: &str = "state.json";
 /// burn-train's `with_default_checkpointers` writes here: `model-<epoch>.bpk` and the like.
 const CHECKPOINTS: &str = "checkpoint";
+const HISTORY: &str = "history.json";
 const MODEL: &str = "model.bpk";
 const MODEL_PARTIAL: &str = "model.partial.bpk";
 const REPORT_JSON: &str = "report.json";
@@ -143,6 +147,39 @@ impl RunDir {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+
+    /// Writes `history.json`.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_history(&self, history: &EpochHistory) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(HISTORY),
+            &serde_json::to_string_pretty(history)?,
+        )
+    }
+
+    /// The first `epochs` epochs of `history.json`: those before the checkpoint a run resumes
+    /// from.
+    ///
+    /// # Errors
+    /// A missing or damaged file, or one without all of those epochs.
+    pub fn read_history(&self, epochs: usize) -> anyhow::Result<EpochHistory> {
+        let path = self.path.join(HISTORY);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--resume: cannot read {}", path.display()))?;
+        let mut history: EpochHistory = serde_json::from_str(&text)
+            .with_context(|| format!("--resume: {} is damaged", path.display()))?;
+        history.epochs.truncate(epochs);
+        if !history.covers(epochs) {
+            bail!(
+                "--resume: {} lacks epochs before the checkpoint of epoch {epochs}; train the run \
+                 afresh",
+                path.display()
+            );
+        }
+        Ok(history)
     }
 
     /// Saves the trained model as `model.bpk`.

@@ -24,6 +24,7 @@ use rebalance_data::{
 use rebalance_weights::ClassCounts;
 
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
+use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
@@ -96,6 +97,7 @@ pub fn train_on(
     let device = backend::device(backend)?;
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
     let resume_from = run.prepare(options.resume)?;
+    let history = HistoryRecorder::start(run.clone(), resume_from)?;
     let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
     let state = RunState {
         standardizer: standardizer(data),
@@ -114,6 +116,7 @@ pub fn train_on(
         batcher: batcher.clone(),
         device: device.clone().autodiff(),
         progress: options.progress.as_ref(),
+        history: &history,
     };
     let started = Instant::now();
     let Some(model) = trainer.train()? else {
@@ -139,7 +142,7 @@ pub fn train_on(
         posthoc_tau,
     )?;
     run.write_report(&report)?;
-    plot(&run, &report)?;
+    plot(&run, &report, &history.finish(config.train.epochs)?)?;
     Ok(report)
 }
 
@@ -189,6 +192,7 @@ struct Trainer<'a> {
     /// The autodiff device.
     device: Device,
     progress: Option<&'a RunProgress>,
+    history: &'a HistoryRecorder,
 }
 
 impl Trainer<'_> {
@@ -268,11 +272,15 @@ impl Trainer<'_> {
         let shared = SharedPredictions::new();
         let balanced = ConfusionMetric::new(Score::BalancedAccuracy, num_classes);
         Ok(SupervisedTraining::new(self.run.path(), train, valid)
-            // The training loss through the guard, which checks the value the loss metric reads.
-            .metric_train_numeric(guard)
+            // The training loss through the guard, which checks the value the loss metric
+            // reads; it and the balanced accuracy also go into the run's history.
+            .metric_train_numeric(self.history.record(guard, Curve::TrainLoss))
             .metric_valid_numeric(LossMetric::new())
             .metrics((AccuracyMetric::new(),))
-            .metric_valid_numeric(balanced.with_shared(shared.clone()))
+            .metric_valid_numeric(self.history.record(
+                balanced.with_shared(shared.clone()),
+                Curve::ValidBalancedAccuracy,
+            ))
             .metric_valid_numeric(
                 ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
             )
@@ -407,23 +415,93 @@ fn renderer(
     }
 }
 
-/// The run's plots: per-class recall against training frequency, and the training curves.
+/// The run's plots: per-class recall against training frequency, and the training curves
+/// of `history`.
 ///
 /// # Errors
 /// A plot cannot be written.
-fn plot(run: &RunDir, report: &Report) -> anyhow::Result<()> {
-    let loss_curve = plots::epoch_values(run.path(), "train", "Loss.log");
-    let balanced_curve: Vec<f64> =
-        plots::epoch_values(run.path(), "valid", "Balanced_Accuracy.log")
-            .into_iter()
-            .map(|v| v / 100.0)
-            .collect();
+fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result<()> {
     plots::write_plots(
         run.path(),
         &report.train_counts,
         &report.scores.per_class_recall,
-        &loss_curve,
-        &balanced_curve,
+        &history.train_loss(),
+        &history.valid_balanced_accuracy(),
         &format!("{} / {}: per-class recall", report.loss, report.scheme),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// The quickstart, small: 100 samples in the head class, 20 test samples per class.
+    fn tiny(epochs: usize, extra: &[&str]) -> RunConfig {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/quickstart.toml");
+        let mut sets = vec![
+            format!("train.epochs={epochs}"),
+            "data.max_per_class=100".to_string(),
+            "data.test_per_class=20".to_string(),
+        ];
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        RunConfig::load(&path, &sets).unwrap()
+    }
+
+    fn train_into(dir: &Path, config: &RunConfig, resume: bool) {
+        let options = TrainOptions {
+            out: Some(dir.to_path_buf()),
+            resume,
+            ..TrainOptions::default()
+        };
+        train(config, &options).unwrap();
+    }
+
+    /// The curves the plot draws: one finite value per epoch, the accuracy a fraction.
+    #[track_caller]
+    fn assert_curves(history: &EpochHistory, epochs: usize) {
+        let (loss, balanced) = (history.train_loss(), history.valid_balanced_accuracy());
+        assert_eq!(
+            (loss.len(), balanced.len()),
+            (epochs, epochs),
+            "{history:?}"
+        );
+        assert!(loss.iter().all(|l| l.is_finite() && *l > 0.0), "{loss:?}");
+        assert!(
+            balanced.iter().all(|b| (0.0..=1.0).contains(b)),
+            "{balanced:?}"
+        );
+        assert!(history.covers(epochs), "{history:?}");
+    }
+
+    #[test]
+    fn every_epoch_reaches_the_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        train_into(dir.path(), &tiny(2, &[]), false);
+        let first = run.read_history(2).unwrap();
+        assert_curves(&first, 2);
+        // Above chance (0.1) after two epochs.
+        assert!(first.epochs[1].valid_balanced_accuracy > 0.2, "{first:?}");
+
+        // A resumed run keeps the epochs before its checkpoint and adds its own.
+        train_into(dir.path(), &tiny(3, &[]), true);
+        let resumed = run.read_history(3).unwrap();
+        assert_curves(&resumed, 3);
+        assert_eq!(resumed.epochs[..2], first.epochs[..]);
+
+        // A new run in the same directory starts its history over.
+        train_into(dir.path(), &tiny(1, &[]), false);
+        assert_curves(&run.read_history(1).unwrap(), 1);
+        assert!(run.read_history(2).is_err());
+    }
+
+    #[test]
+    fn both_phases_of_deferred_reweighting_reach_the_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let drw = ["loss.kind=\"ldam\"", "loss.drw_start_epoch=2"];
+        train_into(dir.path(), &tiny(3, &drw), false);
+        assert_curves(&RunDir::new(dir.path()).read_history(3).unwrap(), 3);
+    }
 }
