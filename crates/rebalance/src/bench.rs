@@ -19,8 +19,10 @@ use serde::Serialize;
 
 use crate::backend::compiled_backends;
 use crate::config::RunConfig;
+use crate::inference::dataset_bytes;
 use crate::report::Report;
-use crate::training::{dataset_bytes, standardizer};
+use crate::run_dir::RunDir;
+use crate::training::standardizer;
 
 /// Options of `rebalance bench` (its command-line flags).
 #[derive(Debug, Clone, clap::Args)]
@@ -163,12 +165,7 @@ fn train_child(
             .unwrap_or("failed without a message");
         return Ok(Err(line.trim_start_matches("error: ").to_string()));
     }
-    let path = dir.join("report.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(Ok(serde_json::from_str(&text).with_context(|| {
-        format!("{} is damaged", path.display())
-    })?))
+    Ok(Ok(RunDir::new(dir).read_report()?))
 }
 
 /// Runs the benchmark, printing progress to stderr.

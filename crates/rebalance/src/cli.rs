@@ -9,7 +9,9 @@ use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
 use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
-use crate::training::{TrainOptions, eval_run, train};
+use crate::inference::eval_run;
+use crate::run_dir::RunDir;
+use crate::training::{TrainOptions, train};
 
 /// Train classifiers on imbalanced data with re-weighted losses, on Burn.
 #[derive(Debug, Parser)]
@@ -143,9 +145,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     progress: None,
                 },
             )?;
-            let dir = out.unwrap_or(config.output.dir);
+            let run = RunDir::new(out.unwrap_or(config.output.dir));
             println!("{}", report.summary());
-            println!("report: {}", dir.join("report.md").display());
+            println!("report: {}", run.report_markdown().display());
         }
         Command::Compare { config, options } => {
             let comparison = compare(&config, &options)?;

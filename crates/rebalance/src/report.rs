@@ -1,4 +1,5 @@
-//! What a run writes: `report.json`, `report.md`, `confusion.csv`, each atomically.
+//! A run's report (`report.json`) and its renderings: `report.md`, `confusion.csv` and the
+//! terminal summary; `write_atomic`, which every file of a run is written with.
 
 use std::path::Path;
 
@@ -136,19 +137,6 @@ impl Report {
             );
         }
         csv
-    }
-
-    /// Writes `report.json`, `report.md` and `confusion.csv` into `dir`.
-    ///
-    /// # Errors
-    /// A file cannot be written.
-    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        write_atomic(
-            &dir.join("report.json"),
-            &serde_json::to_string_pretty(self)?,
-        )?;
-        write_atomic(&dir.join("report.md"), &self.markdown())?;
-        write_atomic(&dir.join("confusion.csv"), &self.confusion_csv())
     }
 
     /// The terminal summary.

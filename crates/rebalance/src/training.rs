@@ -1,37 +1,36 @@
-//! `rebalance train` and `rebalance eval`: burn-train's supervised training, then the test
-//! evaluation and the report.
+//! `rebalance train`: burn-train's supervised training, then the test evaluation
+//! (`inference.rs`), the report and the plots.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
-use burn::data::dataloader::batcher::Batcher;
+use anyhow::bail;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
-use burn::module::Module;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, AdamWConfig, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Learner, SupervisedTraining};
+use burn::train::{Interrupter, Learner, SupervisedTraining};
 use rebalance_data::{
     ImageAugmentation, LongTailData, ResampledSamples, Resampling, Sample, SampleBatch,
-    SampleBatcher, Samples, Standardizer,
+    SampleBatcher, Standardizer,
 };
-use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
-use serde::{Deserialize, Serialize};
 
-use crate::config::{OptimizerKind, RunConfig, ScheduleKind};
-use crate::evaluation::Confusion;
+use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
+use crate::history::{Curve, EpochHistory, HistoryRecorder};
+use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
-use crate::report::{Report, peak_memory_bytes, write_atomic};
+use crate::report::Report;
+use crate::run_dir::{RunDir, RunState};
 use crate::schedule::WarmupStepScheduler;
 use crate::{backend, plots};
 
@@ -48,57 +47,12 @@ pub struct TrainOptions {
     pub progress: Option<RunProgress>,
 }
 
-/// What a run keeps beside the model to rebuild its inputs: the standardization statistics.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct RunState {
-    standardizer: Standardizer,
-}
-
 /// The standardization of `data`'s inputs: per channel for images, per feature otherwise.
 pub(crate) fn standardizer(data: &LongTailData) -> Standardizer {
     match data.feature_shape.as_slice() {
         [channels, _, _] => Standardizer::per_channel(&data.train, *channels),
         _ => Standardizer::per_feature(&data.train),
     }
-}
-
-fn loader<D: Dataset<Sample> + 'static>(
-    samples: D,
-    batcher: &SampleBatcher,
-    batch_size: usize,
-    shuffle: Option<u64>,
-    workers: usize,
-) -> Arc<dyn DataLoader<SampleBatch>> {
-    let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(batch_size);
-    if let Some(seed) = shuffle {
-        builder = builder.shuffle(seed);
-    }
-    if workers > 0 {
-        builder = builder.num_workers(workers);
-    }
-    builder.build(samples)
-}
-
-/// Bytes `data`'s splits take in memory: features as `f32`, labels as `usize`.
-pub(crate) fn dataset_bytes(data: &LongTailData) -> u64 {
-    let split = |s: &Samples| {
-        (s.len() * (s.dim() * std::mem::size_of::<f32>() + std::mem::size_of::<usize>())) as u64
-    };
-    split(&data.train) + split(&data.test) + data.validation.as_ref().map_or(0, split)
-}
-
-/// The epoch of the newest model checkpoint in `dir/checkpoint`, if any.
-fn last_checkpoint(dir: &Path) -> Option<usize> {
-    std::fs::read_dir(dir.join("checkpoint"))
-        .ok()?
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().to_string_lossy().into_owned();
-            name.strip_prefix("model-")?
-                .strip_suffix(".bpk")?
-                .parse()
-                .ok()
-        })
-        .max()
 }
 
 /// The epochs done before phase `first` starts (counted from 1), or before the resumed run
@@ -110,8 +64,8 @@ fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
     }
 }
 
-/// The phases of training: `(first epoch, last epoch, epoch whose weights apply)`, counted
-/// from 1; two phases when deferred re-weighting starts inside the run.
+/// The phases of training: `(first epoch, last epoch)`, counted from 1; two phases when
+/// deferred re-weighting starts inside the run.
 fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
     let epochs = config.train.epochs;
     // The library counts epochs from 0: its start epoch s is epoch s + 1 here.
@@ -140,419 +94,417 @@ pub fn train_on(
     options: &TrainOptions,
     data: &LongTailData,
 ) -> anyhow::Result<Report> {
-    let backend = options
-        .backend
-        .clone()
-        .unwrap_or_else(|| config.train.backend.clone());
-    let device = backend::device(&backend)?;
-    let dir = options
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output.dir.clone());
-    let resume_from = if options.resume {
-        let epoch = last_checkpoint(&dir).with_context(|| {
-            format!(
-                "--resume: no checkpoint in {}",
-                dir.join("checkpoint").display()
-            )
-        })?;
-        Some(epoch)
-    } else {
-        None
-    };
-    if resume_from.is_none() && dir.join("checkpoint").exists() {
-        std::fs::remove_dir_all(dir.join("checkpoint"))
-            .with_context(|| format!("cannot clear {}", dir.join("checkpoint").display()))?;
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-
-    let num_classes = data.num_classes;
-    let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
+    let backend = options.backend.as_deref().unwrap_or(&config.train.backend);
+    let device = backend::device(backend)?;
+    let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
+    let resume_from = run.prepare(options.resume)?;
+    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+    let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
     let state = RunState {
         standardizer: standardizer(data),
     };
-    let mut resolved = config.clone();
-    resolved.train.backend = backend.clone();
-    resolved.output.dir = dir.clone();
-    write_atomic(&dir.join("config.toml"), &resolved.to_toml()?)?;
-    write_atomic(&dir.join("state.json"), &serde_json::to_string(&state)?)?;
+    run.write_config(&resolved(config, backend, &run))?;
+    run.write_state(&state)?;
 
-    let batcher = SampleBatcher::new(Some(state.standardizer.clone()));
-    let train_cfg = &config.train;
-    let train_batcher = if train_cfg.augment {
-        let &[c, h, w] = data.feature_shape.as_slice() else {
-            bail!(
-                "train.augment = true: needs images [channels, height, width], but the data's \
-                 samples have shape {:?}",
-                data.feature_shape
-            );
-        };
-        batcher
-            .clone()
-            .with_augmentation(ImageAugmentation::cifar([c, h, w], train_cfg.seed))
-    } else {
-        batcher.clone()
+    let batcher = SampleBatcher::new(Some(state.standardizer));
+    let trainer = Trainer {
+        config,
+        data,
+        run: &run,
+        resume_from,
+        counts: &counts,
+        train_batcher: train_batcher(&batcher, config, data)?,
+        batcher: batcher.clone(),
+        device: device.clone().autodiff(),
+        progress: options.progress.as_ref(),
+        history: &history,
     };
-    let valid_split = data.validation.as_ref().unwrap_or(&data.test);
-    let batches_per_epoch = data.train.len().div_ceil(train_cfg.batch_size);
-    let loss_config = &config.loss;
-    let autodiff = device.clone().autodiff();
-
     let started = Instant::now();
-    let mut trained = None;
-    for (first, last) in phases(config) {
-        if resume_from.is_some_and(|done| done >= last) {
-            continue;
-        }
-        autodiff.seed(train_cfg.seed);
-        let loss = loss_config.init_for_epoch(&counts, first - 1, &autodiff)?;
-        let model = Classifier::new(
-            &config.model,
-            &data.feature_shape,
-            num_classes,
-            loss,
-            &autodiff,
-        )?;
-        let optimizer = match train_cfg.optimizer {
-            OptimizerKind::Adam => {
-                let mut adam = AdamConfig::new();
-                if train_cfg.weight_decay > 0.0 {
-                    adam = adam.with_weight_decay(Some(WeightDecayConfig::new(
-                        train_cfg.weight_decay as f32,
-                    )));
-                }
-                adam.init()
-            }
-            OptimizerKind::Adamw => AdamWConfig::new()
-                .with_weight_decay(train_cfg.weight_decay as f32)
-                .init(),
-            OptimizerKind::SgdMomentum => {
-                let mut sgd = SgdConfig::new().with_momentum(Some(
-                    MomentumConfig::new().with_momentum(train_cfg.momentum),
-                ));
-                if train_cfg.weight_decay > 0.0 {
-                    sgd = sgd.with_weight_decay(Some(WeightDecayConfig::new(
-                        train_cfg.weight_decay as f32,
-                    )));
-                }
-                sgd.init()
-            }
-        };
-        let interrupter = burn::train::Interrupter::new();
-        let guard = NanGuard::new(
-            interrupter.clone(),
-            first.max(resume_from.map_or(0, |d| d + 1)),
-        );
-        let train_loader = match config.data.resampling {
-            Resampling::None => loader(
-                data.train.clone(),
-                &train_batcher,
-                train_cfg.batch_size,
-                Some(train_cfg.seed),
-                train_cfg.workers,
-            ),
-            resampling => loader(
-                ResampledSamples::new(data.train.clone(), resampling, num_classes, train_cfg.seed)?
-                    .starting_at_epoch(start_epoch(resume_from, first))?,
-                &train_batcher,
-                train_cfg.batch_size,
-                Some(train_cfg.seed),
-                train_cfg.workers,
-            ),
-        };
-        // The confusion-matrix metrics read each validation batch's predictions once, together.
-        let shared = SharedPredictions::new();
-        let training = SupervisedTraining::new(
-            &dir,
-            train_loader,
-            loader(
-                valid_split.clone(),
-                &batcher,
-                train_cfg.batch_size,
-                None,
-                train_cfg.workers,
-            ),
-        )
-        // The training loss through the guard, which checks the value the loss metric reads.
-        .metric_train_numeric(guard.clone())
-        .metric_valid_numeric(LossMetric::new())
-        .metrics((AccuracyMetric::new(),))
-        .metric_valid_numeric(
-            ConfusionMetric::new(Score::BalancedAccuracy, num_classes).with_shared(shared.clone()),
-        )
-        .metric_valid_numeric(
-            ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
-        )
-        .metric_valid_numeric(
-            ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
-        )
-        .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared))
-        .with_interrupter(interrupter)
-        .with_default_checkpointers()
-        .num_epochs(last);
-        let start_checkpoint = start_epoch(resume_from, first);
-        let training = if start_checkpoint > 0 {
-            training.checkpoint(start_checkpoint)
-        } else {
-            training
-        };
-        let training = match &options.progress {
-            Some(progress) => training.renderer(Box::new(SweepRenderer::new(progress.clone()))),
-            None if std::io::stdout().is_terminal() => training,
-            None => training.renderer(Box::new(EpochLineRenderer::default())),
-        };
-        let learner = match train_cfg.schedule {
-            ScheduleKind::Constant | ScheduleKind::Step => {
-                let milestones = train_cfg
-                    .step_epochs
-                    .iter()
-                    .zip(&train_cfg.step_factors)
-                    .map(|(&epoch, &factor)| ((epoch - 1) * batches_per_epoch, factor))
-                    .collect();
-                let scheduler = WarmupStepScheduler::new(
-                    train_cfg.learning_rate,
-                    train_cfg.warmup_epochs * batches_per_epoch,
-                    milestones,
-                );
-                Learner::new(model, optimizer, scheduler)
-            }
-            ScheduleKind::Cosine => {
-                let scheduler = CosineAnnealingLrSchedulerConfig::new(
-                    train_cfg.learning_rate,
-                    (batches_per_epoch * train_cfg.epochs).max(1),
-                )
-                .init()
-                .map_err(|e| anyhow::anyhow!("train.learning_rate: {e}"))?;
-                Learner::new(model, optimizer, scheduler)
-            }
-        };
-        let result = training.launch(learner);
-        if let Some(epoch) = guard.diverged_at() {
-            bail!(
-                "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
-                 train.learning_rate (now {}) or check the data",
-                train_cfg.learning_rate
-            );
-        }
-        if let Some(error) = result.error {
-            bail!("training stopped: {error}");
-        }
-        trained = Some(result.model);
-    }
-    let wall_seconds = started.elapsed().as_secs_f64();
-    let model = match trained {
-        Some(model) => model,
-        None => bail!(
+    let Some(model) = trainer.train()? else {
+        bail!(
             "--resume: the run in {} has already finished",
-            dir.display()
-        ),
+            run.path().display()
+        );
     };
-    // Through a temporary name, like every file of the run.
-    model
-        .clone()
-        .save_file(dir.join("model.partial.bpk"))
-        .with_context(|| format!("cannot save the model to {}", dir.display()))?;
-    std::fs::rename(dir.join("model.partial.bpk"), dir.join("model.bpk"))
-        .with_context(|| format!("cannot save the model to {}", dir.display()))?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    run.save_model(&model)?;
 
     let posthoc_tau = config.eval.posthoc_tau;
-    let confusion = evaluate(
-        &model,
-        &data.test,
-        &batcher,
-        &device,
-        train_cfg.batch_size,
-        posthoc_tau.map(|tau| (counts.as_slice(), tau)),
-    )?;
+    let posthoc = posthoc_tau.map(|tau| (counts.as_slice(), tau));
+    let batch_size = config.train.batch_size;
+    let confusion = evaluate(&model, &data.test, &batcher, &device, batch_size, posthoc)?;
     let report = run_report(
         config,
-        &backend,
+        backend,
         data,
         &counts,
         &confusion,
         wall_seconds,
         posthoc_tau,
     )?;
-    report.write(&dir)?;
-    let loss_curve = plots::epoch_values(&dir, "train", "Loss.log");
-    let balanced_curve: Vec<f64> = plots::epoch_values(&dir, "valid", "Balanced_Accuracy.log")
-        .into_iter()
-        .map(|v| v / 100.0)
-        .collect();
+    run.write_report(&report)?;
+    plot(&run, &report, &history.finish(config.train.epochs)?)?;
+    Ok(report)
+}
+
+/// `config` as the run directory records it: with the backend and the directory used.
+fn resolved(config: &RunConfig, backend: &str, run: &RunDir) -> RunConfig {
+    let mut resolved = config.clone();
+    resolved.train.backend = backend.to_string();
+    resolved.output.dir = run.path().to_path_buf();
+    resolved
+}
+
+/// The training split's batcher: `batcher`, and with `train.augment` the CIFAR augmentation.
+///
+/// # Errors
+/// `train.augment` on samples that are not images.
+fn train_batcher(
+    batcher: &SampleBatcher,
+    config: &RunConfig,
+    data: &LongTailData,
+) -> anyhow::Result<SampleBatcher> {
+    if !config.train.augment {
+        return Ok(batcher.clone());
+    }
+    let &[c, h, w] = data.feature_shape.as_slice() else {
+        bail!(
+            "train.augment = true: needs images [channels, height, width], but the data's \
+             samples have shape {:?}",
+            data.feature_shape
+        );
+    };
+    Ok(batcher
+        .clone()
+        .with_augmentation(ImageAugmentation::cifar([c, h, w], config.train.seed)))
+}
+
+/// What every phase of a run trains with.
+struct Trainer<'a> {
+    config: &'a RunConfig,
+    data: &'a LongTailData,
+    run: &'a RunDir,
+    /// The epoch of the checkpoint a resumed run continues after.
+    resume_from: Option<usize>,
+    counts: &'a ClassCounts,
+    /// The validation split's batcher: standardization only.
+    batcher: SampleBatcher,
+    train_batcher: SampleBatcher,
+    /// The autodiff device.
+    device: Device,
+    progress: Option<&'a RunProgress>,
+    history: &'a HistoryRecorder,
+}
+
+impl Trainer<'_> {
+    /// Trains the phases not done yet; the model of the last, or `None` where a resumed run
+    /// has finished them all.
+    fn train(&self) -> anyhow::Result<Option<Classifier>> {
+        let mut trained = None;
+        for (first, last) in phases(self.config) {
+            if self.resume_from.is_some_and(|done| done >= last) {
+                continue;
+            }
+            trained = Some(self.phase(first, last)?);
+        }
+        Ok(trained)
+    }
+
+    /// Trains epochs `first..=last` from a fresh model (the loss's class weights are those of
+    /// epoch `first`), or from the checkpoint a resumed run stopped at inside them.
+    fn phase(&self, first: usize, last: usize) -> anyhow::Result<Classifier> {
+        let train = &self.config.train;
+        self.device.seed(train.seed);
+        let loss = self
+            .config
+            .loss
+            .init_for_epoch(self.counts, first - 1, &self.device)?;
+        let model = Classifier::new(
+            &self.config.model,
+            &self.data.feature_shape,
+            self.data.num_classes,
+            loss,
+            &self.device,
+        )?;
+        let start = start_epoch(self.resume_from, first);
+        let interrupter = Interrupter::new();
+        let guard = NanGuard::new(interrupter.clone(), start + 1);
+        let training = self
+            .supervised_training(start, guard.clone())?
+            .with_interrupter(interrupter)
+            .with_default_checkpointers()
+            .num_epochs(last);
+        let training = if start > 0 {
+            training.checkpoint(start)
+        } else {
+            training
+        };
+        let batches_per_epoch = self.data.train.len().div_ceil(train.batch_size);
+        let learner = Learner::new(
+            model,
+            optimizer(train),
+            scheduler(train, batches_per_epoch)?,
+        );
+        let result = renderer(training, self.progress).launch(learner);
+        if let Some(epoch) = guard.diverged_at() {
+            bail!(
+                "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
+                 train.learning_rate (now {}) or check the data",
+                train.learning_rate
+            );
+        }
+        if let Some(error) = result.error {
+            bail!("training stopped: {error}");
+        }
+        Ok(result.model)
+    }
+
+    /// burn-train's training on the run's splits (re-sampled from epoch `start + 1` on) with the
+    /// metrics that matter under imbalance; the training loss through `guard`.
+    ///
+    /// # Errors
+    /// A re-sampling that cannot be built.
+    fn supervised_training(
+        &self,
+        start: usize,
+        guard: NanGuard,
+    ) -> anyhow::Result<SupervisedTraining<Classifier>> {
+        let (train, valid) = self.loaders(start)?;
+        let num_classes = self.data.num_classes;
+        // The confusion-matrix metrics read each validation batch's predictions once, together.
+        let shared = SharedPredictions::new();
+        let balanced = ConfusionMetric::new(Score::BalancedAccuracy, num_classes);
+        Ok(SupervisedTraining::new(self.run.path(), train, valid)
+            // The training loss through the guard, which checks the value the loss metric
+            // reads; it and the balanced accuracy also go into the run's history.
+            .metric_train_numeric(self.history.record(guard, Curve::TrainLoss))
+            .metric_valid_numeric(LossMetric::new())
+            .metrics((AccuracyMetric::new(),))
+            .metric_valid_numeric(self.history.record(
+                balanced.with_shared(shared.clone()),
+                Curve::ValidBalancedAccuracy,
+            ))
+            .metric_valid_numeric(
+                ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
+            )
+            .metric_valid_numeric(
+                ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
+            )
+            .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared)))
+    }
+
+    /// The training loader (shuffled, re-sampled as `data.resampling` says from epoch
+    /// `start + 1` on) and the validation loader (the validation split, else the test split).
+    ///
+    /// # Errors
+    /// A re-sampling that cannot be built.
+    fn loaders(&self, start: usize) -> anyhow::Result<(Loader, Loader)> {
+        let train = &self.config.train;
+        let shuffled = Some(train.seed);
+        let train_loader = match self.config.data.resampling {
+            Resampling::None => loader(
+                self.data.train.clone(),
+                &self.train_batcher,
+                shuffled,
+                train,
+            ),
+            resampling => loader(
+                ResampledSamples::new(
+                    self.data.train.clone(),
+                    resampling,
+                    self.data.num_classes,
+                    train.seed,
+                )?
+                .starting_at_epoch(start)?,
+                &self.train_batcher,
+                shuffled,
+                train,
+            ),
+        };
+        let valid_split = self.data.validation.as_ref().unwrap_or(&self.data.test);
+        let valid_loader = loader(valid_split.clone(), &self.batcher, None, train);
+        Ok((train_loader, valid_loader))
+    }
+}
+
+/// A data loader of sample batches.
+type Loader = Arc<dyn DataLoader<SampleBatch>>;
+
+/// A loader of `samples` in batches of `train.batch_size` on `train.workers` workers,
+/// shuffled with the seed `shuffle` if given.
+fn loader<D: Dataset<Sample> + 'static>(
+    samples: D,
+    batcher: &SampleBatcher,
+    shuffle: Option<u64>,
+    train: &TrainSection,
+) -> Loader {
+    let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(train.batch_size);
+    if let Some(seed) = shuffle {
+        builder = builder.shuffle(seed);
+    }
+    if train.workers > 0 {
+        builder = builder.num_workers(train.workers);
+    }
+    builder.build(samples)
+}
+
+/// The optimizer `train.optimizer` names, with `train.weight_decay` and `train.momentum`.
+fn optimizer(train: &TrainSection) -> ModuleOptimizer {
+    match train.optimizer {
+        OptimizerKind::Adam => {
+            let mut adam = AdamConfig::new();
+            if train.weight_decay > 0.0 {
+                adam =
+                    adam.with_weight_decay(Some(WeightDecayConfig::new(train.weight_decay as f32)));
+            }
+            adam.init()
+        }
+        OptimizerKind::Adamw => AdamWConfig::new()
+            .with_weight_decay(train.weight_decay as f32)
+            .init(),
+        OptimizerKind::SgdMomentum => {
+            let mut sgd = SgdConfig::new()
+                .with_momentum(Some(MomentumConfig::new().with_momentum(train.momentum)));
+            if train.weight_decay > 0.0 {
+                sgd =
+                    sgd.with_weight_decay(Some(WeightDecayConfig::new(train.weight_decay as f32)));
+            }
+            sgd.init()
+        }
+    }
+}
+
+/// The learning-rate schedule `train.schedule` names, stepped once per batch: warm-up and
+/// steps at `train.step_epochs` (a constant rate without them), or cosine annealing over the
+/// whole run.
+///
+/// # Errors
+/// A learning rate the cosine schedule rejects.
+fn scheduler(train: &TrainSection, batches_per_epoch: usize) -> anyhow::Result<ModuleLrScheduler> {
+    match train.schedule {
+        ScheduleKind::Constant | ScheduleKind::Step => {
+            let milestones = train
+                .step_epochs
+                .iter()
+                .zip(&train.step_factors)
+                .map(|(&epoch, &factor)| ((epoch - 1) * batches_per_epoch, factor))
+                .collect();
+            Ok(WarmupStepScheduler::new(
+                train.learning_rate,
+                train.warmup_epochs * batches_per_epoch,
+                milestones,
+            )
+            .into())
+        }
+        ScheduleKind::Cosine => CosineAnnealingLrSchedulerConfig::new(
+            train.learning_rate,
+            (batches_per_epoch * train.epochs).max(1),
+        )
+        .init()
+        .map_err(|e| anyhow::anyhow!("train.learning_rate: {e}")),
+    }
+}
+
+/// `training` with its progress shown on a sweep's bar, burn-train's dashboard on a terminal,
+/// or else one line per epoch.
+fn renderer(
+    training: SupervisedTraining<Classifier>,
+    progress: Option<&RunProgress>,
+) -> SupervisedTraining<Classifier> {
+    match progress {
+        Some(progress) => training.renderer(Box::new(SweepRenderer::new(progress.clone()))),
+        None if std::io::stdout().is_terminal() => training,
+        None => training.renderer(Box::new(EpochLineRenderer::default())),
+    }
+}
+
+/// The run's plots: per-class recall against training frequency, and the training curves
+/// of `history`.
+///
+/// # Errors
+/// A plot cannot be written.
+fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result<()> {
     plots::write_plots(
-        &dir,
+        run.path(),
         &report.train_counts,
         &report.scores.per_class_recall,
-        &loss_curve,
-        &balanced_curve,
+        &history.train_loss(),
+        &history.valid_balanced_accuracy(),
         &format!("{} / {}: per-class recall", report.loss, report.scheme),
-    )?;
-    Ok(report)
-}
-
-/// The confusion matrix of `model` on `samples`, optionally with post-hoc logit adjustment
-/// `(training counts, τ)`.
-///
-/// # Errors
-/// A failed device read.
-pub fn evaluate(
-    model: &Classifier,
-    samples: &Samples,
-    batcher: &SampleBatcher,
-    device: &Device,
-    batch_size: usize,
-    posthoc: Option<(&[u64], f64)>,
-) -> anyhow::Result<Confusion> {
-    let num_classes = model_classes(model, samples, batcher, device)?;
-    let mut confusion = Confusion::new(num_classes);
-    for first in (0..samples.len()).step_by(batch_size.max(1)) {
-        let items = (first..(first + batch_size).min(samples.len()))
-            .map(|i| samples.get(i))
-            .collect::<Result<Vec<_>, _>>()?;
-        let batch = batcher.batch(items, device);
-        let mut logits = model.forward(batch.features);
-        if let Some((counts, tau)) = posthoc {
-            logits = posthoc_adjust(logits, counts, tau)?;
-        }
-        let [n, _] = logits.dims();
-        let predictions: Vec<i64> = logits
-            .argmax(1)
-            .reshape([n])
-            .try_into_data()?
-            .iter::<i64>()
-            .collect();
-        let targets: Vec<i64> = batch.targets.try_into_data()?.iter::<i64>().collect();
-        confusion.add(&targets, &predictions);
-    }
-    Ok(confusion)
-}
-
-/// The number of logits the model produces.
-fn model_classes(
-    model: &Classifier,
-    samples: &Samples,
-    batcher: &SampleBatcher,
-    device: &Device,
-) -> anyhow::Result<usize> {
-    let probe = batcher.batch(vec![samples.get(0)?], device);
-    Ok(model.forward(probe.features).dims()[1])
-}
-
-/// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
-/// test split, with the post-hoc logit adjustment of its config's `eval.posthoc_tau`;
-/// rewrites the run's report. With `posthoc_tau` given, adjusts with that `τ` instead and
-/// writes `report-posthoc.*`.
-///
-/// # Errors
-/// A missing or unreadable run directory, config, state or model.
-pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> {
-    let config_path = dir.join("config.toml");
-    if !config_path.exists() {
-        bail!(
-            "{} is not a run directory: it has no config.toml",
-            dir.display()
-        );
-    }
-    let config = RunConfig::load(&config_path, &[])?;
-    let state: RunState = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("state.json"))
-            .with_context(|| format!("cannot read {}", dir.join("state.json").display()))?,
     )
-    .with_context(|| format!("{} is damaged", dir.join("state.json").display()))?;
-    let device = backend::device(&config.train.backend)?;
-    let data = config.data.load()?;
-    let num_classes = data.num_classes;
-    let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
-    let loss_config = &config.loss;
-    let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
-    let model = Classifier::new(
-        &config.model,
-        &data.feature_shape,
-        num_classes,
-        loss,
-        &device,
-    )?
-    .try_load_file(dir.join("model"))
-    .with_context(|| {
-        format!(
-            "cannot load the model from {}",
-            dir.join("model.bpk").display()
-        )
-    })?;
-    let batcher = SampleBatcher::new(Some(state.standardizer));
-    // The command line's τ, else the config's.
-    let tau = posthoc_tau.or(config.eval.posthoc_tau);
-    let posthoc = tau.map(|tau| (counts.as_slice(), tau));
-    let confusion = evaluate(
-        &model,
-        &data.test,
-        &batcher,
-        &device,
-        config.train.batch_size,
-        posthoc,
-    )?;
-    let previous: Option<serde_json::Value> = std::fs::read_to_string(dir.join("report.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let wall = previous
-        .as_ref()
-        .and_then(|p| p["wall_seconds"].as_f64())
-        .unwrap_or(0.0);
-    let report = run_report(
-        &config,
-        &config.train.backend,
-        &data,
-        &counts,
-        &confusion,
-        wall,
-        tau,
-    )?;
-    if posthoc_tau.is_some() {
-        write_atomic(
-            &dir.join("report-posthoc.json"),
-            &serde_json::to_string_pretty(&report)?,
-        )?;
-        write_atomic(&dir.join("report-posthoc.md"), &report.markdown())?;
-    } else {
-        report.write(dir)?;
-    }
-    Ok(report)
 }
 
-/// The report of a run: its config's loss and scheme, the class weights in force at the last
-/// epoch, and the test `confusion`.
-///
-/// # Errors
-/// The class weights cannot be computed from `counts`.
-fn run_report(
-    config: &RunConfig,
-    backend: &str,
-    data: &LongTailData,
-    counts: &ClassCounts,
-    confusion: &Confusion,
-    wall_seconds: f64,
-    posthoc_tau: Option<f64>,
-) -> anyhow::Result<Report> {
-    let loss_config = &config.loss;
-    let weights = loss_config
-        .class_weights_at(counts, config.train.epochs - 1)?
-        .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
-    let mut report = Report::new(
-        backend,
-        config.train.epochs,
-        loss_config.name(),
-        config
-            .loss
-            .weighting()
-            .map_or("uniform", |w| w.scheme.name()),
-        data.train.class_counts(data.num_classes),
-        weights,
-        data.class_names.clone(),
-        confusion,
-        wall_seconds,
-        posthoc_tau,
-    );
-    report.dataset_bytes = dataset_bytes(data);
-    report.peak_memory_bytes = peak_memory_bytes();
-    Ok(report)
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// The quickstart, small: 100 samples in the head class, 20 test samples per class.
+    fn tiny(epochs: usize, extra: &[&str]) -> RunConfig {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/quickstart.toml");
+        let mut sets = vec![
+            format!("train.epochs={epochs}"),
+            "data.max_per_class=100".to_string(),
+            "data.test_per_class=20".to_string(),
+        ];
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        RunConfig::load(&path, &sets).unwrap()
+    }
+
+    fn train_into(dir: &Path, config: &RunConfig, resume: bool) {
+        let options = TrainOptions {
+            out: Some(dir.to_path_buf()),
+            resume,
+            ..TrainOptions::default()
+        };
+        train(config, &options).unwrap();
+    }
+
+    /// The curves the plot draws: one finite value per epoch, the accuracy a fraction.
+    #[track_caller]
+    fn assert_curves(history: &EpochHistory, epochs: usize) {
+        let (loss, balanced) = (history.train_loss(), history.valid_balanced_accuracy());
+        assert_eq!(
+            (loss.len(), balanced.len()),
+            (epochs, epochs),
+            "{history:?}"
+        );
+        assert!(loss.iter().all(|l| l.is_finite() && *l > 0.0), "{loss:?}");
+        assert!(
+            balanced.iter().all(|b| (0.0..=1.0).contains(b)),
+            "{balanced:?}"
+        );
+        assert!(history.covers(epochs), "{history:?}");
+    }
+
+    #[test]
+    fn every_epoch_reaches_the_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        train_into(dir.path(), &tiny(2, &[]), false);
+        let first = run.read_history(2).unwrap();
+        assert_curves(&first, 2);
+        // Above chance (0.1) after two epochs.
+        assert!(first.epochs[1].valid_balanced_accuracy > 0.2, "{first:?}");
+
+        // A resumed run keeps the epochs before its checkpoint and adds its own.
+        train_into(dir.path(), &tiny(3, &[]), true);
+        let resumed = run.read_history(3).unwrap();
+        assert_curves(&resumed, 3);
+        assert_eq!(resumed.epochs[..2], first.epochs[..]);
+
+        // A new run in the same directory starts its history over.
+        train_into(dir.path(), &tiny(1, &[]), false);
+        assert_curves(&run.read_history(1).unwrap(), 1);
+        assert!(run.read_history(2).is_err());
+    }
+
+    #[test]
+    fn both_phases_of_deferred_reweighting_reach_the_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let drw = ["loss.kind=\"ldam\"", "loss.drw_start_epoch=2"];
+        train_into(dir.path(), &tiny(3, &drw), false);
+        assert_curves(&RunDir::new(dir.path()).read_history(3).unwrap(), 3);
+    }
 }

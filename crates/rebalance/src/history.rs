@@ -1,0 +1,311 @@
+//! A run's per-epoch curves (training loss, validation balanced accuracy) for its plots, taken
+//! from the metric objects themselves as burn-train computes each epoch's value, not read
+//! back from burn-train's log files by a metric's display name (a renamed metric would leave
+//! the plot empty without a word). Saved in the run directory after every epoch, so a resumed
+//! run still plots the epochs before its checkpoint.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::bail;
+use burn::tensor::TensorReadError;
+use burn::train::metric::{
+    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericEntry, SerializedEntry,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::run_dir::RunDir;
+
+/// One finished epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochValues {
+    /// The epoch, counted from 1.
+    pub epoch: usize,
+    /// The training loss, averaged over the epoch's batches.
+    pub train_loss: f64,
+    /// The balanced accuracy on the validation split after the epoch, in `[0, 1]`.
+    pub valid_balanced_accuracy: f64,
+}
+
+/// Every finished epoch of a run, in order (`history.json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochHistory {
+    /// The epochs, from the first.
+    pub epochs: Vec<EpochValues>,
+}
+
+impl EpochHistory {
+    /// The training loss of each epoch.
+    pub fn train_loss(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.train_loss).collect()
+    }
+
+    /// The validation balanced accuracy of each epoch.
+    pub fn valid_balanced_accuracy(&self) -> Vec<f64> {
+        self.epochs
+            .iter()
+            .map(|e| e.valid_balanced_accuracy)
+            .collect()
+    }
+
+    /// Whether it holds exactly epochs `1..=epochs`, in order.
+    pub fn covers(&self, epochs: usize) -> bool {
+        self.epochs.len() == epochs && self.epochs.iter().zip(1..).all(|(e, n)| e.epoch == n)
+    }
+}
+
+/// Which curve a [`Recorded`] metric feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    /// The training loss: the value of the training loss metric (`NanGuard`).
+    TrainLoss,
+    /// The validation balanced accuracy: the value of the validation balanced accuracy
+    /// metric (`ConfusionMetric`), which is in percent.
+    ValidBalancedAccuracy,
+}
+
+/// Collects a training run's epochs and saves the history to its run directory after each
+/// one; every phase of the run and every metric it records shares it.
+#[derive(Clone)]
+pub struct HistoryRecorder(Arc<Mutex<Recording>>);
+
+struct Recording {
+    run: RunDir,
+    history: EpochHistory,
+    /// The training loss of the epoch whose validation has not ended yet.
+    train_loss: Option<f64>,
+    /// The first failure to record or save, reported by [`HistoryRecorder::finish`].
+    failure: Option<String>,
+}
+
+impl HistoryRecorder {
+    /// Starts the history of a training run in `run`: empty for a new run, the epochs up to
+    /// the checkpoint for a run resumed after epoch `resume_from`.
+    ///
+    /// # Errors
+    /// A resumed run whose history is missing, damaged or shorter than its checkpoint.
+    pub fn start(run: RunDir, resume_from: Option<usize>) -> anyhow::Result<Self> {
+        let history = match resume_from {
+            Some(done) => run.read_history(done)?,
+            None => EpochHistory::default(),
+        };
+        Ok(Self(Arc::new(Mutex::new(Recording {
+            run,
+            history,
+            train_loss: None,
+            failure: None,
+        }))))
+    }
+
+    /// `metric`, which records its value of each epoch as `curve`.
+    pub fn record<M>(&self, metric: M, curve: Curve) -> Recorded<M> {
+        Recorded {
+            metric,
+            curve,
+            recorder: self.clone(),
+        }
+    }
+
+    /// Adds one epoch's value; burn-train ends the training split of an epoch before its
+    /// validation split, so an epoch is complete with its validation balanced accuracy.
+    fn add(&self, curve: Curve, value: f64) {
+        let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let recording = &mut *recording;
+        match curve {
+            Curve::TrainLoss => recording.train_loss = Some(value),
+            Curve::ValidBalancedAccuracy => {
+                let epoch = recording.history.epochs.len() + 1;
+                let Some(train_loss) = recording.train_loss.take() else {
+                    recording.failure.get_or_insert_with(|| {
+                        format!("epoch {epoch}: a validation result without a training loss")
+                    });
+                    return;
+                };
+                recording.history.epochs.push(EpochValues {
+                    epoch,
+                    train_loss,
+                    valid_balanced_accuracy: value / 100.0,
+                });
+                if let Err(error) = recording.run.write_history(&recording.history) {
+                    recording
+                        .failure
+                        .get_or_insert_with(|| format!("{error:#}"));
+                }
+            }
+        }
+    }
+
+    /// The history of a run that trained `epochs` epochs.
+    ///
+    /// # Errors
+    /// The history could not be saved, or it misses an epoch.
+    pub fn finish(&self, epochs: usize) -> anyhow::Result<EpochHistory> {
+        let recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(failure) = &recording.failure {
+            bail!("the per-epoch history: {failure}");
+        }
+        if !recording.history.covers(epochs) {
+            bail!(
+                "the per-epoch history holds epochs {:?}, not 1 to {epochs}",
+                recording
+                    .history
+                    .epochs
+                    .iter()
+                    .map(|e| e.epoch)
+                    .collect::<Vec<_>>()
+            );
+        }
+        Ok(recording.history.clone())
+    }
+}
+
+/// A numeric burn-train metric, unchanged, that also records its value of each epoch into a
+/// [`HistoryRecorder`].
+#[derive(Clone)]
+pub struct Recorded<M> {
+    metric: M,
+    curve: Curve,
+    recorder: HistoryRecorder,
+}
+
+impl<M: Metric + Numeric> Metric for Recorded<M> {
+    type Input = M::Input;
+
+    fn name(&self) -> MetricName {
+        self.metric.name()
+    }
+
+    fn description(&self) -> Option<String> {
+        self.metric.description()
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        self.metric.attributes()
+    }
+
+    fn update(
+        &mut self,
+        input: &M::Input,
+        metadata: &MetricMetadata,
+    ) -> Result<SerializedEntry, TensorReadError> {
+        self.metric.update(input, metadata)
+    }
+
+    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+        // burn-train computes each metric once at the end of an epoch's split.
+        let entry = self.metric.compute()?;
+        self.recorder
+            .add(self.curve, self.metric.final_value().current());
+        Ok(entry)
+    }
+
+    fn clear(&mut self) {
+        self.metric.clear();
+    }
+}
+
+impl<M: Numeric> Numeric for Recorded<M> {
+    fn value(&self) -> Option<NumericEntry> {
+        self.metric.value()
+    }
+
+    fn running_value(&self) -> Option<NumericEntry> {
+        self.metric.running_value()
+    }
+
+    fn final_value(&self) -> NumericEntry {
+        self.metric.final_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::data::dataloader::Progress;
+    use burn::prelude::*;
+    use burn::train::metric::{LossInput, LossMetric};
+
+    use super::*;
+
+    fn metadata() -> MetricMetadata {
+        MetricMetadata {
+            progress: Progress {
+                items_processed: 1,
+                items_total: 1,
+                unit: None,
+            },
+            iteration: None,
+            lr: None,
+        }
+    }
+
+    /// One epoch of `metric` as burn-train runs it: a batch of `values`, then compute and clear.
+    fn epoch<M: Metric<Input = LossInput>>(metric: &mut M, values: [f32; 2]) {
+        let input = LossInput::new(Tensor::from_floats(values, &Device::flex()));
+        metric.update(&input, &metadata()).unwrap();
+        metric.compute().unwrap();
+        metric.clear();
+    }
+
+    #[test]
+    fn recorded_metrics_save_every_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        let recorder = HistoryRecorder::start(run.clone(), None).unwrap();
+        let mut loss = recorder.record(LossMetric::new(), Curve::TrainLoss);
+        // Stands in for the balanced accuracy metric, which reports percent.
+        let mut balanced = recorder.record(LossMetric::new(), Curve::ValidBalancedAccuracy);
+        // The wrapped metric is unchanged: burn-train logs and shows it under its own name.
+        assert_eq!(loss.name().as_str(), "Loss");
+        epoch(&mut loss, [1.0, 2.0]);
+        epoch(&mut balanced, [50.0, 70.0]);
+        assert_eq!(run.read_history(1).unwrap().train_loss(), [1.5]);
+        epoch(&mut loss, [0.5, 0.5]);
+        epoch(&mut balanced, [80.0, 80.0]);
+
+        let history = recorder.finish(2).unwrap();
+        let expected = [
+            EpochValues {
+                epoch: 1,
+                train_loss: 1.5,
+                valid_balanced_accuracy: 0.6,
+            },
+            EpochValues {
+                epoch: 2,
+                train_loss: 0.5,
+                valid_balanced_accuracy: 0.8,
+            },
+        ];
+        assert_eq!(history.epochs, expected);
+        assert_eq!(run.read_history(2).unwrap(), history);
+        // A missing epoch is an error, not a shorter curve.
+        let err = recorder.finish(3).unwrap_err().to_string();
+        assert!(err.contains("holds epochs [1, 2], not 1 to 3"), "{err}");
+
+        // Resumed after epoch 1: epoch 1 kept, the next one recorded after it.
+        let resumed = HistoryRecorder::start(run.clone(), Some(1)).unwrap();
+        let mut loss = resumed.record(LossMetric::new(), Curve::TrainLoss);
+        let mut balanced = resumed.record(LossMetric::new(), Curve::ValidBalancedAccuracy);
+        epoch(&mut loss, [3.0, 3.0]);
+        epoch(&mut balanced, [10.0, 10.0]);
+        let history = resumed.finish(2).unwrap();
+        assert_eq!(history.epochs[0], expected[0]);
+        assert_eq!(history.train_loss(), [1.5, 3.0]);
+        let err = HistoryRecorder::start(run, Some(3))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("lacks epochs before the checkpoint of epoch 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_validation_value_without_a_training_loss_fails_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = HistoryRecorder::start(RunDir::new(dir.path()), None).unwrap();
+        let mut balanced = recorder.record(LossMetric::new(), Curve::ValidBalancedAccuracy);
+        epoch(&mut balanced, [50.0, 50.0]);
+        let err = recorder.finish(0).unwrap_err().to_string();
+        assert!(err.contains("epoch 1: a validation result without a training loss"));
+    }
+}

@@ -1,0 +1,166 @@
+//! Inference: a trained model's test evaluation (`rebalance eval` rebuilds the model from
+//! its run directory alone) and the report of a run.
+
+use std::path::Path;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::prelude::*;
+use rebalance_data::{LongTailData, SampleBatcher, Samples};
+use rebalance_loss::posthoc_adjust;
+use rebalance_weights::ClassCounts;
+
+use crate::backend;
+use crate::config::RunConfig;
+use crate::evaluation::Confusion;
+use crate::model::Classifier;
+use crate::report::{Report, peak_memory_bytes};
+use crate::run_dir::RunDir;
+
+/// The confusion matrix of `model` on `samples`, optionally with post-hoc logit adjustment
+/// `(training counts, τ)`.
+///
+/// # Errors
+/// A failed device read.
+pub fn evaluate(
+    model: &Classifier,
+    samples: &Samples,
+    batcher: &SampleBatcher,
+    device: &Device,
+    batch_size: usize,
+    posthoc: Option<(&[u64], f64)>,
+) -> anyhow::Result<Confusion> {
+    let num_classes = model_classes(model, samples, batcher, device)?;
+    let mut confusion = Confusion::new(num_classes);
+    for first in (0..samples.len()).step_by(batch_size.max(1)) {
+        let items = (first..(first + batch_size).min(samples.len()))
+            .map(|i| samples.get(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = batcher.batch(items, device);
+        let mut logits = model.forward(batch.features);
+        if let Some((counts, tau)) = posthoc {
+            logits = posthoc_adjust(logits, counts, tau)?;
+        }
+        let [n, _] = logits.dims();
+        let predictions: Vec<i64> = logits
+            .argmax(1)
+            .reshape([n])
+            .try_into_data()?
+            .iter::<i64>()
+            .collect();
+        let targets: Vec<i64> = batch.targets.try_into_data()?.iter::<i64>().collect();
+        confusion.add(&targets, &predictions);
+    }
+    Ok(confusion)
+}
+
+/// The number of logits the model produces.
+fn model_classes(
+    model: &Classifier,
+    samples: &Samples,
+    batcher: &SampleBatcher,
+    device: &Device,
+) -> anyhow::Result<usize> {
+    let probe = batcher.batch(vec![samples.get(0)?], device);
+    Ok(model.forward(probe.features).dims()[1])
+}
+
+/// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
+/// test split, with the post-hoc logit adjustment of its config's `eval.posthoc_tau`;
+/// rewrites the run's report. With `posthoc_tau` given, adjusts with that `τ` instead and
+/// writes `report-posthoc.*`.
+///
+/// # Errors
+/// A missing or unreadable run directory, config, state or model.
+pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> {
+    let run = RunDir::new(dir);
+    let config = run.read_config()?;
+    let state = run.read_state()?;
+    let device = backend::device(&config.train.backend)?;
+    let data = config.data.load()?;
+    let num_classes = data.num_classes;
+    let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
+    let loss_config = &config.loss;
+    let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
+    let model = run.load_model(Classifier::new(
+        &config.model,
+        &data.feature_shape,
+        num_classes,
+        loss,
+        &device,
+    )?)?;
+    let batcher = SampleBatcher::new(Some(state.standardizer));
+    // The command line's τ, else the config's.
+    let tau = posthoc_tau.or(config.eval.posthoc_tau);
+    let posthoc = tau.map(|tau| (counts.as_slice(), tau));
+    let confusion = evaluate(
+        &model,
+        &data.test,
+        &batcher,
+        &device,
+        config.train.batch_size,
+        posthoc,
+    )?;
+    let wall = run.report_wall_seconds();
+    let report = run_report(
+        &config,
+        &config.train.backend,
+        &data,
+        &counts,
+        &confusion,
+        wall,
+        tau,
+    )?;
+    if posthoc_tau.is_some() {
+        run.write_posthoc_report(&report)?;
+    } else {
+        run.write_report(&report)?;
+    }
+    Ok(report)
+}
+
+/// The report of a run: its config's loss and scheme, the class weights in force at the last
+/// epoch, and the test `confusion`.
+///
+/// # Errors
+/// The class weights cannot be computed from `counts`.
+pub(crate) fn run_report(
+    config: &RunConfig,
+    backend: &str,
+    data: &LongTailData,
+    counts: &ClassCounts,
+    confusion: &Confusion,
+    wall_seconds: f64,
+    posthoc_tau: Option<f64>,
+) -> anyhow::Result<Report> {
+    let loss_config = &config.loss;
+    let weights = loss_config
+        .class_weights_at(counts, config.train.epochs - 1)?
+        .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
+    let mut report = Report::new(
+        backend,
+        config.train.epochs,
+        loss_config.name(),
+        config
+            .loss
+            .weighting()
+            .map_or("uniform", |w| w.scheme.name()),
+        data.train.class_counts(data.num_classes),
+        weights,
+        data.class_names.clone(),
+        confusion,
+        wall_seconds,
+        posthoc_tau,
+    );
+    report.dataset_bytes = dataset_bytes(data);
+    report.peak_memory_bytes = peak_memory_bytes();
+    Ok(report)
+}
+
+/// Bytes `data`'s splits take in memory: features as `f32`, labels as `usize`.
+pub(crate) fn dataset_bytes(data: &LongTailData) -> u64 {
+    let split = |s: &Samples| {
+        (s.len() * (s.dim() * std::mem::size_of::<f32>() + std::mem::size_of::<usize>())) as u64
+    };
+    split(&data.train) + split(&data.test) + data.validation.as_ref().map_or(0, split)
+}
