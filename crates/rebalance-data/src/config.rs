@@ -206,6 +206,74 @@ impl DataConfig {
         }
     }
 
+    /// The config with the synthetic source's defaults written out (`features = 16`, ...), so
+    /// a recorded config shows every value the run used; other sources are left as they are.
+    pub fn with_defaults(mut self) -> Self {
+        if self.source == DataSource::Synthetic {
+            let s = self.synthetic();
+            self.max_per_class = Some(s.max_per_class);
+            self.features = Some(s.features);
+            self.informative = Some(s.informative);
+            self.clusters_per_class = Some(s.clusters_per_class);
+            self.class_sep = Some(s.class_sep);
+            self.label_noise = Some(s.label_noise);
+            self.test_per_class = Some(s.test_per_class);
+            self.validation_per_class = Some(s.validation_per_class);
+        }
+        self
+    }
+
+    /// Checks every key that needs no file: keys of another source, a source's required keys,
+    /// the generator's parameters and the profile. [`load`](Self::load) runs these checks
+    /// first; call this to refuse a config before anything else starts.
+    ///
+    /// # Errors
+    /// The first bad key, named as in the config file (`data.profile.factor = 0.5: must be
+    /// >= 1 ...`).
+    pub fn validate(&self) -> Result<(), DataError> {
+        self.validate_unqualified().map_err(in_data_section)
+    }
+
+    fn validate_unqualified(&self) -> Result<(), DataError> {
+        self.check_keys()?;
+        // A file source's n_max is its smallest class, unknown before reading it: a large
+        // stand-in checks the profile's own parameters.
+        let n_max = match self.source {
+            DataSource::Synthetic => {
+                let synthetic = self.synthetic();
+                synthetic.validate()?;
+                synthetic.max_per_class
+            }
+            DataSource::Csv => {
+                for (key, given) in [
+                    ("train", self.train.is_some()),
+                    ("test", self.test.is_some()),
+                ] {
+                    if !given {
+                        return Err(DataError::invalid(
+                            "data.source",
+                            "\"csv\"",
+                            format!("given with data.{key}"),
+                        ));
+                    }
+                }
+                self.max_per_class.unwrap_or(1 << 20)
+            }
+            DataSource::Idx | DataSource::Cifar10 => {
+                if self.dir.is_none() {
+                    return Err(DataError::invalid(
+                        "data.source",
+                        self.source,
+                        "given with data.dir",
+                    ));
+                }
+                self.max_per_class.unwrap_or(1 << 20)
+            }
+        };
+        self.profile.counts(n_max, self.num_classes)?;
+        Ok(())
+    }
+
     /// Keys set for another source.
     fn check_keys(&self) -> Result<(), DataError> {
         let synthetic_only = [
@@ -262,7 +330,7 @@ impl DataConfig {
     }
 
     fn load_unqualified(&self) -> Result<LongTailData, DataError> {
-        self.check_keys()?;
+        self.validate_unqualified()?;
         let mut data = match self.source {
             DataSource::Synthetic => self.synthetic().generate(&self.profile)?,
             DataSource::Csv => {

@@ -95,7 +95,7 @@ struct Mixture {
 }
 
 impl SyntheticConfig {
-    fn validate(&self) -> Result<(), DataError> {
+    pub(crate) fn validate(&self) -> Result<(), DataError> {
         if self.num_classes < 2 {
             return Err(DataError::invalid("num_classes", self.num_classes, ">= 2"));
         }

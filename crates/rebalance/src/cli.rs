@@ -139,7 +139,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let report = train(
                 &config,
                 &TrainOptions {
-                    backend,
+                    backend: backend.as_deref().map(str::parse).transpose()?,
                     out: out.clone(),
                     resume,
                     progress: None,

@@ -691,11 +691,11 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
         .out
         .clone()
         .unwrap_or_else(|| plan.base.output.dir.clone());
-    let backend = options
-        .backend
-        .clone()
-        .unwrap_or_else(|| plan.base.train.backend.clone());
-    crate::backend::device(&backend)?;
+    let backend = match &options.backend {
+        Some(name) => name.parse()?,
+        None => plan.base.train.backend,
+    };
+    backend.device()?;
 
     let mut runs = Vec::new();
     for offset in 0..seeds as u64 {
@@ -703,7 +703,7 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
             let mut config = variant.config.clone();
             config.data.seed += offset;
             config.train.seed += offset;
-            config.train.backend = backend.clone();
+            config.train.backend = backend;
             let run_dir = dir
                 .join(&variant.name)
                 .join(format!("seed-{}", config.train.seed));
@@ -833,7 +833,7 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
     bar.finish_and_clear();
     drop(data_cache);
 
-    let comparison = summarise(&plan, &runs, &dir, &backend, path)?;
+    let comparison = summarise(&plan, &runs, &dir, backend.into(), path)?;
     Ok(Comparison {
         trained: todo.len(),
         wall_seconds: started.elapsed().as_secs_f64(),

@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use rebalance_data::DataConfig;
+use rebalance_data::{DataConfig, DataError};
 use rebalance_loss::{LossConfig, LossError, LossKind};
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
+
+use crate::backend::Backend;
 
 /// A configuration error, naming the key path and the value.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,9 @@ pub enum ConfigError {
         /// The key path and what is wrong.
         message: String,
     },
+    /// A `[data]` value the data library refuses; its message names the key (`data.seed`).
+    #[error(transparent)]
+    Data(#[from] DataError),
     /// A `[loss]` value the loss library refuses (`loss.gamma = -1: must be ...`).
     #[error("loss.{0}")]
     Loss(#[from] LossError),
@@ -43,7 +48,7 @@ pub enum ConfigError {
 }
 
 /// The whole run configuration.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     /// Where the samples come from and how the training split is made long-tailed.
@@ -65,6 +70,20 @@ pub struct RunConfig {
     /// Where results go.
     #[serde(default)]
     pub output: OutputSection,
+}
+
+impl Default for RunConfig {
+    /// Every default, the synthetic data's included (as a recorded `config.toml` shows them).
+    fn default() -> Self {
+        Self {
+            data: DataConfig::default().with_defaults(),
+            model: ModelSection::default(),
+            loss: LossConfig::default(),
+            train: TrainSection::default(),
+            eval: EvalSection::default(),
+            output: OutputSection::default(),
+        }
+    }
 }
 
 /// The classifier architecture.
@@ -161,7 +180,7 @@ pub struct TrainSection {
     /// Seed of initialisation, shuffling and augmentation. Default 1.
     pub seed: u64,
     /// Backend: `flex`, `ndarray`, `wgpu`, `cuda`. Default `flex`.
-    pub backend: String,
+    pub backend: Backend,
     /// Data-loading threads (0: the training thread). Default 0.
     pub workers: usize,
 }
@@ -181,7 +200,7 @@ impl Default for TrainSection {
             step_factors: Vec::new(),
             augment: false,
             seed: 1,
-            backend: "flex".to_string(),
+            backend: Backend::default(),
             workers: 0,
         }
     }
@@ -248,20 +267,23 @@ impl RunConfig {
     /// # Errors
     /// An unknown key, a value of the wrong type or out of range.
     pub(crate) fn from_table(table: toml::Table, source: &str) -> Result<Self, ConfigError> {
-        let config: RunConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+        let mut config: RunConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| ConfigError::Parse {
                 path: source.to_string(),
                 message: key_message(&e.path().to_string(), e.inner().message().trim()),
             })?;
+        config.data = config.data.with_defaults();
         config.validate()?;
         Ok(config)
     }
 
-    /// Range checks that the types cannot express.
+    /// Range checks that the types cannot express, section by section, before anything is
+    /// loaded or trained (a compare sweep checks every variant this way up front).
     ///
     /// # Errors
     /// The first value out of range, naming its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.data.validate()?;
         self.loss.validate()?;
         let train = &self.train;
         if train.epochs == 0 {
@@ -576,5 +598,64 @@ mod tests {
             "f.toml: loss.reduction: unknown reduction \"avg\": expected one of weighted-mean, \
              mean, sum, none"
         );
+    }
+
+    #[test]
+    fn every_section_is_checked_before_anything_loads() {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
+        // Nothing is generated or read: a CSV that does not exist is not opened here.
+        let err = RunConfig::from_table(
+            table("[data]\nprofile = { kind = \"exponential\", factor = 0.5 }"),
+            "f.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("data.profile.factor = 0.5: must be >= 1"),
+            "{err}"
+        );
+        let err = RunConfig::from_table(table("[data]\nsource = \"csv\"\ntrain = \"x.csv\""), "f")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data.source = \"csv\": must be given with data.test"
+        );
+        let err = RunConfig::from_table(table("[data]\nclass_sep = -1.0"), "f").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data.class_sep = -1: must be finite and > 0"
+        );
+        let err = RunConfig::from_table(table("[train]\nbackend = \"tpu\""), "f.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("f.toml: train.backend: unknown backend \"tpu\": expected one of flex, ndarray, wgpu, cuda"),
+            "{err}"
+        );
+        let config = RunConfig::from_table(table("[train]\nbackend = \"WGPU\""), "f").unwrap();
+        assert_eq!(config.train.backend, Backend::Wgpu);
+    }
+
+    #[test]
+    fn the_recorded_config_fills_in_the_synthetic_defaults() {
+        let config = RunConfig::from_table(toml::Table::new(), "f").unwrap();
+        let written = config.to_toml().unwrap();
+        for key in [
+            "features = 16",
+            "informative = 8",
+            "max_per_class = 5000",
+            "test_per_class = 1000",
+            "backend = \"flex\"",
+        ] {
+            assert!(written.contains(key), "{key} missing from\n{written}");
+        }
+        let again = RunConfig::from_table(toml::from_str(&written).unwrap(), "f").unwrap();
+        assert_eq!(again, config);
+        // A file source records no generator keys (they would be errors there).
+        let csv = RunConfig::from_table(
+            toml::from_str("[data]\nsource = \"csv\"\ntrain = \"a\"\ntest = \"b\"").unwrap(),
+            "f",
+        )
+        .unwrap();
+        assert_eq!(csv.data.features, None);
     }
 }

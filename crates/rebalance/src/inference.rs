@@ -10,7 +10,7 @@ use rebalance_data::{LongTailData, SampleBatcher, Samples};
 use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
 
-use crate::backend;
+use crate::backend::Backend;
 use crate::config::RunConfig;
 use crate::evaluation::Confusion;
 use crate::model::Classifier;
@@ -76,7 +76,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
     let run = RunDir::new(dir);
     let config = run.read_config()?;
     let state = run.read_state()?;
-    let device = backend::device(&config.train.backend)?;
+    let device = config.train.backend.device()?;
     let data = config.data.load()?;
     let num_classes = data.num_classes;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
@@ -104,7 +104,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
     let wall = run.report_wall_seconds();
     let report = run_report(
         &config,
-        &config.train.backend,
+        config.train.backend,
         &data,
         &counts,
         &confusion,
@@ -126,7 +126,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
 /// The class weights cannot be computed from `counts`.
 pub(crate) fn run_report(
     config: &RunConfig,
-    backend: &str,
+    backend: Backend,
     data: &LongTailData,
     counts: &ClassCounts,
     confusion: &Confusion,
@@ -138,7 +138,7 @@ pub(crate) fn run_report(
         .class_weights_at(counts, config.train.epochs - 1)?
         .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
     let mut report = Report::new(
-        backend,
+        backend.into(),
         config.train.epochs,
         loss_config.name(),
         config

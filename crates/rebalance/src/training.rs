@@ -23,22 +23,23 @@ use rebalance_data::{
 };
 use rebalance_weights::ClassCounts;
 
+use crate::backend::Backend;
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
 use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
+use crate::plots;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::Report;
 use crate::run_dir::{RunDir, RunState};
 use crate::schedule::WarmupStepScheduler;
-use crate::{backend, plots};
 
 /// Options of `rebalance train` beside the config.
 #[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
     /// Overrides `[train] backend`.
-    pub backend: Option<String>,
+    pub backend: Option<Backend>,
     /// Overrides `[output] dir`.
     pub out: Option<PathBuf>,
     /// Continue from the run directory's last checkpoint.
@@ -94,8 +95,8 @@ pub fn train_on(
     options: &TrainOptions,
     data: &LongTailData,
 ) -> anyhow::Result<Report> {
-    let backend = options.backend.as_deref().unwrap_or(&config.train.backend);
-    let device = backend::device(backend)?;
+    let backend = options.backend.unwrap_or(config.train.backend);
+    let device = backend.device()?;
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
     let resume_from = run.prepare(options.resume)?;
     let history = HistoryRecorder::start(run.clone(), resume_from)?;
@@ -148,9 +149,9 @@ pub fn train_on(
 }
 
 /// `config` as the run directory records it: with the backend and the directory used.
-fn resolved(config: &RunConfig, backend: &str, run: &RunDir) -> RunConfig {
+fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> RunConfig {
     let mut resolved = config.clone();
-    resolved.train.backend = backend.to_string();
+    resolved.train.backend = backend;
     resolved.output.dir = run.path().to_path_buf();
     resolved
 }
