@@ -128,7 +128,9 @@ mod class_balanced;
 mod config;
 mod cross_entropy;
 mod error;
+mod flat_config;
 mod focal;
+mod imbalance_loss;
 mod ldam;
 mod logit_adjusted;
 mod normed_linear;
@@ -141,10 +143,11 @@ pub use binary_cross_entropy::{WeightedBinaryCrossEntropy, WeightedBinaryCrossEn
 pub use class_balanced::{
     ClassBalanced, ClassBalancedBase, ClassBalancedConfig, ClassBalancedLoss, sigmoid_bias_init,
 };
-pub use config::{ClassWeighting, ImbalanceLoss, LossConfig, LossKind};
+pub use config::{ClassWeighting, LossConfig, LossKind};
 pub use cross_entropy::{WeightedCrossEntropy, WeightedCrossEntropyConfig};
 pub use error::LossError;
 pub use focal::{Focal, FocalConfig};
+pub use imbalance_loss::ImbalanceLoss;
 pub use ldam::{Ldam, LdamConfig};
 pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
 pub use normed_linear::{NormedLinear, NormedLinearConfig};
