@@ -69,6 +69,11 @@ impl DataError {
         }
     }
 
+    /// The error for `text` not naming any variant of `T` (see `config_enum!`).
+    pub(crate) fn unknown_name<T: strum::VariantNames>(what: &'static str, text: &str) -> Self {
+        Self::invalid(what, text, format!("one of {}", T::VARIANTS.join(", ")))
+    }
+
     pub(crate) fn invalid(
         name: &'static str,
         value: impl ToString,

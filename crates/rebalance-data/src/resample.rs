@@ -4,73 +4,47 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::split::{class_indices, stream};
+use crate::{DataError, Sample, Samples};
 use burn::data::dataset::transform::SelectionDataset;
 use burn::data::dataset::{Dataset, DatasetError};
 use rand::RngExt;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::seq::SliceRandom;
-use serde_with::{DeserializeFromStr, SerializeDisplay};
-
-use crate::split::{class_indices, stream};
-use crate::{DataError, Sample, Samples};
 
 const RESAMPLE: u64 = 30;
 
-/// Re-sampling of the training split, the data-side alternative to re-weighting the loss.
-///
-/// | name | epoch | from |
-/// |---|---|---|
-/// | `none` | every sample once | |
-/// | `class-balanced` | `N` draws: a class uniformly, then one of its samples | class-balanced sampling (Kang et al., ICLR 2020) |
-/// | `square-root` | `N` draws: class `c` with probability `∝ n_c^{1/2}`, then one of its samples | square-root sampling (Mahajan et al., ECCV 2018; Kang et al., ICLR 2020) |
-/// | `oversample` | every class brought up to `n_max` by drawing its samples again | random over-sampling |
-/// | `undersample` | every class cut to `n_min` at random | random under-sampling |
-///
-/// `N` is the training size. [`epoch_indices`](Resampling::epoch_indices) and
-/// [`select`](Resampling::select) draw once per call; [`ResampledSamples`] is the dataset to
-/// hand a Burn data loader, as it re-draws every epoch.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-    SerializeDisplay,
-    DeserializeFromStr,
-)]
-#[strum(
-    serialize_all = "kebab-case",
-    ascii_case_insensitive,
-    parse_err_ty = DataError,
-    parse_err_fn = unknown_resampling
-)]
-pub enum Resampling {
-    /// No re-sampling (the default).
-    #[default]
-    None,
-    /// Each class equally likely.
-    ClassBalanced,
-    /// Class probability proportional to the square root of its count.
-    SquareRoot,
-    /// Random over-sampling of every class to the largest count.
-    Oversample,
-    /// Random under-sampling of every class to the smallest count.
-    Undersample,
+rebalance_weights::config_enum! {
+    /// Re-sampling of the training split, the data-side alternative to re-weighting the loss.
+    ///
+    /// | name | epoch | from |
+    /// |---|---|---|
+    /// | `none` | every sample once | |
+    /// | `class-balanced` | `N` draws: a class uniformly, then one of its samples | class-balanced sampling (Kang et al., ICLR 2020) |
+    /// | `square-root` | `N` draws: class `c` with probability `∝ n_c^{1/2}`, then one of its samples | square-root sampling (Mahajan et al., ECCV 2018; Kang et al., ICLR 2020) |
+    /// | `oversample` | every class brought up to `n_max` by drawing its samples again | random over-sampling |
+    /// | `undersample` | every class cut to `n_min` at random | random under-sampling |
+    ///
+    /// `N` is the training size. [`epoch_indices`](Resampling::epoch_indices) and
+    /// [`select`](Resampling::select) draw once per call; [`ResampledSamples`] is the dataset to
+    /// hand a Burn data loader, as it re-draws every epoch.
+    pub enum Resampling("resampling", DataError) {
+        /// No re-sampling (the default).
+        #[default]
+        None,
+        /// Each class equally likely.
+        ClassBalanced,
+        /// Class probability proportional to the square root of its count.
+        SquareRoot,
+        /// Random over-sampling of every class to the largest count.
+        Oversample,
+        /// Random under-sampling of every class to the smallest count.
+        Undersample,
+    }
 }
 
 impl Resampling {
-    /// The kebab-case name used in configs.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-
     /// The indices into `labels` one epoch visits (with repeats for the drawing schemes), in
     /// increasing order. Classes without samples are skipped.
     ///
@@ -272,15 +246,6 @@ impl fmt::Debug for ResampledSamples {
             .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
-}
-
-fn unknown_resampling(text: &str) -> DataError {
-    use strum::VariantNames;
-    DataError::invalid(
-        "resampling",
-        text,
-        format!("one of {}", Resampling::VARIANTS.join(", ")),
-    )
 }
 
 #[cfg(test)]

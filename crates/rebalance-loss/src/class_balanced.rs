@@ -2,7 +2,6 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, Scheme};
-use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::error::check_min;
 use crate::{
@@ -10,48 +9,18 @@ use crate::{
     WeightedBinaryCrossEntropyConfig, WeightedCrossEntropy, WeightedCrossEntropyConfig,
 };
 
-/// The loss that class-balanced weights are applied to.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-    SerializeDisplay,
-    DeserializeFromStr,
-)]
-#[strum(
-    serialize_all = "kebab-case",
-    ascii_case_insensitive,
-    parse_err_ty = LossError,
-    parse_err_fn = unknown_base
-)]
-pub enum ClassBalancedBase {
-    /// Softmax cross-entropy.
-    Softmax,
-    /// One-vs-all sigmoid cross-entropy.
-    Sigmoid,
-    /// Sigmoid focal loss without `α` (the weights play its part) — the default, the
-    /// combination Cui et al. report best on long-tailed CIFAR.
-    #[default]
-    Focal,
-}
-
-impl ClassBalancedBase {
-    /// The kebab-case name used in configs.
-    pub fn name(self) -> &'static str {
-        self.into()
+rebalance_weights::config_enum! {
+    /// The loss that class-balanced weights are applied to.
+    pub enum ClassBalancedBase("class-balanced base loss", LossError) {
+        /// Softmax cross-entropy.
+        Softmax,
+        /// One-vs-all sigmoid cross-entropy.
+        Sigmoid,
+        /// Sigmoid focal loss without `α` (the weights play its part) — the default, the
+        /// combination Cui et al. report best on long-tailed CIFAR.
+        #[default]
+        Focal,
     }
-}
-
-fn unknown_base(text: &str) -> LossError {
-    LossError::unknown_name::<ClassBalancedBase>("class-balanced base loss", text)
 }
 
 /// Configuration of [`ClassBalanced`], the class-balanced loss of Cui et al., "Class-Balanced

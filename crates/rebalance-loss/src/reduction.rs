@@ -1,71 +1,40 @@
 //! How per-sample losses become one number.
 
 use burn::prelude::*;
-use serde_with::{DeserializeFromStr, SerializeDisplay};
 
 use crate::LossError;
 
-/// How the per-sample losses `w_n · l_n` of a batch are reduced.
-///
-/// `w_n` is the sample's weight (its class weight `w_{y_n}`, or 1 for an unweighted loss) and
-/// `l_n` its unweighted loss:
-///
-/// | name | value | used by |
-/// |---|---|---|
-/// | `weighted-mean` (default) | `Σ w_n·l_n / Σ w_n` | PyTorch's and burn-nn's weighted `CrossEntropyLoss` |
-/// | `mean` | `Σ w_n·l_n / N` | Cui et al.'s code (TensorFlow `SUM_BY_NONZERO_WEIGHTS` with all weights > 0) |
-/// | `sum` | `Σ w_n·l_n` | |
-/// | `none` | the `[B]` vector `w_n·l_n` | |
-///
-/// With weights normalized to sum to the number of classes, `mean` scales the loss by the
-/// batch's mean weight, so tail-heavy batches pull harder; `weighted-mean` does not. The two
-/// are equal when every weight is 1. Samples excluded by an ignore index count in neither the
-/// numerator nor `N` nor `Σ w_n`.
-///
-/// A batch whose weights sum to 0 (every sample of a zero-weight class, or every sample
-/// ignored) gives a `weighted-mean` or `mean` of exactly 0 with a zero gradient, never NaN.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-    SerializeDisplay,
-    DeserializeFromStr,
-)]
-#[strum(
-    serialize_all = "kebab-case",
-    ascii_case_insensitive,
-    parse_err_ty = LossError,
-    parse_err_fn = unknown_reduction
-)]
-pub enum Reduction {
-    /// `Σ w_n·l_n / Σ w_n` (the default).
-    #[default]
-    WeightedMean,
-    /// `Σ w_n·l_n / N`.
-    Mean,
-    /// `Σ w_n·l_n`.
-    Sum,
-    /// No reduction: `forward` returns the `[B]` per-sample losses.
-    None,
-}
-
-impl Reduction {
-    /// The kebab-case name used in configs and on the command line.
-    pub fn name(self) -> &'static str {
-        self.into()
+rebalance_weights::config_enum! {
+    /// How the per-sample losses `w_n · l_n` of a batch are reduced.
+    ///
+    /// `w_n` is the sample's weight (its class weight `w_{y_n}`, or 1 for an unweighted loss) and
+    /// `l_n` its unweighted loss:
+    ///
+    /// | name | value | used by |
+    /// |---|---|---|
+    /// | `weighted-mean` (default) | `Σ w_n·l_n / Σ w_n` | PyTorch's and burn-nn's weighted `CrossEntropyLoss` |
+    /// | `mean` | `Σ w_n·l_n / N` | Cui et al.'s code (TensorFlow `SUM_BY_NONZERO_WEIGHTS` with all weights > 0) |
+    /// | `sum` | `Σ w_n·l_n` | |
+    /// | `none` | the `[B]` vector `w_n·l_n` | |
+    ///
+    /// With weights normalized to sum to the number of classes, `mean` scales the loss by the
+    /// batch's mean weight, so tail-heavy batches pull harder; `weighted-mean` does not. The two
+    /// are equal when every weight is 1. Samples excluded by an ignore index count in neither the
+    /// numerator nor `N` nor `Σ w_n`.
+    ///
+    /// A batch whose weights sum to 0 (every sample of a zero-weight class, or every sample
+    /// ignored) gives a `weighted-mean` or `mean` of exactly 0 with a zero gradient, never NaN.
+    pub enum Reduction("reduction", LossError) {
+        /// `Σ w_n·l_n / Σ w_n` (the default).
+        #[default]
+        WeightedMean,
+        /// `Σ w_n·l_n / N`.
+        Mean,
+        /// `Σ w_n·l_n`.
+        Sum,
+        /// No reduction: `forward` returns the `[B]` per-sample losses.
+        None,
     }
-}
-
-fn unknown_reduction(text: &str) -> LossError {
-    LossError::unknown_name::<Reduction>("reduction", text)
 }
 
 /// Per-sample losses before reduction.

@@ -73,6 +73,7 @@
 
 mod counts;
 mod error;
+mod names;
 mod normalization;
 mod schedule;
 mod scheme;

@@ -1,55 +1,38 @@
 //! Picking the compute backend at run time among those compiled in.
 
 use burn::prelude::*;
-use serde_with::{DeserializeFromStr, SerializeDisplay};
 use strum::{IntoEnumIterator, VariantNames};
 
-/// A compute backend, by its config and command-line name (`train.backend`, `--backend`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::Display,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::VariantNames,
-    strum::EnumIter,
-    SerializeDisplay,
-    DeserializeFromStr,
-)]
-#[strum(
-    serialize_all = "lowercase",
-    ascii_case_insensitive,
-    parse_err_ty = UnknownBackend,
-    parse_err_fn = unknown_backend
-)]
-pub enum Backend {
-    /// Burn's pure-Rust CPU backend (always compiled in; the default).
-    #[default]
-    Flex,
-    /// Burn's deprecated ndarray CPU backend (`--features ndarray`).
-    Ndarray,
-    /// GPUs through wgpu: Vulkan, Metal, DX12 (`--features wgpu`).
-    Wgpu,
-    /// NVIDIA GPUs through CUDA (`--features cuda`).
-    Cuda,
+rebalance_weights::config_enum! {
+    /// A compute backend, by its config and command-line name (`train.backend`, `--backend`).
+    pub enum Backend("backend", UnknownBackend) {
+        /// Burn's pure-Rust CPU backend (always compiled in; the default).
+        #[default]
+        Flex,
+        /// Burn's deprecated ndarray CPU backend (`--features ndarray`).
+        Ndarray,
+        /// GPUs through wgpu: Vulkan, Metal, DX12 (`--features wgpu`).
+        Wgpu,
+        /// NVIDIA GPUs through CUDA (`--features cuda`).
+        Cuda,
+    }
 }
 
 /// A backend name that is not one of [`Backend`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown backend {0:?}: expected one of {names} (compiled in: {compiled})",
-    names = Backend::VARIANTS.join(", "),
-    compiled = compiled_names()
-)]
-pub struct UnknownBackend(String);
+#[error("unknown backend {value:?}: expected one of {names} (compiled in: {compiled})", compiled = compiled_names())]
+pub struct UnknownBackend {
+    value: String,
+    names: String,
+}
 
-fn unknown_backend(text: &str) -> UnknownBackend {
-    UnknownBackend(text.to_string())
+impl UnknownBackend {
+    fn unknown_name<T: VariantNames>(_what: &'static str, text: &str) -> Self {
+        UnknownBackend {
+            value: text.to_string(),
+            names: T::VARIANTS.join(", "),
+        }
+    }
 }
 
 impl Backend {

@@ -13,6 +13,7 @@ pub mod history;
 pub mod inference;
 pub mod metrics;
 pub mod model;
+pub mod overrides;
 pub mod plots;
 pub mod renderer;
 pub mod report;
