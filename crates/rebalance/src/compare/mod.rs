@@ -44,7 +44,7 @@ use anyhow::bail;
 
 pub use plan::{ComparePlan, CompareSection, Variant};
 pub use stats::{Metrics, RunResult, ShotGroups, VariantSummary};
-pub use variants::default_variants;
+pub use variants::{DefaultVariant, default_variants};
 
 use sweep::{Progress, SeedData};
 

@@ -134,6 +134,7 @@ impl ComparePlan {
         }
         let entries = table.remove("variants");
         let base = RunConfig::from_table(table.clone(), &shown)?;
+        // `--set` applies to every variant, and wins over what the variant sets.
         let sets: Vec<String> = sets
             .iter()
             .filter(|s| !s.trim_start().starts_with("compare."))
@@ -141,13 +142,7 @@ impl ComparePlan {
             .collect();
         let variants = match entries {
             Some(entries) => listed_variants(&table, entries, &sets, &shown)?,
-            None => {
-                let defaults = toml::from_str::<toml::Table>(&default_variants(base.train.epochs))
-                    .map_err(|e| parse_error("the default variants", e.message()))?
-                    .remove("variants")
-                    .unwrap_or_else(|| toml::Value::Array(Vec::new()));
-                listed_variants(&table, defaults, &sets, &shown)?
-            }
+            None => defaults(&base, &sets, &shown)?,
         };
         if let Some(baseline) = &compare.baseline
             && !variants.iter().any(|v| &v.name == baseline)
@@ -199,6 +194,33 @@ impl ComparePlan {
             .filter(|v| only.is_empty() || only.contains(&v.name))
             .collect())
     }
+}
+
+/// The [default set](default_variants) on `base`. The `--set` overrides, already in `base`,
+/// go on top of each variant again: they win over what it sets, as over a listed variant's
+/// keys.
+fn defaults(base: &RunConfig, sets: &[String], shown: &str) -> Result<Vec<Variant>, ConfigError> {
+    default_variants(base.train.epochs)
+        .into_iter()
+        .map(|default| {
+            let source = format!("{shown}, variant \"{}\"", default.name);
+            let config = default.apply(base);
+            let config = if sets.is_empty() {
+                config
+                    .validate()
+                    .map_err(|e| parse_error(&source, e.to_string()))?;
+                config
+            } else {
+                let table = toml::Table::try_from(&config)
+                    .map_err(|e| parse_error(&source, e.to_string()))?;
+                variant_config(table, sets, &source)?
+            };
+            Ok(Variant {
+                name: default.name,
+                config,
+            })
+        })
+        .collect()
 }
 
 /// The variants of a `[[variants]]` list, each merged into the base `table`.
