@@ -43,7 +43,7 @@ use std::time::Instant;
 use anyhow::bail;
 
 pub use plan::{ComparePlan, CompareSection, Variant};
-pub use stats::{Metrics, RunResult, ShotGroups, VariantSummary};
+pub use stats::{Metric, Metrics, RunResult, ShotGroups, VariantSummary};
 pub use variants::{DefaultVariant, default_variants};
 
 use sweep::{Progress, SeedData};

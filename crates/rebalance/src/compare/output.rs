@@ -5,10 +5,21 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
+use strum::IntoEnumIterator;
 
-use super::stats::{Metrics, RunResult, Summary, VariantSummary};
+use super::stats::{Metric, RunResult, Summary, VariantSummary};
 use crate::plots::{self, Bar};
 use crate::report::write_atomic;
+
+/// The metric columns of `comparison.md` after the gain over the baseline.
+const COLUMNS: [Metric; 6] = [
+    Metric::MacroF1,
+    Metric::GMean,
+    Metric::Accuracy,
+    Metric::ManyShot,
+    Metric::MediumShot,
+    Metric::FewShot,
+];
 
 /// Writes every output file of a sweep into `dir` and returns `comparison.md`.
 ///
@@ -34,54 +45,49 @@ pub(super) fn write(
 
 /// `balanced_accuracy`, `per_class_recall` and `shot_groups` (`.png` and `.svg`).
 fn write_plots(dir: &Path, summary: &Summary) -> anyhow::Result<()> {
-    let (summaries, groups, counts) = (&summary.variants, &summary.groups, &summary.counts);
-    let bar = |name: &str, mean: f64, std: f64| Bar {
-        name: name.to_string(),
-        mean,
-        std,
+    let bars = |metric: Metric| -> Vec<Bar> {
+        summary
+            .variants
+            .iter()
+            .map(|s| Bar {
+                name: s.name.clone(),
+                mean: s.mean.get(metric),
+                std: s.std.get(metric),
+            })
+            .collect()
     };
-    let balanced: Vec<Bar> = summaries
-        .iter()
-        .map(|s| bar(&s.name, s.mean.balanced_accuracy, s.std.balanced_accuracy))
-        .collect();
-    let lines: Vec<(String, Vec<f64>)> = summaries
+    let lines: Vec<(String, Vec<f64>)> = summary
+        .variants
         .iter()
         .map(|s| (s.name.clone(), s.mean.per_class_recall.clone()))
         .collect();
-    let group_title = |what: &str, classes: &[usize]| {
-        let counts: Vec<String> = classes.iter().map(|&c| counts[c].to_string()).collect();
-        format!("{what} (n = {})", counts.join(", "))
-    };
-    let shots = vec![
-        (
-            group_title("many-shot", &groups.many),
-            summaries
+    let shots: Vec<(String, Vec<Bar>)> = summary
+        .groups
+        .by_metric()
+        .into_iter()
+        .map(|(metric, classes)| {
+            let counts: Vec<String> = classes
                 .iter()
-                .map(|s| bar(&s.name, s.mean.many_shot, s.std.many_shot))
-                .collect(),
-        ),
-        (
-            group_title("medium-shot", &groups.medium),
-            summaries
-                .iter()
-                .map(|s| bar(&s.name, s.mean.medium_shot, s.std.medium_shot))
-                .collect(),
-        ),
-        (
-            group_title("few-shot", &groups.few),
-            summaries
-                .iter()
-                .map(|s| bar(&s.name, s.mean.few_shot, s.std.few_shot))
-                .collect(),
-        ),
-    ];
-    plots::write_comparison_plots(dir, &balanced, &lines, &shots)
+                .map(|&c| summary.counts[c].to_string())
+                .collect();
+            let title = format!("{} (n = {})", metric.label(), counts.join(", "));
+            (title, bars(metric))
+        })
+        .collect();
+    plots::write_comparison_plots(dir, &bars(Metric::BalancedAccuracy), &lines, &shots)
+}
+
+fn join<T: ToString>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(T::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `comparison.md`.
 fn markdown(summary: &Summary, config_path: &Path, epochs: usize) -> String {
     let (summaries, baseline, groups) = (&summary.variants, &summary.baseline, &summary.groups);
-    let counts = &summary.counts;
     let first = summaries.first();
     let mut md = format!(
         "# rebalance compare\n\n`{}`, backend `{}`, {} epochs, seeds {} (mean ± std over {} \
@@ -89,49 +95,36 @@ fn markdown(summary: &Summary, config_path: &Path, epochs: usize) -> String {
         config_path.display(),
         first.map_or("", |s| s.backend.as_str()),
         epochs,
-        first.map_or(String::new(), |s| s
-            .seeds
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")),
+        first.map_or(String::new(), |s| join(&s.seeds)),
         first.map_or(0, |s| s.seeds.len()),
     );
-    let list = |classes: &[usize]| {
-        classes
-            .iter()
-            .map(|&c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let _ = writeln!(
         md,
         "Training samples per class (head → tail): {}. Shot groups ({}): many = classes {}, \
          medium = {}, few = {}.\n",
-        counts
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+        join(&summary.counts),
         groups.rule,
-        list(&groups.many),
-        list(&groups.medium),
-        list(&groups.few),
+        join(&groups.many),
+        join(&groups.medium),
+        join(&groups.few),
     );
-    md += &format!(
-        "| variant | method | balanced accuracy | Δ vs {baseline} | macro-F1 | G-mean | accuracy \
-         | many-shot | medium-shot | few-shot | s / run |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+    let labels: Vec<&str> = COLUMNS.iter().map(|m| m.label()).collect();
+    let _ = writeln!(
+        md,
+        "| variant | method | {} | Δ vs {baseline} | {} | {} |\n|{}",
+        Metric::BalancedAccuracy.label(),
+        labels.join(" | "),
+        Metric::WallSeconds.label(),
+        "---|".repeat(COLUMNS.len() + 5),
     );
     // The best mean of each metric column is bold.
-    let best = |f: &dyn Fn(&Metrics) -> f64| {
-        summaries
+    let cell = |metric: Metric, s: &VariantSummary| {
+        let best = summaries
             .iter()
-            .map(|s| f(&s.mean))
-            .fold(f64::NEG_INFINITY, f64::max)
-    };
-    let cell = |f: &dyn Fn(&Metrics) -> f64, s: &VariantSummary| {
-        let text = format!("{:.4} ± {:.4}", f(&s.mean), f(&s.std));
-        if f(&s.mean) >= best(f) {
+            .map(|s| s.mean.get(metric))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let text = format!("{:.4} ± {:.4}", s.mean.get(metric), s.std.get(metric));
+        if s.mean.get(metric) >= best {
             format!("**{text}**")
         } else {
             text
@@ -143,18 +136,14 @@ fn markdown(summary: &Summary, config_path: &Path, epochs: usize) -> String {
         } else {
             format!("{:+.2} pts", 100.0 * s.gain_over_baseline)
         };
+        let cells: Vec<String> = COLUMNS.iter().map(|&m| cell(m, s)).collect();
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {gain} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {gain} | {} | {:.1} |",
             s.name,
             s.loss,
-            cell(&|m| m.balanced_accuracy, s),
-            cell(&|m| m.macro_f1, s),
-            cell(&|m| m.g_mean, s),
-            cell(&|m| m.accuracy, s),
-            cell(&|m| m.many_shot, s),
-            cell(&|m| m.medium_shot, s),
-            cell(&|m| m.few_shot, s),
+            cell(Metric::BalancedAccuracy, s),
+            cells.join(" | "),
             s.mean.wall_seconds,
         );
     }
@@ -169,8 +158,8 @@ fn csv(results: &[RunResult]) -> String {
         .first()
         .map_or(0, |r| r.metrics.per_class_recall.len());
     let mut text = String::from("variant,seed");
-    for (name, _) in Metrics::default().scalars() {
-        text += &format!(",{name}");
+    for metric in Metric::iter() {
+        text += &format!(",{}", metric.key());
     }
     for c in 0..classes {
         text += &format!(",recall_{c}");
@@ -178,8 +167,8 @@ fn csv(results: &[RunResult]) -> String {
     text.push('\n');
     for r in results {
         text += &format!("{},{}", r.variant, r.seed);
-        for (_, value) in r.metrics.scalars() {
-            text += &format!(",{value}");
+        for metric in Metric::iter() {
+            text += &format!(",{}", r.metrics.get(metric));
         }
         for value in &r.metrics.per_class_recall {
             text += &format!(",{value}");

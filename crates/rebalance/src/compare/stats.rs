@@ -2,10 +2,55 @@
 //! seeds of a variant, the shot groups, and the gain over the baseline.
 
 use serde::{Deserialize, Serialize};
+use strum::IntoEnumIterator;
 
 use super::plan::ComparePlan;
 use super::store::Run;
 use crate::report::Report;
+
+/// A scalar metric of [`Metrics`]: its field, its `comparison.json` key and its
+/// `comparison.csv` column, in the order of the CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Metric {
+    /// Accuracy.
+    Accuracy,
+    /// Balanced accuracy.
+    BalancedAccuracy,
+    /// Macro-averaged F1.
+    MacroF1,
+    /// Geometric mean of per-class recall.
+    GMean,
+    /// Accuracy on the many-shot classes.
+    ManyShot,
+    /// Accuracy on the medium-shot classes.
+    MediumShot,
+    /// Accuracy on the few-shot classes.
+    FewShot,
+    /// Training wall time.
+    WallSeconds,
+}
+
+impl Metric {
+    /// The key in `comparison.json` and the column of `comparison.csv` (`balanced_accuracy`).
+    pub fn key(self) -> &'static str {
+        self.into()
+    }
+
+    /// The heading in `comparison.md` and the plots.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::BalancedAccuracy => "balanced accuracy",
+            Metric::MacroF1 => "macro-F1",
+            Metric::GMean => "G-mean",
+            Metric::ManyShot => "many-shot",
+            Metric::MediumShot => "medium-shot",
+            Metric::FewShot => "few-shot",
+            Metric::WallSeconds => "s / run",
+        }
+    }
+}
 
 /// A run's test results, as `comparison.csv` lists them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,86 +90,82 @@ pub struct Metrics {
 impl Metrics {
     fn of(report: &Report, groups: &ShotGroups) -> Self {
         let s = &report.scores;
-        Self {
+        let mut metrics = Self {
             accuracy: s.accuracy,
             balanced_accuracy: s.balanced_accuracy,
             macro_f1: s.macro_f1,
             g_mean: s.g_mean,
-            many_shot: groups.accuracy(&report.confusion, &groups.many),
-            medium_shot: groups.accuracy(&report.confusion, &groups.medium),
-            few_shot: groups.accuracy(&report.confusion, &groups.few),
             per_class_recall: s.per_class_recall.clone(),
             wall_seconds: report.wall_seconds,
-        }
-    }
-
-    /// How many scalar metrics there are (all but the per-class recalls).
-    const SCALARS: usize = 8;
-
-    /// The scalar metrics, by name, in the order of the tables.
-    pub(super) fn scalars(&self) -> [(&'static str, f64); Self::SCALARS] {
-        [
-            ("accuracy", self.accuracy),
-            ("balanced_accuracy", self.balanced_accuracy),
-            ("macro_f1", self.macro_f1),
-            ("g_mean", self.g_mean),
-            ("many_shot", self.many_shot),
-            ("medium_shot", self.medium_shot),
-            ("few_shot", self.few_shot),
-            ("wall_seconds", self.wall_seconds),
-        ]
-    }
-
-    /// Element-wise mean and sample standard deviation (`n − 1`; 0 for one run).
-    pub(super) fn mean_std(runs: &[&Metrics]) -> (Metrics, Metrics) {
-        let n = runs.len() as f64;
-        let columns: Vec<Vec<f64>> = runs.iter().map(|m| m.values()).collect();
-        let width = columns.first().map_or(0, Vec::len);
-        let column = |i: usize| {
-            columns
-                .iter()
-                .map(move |values| values.get(i).copied().unwrap_or(0.0))
+            ..Self::default()
         };
-        let mean: Vec<f64> = (0..width)
-            .map(|i| column(i).sum::<f64>() / n.max(1.0))
-            .collect();
-        let std: Vec<f64> = (0..width)
-            .map(|i| {
-                if runs.len() < 2 {
-                    return 0.0;
-                }
-                let squares: f64 = column(i).map(|v| (v - mean[i]).powi(2)).sum();
-                (squares / (n - 1.0)).sqrt()
-            })
-            .collect();
-        (Metrics::from_values(&mean), Metrics::from_values(&std))
+        for (metric, classes) in groups.by_metric() {
+            *metric_mut(&mut metrics, metric) = groups.accuracy(&report.confusion, classes);
+        }
+        metrics
     }
 
-    /// Every value: the scalars in table order, then the per-class recalls.
-    fn values(&self) -> Vec<f64> {
-        self.scalars()
-            .iter()
-            .map(|&(_, v)| v)
-            .chain(self.per_class_recall.iter().copied())
-            .collect()
-    }
-
-    /// The inverse of [`values`](Self::values): the scalars in the order of
-    /// [`scalars`](Self::scalars), then the per-class recalls.
-    fn from_values(values: &[f64]) -> Self {
-        let scalar = |i: usize| values.get(i).copied().unwrap_or(0.0);
-        Self {
-            accuracy: scalar(0),
-            balanced_accuracy: scalar(1),
-            macro_f1: scalar(2),
-            g_mean: scalar(3),
-            many_shot: scalar(4),
-            medium_shot: scalar(5),
-            few_shot: scalar(6),
-            wall_seconds: scalar(7),
-            per_class_recall: values.get(Self::SCALARS..).unwrap_or_default().to_vec(),
+    /// The value of `metric`.
+    pub fn get(&self, metric: Metric) -> f64 {
+        match metric {
+            Metric::Accuracy => self.accuracy,
+            Metric::BalancedAccuracy => self.balanced_accuracy,
+            Metric::MacroF1 => self.macro_f1,
+            Metric::GMean => self.g_mean,
+            Metric::ManyShot => self.many_shot,
+            Metric::MediumShot => self.medium_shot,
+            Metric::FewShot => self.few_shot,
+            Metric::WallSeconds => self.wall_seconds,
         }
     }
+
+    /// Each metric's mean and sample standard deviation (`n − 1`; 0 for one run) over `runs`;
+    /// the per-class recalls class by class, as many classes as the first run has.
+    pub(super) fn mean_std(runs: &[&Metrics]) -> (Metrics, Metrics) {
+        let (mut mean, mut std) = (Metrics::default(), Metrics::default());
+        for metric in Metric::iter() {
+            (
+                *metric_mut(&mut mean, metric),
+                *metric_mut(&mut std, metric),
+            ) = mean_and_std(runs.iter().map(|m| m.get(metric)));
+        }
+        let classes = runs.first().map_or(0, |m| m.per_class_recall.len());
+        (mean.per_class_recall, std.per_class_recall) = (0..classes)
+            .map(|c| {
+                mean_and_std(
+                    runs.iter()
+                        .map(|m| m.per_class_recall.get(c).copied().unwrap_or(0.0)),
+                )
+            })
+            .unzip();
+        (mean, std)
+    }
+}
+
+/// The field of `metric`.
+fn metric_mut(metrics: &mut Metrics, metric: Metric) -> &mut f64 {
+    match metric {
+        Metric::Accuracy => &mut metrics.accuracy,
+        Metric::BalancedAccuracy => &mut metrics.balanced_accuracy,
+        Metric::MacroF1 => &mut metrics.macro_f1,
+        Metric::GMean => &mut metrics.g_mean,
+        Metric::ManyShot => &mut metrics.many_shot,
+        Metric::MediumShot => &mut metrics.medium_shot,
+        Metric::FewShot => &mut metrics.few_shot,
+        Metric::WallSeconds => &mut metrics.wall_seconds,
+    }
+}
+
+/// The mean and sample standard deviation (`n − 1`; 0 for fewer than two values).
+fn mean_and_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let values: Vec<f64> = values.collect();
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n.max(1.0);
+    if values.len() < 2 {
+        return (mean, 0.0);
+    }
+    let squares: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+    (mean, (squares / (n - 1.0)).sqrt())
 }
 
 /// The many-, medium- and few-shot classes of a training split.
@@ -176,6 +217,15 @@ impl ShotGroups {
             medium: sorted(a..b),
             few: sorted(b..k),
         }
+    }
+
+    /// Each group with the metric of its accuracy, many-shot first.
+    pub fn by_metric(&self) -> [(Metric, &[usize]); 3] {
+        [
+            (Metric::ManyShot, &self.many),
+            (Metric::MediumShot, &self.medium),
+            (Metric::FewShot, &self.few),
+        ]
     }
 
     /// Accuracy on the test samples of `classes`, from a confusion matrix.
@@ -356,7 +406,22 @@ mod tests {
             per_class_recall: vec![0.8, 0.9],
             wall_seconds: 1.5,
         };
-        assert_eq!(Metrics::from_values(&full.values()), full);
+        // Every field is a named metric, under its JSON key, and each name reads its own field.
+        let mut copy = Metrics {
+            per_class_recall: full.per_class_recall.clone(),
+            ..Metrics::default()
+        };
+        let json = serde_json::to_value(&full).unwrap();
+        for metric in Metric::iter() {
+            assert_eq!(
+                json[metric.key()].as_f64(),
+                Some(full.get(metric)),
+                "{metric:?}"
+            );
+            *metric_mut(&mut copy, metric) = full.get(metric);
+        }
+        assert_eq!(copy, full);
+        assert_eq!(json.as_object().unwrap().len(), Metric::iter().count() + 1);
         let (_, std) = Metrics::mean_std(&[&a]);
         assert_eq!(std.balanced_accuracy, 0.0);
     }
