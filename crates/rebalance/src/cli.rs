@@ -58,7 +58,7 @@ pub enum Command {
     /// Finished runs are kept in the output directory and skipped when the command runs
     /// again, so an interrupted sweep continues where it stopped.
     Compare {
-        /// The TOML config: a train config plus [[variants]] (see configs/compare.toml).
+        /// The TOML config: a train config plus `[[variants]]` (see configs/compare.toml).
         #[arg(long)]
         config: PathBuf,
         /// The sweep's options.
@@ -98,7 +98,7 @@ pub enum Command {
     },
     /// Show the per-class counts of each split, the imbalance factor and the feature shape.
     Data {
-        /// The TOML config; only its [data] section is used.
+        /// The TOML config; only its `[data]` section is used.
         #[arg(long)]
         config: PathBuf,
         /// Override a config key (repeatable).

@@ -256,4 +256,22 @@ impl RunDir {
     pub fn report_markdown(&self) -> PathBuf {
         self.path.join(REPORT_MD)
     }
+
+    /// Where `report.json` is; a run that has one finished.
+    pub fn report_json(&self) -> PathBuf {
+        self.path.join(REPORT_JSON)
+    }
+
+    /// `config.toml` as written, if the run has one.
+    pub fn recorded_config(&self) -> Option<String> {
+        std::fs::read_to_string(self.path.join(CONFIG)).ok()
+    }
+
+    /// Deletes the checkpoints, which only a run to be resumed needs.
+    ///
+    /// # Errors
+    /// The directory cannot be deleted (or there is none).
+    pub fn remove_checkpoints(&self) -> std::io::Result<()> {
+        std::fs::remove_dir_all(self.path.join(CHECKPOINTS))
+    }
 }

@@ -1,0 +1,351 @@
+//! A compare config: the base run config, `[compare]` and the variants, each resolved to a
+//! complete run config.
+
+use std::path::Path;
+
+use anyhow::bail;
+use rebalance_data::Resampling;
+use rebalance_loss::LossConfig;
+use rebalance_weights::Scheme;
+use serde::{Deserialize, Serialize};
+
+use super::variants::default_variants;
+use crate::config::{self, ConfigError, RunConfig};
+
+/// `[compare]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompareSection {
+    /// Seeds per variant, `>= 1`. Default 3.
+    pub seeds: usize,
+    /// The variant gains are measured against. Default `ce` when there is one, else the
+    /// first variant.
+    pub baseline: Option<String>,
+}
+
+impl Default for CompareSection {
+    fn default() -> Self {
+        Self {
+            seeds: 3,
+            baseline: None,
+        }
+    }
+}
+
+/// One variant of a sweep: its name and its complete run configuration (seed 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// The name, as in `--only` and the tables.
+    pub name: String,
+    /// The run configuration.
+    pub config: RunConfig,
+}
+
+/// A parsed compare config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparePlan {
+    /// The base configuration (without `[[variants]]` and `[compare]`).
+    pub base: RunConfig,
+    /// `[compare]`.
+    pub compare: CompareSection,
+    /// The variants, in the config's order.
+    pub variants: Vec<Variant>,
+}
+
+fn parse_error(path: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Parse {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Overrides `base` with `variant`: `loss` whole, other sections key by key.
+fn merge(base: &toml::Table, variant: &toml::Table) -> toml::Table {
+    let mut merged = base.clone();
+    for (key, value) in variant {
+        match (merged.get_mut(key), value) {
+            (Some(toml::Value::Table(section)), toml::Value::Table(keys)) if key != "loss" => {
+                for (k, v) in keys {
+                    section.insert(k.clone(), v.clone());
+                }
+            }
+            _ => {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    merged
+}
+
+/// Whether `name` can name a directory everywhere.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A variant's config from its merged table with the `--set` overrides on top; errors name
+/// `source`, the file and the variant.
+fn variant_config(
+    mut table: toml::Table,
+    sets: &[String],
+    source: &str,
+) -> Result<RunConfig, ConfigError> {
+    for set in sets {
+        config::apply_set(&mut table, set)?;
+    }
+    RunConfig::from_table(table, source).map_err(|e| match e {
+        ConfigError::Read { .. } | ConfigError::Parse { .. } => e,
+        other => parse_error(source, other.to_string()),
+    })
+}
+
+impl ComparePlan {
+    /// Reads a compare config, applies `--set` overrides to the base and every variant, and
+    /// validates each variant's configuration.
+    ///
+    /// # Errors
+    /// An unreadable file, invalid TOML, a bad `[compare]` or `[[variants]]` entry, or a
+    /// variant whose configuration is invalid; each names the key and the variant.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let mut table = config::read_table(path)?;
+        for set in sets {
+            config::apply_set(&mut table, set)?;
+        }
+        let compare: CompareSection = match table.remove("compare") {
+            None => CompareSection::default(),
+            Some(value) => serde_path_to_error::deserialize(value).map_err(|e| {
+                parse_error(
+                    &shown,
+                    format!("compare.{}: {}", e.path(), e.inner().message().trim()),
+                )
+            })?,
+        };
+        if compare.seeds == 0 {
+            return Err(ConfigError::Invalid {
+                key: "compare.seeds",
+                value: "0".to_string(),
+                expected: ">= 1".to_string(),
+            });
+        }
+        let entries = table.remove("variants");
+        let base = RunConfig::from_table(table.clone(), &shown)?;
+        // `--set` applies to every variant, and wins over what the variant sets.
+        let sets: Vec<String> = sets
+            .iter()
+            .filter(|s| !s.trim_start().starts_with("compare."))
+            .cloned()
+            .collect();
+        let variants = match entries {
+            Some(entries) => listed_variants(&table, entries, &sets, &shown)?,
+            None => defaults(&base, &sets, &shown)?,
+        };
+        if let Some(baseline) = &compare.baseline
+            && !variants.iter().any(|v| &v.name == baseline)
+        {
+            return Err(parse_error(
+                &shown,
+                format!(
+                    "compare.baseline = \"{baseline}\": no such variant; the variants are {}",
+                    names(&variants)
+                ),
+            ));
+        }
+        Ok(Self {
+            base,
+            compare,
+            variants,
+        })
+    }
+
+    /// The baseline variant's name: `[compare] baseline`, else `ce` when present, else the
+    /// first variant.
+    pub fn baseline(&self) -> &str {
+        self.compare
+            .baseline
+            .as_deref()
+            .or_else(|| self.variant("ce").map(|v| v.name.as_str()))
+            .unwrap_or_else(|| self.variants.first().map_or("", |v| v.name.as_str()))
+    }
+
+    /// The variant called `name`.
+    pub fn variant(&self, name: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+
+    /// The variants `--only` names, in the plan's order; all of them without names.
+    ///
+    /// # Errors
+    /// A name that is no variant's.
+    pub fn select(&self, only: &[String]) -> anyhow::Result<Vec<&Variant>> {
+        if let Some(name) = only.iter().find(|name| self.variant(name).is_none()) {
+            bail!(
+                "--only {name}: no such variant; the variants are {}",
+                names(&self.variants)
+            );
+        }
+        Ok(self
+            .variants
+            .iter()
+            .filter(|v| only.is_empty() || only.contains(&v.name))
+            .collect())
+    }
+}
+
+/// The [default set](default_variants) on `base`. The `--set` overrides, already in `base`,
+/// go on top of each variant again: they win over what it sets, as over a listed variant's
+/// keys.
+fn defaults(base: &RunConfig, sets: &[String], shown: &str) -> Result<Vec<Variant>, ConfigError> {
+    default_variants(base.train.epochs)
+        .into_iter()
+        .map(|default| {
+            let source = format!("{shown}, variant \"{}\"", default.name);
+            let config = default.apply(base);
+            let config = if sets.is_empty() {
+                config
+                    .validate()
+                    .map_err(|e| parse_error(&source, e.to_string()))?;
+                config
+            } else {
+                let table = toml::Table::try_from(&config)
+                    .map_err(|e| parse_error(&source, e.to_string()))?;
+                variant_config(table, sets, &source)?
+            };
+            Ok(Variant {
+                name: default.name,
+                config,
+            })
+        })
+        .collect()
+}
+
+/// The variants of a `[[variants]]` list, each merged into the base `table`.
+fn listed_variants(
+    table: &toml::Table,
+    entries: toml::Value,
+    sets: &[String],
+    shown: &str,
+) -> Result<Vec<Variant>, ConfigError> {
+    let toml::Value::Array(entries) = entries else {
+        return Err(parse_error(
+            shown,
+            "variants: must be a list of tables, as in [[variants]]",
+        ));
+    };
+    if entries.is_empty() {
+        return Err(parse_error(
+            shown,
+            "variants: the list is empty; give at least one [[variants]] or none for the default set",
+        ));
+    }
+    let mut out: Vec<Variant> = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let toml::Value::Table(mut keys) = entry else {
+            return Err(parse_error(
+                shown,
+                format!("variants[{i}]: must be a table"),
+            ));
+        };
+        let name = match keys.remove("name") {
+            Some(toml::Value::String(name)) if valid_name(&name) => name,
+            Some(other) => {
+                return Err(parse_error(
+                    shown,
+                    format!(
+                        "variants[{i}].name = {other}: must be a non-empty string of letters, \
+                         digits, '-', '_' or '.'"
+                    ),
+                ));
+            }
+            None => {
+                return Err(parse_error(shown, format!("variants[{i}]: has no name")));
+            }
+        };
+        if out.iter().any(|v| v.name == name) {
+            return Err(parse_error(
+                shown,
+                format!("variants[{i}].name = \"{name}\": used twice; names must differ"),
+            ));
+        }
+        let source = format!("{shown}, variant \"{name}\"");
+        let config = variant_config(merge(table, &keys), sets, &source)?;
+        out.push(Variant { name, config });
+    }
+    Ok(out)
+}
+
+fn names(variants: &[Variant]) -> String {
+    variants
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Variant {
+    /// A short description of the variant's method: `loss` (as its reports name it) and what
+    /// the variant adds.
+    pub fn method(&self, loss: &str) -> String {
+        let l = &self.config.loss;
+        let mut text = loss.to_string();
+        match l.weighting().map(|w| &w.scheme) {
+            None => {}
+            Some(Scheme::Ens { beta }) => text += &format!(", ens β={beta}"),
+            Some(other) => text += &format!(", {}", other.name()),
+        }
+        match l {
+            LossConfig::Focal { gamma, .. } | LossConfig::SigmoidFocal { gamma, .. } => {
+                text += &format!(" γ={gamma}")
+            }
+            LossConfig::ClassBalanced { beta, gamma, .. } => {
+                text += &format!(" β={beta} γ={gamma}")
+            }
+            LossConfig::LogitAdjusted { tau, .. } => text += &format!(" τ={tau}"),
+            _ => {}
+        }
+        if let Some(w) = l.weighting().filter(|w| w.start_epoch > 0) {
+            text += &format!(", weights from epoch {}", w.start_epoch + 1);
+        }
+        if let Some(tau) = self.config.eval.posthoc_tau {
+            text += &format!(", post-hoc τ={tau}");
+        }
+        if self.config.data.resampling != Resampling::None {
+            text += &format!(", {} re-sampling", self.config.data.resampling);
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_override_the_base() {
+        let base: toml::Table = toml::from_str(
+            "[loss]\nkind = \"focal\"\ngamma = 3.0\n[train]\nepochs = 5\nseed = 2\n",
+        )
+        .unwrap();
+        let variant: toml::Table =
+            toml::from_str("loss = { kind = \"cross-entropy\" }\ntrain = { epochs = 7 }\n")
+                .unwrap();
+        let merged = merge(&base, &variant);
+        // `loss` is replaced whole: no focal γ leaks into the variant.
+        assert_eq!(merged["loss"].as_table().unwrap().len(), 1);
+        assert_eq!(merged["train"]["epochs"].as_integer(), Some(7));
+        assert_eq!(merged["train"]["seed"].as_integer(), Some(2));
+    }
+
+    #[test]
+    fn the_shipped_compare_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/compare.toml");
+        let plan = ComparePlan::load(&path, &[]).unwrap();
+        assert_eq!(plan.variants.len(), 16);
+        assert_eq!(plan.baseline(), "ce");
+        assert_eq!(plan.base.output.dir, Path::new("runs/compare"));
+    }
+}

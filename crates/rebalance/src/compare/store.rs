@@ -1,0 +1,197 @@
+//! The runs of a sweep on disk: `<compare dir>/<variant>/seed-<train.seed>/`, each a
+//! [`RunDir`]. A run whose recorded config equals the one it would be trained with and that
+//! has its report is finished and not trained again; one recorded with another config is
+//! refused unless `--force` clears it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use super::plan::Variant;
+use crate::backend::Backend;
+use crate::config::RunConfig;
+use crate::report::Report;
+use crate::run_dir::RunDir;
+
+/// One (variant, seed) run of a sweep.
+#[derive(Debug, Clone)]
+pub(super) struct Run {
+    /// The variant's name.
+    pub variant: String,
+    /// Its `train.seed`.
+    pub seed: u64,
+    /// Where it lives.
+    pub dir: RunDir,
+    /// Its configuration: the variant's, with the seed's offset, the backend and `dir`.
+    pub config: RunConfig,
+    /// The resolved config, as the run directory records it.
+    recorded: String,
+}
+
+/// Every (variant, seed) run of a sweep into `dir`, seed by seed: seed `k` (from 0) adds `k`
+/// to `data.seed` and `train.seed`.
+///
+/// # Errors
+/// A config that cannot be serialized (never in practice).
+pub(super) fn runs(
+    dir: &Path,
+    variants: &[&Variant],
+    seeds: usize,
+    backend: Backend,
+) -> anyhow::Result<Vec<Run>> {
+    let mut runs = Vec::with_capacity(variants.len() * seeds);
+    for offset in 0..seeds as u64 {
+        for variant in variants {
+            let mut config = variant.config.clone();
+            config.data.seed += offset;
+            config.train.seed += offset;
+            config.train.backend = backend;
+            let run_dir = dir
+                .join(&variant.name)
+                .join(format!("seed-{}", config.train.seed));
+            config.output.dir = run_dir.clone();
+            runs.push(Run {
+                variant: variant.name.clone(),
+                seed: config.train.seed,
+                dir: RunDir::new(run_dir),
+                recorded: config.to_toml()?,
+                config,
+            });
+        }
+    }
+    Ok(runs)
+}
+
+/// The runs to train, in the order of `runs`: those not finished, and with `force` those
+/// recorded with another config, cleared first.
+///
+/// # Errors
+/// Runs recorded with another config without `force`, naming the first difference, or a run
+/// directory that cannot be cleared.
+pub(super) fn pending(runs: &[Run], force: bool) -> anyhow::Result<Vec<&Run>> {
+    let found: Vec<(&Run, Found)> = runs.iter().map(|run| (run, run.inspect())).collect();
+    let changed: Vec<(&Run, &str)> = found
+        .iter()
+        .filter_map(|(run, found)| match found {
+            Found::Changed(difference) => Some((*run, difference.as_str())),
+            _ => None,
+        })
+        .collect();
+    if let Some((first, difference)) = changed.first() {
+        if !force {
+            bail!(
+                "{} holds a run of another config ({difference}){}; rerun with --force to \
+                 retrain such runs, or choose another --out",
+                first.dir.path().display(),
+                if changed.len() > 1 {
+                    format!(", as do {} more runs", changed.len() - 1)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        for (run, _) in &changed {
+            let path = run.dir.path();
+            std::fs::remove_dir_all(path)
+                .with_context(|| format!("cannot clear {}", path.display()))?;
+        }
+    }
+    Ok(found
+        .into_iter()
+        .filter(|(_, found)| !matches!(found, Found::Done))
+        .map(|(run, _)| run)
+        .collect())
+}
+
+/// Reads the report of every run.
+///
+/// # Errors
+/// A run without a readable report.
+pub(super) fn reports(runs: &[Run]) -> anyhow::Result<Vec<Report>> {
+    runs.iter()
+        .map(|run| {
+            let path = run.dir.report_json();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is damaged; delete its run folder", path.display()))
+        })
+        .collect()
+}
+
+/// What a sweep found for one run in the compare directory.
+enum Found {
+    /// Finished with the same config.
+    Done,
+    /// Not finished (or never started).
+    Todo,
+    /// Started or finished with another config: the first difference.
+    Changed(String),
+}
+
+impl Run {
+    fn inspect(&self) -> Found {
+        let Some(old) = self.dir.recorded_config() else {
+            return Found::Todo;
+        };
+        if old == self.recorded {
+            return if self.dir.report_json().exists() {
+                Found::Done
+            } else {
+                Found::Todo
+            };
+        }
+        let parse = |t: &str| t.parse::<toml::Table>().map(toml::Value::Table);
+        let difference = match (parse(&old), parse(&self.recorded)) {
+            (Ok(a), Ok(b)) => first_difference(&a, &b, ""),
+            _ => None,
+        };
+        Found::Changed(difference.unwrap_or_else(|| "config.toml is unreadable".to_string()))
+    }
+
+    /// Deletes the checkpoints of a finished run: it is never resumed, they only take space.
+    pub(super) fn drop_checkpoints(&self) {
+        let _ = self.dir.remove_checkpoints();
+    }
+}
+
+/// The first key whose value differs between two configs, as `key: old → new`.
+fn first_difference(old: &toml::Value, new: &toml::Value, prefix: &str) -> Option<String> {
+    match (old, new) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => first_difference(x, y, &key),
+                    (Some(x), None) => Some(format!("{key}: {x} → (unset)")),
+                    (None, Some(y)) => Some(format!("{key}: (unset) → {y}")),
+                    (None, None) => None,
+                }
+            })
+        }
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{prefix}: {a} → {b}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_differences_name_the_key() {
+        let parse = |t: &str| toml::Value::Table(toml::from_str(t).unwrap());
+        let a = parse("[loss]\nbeta = 0.99\n");
+        let b = parse("[loss]\nbeta = 0.999\n");
+        assert_eq!(
+            first_difference(&a, &b, "").as_deref(),
+            Some("loss.beta: 0.99 → 0.999")
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! The default variants: what a compare config without `[[variants]]` runs.
+
+use rebalance_data::Resampling;
+use rebalance_loss::{ClassBalancedBase, ClassWeighting, LossConfig, LossKind};
+use rebalance_weights::Scheme;
+
+use crate::config::RunConfig;
+
+/// A variant of the default set: a name and what it changes in the base config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefaultVariant {
+    /// The name, as in `--only` and the tables.
+    pub name: String,
+    /// Replaces `[loss]` whole.
+    pub loss: LossConfig,
+    /// `eval.posthoc_tau`, where set.
+    pub posthoc_tau: Option<f64>,
+    /// `data.resampling`, where set.
+    pub resampling: Option<Resampling>,
+}
+
+impl DefaultVariant {
+    fn new(name: impl Into<String>, loss: LossConfig) -> Self {
+        Self {
+            name: name.into(),
+            loss,
+            posthoc_tau: None,
+            resampling: None,
+        }
+    }
+
+    /// `base` with this variant's changes.
+    pub fn apply(&self, base: &RunConfig) -> RunConfig {
+        let mut config = base.clone();
+        config.loss = self.loss.clone();
+        if let Some(tau) = self.posthoc_tau {
+            config.eval.posthoc_tau = Some(tau);
+        }
+        if let Some(resampling) = self.resampling {
+            config.data.resampling = resampling;
+        }
+        config
+    }
+}
+
+/// The default variants, for a base config training `epochs` epochs: the weighting schemes,
+/// the losses that adjust for the prior, and the re-sampling baselines.
+///
+/// | name | what |
+/// |---|---|
+/// | `ce` | plain cross-entropy |
+/// | `ins`, `isns` | cross-entropy weighted by `1/n`, `1/√n` |
+/// | `ens-0.9` … `ens-0.9999` | cross-entropy weighted by the effective number (Cui et al., 2019) |
+/// | `focal-1`, `focal-2` | softmax focal loss, γ = 1, 2 (Lin et al., 2017) |
+/// | `cb-focal` | class-balanced focal loss, β = 0.999, γ = 1 (Cui et al., 2019) |
+/// | `ldam-drw` | LDAM, ENS β = 0.9999 weights deferred to the last fifth of the epochs (Cao et al., 2019) |
+/// | `logit-adjusted` | logit-adjusted loss, τ = 1 (Menon et al., 2021) |
+/// | `balanced-softmax` | Balanced Softmax (Ren et al., 2020) |
+/// | `ce-posthoc` | cross-entropy, logits adjusted post hoc with τ = 1 (Menon et al., 2021) |
+/// | `cb-resampling` | cross-entropy on class-balanced re-sampling (Kang et al., 2020) |
+/// | `sqrt-resampling` | cross-entropy on square-root re-sampling (Mahajan et al., 2018) |
+pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
+    let ce = LossConfig::with_defaults(LossKind::CrossEntropy);
+    let weighted_ce = |scheme: Scheme| {
+        let mut loss = ce.clone();
+        if let LossConfig::CrossEntropy { weights, .. } = &mut loss {
+            *weights = Some(ClassWeighting::new(scheme));
+        }
+        loss
+    };
+    let mut variants = vec![
+        DefaultVariant::new("ce", ce.clone()),
+        DefaultVariant::new("ins", weighted_ce(Scheme::Ins)),
+        DefaultVariant::new("isns", weighted_ce(Scheme::Isns)),
+    ];
+    for (name, beta) in [
+        ("0.9", 0.9),
+        ("0.99", 0.99),
+        ("0.999", 0.999),
+        ("0.9999", 0.9999),
+    ] {
+        variants.push(DefaultVariant::new(
+            format!("ens-{name}"),
+            weighted_ce(Scheme::Ens { beta }),
+        ));
+    }
+    for gamma in [1, 2] {
+        let mut focal = LossConfig::with_defaults(LossKind::Focal);
+        if let LossConfig::Focal { gamma: g, .. } = &mut focal {
+            *g = f64::from(gamma);
+        }
+        variants.push(DefaultVariant::new(format!("focal-{gamma}"), focal));
+    }
+    let mut cb_focal = LossConfig::with_defaults(LossKind::ClassBalanced);
+    if let LossConfig::ClassBalanced {
+        beta, base, gamma, ..
+    } = &mut cb_focal
+    {
+        (*beta, *base, *gamma) = (0.999, ClassBalancedBase::Focal, 1.0);
+    }
+    variants.push(DefaultVariant::new("cb-focal", cb_focal));
+    let mut ldam_drw = LossConfig::with_defaults(LossKind::Ldam);
+    if let LossConfig::Ldam { weights, .. } = &mut ldam_drw {
+        *weights = Some(ClassWeighting {
+            // Cao et al. switch the weights on at epoch 161 of 200 (160 counted from 0).
+            start_epoch: epochs * 4 / 5,
+            ..ClassWeighting::new(Scheme::Ens { beta: 0.9999 })
+        });
+    }
+    variants.push(DefaultVariant::new("ldam-drw", ldam_drw));
+    let mut logit_adjusted = LossConfig::with_defaults(LossKind::LogitAdjusted);
+    if let LossConfig::LogitAdjusted { tau, .. } = &mut logit_adjusted {
+        *tau = 1.0;
+    }
+    variants.push(DefaultVariant::new("logit-adjusted", logit_adjusted));
+    variants.push(DefaultVariant::new(
+        "balanced-softmax",
+        LossConfig::with_defaults(LossKind::BalancedSoftmax),
+    ));
+    variants.push(DefaultVariant {
+        posthoc_tau: Some(1.0),
+        ..DefaultVariant::new("ce-posthoc", ce.clone())
+    });
+    for (name, resampling) in [
+        ("cb-resampling", Resampling::ClassBalanced),
+        ("sqrt-resampling", Resampling::SquareRoot),
+    ] {
+        variants.push(DefaultVariant {
+            resampling: Some(resampling),
+            ..DefaultVariant::new(name, ce.clone())
+        });
+    }
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::ComparePlan;
+
+    #[test]
+    fn the_default_set_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[train]\nepochs = 20\n").unwrap();
+        let plan = ComparePlan::load(&path, &[]).unwrap();
+        let names: Vec<&str> = plan.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ce",
+                "ins",
+                "isns",
+                "ens-0.9",
+                "ens-0.99",
+                "ens-0.999",
+                "ens-0.9999",
+                "focal-1",
+                "focal-2",
+                "cb-focal",
+                "ldam-drw",
+                "logit-adjusted",
+                "balanced-softmax",
+                "ce-posthoc",
+                "cb-resampling",
+                "sqrt-resampling"
+            ]
+        );
+        assert_eq!(plan.baseline(), "ce");
+        let ldam = &plan.variants[10].config.loss;
+        // Epoch 17 counted from 1 is the library's 16.
+        assert_eq!(ldam.weighting().map(|w| w.start_epoch), Some(16));
+        assert_eq!(plan.variants[13].config.eval.posthoc_tau, Some(1.0));
+        assert_eq!(
+            plan.variants[14].config.data.resampling,
+            Resampling::ClassBalanced
+        );
+        assert_eq!(plan.compare.seeds, 3);
+    }
+
+    /// Each default variant is the `[[variants]]` entry a user would write for it, and
+    /// `--set` overrides it as it would that entry.
+    #[test]
+    fn the_default_set_is_what_its_config_spelling_says() {
+        let spelled = |epochs: usize| {
+            let ce = r#"{ kind = "cross-entropy" }"#;
+            let mut entries = vec![
+                ("ce".to_string(), format!("loss = {ce}")),
+                (
+                    "ins".to_string(),
+                    r#"loss = { kind = "cross-entropy", scheme = "ins" }"#.to_string(),
+                ),
+                (
+                    "isns".to_string(),
+                    r#"loss = { kind = "cross-entropy", scheme = "isns" }"#.to_string(),
+                ),
+            ];
+            for beta in ["0.9", "0.99", "0.999", "0.9999"] {
+                entries.push((
+                    format!("ens-{beta}"),
+                    format!(
+                        r#"loss = {{ kind = "cross-entropy", scheme = "ens", beta = {beta} }}"#
+                    ),
+                ));
+            }
+            let drw = epochs * 4 / 5 + 1;
+            for (name, keys) in [
+                ("focal-1", r#"loss = { kind = "focal", gamma = 1.0 }"#.to_string()),
+                ("focal-2", r#"loss = { kind = "focal", gamma = 2.0 }"#.to_string()),
+                ("cb-focal", r#"loss = { kind = "class-balanced", base = "focal", beta = 0.999, gamma = 1.0 }"#.to_string()),
+                ("ldam-drw", format!(r#"loss = {{ kind = "ldam", scheme = "ens", beta = 0.9999, drw_start_epoch = {drw} }}"#)),
+                ("logit-adjusted", r#"loss = { kind = "logit-adjusted", tau = 1.0 }"#.to_string()),
+                ("balanced-softmax", r#"loss = { kind = "balanced-softmax" }"#.to_string()),
+                ("ce-posthoc", format!("loss = {ce}\neval = {{ posthoc_tau = 1.0 }}")),
+                ("cb-resampling", format!("loss = {ce}\ndata = {{ resampling = \"class-balanced\" }}")),
+                ("sqrt-resampling", format!("loss = {ce}\ndata = {{ resampling = \"square-root\" }}")),
+            ] {
+                entries.push((name.to_string(), keys));
+            }
+            entries
+                .into_iter()
+                .map(|(name, keys)| format!("[[variants]]\nname = \"{name}\"\n{keys}\n"))
+                .collect::<String>()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let base = "[loss]\nkind = \"focal\"\ngamma = 3.0\n[data]\nresampling = \"square-root\"\n";
+        let overrides = [
+            "loss.reduction=sum".to_string(),
+            "data.resampling=none".to_string(),
+        ];
+        for epochs in [1, 2, 5, 20, 200] {
+            for sets in [&[][..], &overrides[..1], &overrides[..]] {
+                let load = |name: &str, variants: &str| {
+                    let path = dir.path().join(name);
+                    let text = format!("{base}[train]\nepochs = {epochs}\n{variants}");
+                    std::fs::write(&path, text).unwrap();
+                    ComparePlan::load(&path, sets).unwrap().variants
+                };
+                assert_eq!(
+                    load("default.toml", ""),
+                    load("spelled.toml", &spelled(epochs)),
+                    "{epochs} epochs, {sets:?}"
+                );
+            }
+        }
+    }
+}
