@@ -103,11 +103,13 @@ impl WeightsConfig {
                 .collect(),
         };
         let present: Vec<f64> = effective.iter().flatten().copied().collect();
+        // What the scheme needs of all the classes, computed once, not once per class.
+        let shared = self.shared_log_term(&present);
         let log_weights: Vec<f64> = effective
             .iter()
             .enumerate()
             .map(|(class, n)| match n {
-                Some(n) => self.log_raw_weight(class, *n, &present),
+                Some(n) => self.log_raw_weight(class, *n, shared),
                 None => f64::NEG_INFINITY,
             })
             .collect();
@@ -134,9 +136,24 @@ impl WeightsConfig {
         })
     }
 
-    /// `ln w_c` before normalization, for a class with effective count `n >= 1`; `present`
-    /// holds the effective counts of every class the scheme sees.
-    fn log_raw_weight(&self, class: usize, n: f64, present: &[f64]) -> f64 {
+    /// The part of `ln w_c` that depends on every class the scheme sees (`present`, their
+    /// effective counts) and not on `c`: `ln(N / C)` for `balanced`, `ln median_j(n_j)` for
+    /// `median`, 0 otherwise. Computed once per call of [`compute`](Self::compute), so many
+    /// classes cost a sort, not a sort per class.
+    fn shared_log_term(&self, present: &[f64]) -> f64 {
+        match &self.scheme {
+            Scheme::Balanced => {
+                let total: f64 = present.iter().sum();
+                total.ln() - (present.len() as f64).ln()
+            }
+            Scheme::Median if !present.is_empty() => median(present).ln(),
+            _ => 0.0,
+        }
+    }
+
+    /// `ln w_c` before normalization, for a class with effective count `n >= 1`; `shared` is
+    /// [`shared_log_term`](Self::shared_log_term) of the classes the scheme sees.
+    fn log_raw_weight(&self, class: usize, n: f64, shared: f64) -> f64 {
         match &self.scheme {
             Scheme::Uniform => 0.0,
             Scheme::Ins => -n.ln(),
@@ -150,11 +167,7 @@ impl WeightsConfig {
                 let ln_beta = (-one_minus_beta).ln_1p();
                 one_minus_beta.ln() - (-(n * ln_beta).exp_m1()).ln()
             }
-            Scheme::Balanced => {
-                let total: f64 = present.iter().sum();
-                total.ln() - (present.len() as f64).ln() - n.ln()
-            }
-            Scheme::Median => median(present).ln() - n.ln(),
+            Scheme::Balanced | Scheme::Median => shared - n.ln(),
             Scheme::Custom { weights } => weights[class].ln(),
         }
     }
@@ -496,6 +509,25 @@ mod tests {
             .compute(&ClassCounts::from_counts(vec![2, 4, 8, 16]).unwrap())
             .unwrap();
         assert_close(w.as_slice(), &[3.0, 1.5, 0.75, 0.375], 1e-12);
+    }
+
+    #[test]
+    fn many_classes_take_one_median_and_one_total() {
+        // 200 000 classes: a median (or a total) per class would sort (sum) 200 000 values
+        // 200 000 times. Once, the weights are still median / n and N / (C n).
+        let counts: Vec<u64> = (0..200_000u64).map(|c| 1 + c % 1000).collect();
+        let counts = ClassCounts::from_counts(counts).unwrap();
+        let w = WeightsConfig::new(Scheme::Median)
+            .with_normalization(Normalization::None)
+            .compute(&counts)
+            .unwrap();
+        // Counts 1..=1000, 200 times each: the median is (500 + 501) / 2.
+        assert_close(&w.as_slice()[..3], &[500.5, 250.25, 500.5 / 3.0], 1e-9);
+        let w = WeightsConfig::new(Scheme::Balanced)
+            .with_normalization(Normalization::None)
+            .compute(&counts)
+            .unwrap();
+        assert_close(&w.as_slice()[..2], &[500.5, 250.25], 1e-9);
     }
 
     #[test]
