@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csv_file::{LabelMap, read_csv_pair};
 use crate::idx::{read_cifar10, read_idx};
+use crate::memory::{human_bytes, total_memory};
 use crate::split::{long_tail_indices, stratified_split};
 use crate::{DataError, ImbalanceProfile, LongTailData, Resampling, Samples, SyntheticConfig};
 
@@ -37,6 +38,38 @@ impl std::fmt::Display for DataSource {
     }
 }
 
+/// The bytes a synthetic dataset needs at most: every split's features (4 bytes each) and
+/// labels (8), twice (the candidates and the selected training split), plus the mixture's
+/// centres and maps. Saturating: absurd values give `u128::MAX`, never an overflow.
+fn synthetic_bytes(s: &SyntheticConfig) -> u128 {
+    let n = |v: usize| v as u128;
+    let per_class = n(s.max_per_class)
+        .saturating_add(n(s.test_per_class))
+        .saturating_add(n(s.validation_per_class));
+    let samples = per_class.saturating_mul(n(s.num_classes));
+    let sample_bytes = n(s.features).saturating_mul(4).saturating_add(8);
+    let clusters = n(s.num_classes).saturating_mul(n(s.clusters_per_class));
+    let mixture = clusters.saturating_mul(
+        n(s.informative)
+            .saturating_mul(n(s.informative))
+            .saturating_add(n(s.informative))
+            .saturating_mul(4),
+    );
+    samples
+        .saturating_mul(sample_bytes)
+        .saturating_mul(2)
+        .saturating_add(mixture)
+}
+
+/// `"a", "b", "c"`, at most eight of them, escaped (a binary file's bytes show as escapes).
+fn quoted_list(names: &[String]) -> String {
+    let mut shown: Vec<String> = names.iter().take(8).map(|n| format!("{n:?}")).collect();
+    if names.len() > 8 {
+        shown.push(format!("... {} more", names.len() - 8));
+    }
+    shown.join(", ")
+}
+
 /// An error of the generator or the profile (which name their own parameters, `num_classes`),
 /// renamed to the config key the user wrote (`data.num_classes`).
 fn in_data_section(error: DataError) -> DataError {
@@ -48,6 +81,8 @@ fn in_data_section(error: DataError) -> DataError {
         } => {
             let name = match name {
                 "num_classes" => "data.num_classes",
+                "features" => "data.features",
+                "validation_per_class" => "data.validation_per_class",
                 "informative" => "data.informative",
                 "clusters_per_class" => "data.clusters_per_class",
                 "class_sep" => "data.class_sep",
@@ -240,6 +275,7 @@ impl DataConfig {
         // stand-in checks the profile's own parameters.
         let n_max = match self.source {
             DataSource::Synthetic => {
+                self.check_synthetic_keys()?;
                 let synthetic = self.synthetic();
                 synthetic.validate()?;
                 synthetic.max_per_class
@@ -271,6 +307,113 @@ impl DataConfig {
             }
         };
         self.profile.counts(n_max, self.num_classes)?;
+        Ok(())
+    }
+
+    /// The bytes the synthetic data needs at most (every split's features and labels, a copy
+    /// while the training split is selected, and the mixture's maps); `None` for a file
+    /// source, whose size is known once read.
+    pub fn estimated_bytes(&self) -> Option<u128> {
+        (self.source == DataSource::Synthetic).then(|| synthetic_bytes(&self.synthetic()))
+    }
+
+    /// The synthetic keys the user set, checked so that an error names the key set rather
+    /// than one it implies (`features = 0`, not `informative = 8: must be in 1..=0`), and the
+    /// data's size checked against the machine's memory.
+    fn check_synthetic_keys(&self) -> Result<(), DataError> {
+        let s = self.synthetic();
+        if s.features == 0 {
+            return Err(DataError::invalid("features", 0, ">= 1"));
+        }
+        if self.informative.is_none() && s.informative > s.features {
+            return Err(DataError::invalid(
+                "features",
+                s.features,
+                format!(
+                    ">= {} (the default of data.informative), or data.informative set to at \
+                     most {}",
+                    s.informative, s.features
+                ),
+            ));
+        }
+        let bytes = synthetic_bytes(&s);
+        let limit = u128::from(total_memory());
+        if bytes > limit {
+            // Blame the key whose default would shrink the data the most.
+            let d = SyntheticConfig::default();
+            let candidates: [(&'static str, usize, SyntheticConfig); 7] = [
+                (
+                    "features",
+                    s.features,
+                    SyntheticConfig {
+                        features: d.features.max(s.informative),
+                        ..s.clone()
+                    },
+                ),
+                (
+                    "informative",
+                    s.informative,
+                    SyntheticConfig {
+                        informative: d.informative.min(s.features),
+                        ..s.clone()
+                    },
+                ),
+                (
+                    "max_per_class",
+                    s.max_per_class,
+                    SyntheticConfig {
+                        max_per_class: d.max_per_class,
+                        ..s.clone()
+                    },
+                ),
+                (
+                    "test_per_class",
+                    s.test_per_class,
+                    SyntheticConfig {
+                        test_per_class: d.test_per_class,
+                        ..s.clone()
+                    },
+                ),
+                (
+                    "validation_per_class",
+                    s.validation_per_class,
+                    SyntheticConfig {
+                        validation_per_class: d.validation_per_class,
+                        ..s.clone()
+                    },
+                ),
+                (
+                    "num_classes",
+                    s.num_classes,
+                    SyntheticConfig {
+                        num_classes: d.num_classes,
+                        ..s.clone()
+                    },
+                ),
+                (
+                    "clusters_per_class",
+                    s.clusters_per_class,
+                    SyntheticConfig {
+                        clusters_per_class: d.clusters_per_class,
+                        ..s.clone()
+                    },
+                ),
+            ];
+            let (key, value, _) = candidates
+                .iter()
+                .min_by_key(|(_, _, c)| synthetic_bytes(c))
+                .unwrap_or(&candidates[0]);
+            return Err(DataError::invalid(
+                key,
+                value,
+                format!(
+                    "small enough for the synthetic data to fit in memory: it needs about {}, \
+                     more than the machine's {}",
+                    human_bytes(bytes),
+                    human_bytes(limit)
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -351,9 +494,10 @@ impl DataConfig {
                         "data.num_classes",
                         self.num_classes,
                         format!(
-                            "{}, the number of distinct labels in {}",
+                            "{}, the number of distinct labels in {} ({})",
                             names.len(),
-                            train.display()
+                            train.display(),
+                            quoted_list(names)
                         ),
                     ));
                 }
@@ -385,8 +529,31 @@ impl DataConfig {
                 self.validation_fraction,
                 self.seed,
             );
+            if validation.is_empty() {
+                return Err(DataError::invalid(
+                    "data.validation_fraction",
+                    self.validation_fraction,
+                    format!(
+                        "0 (no validation split), or large enough to hold out a sample of the \
+                         {} training samples",
+                        data.train.len()
+                    ),
+                ));
+            }
             data.validation = Some(data.train.select(&validation));
             data.train = data.train.select(&train);
+        }
+        // Every split the run reads has samples (the readers refuse empty files; this is the
+        // net under every source).
+        let splits = [
+            ("training", Some(&data.train)),
+            ("validation", data.validation.as_ref()),
+            ("test", Some(&data.test)),
+        ];
+        for (split, samples) in splits {
+            if samples.is_some_and(Samples::is_empty) {
+                return Err(DataError::EmptySplit { split });
+            }
         }
         Ok(data)
     }

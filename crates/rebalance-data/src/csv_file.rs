@@ -47,25 +47,50 @@ fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
         .from_path(path)
         .map_err(|e| csv_error(path, e))?;
     let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
-    let label_index = headers
+    // Names are quoted with `{:?}`: a file that is not text shows escapes, not raw bytes.
+    let names: Vec<&str> = headers.iter().map(str::trim).collect();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = names[..i].iter().position(|other| other == name) {
+            return Err(DataError::format(
+                path,
+                format!("line 1, column {}: ", i + 1),
+                format!(
+                    "column {name:?} appears twice (also column {}); column names must differ",
+                    first + 1
+                ),
+            ));
+        }
+    }
+    let label_index = names
         .iter()
-        .position(|h| h.trim() == label_column)
+        .position(|&h| h == label_column)
         .ok_or_else(|| {
             DataError::format(
                 path,
                 "line 1: ",
                 format!(
                     "no label column {label_column:?}; the columns are {}",
-                    headers.iter().collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .map(|n| n.escape_debug().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?;
-    let feature_names: Vec<String> = headers
+    let feature_names: Vec<String> = names
         .iter()
         .enumerate()
         .filter(|&(i, _)| i != label_index)
-        .map(|(_, h)| h.trim().to_string())
+        .map(|(_, h)| h.to_string())
         .collect();
+    if feature_names.is_empty() {
+        return Err(DataError::format(
+            path,
+            "line 1: ",
+            format!("no feature column beside the label column {label_column:?}"),
+        ));
+    }
     let mut table = RawTable {
         feature_names,
         features: Vec::new(),
@@ -77,21 +102,59 @@ fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
         let line = record.position().map_or(0, |p| p.line());
         for (i, field) in record.iter().enumerate() {
             if i == label_index {
+                if field.trim().is_empty() {
+                    return Err(DataError::format(
+                        path,
+                        format!("line {line}, column {}: ", i + 1),
+                        format!("the label ({label_column:?}) is empty"),
+                    ));
+                }
                 table.labels.push(field.trim().to_string());
             } else {
-                let value: f32 = field.trim().parse().map_err(|_| {
-                    DataError::format(
-                        path,
-                        format!("line {line}: "),
-                        format!("feature {:?} is {field:?}, not a number", headers[i].trim()),
-                    )
-                })?;
-                table.features.push(value);
+                table
+                    .features
+                    .push(parse_feature(path, line, i, names[i], field)?);
             }
         }
         table.lines.push(line);
     }
+    if table.labels.is_empty() {
+        return Err(DataError::format(
+            path,
+            "",
+            "no samples: the file has a header and no rows",
+        ));
+    }
     Ok(table)
+}
+
+/// A feature value: a finite number within `f32`'s range. `NaN`, `inf` and `1e39` (which
+/// `f32` rounds to infinity) would train on garbage, so they are errors naming the place.
+fn parse_feature(
+    path: &Path,
+    line: u64,
+    index: usize,
+    name: &str,
+    field: &str,
+) -> Result<f32, DataError> {
+    let value: f32 = field.trim().parse().map_err(|_| {
+        DataError::format(
+            path,
+            format!("line {line}: "),
+            format!("feature {name:?} is {field:?}, not a number"),
+        )
+    })?;
+    if !value.is_finite() {
+        return Err(DataError::format(
+            path,
+            format!("line {line}, column {}: ", index + 1),
+            format!(
+                "feature {name:?} is {field:?}, not a finite number within f32's range (±{:e})",
+                f32::MAX
+            ),
+        ));
+    }
+    Ok(value)
 }
 
 fn csv_error(path: &Path, err: csv::Error) -> DataError {
@@ -137,11 +200,37 @@ pub fn read_csv_pair(
             ),
         ));
     }
-    let integer = train_raw
-        .labels
-        .iter()
-        .chain(&test_raw.labels)
-        .all(|l| l.parse::<usize>().is_ok());
+    let all: Vec<(&Path, u64, &String)> = [(&train_raw, train), (&test_raw, test)]
+        .into_iter()
+        .flat_map(|(raw, path)| {
+            raw.labels
+                .iter()
+                .zip(&raw.lines)
+                .map(move |(label, &line)| (path, line, label))
+        })
+        .collect();
+    let integer = all.iter().all(|(_, _, l)| l.parse::<usize>().is_ok());
+    // Integer labels with a stray `0.0` or `1.5` among them: not names, a typo to point at.
+    if !integer && !all.iter().all(|(_, _, l)| l.parse::<i64>().is_ok()) {
+        let first_integer = all.iter().find(|(_, _, l)| l.parse::<usize>().is_ok());
+        let odd_number = all
+            .iter()
+            .find(|(_, _, l)| l.parse::<i64>().is_err() && l.parse::<f64>().is_ok());
+        if let (Some((ipath, iline, ilabel)), Some((path, line, label))) =
+            (first_integer, odd_number)
+        {
+            return Err(DataError::format(
+                path,
+                format!("line {line}: "),
+                format!(
+                    "label {label:?} is not a non-negative integer, as other labels are \
+                     ({ilabel:?} at {}, line {iline}); class labels are all integers \
+                     0, 1, ... or all names",
+                    ipath.display()
+                ),
+            ));
+        }
+    }
     let map = if integer {
         LabelMap::Integer
     } else {

@@ -37,6 +37,13 @@ pub enum DataError {
         expected: String,
     },
 
+    /// A split left without any sample.
+    #[error("the {split} split has no samples")]
+    EmptySplit {
+        /// The split (`training`, `validation`, `test`).
+        split: &'static str,
+    },
+
     /// A class left without samples.
     #[error("class {class} has no {split} samples{cause}")]
     EmptyClass {

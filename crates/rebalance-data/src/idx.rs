@@ -101,6 +101,23 @@ fn read_idx_split(dir: &Path, prefix: &str) -> Result<(Samples, Vec<usize>), Dat
             ),
         ));
     }
+    if dims[0] == 0 {
+        return Err(DataError::format(
+            &images_path,
+            "",
+            "no samples: the file holds 0 images",
+        ));
+    }
+    if dims[1] == 0 || dims[2] == 0 {
+        return Err(DataError::format(
+            &images_path,
+            "",
+            format!(
+                "images of {}×{} pixels; both sides must be >= 1",
+                dims[1], dims[2]
+            ),
+        ));
+    }
     let features = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
     let labels = labels.iter().map(|&l| usize::from(l)).collect();
     let samples = Samples::new(features, labels, dims[1] * dims[2])?;
@@ -111,10 +128,25 @@ fn read_idx_split(dir: &Path, prefix: &str) -> Result<(Samples, Vec<usize>), Dat
 /// Nothing is downloaded. Returns the training split, the test split and the image shape.
 ///
 /// # Errors
-/// A missing file, a wrong magic number, a truncated file, image and label counts that differ.
+/// A missing file, a wrong magic number, a truncated file, image and label counts that differ,
+/// a file of no images, test images of another size than the training images.
 pub fn read_idx(dir: &Path) -> Result<(Samples, Samples, Vec<usize>), DataError> {
     let (train, shape) = read_idx_split(dir, "train")?;
-    let (test, _) = read_idx_split(dir, "t10k")?;
+    let (test, test_shape) = read_idx_split(dir, "t10k")?;
+    if test_shape != shape {
+        let side = |s: &[usize]| format!("{}×{}", s[1], s[2]);
+        return Err(DataError::format(
+            locate(dir, "t10k-images-idx3-ubyte"),
+            "",
+            format!(
+                "images of {} pixels, but the training images ({}) are {}; both splits must \
+                 have one size",
+                side(&test_shape),
+                locate(dir, "train-images-idx3-ubyte").display(),
+                side(&shape)
+            ),
+        ));
+    }
     Ok((train, test, shape))
 }
 
@@ -122,6 +154,13 @@ const CIFAR_IMAGE: usize = 3 * 32 * 32;
 
 fn read_cifar_file(path: &Path, into: &mut Samples) -> Result<(), DataError> {
     let bytes = read_maybe_gz(path)?;
+    if bytes.is_empty() {
+        return Err(DataError::format(
+            path,
+            "",
+            "no samples: the file is empty (a batch holds 3073-byte records)",
+        ));
+    }
     if bytes.len() % (CIFAR_IMAGE + 1) != 0 {
         return Err(DataError::format(
             path,
@@ -153,7 +192,7 @@ fn read_cifar_file(path: &Path, into: &mut Samples) -> Result<(), DataError> {
 /// Nothing is downloaded.
 ///
 /// # Errors
-/// A missing file, a truncated record, a label outside `0..10`.
+/// A missing or empty file, a truncated record, a label outside `0..10`.
 pub fn read_cifar10(dir: &Path) -> Result<(Samples, Samples, Vec<usize>), DataError> {
     let nested = dir.join("cifar-10-batches-bin");
     let dir = if !dir.join("test_batch.bin").exists() && nested.exists() {

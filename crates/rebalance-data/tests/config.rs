@@ -134,3 +134,37 @@ fn export_writes_readable_csv() {
         .collect();
     assert!(names.iter().all(|n| n.ends_with(".csv")), "{names:?}");
 }
+
+#[test]
+fn errors_name_the_key_the_user_set() {
+    let err = config("features = 0").validate().unwrap_err();
+    assert_eq!(err.to_string(), "data.features = 0: must be >= 1");
+    let err = config("features = 3").validate().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "data.features = 3: must be >= 8 (the default of data.informative), or \
+         data.informative set to at most 3"
+    );
+    // Data that cannot fit in memory is refused before anything is allocated, naming the key.
+    for key in ["features", "test_per_class", "max_per_class"] {
+        let err = config(&format!("{key} = 1000000000"))
+            .validate()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "data.{key} = 1000000000: must be small enough for the synthetic data to fit \
+                 in memory"
+            )),
+            "{text}"
+        );
+    }
+    let err = config("test_per_class = 18446744073709551615")
+        .validate()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("data.test_per_class = 18446744073709551615: must be small enough"),
+        "{err}"
+    );
+}

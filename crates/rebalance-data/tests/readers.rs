@@ -214,3 +214,109 @@ fn cifar10_batches() {
         format!("{}: record 0: label 12, expected 0..10", file.display())
     );
 }
+
+#[test]
+fn csv_values_headers_and_labels_that_would_mislead_training_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.csv");
+    write(&good, b"a,b,label\n1,2,0\n");
+    let check = |content: &[u8], expected: &str| {
+        let bad = dir.path().join("bad.csv");
+        write(&bad, content);
+        // As the training file and as the test file.
+        let err = read_csv_pair(&bad, &good, "label").unwrap_err().to_string();
+        assert_eq!(err, format!("{}: {expected}", bad.display()));
+        let err = read_csv_pair(&good, &bad, "label").unwrap_err().to_string();
+        assert_eq!(err, format!("{}: {expected}", bad.display()));
+    };
+    for value in ["NaN", "inf", "-inf", "1e39"] {
+        check(
+            format!("a,b,label\n1,2,0\n3,{value},1\n").as_bytes(),
+            &format!(
+                "line 3, column 2: feature \"b\" is \"{value}\", not a finite number within \
+                 f32's range (±3.4028235e38)"
+            ),
+        );
+    }
+    check(
+        b"a,label,label\n1,0,0\n",
+        "line 1, column 3: column \"label\" appears twice (also column 2); column names must differ",
+    );
+    check(
+        b"label\n0\n",
+        "line 1: no feature column beside the label column \"label\"",
+    );
+    check(
+        b"a,b,label\n",
+        "no samples: the file has a header and no rows",
+    );
+    check(
+        b"a,b,label\n1,2,0\n1,2,\n",
+        "line 3, column 3: the label (\"label\") is empty",
+    );
+    // `0.0` among integer labels: not a fourth class name, a value to point at.
+    let bad = dir.path().join("float_label.csv");
+    write(&bad, b"a,b,label\n1,2,1\n1,2,0.0\n");
+    let err = read_csv_pair(&good, &bad, "label").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: line 3: label \"0.0\" is not a non-negative integer, as other labels are \
+             (\"0\" at {}, line 2); class labels are all integers 0, 1, ... or all names",
+            bad.display(),
+            good.display()
+        )
+    );
+    // A binary file: its bytes are quoted escaped, never raw.
+    let bad = dir.path().join("binary.csv");
+    write(&bad, b"\x01\x02\x1b[2J,x\n1,2\n");
+    let err = read_csv_pair(&bad, &good, "label").unwrap_err().to_string();
+    assert!(err.contains("\\u{1}\\u{2}\\u{1b}[2J"), "{err}");
+    assert!(!err.chars().any(char::is_control), "{err:?}");
+}
+
+#[test]
+fn empty_and_mismatched_image_splits_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    write(&path("train-images-idx3-ubyte"), &idx(&[1, 4, 4], &[0; 16]));
+    write(&path("train-labels-idx1-ubyte"), &idx(&[1], &[0]));
+    write(&path("t10k-images-idx3-ubyte"), &idx(&[1, 2, 2], &[0; 4]));
+    write(&path("t10k-labels-idx1-ubyte"), &idx(&[1], &[0]));
+    let err = read_idx(dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: images of 2×2 pixels, but the training images ({}) are 4×4; both splits must \
+             have one size",
+            path("t10k-images-idx3-ubyte").display(),
+            path("train-images-idx3-ubyte").display()
+        )
+    );
+    write(&path("t10k-images-idx3-ubyte"), &idx(&[0, 4, 4], &[]));
+    write(&path("t10k-labels-idx1-ubyte"), &idx(&[0], &[]));
+    let err = read_idx(dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: no samples: the file holds 0 images",
+            path("t10k-images-idx3-ubyte").display()
+        )
+    );
+
+    for b in 1..=5u8 {
+        write(
+            &path(&format!("data_batch_{b}.bin")),
+            &cifar_batch(&[(b, 1)]),
+        );
+    }
+    write(&path("test_batch.bin"), b"");
+    let err = read_cifar10(dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: no samples: the file is empty (a batch holds 3073-byte records)",
+            path("test_batch.bin").display()
+        )
+    );
+}
