@@ -136,8 +136,9 @@ pub struct DataConfig {
     /// Number of classes, `>= 2`. Default 10.
     #[serde(default = "ten")]
     pub num_classes: usize,
-    /// Seed of the generator, the long-tail subset and the splits. Default 1.
-    #[serde(default = "one")]
+    /// Seed of the generator, the long-tail subset and the splits, any `u64` (above
+    /// `i64::MAX` written as a string, see [`seed`](crate::seed)). Default 1.
+    #[serde(default = "one", with = "crate::seed")]
     pub seed: u64,
     /// The long-tail profile of the training split. Default exponential, factor 100.
     #[serde(default = "default_profile")]

@@ -47,6 +47,7 @@ mod memory;
 mod profile;
 mod resample;
 mod samples;
+pub mod seed;
 mod split;
 mod standardize;
 mod summary;

@@ -63,6 +63,7 @@ pub struct SyntheticConfig {
     /// Validation samples per class (0 for none). Default 0.
     pub validation_per_class: usize,
     /// Seed of every draw. Default 1.
+    #[serde(with = "crate::seed")]
     pub seed: u64,
 }
 

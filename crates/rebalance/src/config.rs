@@ -179,7 +179,9 @@ pub struct TrainSection {
     pub step_factors: Vec<f64>,
     /// Random crop (4-pixel padding) and horizontal flip of training images. Default false.
     pub augment: bool,
-    /// Seed of initialisation, shuffling and augmentation. Default 1.
+    /// Seed of initialisation, shuffling and augmentation, any `u64` (above `i64::MAX`
+    /// written as a string, see [`rebalance_data::seed`]). Default 1.
+    #[serde(with = "rebalance_data::seed")]
     pub seed: u64,
     /// Backend: `flex`, `ndarray`, `wgpu`, `cuda`. Default `flex`.
     pub backend: Backend,
@@ -274,6 +276,9 @@ impl RunConfig {
                 path: source.to_string(),
                 message: key_message(&e.path().to_string(), e.inner().message().trim()),
             })?;
+        // The data's keys as the user wrote them first, so an error names the key set
+        // (`data.features = 4`), not a default it implies (`data.informative = 8`).
+        config.data.validate()?;
         config.data = config.data.with_defaults();
         config.validate()?;
         Ok(config)
@@ -361,7 +366,64 @@ impl RunConfig {
                 "widths >= 1",
             ));
         }
-        Ok(())
+        self.check_memory(u128::from(rebalance_data::total_memory()))
+    }
+
+    /// Refuses a run whose estimated memory exceeds `limit` bytes, naming the key (of
+    /// `model.hidden` and `train.batch_size`) whose default would shrink it the most; the data
+    /// alone is checked by [`DataConfig::validate`].
+    fn check_memory(&self, limit: u128) -> Result<(), ConfigError> {
+        let needed = self.estimated_bytes();
+        if needed <= limit {
+            return Ok(());
+        }
+        let defaults = (ModelSection::default(), TrainSection::default());
+        let mut smaller_model = self.clone();
+        smaller_model.model.hidden = defaults.0.hidden;
+        let mut smaller_batch = self.clone();
+        smaller_batch.train.batch_size = defaults.1.batch_size;
+        let (key, value) = if smaller_model.estimated_bytes() <= smaller_batch.estimated_bytes() {
+            ("model.hidden", format!("{:?}", self.model.hidden))
+        } else {
+            ("train.batch_size", self.train.batch_size.to_string())
+        };
+        Err(invalid(
+            key,
+            value,
+            format!(
+                "small enough for the run to fit in memory: it needs about {} (parameters, \
+                 gradients and Adam's moments, a batch's activations, the data), more than \
+                 the machine's {}",
+                rebalance_data::human_bytes(needed),
+                rebalance_data::human_bytes(limit)
+            ),
+        ))
+    }
+
+    /// A rough upper estimate of a run's memory in bytes: the MLP's parameters four times
+    /// (weights, gradients, two Adam moments), a batch's input and activations three times
+    /// (forward, backward, dropout), and the synthetic data. The MLP's input width is the
+    /// synthetic data's features, or 1 for a file source (known once read). Saturating.
+    pub fn estimated_bytes(&self) -> u128 {
+        let n = |v: usize| v as u128;
+        let inputs = match self.model.kind {
+            ModelKind::Mlp => n(self.data.features.unwrap_or(1)),
+            ModelKind::Cnn | ModelKind::Resnet32 => 1,
+        };
+        let mut widths = vec![inputs];
+        if self.model.kind == ModelKind::Mlp {
+            widths.extend(self.model.hidden.iter().map(|&h| n(h)));
+        }
+        widths.push(n(self.data.num_classes));
+        let parameters = widths.windows(2).fold(0u128, |sum, w| {
+            sum.saturating_add(w[0].saturating_mul(w[1]).saturating_add(w[1]))
+        });
+        let activations = widths.iter().fold(0u128, |sum, &w| sum.saturating_add(w));
+        let batch = n(self.train.batch_size);
+        parameters
+            .saturating_mul(4 * 4)
+            .saturating_add(batch.saturating_mul(activations).saturating_mul(4 * 3))
+            .saturating_add(self.data.estimated_bytes().unwrap_or(0))
     }
 
     /// The resolved configuration as TOML, every default filled in.
