@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
+use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
 
 use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
@@ -92,6 +92,10 @@ pub enum Command {
         /// Normalization: sum-to-classes, mean-sample, none.
         #[arg(long, default_value = "sum-to-classes")]
         normalize: Normalization,
+        /// What a class with count 0 gets: error, zero-weight (weight 0, left out of the
+        /// scheme), add-one (every count + 1) [default: error].
+        #[arg(long, default_value = "error")]
+        zero_count: ZeroCountPolicy,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -172,12 +176,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             beta,
             power,
             normalize,
+            zero_count,
             format,
         } => {
             let scheme = Scheme::from_parts(&scheme, beta, power, None)?;
             let counts = ClassCounts::from_counts(counts)?;
             let weights = WeightsConfig::new(scheme.clone())
                 .with_normalization(normalize)
+                .with_zero_count(zero_count)
                 .compute(&counts)?;
             match format {
                 Format::Json => println!(
@@ -265,6 +271,8 @@ pub fn one_line(error: &anyhow::Error) -> String {
     for cause in error.chain() {
         let text = cause.to_string();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Bytes quoted from a file that is not text: escapes, never raw control characters.
+        let text = crate::overrides::escape_controls(&text);
         if text.is_empty() || line.contains(&text) {
             continue;
         }
