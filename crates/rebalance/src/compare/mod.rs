@@ -42,7 +42,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-pub use plan::{ComparePlan, CompareSection, Variant};
+pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
 pub use stats::{Metric, Metrics, RunResult, ShotGroups, VariantSummary};
 pub use variants::{DefaultVariant, default_variants};
 
@@ -54,7 +54,7 @@ pub struct CompareOptions {
     /// Backend for every run: flex, ndarray, wgpu or cuda [default: the config's].
     #[arg(long)]
     pub backend: Option<String>,
-    /// Seeds per variant [default: the config's compare.seeds, 3].
+    /// Seeds per variant, in 1..=1000 [default: the config's compare.seeds, 3].
     #[arg(long)]
     pub seeds: Option<usize>,
     /// Compare directory [default: the config's output.dir].
@@ -101,8 +101,25 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
     let plan = ComparePlan::load(path, &options.sets)?;
     let variants = plan.select(&options.only)?;
     let seeds = options.seeds.unwrap_or(plan.compare.seeds);
-    if seeds == 0 {
-        bail!("--seeds 0: must be >= 1");
+    if !(1..=MAX_SEEDS).contains(&seeds) {
+        bail!("--seeds {seeds}: must be in 1..={MAX_SEEDS}");
+    }
+    // Seed k adds k to data.seed and train.seed: the last must still be a u64.
+    for variant in &variants {
+        let config = &variant.config;
+        for (key, seed) in [
+            ("data.seed", config.data.seed),
+            ("train.seed", config.train.seed),
+        ] {
+            if seed.checked_add(seeds as u64 - 1).is_none() {
+                bail!(
+                    "{key} = {seed}: must be at most {} for {seeds} seeds (seed k of a sweep \
+                     adds k), variant {}",
+                    u64::MAX - (seeds as u64 - 1),
+                    variant.name
+                );
+            }
+        }
     }
     let dir = (options.out.clone()).unwrap_or_else(|| plan.base.output.dir.clone());
     let backend = match &options.backend {

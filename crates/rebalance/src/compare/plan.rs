@@ -12,11 +12,15 @@ use serde::{Deserialize, Serialize};
 use super::variants::default_variants;
 use crate::config::{self, ConfigError, RunConfig};
 
+/// The most seeds a sweep may run per variant: each is a full training run, and the plan
+/// holds every (variant, seed) run in memory before the first trains.
+pub const MAX_SEEDS: usize = 1000;
+
 /// `[compare]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CompareSection {
-    /// Seeds per variant, `>= 1`. Default 3.
+    /// Seeds per variant, in `1..=MAX_SEEDS` (1000). Default 3.
     pub seeds: usize,
     /// The variant gains are measured against. Default `ce` when there is one, else the
     /// first variant.
@@ -125,11 +129,11 @@ impl ComparePlan {
                 )
             })?,
         };
-        if compare.seeds == 0 {
+        if !(1..=MAX_SEEDS).contains(&compare.seeds) {
             return Err(ConfigError::Invalid {
                 key: "compare.seeds",
-                value: "0".to_string(),
-                expected: ">= 1".to_string(),
+                value: compare.seeds.to_string(),
+                expected: format!("in 1..={MAX_SEEDS}"),
             });
         }
         let entries = table.remove("variants");
