@@ -231,6 +231,7 @@ impl Backbone {
         shape: &[usize],
         device: &Device,
     ) -> Result<(Self, usize), ShapeError> {
+        Self::check_input(section.kind, shape)?;
         let image = |kind, needs| -> Result<[usize; 3], ShapeError> {
             match *shape {
                 [c, h, w] => Ok([c, h, w]),
@@ -272,6 +273,40 @@ impl Backbone {
                 (Backbone::ResNet32(net), width)
             }
         })
+    }
+
+    /// Whether a backbone of `kind` can take samples of `shape`, checked before anything is
+    /// built or written: every model needs at least one feature (a layer of zero inputs
+    /// initialises to NaN); the CNN pools twice by 2, so it needs images of at least 4×4;
+    /// ResNet-32 needs 32×32 images.
+    ///
+    /// # Errors
+    /// A shape the model cannot take, naming `model.kind` and the shape.
+    pub fn check_input(kind: ModelKind, shape: &[usize]) -> Result<(), ShapeError> {
+        let (name, needs) = match kind {
+            ModelKind::Mlp => ("mlp", "at least one feature"),
+            ModelKind::Cnn => (
+                "cnn",
+                "images [channels, height, width] of at least 1 channel and 4×4 pixels",
+            ),
+            ModelKind::Resnet32 => ("resnet32", "32×32 images [channels, 32, 32]"),
+        };
+        let fits = match (kind, shape) {
+            (_, []) => false,
+            (ModelKind::Mlp, _) => shape.iter().all(|&d| d >= 1),
+            (ModelKind::Cnn, &[c, h, w]) => c >= 1 && h >= 4 && w >= 4,
+            (ModelKind::Resnet32, &[c, h, w]) => c >= 1 && h == 32 && w == 32,
+            _ => false,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(ShapeError {
+                kind: name,
+                needs,
+                shape: shape.to_vec(),
+            })
+        }
     }
 
     /// `[batch_size, features]` (images flattened) to `[batch_size, width]`.

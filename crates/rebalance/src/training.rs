@@ -95,6 +95,7 @@ pub fn train_on(
     options: &TrainOptions,
     data: &LongTailData,
 ) -> anyhow::Result<Report> {
+    crate::backbone::Backbone::check_input(config.model.kind, &data.feature_shape)?;
     let backend = options.backend.unwrap_or(config.train.backend);
     let device = backend.device()?;
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
