@@ -272,6 +272,20 @@ impl DataConfig {
 
     fn validate_unqualified(&self) -> Result<(), DataError> {
         self.check_keys()?;
+        // Per-class counts, weights and a head row per class: a bound before any is allocated.
+        let per_class_bytes = (self.num_classes as u128).saturating_mul(64);
+        let limit = u128::from(total_memory());
+        if per_class_bytes > limit {
+            return Err(DataError::invalid(
+                "num_classes",
+                self.num_classes,
+                format!(
+                    "small enough for the per-class data to fit in memory (64 bytes a class, \
+                     at most {} classes on this machine)",
+                    limit / 64
+                ),
+            ));
+        }
         // A file source's n_max is its smallest class, unknown before reading it: a large
         // stand-in checks the profile's own parameters.
         let n_max = match self.source {

@@ -67,7 +67,13 @@ fn parse_idx(path: &Path, bytes: &[u8], rank: u8) -> Result<(Vec<usize>, Vec<u8>
             u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize
         })
         .collect();
-    let size: usize = dims.iter().product();
+    let Some(size) = dims.iter().try_fold(1usize, |size, &d| size.checked_mul(d)) else {
+        return Err(DataError::format(
+            path,
+            "",
+            format!("dimensions {dims:?} describe more bytes than memory can address"),
+        ));
+    };
     let payload = &bytes[header..];
     if payload.len() != size {
         return Err(DataError::format(

@@ -320,3 +320,19 @@ fn empty_and_mismatched_image_splits_are_errors() {
         )
     );
 }
+
+#[test]
+fn idx_dimensions_beyond_memory_are_an_error_not_an_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("train-images-idx3-ubyte");
+    write(&images, &idx(&[u32::MAX, u32::MAX, u32::MAX], &[]));
+    let err = read_idx(dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: dimensions [4294967295, 4294967295, 4294967295] describe more bytes than \
+             memory can address",
+            images.display()
+        )
+    );
+}

@@ -342,6 +342,10 @@ fn absurd_sizes_are_refused_naming_the_key() {
         ("model.hidden=[100000000]", "model.hidden = [100000000]"),
         ("data.features=1000000000", "data.features = 1000000000"),
         (
+            "data.num_classes=1000000000000000000",
+            "data.num_classes = 1000000000000000000",
+        ),
+        (
             "data.test_per_class=1000000000",
             "data.test_per_class = 1000000000",
         ),
@@ -378,6 +382,29 @@ fn compare_seeds_are_bounded() {
         assert_one_line_error(&output, &format!("--seeds {seeds}: must be in 1..=1000"));
         assert!(started.elapsed().as_secs() < 30);
     }
+    assert_one_line_error(
+        &rebalance(&[
+            "compare",
+            "--config",
+            "configs/compare.toml",
+            "--set",
+            "compare.seeds=5000",
+        ]),
+        "compare.seeds = 5000: must be in 1..=1000",
+    );
+    // Seed k adds k: the last seed must still be a u64.
+    assert_one_line_error(
+        &rebalance(&[
+            "compare",
+            "--config",
+            "configs/compare.toml",
+            "--set",
+            "data.seed=18446744073709551615",
+            "--seeds",
+            "2",
+        ]),
+        "data.seed = 18446744073709551615: must be at most 18446744073709551614 for 2 seeds",
+    );
 }
 
 /// Item 20: median weights of 30 000 classes come at once.
