@@ -149,10 +149,12 @@ impl SyntheticConfig {
         let clusters = self.num_classes * self.clusters_per_class;
         let mut rng = stream(self.seed, CENTROIDS, 0);
         // Distinct random vertices of {-1, 1}^k.
+        // A set for the membership test: a list would make many classes quadratic.
         let mut vertices: Vec<Vec<bool>> = Vec::with_capacity(clusters);
+        let mut seen: std::collections::HashSet<Vec<bool>> = std::collections::HashSet::new();
         while vertices.len() < clusters {
             let vertex: Vec<bool> = (0..k).map(|_| rng.random::<bool>()).collect();
-            if !vertices.contains(&vertex) {
+            if seen.insert(vertex.clone()) {
                 vertices.push(vertex);
             }
         }
