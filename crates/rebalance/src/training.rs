@@ -32,7 +32,7 @@ use crate::model::Classifier;
 use crate::plots;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::Report;
-use crate::run_dir::{RunDir, RunState};
+use crate::run_dir::{RunDir, RunState, Start, fault_point};
 use crate::schedule::WarmupStepScheduler;
 
 /// Options of `rebalance train` beside the config.
@@ -44,6 +44,8 @@ pub struct TrainOptions {
     pub out: Option<PathBuf>,
     /// Continue from the run directory's last checkpoint.
     pub resume: bool,
+    /// Replace a finished run in the run directory.
+    pub overwrite: bool,
     /// Report epochs to a sweep's progress bar instead of the terminal (`rebalance compare`).
     pub progress: Option<RunProgress>,
 }
@@ -98,37 +100,69 @@ pub fn train_on(
     let backend = options.backend.unwrap_or(config.train.backend);
     let device = backend.device()?;
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
-    let resume_from = run.prepare(options.resume)?;
-    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+    let recorded = resolved(config, backend, &run);
+
+    // Everything is checked before the run directory is touched.
     let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
-    let state = RunState {
-        standardizer: standardizer(data),
+    train_batcher_of(&SampleBatcher::new(None), config, data)?;
+    check_model(config, data, &counts, &device)?;
+    scheduler(
+        &config.train,
+        data.train.len().div_ceil(config.train.batch_size),
+    )?;
+    let start = run.plan(&recorded, options.resume, options.overwrite)?;
+    let state = match start {
+        Start::Fresh { .. } => RunState {
+            standardizer: standardizer(data),
+        },
+        Start::Resume { .. } => run.read_state_for(data.train.dim())?,
     };
-    run.write_config(&resolved(config, backend, &run))?;
-    run.write_state(&state)?;
+    let resume_from = match start {
+        Start::Resume { from } => Some(from),
+        Start::Fresh { .. } => None,
+    };
+    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+
+    // Training starts: the run is claimed, then its directory readied.
+    let _claim = run.claim()?.map_err(|pid| {
+        anyhow::anyhow!(
+            "{} is being trained by process {pid}; wait for it, or delete {} if that process \
+             is not rebalance",
+            run.path().display(),
+            run.path().join("claim").display()
+        )
+    })?;
+    if let Start::Fresh {
+        replacing: Some(old),
+    } = &start
+    {
+        eprintln!(
+            "--overwrite: replacing the finished run in {} ({old})",
+            run.path().display()
+        );
+    }
+    run.begin(&start, &recorded, &state)?;
 
     let batcher = SampleBatcher::new(Some(state.standardizer));
+    let train_batcher = train_batcher_of(&batcher, config, data)?;
     let trainer = Trainer {
         config,
         data,
         run: &run,
         resume_from,
         counts: &counts,
-        train_batcher: train_batcher(&batcher, config, data)?,
+        train_batcher,
         batcher: batcher.clone(),
         device: device.clone().autodiff(),
         progress: options.progress.as_ref(),
         history: &history,
     };
     let started = Instant::now();
-    let Some(model) = trainer.train()? else {
-        bail!(
-            "--resume: the run in {} has already finished",
-            run.path().display()
-        );
-    };
+    let model = trainer.train()?;
     let wall_seconds = started.elapsed().as_secs_f64();
+    fault_point("after-checkpoint");
     run.save_model(&model)?;
+    fault_point("after-model");
 
     let posthoc_tau = config.eval.posthoc_tau;
     let posthoc = posthoc_tau.map(|tau| (counts.as_slice(), tau));
@@ -144,8 +178,32 @@ pub fn train_on(
         posthoc_tau,
     )?;
     run.write_report(&report)?;
+    fault_point("after-report");
     plot(&run, &report, &history.finish(config.train.epochs)?)?;
+    run.mark_finished()?;
     Ok(report)
+}
+
+/// Builds the model `config.model` describes once, so that a model that does not fit the data
+/// is refused before the run directory is touched.
+///
+/// # Errors
+/// A model or loss that cannot be built for `data`.
+fn check_model(
+    config: &RunConfig,
+    data: &LongTailData,
+    counts: &ClassCounts,
+    device: &Device,
+) -> anyhow::Result<()> {
+    let loss = config.loss.init_for_epoch(counts, 0, device)?;
+    Classifier::new(
+        &config.model,
+        &data.feature_shape,
+        data.num_classes,
+        loss,
+        device,
+    )?;
+    Ok(())
 }
 
 /// `config` as the run directory records it: with the backend and the directory used.
@@ -160,7 +218,7 @@ fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> RunConfig {
 ///
 /// # Errors
 /// `train.augment` on samples that are not images.
-fn train_batcher(
+fn train_batcher_of(
     batcher: &SampleBatcher,
     config: &RunConfig,
     data: &LongTailData,
@@ -198,17 +256,19 @@ struct Trainer<'a> {
 }
 
 impl Trainer<'_> {
-    /// Trains the phases not done yet; the model of the last, or `None` where a resumed run
-    /// has finished them all.
-    fn train(&self) -> anyhow::Result<Option<Classifier>> {
+    /// Trains the phases not done yet; the model of the last. A run resumed from its last
+    /// epoch's checkpoint trains no epoch: the last phase only loads the checkpoint.
+    fn train(&self) -> anyhow::Result<Classifier> {
+        let phases = phases(self.config);
         let mut trained = None;
-        for (first, last) in phases(self.config) {
-            if self.resume_from.is_some_and(|done| done >= last) {
+        for (k, &(first, last)) in phases.iter().enumerate() {
+            let is_last = k + 1 == phases.len();
+            if !is_last && self.resume_from.is_some_and(|done| done >= last) {
                 continue;
             }
             trained = Some(self.phase(first, last)?);
         }
-        Ok(trained)
+        trained.ok_or_else(|| anyhow::anyhow!("train.epochs = 0: nothing to train"))
     }
 
     /// Trains epochs `first..=last` from a fresh model (the loss's class weights are those of
@@ -457,6 +517,8 @@ mod tests {
         let options = TrainOptions {
             out: Some(dir.to_path_buf()),
             resume,
+            // A new run replaces the one before it.
+            overwrite: !resume,
             ..TrainOptions::default()
         };
         train(config, &options).unwrap();
