@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod model;
 pub mod overrides;
 pub mod plots;
+pub mod prefetch;
 pub mod renderer;
 pub mod report;
 pub mod run_dir;

@@ -30,6 +30,7 @@ use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
 use crate::plots;
+use crate::prefetch::PrefetchLoader;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::Report;
 use crate::run_dir::{RunDir, RunState, Start, fault_point};
@@ -391,8 +392,8 @@ impl Trainer<'_> {
 /// A data loader of sample batches.
 type Loader = Arc<dyn DataLoader<SampleBatch>>;
 
-/// A loader of `samples` in batches of `train.batch_size` on `train.workers` workers,
-/// shuffled with the seed `shuffle` if given.
+/// A loader of `samples` in batches of `train.batch_size`, shuffled with the seed `shuffle` if
+/// given; with `train.workers`, that many batches made ahead on a background thread.
 fn loader<D: Dataset<Sample> + 'static>(
     samples: D,
     batcher: &SampleBatcher,
@@ -403,10 +404,14 @@ fn loader<D: Dataset<Sample> + 'static>(
     if let Some(seed) = shuffle {
         builder = builder.shuffle(seed);
     }
+    // Not burn's workers, whose batches come in the order they are done: the same loader as
+    // without workers, run ahead on a thread (`prefetch.rs`), so the run is the same.
+    let loader = builder.build(samples);
     if train.workers > 0 {
-        builder = builder.num_workers(train.workers);
+        Arc::new(PrefetchLoader::new(loader, train.workers))
+    } else {
+        loader
     }
-    builder.build(samples)
 }
 
 /// The optimizer `train.optimizer` names, with `train.weight_decay` and `train.momentum`.
