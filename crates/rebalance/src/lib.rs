@@ -14,6 +14,7 @@ pub mod inference;
 pub mod metrics;
 pub mod model;
 pub mod overrides;
+mod panic_capture;
 pub mod plots;
 pub mod prefetch;
 pub mod renderer;

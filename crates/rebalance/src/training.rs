@@ -29,6 +29,7 @@ use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
+use crate::panic_capture::{GuardedLogger, catch_training_panics};
 use crate::plots;
 use crate::prefetch::PrefetchLoader;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
@@ -293,6 +294,7 @@ impl Trainer<'_> {
         let guard = NanGuard::new(interrupter.clone(), start + 1);
         let training = self
             .supervised_training(start, guard.clone())?
+            .with_metric_logger(GuardedLogger::new(self.run.path(), interrupter.clone()))
             .with_interrupter(interrupter)
             .with_default_checkpointers()
             .num_epochs(last);
@@ -307,7 +309,9 @@ impl Trainer<'_> {
             optimizer(train),
             scheduler(train, batches_per_epoch)?,
         );
-        let result = renderer(training, self.progress).launch(learner);
+        // burn-train's own panic hook and `experiment.log` are left out: a failure is one line.
+        let training = renderer(training, self.progress).with_application_logger(None);
+        let result = catch_training_panics(self.run.path(), || training.launch(learner))?;
         if let Some(epoch) = guard.diverged_at() {
             bail!(
                 "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \

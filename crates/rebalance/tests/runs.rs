@@ -67,21 +67,33 @@ fn metrics(report: &Value) -> Vec<Value> {
     .collect()
 }
 
-/// Every file under `dir` and its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
+/// Every file (or link) under `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
             } else {
-                files.insert(path.clone(), std::fs::read(&path).unwrap());
+                files.push(entry.path());
             }
         }
     }
+    files.sort();
     files
+}
+
+/// Every file under `dir` and its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files(dir)
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect()
 }
 
 /// The run's `finished` marker recomputed, as if `state.json` had been written so.
@@ -413,4 +425,69 @@ fn the_worker_count_does_not_change_the_run() {
     for (k, run) in runs.iter().enumerate() {
         assert_eq!(metrics(run), metrics(&runs[0]), "run {k}");
     }
+}
+
+/// A command that failed after training some epochs: beside the per-epoch lines, exactly one
+/// line, the error, containing `expected`; no panic.
+#[track_caller]
+fn assert_error_after_epochs(output: &Output, expected: &str) {
+    let err = stderr(output);
+    assert!(!output.status.success(), "succeeded:\n{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("epoch ")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(
+        lines[0].contains(expected),
+        "expected {expected:?} in {err}"
+    );
+    assert!(!err.contains("panicked") && !err.contains("PANIC"), "{err}");
+}
+
+/// Every file under `dir` whose name holds `.partial`.
+fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".partial"))
+        .collect()
+}
+
+/// A full disk, where a file of the run is a link to `/dev/full` (every write: "No space left
+/// on device"): one line naming the file or folder, no partial file left, and `--resume`
+/// completes the run once there is space.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_one_line_and_leaves_no_partial_file() {
+    use std::io::Write;
+    if !Path::new("/dev/full").exists() {
+        writeln!(std::io::stderr(), "skipping: no /dev/full here").unwrap();
+        return;
+    }
+    // The plot, as the tester saw it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path()).unwrap();
+    let png = dir.path().join("per_class_recall.partial.png");
+    std::os::unix::fs::symlink("/dev/full", &png).unwrap();
+    let full = train(dir.path(), &[]);
+    assert_error_after_epochs(
+        &full,
+        &format!(
+            "cannot write {}: no space left on device",
+            dir.path().join("per_class_recall.png").display()
+        ),
+    );
+    assert_eq!(partial_files(dir.path()), Vec::<PathBuf>::new());
+    assert!(png.symlink_metadata().is_err());
+    assert!(!dir.path().join("finished").exists());
+    assert_ok(&train(dir.path(), &["--resume"]));
+    assert_ok(&eval(dir.path()));
+
+    // burn-train's metric log.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("train/epoch-1")).unwrap();
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("train/epoch-1/Loss.log")).unwrap();
+    let full = train(dir.path(), &[]);
+    assert_error_after_epochs(&full, "no space left on device");
+    assert_error_after_epochs(&full, &dir.path().display().to_string());
+    assert_eq!(partial_files(dir.path()), Vec::<PathBuf>::new());
+    assert!(!dir.path().join("finished").exists());
 }
