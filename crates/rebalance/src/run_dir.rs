@@ -237,9 +237,12 @@ impl RunDir {
         Ok(Some(self.read_config()?.train.epochs))
     }
 
-    /// Whether the directory holds a finished run: its `finished` marker, written last.
+    /// Whether the directory holds a finished run: its `finished` marker, written last, with the
+    /// model and the report it finished with.
     pub fn is_finished(&self) -> bool {
-        self.path.join(FINISHED).is_file()
+        [FINISHED, MODEL, REPORT_JSON]
+            .iter()
+            .all(|name| self.path.join(name).is_file())
     }
 
     /// The finished run, in words: its loss, epochs and balanced accuracy.
