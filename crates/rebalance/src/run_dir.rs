@@ -243,6 +243,17 @@ impl RunDir {
         [FINISHED, MODEL, REPORT_JSON]
             .iter()
             .all(|name| self.path.join(name).is_file())
+            || self.is_legacy_finished()
+    }
+
+    /// A run finished before runs had a `finished` marker: its model and report, and no
+    /// checkpoints (a sweep deleted them once the run finished; a crash after the last
+    /// checkpoint leaves them). Such a run has no checksums to check.
+    fn is_legacy_finished(&self) -> bool {
+        !self.path.join(FINISHED).exists()
+            && self.path.join(MODEL).is_file()
+            && self.path.join(REPORT_JSON).is_file()
+            && !self.path.join(CHECKPOINTS).exists()
     }
 
     /// The finished run, in words: its loss, epochs and balanced accuracy.
@@ -271,11 +282,15 @@ impl RunDir {
         )
     }
 
-    /// Checks a finished run's model and state against the checksums it recorded.
+    /// Checks a finished run's model and state against the checksums it recorded (nothing for a
+    /// run finished before runs recorded them).
     ///
     /// # Errors
     /// An unfinished run, or a file whose checksum differs, naming it.
     pub fn verify_checksums(&self) -> anyhow::Result<()> {
+        if self.is_legacy_finished() {
+            return Ok(());
+        }
         let marker = self.path.join(FINISHED);
         let text = std::fs::read_to_string(&marker).with_context(|| {
             format!(

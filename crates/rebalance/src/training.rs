@@ -134,6 +134,13 @@ pub fn train_on(
             run.path().join("claim").display()
         )
     })?;
+    // Planned again under the claim: another process may have changed the run meanwhile.
+    if run.plan(&recorded, options.resume, options.overwrite)? != start {
+        bail!(
+            "the run in {} changed while this command started; run it again",
+            run.path().display()
+        );
+    }
     if let Start::Fresh {
         replacing: Some(old),
     } = &start

@@ -491,3 +491,17 @@ fn a_full_disk_is_one_line_and_leaves_no_partial_file() {
     assert_eq!(partial_files(dir.path()), Vec::<PathBuf>::new());
     assert!(!dir.path().join("finished").exists());
 }
+
+/// A run finished before runs had a `finished` marker (a sweep's, its checkpoints deleted) is
+/// still finished: kept by `train`, evaluated by `eval`.
+#[test]
+fn a_run_finished_before_the_marker_is_still_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_ok(&train(dir.path(), &[]));
+    let expected = metrics(&read_json(dir.path(), "report.json"));
+    std::fs::remove_file(dir.path().join("finished")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("checkpoint")).unwrap();
+    assert_one_line_error(&train(dir.path(), &[]), "holds a finished run");
+    assert_ok(&eval(dir.path()));
+    assert_eq!(metrics(&read_json(dir.path(), "report.json")), expected);
+}

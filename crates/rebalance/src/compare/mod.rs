@@ -138,6 +138,11 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
                     continue;
                 }
             };
+            if run.dir.is_finished() {
+                // Another process finished it since the sweep looked.
+                progress.finished_elsewhere(run);
+                continue;
+            }
             let report = progress.train(run, data.of(run)?)?;
             run.drop_checkpoints();
             progress.finished(run, &report);

@@ -107,6 +107,13 @@ impl Progress {
         ));
     }
 
+    /// Counts `run` finished by another process while this one waited.
+    pub(super) fn finished_elsewhere(&mut self, run: &Run) {
+        self.done_epochs += epochs(run);
+        self.bar.set_position(self.done_epochs);
+        self.say(&format!("{}: finished by another process", label(run)));
+    }
+
     /// Counts `run` finished and prints its line: its score and the time left.
     pub(super) fn finished(&mut self, run: &Run, report: &Report) {
         self.finished += 1;
