@@ -21,4 +21,5 @@ pub mod renderer;
 pub mod report;
 pub mod run_dir;
 pub mod schedule;
+pub mod skip_epochs;
 pub mod training;

@@ -34,12 +34,16 @@ impl<O> PrefetchLoader<O> {
 impl<O: Send + 'static> DataLoader<O> for PrefetchLoader<O> {
     fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<O> + 'a> {
         let (sender, receiver) = sync_channel(self.depth);
+        let (begun, has_begun) = sync_channel(0);
         let inner = self.inner.clone();
         let total = inner.num_items();
         let started = std::thread::Builder::new()
             .name("rebalance-prefetch".to_string())
             .spawn(move || {
+                // The epoch's shuffle is drawn here; `iter` waits for it, so epochs draw in
+                // order even when one is dropped at once.
                 let mut batches = inner.iter();
+                let _ = begun.send(());
                 while let Some(batch) = batches.next() {
                     let failed = batch.is_err();
                     // The receiver is gone when the epoch was cut short.
@@ -48,6 +52,9 @@ impl<O: Send + 'static> DataLoader<O> for PrefetchLoader<O> {
                     }
                 }
             });
+        if started.is_ok() {
+            let _ = has_begun.recv();
+        }
         Box::new(Prefetched {
             receiver,
             progress: Progress::new(0, total, Some("items".to_string())),

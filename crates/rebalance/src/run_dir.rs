@@ -26,7 +26,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use burn::lr_scheduler::LrSchedulerRecord;
 use burn::module::Module;
+use burn::optim::OptimizerRecord;
+use burn::store::ModuleRecord;
 use rebalance_data::Standardizer;
 use serde::{Deserialize, Serialize};
 
@@ -318,6 +321,16 @@ impl RunDir {
         Ok(())
     }
 
+    /// The live process, other than this one, that holds the run's claim, if any.
+    pub fn claimed_by(&self) -> Option<u32> {
+        let pid = std::fs::read_to_string(self.path.join(CLAIM))
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()?;
+        (pid != std::process::id() && process_alive(pid)).then_some(pid)
+    }
+
     /// Claims the run for this process (a `claim` file holding its id, created atomically),
     /// creating the directory; `None` where another live process holds it. A claim whose
     /// process has ended (on Linux, no `/proc/PID`) is taken over; one this process holds
@@ -360,11 +373,32 @@ impl RunDir {
         }
         bail!("cannot claim {}: it keeps changing", path.display())
     }
-    /// The epoch of the newest complete checkpoint (model, optimizer and scheduler), if any.
+    /// The epoch of the newest checkpoint whose model, optimizer and scheduler records all
+    /// load, if any. burn-train writes checkpoints in place: one cut short by a crash is passed
+    /// over for the one before it.
     fn last_checkpoint(&self) -> Option<usize> {
         let dir = self.path.join(CHECKPOINTS);
-        std::fs::read_dir(&dir)
-            .ok()?
+        let mut epochs = self.checkpoint_epochs();
+        epochs.sort_unstable();
+        epochs.into_iter().rev().find(|epoch| {
+            let file = |part: &str| dir.join(format!("{part}-{epoch}.bpk"));
+            ModuleRecord::load(file("model")).is_ok()
+                && OptimizerRecord::load(file("optim")).is_ok()
+                && LrSchedulerRecord::load(file("scheduler")).is_ok()
+        })
+    }
+
+    /// The epoch of the newest checkpoint file, loadable or not.
+    pub fn newest_checkpoint_file(&self) -> Option<usize> {
+        self.checkpoint_epochs().into_iter().max()
+    }
+
+    /// The epochs of the model checkpoint files.
+    fn checkpoint_epochs(&self) -> Vec<usize> {
+        let Ok(entries) = std::fs::read_dir(self.path.join(CHECKPOINTS)) else {
+            return Vec::new();
+        };
+        entries
             .filter_map(|e| {
                 let name = e.ok()?.file_name().to_string_lossy().into_owned();
                 name.strip_prefix("model-")?
@@ -372,12 +406,7 @@ impl RunDir {
                     .parse::<usize>()
                     .ok()
             })
-            .filter(|epoch| {
-                ["optim", "scheduler"]
-                    .iter()
-                    .all(|part| dir.join(format!("{part}-{epoch}.bpk")).is_file())
-            })
-            .max()
+            .collect()
     }
 
     /// Writes `config.toml`.

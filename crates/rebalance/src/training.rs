@@ -36,6 +36,7 @@ use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::Report;
 use crate::run_dir::{RunDir, RunState, Start, fault_point};
 use crate::schedule::WarmupStepScheduler;
+use crate::skip_epochs::SkipEpochs;
 
 /// Options of `rebalance train` beside the config.
 #[derive(Debug, Clone, Default)]
@@ -113,6 +114,14 @@ pub fn train_on(
         data.train.len().div_ceil(config.train.batch_size),
     )?;
     let start = run.plan(&recorded, options.resume, options.overwrite)?;
+    if let Start::Resume { from } = start
+        && let Some(newest) = run.newest_checkpoint_file().filter(|&n| n > from)
+    {
+        eprintln!(
+            "--resume: the checkpoint of epoch {newest} is incomplete (cut short by a crash); \
+             resuming after epoch {from}"
+        );
+    }
     let state = match start {
         Start::Fresh { .. } => RunState {
             standardizer: standardizer(data),
@@ -300,7 +309,7 @@ impl Trainer<'_> {
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
         let training = self
-            .supervised_training(start, guard.clone())?
+            .supervised_training(first, start, guard.clone())?
             .with_metric_logger(GuardedLogger::new(self.run.path(), interrupter.clone()))
             .with_interrupter(interrupter)
             .with_default_checkpointers()
@@ -339,10 +348,11 @@ impl Trainer<'_> {
     /// A re-sampling that cannot be built.
     fn supervised_training(
         &self,
+        first: usize,
         start: usize,
         guard: NanGuard,
     ) -> anyhow::Result<SupervisedTraining<Classifier>> {
-        let (train, valid) = self.loaders(start)?;
+        let (train, valid) = self.loaders(first, start)?;
         let num_classes = self.data.num_classes;
         // The confusion-matrix metrics read each validation batch's predictions once, together.
         let shared = SharedPredictions::new();
@@ -366,14 +376,15 @@ impl Trainer<'_> {
             .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared)))
     }
 
-    /// The training loader (shuffled, re-sampled as `data.resampling` says from epoch
-    /// `start + 1` on) and the validation loader (the validation split, else the test split).
+    /// The training loader of the phase from epoch `first` (shuffled, re-sampled as
+    /// `data.resampling` says from epoch `start + 1` on, and shuffled as the phase's epochs up
+    /// to `start` were) and the validation loader (the validation split, else the test split).
     ///
     /// # Errors
     /// A re-sampling that cannot be built.
-    fn loaders(&self, start: usize) -> anyhow::Result<(Loader, Loader)> {
+    fn loaders(&self, first: usize, start: usize) -> anyhow::Result<(Loader, Loader)> {
         let train = &self.config.train;
-        let shuffled = Some(train.seed);
+        let shuffled = Some((train.seed, start + 1 - first));
         let train_loader = match self.config.data.resampling {
             Resampling::None => loader(
                 self.data.train.clone(),
@@ -403,21 +414,25 @@ impl Trainer<'_> {
 /// A data loader of sample batches.
 type Loader = Arc<dyn DataLoader<SampleBatch>>;
 
-/// A loader of `samples` in batches of `train.batch_size`, shuffled with the seed `shuffle` if
-/// given; with `train.workers`, that many batches made ahead on a background thread.
+/// A loader of `samples` in batches of `train.batch_size`; with `shuffle = (seed, skip)`
+/// shuffled with `seed`, as from the epoch after `skip` epochs (`skip_epochs.rs`); with
+/// `train.workers`, that many batches made ahead on a background thread.
 fn loader<D: Dataset<Sample> + 'static>(
     samples: D,
     batcher: &SampleBatcher,
-    shuffle: Option<u64>,
+    shuffle: Option<(u64, usize)>,
     train: &TrainSection,
 ) -> Loader {
     let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(train.batch_size);
-    if let Some(seed) = shuffle {
+    if let Some((seed, _)) = shuffle {
         builder = builder.shuffle(seed);
+    }
+    let mut loader = builder.build(samples);
+    if let Some((_, skip)) = shuffle.filter(|&(_, skip)| skip > 0) {
+        loader = Arc::new(SkipEpochs::new(loader, skip));
     }
     // Not burn's workers, whose batches come in the order they are done: the same loader as
     // without workers, run ahead on a thread (`prefetch.rs`), so the run is the same.
-    let loader = builder.build(samples);
     if train.workers > 0 {
         Arc::new(PrefetchLoader::new(loader, train.workers))
     } else {

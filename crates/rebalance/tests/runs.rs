@@ -505,3 +505,39 @@ fn a_run_finished_before_the_marker_is_still_finished() {
     assert_ok(&eval(dir.path()));
     assert_eq!(metrics(&read_json(dir.path(), "report.json")), expected);
 }
+
+/// burn-train writes a checkpoint in place: one a crash cut short is passed over, and the run
+/// resumes from the one before it.
+#[test]
+fn a_checkpoint_cut_short_is_passed_over() {
+    let three = ["--set", "train.epochs=3"];
+    let reference = tempfile::tempdir().unwrap();
+    assert_ok(&train(reference.path(), &three));
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        !train_crashing_at(dir.path(), "after-checkpoint", &three)
+            .status
+            .success()
+    );
+    let model = dir.path().join("checkpoint/model-3.bpk");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+
+    let resumed = train(dir.path(), &["--resume", "--set", "train.epochs=3"]);
+    assert_ok(&resumed);
+    let err = stderr(&resumed);
+    assert!(
+        err.contains(
+            "the checkpoint of epoch 3 is incomplete (cut short by a crash); resuming after epoch 2"
+        ),
+        "{err}"
+    );
+    let epochs: Vec<&str> = err.lines().filter(|l| l.starts_with("epoch ")).collect();
+    assert_eq!(epochs.len(), 1, "{err}");
+    assert!(epochs[0].starts_with("epoch 3/3"), "{err}");
+    assert_ok(&eval(dir.path()));
+    assert_eq!(
+        metrics(&read_json(dir.path(), "report.json")),
+        metrics(&read_json(reference.path(), "report.json"))
+    );
+}

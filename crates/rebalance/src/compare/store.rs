@@ -91,6 +91,10 @@ pub(super) fn pending(runs: &[Run], force: bool) -> anyhow::Result<Vec<&Run>> {
             );
         }
         for (run, _) in &changed {
+            // One another process trains is left to it; the sweep skips it, saying so.
+            if run.dir.claimed_by().is_some() {
+                continue;
+            }
             let path = run.dir.path();
             std::fs::remove_dir_all(path)
                 .with_context(|| format!("cannot clear {}", path.display()))?;
