@@ -48,9 +48,13 @@ pub enum Command {
         /// Override a config key, as in --set train.epochs=3 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Continue an interrupted run from its last checkpoint.
-        #[arg(long)]
+        /// Continue an interrupted run from its last checkpoint (or extend a finished one
+        /// with a larger train.epochs).
+        #[arg(long, conflicts_with = "overwrite")]
         resume: bool,
+        /// Replace the finished run the run directory holds.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Train every variant of a compare config (default: every weighting scheme) over several
     /// seeds on the same data, and write a comparison table and plots.
@@ -138,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             sets,
             resume,
+            overwrite,
         } => {
             let config = RunConfig::load(&config, &sets)?;
             let report = train(
@@ -146,6 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     backend: backend.as_deref().map(str::parse).transpose()?,
                     out: out.clone(),
                     resume,
+                    overwrite,
                     progress: None,
                 },
             )?;

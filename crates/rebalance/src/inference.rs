@@ -75,9 +75,10 @@ fn model_classes(
 pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> {
     let run = RunDir::new(dir);
     let config = run.read_config()?;
-    let state = run.read_state()?;
+    run.verify_checksums()?;
     let device = config.train.backend.device()?;
     let data = config.data.load()?;
+    let state = run.read_state_for(data.train.dim())?;
     let num_classes = data.num_classes;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
     let loss_config = &config.loss;

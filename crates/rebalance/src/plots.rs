@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -120,22 +120,45 @@ trait Figure {
         DB::ErrorType: 'static;
 }
 
-/// Saves `figure` as `dir/stem.svg` and `dir/stem.png`, each through a temporary name.
+/// Saves `figure` as `dir/stem.svg` and `dir/stem.png`, each through a temporary name that is
+/// removed if drawing or renaming fails.
+///
+/// # Errors
+/// A file cannot be written, naming it (and saying so where the disk is full).
 fn save(dir: &Path, stem: &str, size: (u32, u32), figure: &impl Figure) -> anyhow::Result<()> {
     register_font();
     for ext in ["svg", "png"] {
         // The backends pick the image format from the extension, so it stays last.
         let partial = dir.join(format!("{stem}.partial.{ext}"));
         let path = dir.join(format!("{stem}.{ext}"));
-        if ext == "svg" {
-            figure.draw(SVGBackend::new(&partial, size).into_drawing_area())?;
+        let drawn = if ext == "svg" {
+            figure.draw(SVGBackend::new(&partial, size).into_drawing_area())
         } else {
-            figure.draw(BitMapBackend::new(&partial, size).into_drawing_area())?;
+            figure.draw(BitMapBackend::new(&partial, size).into_drawing_area())
+        };
+        let saved = drawn.and_then(|()| Ok(std::fs::rename(&partial, &path)?));
+        if let Err(error) = saved {
+            let _ = std::fs::remove_file(&partial);
+            return Err(plot_error(&path, &error));
         }
-        std::fs::rename(&partial, &path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// A failed plot as one line naming its file: plotters reports I/O failures as nested
+/// `Debug` text (`BackendError(DrawingError(ImageError(IoError(…))))`).
+fn plot_error(path: &Path, error: &anyhow::Error) -> anyhow::Error {
+    let text = format!("{error:?}");
+    let reason = if text.contains("StorageFull") || text.contains("No space left") {
+        "no space left on device".to_string()
+    } else if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        io.to_string()
+    } else if text.contains("PermissionDenied") {
+        "permission denied".to_string()
+    } else {
+        error.to_string()
+    };
+    anyhow!("cannot write {}: {reason}", path.display())
 }
 
 struct RecallFigure<'a> {
@@ -422,4 +445,75 @@ pub fn write_comparison_plots(
             panels: shots,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plots_into(dir: &Path) -> anyhow::Result<()> {
+        write_plots(
+            dir,
+            &[10, 5, 1],
+            &[0.9, 0.5, 0.1],
+            &[1.0, 0.5],
+            &[0.3, 0.6],
+            "t",
+        )
+    }
+
+    /// Every file in `dir`.
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_failed_plot_names_its_file_and_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The PNG cannot take its name: a folder holds it.
+        std::fs::create_dir(dir.path().join("per_class_recall.png")).unwrap();
+        let err = plots_into(dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with("cannot write "), "{err}");
+        assert!(err.contains("per_class_recall.png"), "{err}");
+        assert!(!err.contains("BackendError"), "{err}");
+        assert_eq!(
+            files(dir.path()),
+            ["per_class_recall.png", "per_class_recall.svg"]
+        );
+
+        // A folder that is a file: the first figure's name, no panic.
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").unwrap();
+        let err = plots_into(&file).unwrap_err().to_string();
+        assert!(err.contains("a-file/per_class_recall.svg"), "{err}");
+
+        let ok = tempfile::tempdir().unwrap();
+        plots_into(ok.path()).unwrap();
+        assert_eq!(
+            files(ok.path()),
+            [
+                "per_class_recall.png",
+                "per_class_recall.svg",
+                "training_curves.png",
+                "training_curves.svg"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_said_in_words() {
+        let full = anyhow!(
+            "BackendError(DrawingError(ImageError(IoError(Os {{ code: 28, kind: StorageFull, \
+             message: \"No space left on device\" }}))))"
+        );
+        assert_eq!(
+            plot_error(Path::new("run/per_class_recall.png"), &full).to_string(),
+            "cannot write run/per_class_recall.png: no space left on device"
+        );
+    }
 }

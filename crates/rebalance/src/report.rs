@@ -169,15 +169,42 @@ pub fn peak_memory_bytes() -> Option<u64> {
 }
 
 /// Writes `content` to a temporary file beside `path`, then renames it, so an interrupted
-/// write never leaves a half-written file at `path`.
+/// write never leaves a half-written file at `path`; a failed one removes the temporary file.
 ///
 /// # Errors
-/// The file cannot be written or renamed.
+/// The file cannot be written or renamed, naming `path`.
 pub fn write_atomic(path: &Path, content: &str) -> anyhow::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = std::path::PathBuf::from(partial);
-    std::fs::write(&partial, content)
-        .with_context(|| format!("cannot write {}", partial.display()))?;
-    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+    let written = std::fs::write(&partial, content).and_then(|()| std::fs::rename(&partial, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        // The rename fails: a folder holds the name.
+        std::fs::create_dir(&path).unwrap();
+        let err = format!("{:#}", write_atomic(&path, "{}").unwrap_err());
+        assert!(
+            err.starts_with(&format!("cannot write {}", path.display())),
+            "{err}"
+        );
+        assert!(!dir.path().join("report.json.partial").exists());
+        write_atomic(&dir.path().join("ok.json"), "{}").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("ok.json")).unwrap(),
+            "{}"
+        );
+        assert!(!dir.path().join("ok.json.partial").exists());
+    }
 }

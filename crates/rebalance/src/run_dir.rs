@@ -14,6 +14,10 @@
 //! report.json, report.md,       the test evaluation
 //! confusion.csv
 //! report-posthoc.{json,md}      `rebalance eval --posthoc-tau`
+//! finished                      written last, when model, report and plots are committed: the
+//!                               SHA-256 of `model.bpk` and `state.json`; a run without it is
+//!                               unfinished and `--resume` completes it
+//! claim                         the id of the process training the run, while it does
 //! ```
 //!
 //! The plots beside them are named by `plots.rs`. Every file is written to a temporary name and
@@ -22,7 +26,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use burn::lr_scheduler::LrSchedulerRecord;
 use burn::module::Module;
+use burn::optim::OptimizerRecord;
+use burn::store::ModuleRecord;
 use rebalance_data::Standardizer;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +50,50 @@ const REPORT_MD: &str = "report.md";
 const CONFUSION_CSV: &str = "confusion.csv";
 const POSTHOC_JSON: &str = "report-posthoc.json";
 const POSTHOC_MD: &str = "report-posthoc.md";
+const FINISHED: &str = "finished";
+const CLAIM: &str = "claim";
+/// The files a finished run records the checksum of.
+const CHECKSUMMED: [&str; 2] = [MODEL, STATE];
+
+/// The config keys `--resume` lets change: the epochs (to extend a run) and where and how fast
+/// it runs.
+pub const RESUMABLE_KEYS: [&str; 4] = [
+    "train.epochs",
+    "train.backend",
+    "train.workers",
+    "output.dir",
+];
+
+/// The environment variable of the fault-injection test hook: `REBALANCE_FAULT=STAGE` aborts
+/// the process (as `kill -9` would) when training reaches `STAGE` of its final step:
+/// `after-checkpoint` (the last epoch's checkpoint written), `after-model` (`model.bpk`
+/// written) or `after-report` (the report written, the `finished` marker not yet). For the
+/// tests of crash recovery only.
+pub const FAULT_ENV: &str = "REBALANCE_FAULT";
+
+/// The fault-injection hook: aborts the process if [`FAULT_ENV`] names `stage`.
+pub(crate) fn fault_point(stage: &str) {
+    if std::env::var(FAULT_ENV).is_ok_and(|s| s == stage) {
+        std::process::abort();
+    }
+}
+
+/// How training is to use a run directory, decided by [`RunDir::plan`] before anything in it
+/// is touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// A new run; `replacing` describes the finished run it replaces (`--overwrite`).
+    Fresh {
+        /// The finished run replaced, in words.
+        replacing: Option<String>,
+    },
+    /// A run continued after the checkpoint of epoch `from` (with `from` equal to the
+    /// run's epochs, only the final step is done again).
+    Resume {
+        /// The epoch of the checkpoint.
+        from: usize,
+    },
+}
 
 /// What a run keeps beside the model to rebuild its inputs: the standardization statistics.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,43 +119,294 @@ impl RunDir {
         &self.path
     }
 
-    /// Readies the directory for training and returns the epoch training resumes after: with
-    /// `resume`, the newest checkpoint's; without, the checkpoints of an earlier run are
-    /// cleared. Creates the directory.
+    /// Decides how training uses the directory, reading it and writing nothing: a new run
+    /// (refused over a finished run without `overwrite`), or with `resume` the epoch the run
+    /// continues after (refused where `config`, as it would be recorded, differs from the
+    /// recorded config in a key [`RESUMABLE_KEYS`] does not name, where the run has finished
+    /// `config.train.epochs` already, or where its files are damaged).
     ///
     /// # Errors
-    /// `resume` without a checkpoint, or a directory that cannot be cleared or created.
-    pub fn prepare(&self, resume: bool) -> anyhow::Result<Option<usize>> {
-        let checkpoints = self.path.join(CHECKPOINTS);
-        let resume_from = if resume {
-            let epoch = self
-                .last_checkpoint()
-                .with_context(|| format!("--resume: no checkpoint in {}", checkpoints.display()))?;
-            Some(epoch)
-        } else {
-            None
-        };
-        if resume_from.is_none() && checkpoints.exists() {
-            std::fs::remove_dir_all(&checkpoints)
-                .with_context(|| format!("cannot clear {}", checkpoints.display()))?;
+    /// As above, each naming the file or key.
+    pub fn plan(&self, config: &RunConfig, resume: bool, overwrite: bool) -> anyhow::Result<Start> {
+        let finished = self.finished_epochs()?;
+        if !resume {
+            return match finished {
+                Some(_) if !overwrite => bail!(
+                    "{} holds a finished run ({}); pass --overwrite to replace it, --resume with \
+                     a larger train.epochs to extend it, or choose another --out",
+                    self.path.display(),
+                    self.describe()
+                ),
+                Some(_) => Ok(Start::Fresh {
+                    replacing: Some(self.describe()),
+                }),
+                None => Ok(Start::Fresh { replacing: None }),
+            };
         }
-        std::fs::create_dir_all(&self.path)
-            .with_context(|| format!("cannot create {}", self.path.display()))?;
-        Ok(resume_from)
+        let checkpoints = self.path.join(CHECKPOINTS);
+        let Some(from) = self.last_checkpoint() else {
+            bail!("--resume: no checkpoint in {}", checkpoints.display());
+        };
+        self.check_resumable(config)?;
+        let epochs = config.train.epochs;
+        if let Some(done) = finished {
+            self.verify_checksums()?;
+            if epochs <= done {
+                bail!(
+                    "--resume: the run in {} has already finished its {done} epochs; raise \
+                     train.epochs to extend it",
+                    self.path.display()
+                );
+            }
+        }
+        if from > epochs {
+            bail!(
+                "--resume: the run in {} has a checkpoint of epoch {from}, past train.epochs = \
+                 {epochs}",
+                self.path.display()
+            );
+        }
+        Ok(Start::Resume { from })
     }
 
-    /// The epoch of the newest model checkpoint, if any.
-    fn last_checkpoint(&self) -> Option<usize> {
-        std::fs::read_dir(self.path.join(CHECKPOINTS))
+    /// Refuses a config that differs from the recorded one in a key `--resume` may not change.
+    fn check_resumable(&self, config: &RunConfig) -> anyhow::Result<()> {
+        let path = self.path.join(CONFIG);
+        let recorded = std::fs::read_to_string(&path)
+            .with_context(|| format!("--resume: cannot read {}", path.display()))?;
+        let recorded: toml::Table = recorded
+            .parse()
+            .with_context(|| format!("--resume: {} is damaged", path.display()))?;
+        let new: toml::Table = config.to_toml()?.parse()?;
+        let strip = |mut table: toml::Table| {
+            for key in RESUMABLE_KEYS {
+                let (section, name) = key.split_once('.').unwrap_or(("", key));
+                if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+                    t.remove(name);
+                }
+            }
+            toml::Value::Table(table)
+        };
+        if let Some(difference) = first_difference(&strip(recorded), &strip(new), "") {
+            bail!(
+                "--resume: the config differs from the run's {} in {difference}; only {} may \
+                 change on --resume (train afresh into another --out instead)",
+                path.display(),
+                RESUMABLE_KEYS.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    /// Readies the directory once training really starts (after [`RunDir::plan`] and
+    /// [`RunDir::claim`]): un-finishes the run, clears an earlier run's files for a fresh one,
+    /// and records `config` and, for a fresh run, `state`.
+    ///
+    /// # Errors
+    /// A file that cannot be removed or written.
+    pub fn begin(&self, start: &Start, config: &RunConfig, state: &RunState) -> anyhow::Result<()> {
+        // First: from here until the new `finished` marker, the run is unfinished.
+        remove_if_present(&self.path.join(FINISHED))?;
+        if let Start::Fresh { .. } = start {
+            for name in [
+                MODEL,
+                REPORT_JSON,
+                REPORT_MD,
+                CONFUSION_CSV,
+                HISTORY,
+                POSTHOC_JSON,
+                POSTHOC_MD,
+            ] {
+                remove_if_present(&self.path.join(name))?;
+            }
+            let checkpoints = self.path.join(CHECKPOINTS);
+            if checkpoints.exists() {
+                std::fs::remove_dir_all(&checkpoints)
+                    .with_context(|| format!("cannot clear {}", checkpoints.display()))?;
+            }
+            self.write_state(state)?;
+        }
+        self.write_config(config)
+    }
+
+    /// The epochs of the finished run the directory holds, if it holds one.
+    ///
+    /// # Errors
+    /// A `finished` marker beside a config that cannot be read.
+    fn finished_epochs(&self) -> anyhow::Result<Option<usize>> {
+        if !self.is_finished() {
+            return Ok(None);
+        }
+        Ok(Some(self.read_config()?.train.epochs))
+    }
+
+    /// Whether the directory holds a finished run: its `finished` marker, written last, with the
+    /// model and the report it finished with.
+    pub fn is_finished(&self) -> bool {
+        [FINISHED, MODEL, REPORT_JSON]
+            .iter()
+            .all(|name| self.path.join(name).is_file())
+            || self.is_legacy_finished()
+    }
+
+    /// A run finished before runs had a `finished` marker: its model and report, and no
+    /// checkpoints (a sweep deleted them once the run finished; a crash after the last
+    /// checkpoint leaves them). Such a run has no checksums to check.
+    fn is_legacy_finished(&self) -> bool {
+        !self.path.join(FINISHED).exists()
+            && self.path.join(MODEL).is_file()
+            && self.path.join(REPORT_JSON).is_file()
+            && !self.path.join(CHECKPOINTS).exists()
+    }
+
+    /// The finished run, in words: its loss, epochs and balanced accuracy.
+    fn describe(&self) -> String {
+        match self.read_report() {
+            Ok(r) => format!(
+                "loss {}, scheme {}, {} epochs, balanced accuracy {:.4}",
+                r.loss, r.scheme, r.epochs, r.scores.balanced_accuracy
+            ),
+            Err(_) => "its report is unreadable".to_string(),
+        }
+    }
+
+    /// Marks the run finished, last of all its files: the checksums of its model and state.
+    ///
+    /// # Errors
+    /// A file that cannot be read or written.
+    pub fn mark_finished(&self) -> anyhow::Result<()> {
+        let mut sums = serde_json::Map::new();
+        for name in CHECKSUMMED {
+            sums.insert(name.to_string(), sha256(&self.path.join(name))?.into());
+        }
+        write_atomic(
+            &self.path.join(FINISHED),
+            &serde_json::to_string_pretty(&sums)?,
+        )
+    }
+
+    /// Checks a finished run's model and state against the checksums it recorded (nothing for a
+    /// run finished before runs recorded them).
+    ///
+    /// # Errors
+    /// An unfinished run, or a file whose checksum differs, naming it.
+    pub fn verify_checksums(&self) -> anyhow::Result<()> {
+        if self.is_legacy_finished() {
+            return Ok(());
+        }
+        let marker = self.path.join(FINISHED);
+        let text = std::fs::read_to_string(&marker).with_context(|| {
+            format!(
+                "the run in {} is not finished (it has no {FINISHED} marker); complete it with \
+                 `rebalance train --config {} --out {} --resume`",
+                self.path.display(),
+                self.path.join(CONFIG).display(),
+                self.path.display()
+            )
+        })?;
+        let sums: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is damaged", marker.display()))?;
+        for name in CHECKSUMMED {
+            let path = self.path.join(name);
+            let recorded = sums.get(name).and_then(|v| v.as_str());
+            if recorded != Some(sha256(&path)?.as_str()) {
+                bail!(
+                    "{} is damaged: its SHA-256 differs from the one recorded in {} when the run \
+                     finished",
+                    path.display(),
+                    marker.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The live process, other than this one, that holds the run's claim, if any.
+    pub fn claimed_by(&self) -> Option<u32> {
+        let pid = std::fs::read_to_string(self.path.join(CLAIM))
             .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()?;
+        (pid != std::process::id() && process_alive(pid)).then_some(pid)
+    }
+
+    /// Claims the run for this process (a `claim` file holding its id, created atomically),
+    /// creating the directory; `None` where another live process holds it. A claim whose
+    /// process has ended (on Linux, no `/proc/PID`) is taken over; one this process holds
+    /// already is returned without a second claim.
+    ///
+    /// # Errors
+    /// The directory or the claim file cannot be created.
+    pub fn claim(&self) -> anyhow::Result<Result<Claim, u32>> {
+        std::fs::create_dir_all(&self.path)
+            .with_context(|| format!("cannot create {}", self.path.display()))?;
+        let path = self.path.join(CLAIM);
+        let me = std::process::id();
+        for _ in 0..3 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    file.write_all(me.to_string().as_bytes())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    return Ok(Ok(Claim { path: Some(path) }));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u32>().ok());
+                    match holder {
+                        Some(pid) if pid == me => return Ok(Ok(Claim { path: None })),
+                        Some(pid) if process_alive(pid) => return Ok(Err(pid)),
+                        // A stale claim (or one being written): taken over.
+                        _ => remove_if_present(&path)?,
+                    }
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", path.display()));
+                }
+            }
+        }
+        bail!("cannot claim {}: it keeps changing", path.display())
+    }
+    /// The epoch of the newest checkpoint whose model, optimizer and scheduler records all
+    /// load, if any. burn-train writes checkpoints in place: one cut short by a crash is passed
+    /// over for the one before it.
+    fn last_checkpoint(&self) -> Option<usize> {
+        let dir = self.path.join(CHECKPOINTS);
+        let mut epochs = self.checkpoint_epochs();
+        epochs.sort_unstable();
+        epochs.into_iter().rev().find(|epoch| {
+            let file = |part: &str| dir.join(format!("{part}-{epoch}.bpk"));
+            ModuleRecord::load(file("model")).is_ok()
+                && OptimizerRecord::load(file("optim")).is_ok()
+                && LrSchedulerRecord::load(file("scheduler")).is_ok()
+        })
+    }
+
+    /// The epoch of the newest checkpoint file, loadable or not.
+    pub fn newest_checkpoint_file(&self) -> Option<usize> {
+        self.checkpoint_epochs().into_iter().max()
+    }
+
+    /// The epochs of the model checkpoint files.
+    fn checkpoint_epochs(&self) -> Vec<usize> {
+        let Ok(entries) = std::fs::read_dir(self.path.join(CHECKPOINTS)) else {
+            return Vec::new();
+        };
+        entries
             .filter_map(|e| {
                 let name = e.ok()?.file_name().to_string_lossy().into_owned();
                 name.strip_prefix("model-")?
                     .strip_suffix(".bpk")?
-                    .parse()
+                    .parse::<usize>()
                     .ok()
             })
-            .max()
+            .collect()
     }
 
     /// Writes `config.toml`.
@@ -149,6 +451,25 @@ impl RunDir {
         serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
     }
 
+    /// Reads `state.json` and checks it fits data of `features` features.
+    ///
+    /// # Errors
+    /// As [`RunDir::read_state`], or standardizer vectors of another length.
+    pub fn read_state_for(&self, features: usize) -> anyhow::Result<RunState> {
+        let state = self.read_state()?;
+        let s = &state.standardizer;
+        if s.mean.len() != features || s.std.len() != features {
+            bail!(
+                "{} is damaged: its standardizer has {} means and {} standard deviations, but \
+                 the data has {features} features",
+                self.path.join(STATE).display(),
+                s.mean.len(),
+                s.std.len()
+            );
+        }
+        Ok(state)
+    }
+
     /// Writes `history.json`.
     ///
     /// # Errors
@@ -188,10 +509,11 @@ impl RunDir {
     /// The file cannot be written.
     pub fn save_model(&self, model: &Classifier) -> anyhow::Result<()> {
         let context = || format!("cannot save the model to {}", self.path.display());
-        model
-            .clone()
-            .save_file(self.path.join(MODEL_PARTIAL))
-            .with_context(context)?;
+        let saved = model.clone().save_file(self.path.join(MODEL_PARTIAL));
+        if saved.is_err() {
+            let _ = std::fs::remove_file(self.path.join(MODEL_PARTIAL));
+        }
+        saved.with_context(context)?;
         std::fs::rename(self.path.join(MODEL_PARTIAL), self.path.join(MODEL)).with_context(context)
     }
 
@@ -273,5 +595,76 @@ impl RunDir {
     /// The directory cannot be deleted (or there is none).
     pub fn remove_checkpoints(&self) -> std::io::Result<()> {
         std::fs::remove_dir_all(self.path.join(CHECKPOINTS))
+    }
+}
+
+/// A run claimed by this process; dropping it releases the claim.
+#[derive(Debug)]
+pub struct Claim {
+    /// The claim file, `None` where an outer claim of this process holds the run.
+    path: Option<PathBuf>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Whether process `pid` runs; where the OS cannot tell (no `/proc`), assumed so.
+fn process_alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes `path` if it exists.
+fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The SHA-256 of the file at `path`, in hex.
+fn sha256(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The first key whose value differs between two configs, as `key: old → new`.
+pub(crate) fn first_difference(
+    old: &toml::Value,
+    new: &toml::Value,
+    prefix: &str,
+) -> Option<String> {
+    match (old, new) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => first_difference(x, y, &key),
+                    (Some(x), None) => Some(format!("{key}: {x} → (unset)")),
+                    (None, Some(y)) => Some(format!("{key}: (unset) → {y}")),
+                    (None, None) => None,
+                }
+            })
+        }
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{prefix}: {a} → {b}")),
     }
 }

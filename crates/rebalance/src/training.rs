@@ -29,11 +29,14 @@ use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
 use crate::model::Classifier;
+use crate::panic_capture::{GuardedLogger, catch_training_panics};
 use crate::plots;
+use crate::prefetch::PrefetchLoader;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::Report;
-use crate::run_dir::{RunDir, RunState};
+use crate::run_dir::{RunDir, RunState, Start, fault_point};
 use crate::schedule::WarmupStepScheduler;
+use crate::skip_epochs::SkipEpochs;
 
 /// Options of `rebalance train` beside the config.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +47,8 @@ pub struct TrainOptions {
     pub out: Option<PathBuf>,
     /// Continue from the run directory's last checkpoint.
     pub resume: bool,
+    /// Replace a finished run in the run directory.
+    pub overwrite: bool,
     /// Report epochs to a sweep's progress bar instead of the terminal (`rebalance compare`).
     pub progress: Option<RunProgress>,
 }
@@ -99,37 +104,84 @@ pub fn train_on(
     let backend = options.backend.unwrap_or(config.train.backend);
     let device = backend.device()?;
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
-    let resume_from = run.prepare(options.resume)?;
-    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+    let recorded = resolved(config, backend, &run);
+
+    // Everything is checked before the run directory is touched.
     let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
-    let state = RunState {
-        standardizer: standardizer(data),
+    train_batcher_of(&SampleBatcher::new(None), config, data)?;
+    check_model(config, data, &counts, &device)?;
+    scheduler(
+        &config.train,
+        data.train.len().div_ceil(config.train.batch_size),
+    )?;
+    let start = run.plan(&recorded, options.resume, options.overwrite)?;
+    if let Start::Resume { from } = start
+        && let Some(newest) = run.newest_checkpoint_file().filter(|&n| n > from)
+    {
+        eprintln!(
+            "--resume: the checkpoint of epoch {newest} is incomplete (cut short by a crash); \
+             resuming after epoch {from}"
+        );
+    }
+    let state = match start {
+        Start::Fresh { .. } => RunState {
+            standardizer: standardizer(data),
+        },
+        Start::Resume { .. } => run.read_state_for(data.train.dim())?,
     };
-    run.write_config(&resolved(config, backend, &run))?;
-    run.write_state(&state)?;
+    let resume_from = match start {
+        Start::Resume { from } => Some(from),
+        Start::Fresh { .. } => None,
+    };
+    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+
+    // Training starts: the run is claimed, then its directory readied.
+    let _claim = run.claim()?.map_err(|pid| {
+        anyhow::anyhow!(
+            "{} is being trained by process {pid}; wait for it, or delete {} if that process \
+             is not rebalance",
+            run.path().display(),
+            run.path().join("claim").display()
+        )
+    })?;
+    // Planned again under the claim: another process may have changed the run meanwhile.
+    if run.plan(&recorded, options.resume, options.overwrite)? != start {
+        bail!(
+            "the run in {} changed while this command started; run it again",
+            run.path().display()
+        );
+    }
+    if let Start::Fresh {
+        replacing: Some(old),
+    } = &start
+    {
+        eprintln!(
+            "--overwrite: replacing the finished run in {} ({old})",
+            run.path().display()
+        );
+    }
+    run.begin(&start, &recorded, &state)?;
 
     let batcher = SampleBatcher::new(Some(state.standardizer));
+    let train_batcher = train_batcher_of(&batcher, config, data)?;
     let trainer = Trainer {
         config,
         data,
         run: &run,
         resume_from,
         counts: &counts,
-        train_batcher: train_batcher(&batcher, config, data)?,
+        train_batcher,
         batcher: batcher.clone(),
         device: device.clone().autodiff(),
         progress: options.progress.as_ref(),
         history: &history,
     };
     let started = Instant::now();
-    let Some(model) = trainer.train()? else {
-        bail!(
-            "--resume: the run in {} has already finished",
-            run.path().display()
-        );
-    };
+    let model = trainer.train()?;
     let wall_seconds = started.elapsed().as_secs_f64();
+    fault_point("after-checkpoint");
     run.save_model(&model)?;
+    fault_point("after-model");
 
     let posthoc_tau = config.eval.posthoc_tau;
     let posthoc = posthoc_tau.map(|tau| (counts.as_slice(), tau));
@@ -145,8 +197,32 @@ pub fn train_on(
         posthoc_tau,
     )?;
     run.write_report(&report)?;
+    fault_point("after-report");
     plot(&run, &report, &history.finish(config.train.epochs)?)?;
+    run.mark_finished()?;
     Ok(report)
+}
+
+/// Builds the model `config.model` describes once, so that a model that does not fit the data
+/// is refused before the run directory is touched.
+///
+/// # Errors
+/// A model or loss that cannot be built for `data`.
+fn check_model(
+    config: &RunConfig,
+    data: &LongTailData,
+    counts: &ClassCounts,
+    device: &Device,
+) -> anyhow::Result<()> {
+    let loss = config.loss.init_for_epoch(counts, 0, device)?;
+    Classifier::new(
+        &config.model,
+        &data.feature_shape,
+        data.num_classes,
+        loss,
+        device,
+    )?;
+    Ok(())
 }
 
 /// `config` as the run directory records it: with the backend and the directory used.
@@ -161,7 +237,7 @@ fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> RunConfig {
 ///
 /// # Errors
 /// `train.augment` on samples that are not images.
-fn train_batcher(
+fn train_batcher_of(
     batcher: &SampleBatcher,
     config: &RunConfig,
     data: &LongTailData,
@@ -199,17 +275,19 @@ struct Trainer<'a> {
 }
 
 impl Trainer<'_> {
-    /// Trains the phases not done yet; the model of the last, or `None` where a resumed run
-    /// has finished them all.
-    fn train(&self) -> anyhow::Result<Option<Classifier>> {
+    /// Trains the phases not done yet; the model of the last. A run resumed from its last
+    /// epoch's checkpoint trains no epoch: the last phase only loads the checkpoint.
+    fn train(&self) -> anyhow::Result<Classifier> {
+        let phases = phases(self.config);
         let mut trained = None;
-        for (first, last) in phases(self.config) {
-            if self.resume_from.is_some_and(|done| done >= last) {
+        for (k, &(first, last)) in phases.iter().enumerate() {
+            let is_last = k + 1 == phases.len();
+            if !is_last && self.resume_from.is_some_and(|done| done >= last) {
                 continue;
             }
             trained = Some(self.phase(first, last)?);
         }
-        Ok(trained)
+        trained.ok_or_else(|| anyhow::anyhow!("train.epochs = 0: nothing to train"))
     }
 
     /// Trains epochs `first..=last` from a fresh model (the loss's class weights are those of
@@ -232,7 +310,8 @@ impl Trainer<'_> {
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
         let training = self
-            .supervised_training(start, guard.clone())?
+            .supervised_training(first, start, guard.clone())?
+            .with_metric_logger(GuardedLogger::new(self.run.path(), interrupter.clone()))
             .with_interrupter(interrupter)
             .with_default_checkpointers()
             .num_epochs(last);
@@ -247,7 +326,9 @@ impl Trainer<'_> {
             optimizer(train),
             scheduler(train, batches_per_epoch)?,
         );
-        let result = renderer(training, self.progress).launch(learner);
+        // burn-train's own panic hook and `experiment.log` are left out: a failure is one line.
+        let training = renderer(training, self.progress).with_application_logger(None);
+        let result = catch_training_panics(self.run.path(), || training.launch(learner))?;
         if let Some(epoch) = guard.diverged_at() {
             bail!(
                 "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
@@ -268,10 +349,11 @@ impl Trainer<'_> {
     /// A re-sampling that cannot be built.
     fn supervised_training(
         &self,
+        first: usize,
         start: usize,
         guard: NanGuard,
     ) -> anyhow::Result<SupervisedTraining<Classifier>> {
-        let (train, valid) = self.loaders(start)?;
+        let (train, valid) = self.loaders(first, start)?;
         let num_classes = self.data.num_classes;
         // The confusion-matrix metrics read each validation batch's predictions once, together.
         let shared = SharedPredictions::new();
@@ -295,14 +377,15 @@ impl Trainer<'_> {
             .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared)))
     }
 
-    /// The training loader (shuffled, re-sampled as `data.resampling` says from epoch
-    /// `start + 1` on) and the validation loader (the validation split, else the test split).
+    /// The training loader of the phase from epoch `first` (shuffled, re-sampled as
+    /// `data.resampling` says from epoch `start + 1` on, and shuffled as the phase's epochs up
+    /// to `start` were) and the validation loader (the validation split, else the test split).
     ///
     /// # Errors
     /// A re-sampling that cannot be built.
-    fn loaders(&self, start: usize) -> anyhow::Result<(Loader, Loader)> {
+    fn loaders(&self, first: usize, start: usize) -> anyhow::Result<(Loader, Loader)> {
         let train = &self.config.train;
-        let shuffled = Some(train.seed);
+        let shuffled = Some((train.seed, start + 1 - first));
         let train_loader = match self.config.data.resampling {
             Resampling::None => loader(
                 self.data.train.clone(),
@@ -332,22 +415,30 @@ impl Trainer<'_> {
 /// A data loader of sample batches.
 type Loader = Arc<dyn DataLoader<SampleBatch>>;
 
-/// A loader of `samples` in batches of `train.batch_size` on `train.workers` workers,
-/// shuffled with the seed `shuffle` if given.
+/// A loader of `samples` in batches of `train.batch_size`; with `shuffle = (seed, skip)`
+/// shuffled with `seed`, as from the epoch after `skip` epochs (`skip_epochs.rs`); with
+/// `train.workers`, that many batches made ahead on a background thread.
 fn loader<D: Dataset<Sample> + 'static>(
     samples: D,
     batcher: &SampleBatcher,
-    shuffle: Option<u64>,
+    shuffle: Option<(u64, usize)>,
     train: &TrainSection,
 ) -> Loader {
     let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(train.batch_size);
-    if let Some(seed) = shuffle {
+    if let Some((seed, _)) = shuffle {
         builder = builder.shuffle(seed);
     }
-    if train.workers > 0 {
-        builder = builder.num_workers(train.workers);
+    let mut loader = builder.build(samples);
+    if let Some((_, skip)) = shuffle.filter(|&(_, skip)| skip > 0) {
+        loader = Arc::new(SkipEpochs::new(loader, skip));
     }
-    builder.build(samples)
+    // Not burn's workers, whose batches come in the order they are done: the same loader as
+    // without workers, run ahead on a thread (`prefetch.rs`), so the run is the same.
+    if train.workers > 0 {
+        Arc::new(PrefetchLoader::new(loader, train.workers))
+    } else {
+        loader
+    }
 }
 
 /// The optimizer `train.optimizer` names, with `train.weight_decay` and `train.momentum`.
@@ -458,6 +549,8 @@ mod tests {
         let options = TrainOptions {
             out: Some(dir.to_path_buf()),
             resume,
+            // A new run replaces the one before it.
+            overwrite: !resume,
             ..TrainOptions::default()
         };
         train(config, &options).unwrap();

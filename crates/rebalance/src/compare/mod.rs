@@ -141,16 +141,37 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
         dir.display()
     );
     let mut progress = Progress::new(&todo);
+    let mut skipped = 0;
     // Runs come seed by seed; a seed's variants share its data, loaded once.
     for seed_runs in todo.chunk_by(|a, b| a.seed == b.seed) {
         let mut data = SeedData::default();
         for run in seed_runs {
+            // A run another compare process trains is left to it.
+            let _claim = match run.dir.claim()? {
+                Ok(claim) => claim,
+                Err(pid) => {
+                    progress.skipped(run, pid);
+                    skipped += 1;
+                    continue;
+                }
+            };
+            if run.dir.is_finished() {
+                // Another process finished it since the sweep looked.
+                progress.finished_elsewhere(run);
+                continue;
+            }
             let report = progress.train(run, data.of(run)?)?;
             run.drop_checkpoints();
             progress.finished(run, &report);
         }
     }
     progress.finish();
+    if skipped > 0 {
+        bail!(
+            "{skipped} runs are being trained by another process; run this command again when \
+             it has finished to write the comparison"
+        );
+    }
 
     let reports = store::reports(&runs)?;
     let summary = stats::summarise(&plan, &runs, &reports, backend.name());

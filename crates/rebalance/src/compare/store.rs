@@ -3,7 +3,6 @@
 //! has its report is finished and not trained again; one recorded with another config is
 //! refused unless `--force` clears it.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -12,7 +11,7 @@ use super::plan::Variant;
 use crate::backend::Backend;
 use crate::config::RunConfig;
 use crate::report::Report;
-use crate::run_dir::RunDir;
+use crate::run_dir::{RunDir, first_difference};
 
 /// One (variant, seed) run of a sweep.
 #[derive(Debug, Clone)]
@@ -92,6 +91,10 @@ pub(super) fn pending(runs: &[Run], force: bool) -> anyhow::Result<Vec<&Run>> {
             );
         }
         for (run, _) in &changed {
+            // One another process trains is left to it; the sweep skips it, saying so.
+            if run.dir.claimed_by().is_some() {
+                continue;
+            }
             let path = run.dir.path();
             std::fs::remove_dir_all(path)
                 .with_context(|| format!("cannot clear {}", path.display()))?;
@@ -136,7 +139,7 @@ impl Run {
             return Found::Todo;
         };
         if old == self.recorded {
-            return if self.dir.report_json().exists() {
+            return if self.dir.is_finished() {
                 Found::Done
             } else {
                 Found::Todo
@@ -153,30 +156,6 @@ impl Run {
     /// Deletes the checkpoints of a finished run: it is never resumed, they only take space.
     pub(super) fn drop_checkpoints(&self) {
         let _ = self.dir.remove_checkpoints();
-    }
-}
-
-/// The first key whose value differs between two configs, as `key: old → new`.
-fn first_difference(old: &toml::Value, new: &toml::Value, prefix: &str) -> Option<String> {
-    match (old, new) {
-        (toml::Value::Table(a), toml::Value::Table(b)) => {
-            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            keys.into_iter().find_map(|k| {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                match (a.get(k), b.get(k)) {
-                    (Some(x), Some(y)) => first_difference(x, y, &key),
-                    (Some(x), None) => Some(format!("{key}: {x} → (unset)")),
-                    (None, Some(y)) => Some(format!("{key}: (unset) → {y}")),
-                    (None, None) => None,
-                }
-            })
-        }
-        (a, b) if a == b => None,
-        (a, b) => Some(format!("{prefix}: {a} → {b}")),
     }
 }
 

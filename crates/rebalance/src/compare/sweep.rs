@@ -85,6 +85,7 @@ impl Progress {
                 backend: None,
                 out: Some(run.dir.path().to_path_buf()),
                 resume: false,
+                overwrite: false,
                 progress: Some(RunProgress {
                     bar: self.bar.clone(),
                     label: label(run),
@@ -93,6 +94,24 @@ impl Progress {
             data,
         )
         .with_context(|| format!("variant {}, seed {}", run.variant, run.seed))
+    }
+
+    /// Counts `run` skipped: another process (`pid`) trains it.
+    pub(super) fn skipped(&mut self, run: &Run, pid: u32) {
+        self.done_epochs += epochs(run);
+        self.bar.set_position(self.done_epochs);
+        self.say(&format!(
+            "skipping {}: process {pid} is training it ({})",
+            label(run),
+            run.dir.path().display()
+        ));
+    }
+
+    /// Counts `run` finished by another process while this one waited.
+    pub(super) fn finished_elsewhere(&mut self, run: &Run) {
+        self.done_epochs += epochs(run);
+        self.bar.set_position(self.done_epochs);
+        self.say(&format!("{}: finished by another process", label(run)));
     }
 
     /// Counts `run` finished and prints its line: its score and the time left.
