@@ -185,7 +185,9 @@ pub struct TrainSection {
     pub seed: u64,
     /// Backend: `flex`, `ndarray`, `wgpu`, `cuda`. Default `flex`.
     pub backend: Backend,
-    /// Data-loading threads (0: the training thread). Default 0.
+    /// Batches prepared ahead on a background thread (0: none; the batches are made on the
+    /// training thread). Any value gives the same batches in the same order, so the same
+    /// metrics. Default 0.
     pub workers: usize,
 }
 
