@@ -17,7 +17,7 @@ use crate::error::check_class_values;
 use crate::flat_config::FlatLoss;
 use crate::{
     BalancedSoftmaxConfig, ClassBalancedBase, ClassBalancedConfig, FocalConfig, ImbalanceLoss,
-    LdamConfig, LogitAdjustedConfig, LossError, Reduction, SigmoidFocalConfig,
+    LdamConfig, LogitAdjustedConfig, LossError, Reduction, SigmoidFocalConfig, VsConfig,
     WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
 };
 
@@ -84,6 +84,7 @@ impl ClassWeighting {
 /// | `ldam` ([`LdamConfig`]) | `max_margin`, `scale` |
 /// | `logit-adjusted` ([`LogitAdjustedConfig`]) | `tau` |
 /// | `balanced-softmax` ([`BalancedSoftmaxConfig`]) | |
+/// | `vs` ([`VsConfig`]) | `gamma`, `tau` |
 ///
 /// Every kind takes `reduction`; every kind but `class-balanced` takes the class-weight keys
 /// ([`ClassWeighting`]): `scheme` (a [`Scheme`] name; default `uniform`, no weights), its
@@ -217,6 +218,17 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
+    /// [`Vs`](crate::Vs): vector scaling, `CE(Δ ⊙ z + τ · log π, y)`.
+    Vs {
+        /// Exponent `γ >= 0` of the scale `Δ_c = (n_c / n_max)^γ`.
+        gamma: f64,
+        /// Temperature `τ` of the additive prior.
+        tau: f64,
+        /// Class weights.
+        weights: Option<ClassWeighting>,
+        /// Reduction.
+        reduction: Reduction,
+    },
 }
 
 fn unknown_kind(text: &str) -> LossError {
@@ -252,6 +264,7 @@ impl LossKind {
             LossKind::ClassBalanced => &["beta", "base", "gamma"],
             LossKind::Ldam => &["max_margin", "scale"],
             LossKind::LogitAdjusted => &["tau"],
+            LossKind::Vs => &["gamma", "tau"],
             LossKind::BalancedSoftmax => &[],
         };
         let weights: &[&str] = match self {
@@ -328,6 +341,15 @@ impl LossConfig {
                     reduction: c.reduction,
                 }
             }
+            LossKind::Vs => {
+                let c = VsConfig::new(Vec::new());
+                LossConfig::Vs {
+                    gamma: c.gamma,
+                    tau: c.tau,
+                    weights: None,
+                    reduction: c.reduction,
+                }
+            }
             LossKind::BalancedSoftmax => LossConfig::BalancedSoftmax {
                 weights: None,
                 reduction: BalancedSoftmaxConfig::new(Vec::new()).reduction,
@@ -354,6 +376,7 @@ impl LossConfig {
             | LossConfig::SigmoidFocal { weights, .. }
             | LossConfig::Ldam { weights, .. }
             | LossConfig::LogitAdjusted { weights, .. }
+            | LossConfig::Vs { weights, .. }
             | LossConfig::BalancedSoftmax { weights, .. } => weights.as_ref(),
             LossConfig::ClassBalanced { .. } => None,
         }
@@ -367,6 +390,7 @@ impl LossConfig {
             | LossConfig::SigmoidFocal { weights, .. }
             | LossConfig::Ldam { weights, .. }
             | LossConfig::LogitAdjusted { weights, .. }
+            | LossConfig::Vs { weights, .. }
             | LossConfig::BalancedSoftmax { weights, .. } => Some(weights),
             LossConfig::ClassBalanced { .. } => None,
         }
@@ -386,6 +410,7 @@ impl LossConfig {
             | LossConfig::ClassBalanced { reduction, .. }
             | LossConfig::Ldam { reduction, .. }
             | LossConfig::LogitAdjusted { reduction, .. }
+            | LossConfig::Vs { reduction, .. }
             | LossConfig::BalancedSoftmax { reduction, .. } => reduction,
         }
     }
@@ -429,6 +454,10 @@ impl LossConfig {
                 .with_scale(*scale)
                 .validate(),
             LossConfig::LogitAdjusted { tau, .. } => LogitAdjustedConfig::new(Vec::new())
+                .with_tau(*tau)
+                .validate(),
+            LossConfig::Vs { gamma, tau, .. } => VsConfig::new(Vec::new())
+                .with_gamma(*gamma)
                 .with_tau(*tau)
                 .validate(),
             LossConfig::BalancedSoftmax { .. } => Ok(()),
@@ -556,6 +585,19 @@ impl LossConfig {
             ),
             LossConfig::LogitAdjusted { tau, reduction, .. } => ImbalanceLoss::LogitAdjusted(
                 LogitAdjustedConfig::new(counts_vec)
+                    .with_tau(*tau)
+                    .with_weights(weights)
+                    .with_reduction(*reduction)
+                    .init(device)?,
+            ),
+            LossConfig::Vs {
+                gamma,
+                tau,
+                reduction,
+                ..
+            } => ImbalanceLoss::Vs(
+                VsConfig::new(counts_vec)
+                    .with_gamma(*gamma)
                     .with_tau(*tau)
                     .with_weights(weights)
                     .with_reduction(*reduction)

@@ -224,6 +224,16 @@ impl TryFrom<FlatLoss> for LossConfig {
                 set(tau, flat.tau);
                 set(reduction, flat.reduction);
             }
+            LossConfig::Vs {
+                gamma,
+                tau,
+                reduction,
+                ..
+            } => {
+                set(gamma, flat.gamma);
+                set(tau, flat.tau);
+                set(reduction, flat.reduction);
+            }
             LossConfig::BalancedSoftmax { reduction, .. } => set(reduction, flat.reduction),
         }
         Ok(config)
@@ -288,6 +298,10 @@ impl From<LossConfig> for FlatLoss {
                 flat.scale = Some(scale);
             }
             LossConfig::LogitAdjusted { tau, .. } => flat.tau = Some(tau),
+            LossConfig::Vs { gamma, tau, .. } => {
+                flat.gamma = Some(gamma);
+                flat.tau = Some(tau);
+            }
             LossConfig::BalancedSoftmax { .. } => {}
         }
         flat

@@ -5,7 +5,7 @@ use rebalance_weights::ClassCounts;
 
 use crate::{
     BalancedSoftmax, ClassBalanced, Focal, Ldam, LogitAdjusted, LossConfig, LossError,
-    SigmoidFocal, WeightedBinaryCrossEntropy, WeightedCrossEntropy,
+    SigmoidFocal, Vs, WeightedBinaryCrossEntropy, WeightedCrossEntropy,
 };
 
 /// Any loss of this crate behind one `forward`, built by [`LossConfig::init`]. A Burn module:
@@ -26,6 +26,8 @@ pub enum ImbalanceLoss {
     Ldam(Ldam),
     /// Logit-adjusted loss.
     LogitAdjusted(LogitAdjusted),
+    /// Vector-scaling loss.
+    Vs(Vs),
     /// Balanced Softmax.
     BalancedSoftmax(BalancedSoftmax),
 }
@@ -57,6 +59,7 @@ impl ImbalanceLoss {
             ImbalanceLoss::ClassBalanced(loss) => loss.forward(logits, targets),
             ImbalanceLoss::Ldam(loss) => loss.forward(logits, targets),
             ImbalanceLoss::LogitAdjusted(loss) => loss.forward(logits, targets),
+            ImbalanceLoss::Vs(loss) => loss.forward(logits, targets),
             ImbalanceLoss::BalancedSoftmax(loss) => loss.forward(logits, targets),
         }
     }
@@ -71,6 +74,7 @@ impl ImbalanceLoss {
             ImbalanceLoss::ClassBalanced(loss) => loss.forward_no_reduction(logits, targets),
             ImbalanceLoss::Ldam(loss) => loss.forward_no_reduction(logits, targets),
             ImbalanceLoss::LogitAdjusted(loss) => loss.forward_no_reduction(logits, targets),
+            ImbalanceLoss::Vs(loss) => loss.forward_no_reduction(logits, targets),
             ImbalanceLoss::BalancedSoftmax(loss) => loss.forward_no_reduction(logits, targets),
         }
     }

@@ -12,6 +12,7 @@
 //! | [`Ldam`] | `ldam.rs` | `CE(s(z - m_y onehot(y)))`, `m_c ∝ n_c^{-1/4}` | Cao et al., NeurIPS 2019 |
 //! | [`LogitAdjusted`] | `logit_adjusted.rs` | `CE(z + τ log π)` | Menon et al., ICLR 2021 |
 //! | [`BalancedSoftmax`] | `balanced_softmax.rs` | `CE(z + log n)` | Ren et al., NeurIPS 2020 |
+//! | [`Vs`] | `vs.rs` | `CE(Δ ⊙ z + τ·log π)`, `Δ_c = (n_c / n_max)^γ` | Kini et al., NeurIPS 2021 |
 //!
 //! Plus [`posthoc_adjust`] (`z - τ log π` at inference, Menon et al.), [`NormedLinear`] (the
 //! cosine classifier LDAM is meant for), [`sigmoid_bias_init`] (Cui et al. §5.2), and
@@ -137,6 +138,7 @@ mod normed_linear;
 mod reduction;
 mod sigmoid;
 mod sigmoid_focal;
+mod vs;
 
 pub use balanced_softmax::{BalancedSoftmax, BalancedSoftmaxConfig};
 pub use binary_cross_entropy::{WeightedBinaryCrossEntropy, WeightedBinaryCrossEntropyConfig};
@@ -153,6 +155,7 @@ pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
 pub use normed_linear::{NormedLinear, NormedLinearConfig};
 pub use reduction::Reduction;
 pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig};
+pub use vs::{Vs, VsConfig};
 
 /// This crate's README example, run as a doc test.
 #[cfg(doctest)]

@@ -67,7 +67,7 @@ impl LogitAdjustedConfig {
 }
 
 /// `τ · log(n_c / N)` for every class.
-fn scaled_log_prior(counts: &[u64], tau: f64) -> Result<Vec<f64>, LossError> {
+pub(crate) fn scaled_log_prior(counts: &[u64], tau: f64) -> Result<Vec<f64>, LossError> {
     check_tau(tau)?;
     let counts = ClassCounts::from_counts(counts.to_vec())?;
     if let Some(class) = counts.empty_classes().next() {
@@ -81,7 +81,7 @@ fn scaled_log_prior(counts: &[u64], tau: f64) -> Result<Vec<f64>, LossError> {
         .collect())
 }
 
-fn check_tau(tau: f64) -> Result<(), LossError> {
+pub(crate) fn check_tau(tau: f64) -> Result<(), LossError> {
     if tau.is_finite() {
         Ok(())
     } else {

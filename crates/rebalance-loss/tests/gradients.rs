@@ -74,6 +74,12 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
             weights: ens(),
             reduction: Reduction::WeightedMean,
         },
+        LossConfig::Vs {
+            gamma: 0.3,
+            tau: 1.0,
+            weights: ens(),
+            reduction: Reduction::WeightedMean,
+        },
     ]
 }
 

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use rebalance::config::RunConfig;
 use rebalance_loss::{
     ClassBalancedConfig, FocalConfig, ImbalanceLoss, LdamConfig, LogitAdjustedConfig, LossConfig,
-    LossKind, Reduction, SigmoidFocalConfig, WeightedBinaryCrossEntropyConfig,
+    LossKind, Reduction, SigmoidFocalConfig, VsConfig, WeightedBinaryCrossEntropyConfig,
     WeightedCrossEntropyConfig,
 };
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
@@ -28,6 +28,7 @@ fn keys(kind: LossKind) -> String {
         LossKind::Ldam => "max_margin = 0.3\nscale = 10.0\n",
         LossKind::LogitAdjusted => "tau = 0.5\n",
         LossKind::BalancedSoftmax => "",
+        LossKind::Vs => "gamma = 0.2\ntau = 1.5\n",
     };
     let weights = match kind {
         LossKind::ClassBalanced => "",
@@ -156,6 +157,15 @@ fn built_by_hand(kind: LossKind) -> f32 {
         LossKind::LogitAdjusted => ImbalanceLoss::LogitAdjusted(
             LogitAdjustedConfig::new(counts)
                 .with_tau(0.5)
+                .with_weights(w)
+                .with_reduction(mean)
+                .init(&device)
+                .unwrap(),
+        ),
+        LossKind::Vs => ImbalanceLoss::Vs(
+            VsConfig::new(counts)
+                .with_gamma(0.2)
+                .with_tau(1.5)
                 .with_weights(w)
                 .with_reduction(mean)
                 .init(&device)

@@ -1,0 +1,195 @@
+//! Vector-scaling (VS) loss (Kini et al., NeurIPS 2021).
+
+use burn::prelude::*;
+use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+
+use crate::cross_entropy::class_tensor;
+use crate::error::{check_class_values, check_min};
+use crate::logit_adjusted::{check_tau, scaled_log_prior, shifted_cross_entropy};
+use crate::reduction::PerSample;
+use crate::{LossError, Reduction};
+
+/// Configuration of [`Vs`], the vector-scaling loss of Kini et al., "Label-Imbalanced and
+/// Group-Sensitive Classification under Overparameterization", NeurIPS 2021.
+///
+/// `L = CE(Δ ⊙ z + ι, y)` with `Δ_c = (n_c / n_max)^γ` and `ι_c = τ · log π_c`, where
+/// `π_c = n_c / N` is the training prior. The multiplicative `Δ` shrinks the logits of the
+/// tail classes during training (a margin that grows with the logit, as LDAM's does not),
+/// and the additive `ι` is the logit adjustment of [`LogitAdjusted`](crate::LogitAdjusted).
+/// `γ = 0` is the logit-adjusted loss, and `γ = τ = 0` plain cross-entropy. At inference the raw
+/// logits `z` are used.
+///
+/// The defaults are the authors' code's (`VSLoss(cls_num_list, gamma=0.3, tau=1.0)`), whose
+/// `x / ((1/n)^γ / min (1/n)^γ)` is this `Δ ⊙ z`.
+#[derive(Config, Debug)]
+pub struct VsConfig {
+    /// Training samples per class; every class needs at least one.
+    pub counts: Vec<u64>,
+    /// Exponent `γ` of the multiplicative scale, finite and `>= 0`. Default 0.3.
+    #[config(default = 0.3)]
+    pub gamma: f64,
+    /// Temperature `τ` of the additive prior, finite. Default 1.
+    #[config(default = 1.0)]
+    pub tau: f64,
+    /// Per-class weights, finite and `>= 0`, one per class. Default `None`.
+    pub weights: Option<Vec<f64>>,
+    /// How per-sample losses are reduced. Default `weighted-mean`.
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl VsConfig {
+    /// Uses `weights` as the class weights.
+    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
+        self.with_weights(Some(weights.as_slice().to_vec()))
+    }
+
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
+        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        check_tau(self.tau)?;
+        match &self.weights {
+            Some(weights) => check_class_values("weights", weights, None),
+            None => Ok(()),
+        }
+    }
+
+    /// The scales `Δ_c = (n_c / n_max)^γ`.
+    ///
+    /// # Errors
+    /// Empty or all-zero counts, a class with no sample, `γ` negative or not finite.
+    pub fn scales(&self) -> Result<Vec<f64>, LossError> {
+        check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        let counts = ClassCounts::from_counts(self.counts.clone())?;
+        if let Some(class) = counts.empty_classes().next() {
+            return Err(WeightError::ZeroCount { class }.into());
+        }
+        let largest = counts.as_slice().iter().copied().max().unwrap_or(1) as f64;
+        Ok(counts
+            .as_slice()
+            .iter()
+            .map(|&n| (n as f64 / largest).powf(self.gamma))
+            .collect())
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// Empty or all-zero counts, a class with no sample, `γ` negative or not finite, `τ` not
+    /// finite, a weight vector of the wrong length or with a negative or non-finite value.
+    pub fn init(&self, device: &Device) -> Result<Vs, LossError> {
+        self.validate()?;
+        let scales = self.scales()?;
+        let shift = scaled_log_prior(&self.counts, self.tau)?;
+        if let Some(weights) = &self.weights {
+            check_class_values("weights", weights, Some(scales.len()))?;
+        }
+        Ok(Vs {
+            scale: class_tensor(&scales, device),
+            shift: class_tensor(&shift, device),
+            weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// Vector-scaling loss, built by [`VsConfig::init`].
+#[derive(Module, Debug)]
+pub struct Vs {
+    scale: Tensor<1>,
+    shift: Tensor<1>,
+    weights: Option<Tensor<1>>,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl Vs {
+    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).reduce(self.reduction)
+    }
+
+    /// The per-sample losses, already weighted, shape `[batch_size]`.
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).loss
+    }
+
+    fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
+        let scaled = logits * self.scale.clone().unsqueeze_dim::<2>(0);
+        shifted_cross_entropy(scaled, targets, &self.shift, self.weights.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The crate's reference batch: logits `[4, 3]`, targets `[0, 1, 2, 2]`, counts
+    /// `[100, 10, 1]`.
+    fn value(config: VsConfig) -> f32 {
+        let device = Device::flex();
+        let logits = Tensor::<2>::from_floats(
+            [
+                [2.0, 0.5, -1.0],
+                [0.1, 1.5, 0.3],
+                [-0.5, 0.2, 0.8],
+                [1.0, -0.3, 0.0],
+            ],
+            &device,
+        );
+        let targets = Tensor::<1, Int>::from_ints([0, 1, 2, 2], &device);
+        let loss = config.init(&device).unwrap();
+        loss.forward(logits, targets).into_scalar::<f32>()
+    }
+
+    // The authors' VSLoss (orparask/VS-Loss, class_imbalance/losses.py) on the CPU:
+    //   n = [100, 10, 1]; p = [c / sum(n) for c in n]
+    //   temp = (1.0 / np.array(n)) ** gamma; temp = temp / np.min(temp)
+    //   out = x / torch.tensor(temp) + tau * torch.log(torch.tensor(p))
+    //   F.cross_entropy(out, y, weight=w)
+    // with x the batch above. No PyTorch on this machine: the values are that formula in
+    // f64 Python (max-shifted log-sum-exp), checked to give plain CE, 0.6931654, at γ = τ = 0.
+    #[test]
+    fn matches_the_authors_formula() {
+        let counts = vec![100, 10, 1];
+        let close = |a: f32, b: f64| assert!((f64::from(a) - b).abs() < 2e-6, "{a} vs {b}");
+        close(value(VsConfig::new(counts.clone())), 2.895303579697557);
+        close(
+            value(VsConfig::new(counts.clone()).with_gamma(0.2).with_tau(1.5)),
+            4.188009438538829,
+        );
+        close(
+            value(
+                VsConfig::new(counts.clone())
+                    .with_weights(Some(vec![0.0422375, 0.2800436, 2.6777189])),
+            ),
+            4.678734710219787,
+        );
+        close(
+            value(VsConfig::new(counts).with_gamma(0.0).with_tau(0.0)),
+            0.693165375759264,
+        );
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let err = VsConfig::new(vec![5, 1])
+            .with_gamma(-1.0)
+            .init(&Device::flex());
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "gamma = -1: must be finite and >= 0"
+        );
+        let err = VsConfig::new(vec![5, 0]).init(&Device::flex()).unwrap_err();
+        assert!(err.to_string().starts_with("class 1 has no"), "{err}");
+    }
+}
