@@ -10,6 +10,9 @@ use crate::{
 
 /// Any loss of this crate behind one `forward`, built by [`LossConfig::init`]. A Burn module:
 /// keep it as a field of your model and its tensors follow the model's device.
+// Built once per run and held by the model: the size of its largest variant (VS, three
+// tensors) costs nothing, and boxing a variant would hide it from Burn's Module derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ImbalanceLoss {
     /// Weighted softmax cross-entropy.
