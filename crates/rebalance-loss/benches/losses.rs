@@ -40,6 +40,7 @@ fn losses() -> Vec<(&'static str, LossConfig)> {
             LossConfig::CrossEntropy {
                 weights: ens(),
                 smoothing: 0.0,
+                label_aware: None,
                 ignore_index: None,
                 reduction: wm,
             },
@@ -49,6 +50,7 @@ fn losses() -> Vec<(&'static str, LossConfig)> {
             LossConfig::CrossEntropy {
                 weights: ens(),
                 smoothing: 0.1,
+                label_aware: None,
                 ignore_index: None,
                 reduction: wm,
             },

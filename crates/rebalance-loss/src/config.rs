@@ -17,8 +17,8 @@ use crate::error::check_class_values;
 use crate::flat_config::FlatLoss;
 use crate::{
     BalancedSoftmaxConfig, ClassBalancedBase, ClassBalancedConfig, FocalConfig, ImbalanceLoss,
-    LdamConfig, LogitAdjustedConfig, LossError, Reduction, SigmoidFocalConfig, VsConfig,
-    WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
+    LabelAwareSmoothing, LdamConfig, LogitAdjustedConfig, LossError, Reduction, SigmoidFocalConfig,
+    VsConfig, WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
 };
 
 /// Class weights computed from the training counts, optionally deferred (DRW).
@@ -76,7 +76,7 @@ impl ClassWeighting {
 ///
 /// | kind | its own keys |
 /// |---|---|
-/// | `cross-entropy` ([`WeightedCrossEntropyConfig`]) | `smoothing`, `ignore_index` |
+/// | `cross-entropy` ([`WeightedCrossEntropyConfig`]) | `smoothing` or `label_aware` ([`LabelAwareSmoothing`]), `ignore_index` |
 /// | `focal` ([`FocalConfig`]) | `gamma` |
 /// | `sigmoid` ([`WeightedBinaryCrossEntropyConfig`]) | `pos_weight` |
 /// | `sigmoid-focal` ([`SigmoidFocalConfig`]) | `gamma`, `alpha`, `pos_weight` |
@@ -144,6 +144,8 @@ pub enum LossConfig {
         weights: Option<ClassWeighting>,
         /// Label smoothing in `[0, 1]`.
         smoothing: f64,
+        /// Label-aware smoothing: `ε` by the target's class count, instead of `smoothing`.
+        label_aware: Option<LabelAwareSmoothing>,
         /// Target index excluded from the loss.
         ignore_index: Option<usize>,
         /// Reduction.
@@ -257,7 +259,7 @@ impl LossKind {
     /// The config keys this kind takes besides `kind`, in the order a config lists them.
     pub fn keys(self) -> Vec<&'static str> {
         let own: &[&str] = match self {
-            LossKind::CrossEntropy => &["smoothing", "ignore_index"],
+            LossKind::CrossEntropy => &["smoothing", "label_aware", "ignore_index"],
             LossKind::Focal => &["gamma"],
             LossKind::Sigmoid => &["pos_weight"],
             LossKind::SigmoidFocal => &["gamma", "alpha", "pos_weight"],
@@ -285,6 +287,7 @@ impl LossConfig {
                 LossConfig::CrossEntropy {
                     weights: None,
                     smoothing: c.smoothing,
+                    label_aware: None,
                     ignore_index: c.ignore_index,
                     reduction: c.reduction,
                 }
@@ -426,9 +429,21 @@ impl LossConfig {
             weighting.scheme.validate()?;
         }
         match self {
-            LossConfig::CrossEntropy { smoothing, .. } => WeightedCrossEntropyConfig::new()
-                .with_smoothing(*smoothing)
-                .validate(),
+            LossConfig::CrossEntropy {
+                smoothing,
+                label_aware,
+                ..
+            } => {
+                if let Some(label_aware) = label_aware {
+                    label_aware.validate()?;
+                }
+                WeightedCrossEntropyConfig::new()
+                    .with_smoothing(*smoothing)
+                    // A stand-in ε (the real ones need the counts) for the check that
+                    // excludes `smoothing`.
+                    .with_class_smoothing(label_aware.map(|_| vec![0.0]))
+                    .validate()
+            }
             LossConfig::Focal { gamma, .. } => FocalConfig::new().with_gamma(*gamma).validate(),
             LossConfig::Sigmoid { pos_weight, .. } => WeightedBinaryCrossEntropyConfig::new()
                 .with_pos_weight(pos_weight.clone())
@@ -505,6 +520,7 @@ impl LossConfig {
         Ok(match self {
             LossConfig::CrossEntropy {
                 smoothing,
+                label_aware,
                 ignore_index,
                 reduction,
                 ..
@@ -512,6 +528,10 @@ impl LossConfig {
                 WeightedCrossEntropyConfig::new()
                     .with_weights(weights)
                     .with_smoothing(*smoothing)
+                    .with_class_smoothing(match label_aware {
+                        Some(label_aware) => Some(label_aware.epsilons(counts)?),
+                        None => None,
+                    })
                     .with_ignore_index(*ignore_index)
                     .with_reduction(*reduction)
                     .init(device)?,

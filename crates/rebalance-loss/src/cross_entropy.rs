@@ -40,6 +40,11 @@ pub struct WeightedCrossEntropyConfig {
     /// Label smoothing `ε` in `[0, 1]`, PyTorch's semantics. Default 0.
     #[config(default = 0.0)]
     pub smoothing: f64,
+    /// Label smoothing by the target's class, `ε_{y_n}` in place of `ε`, each in `[0, 1]`, one
+    /// per class: label-aware smoothing (Zhong et al., CVPR 2021), whose values
+    /// [`LabelAwareSmoothing::epsilons`](crate::LabelAwareSmoothing::epsilons) computes. Not
+    /// together with `smoothing`. Default `None`.
+    pub class_smoothing: Option<Vec<f64>>,
     /// Samples whose target equals this index count in neither the numerator nor the
     /// denominator of any reduction (burn-nn's pad tokens still count in its mean). May be
     /// `>= C`, e.g. 255 for unlabeled pixels. Default `None`.
@@ -69,6 +74,23 @@ impl WeightedCrossEntropyConfig {
                 expected: "in [0, 1]",
             });
         }
+        if let Some(values) = &self.class_smoothing {
+            check_class_values("class_smoothing", values, None)?;
+            if let Some(value) = values.iter().find(|&&e| e > 1.0) {
+                return Err(LossError::InvalidParameter {
+                    name: "class_smoothing",
+                    value: value.to_string(),
+                    expected: "in [0, 1] for every class",
+                });
+            }
+            if self.smoothing > 0.0 {
+                return Err(LossError::InvalidParameter {
+                    name: "smoothing",
+                    value: self.smoothing.to_string(),
+                    expected: "0 when the smoothing is per class (label-aware)",
+                });
+            }
+        }
         match &self.weights {
             Some(weights) => check_class_values("weights", weights, None),
             None => Ok(()),
@@ -84,6 +106,10 @@ impl WeightedCrossEntropyConfig {
         Ok(WeightedCrossEntropy {
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
             smoothing: self.smoothing,
+            class_smoothing: self
+                .class_smoothing
+                .as_deref()
+                .map(|e| class_tensor(e, device)),
             ignore_index: self.ignore_index,
             reduction: self.reduction,
         })
@@ -98,6 +124,7 @@ impl WeightedCrossEntropyConfig {
 pub struct WeightedCrossEntropy {
     weights: Option<Tensor<1>>,
     smoothing: f64,
+    class_smoothing: Option<Tensor<1>>,
     ignore_index: Option<usize>,
     #[module(skip)]
     reduction: Reduction,
@@ -125,7 +152,10 @@ impl WeightedCrossEntropy {
             logits,
             targets,
             self.weights.as_ref(),
-            self.smoothing,
+            &match &self.class_smoothing {
+                Some(values) => Smoothing::PerClass(values),
+                None => Smoothing::Uniform(self.smoothing),
+            },
             self.ignore_index,
         )
     }
@@ -181,12 +211,20 @@ impl RowLogSoftmax {
     }
 }
 
+/// The label smoothing of a cross-entropy.
+pub(crate) enum Smoothing<'a> {
+    /// One `ε` for every sample (0: none).
+    Uniform(f64),
+    /// `ε_{y_n}` by the target's class, a `[C]` tensor.
+    PerClass(&'a Tensor<1>),
+}
+
 /// The weighted, smoothed, masked softmax cross-entropy of every sample.
 pub(crate) fn softmax_cross_entropy(
     logits: Tensor<2>,
     targets: Tensor<1, Int>,
     weights: Option<&Tensor<1>>,
-    smoothing: f64,
+    smoothing: &Smoothing<'_>,
     ignore_index: Option<usize>,
 ) -> PerSample {
     let [_, num_classes] = logits.dims();
@@ -201,12 +239,17 @@ pub(crate) fn softmax_cross_entropy(
     };
     let log_softmax = RowLogSoftmax::new(logits, None);
     let nll = log_softmax.at(targets.clone()).neg();
-    let sample_weights = weights.map(|w| w.clone().gather(0, targets));
+    let sample_weights = weights.map(|w| w.clone().gather(0, targets.clone()));
     let mut loss = match &sample_weights {
         Some(sw) => nll * sw.clone(),
         None => nll,
     };
-    if smoothing > 0.0 {
+    let smoothed = match smoothing {
+        Smoothing::Uniform(e) if *e > 0.0 => true,
+        Smoothing::Uniform(_) => false,
+        Smoothing::PerClass(_) => true,
+    };
+    if smoothed {
         // -Σ_c w_c·log p_c = W·lse - Σ_c w_c·s_c with W = Σ_c w_c; the weighted row sum is
         // one [B, C] × [C, 1] product. Both terms are >= 0: no cancellation.
         let RowLogSoftmax {
@@ -225,8 +268,16 @@ pub(crate) fn softmax_cross_entropy(
                 log_sum_exp.mul_scalar(num_classes as f64) - shifted.sum_dim(1).squeeze_dim::<1>(1)
             }
         };
-        loss = loss.mul_scalar(1.0 - smoothing)
-            + uniform_term.mul_scalar(smoothing / num_classes as f64);
+        loss = match smoothing {
+            Smoothing::Uniform(e) => {
+                loss.mul_scalar(1.0 - e) + uniform_term.mul_scalar(e / num_classes as f64)
+            }
+            Smoothing::PerClass(values) => {
+                let e = (*values).clone().gather(0, targets);
+                loss * e.clone().neg().add_scalar(1.0)
+                    + uniform_term * e.div_scalar(num_classes as f64)
+            }
+        };
     }
     match valid {
         Some(valid) => PerSample {

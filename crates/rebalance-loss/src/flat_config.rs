@@ -4,7 +4,10 @@
 use rebalance_weights::{Normalization, Scheme, ZeroCountPolicy};
 use serde::{Deserialize, Serialize};
 
-use crate::{ClassBalancedBase, ClassWeighting, LossConfig, LossError, LossKind, Reduction};
+use crate::{
+    ClassBalancedBase, ClassWeighting, LabelAwareSmoothing, LossConfig, LossError, LossKind,
+    Reduction,
+};
 
 /// The serde form of [`LossConfig`]: one optional field per config key.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -14,6 +17,8 @@ pub(crate) struct FlatLoss {
     kind: LossKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     smoothing: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label_aware: Option<LabelAwareSmoothing>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ignore_index: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +64,7 @@ impl FlatLoss {
     fn given(&self) -> Vec<&'static str> {
         [
             ("smoothing", self.smoothing.is_some()),
+            ("label_aware", self.label_aware.is_some()),
             ("ignore_index", self.ignore_index.is_some()),
             ("gamma", self.gamma.is_some()),
             ("alpha", self.alpha.is_some()),
@@ -165,11 +171,13 @@ impl TryFrom<FlatLoss> for LossConfig {
         match &mut config {
             LossConfig::CrossEntropy {
                 smoothing,
+                label_aware,
                 ignore_index,
                 reduction,
                 ..
             } => {
                 set(smoothing, flat.smoothing);
+                set(label_aware, flat.label_aware.map(Some));
                 set(ignore_index, flat.ignore_index.map(Some));
                 set(reduction, flat.reduction);
             }
@@ -266,10 +274,12 @@ impl From<LossConfig> for FlatLoss {
         match config {
             LossConfig::CrossEntropy {
                 smoothing,
+                label_aware,
                 ignore_index,
                 ..
             } => {
                 flat.smoothing = Some(smoothing);
+                flat.label_aware = label_aware;
                 flat.ignore_index = ignore_index;
             }
             LossConfig::Focal { gamma, .. } => flat.gamma = Some(gamma),

@@ -5,6 +5,7 @@
 //! | loss | file | formula | paper |
 //! |---|---|---|---|
 //! | [`WeightedCrossEntropy`] | `cross_entropy.rs` | `-Σ_c w_c q_c log p_c`, `q = (1-ε)·onehot + ε/C` | PyTorch `cross_entropy` semantics |
+//! | [`LabelAwareSmoothing`] | `label_aware.rs` | cross-entropy with `ε_{y}` by class count, head → tail | Zhong et al., CVPR 2021 |
 //! | [`Focal`] | `focal.rs` | `-w_y (1-p_y)^γ log p_y` | Lin et al., ICCV 2017 |
 //! | [`WeightedBinaryCrossEntropy`] | `binary_cross_entropy.rs` | `-Σ_c (pw_c y log σ(z) + (1-y) log(1-σ(z)))` | PyTorch `BCEWithLogits` |
 //! | [`SigmoidFocal`] | `sigmoid_focal.rs` | `α_t (1-p_t)^γ BCE` | Lin et al., ICCV 2017 (torchvision) |
@@ -132,6 +133,7 @@ mod error;
 mod flat_config;
 mod focal;
 mod imbalance_loss;
+mod label_aware;
 mod ldam;
 mod logit_adjusted;
 mod normed_linear;
@@ -150,6 +152,7 @@ pub use cross_entropy::{WeightedCrossEntropy, WeightedCrossEntropyConfig};
 pub use error::LossError;
 pub use focal::{Focal, FocalConfig};
 pub use imbalance_loss::ImbalanceLoss;
+pub use label_aware::{LabelAwareSmoothing, SmoothingShape};
 pub use ldam::{Ldam, LdamConfig};
 pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
 pub use normed_linear::{NormedLinear, NormedLinearConfig};

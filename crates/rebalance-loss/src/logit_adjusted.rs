@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 
-use crate::cross_entropy::{class_tensor, softmax_cross_entropy};
+use crate::cross_entropy::{Smoothing, class_tensor, softmax_cross_entropy};
 use crate::error::check_class_values;
 use crate::reduction::PerSample;
 use crate::{LossError, Reduction};
@@ -130,7 +130,7 @@ pub(crate) fn shifted_cross_entropy(
     weights: Option<&Tensor<1>>,
 ) -> PerSample {
     let adjusted = logits + shift.clone().unsqueeze_dim::<2>(0);
-    softmax_cross_entropy(adjusted, targets, weights, 0.0, None)
+    softmax_cross_entropy(adjusted, targets, weights, &Smoothing::Uniform(0.0), None)
 }
 
 /// Post-hoc logit adjustment (Menon et al., ICLR 2021, §4): `z - τ · log π`, for a model

@@ -245,6 +245,7 @@ fn every_kind_round_trips_with_every_key_written() {
         // pos_weight, the parameters of other schemes, drw_start_epoch).
         for key in kind.keys() {
             let optional = [
+                "label_aware",
                 "ignore_index",
                 "pos_weight",
                 "beta",
@@ -266,4 +267,60 @@ fn every_kind_round_trips_with_every_key_written() {
         );
         config.validate().unwrap();
     }
+}
+
+// Label-aware smoothing, the MiSLAS code's `LabelAwareSmoothing` (dvlab-research/MiSLAS):
+//   smooth = tail + (head - tail) * np.sin((n - n_K) * np.pi / (2 * (n_1 - n_K)))   # concave
+//   logprobs = F.log_softmax(x, -1); nll = -logprobs.gather(-1, y[:, None])[:, 0]
+//   loss = ((1 - smooth[y]) * nll + smooth[y] * -logprobs.mean(-1)).mean()
+// on the reference batch with counts [100, 10, 1]. No PyTorch here: the values are that code in
+// f64 Python; with class weights w, each term weighted as PyTorch's label smoothing weights
+// them, `(1-ε)·w_y·nll + ε/C·Σ_c w_c·(-log p_c)`, divided by `Σ w_y`.
+#[test]
+fn label_aware_smoothing_matches_the_mislas_code() {
+    assert_close(
+        value("label_aware = {}"),
+        0.8149158402470275,
+        2e-6,
+        "concave, defaults",
+    );
+    assert_close(
+        value("label_aware = { shape = \"linear\" }"),
+        0.8115744666683549,
+        2e-6,
+        "linear",
+    );
+    assert_close(
+        value("label_aware = { head = 0.2, tail = 0.1, shape = \"convex\" }"),
+        0.8000525778518438,
+        2e-6,
+        "convex",
+    );
+    assert_close(
+        value(
+            "label_aware = {}\nscheme = \"custom\"\ncustom_weights = [0.0422375, 0.2800436, 2.6777189]\nnormalize = \"none\"",
+        ),
+        1.182819938945021,
+        2e-6,
+        "weighted",
+    );
+    let err = toml::from_str::<LossConfig>("smoothing = 0.1\nlabel_aware = {}")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "smoothing = 0.1: must be 0 when the smoothing is per class (label-aware)"
+    );
+    let err = toml::from_str::<LossConfig>("label_aware = { head = 1.5 }")
+        .unwrap()
+        .validate()
+        .unwrap_err();
+    assert_eq!(err.to_string(), "label_aware.head = 1.5: must be in [0, 1]");
+    let err = toml::from_str::<LossConfig>("label_aware = { shape = \"round\" }").unwrap_err();
+    assert!(
+        err.message()
+            .contains("expected one of concave, linear, convex"),
+        "{err}"
+    );
 }

@@ -7,7 +7,8 @@ mod common;
 use burn::prelude::*;
 use common::*;
 use rebalance_loss::{
-    ClassBalancedBase, ClassWeighting, LossConfig, Reduction, WeightedBinaryCrossEntropyConfig,
+    ClassBalancedBase, ClassWeighting, LabelAwareSmoothing, LossConfig, Reduction,
+    WeightedBinaryCrossEntropyConfig,
 };
 use rebalance_weights::{ClassCounts, Scheme};
 
@@ -21,14 +22,23 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
         LossConfig::CrossEntropy {
             weights: ens(),
             smoothing: 0.1,
+            label_aware: None,
             ignore_index: None,
             reduction: Reduction::WeightedMean,
         },
         LossConfig::CrossEntropy {
             weights: None,
             smoothing: 0.2,
+            label_aware: None,
             ignore_index: None,
             reduction: Reduction::Mean,
+        },
+        LossConfig::CrossEntropy {
+            weights: ens(),
+            smoothing: 0.0,
+            label_aware: Some(LabelAwareSmoothing::default()),
+            ignore_index: None,
+            reduction: Reduction::WeightedMean,
         },
         LossConfig::Focal {
             gamma,

@@ -226,10 +226,14 @@ fn every_library_option_is_reachable_from_a_config_file() {
             .map(|l| l.split(' ').next().unwrap())
             .collect();
         for key in kind.keys() {
-            let scheme_parameter = ["power", "custom_weights"].contains(&key);
+            // `label_aware` replaces `smoothing`: its own test below.
+            let scheme_parameter = ["power", "custom_weights", "label_aware"].contains(&key);
             assert!(given.contains(&key) || scheme_parameter, "{kind}: {key}");
         }
     }
+    // Label-aware smoothing, which replaces `smoothing`.
+    let label_aware = through_the_binary("label_aware = { head = 0.2, shape = \"linear\" }\n");
+    assert_ne!(label_aware, LossConfig::default());
     // The scheme parameters beyond beta.
     let power = through_the_binary("scheme = \"power\"\npower = 0.25\n");
     assert_eq!(
