@@ -160,14 +160,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("report: {}", run.report_markdown().display());
         }
         Command::Compare { config, options } => {
-            let comparison = compare(&config, &options)?;
-            println!("{}", comparison.markdown);
-            println!(
-                "{} runs trained in {:.1} s; comparison: {}",
-                comparison.trained,
-                comparison.wall_seconds,
-                comparison.dir.join("comparison.md").display()
-            );
+            print!("{}", compare(&config, &options)?.summary());
         }
         Command::Bench { options, format } => {
             let report = bench(&options)?;

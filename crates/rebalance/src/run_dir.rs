@@ -55,13 +55,19 @@ const CLAIM: &str = "claim";
 /// The files a finished run records the checksum of.
 const CHECKSUMMED: [&str; 2] = [MODEL, STATE];
 
-/// The config keys `--resume` lets change: the epochs (to extend a run) and where and how fast
-/// it runs.
+/// The config keys that say where and how fast a run runs, not what it trains: the backend, the
+/// loader's workers and the directory. Two runs whose configs differ only in them are the same
+/// run: a compare sweep keeps a finished one whatever `--backend` or `--out` path it was trained
+/// with (a merge of shards trained on other machines), and `--resume` may change them.
+pub const PLACEMENT_KEYS: [&str; 3] = ["train.backend", "train.workers", "output.dir"];
+
+/// The config keys `--resume` lets change: the epochs (to extend a run) and the
+/// [`PLACEMENT_KEYS`].
 pub const RESUMABLE_KEYS: [&str; 4] = [
     "train.epochs",
-    "train.backend",
-    "train.workers",
-    "output.dir",
+    PLACEMENT_KEYS[0],
+    PLACEMENT_KEYS[1],
+    PLACEMENT_KEYS[2],
 ];
 
 /// The environment variable of the fault-injection test hook: `REBALANCE_FAULT=STAGE` aborts
@@ -174,20 +180,9 @@ impl RunDir {
         let path = self.path.join(CONFIG);
         let recorded = std::fs::read_to_string(&path)
             .with_context(|| format!("--resume: cannot read {}", path.display()))?;
-        let recorded: toml::Table = recorded
-            .parse()
+        let difference = config_difference(&recorded, &config.to_toml()?, &RESUMABLE_KEYS)
             .with_context(|| format!("--resume: {} is damaged", path.display()))?;
-        let new: toml::Table = config.to_toml()?.parse()?;
-        let strip = |mut table: toml::Table| {
-            for key in RESUMABLE_KEYS {
-                let (section, name) = key.split_once('.').unwrap_or(("", key));
-                if let Some(toml::Value::Table(t)) = table.get_mut(section) {
-                    t.remove(name);
-                }
-            }
-            toml::Value::Table(table)
-        };
-        if let Some(difference) = first_difference(&strip(recorded), &strip(new), "") {
+        if let Some(difference) = difference {
             bail!(
                 "--resume: the config differs from the run's {} in {difference}; only {} may \
                  change on --resume (train afresh into another --out instead)",
@@ -639,6 +634,29 @@ fn sha256(path: &Path) -> anyhow::Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+/// The first key whose value differs between two configs written as TOML (`old`, `new`), as
+/// `key: old → new`, the `ignored` keys (`section.key`) aside; `None` where they agree.
+///
+/// # Errors
+/// A config that is not TOML.
+pub(crate) fn config_difference(
+    old: &str,
+    new: &str,
+    ignored: &[&str],
+) -> Result<Option<String>, toml::de::Error> {
+    let strip = |text: &str| -> Result<toml::Value, toml::de::Error> {
+        let mut table: toml::Table = text.parse()?;
+        for key in ignored {
+            let (section, name) = key.split_once('.').unwrap_or(("", key));
+            if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+                t.remove(name);
+            }
+        }
+        Ok(toml::Value::Table(table))
+    };
+    Ok(first_difference(&strip(old)?, &strip(new)?, ""))
 }
 
 /// The first key whose value differs between two configs, as `key: old → new`.

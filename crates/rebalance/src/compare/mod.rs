@@ -29,9 +29,14 @@
 //! Seed `k` (from 0) of a sweep adds `k` to both `data.seed` and `train.seed`: every variant
 //! sees the same data, split and initialisation seed, and the data of a seed is generated once
 //! and shared by all its variants.
+//!
+//! Several processes share a sweep through the compare directory: `--shard K/N` (or a Slurm
+//! job array, or a Kubernetes Indexed Job, see [`shard`]) trains one shard of the runs, and
+//! `--merge` writes the comparison once all are finished (docs/cluster.md).
 
 mod output;
 mod plan;
+pub mod shard;
 mod stats;
 mod store;
 mod sweep;
@@ -43,9 +48,11 @@ use std::time::Instant;
 use anyhow::bail;
 
 pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
+pub use shard::{Shard, ShardEnv};
 pub use stats::{Metric, Metrics, RunResult, ShotGroups, VariantSummary};
 pub use variants::{DefaultVariant, default_variants};
 
+use store::Run;
 use sweep::{Progress, SeedData};
 
 /// Options of `rebalance compare` beside the config file (its command-line flags).
@@ -66,9 +73,23 @@ pub struct CompareOptions {
     /// Override a config key for the base and every variant (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Retrain finished runs whose recorded config differs from the current one.
+    /// Retrain finished runs whose recorded config differs from the current one (other than
+    /// in train.backend, train.workers or output.dir), naming each.
     #[arg(long)]
     pub force: bool,
+    /// Train only shard K of N (K from 1 to N): a fixed partition of the runs, balanced by
+    /// expected cost; writes no comparison [default: from SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shards; else every run].
+    #[arg(long, value_name = "K/N", conflicts_with = "merge")]
+    pub shard: Option<Shard>,
+    /// The number of shards, with JOB_COMPLETION_INDEX (from 0) giving the index: a Kubernetes
+    /// Indexed Job's completions [default: none].
+    #[arg(long, value_name = "N", conflicts_with = "merge")]
+    pub shards: Option<usize>,
+    /// Train nothing: write the comparison from the finished runs, or list the missing ones and
+    /// fail.
+    #[arg(long, conflicts_with = "force")]
+    pub merge: bool,
 }
 
 /// What `rebalance compare` returns: the summaries, best balanced accuracy first.
@@ -90,13 +111,111 @@ pub struct Comparison {
     pub markdown: String,
 }
 
-/// Runs a sweep: trains every (variant, seed) run not already finished in the compare
-/// directory, then writes the comparison.
+/// What one shard of a sweep did; it writes no comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardReport {
+    /// The shard.
+    pub shard: Shard,
+    /// Where it came from: `--shard 2/4`, `SLURM_ARRAY_TASK_ID=…`, `JOB_COMPLETION_INDEX=…`.
+    pub from: String,
+    /// The runs of the shard.
+    pub runs: usize,
+    /// Runs trained by this call.
+    pub trained: usize,
+    /// Runs found finished (before, or by another process meanwhile).
+    pub finished_before: usize,
+    /// Runs left to another process that holds their claim.
+    pub skipped: usize,
+    /// The runs of the whole sweep.
+    pub sweep_runs: usize,
+    /// The runs of the whole sweep not finished yet (other shards', or skipped ones).
+    pub sweep_missing: usize,
+    /// The compare directory.
+    pub dir: PathBuf,
+    /// Wall time of this call, seconds.
+    pub wall_seconds: f64,
+}
+
+/// What `rebalance compare` did: a comparison, or one shard's runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The whole sweep, or a merge: the comparison is written.
+    Comparison(Comparison),
+    /// One shard: its runs are trained, the comparison is left to `--merge`.
+    Shard(ShardReport),
+}
+
+impl Outcome {
+    /// What the command prints on stdout: the comparison and the runs trained, or what the
+    /// shard did and what the sweep still lacks.
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::Comparison(c) => format!(
+                "{}\n{} runs trained in {:.1} s; comparison: {}\n",
+                c.markdown,
+                c.trained,
+                c.wall_seconds,
+                c.dir.join("comparison.md").display()
+            ),
+            Outcome::Shard(s) => {
+                let mut text = format!(
+                    "shard {} ({}): {} runs: {} trained in {:.1} s, {} finished before, {} \
+                     skipped (another process trains them)\n",
+                    s.shard,
+                    s.from,
+                    s.runs,
+                    s.trained,
+                    s.wall_seconds,
+                    s.finished_before,
+                    s.skipped
+                );
+                text += &if s.sweep_missing == 0 {
+                    format!(
+                        "all {} runs of the sweep are finished; write the comparison with \
+                         `rebalance compare --merge` (same --config, --out, --seeds, --only, \
+                         --set) into {}\n",
+                        s.sweep_runs,
+                        s.dir.display()
+                    )
+                } else {
+                    format!(
+                        "no comparison written: {} of the sweep's {} runs are not finished yet \
+                         (other shards'); when every shard is done, `rebalance compare --merge` \
+                         (same --config, --out, --seeds, --only, --set) writes it into {}\n",
+                        s.sweep_missing,
+                        s.sweep_runs,
+                        s.dir.display()
+                    )
+                };
+                text
+            }
+        }
+    }
+}
+
+/// Runs a sweep, or the shard of it the flags or the environment ([`ShardEnv::from_process`])
+/// name, or with `merge` only writes the comparison. See [`compare_in`].
 ///
 /// # Errors
-/// A bad config, an unknown `--only` name, finished runs recorded with another config (unless
-/// `force`), or any failure of a run, naming the variant and seed.
-pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparison> {
+/// As [`compare_in`].
+pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Outcome> {
+    compare_in(path, options, &ShardEnv::from_process())
+}
+
+/// Runs a sweep: trains every (variant, seed) run not already finished in the compare
+/// directory, then writes the comparison. With a shard (`--shard`, or from `env`), trains only
+/// that shard's runs and writes no comparison. With `merge`, trains nothing and writes the
+/// comparison from the finished runs.
+///
+/// # Errors
+/// A bad config, an unknown `--only` name, inconsistent shard flags or variables, finished runs
+/// recorded with another config (unless `force`), any failure of a run, naming the variant and
+/// seed, or for the comparison, runs not finished (all listed).
+pub fn compare_in(
+    path: &Path,
+    options: &CompareOptions,
+    env: &ShardEnv,
+) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let plan = ComparePlan::load(path, &options.sets)?;
     let variants = plan.select(&options.only)?;
@@ -121,27 +240,69 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
             }
         }
     }
+    let shard = if options.merge {
+        None
+    } else {
+        shard::resolve(options.shard, options.shards, env)?
+    };
     let dir = (options.out.clone()).unwrap_or_else(|| plan.base.output.dir.clone());
     let backend = match &options.backend {
         Some(name) => name.parse()?,
         None => plan.base.train.backend,
     };
+    let runs = store::runs(&dir, &variants, seeds, backend)?;
+    let all: Vec<&Run> = runs.iter().collect();
+    if options.merge {
+        // Nothing is trained: no device is needed, and runs of any backend are taken.
+        let missing = store::pending(&all, false)?;
+        if !missing.is_empty() {
+            bail!(
+                "--merge: {} of {} runs are not finished: {}; train them (the shards that hold \
+                 them, or compare without --merge), then merge again",
+                missing.len(),
+                runs.len(),
+                store::compact(&missing)
+            );
+        }
+        return Ok(Outcome::Comparison(write_comparison(
+            &plan, path, &runs, dir, 0, started,
+        )?));
+    }
     backend.device()?;
 
+    // The shard's runs: a partition of the whole sweep, whatever is finished.
+    let mine: Vec<&Run> = match &shard {
+        None => all.clone(),
+        Some((shard, _)) => {
+            let costs: Vec<u64> = runs.iter().map(|run| shard::cost(&run.config)).collect();
+            let shard_of = shard::partition(&costs, shard.count);
+            runs.iter()
+                .zip(shard_of)
+                .filter(|(_, k)| k + 1 == shard.index)
+                .map(|(run, _)| run)
+                .collect()
+        }
+    };
     // Runs finished with the same config are kept; runs of another config need --force.
-    let runs = store::runs(&dir, &variants, seeds, backend)?;
-    let todo = store::pending(&runs, options.force)?;
+    let todo = store::pending(&mine, options.force)?;
+    let which = match &shard {
+        Some((shard, from)) => format!(
+            "shard {shard} ({from}): {} of the sweep's {} runs",
+            mine.len(),
+            runs.len()
+        ),
+        None => format!("{} runs", runs.len()),
+    };
     eprintln!(
-        "compare: {} variants × {seeds} seeds = {} runs on {backend} ({} finished before, {} to \
+        "compare: {} variants × {seeds} seeds = {which} on {backend} ({} finished before, {} to \
          train) into {}",
         variants.len(),
-        runs.len(),
-        runs.len() - todo.len(),
+        mine.len() - todo.len(),
         todo.len(),
         dir.display()
     );
     let mut progress = Progress::new(&todo);
-    let mut skipped = 0;
+    let (mut skipped, mut elsewhere) = (0, 0);
     // Runs come seed by seed; a seed's variants share its data, loaded once.
     for seed_runs in todo.chunk_by(|a, b| a.seed == b.seed) {
         let mut data = SeedData::default();
@@ -158,6 +319,7 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
             if run.dir.is_finished() {
                 // Another process finished it since the sweep looked.
                 progress.finished_elsewhere(run);
+                elsewhere += 1;
                 continue;
             }
             let report = progress.train(run, data.of(run)?)?;
@@ -166,22 +328,51 @@ pub fn compare(path: &Path, options: &CompareOptions) -> anyhow::Result<Comparis
         }
     }
     progress.finish();
+    let trained = todo.len() - skipped - elsewhere;
+    if let Some((shard, from)) = shard {
+        let sweep_missing = runs.iter().filter(|run| !run.dir.is_finished()).count();
+        return Ok(Outcome::Shard(ShardReport {
+            shard,
+            from,
+            runs: mine.len(),
+            trained,
+            finished_before: mine.len() - todo.len() + elsewhere,
+            skipped,
+            sweep_runs: runs.len(),
+            sweep_missing,
+            dir,
+            wall_seconds: started.elapsed().as_secs_f64(),
+        }));
+    }
     if skipped > 0 {
         bail!(
             "{skipped} runs are being trained by another process; run this command again when \
              it has finished to write the comparison"
         );
     }
+    Ok(Outcome::Comparison(write_comparison(
+        &plan, path, &runs, dir, trained, started,
+    )?))
+}
 
-    let reports = store::reports(&runs)?;
-    let summary = stats::summarise(&plan, &runs, &reports, backend.name());
+/// Reads every run's report and writes the comparison into `dir`.
+fn write_comparison(
+    plan: &ComparePlan,
+    path: &Path,
+    runs: &[Run],
+    dir: PathBuf,
+    trained: usize,
+    started: Instant,
+) -> anyhow::Result<Comparison> {
+    let reports = store::reports(runs)?;
+    let summary = stats::summarise(plan, runs, &reports);
     let markdown = output::write(&dir, &summary, path, plan.base.train.epochs)?;
     Ok(Comparison {
         variants: summary.variants,
         baseline: summary.baseline,
         groups: summary.groups,
         dir,
-        trained: todo.len(),
+        trained,
         wall_seconds: started.elapsed().as_secs_f64(),
         markdown,
     })

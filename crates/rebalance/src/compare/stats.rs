@@ -168,6 +168,18 @@ fn mean_and_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (mean, (squares / (n - 1.0)).sqrt())
 }
 
+/// The backends that trained a variant's runs, as their reports name them, in order of first
+/// appearance: `flex`, or `flex, wgpu` for runs of a merge trained on several.
+fn backends<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for name in names {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen.join(", ")
+}
+
 /// The many-, medium- and few-shot classes of a training split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShotGroups {
@@ -253,7 +265,8 @@ pub struct VariantSummary {
     pub name: String,
     /// The `train.seed` of each run.
     pub seeds: Vec<u64>,
-    /// The backend.
+    /// The backend of its runs (several, comma-separated, where a merge found runs trained on
+    /// more than one).
     pub backend: String,
     /// The loss, as the run reports name it.
     pub loss: String,
@@ -282,12 +295,7 @@ pub(super) struct Summary {
 
 /// Aggregates each variant's runs and measures the gains over the baseline: the plan's, or
 /// the first variant when the plan's was left out (`--only`).
-pub(super) fn summarise(
-    plan: &ComparePlan,
-    runs: &[Run],
-    reports: &[Report],
-    backend: &str,
-) -> Summary {
+pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[Report]) -> Summary {
     let counts = reports
         .first()
         .map_or(Vec::new(), |r| r.train_counts.clone());
@@ -321,7 +329,7 @@ pub(super) fn summarise(
             VariantSummary {
                 name: name.to_string(),
                 seeds: mine.iter().map(|(r, _)| r.seed).collect(),
-                backend: backend.to_string(),
+                backend: backends(mine.iter().map(|(_, report)| report.backend.as_str())),
                 loss: mine.first().map_or(String::new(), |(_, report)| {
                     plan.variant(name)
                         .map_or(report.loss.clone(), |v| v.method(&report.loss))

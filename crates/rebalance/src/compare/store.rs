@@ -11,7 +11,7 @@ use super::plan::Variant;
 use crate::backend::Backend;
 use crate::config::RunConfig;
 use crate::report::Report;
-use crate::run_dir::{RunDir, first_difference};
+use crate::run_dir::{PLACEMENT_KEYS, RunDir, config_difference};
 
 /// One (variant, seed) run of a sweep.
 #[derive(Debug, Clone)]
@@ -63,13 +63,15 @@ pub(super) fn runs(
 }
 
 /// The runs to train, in the order of `runs`: those not finished, and with `force` those
-/// recorded with another config, cleared first.
+/// recorded with another config, cleared first, each named on stderr. A run whose config
+/// differs only in [`PLACEMENT_KEYS`] (the backend, the workers, the directory) is the same run
+/// and kept.
 ///
 /// # Errors
 /// Runs recorded with another config without `force`, naming the first difference, or a run
 /// directory that cannot be cleared.
-pub(super) fn pending(runs: &[Run], force: bool) -> anyhow::Result<Vec<&Run>> {
-    let found: Vec<(&Run, Found)> = runs.iter().map(|run| (run, run.inspect())).collect();
+pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&'a Run>> {
+    let found: Vec<(&Run, Found)> = runs.iter().map(|&run| (run, run.inspect())).collect();
     let changed: Vec<(&Run, &str)> = found
         .iter()
         .filter_map(|(run, found)| match found {
@@ -90,12 +92,29 @@ pub(super) fn pending(runs: &[Run], force: bool) -> anyhow::Result<Vec<&Run>> {
                 }
             );
         }
-        for (run, _) in &changed {
+        for (run, difference) in &changed {
+            let path = run.dir.path();
             // One another process trains is left to it; the sweep skips it, saying so.
-            if run.dir.claimed_by().is_some() {
+            if let Some(pid) = run.dir.claimed_by() {
+                eprintln!(
+                    "--force: leaving {} seed {} in {}: process {pid} is training it",
+                    run.variant,
+                    run.seed,
+                    path.display()
+                );
                 continue;
             }
-            let path = run.dir.path();
+            eprintln!(
+                "--force: deleting the {} run {} seed {} in {}, of another config ({difference})",
+                if run.dir.is_finished() {
+                    "finished"
+                } else {
+                    "unfinished"
+                },
+                run.variant,
+                run.seed,
+                path.display()
+            );
             std::fs::remove_dir_all(path)
                 .with_context(|| format!("cannot clear {}", path.display()))?;
         }
@@ -105,6 +124,42 @@ pub(super) fn pending(runs: &[Run], force: bool) -> anyhow::Result<Vec<&Run>> {
         .filter(|(_, found)| !matches!(found, Found::Done))
         .map(|(run, _)| run)
         .collect())
+}
+
+/// The runs as a compact list, variant by variant in the order of `runs`: `ce seeds 1-3, 5;
+/// ins seed 2`.
+pub(super) fn compact(runs: &[&Run]) -> String {
+    let mut variants: Vec<(&str, Vec<u64>)> = Vec::new();
+    for run in runs {
+        match variants.iter_mut().find(|(name, _)| *name == run.variant) {
+            Some((_, seeds)) => seeds.push(run.seed),
+            None => variants.push((&run.variant, vec![run.seed])),
+        }
+    }
+    let lists: Vec<String> = variants
+        .into_iter()
+        .map(|(name, mut seeds)| {
+            seeds.sort_unstable();
+            seeds.dedup();
+            let mut ranges: Vec<String> = Vec::new();
+            let mut i = 0;
+            while i < seeds.len() {
+                let mut j = i;
+                while j + 1 < seeds.len() && seeds[j + 1] == seeds[j] + 1 {
+                    j += 1;
+                }
+                ranges.push(if j > i {
+                    format!("{}-{}", seeds[i], seeds[j])
+                } else {
+                    seeds[i].to_string()
+                });
+                i = j + 1;
+            }
+            let word = if seeds.len() == 1 { "seed" } else { "seeds" };
+            format!("{name} {word} {}", ranges.join(", "))
+        })
+        .collect();
+    lists.join("; ")
 }
 
 /// Reads the report of every run.
@@ -138,19 +193,12 @@ impl Run {
         let Some(old) = self.dir.recorded_config() else {
             return Found::Todo;
         };
-        if old == self.recorded {
-            return if self.dir.is_finished() {
-                Found::Done
-            } else {
-                Found::Todo
-            };
+        match config_difference(&old, &self.recorded, &PLACEMENT_KEYS) {
+            Ok(None) if self.dir.is_finished() => Found::Done,
+            Ok(None) => Found::Todo,
+            Ok(Some(difference)) => Found::Changed(difference),
+            Err(_) => Found::Changed("config.toml is unreadable".to_string()),
         }
-        let parse = |t: &str| t.parse::<toml::Table>().map(toml::Value::Table);
-        let difference = match (parse(&old), parse(&self.recorded)) {
-            (Ok(a), Ok(b)) => first_difference(&a, &b, ""),
-            _ => None,
-        };
-        Found::Changed(difference.unwrap_or_else(|| "config.toml is unreadable".to_string()))
     }
 
     /// Deletes the checkpoints of a finished run: it is never resumed, they only take space.
@@ -164,7 +212,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn placement_keys_make_no_other_run() {
+        let a = "[train]\nbackend = \"flex\"\nworkers = 0\nlr = 0.1\n[output]\ndir = \"a\"\n";
+        let b = "[train]\nbackend = \"wgpu\"\nworkers = 4\nlr = 0.1\n[output]\ndir = \"b\"\n";
+        assert_eq!(config_difference(a, b, &PLACEMENT_KEYS), Ok(None));
+        let c = b.replace("lr = 0.1", "lr = 0.2");
+        assert_eq!(
+            config_difference(a, &c, &PLACEMENT_KEYS)
+                .unwrap()
+                .as_deref(),
+            Some("train.lr: 0.1 → 0.2")
+        );
+    }
+
+    #[test]
     fn config_differences_name_the_key() {
+        use crate::run_dir::first_difference;
         let parse = |t: &str| toml::Value::Table(toml::from_str(t).unwrap());
         let a = parse("[loss]\nbeta = 0.99\n");
         let b = parse("[loss]\nbeta = 0.999\n");

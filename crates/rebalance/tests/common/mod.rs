@@ -13,10 +13,32 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The environment variables `rebalance compare` reads its shard from (a Slurm job array, a
+/// Kubernetes Indexed Job): the tests run without them, whatever runs the tests.
+pub const SHARD_VARIABLES: [&str; 6] = [
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_COUNT",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_MAX",
+    "SLURM_ARRAY_TASK_STEP",
+    "JOB_COMPLETION_INDEX",
+];
+
 /// `rebalance ARGS...`, run in the workspace root.
 pub fn rebalance(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rebalance"))
+    rebalance_with_env(args, &[])
+}
+
+/// `rebalance ARGS...`, run in the workspace root with the variables `env` set for it (the
+/// shard variables unset otherwise).
+pub fn rebalance_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rebalance"));
+    for name in SHARD_VARIABLES {
+        command.env_remove(name);
+    }
+    command
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace())
         .output()
         .unwrap()
