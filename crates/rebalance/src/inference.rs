@@ -11,14 +11,25 @@ use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
 
 use crate::backend::Backend;
+use crate::calibration::{Calibration, CalibrationScores};
 use crate::config::RunConfig;
 use crate::evaluation::Confusion;
 use crate::model::Classifier;
 use crate::report::{Report, peak_memory_bytes};
 use crate::run_dir::RunDir;
 
-/// The confusion matrix of `model` on `samples`, optionally with post-hoc logit adjustment
-/// `(training counts, τ)`.
+/// A model's predictions on a split, summarised.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Counts of (true, predicted) classes.
+    pub confusion: Confusion,
+    /// Calibration of the softmax probabilities.
+    pub calibration: CalibrationScores,
+}
+
+/// The confusion matrix and calibration of `model` on `samples`, optionally with post-hoc
+/// logit adjustment `(training counts, τ)` (the probabilities are then those of the adjusted
+/// logits).
 ///
 /// # Errors
 /// A failed device read.
@@ -29,9 +40,10 @@ pub fn evaluate(
     device: &Device,
     batch_size: usize,
     posthoc: Option<(&[u64], f64)>,
-) -> anyhow::Result<Confusion> {
+) -> anyhow::Result<Evaluation> {
     let num_classes = model_classes(model, samples, batcher, device)?;
     let mut confusion = Confusion::new(num_classes);
+    let mut calibration = Calibration::default();
     for first in (0..samples.len()).step_by(batch_size.max(1)) {
         let items = (first..(first + batch_size).min(samples.len()))
             .map(|i| samples.get(i))
@@ -42,6 +54,11 @@ pub fn evaluate(
             logits = posthoc_adjust(logits, counts, tau)?;
         }
         let [n, _] = logits.dims();
+        let probabilities: Vec<f32> = burn::tensor::activation::softmax(logits.clone(), 1)
+            .try_into_data()?
+            .convert::<f32>()
+            .iter::<f32>()
+            .collect();
         let predictions: Vec<i64> = logits
             .argmax(1)
             .reshape([n])
@@ -50,8 +67,12 @@ pub fn evaluate(
             .collect();
         let targets: Vec<i64> = batch.targets.try_into_data()?.iter::<i64>().collect();
         confusion.add(&targets, &predictions);
+        calibration.add(&probabilities, num_classes, &targets);
     }
-    Ok(confusion)
+    Ok(Evaluation {
+        confusion,
+        calibration: calibration.scores(),
+    })
 }
 
 /// The number of logits the model produces.
@@ -94,7 +115,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
     // The command line's τ, else the config's.
     let tau = posthoc_tau.or(config.eval.posthoc_tau);
     let posthoc = tau.map(|tau| (counts.as_slice(), tau));
-    let confusion = evaluate(
+    let evaluation = evaluate(
         &model,
         &data.test,
         &batcher,
@@ -108,7 +129,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         config.train.backend,
         &data,
         &counts,
-        &confusion,
+        &evaluation,
         wall,
         tau,
     )?;
@@ -121,7 +142,7 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
 }
 
 /// The report of a run: its config's loss and scheme, the class weights in force at the last
-/// epoch, and the test `confusion`.
+/// epoch, and the test `evaluation`.
 ///
 /// # Errors
 /// The class weights cannot be computed from `counts`.
@@ -130,7 +151,7 @@ pub(crate) fn run_report(
     backend: Backend,
     data: &LongTailData,
     counts: &ClassCounts,
-    confusion: &Confusion,
+    evaluation: &Evaluation,
     wall_seconds: f64,
     posthoc_tau: Option<f64>,
 ) -> anyhow::Result<Report> {
@@ -149,10 +170,11 @@ pub(crate) fn run_report(
         data.train.class_counts(data.num_classes),
         weights,
         data.class_names.clone(),
-        confusion,
+        &evaluation.confusion,
         wall_seconds,
         posthoc_tau,
     );
+    report.calibration = evaluation.calibration;
     report.dataset_bytes = dataset_bytes(data);
     report.peak_memory_bytes = peak_memory_bytes();
     Ok(report)

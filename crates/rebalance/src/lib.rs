@@ -5,6 +5,7 @@
 pub mod backbone;
 pub mod backend;
 pub mod bench;
+pub mod calibration;
 pub mod cli;
 pub mod compare;
 pub mod config;

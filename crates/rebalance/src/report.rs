@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::CalibrationScores;
 use crate::evaluation::{Confusion, Scores};
 
 /// `report.json`: the run's test metrics (fractions in `[0, 1]`) and how they were obtained.
@@ -30,6 +31,9 @@ pub struct Report {
     /// Test metrics.
     #[serde(flatten)]
     pub scores: Scores,
+    /// Calibration of the test probabilities: `ece`, `mce`, `nll`, `brier`.
+    #[serde(flatten)]
+    pub calibration: CalibrationScores,
     /// `confusion[t][p]`: test samples of class `t` predicted as `p`.
     pub confusion: Vec<Vec<u64>>,
     /// Wall time of training, seconds.
@@ -70,6 +74,7 @@ impl Report {
             class_names,
             posthoc_tau,
             scores: confusion.scores(),
+            calibration: CalibrationScores::default(),
             confusion: confusion.rows().to_vec(),
             wall_seconds,
             train_samples_per_second: if wall_seconds > 0.0 {
@@ -90,7 +95,8 @@ impl Report {
         let mut md = format!(
             "# rebalance report\n\nloss `{}`, scheme `{}`, backend `{}`, {} epochs{}\n\n\
              | metric | value |\n|---|---|\n| accuracy | {:.4} |\n| balanced accuracy | {:.4} |\n\
-             | macro-F1 | {:.4} |\n| G-mean | {:.4} |\n\n\
+             | macro-F1 | {:.4} |\n| G-mean | {:.4} |\n\
+             | ECE (15 bins) | {:.4} |\n| MCE | {:.4} |\n| NLL | {:.4} |\n| Brier | {:.4} |\n\n\
              | class | train samples | weight | precision | recall | f1-score | support |\n\
              |---|---|---|---|---|---|---|\n",
             self.loss,
@@ -103,6 +109,10 @@ impl Report {
             s.balanced_accuracy,
             s.macro_f1,
             s.g_mean,
+            self.calibration.ece,
+            self.calibration.mce,
+            self.calibration.nll,
+            self.calibration.brier,
         );
         for c in 0..self.train_counts.len() {
             md += &format!(

@@ -186,13 +186,13 @@ pub fn train_on(
     let posthoc_tau = config.eval.posthoc_tau;
     let posthoc = posthoc_tau.map(|tau| (counts.as_slice(), tau));
     let batch_size = config.train.batch_size;
-    let confusion = evaluate(&model, &data.test, &batcher, &device, batch_size, posthoc)?;
+    let evaluation = evaluate(&model, &data.test, &batcher, &device, batch_size, posthoc)?;
     let report = run_report(
         config,
         backend,
         data,
         &counts,
-        &confusion,
+        &evaluation,
         wall_seconds,
         posthoc_tau,
     )?;

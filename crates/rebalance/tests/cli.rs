@@ -61,6 +61,15 @@ fn quickstart_trains_and_reports() {
         assert_eq!(r[key].as_array().unwrap().len(), classes, "{key}");
     }
     assert_eq!(r["train_counts"][0], 300);
+    // Calibration of the test probabilities, in their ranges.
+    for (key, high) in [("ece", 1.0), ("mce", 1.0), ("brier", 2.0)] {
+        let value = r[key].as_f64().unwrap();
+        assert!((0.0..=high).contains(&value), "{key} = {value}");
+    }
+    assert!(r["ece"].as_f64().unwrap() <= r["mce"].as_f64().unwrap());
+    assert!(r["nll"].as_f64().unwrap() > 0.0);
+    let report_md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(report_md.contains("| ECE (15 bins) |"), "{report_md}");
     let weights: f64 = r["class_weights"]
         .as_array()
         .unwrap()
