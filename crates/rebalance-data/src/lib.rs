@@ -14,6 +14,10 @@
 //!   given.
 //! - [`Resampling`]: class-balanced, square-root, over- and under-sampling as epoch index
 //!   lists in Burn's `SelectionDataset`, to set re-sampling beside re-weighting.
+//! - Multi-label data (sigmoid losses, multi-hot targets): [`MultiLabelSamples`] (features
+//!   and each sample's positive labels; [`label_counts`](MultiLabelSamples::label_counts)
+//!   feed the weights, a sample weighing the sum of its labels'), split by
+//!   [`iterative_stratified_split`].
 //! - [`DataConfig`]: the `[data]` section of a config file; [`DatasetSummary`] and CSV export.
 //!
 //! ```
@@ -44,6 +48,8 @@ mod csv_file;
 mod error;
 mod idx;
 mod memory;
+mod multilabel;
+mod multilabel_split;
 mod profile;
 mod resample;
 mod samples;
@@ -60,6 +66,8 @@ pub use csv_file::{CsvTable, LabelMap, read_csv_pair};
 pub use error::DataError;
 pub use idx::{read_cifar10, read_idx};
 pub use memory::{FALLBACK_MEMORY_BYTES, human_bytes, total_memory};
+pub use multilabel::{LabelsPerSample, MultiLabelData, MultiLabelSample, MultiLabelSamples};
+pub use multilabel_split::{MultiLabelSplit, iterative_stratified_split};
 pub use profile::ImbalanceProfile;
 pub use resample::{ResampledSamples, Resampling};
 pub use samples::{LongTailData, Sample, Samples, SplitSummary};
