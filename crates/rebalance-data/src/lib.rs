@@ -16,8 +16,8 @@
 //!   lists in Burn's `SelectionDataset`, to set re-sampling beside re-weighting.
 //! - Multi-label data (sigmoid losses, multi-hot targets): [`MultiLabelSamples`] (features
 //!   and each sample's positive labels; [`label_counts`](MultiLabelSamples::label_counts)
-//!   feed the weights, a sample weighing the sum of its labels'), split by
-//!   [`iterative_stratified_split`].
+//!   feed the weights, a sample weighing the sum of its labels'), read from CSV in either
+//!   layout ([`MultiLabelCsv`]), split by [`iterative_stratified_split`].
 //! - [`DataConfig`]: the `[data]` section of a config file; [`DatasetSummary`] and CSV export.
 //!
 //! ```
@@ -49,6 +49,7 @@ mod error;
 mod idx;
 mod memory;
 mod multilabel;
+mod multilabel_csv;
 mod multilabel_split;
 mod profile;
 mod resample;
@@ -67,6 +68,7 @@ pub use error::DataError;
 pub use idx::{read_cifar10, read_idx};
 pub use memory::{FALLBACK_MEMORY_BYTES, human_bytes, total_memory};
 pub use multilabel::{LabelsPerSample, MultiLabelData, MultiLabelSample, MultiLabelSamples};
+pub use multilabel_csv::{LabelLayout, MultiLabelCsv};
 pub use multilabel_split::{MultiLabelSplit, iterative_stratified_split};
 pub use profile::ImbalanceProfile;
 pub use resample::{ResampledSamples, Resampling};
