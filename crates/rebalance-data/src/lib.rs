@@ -17,7 +17,8 @@
 //! - Multi-label data (sigmoid losses, multi-hot targets): [`MultiLabelSamples`] (features
 //!   and each sample's positive labels; [`label_counts`](MultiLabelSamples::label_counts)
 //!   feed the weights, a sample weighing the sum of its labels'), read from CSV in either
-//!   layout ([`MultiLabelCsv`]), split by [`iterative_stratified_split`].
+//!   layout ([`MultiLabelCsv`]), generated with long-tailed label frequencies
+//!   ([`MultiLabelSyntheticConfig`]), split by [`iterative_stratified_split`].
 //! - [`DataConfig`]: the `[data]` section of a config file; [`DatasetSummary`] and CSV export.
 //!
 //! ```
@@ -51,6 +52,7 @@ mod memory;
 mod multilabel;
 mod multilabel_csv;
 mod multilabel_split;
+mod multilabel_synthetic;
 mod profile;
 mod resample;
 mod samples;
@@ -70,6 +72,7 @@ pub use memory::{FALLBACK_MEMORY_BYTES, human_bytes, total_memory};
 pub use multilabel::{LabelsPerSample, MultiLabelData, MultiLabelSample, MultiLabelSamples};
 pub use multilabel_csv::{LabelLayout, MultiLabelCsv};
 pub use multilabel_split::{MultiLabelSplit, iterative_stratified_split};
+pub use multilabel_synthetic::MultiLabelSyntheticConfig;
 pub use profile::ImbalanceProfile;
 pub use resample::{ResampledSamples, Resampling};
 pub use samples::{LongTailData, Sample, Samples, SplitSummary};
