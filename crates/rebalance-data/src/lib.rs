@@ -64,7 +64,7 @@ mod synthetic;
 
 pub use augment::ImageAugmentation;
 pub use batcher::{SampleBatch, SampleBatcher};
-pub use config::{DataConfig, DataSource};
+pub use config::{DataConfig, DataSource, Task};
 pub use csv_file::{CsvTable, LabelMap, read_csv_pair};
 pub use error::DataError;
 pub use idx::{read_cifar10, read_idx};
