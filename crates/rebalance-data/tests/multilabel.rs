@@ -779,3 +779,36 @@ fn config_multi_label_csv() {
         .unwrap();
     assert_eq!(data.train.label_counts(2), [1, 0]);
 }
+
+#[test]
+fn summary_and_export_read_back() {
+    let data = MultiLabelSyntheticConfig {
+        validation_fraction: 0.2,
+        ..small()
+    }
+    .generate()
+    .unwrap();
+    let summary = data.summary();
+    assert_eq!(summary.num_classes, 10);
+    assert_eq!(summary.class_names, data.label_names);
+    assert_eq!(summary.splits["train"].counts, data.train.label_counts(10));
+    assert_eq!(summary.splits["validation"].total, 640);
+    let train = &summary.splits["train"].counts;
+    assert_eq!(
+        summary.imbalance_factor,
+        train[0] as f64 / *train.iter().min().unwrap() as f64
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let files = data.export_csv(dir.path()).unwrap();
+    assert_eq!(files.len(), 3);
+    let back = MultiLabelCsv {
+        train: dir.path().join("train.csv"),
+        test: dir.path().join("test.csv"),
+        layout: LabelLayout::Columns(data.label_names.clone()),
+        zero_count: ZeroCountPolicy::Error,
+    }
+    .read()
+    .unwrap();
+    assert_eq!(back.train, data.train);
+    assert_eq!(back.test, data.test);
+}
