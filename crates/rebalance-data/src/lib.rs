@@ -63,7 +63,7 @@ mod summary;
 mod synthetic;
 
 pub use augment::ImageAugmentation;
-pub use batcher::{SampleBatch, SampleBatcher};
+pub use batcher::{MultiLabelBatch, MultiLabelBatcher, SampleBatch, SampleBatcher};
 pub use config::{DataConfig, DataSource, Task};
 pub use csv_file::{CsvTable, LabelMap, read_csv_pair};
 pub use error::DataError;

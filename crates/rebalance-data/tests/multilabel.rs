@@ -812,3 +812,51 @@ fn summary_and_export_read_back() {
     assert_eq!(back.train, data.train);
     assert_eq!(back.test, data.test);
 }
+
+#[test]
+fn batches_hold_multi_hot_targets_and_give_the_sample_weights() {
+    use burn::data::dataloader::batcher::Batcher;
+    use burn::data::dataset::Dataset;
+    use burn::prelude::*;
+    use rebalance_data::{MultiLabelBatcher, Standardizer};
+
+    let device = Device::flex();
+    let data = small().generate().unwrap();
+    let standardizer = Standardizer::per_feature_multi_label(&data.train);
+    let indices = [0, 1, 2, 3, 4, 5, 6, 7];
+    let items: Vec<_> = indices.iter().map(|&i| data.test.get(i).unwrap()).collect();
+    let batch = MultiLabelBatcher::new(10, Some(standardizer.clone())).batch(items, &device);
+    assert_eq!(batch.features.dims(), [8, 8]);
+    assert_eq!(batch.targets.dims(), [8, 10]);
+    let targets: Vec<f32> = batch.targets.clone().into_data().iter::<f32>().collect();
+    let expected: Vec<f32> = indices
+        .iter()
+        .flat_map(|&i| data.test.multi_hot(i, 10))
+        .collect();
+    assert_eq!(targets, expected);
+    let features: Vec<f32> = batch.features.into_data().iter::<f32>().collect();
+    let mut standardized = Vec::new();
+    standardizer.apply_into(data.test.row(7), &mut standardized);
+    assert_eq!(&features[56..], &standardized[..]);
+    // The article's per-sample weight, the sum of the positive labels' weights, is
+    // targets · weights.
+    let weights: Vec<f64> = (0..10).map(|l| 1.0 + l as f64).collect();
+    let w = Tensor::<1>::from_data(
+        TensorData::new(weights.iter().map(|&w| w as f32).collect(), [10]),
+        &device,
+    );
+    let per_sample: Vec<f32> = batch
+        .targets
+        .matmul(w.reshape([10, 1]))
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let expected: Vec<f32> = data
+        .test
+        .select(&indices)
+        .sample_weights(&weights)
+        .iter()
+        .map(|&w| w as f32)
+        .collect();
+    assert_eq!(per_sample, expected);
+}
