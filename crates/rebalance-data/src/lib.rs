@@ -18,7 +18,8 @@
 //!   and each sample's positive labels; [`label_counts`](MultiLabelSamples::label_counts)
 //!   feed the weights, a sample weighing the sum of its labels'), read from CSV in either
 //!   layout ([`MultiLabelCsv`]), generated with long-tailed label frequencies
-//!   ([`MultiLabelSyntheticConfig`]), split by [`iterative_stratified_split`].
+//!   ([`MultiLabelSyntheticConfig`]), split by [`iterative_stratified_split`], batched as
+//!   multi-hot targets by [`MultiLabelBatcher`].
 //! - [`DataConfig`]: the `[data]` section of a config file; [`DatasetSummary`] and CSV export.
 //!
 //! ```
