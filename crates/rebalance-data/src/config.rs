@@ -8,7 +8,48 @@ use crate::csv_file::{LabelMap, read_csv_pair};
 use crate::idx::{read_cifar10, read_idx};
 use crate::memory::{human_bytes, total_memory};
 use crate::split::{long_tail_indices, stratified_split};
-use crate::{DataError, ImbalanceProfile, LongTailData, Resampling, Samples, SyntheticConfig};
+use crate::{
+    DataError, ImbalanceProfile, LabelLayout, LongTailData, MultiLabelCsv, MultiLabelData,
+    MultiLabelSyntheticConfig, Resampling, Samples, SyntheticConfig,
+};
+use rebalance_weights::ZeroCountPolicy;
+
+/// What a sample's label is: one class, or a set of labels.
+///
+/// ```
+/// use rebalance_data::{DataConfig, Task};
+///
+/// let config: DataConfig = toml::from_str("task = \"multi-label\"").unwrap();
+/// assert_eq!(config.task, Task::MultiLabel);
+/// assert_eq!(DataConfig::default().task, Task::SingleLabel);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Task {
+    /// One class per sample, `0..num_classes` (the default; softmax or sigmoid losses).
+    #[default]
+    SingleLabel,
+    /// Any number of positive labels per sample, out of `num_classes` labels (multi-hot
+    /// targets, sigmoid losses); loaded by [`DataConfig::load_multi_label`].
+    MultiLabel,
+}
+
+impl Task {
+    /// Whether this is the default, single-label task (which a written config leaves out).
+    pub fn is_single_label(&self) -> bool {
+        *self == Task::SingleLabel
+    }
+}
+
+/// The config file's spelling, quoted: `"single-label"`, `"multi-label"`.
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Task::SingleLabel => "\"single-label\"",
+            Task::MultiLabel => "\"multi-label\"",
+        })
+    }
+}
 
 /// Where the samples come from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +134,16 @@ fn in_data_section(error: DataError) -> DataError {
                 "minority_fraction" => "data.profile.minority_fraction",
                 "profile.counts" => "data.profile.counts",
                 "resampling" => "data.resampling",
+                "num_labels" => "data.num_classes",
+                "samples" => "data.samples",
+                "head_frequency" => "data.head_frequency",
+                "co_occurrence" => "data.co_occurrence",
+                "label_sep" => "data.label_sep",
+                "test_fraction" => "data.test_fraction",
+                "validation_fraction" => "data.validation_fraction",
+                "profile" => "data.profile",
+                "label_separator" => "data.label_separator",
+                "label_columns" => "data.label_columns",
                 other => other,
             };
             DataError::InvalidParameter {
@@ -103,6 +154,28 @@ fn in_data_section(error: DataError) -> DataError {
         }
         other => other,
     }
+}
+
+/// The default separator of a multi-label CSV's label lists.
+const DEFAULT_SEPARATOR: &str = "|";
+
+/// The bytes the multi-label synthetic data needs at most: features (4 bytes each) and a
+/// label list per sample (a 24-byte header and the labels' 4-byte indices), twice (the pool
+/// and the splits), plus the label directions. Saturating.
+fn multi_label_bytes(s: &MultiLabelSyntheticConfig) -> u128 {
+    let n = |v: usize| v as u128;
+    let per_sample = n(s.features)
+        .saturating_mul(4)
+        .saturating_add(24)
+        .saturating_add(n(s.num_labels).saturating_mul(4));
+    n(s.samples)
+        .saturating_mul(per_sample)
+        .saturating_mul(2)
+        .saturating_add(
+            n(s.num_labels)
+                .saturating_mul(n(s.informative))
+                .saturating_mul(4),
+        )
 }
 
 fn default_profile() -> ImbalanceProfile {
@@ -127,9 +200,42 @@ fn default_label_column() -> String {
 /// ```
 ///
 /// Keys another source uses are errors, as are unknown keys.
+///
+/// `task = "multi-label"` reads a set of labels per sample instead, out of `num_classes`
+/// labels, through [`load_multi_label`](Self::load_multi_label); its sources are
+/// `synthetic` ([`MultiLabelSyntheticConfig`]: `features`, `informative`, `samples`,
+/// `head_frequency`, `co_occurrence`, `label_sep`, `test_fraction`; `profile` sets the label
+/// frequencies) and `csv` (`train`, `test`, and either `label_columns = ["toxic", ...]`, one
+/// 0/1 column per label, or `label_column` with `label_separator`, default `"|"`, a column
+/// of label lists; the profile is not applied to files). `validation_fraction` holds out an
+/// iteratively stratified validation split. Keys of the single-label task only
+/// (`clusters_per_class`, `class_sep`, `label_noise`, `max_per_class`, `test_per_class`,
+/// `validation_per_class`, `dir`, a `resampling` other than `none`) are errors there, and
+/// the multi-label keys are errors in the single-label task.
+///
+/// ```
+/// use rebalance_data::DataConfig;
+/// use rebalance_weights::ZeroCountPolicy;
+///
+/// let config: DataConfig = toml::from_str(r#"
+///     task = "multi-label"
+///     num_classes = 8
+///     samples = 2000
+///     profile = { kind = "exponential", factor = 50 }
+/// "#).unwrap();
+/// config.validate()?;
+/// let data = config.load_multi_label(ZeroCountPolicy::Error)?;
+/// assert_eq!(data.num_labels, 8);
+/// assert_eq!(data.train.len() + data.test.len(), 2000);
+/// # Ok::<(), rebalance_data::DataError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
+    /// `single-label` (default) or `multi-label`; see [`Task`]. Left out of a written config
+    /// when single-label.
+    #[serde(default, skip_serializing_if = "Task::is_single_label")]
+    pub task: Task,
     /// Where the samples come from. Default `synthetic`.
     #[serde(default)]
     pub source: DataSource,
@@ -185,6 +291,29 @@ pub struct DataConfig {
     /// IDX / CIFAR-10: the folder holding the files.
     #[serde(default)]
     pub dir: Option<PathBuf>,
+    /// Multi-label synthetic: samples over all splits. Default 20 000.
+    #[serde(default)]
+    pub samples: Option<usize>,
+    /// Multi-label synthetic: fraction of the samples positive for the head label. Default
+    /// 0.25.
+    #[serde(default)]
+    pub head_frequency: Option<f64>,
+    /// Multi-label synthetic: share of a label's positives drawn among its parent label's.
+    /// Default 0.5.
+    #[serde(default)]
+    pub co_occurrence: Option<f64>,
+    /// Multi-label synthetic: length of each label's feature direction. Default 2.5.
+    #[serde(default)]
+    pub label_sep: Option<f64>,
+    /// Multi-label synthetic: share of the samples in the test split. Default 0.2.
+    #[serde(default)]
+    pub test_fraction: Option<f64>,
+    /// Multi-label CSV: one 0/1 column per label, in label order.
+    #[serde(default)]
+    pub label_columns: Option<Vec<String>>,
+    /// Multi-label CSV: what separates the names in `label_column`'s lists. Default `|`.
+    #[serde(default)]
+    pub label_separator: Option<String>,
     /// Re-sampling of the training split, drawn afresh every epoch (see [`Resampling`]):
     /// `none`, `class-balanced`, `square-root`, `oversample`, `undersample`. It changes what
     /// training visits, not the split itself, its counts or the class weights. Default `none`.
@@ -220,6 +349,14 @@ impl Default for DataConfig {
             label_column: None,
             dir: None,
             resampling: Resampling::None,
+            task: Task::SingleLabel,
+            samples: None,
+            head_frequency: None,
+            co_occurrence: None,
+            label_sep: None,
+            test_fraction: None,
+            label_columns: None,
+            label_separator: None,
         }
     }
 }
@@ -242,9 +379,46 @@ impl DataConfig {
         }
     }
 
+    /// The multi-label generator's settings, defaults filled in: `num_classes` labels, the
+    /// profile as the label frequencies, `validation_fraction` as the generator's.
+    pub fn multi_label_synthetic(&self) -> MultiLabelSyntheticConfig {
+        let d = MultiLabelSyntheticConfig::default();
+        MultiLabelSyntheticConfig {
+            num_labels: self.num_classes,
+            samples: self.samples.unwrap_or(d.samples),
+            head_frequency: self.head_frequency.unwrap_or(d.head_frequency),
+            profile: self.profile.clone(),
+            co_occurrence: self.co_occurrence.unwrap_or(d.co_occurrence),
+            features: self.features.unwrap_or(d.features),
+            informative: self.informative.unwrap_or(d.informative),
+            label_sep: self.label_sep.unwrap_or(d.label_sep),
+            test_fraction: self.test_fraction.unwrap_or(d.test_fraction),
+            validation_fraction: self.validation_fraction,
+            seed: self.seed,
+        }
+    }
+
     /// The config with the synthetic source's defaults written out (`features = 16`, ...), so
     /// a recorded config shows every value the run used; other sources are left as they are.
     pub fn with_defaults(mut self) -> Self {
+        if self.task == Task::MultiLabel {
+            if self.source == DataSource::Synthetic {
+                let s = self.multi_label_synthetic();
+                self.samples = Some(s.samples);
+                self.head_frequency = Some(s.head_frequency);
+                self.co_occurrence = Some(s.co_occurrence);
+                self.features = Some(s.features);
+                self.informative = Some(s.informative);
+                self.label_sep = Some(s.label_sep);
+                self.test_fraction = Some(s.test_fraction);
+            } else if self.source == DataSource::Csv
+                && self.label_columns.is_none()
+                && self.label_separator.is_none()
+            {
+                self.label_separator = Some(DEFAULT_SEPARATOR.to_string());
+            }
+            return self;
+        }
         if self.source == DataSource::Synthetic {
             let s = self.synthetic();
             self.max_per_class = Some(s.max_per_class);
@@ -285,6 +459,9 @@ impl DataConfig {
                     limit / 64
                 ),
             ));
+        }
+        if self.task == Task::MultiLabel {
+            return self.validate_multi_label();
         }
         // A file source's n_max is its smallest class, unknown before reading it: a large
         // stand-in checks the profile's own parameters.
@@ -329,7 +506,13 @@ impl DataConfig {
     /// while the training split is selected, and the mixture's maps); `None` for a file
     /// source, whose size is known once read.
     pub fn estimated_bytes(&self) -> Option<u128> {
-        (self.source == DataSource::Synthetic).then(|| synthetic_bytes(&self.synthetic()))
+        if self.source != DataSource::Synthetic {
+            return None;
+        }
+        Some(match self.task {
+            Task::SingleLabel => synthetic_bytes(&self.synthetic()),
+            Task::MultiLabel => multi_label_bytes(&self.multi_label_synthetic()),
+        })
     }
 
     /// The synthetic keys the user set, checked so that an error names the key set rather
@@ -432,8 +615,9 @@ impl DataConfig {
         Ok(())
     }
 
-    /// Keys set for another source.
+    /// Keys set for another task or another source.
     fn check_keys(&self) -> Result<(), DataError> {
+        self.check_task_keys()?;
         let synthetic_only = [
             ("features", self.features.is_some()),
             ("informative", self.informative.is_some()),
@@ -442,11 +626,18 @@ impl DataConfig {
             ("label_noise", self.label_noise.is_some()),
             ("test_per_class", self.test_per_class.is_some()),
             ("validation_per_class", self.validation_per_class.is_some()),
+            ("samples", self.samples.is_some()),
+            ("head_frequency", self.head_frequency.is_some()),
+            ("co_occurrence", self.co_occurrence.is_some()),
+            ("label_sep", self.label_sep.is_some()),
+            ("test_fraction", self.test_fraction.is_some()),
         ];
         let csv_only = [
             ("train", self.train.is_some()),
             ("test", self.test.is_some()),
             ("label_column", self.label_column.is_some()),
+            ("label_columns", self.label_columns.is_some()),
+            ("label_separator", self.label_separator.is_some()),
         ];
         let folder_only = [("dir", self.dir.is_some())];
         let foreign: Vec<&str> = match self.source {
@@ -489,6 +680,14 @@ impl DataConfig {
 
     fn load_unqualified(&self) -> Result<LongTailData, DataError> {
         self.validate_unqualified()?;
+        if self.task == Task::MultiLabel {
+            return Err(DataError::invalid(
+                "data.task",
+                self.task,
+                "\"single-label\" for DataConfig::load; multi-label data loads with \
+                 DataConfig::load_multi_label",
+            ));
+        }
         let mut data = match self.source {
             DataSource::Synthetic => self.synthetic().generate(&self.profile)?,
             DataSource::Csv => {
@@ -625,5 +824,244 @@ impl DataConfig {
             feature_shape,
             class_names,
         })
+    }
+}
+
+/// The multi-label task.
+impl DataConfig {
+    /// Keys of the other task: the multi-label keys in the single-label task, the single-label
+    /// keys and sources in the multi-label task.
+    fn check_task_keys(&self) -> Result<(), DataError> {
+        let multi_only = [
+            ("samples", self.samples.is_some()),
+            ("head_frequency", self.head_frequency.is_some()),
+            ("co_occurrence", self.co_occurrence.is_some()),
+            ("label_sep", self.label_sep.is_some()),
+            ("test_fraction", self.test_fraction.is_some()),
+            ("label_columns", self.label_columns.is_some()),
+            ("label_separator", self.label_separator.is_some()),
+        ];
+        let single_only = [
+            ("clusters_per_class", self.clusters_per_class.is_some()),
+            ("class_sep", self.class_sep.is_some()),
+            ("label_noise", self.label_noise.is_some()),
+            ("max_per_class", self.max_per_class.is_some()),
+            ("test_per_class", self.test_per_class.is_some()),
+            ("validation_per_class", self.validation_per_class.is_some()),
+            ("dir", self.dir.is_some()),
+            ("resampling", self.resampling != Resampling::None),
+        ];
+        let (foreign, other) = match self.task {
+            Task::SingleLabel => (&multi_only[..], Task::MultiLabel),
+            Task::MultiLabel => (&single_only[..], Task::SingleLabel),
+        };
+        if let Some((name, _)) = foreign.iter().find(|(_, set)| *set) {
+            return Err(DataError::invalid(
+                "data.task",
+                format!("{} with data.{name}", self.task),
+                format!("{other} (the task that uses data.{name}), or data.{name} removed"),
+            ));
+        }
+        if self.task == Task::MultiLabel
+            && !matches!(self.source, DataSource::Synthetic | DataSource::Csv)
+        {
+            return Err(DataError::invalid(
+                "data.task",
+                format!("{} with data.source = {}", self.task, self.source),
+                "\"single-label\" for that source; multi-label data comes from the sources \
+                 \"synthetic\" and \"csv\"",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The multi-label keys: the generator's parameters, or the CSV files and label layout.
+    fn validate_multi_label(&self) -> Result<(), DataError> {
+        match self.source {
+            DataSource::Csv => {
+                self.multi_label_csv(ZeroCountPolicy::Error)?;
+            }
+            _ => {
+                let s = self.multi_label_synthetic();
+                s.validate()?;
+                let bytes = multi_label_bytes(&s);
+                let limit = u128::from(total_memory());
+                if bytes > limit {
+                    return Err(DataError::invalid(
+                        "data.samples",
+                        s.samples,
+                        format!(
+                            "small enough for the synthetic data to fit in memory: it needs \
+                             about {}, more than the machine's {}",
+                            human_bytes(bytes),
+                            human_bytes(limit)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The multi-label CSV reader the keys describe, checked without reading the files.
+    fn multi_label_csv(&self, zero_count: ZeroCountPolicy) -> Result<MultiLabelCsv, DataError> {
+        let missing = |key: &str| {
+            DataError::invalid("data.source", "\"csv\"", format!("given with data.{key}"))
+        };
+        let train = self.train.clone().ok_or_else(|| missing("train"))?;
+        let test = self.test.clone().ok_or_else(|| missing("test"))?;
+        let layout = match (&self.label_columns, &self.label_column) {
+            (Some(columns), Some(column)) => {
+                return Err(DataError::invalid(
+                    "data.label_columns",
+                    format!("{columns:?} beside data.label_column = {column:?}"),
+                    "removed, or data.label_column removed: a file's labels are either one 0/1 \
+                     column each (label_columns) or one column of label lists (label_column)",
+                ));
+            }
+            (None, None) => {
+                return Err(DataError::invalid(
+                    "data.task",
+                    format!("{} with data.source = \"csv\"", self.task),
+                    "given with data.label_columns (a 0/1 column per label) or \
+                     data.label_column (a column of label lists)",
+                ));
+            }
+            (Some(columns), None) => {
+                if self.label_separator.is_some() {
+                    return Err(DataError::invalid(
+                        "data.label_separator",
+                        "given with data.label_columns",
+                        "removed (it separates the names of data.label_column's lists)",
+                    ));
+                }
+                if columns.is_empty() {
+                    return Err(DataError::invalid(
+                        "data.label_columns",
+                        "[]",
+                        "a list of at least one column",
+                    ));
+                }
+                if let Some((k, name)) = columns
+                    .iter()
+                    .enumerate()
+                    .find(|(k, name)| columns[..*k].contains(name))
+                {
+                    return Err(DataError::invalid(
+                        "data.label_columns",
+                        format!(
+                            "{name:?} twice (entries {} and {})",
+                            columns[..k].iter().position(|c| c == name).unwrap_or(0) + 1,
+                            k + 1
+                        ),
+                        "a list of distinct columns",
+                    ));
+                }
+                if columns.len() != self.num_classes {
+                    return Err(DataError::invalid(
+                        "data.num_classes",
+                        self.num_classes,
+                        format!(
+                            "{}, the number of data.label_columns ({})",
+                            columns.len(),
+                            quoted_list(columns)
+                        ),
+                    ));
+                }
+                LabelLayout::Columns(columns.clone())
+            }
+            (None, Some(column)) => {
+                let separator = self
+                    .label_separator
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_SEPARATOR.to_string());
+                if separator.is_empty() {
+                    return Err(DataError::invalid(
+                        "data.label_separator",
+                        "\"\"",
+                        "a non-empty string, such as \"|\"",
+                    ));
+                }
+                LabelLayout::List {
+                    column: column.clone(),
+                    separator,
+                }
+            }
+        };
+        Ok(MultiLabelCsv {
+            train,
+            test,
+            layout,
+            zero_count,
+        })
+    }
+
+    /// Builds the multi-label dataset (`task = "multi-label"`): generates it, or reads the
+    /// CSV files, then holds out `validation_fraction` of the training split by iterative
+    /// stratification. `zero_count` is the loss's zero-count policy: under `error`, a label
+    /// without a positive training sample is an error naming it (and the file), since its
+    /// weight would be undefined.
+    ///
+    /// # Errors
+    /// The task is single-label; a key of the other task or of another source; a parameter
+    /// out of range; a missing or malformed file (naming file, line and value); a
+    /// `num_classes` other than the files' number of labels; a label without training
+    /// positives under [`ZeroCountPolicy::Error`].
+    pub fn load_multi_label(
+        &self,
+        zero_count: ZeroCountPolicy,
+    ) -> Result<MultiLabelData, DataError> {
+        self.load_multi_label_unqualified(zero_count)
+            .map_err(in_data_section)
+    }
+
+    fn load_multi_label_unqualified(
+        &self,
+        zero_count: ZeroCountPolicy,
+    ) -> Result<MultiLabelData, DataError> {
+        if self.task != Task::MultiLabel {
+            return Err(DataError::invalid(
+                "data.task",
+                self.task,
+                "\"multi-label\" for DataConfig::load_multi_label; single-label data loads \
+                 with DataConfig::load",
+            ));
+        }
+        self.validate_unqualified()?;
+        let data = match self.source {
+            DataSource::Csv => {
+                let reader = self.multi_label_csv(zero_count)?;
+                let data = reader.read()?;
+                if data.num_labels != self.num_classes {
+                    return Err(DataError::invalid(
+                        "data.num_classes",
+                        self.num_classes,
+                        format!(
+                            "{}, the number of distinct labels in {} ({})",
+                            data.num_labels,
+                            reader.train.display(),
+                            quoted_list(&data.label_names)
+                        ),
+                    ));
+                }
+                if self.validation_fraction > 0.0 {
+                    data.hold_out_validation(self.validation_fraction, self.seed)?
+                } else {
+                    data
+                }
+            }
+            _ => self.multi_label_synthetic().generate()?,
+        };
+        data.train_label_counts(zero_count)?;
+        for (split, samples) in [
+            ("training", Some(&data.train)),
+            ("validation", data.validation.as_ref()),
+            ("test", Some(&data.test)),
+        ] {
+            if samples.is_some_and(|s| s.is_empty()) {
+                return Err(DataError::EmptySplit { split });
+            }
+        }
+        Ok(data)
     }
 }

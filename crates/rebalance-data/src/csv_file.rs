@@ -41,14 +41,18 @@ struct RawTable {
     lines: Vec<u64>,
 }
 
-fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
+/// Opens a CSV file with a header row and returns the reader with the trimmed column names,
+/// refusing a name that appears twice.
+pub(crate) fn open_csv(
+    path: &Path,
+) -> Result<(csv::Reader<std::fs::File>, Vec<String>), DataError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_path(path)
         .map_err(|e| csv_error(path, e))?;
     let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
     // Names are quoted with `{:?}`: a file that is not text shows escapes, not raw bytes.
-    let names: Vec<&str> = headers.iter().map(str::trim).collect();
+    let names: Vec<String> = headers.iter().map(|h| h.trim().to_string()).collect();
     for (i, name) in names.iter().enumerate() {
         if let Some(first) = names[..i].iter().position(|other| other == name) {
             return Err(DataError::format(
@@ -61,20 +65,30 @@ fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
             ));
         }
     }
+    Ok((reader, names))
+}
+
+/// The column names, escaped and joined, for "the columns are ..." messages.
+pub(crate) fn column_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| n.escape_debug().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
+    let (mut reader, names) = open_csv(path)?;
     let label_index = names
         .iter()
-        .position(|&h| h == label_column)
+        .position(|h| h == label_column)
         .ok_or_else(|| {
             DataError::format(
                 path,
                 "line 1: ",
                 format!(
                     "no label column {label_column:?}; the columns are {}",
-                    names
-                        .iter()
-                        .map(|n| n.escape_debug().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    column_list(&names)
                 ),
             )
         })?;
@@ -113,7 +127,7 @@ fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
             } else {
                 table
                     .features
-                    .push(parse_feature(path, line, i, names[i], field)?);
+                    .push(parse_feature(path, line, i, &names[i], field)?);
             }
         }
         table.lines.push(line);
@@ -130,7 +144,7 @@ fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
 
 /// A feature value: a finite number within `f32`'s range. `NaN`, `inf` and `1e39` (which
 /// `f32` rounds to infinity) would train on garbage, so they are errors naming the place.
-fn parse_feature(
+pub(crate) fn parse_feature(
     path: &Path,
     line: u64,
     index: usize,
@@ -157,7 +171,7 @@ fn parse_feature(
     Ok(value)
 }
 
-fn csv_error(path: &Path, err: csv::Error) -> DataError {
+pub(crate) fn csv_error(path: &Path, err: csv::Error) -> DataError {
     let location = err
         .position()
         .map_or(String::new(), |p| format!("line {}: ", p.line()));

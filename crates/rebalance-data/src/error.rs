@@ -54,6 +54,22 @@ pub enum DataError {
         /// What caused it (` after profile exponential (factor 1000) on n_max = 5`), or empty.
         cause: String,
     },
+
+    /// A label (multi-label data) without a positive sample in a split whose counts feed the
+    /// weights, under the zero-count policy `error`.
+    #[error(
+        "label {label:?} has no positive {split} sample{cause}, so its weight is undefined; \
+         remove the label, or choose the zero-count policy \"zero-weight\" (the label weighs 0) \
+         or \"add-one\" (every label's count taken as n + 1)"
+    )]
+    EmptyLabel {
+        /// The label's name.
+        label: String,
+        /// The split (`training`).
+        split: &'static str,
+        /// Where the samples came from (` in train.csv`), or empty.
+        cause: String,
+    },
 }
 
 impl DataError {

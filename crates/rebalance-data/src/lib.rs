@@ -14,6 +14,12 @@
 //!   given.
 //! - [`Resampling`]: class-balanced, square-root, over- and under-sampling as epoch index
 //!   lists in Burn's `SelectionDataset`, to set re-sampling beside re-weighting.
+//! - Multi-label data (sigmoid losses, multi-hot targets): [`MultiLabelSamples`] (features
+//!   and each sample's positive labels; [`label_counts`](MultiLabelSamples::label_counts)
+//!   feed the weights, a sample weighing the sum of its labels'), read from CSV in either
+//!   layout ([`MultiLabelCsv`]), generated with long-tailed label frequencies
+//!   ([`MultiLabelSyntheticConfig`]), split by [`iterative_stratified_split`], batched as
+//!   multi-hot targets by [`MultiLabelBatcher`].
 //! - [`DataConfig`]: the `[data]` section of a config file; [`DatasetSummary`] and CSV export.
 //!
 //! ```
@@ -44,6 +50,10 @@ mod csv_file;
 mod error;
 mod idx;
 mod memory;
+mod multilabel;
+mod multilabel_csv;
+mod multilabel_split;
+mod multilabel_synthetic;
 mod profile;
 mod resample;
 mod samples;
@@ -54,12 +64,16 @@ mod summary;
 mod synthetic;
 
 pub use augment::ImageAugmentation;
-pub use batcher::{SampleBatch, SampleBatcher};
-pub use config::{DataConfig, DataSource};
+pub use batcher::{MultiLabelBatch, MultiLabelBatcher, SampleBatch, SampleBatcher};
+pub use config::{DataConfig, DataSource, Task};
 pub use csv_file::{CsvTable, LabelMap, read_csv_pair};
 pub use error::DataError;
 pub use idx::{read_cifar10, read_idx};
 pub use memory::{FALLBACK_MEMORY_BYTES, human_bytes, total_memory};
+pub use multilabel::{LabelsPerSample, MultiLabelData, MultiLabelSample, MultiLabelSamples};
+pub use multilabel_csv::{LabelLayout, MultiLabelCsv};
+pub use multilabel_split::{MultiLabelSplit, iterative_stratified_split};
+pub use multilabel_synthetic::MultiLabelSyntheticConfig;
 pub use profile::ImbalanceProfile;
 pub use resample::{ResampledSamples, Resampling};
 pub use samples::{LongTailData, Sample, Samples, SplitSummary};

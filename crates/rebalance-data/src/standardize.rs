@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Samples;
+use crate::{MultiLabelSamples, Samples};
 
 /// `x ← (x - mean) / std` per feature, with mean and standard deviation computed on the
 /// training split only (so nothing of the test split leaks into training). Images use one
@@ -24,6 +24,20 @@ impl Standardizer {
         Self::grouped(train, train.dim(), 1)
     }
 
+    /// Per-feature statistics of a multi-label training split.
+    ///
+    /// ```
+    /// use rebalance_data::{MultiLabelSamples, Standardizer};
+    ///
+    /// let train = MultiLabelSamples::new(vec![1.0, 10.0, 3.0, 10.0], vec![vec![0], vec![]], 2, 1)?;
+    /// let s = Standardizer::per_feature_multi_label(&train);
+    /// assert_eq!((s.mean, s.std), (vec![2.0, 10.0], vec![1.0, 0.0]));
+    /// # Ok::<(), rebalance_data::DataError>(())
+    /// ```
+    pub fn per_feature_multi_label(train: &MultiLabelSamples) -> Self {
+        Self::grouped_rows(train.features(), train.dim(), train.dim(), 1)
+    }
+
     /// Per-channel statistics of `train`, whose samples are `[channels, h, w]` images.
     /// `channels` must divide the feature count.
     pub fn per_channel(train: &Samples, channels: usize) -> Self {
@@ -33,21 +47,25 @@ impl Standardizer {
 
     /// Statistics of `groups` consecutive runs of `run` features each.
     fn grouped(train: &Samples, groups: usize, run: usize) -> Self {
+        Self::grouped_rows(train.features(), train.dim(), groups, run)
+    }
+
+    /// [`grouped`](Self::grouped) over a flat buffer of rows of `dim` values.
+    fn grouped_rows(features: &[f32], dim: usize, groups: usize, run: usize) -> Self {
+        let groups = groups.max(1);
+        let rows = features.len().checked_div(dim).unwrap_or(0);
         let mut sum = vec![0.0f64; groups];
         let mut sum_sq = vec![0.0f64; groups];
-        for i in 0..train.len() {
-            for (j, &v) in train.row(i).iter().enumerate() {
+        for row in features.chunks(dim.max(1)).take(rows) {
+            for (j, &v) in row.iter().enumerate() {
                 let g = (j / run).min(groups - 1);
                 sum[g] += f64::from(v);
                 sum_sq[g] += f64::from(v) * f64::from(v);
             }
         }
-        let n = (train.len() * run).max(1) as f64;
-        let (mut mean, mut std) = (
-            Vec::with_capacity(train.dim()),
-            Vec::with_capacity(train.dim()),
-        );
-        for j in 0..train.dim() {
+        let n = (rows * run).max(1) as f64;
+        let (mut mean, mut std) = (Vec::with_capacity(dim), Vec::with_capacity(dim));
+        for j in 0..dim {
             let g = (j / run).min(groups - 1);
             let m = sum[g] / n;
             let var = (sum_sq[g] / n - m * m).max(0.0);

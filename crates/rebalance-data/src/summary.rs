@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::{DataError, LongTailData, Samples, SplitSummary};
+use crate::{DataError, LongTailData, MultiLabelData, MultiLabelSamples, Samples, SplitSummary};
 
 /// Per-class counts of each split, the imbalance factor and the feature shape: the JSON of
 /// `rebalance data --format json`.
@@ -74,19 +74,126 @@ impl LongTailData {
 }
 
 fn write_csv(samples: &Samples, path: &Path) -> Result<(), DataError> {
+    write_atomically(path, |out| {
+        let header: Vec<String> = (0..samples.dim()).map(|j| format!("f{j}")).collect();
+        writeln!(out, "{},label", header.join(","))?;
+        for i in 0..samples.len() {
+            for v in samples.row(i) {
+                write!(out, "{v},")?;
+            }
+            writeln!(out, "{}", samples.labels()[i])?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes `path` through `write` to a temporary name, then renames it.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), DataError> {
     let partial = path.with_extension("csv.partial");
     let io = |e| DataError::io(&partial, e);
     let file = std::fs::File::create(&partial).map_err(io)?;
     let mut out = std::io::BufWriter::new(file);
-    let header: Vec<String> = (0..samples.dim()).map(|j| format!("f{j}")).collect();
-    writeln!(out, "{},label", header.join(",")).map_err(io)?;
-    for i in 0..samples.len() {
-        for v in samples.row(i) {
-            write!(out, "{v},").map_err(io)?;
-        }
-        writeln!(out, "{}", samples.labels()[i]).map_err(io)?;
-    }
+    write(&mut out).map_err(io)?;
     out.flush().map_err(io)?;
     drop(out);
     std::fs::rename(&partial, path).map_err(|e| DataError::io(path, e))
+}
+
+impl MultiLabelData {
+    /// The summary of the dataset, in the single-label summary's form: `num_classes` is the
+    /// number of labels, `class_names` the label names, each split's `counts` its per-label
+    /// positive counts ([`MultiLabelSamples::label_counts`], which sum to more than `total`
+    /// when samples carry several labels), and `imbalance_factor` the largest over the
+    /// smallest non-zero training count. Labels per sample: see
+    /// [`MultiLabelSamples::labels_per_sample`].
+    ///
+    /// ```
+    /// use rebalance_data::MultiLabelSyntheticConfig;
+    ///
+    /// let data = MultiLabelSyntheticConfig { samples: 4000, num_labels: 5, ..Default::default() }
+    ///     .generate()?;
+    /// let summary = data.summary();
+    /// assert_eq!(summary.num_classes, 5);
+    /// assert_eq!(summary.splits["train"].total + summary.splits["test"].total, 4000);
+    /// assert!(summary.imbalance_factor > 50.0);
+    /// # Ok::<(), rebalance_data::DataError>(())
+    /// ```
+    pub fn summary(&self) -> DatasetSummary {
+        let split = |s: &MultiLabelSamples| SplitSummary {
+            counts: s.label_counts(self.num_labels),
+            total: s.len(),
+        };
+        let mut splits = BTreeMap::new();
+        splits.insert("train".to_string(), split(&self.train));
+        splits.insert("test".to_string(), split(&self.test));
+        if let Some(validation) = &self.validation {
+            splits.insert("validation".to_string(), split(validation));
+        }
+        let train = self.train.label_counts(self.num_labels);
+        let non_zero = train.iter().copied().filter(|&n| n > 0);
+        let max = non_zero.clone().max().unwrap_or(1);
+        let min = non_zero.min().unwrap_or(1);
+        DatasetSummary {
+            num_classes: self.num_labels,
+            feature_shape: self.feature_shape.clone(),
+            imbalance_factor: max as f64 / min as f64,
+            class_names: self.label_names.clone(),
+            splits,
+        }
+    }
+
+    /// Writes each split to `dir/<split>.csv` in the one-column-per-label layout: header
+    /// `f0,...,f{d-1}` then one 0/1 column per label, named by [`label_names`]
+    /// (read back by [`MultiLabelCsv`](crate::MultiLabelCsv) with
+    /// [`LabelLayout::Columns`](crate::LabelLayout::Columns) of those names). Each file is
+    /// written to a temporary name and renamed. Returns the files written.
+    ///
+    /// [`label_names`]: MultiLabelData::label_names
+    ///
+    /// # Errors
+    /// The folder or a file cannot be written.
+    pub fn export_csv(&self, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+        let mut splits = vec![("train", &self.train), ("test", &self.test)];
+        if let Some(validation) = &self.validation {
+            splits.push(("validation", validation));
+        }
+        splits
+            .into_iter()
+            .map(|(name, samples)| {
+                let path = dir.join(format!("{name}.csv"));
+                write_atomically(&path, |out| {
+                    let mut header: Vec<String> =
+                        (0..samples.dim()).map(|j| format!("f{j}")).collect();
+                    header.extend(self.label_names.iter().map(|n| csv_field(n)));
+                    writeln!(out, "{}", header.join(","))?;
+                    for i in 0..samples.len() {
+                        for v in samples.row(i) {
+                            write!(out, "{v},")?;
+                        }
+                        let hot: Vec<&str> = samples
+                            .multi_hot(i, self.num_labels)
+                            .iter()
+                            .map(|&v| if v > 0.0 { "1" } else { "0" })
+                            .collect();
+                        writeln!(out, "{}", hot.join(","))?;
+                    }
+                    Ok(())
+                })?;
+                Ok(path)
+            })
+            .collect()
+    }
+}
+
+/// A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
