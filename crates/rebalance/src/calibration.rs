@@ -16,7 +16,7 @@ pub const BINS: usize = 15;
 ///   `1e-12`, so one certain mistake does not make it infinite).
 /// - `brier`: multi-class Brier score, `1/n Σ_n Σ_c (p_{n,c} - [c = y_n])²` (Brier, 1950), in
 ///   `[0, 2]`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationScores {
     /// Expected calibration error, in `[0, 1]`.
     #[serde(default)]
@@ -30,6 +30,21 @@ pub struct CalibrationScores {
     /// Multi-class Brier score, in `[0, 2]`.
     #[serde(default)]
     pub brier: f64,
+    /// The [`BINS`] confidence bins behind `ece` and `mce`, lowest first: the reliability
+    /// diagram's data.
+    #[serde(default)]
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// One confidence bin `((m-1)/M, m/M]` of a reliability diagram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityBin {
+    /// Samples whose confidence falls in the bin.
+    pub count: usize,
+    /// Their mean confidence (0 for an empty bin).
+    pub confidence: f64,
+    /// The fraction of them predicted right (0 for an empty bin).
+    pub accuracy: f64,
 }
 
 /// Accumulates [`CalibrationScores`] over batches.
@@ -108,11 +123,24 @@ impl Calibration {
         let (ece, mce) = gaps.fold((0.0, 0.0_f64), |(ece, mce), (count, gap)| {
             (ece + count / n * gap, mce.max(gap))
         });
+        let reliability = self
+            .bins
+            .iter()
+            .map(|&(count, confidence, correct)| {
+                let count_f = count.max(1) as f64;
+                ReliabilityBin {
+                    count,
+                    confidence: confidence / count_f,
+                    accuracy: correct as f64 / count_f,
+                }
+            })
+            .collect();
         CalibrationScores {
             ece,
             mce,
             nll: self.nll / n,
             brier: self.brier / n,
+            reliability,
         }
     }
 }
@@ -125,9 +153,9 @@ mod tests {
     //   p = [0.7, 0.2, 0.1] y=0: conf 0.7 (bin 11, (0.667, 0.733]), right
     //   p = [0.6, 0.3, 0.1] y=1: conf 0.6 (alone in its bin),       wrong
     //   p = [0.2, 0.7, 0.1] y=1: conf 0.7 (bin 11),                 right
-    //   p = [0.1, 0.1, 0.8] y=0: conf 0.8 (bin 12, (0.733, 0.8]),   wrong
+    //   p = [0.1, 0.1, 0.8] y=0: conf 0.8 (alone in its bin),       wrong
     // bin 11: 2 samples, acc 1, conf 0.7 -> gap 0.3; 0.6 alone: acc 0 -> 0.6;
-    // bin 12: acc 0, conf 0.8 -> 0.8.
+    // 0.8 alone: acc 0 -> 0.8.
     // ECE = 2/4·0.3 + 1/4·0.6 + 1/4·0.8 = 0.5; MCE = 0.8.
     // NLL = -(ln 0.7 + ln 0.3 + ln 0.7 + ln 0.1)/4 = 1.0535184...
     // Brier: (0.09+0.04+0.01) + (0.36+0.49+0.01) + (0.04+0.09+0.01) + (0.81+0.01+0.64)
@@ -144,6 +172,17 @@ mod tests {
         assert!((s.mce - 0.8).abs() < 1e-6, "{s:?}");
         assert!((s.nll - nll).abs() < 1e-6, "{s:?}");
         assert!((s.brier - 0.65).abs() < 1e-6, "{s:?}");
+        // The diagram's bins: 0.7 is in bin 11 of 15 ((0.667, 0.733]); 0.8 as an f32 is just
+        // above 0.8, so in bin 13 ((0.8, 0.867]).
+        assert_eq!(s.reliability.len(), BINS);
+        assert_eq!(s.reliability.iter().map(|b| b.count).sum::<usize>(), 4);
+        assert_eq!(s.reliability[10].count, 2);
+        assert!((s.reliability[10].confidence - 0.7).abs() < 1e-6);
+        assert_eq!(s.reliability[10].accuracy, 1.0);
+        assert_eq!(
+            (s.reliability[12].count, s.reliability[12].accuracy),
+            (1, 0.0)
+        );
     }
 
     #[test]

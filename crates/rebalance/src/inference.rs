@@ -174,7 +174,7 @@ pub(crate) fn run_report(
         wall_seconds,
         posthoc_tau,
     );
-    report.calibration = evaluation.calibration;
+    report.calibration = evaluation.calibration.clone();
     report.dataset_bytes = dataset_bytes(data);
     report.peak_memory_bytes = peak_memory_bytes();
     Ok(report)

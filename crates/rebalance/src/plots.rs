@@ -9,6 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::calibration::CalibrationScores;
+
 /// DejaVu Sans (Bitstream Vera license, `assets/DejaVuSans-LICENSE.txt`), embedded so PNG text
 /// renders the same on every machine.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -188,6 +190,113 @@ impl Figure for CurvesFigure<'_> {
     {
         draw_curves(area, self.loss, self.balanced)
     }
+}
+
+/// A reliability diagram (Guo et al., 2017): the accuracy of each confidence bin as a bar,
+/// against the diagonal of perfect calibration; the gap to it shaded.
+fn draw_reliability<DB: DrawingBackend>(
+    area: DrawingArea<DB, Shift>,
+    calibration: &CalibrationScores,
+    title: &str,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
+    let caption = format!("{title} (ECE {:.3})", calibration.ece);
+    let mut chart = ChartBuilder::on(&area)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("confidence (top-label probability)")
+        .y_desc("accuracy")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(|e| anyhow!("{e:?}"))?;
+    let width = 1.0 / calibration.reliability.len().max(1) as f64;
+    let filled = calibration
+        .reliability
+        .iter()
+        .enumerate()
+        .filter(|(_, bin)| bin.count > 0);
+    chart
+        .draw_series(filled.clone().map(|(m, bin)| {
+            let left = m as f64 * width;
+            Rectangle::new(
+                [(left, 0.0), (left + width, bin.accuracy)],
+                BLUE.mix(0.7).filled(),
+            )
+        }))
+        .map_err(|e| anyhow!("{e:?}"))?
+        .label("accuracy of the bin")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], BLUE.mix(0.7).filled()));
+    chart
+        .draw_series(filled.map(|(m, bin)| {
+            let left = m as f64 * width;
+            let (low, high) = if bin.accuracy < bin.confidence {
+                (bin.accuracy, bin.confidence)
+            } else {
+                (bin.confidence, bin.accuracy)
+            };
+            Rectangle::new([(left, low), (left + width, high)], RED.mix(0.3).filled())
+        }))
+        .map_err(|e| anyhow!("{e:?}"))?
+        .label("gap to the mean confidence")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], RED.mix(0.3).filled()));
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            BLACK.mix(0.6).stroke_width(2),
+        ))
+        .map_err(|e| anyhow!("{e:?}"))?
+        .label("perfect calibration")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(|e| anyhow!("{e:?}"))?;
+    area.present().map_err(|e| anyhow!("{e:?}"))?;
+    Ok(())
+}
+
+struct ReliabilityFigure<'a> {
+    calibration: &'a CalibrationScores,
+    title: &'a str,
+}
+
+impl Figure for ReliabilityFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_reliability(area, self.calibration, self.title)
+    }
+}
+
+/// Writes the reliability diagram `reliability.{svg,png}` into `dir`.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn write_reliability(
+    dir: &Path,
+    calibration: &CalibrationScores,
+    title: &str,
+) -> anyhow::Result<()> {
+    save(
+        dir,
+        "reliability",
+        (600, 600),
+        &ReliabilityFigure { calibration, title },
+    )
 }
 
 /// Writes `per_class_recall.{svg,png}` and `training_curves.{svg,png}` into `dir`.

@@ -524,6 +524,11 @@ fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result
         &history.train_loss(),
         &history.valid_balanced_accuracy(),
         &format!("{} / {}: per-class recall", report.loss, report.scheme),
+    )?;
+    plots::write_reliability(
+        run.path(),
+        &report.calibration,
+        &format!("{} / {}: reliability", report.loss, report.scheme),
     )
 }
 

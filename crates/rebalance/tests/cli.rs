@@ -70,6 +70,11 @@ fn quickstart_trains_and_reports() {
     assert!(r["nll"].as_f64().unwrap() > 0.0);
     let report_md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(report_md.contains("| ECE (15 bins) |"), "{report_md}");
+    for figure in ["reliability.png", "reliability.svg"] {
+        let bytes = std::fs::metadata(dir.path().join(figure)).unwrap().len();
+        assert!(bytes > 1000, "{figure}: {bytes} bytes");
+    }
+    assert_eq!(r["reliability"].as_array().unwrap().len(), 15);
     let weights: f64 = r["class_weights"]
         .as_array()
         .unwrap()
