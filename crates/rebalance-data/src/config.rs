@@ -445,6 +445,14 @@ impl DataConfig {
     }
 
     fn validate_unqualified(&self) -> Result<(), DataError> {
+        if self.validation_fraction > 0.0 && self.validation_per_class.is_some_and(|n| n > 0) {
+            return Err(DataError::invalid(
+                "data.validation_fraction",
+                self.validation_fraction,
+                "0 when data.validation_per_class is set (one validation split: the synthetic \
+                 source's balanced one, or a fraction of the training split)",
+            ));
+        }
         self.check_keys()?;
         // Per-class counts, weights and a head row per class: a bound before any is allocated.
         let per_class_bytes = (self.num_classes as u128).saturating_mul(64);

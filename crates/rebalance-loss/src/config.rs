@@ -642,9 +642,11 @@ impl LossConfig {
         epoch: usize,
     ) -> Result<Option<ClassWeights>, LossError> {
         match self {
-            LossConfig::ClassBalanced { beta, .. } => {
-                Ok(Some(Scheme::Ens { beta: *beta }.weights(counts)?))
-            }
+            LossConfig::ClassBalanced { beta, .. } => Ok(Some(
+                ClassBalancedConfig::new(counts.as_slice().to_vec())
+                    .with_beta(*beta)
+                    .class_weights()?,
+            )),
             _ => match self.weighting() {
                 Some(weighting) => Ok(Some(weighting.schedule(counts)?.weights_at(epoch).clone())),
                 None => Ok(None),

@@ -215,6 +215,16 @@ impl TryFrom<FlatLoss> for LossConfig {
             } => {
                 set(beta, flat.beta);
                 set(base, flat.base);
+                if let Some(value) = flat.gamma
+                    && *base != ClassBalancedBase::Focal
+                {
+                    return Err(LossError::InvalidParameter {
+                        name: "gamma",
+                        value: value.to_string(),
+                        expected: "given only with base = \"focal\" (the softmax and sigmoid \
+                                   bases have no γ)",
+                    });
+                }
                 set(gamma, flat.gamma);
                 set(reduction, flat.reduction);
             }
@@ -299,7 +309,7 @@ impl From<LossConfig> for FlatLoss {
             } => {
                 flat.beta = Some(beta);
                 flat.base = Some(base);
-                flat.gamma = Some(gamma);
+                flat.gamma = (base == ClassBalancedBase::Focal).then_some(gamma);
             }
             LossConfig::Ldam {
                 max_margin, scale, ..

@@ -294,6 +294,28 @@ impl RunConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.data.validate()?;
         self.loss.validate()?;
+        if self.loss.reduction() == rebalance_loss::Reduction::None {
+            return Err(invalid(
+                "loss.reduction",
+                "\"none\"",
+                "weighted-mean, mean or sum for training (none gives per-sample losses, which \
+                 training cannot step on)",
+            ));
+        }
+        if let Some(w) = self.loss.weighting()
+            && w.start_epoch >= self.train.epochs
+            && w.start_epoch > 0
+        {
+            return Err(invalid(
+                "loss.drw_start_epoch",
+                w.start_epoch + 1,
+                format!(
+                    "<= train.epochs = {} (the epoch, from 1, the class weights start; later \
+                     would train the whole run unweighted)",
+                    self.train.epochs
+                ),
+            ));
+        }
         let train = &self.train;
         if train.epochs == 0 {
             return Err(invalid("train.epochs", 0, ">= 1"));
@@ -351,6 +373,13 @@ impl RunConfig {
                 "train.warmup_epochs",
                 train.warmup_epochs,
                 "0 with schedule = \"cosine\" (warm-up goes with constant and step)",
+            ));
+        }
+        if !train.step_epochs.is_empty() && train.schedule != ScheduleKind::Step {
+            return Err(invalid(
+                "train.step_epochs",
+                format!("{:?}", train.step_epochs),
+                "empty unless schedule = \"step\" (or set train.schedule = \"step\")",
             ));
         }
         if let Some(tau) = self.eval.posthoc_tau
@@ -521,7 +550,10 @@ mod tests {
     fn loss_section_maps_to_the_library() {
         let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
         let config = RunConfig::from_table(
-            table("[loss]\nkind = \"ldam\"\nscheme = \"ens\"\nbeta = 0.999\ndrw_start_epoch = 160"),
+            table(
+                "[train]\nepochs = 200\n[loss]\nkind = \"ldam\"\nscheme = \"ens\"\nbeta = 0.999\n\
+                 drw_start_epoch = 160",
+            ),
             "test",
         )
         .unwrap();
@@ -546,7 +578,7 @@ mod tests {
         ));
         // The resolved config names the 1-based epoch again.
         let written = RunConfig::from_table(
-            table("[loss]\nkind = \"ldam\"\nscheme = \"ens\"\ndrw_start_epoch = 160"),
+            table("[train]\nepochs = 200\n[loss]\nkind = \"ldam\"\nscheme = \"ens\"\ndrw_start_epoch = 160"),
             "test",
         )
         .unwrap()
@@ -634,5 +666,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(csv.data.features, None);
+    }
+
+    #[test]
+    fn settings_that_would_be_ignored_or_misused_are_refused() {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
+        let refuse = |text: &str, expected: &str| {
+            let err = RunConfig::from_table(table(text), "f")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        };
+        refuse(
+            "[loss]\nreduction = \"none\"",
+            "loss.reduction = \"none\": must be",
+        );
+        refuse(
+            "[loss]\nscheme = \"ins\"\ndrw_start_epoch = 31",
+            "loss.drw_start_epoch = 31: must be <= train.epochs = 30",
+        );
+        refuse(
+            "[train]\nschedule = \"cosine\"\nstep_epochs = [5]\nstep_factors = [0.1]",
+            "train.step_epochs = [5]: must be empty unless schedule = \"step\"",
+        );
+        refuse(
+            "[loss]\nkind = \"class-balanced\"\nbase = \"softmax\"\ngamma = 1.0",
+            "gamma = 1: must be given only with base = \"focal\"",
+        );
+        refuse(
+            "[data]\nvalidation_per_class = 10\nvalidation_fraction = 0.2",
+            "data.validation_fraction = 0.2: must be 0 when data.validation_per_class is set",
+        );
+        // The last epoch is still a valid start.
+        let last = "[loss]\nscheme = \"ins\"\ndrw_start_epoch = 30";
+        assert!(RunConfig::from_table(table(last), "f").is_ok());
     }
 }

@@ -187,7 +187,23 @@ pub fn write_atomic(path: &Path, content: &str) -> anyhow::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = std::path::PathBuf::from(partial);
-    let written = std::fs::write(&partial, content).and_then(|()| std::fs::rename(&partial, path));
+    // Flushed to the disk before the rename, so that after a power cut the name never points
+    // at an empty or half-written file (the `finished` marker is written this way, last).
+    let written = std::fs::File::create(&partial)
+        .and_then(|mut file| {
+            std::io::Write::write_all(&mut file, content.as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map(|()| {
+            // The rename itself reaches the disk with the directory; best effort where the
+            // platform cannot open a directory.
+            if let Some(dir) = path.parent()
+                && let Ok(dir) = std::fs::File::open(dir)
+            {
+                let _ = dir.sync_all();
+            }
+        });
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }

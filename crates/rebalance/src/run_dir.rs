@@ -338,27 +338,35 @@ impl RunDir {
             .with_context(|| format!("cannot create {}", self.path.display()))?;
         let path = self.path.join(CLAIM);
         let me = std::process::id();
+        // The id is written first under a name of this process's own, then linked as `claim`:
+        // the link is atomic and fails if a claim exists, so no process ever reads a claim
+        // without its id (and takes it over as stale while its owner is writing it).
+        let own = self.path.join(format!("{CLAIM}.{me}.tmp"));
+        std::fs::write(&own, me.to_string())
+            .with_context(|| format!("cannot write {}", own.display()))?;
+        let claimed = self.link_claim(&own, &path, me);
+        let _ = std::fs::remove_file(&own);
+        claimed
+    }
+
+    /// Links `own` (holding this process's id) as the claim `path`, taking over a stale one.
+    fn link_claim(&self, own: &Path, path: &Path, me: u32) -> anyhow::Result<Result<Claim, u32>> {
         for _ in 0..3 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    use std::io::Write;
-                    file.write_all(me.to_string().as_bytes())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    return Ok(Ok(Claim { path: Some(path) }));
+            match std::fs::hard_link(own, path) {
+                Ok(()) => {
+                    return Ok(Ok(Claim {
+                        path: Some(path.to_path_buf()),
+                    }));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path)
+                    let holder = std::fs::read_to_string(path)
                         .ok()
                         .and_then(|t| t.trim().parse::<u32>().ok());
                     match holder {
                         Some(pid) if pid == me => return Ok(Ok(Claim { path: None })),
                         Some(pid) if process_alive(pid) => return Ok(Err(pid)),
-                        // A stale claim (or one being written): taken over.
-                        _ => remove_if_present(&path)?,
+                        // A stale claim: its process has ended.
+                        _ => remove_if_present(path)?,
                     }
                 }
                 Err(e) => {

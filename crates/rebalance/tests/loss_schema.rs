@@ -24,7 +24,7 @@ fn keys(kind: LossKind) -> String {
         LossKind::Focal => "gamma = 1.5\n",
         LossKind::Sigmoid => "pos_weight = [1.0, 2.0, 3.0]\n",
         LossKind::SigmoidFocal => "gamma = 1.5\nalpha = 0.4\npos_weight = [1.0, 2.0, 3.0]\n",
-        LossKind::ClassBalanced => "beta = 0.99\nbase = \"softmax\"\ngamma = 1.0\n",
+        LossKind::ClassBalanced => "beta = 0.99\nbase = \"focal\"\ngamma = 1.0\n",
         LossKind::Ldam => "max_margin = 0.3\nscale = 10.0\n",
         LossKind::LogitAdjusted => "tau = 0.5\n",
         LossKind::BalancedSoftmax => "",
@@ -139,7 +139,7 @@ fn built_by_hand(kind: LossKind) -> f32 {
         LossKind::ClassBalanced => ImbalanceLoss::ClassBalanced(
             ClassBalancedConfig::new(counts)
                 .with_beta(0.99)
-                .with_base(rebalance_loss::ClassBalancedBase::Softmax)
+                .with_base(rebalance_loss::ClassBalancedBase::Focal)
                 .with_gamma(1.0)
                 .with_reduction(mean)
                 .init(&device)
@@ -210,6 +210,8 @@ fn every_library_option_is_reachable_from_a_config_file() {
             // off its defaults.
             let alone = match key {
                 "beta" if kind != LossKind::ClassBalanced => format!("scheme = \"ens\"\n{line}"),
+                // The focal base is the default; the softmax base takes no gamma.
+                "base" => "base = \"softmax\"".to_string(),
                 "normalize" | "zero_count" | "drw_start_epoch" => {
                     format!("scheme = \"ins\"\n{line}")
                 }
