@@ -14,6 +14,7 @@ pub mod history;
 pub mod inference;
 pub mod metrics;
 pub mod model;
+pub mod multilabel_evaluation;
 pub mod overrides;
 mod panic_capture;
 pub mod plots;
