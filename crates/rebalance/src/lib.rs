@@ -18,6 +18,7 @@ pub mod multilabel_evaluation;
 pub mod overrides;
 mod panic_capture;
 pub mod plots;
+pub mod predictions;
 pub mod prefetch;
 pub mod renderer;
 pub mod report;
