@@ -51,6 +51,9 @@ impl Predictions {
     }
 
     /// The probabilities of sample `i`, one per class.
+    ///
+    /// # Panics
+    /// `i >= self.len()`.
     pub fn probabilities(&self, i: usize) -> &[f32] {
         &self.probabilities[i * self.num_classes..(i + 1) * self.num_classes]
     }
