@@ -15,6 +15,7 @@ use crate::calibration::{Calibration, CalibrationScores};
 use crate::config::RunConfig;
 use crate::evaluation::Confusion;
 use crate::model::Classifier;
+use crate::predictions::Predictions;
 use crate::report::{Report, peak_memory_bytes};
 use crate::run_dir::RunDir;
 
@@ -25,11 +26,13 @@ pub struct Evaluation {
     pub confusion: Confusion,
     /// Calibration of the softmax probabilities.
     pub calibration: CalibrationScores,
+    /// Each sample's class and softmax probabilities, in the split's order (`predictions.csv`).
+    pub predictions: Predictions,
 }
 
-/// The confusion matrix and calibration of `model` on `samples`, optionally with post-hoc
-/// logit adjustment `(training counts, τ)` (the probabilities are then those of the adjusted
-/// logits).
+/// The confusion matrix, calibration and per-sample probabilities of `model` on `samples`,
+/// optionally with post-hoc logit adjustment `(training counts, τ)` (the probabilities are then
+/// those of the adjusted logits).
 ///
 /// # Errors
 /// A failed device read.
@@ -44,6 +47,7 @@ pub fn evaluate(
     let num_classes = model_classes(model, samples, batcher, device)?;
     let mut confusion = Confusion::new(num_classes);
     let mut calibration = Calibration::default();
+    let mut collected = Predictions::new(num_classes);
     for first in (0..samples.len()).step_by(batch_size.max(1)) {
         let items = (first..(first + batch_size).min(samples.len()))
             .map(|i| samples.get(i))
@@ -68,10 +72,12 @@ pub fn evaluate(
         let targets: Vec<i64> = batch.targets.try_into_data()?.iter::<i64>().collect();
         confusion.add(&targets, &predictions);
         calibration.add(&probabilities, num_classes, &targets);
+        collected.extend(&targets, &probabilities);
     }
     Ok(Evaluation {
         confusion,
         calibration: calibration.scores(),
+        predictions: collected,
     })
 }
 
@@ -88,8 +94,8 @@ fn model_classes(
 
 /// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
 /// test split, with the post-hoc logit adjustment of its config's `eval.posthoc_tau`;
-/// rewrites the run's report. With `posthoc_tau` given, adjusts with that `τ` instead and
-/// writes `report-posthoc.*`.
+/// rewrites the run's report and `predictions.csv`. With `posthoc_tau` given, adjusts with
+/// that `τ` instead and writes `report-posthoc.*` and `predictions-posthoc.csv`.
 ///
 /// # Errors
 /// A missing or unreadable run directory, config, state or model.
@@ -134,8 +140,10 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         tau,
     )?;
     if posthoc_tau.is_some() {
+        run.write_posthoc_predictions(&evaluation.predictions, &report.class_names)?;
         run.write_posthoc_report(&report)?;
     } else {
+        run.write_predictions(&evaluation.predictions, &report.class_names)?;
         run.write_report(&report)?;
     }
     Ok(report)

@@ -13,7 +13,13 @@
 //! model.bpk                     the trained model
 //! report.json, report.md,       the test evaluation
 //! confusion.csv
-//! report-posthoc.{json,md}      `rebalance eval --posthoc-tau`
+//! predictions.csv               the test split, one row per sample in the split's order: its
+//!                               class index (`target`), then its softmax probability of each
+//!                               class (`score_<class name>`, names as in the report, CSV-quoted
+//!                               where needed), post-hoc adjusted where the run's evaluation is;
+//!                               written by `train` and `eval`
+//! report-posthoc.{json,md},     `rebalance eval --posthoc-tau`
+//! predictions-posthoc.csv
 //! finished                      written last, when model, report and plots are committed: the
 //!                               SHA-256 of `model.bpk` and `state.json`; a run without it is
 //!                               unfinished and `--resume` completes it
@@ -36,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::RunConfig;
 use crate::history::EpochHistory;
 use crate::model::Classifier;
+use crate::predictions::Predictions;
 use crate::report::{Report, write_atomic};
 
 const CONFIG: &str = "config.toml";
@@ -50,6 +57,8 @@ const REPORT_MD: &str = "report.md";
 const CONFUSION_CSV: &str = "confusion.csv";
 const POSTHOC_JSON: &str = "report-posthoc.json";
 const POSTHOC_MD: &str = "report-posthoc.md";
+const PREDICTIONS_CSV: &str = "predictions.csv";
+const POSTHOC_PREDICTIONS_CSV: &str = "predictions-posthoc.csv";
 const FINISHED: &str = "finished";
 const CLAIM: &str = "claim";
 /// The files a finished run records the checksum of.
@@ -211,6 +220,8 @@ impl RunDir {
                 HISTORY,
                 POSTHOC_JSON,
                 POSTHOC_MD,
+                PREDICTIONS_CSV,
+                POSTHOC_PREDICTIONS_CSV,
             ] {
                 remove_if_present(&self.path.join(name))?;
             }
@@ -555,6 +566,45 @@ impl RunDir {
             &serde_json::to_string_pretty(report)?,
         )?;
         write_atomic(&self.path.join(POSTHOC_MD), &report.markdown())
+    }
+
+    /// Writes the test split's per-sample probabilities as `predictions.csv`, the class names
+    /// `class_names` (the report's).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_predictions(
+        &self,
+        predictions: &Predictions,
+        class_names: &[String],
+    ) -> anyhow::Result<()> {
+        write_atomic(&self.predictions_csv(), &predictions.csv(class_names))
+    }
+
+    /// Writes a post-hoc adjusted evaluation's probabilities as `predictions-posthoc.csv`,
+    /// beside the run's own.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_posthoc_predictions(
+        &self,
+        predictions: &Predictions,
+        class_names: &[String],
+    ) -> anyhow::Result<()> {
+        write_atomic(
+            &self.posthoc_predictions_csv(),
+            &predictions.csv(class_names),
+        )
+    }
+
+    /// Where `predictions.csv` is.
+    pub fn predictions_csv(&self) -> PathBuf {
+        self.path.join(PREDICTIONS_CSV)
+    }
+
+    /// Where `predictions-posthoc.csv` is.
+    pub fn posthoc_predictions_csv(&self) -> PathBuf {
+        self.path.join(POSTHOC_PREDICTIONS_CSV)
     }
 
     /// Reads `report.json`.

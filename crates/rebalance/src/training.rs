@@ -196,6 +196,7 @@ pub fn train_on(
         wall_seconds,
         posthoc_tau,
     )?;
+    run.write_predictions(&evaluation.predictions, &report.class_names)?;
     run.write_report(&report)?;
     fault_point("after-report");
     plot(&run, &report, &history.finish(config.train.epochs)?)?;
