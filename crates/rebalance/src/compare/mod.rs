@@ -49,7 +49,10 @@ use anyhow::bail;
 
 pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
 pub use shard::{Shard, ShardEnv};
-pub use stats::{Metric, Metrics, RunResult, ShotGroups, VariantSummary};
+pub use stats::{
+    BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, IntervalMethod, Metric,
+    Metrics, PairedDifference, RunResult, ShotGroups, VariantSummary, t_quantile,
+};
 pub use variants::{DefaultVariant, default_variants};
 
 use store::Run;
