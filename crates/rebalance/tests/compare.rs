@@ -91,13 +91,31 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
         sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
         "{sha}"
     );
-    // The tests run from the checkout: its commit is known.
-    let commit = provenance["git_commit"].as_str().unwrap();
-    assert!(
-        commit.len() >= 40 && commit.chars().all(|c| c.is_ascii_hexdigit()),
-        "{commit}"
+    // The commit: the one the build was given, else that of the checkout the tests run from
+    // (none outside a git checkout).
+    let checkout = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let expected = option_env!("REBALANCE_GIT_COMMIT")
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .or(checkout);
+    let commit = provenance["git_commit"].as_str().unwrap_or("unknown");
+    assert_eq!(
+        commit,
+        expected.as_deref().unwrap_or("unknown"),
+        "{provenance}"
     );
-    assert!(provenance["git_modified"].is_boolean(), "{provenance}");
+    if option_env!("REBALANCE_GIT_COMMIT").is_none() && expected.is_some() {
+        assert!(
+            commit.len() >= 40 && commit.chars().all(|c| c.is_ascii_hexdigit()),
+            "{commit}"
+        );
+        assert!(provenance["git_modified"].is_boolean(), "{provenance}");
+    }
     assert_eq!(json["baseline"], "ce");
     let entries = json["variants"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
@@ -214,7 +232,11 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     assert!(md.contains(" pts |"), "{md}");
     assert!(md.contains("`*`: the interval excludes 0."), "{md}");
     assert!(md.contains(&format!("config SHA-256 `{sha}`")), "{md}");
-    assert!(md.contains(&format!("commit `{commit}`")), "{md}");
+    if commit == "unknown" {
+        assert!(md.contains("commit unknown"), "{md}");
+    } else {
+        assert!(md.contains(&format!("commit `{commit}`")), "{md}");
+    }
     assert_eq!(stdout(&first).lines().next(), Some("# rebalance compare"));
     for plot in ["balanced_accuracy", "per_class_recall", "shot_groups"] {
         for ext in ["svg", "png"] {
