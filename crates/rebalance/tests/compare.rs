@@ -390,3 +390,37 @@ fn readme_compare_config_runs() {
     assert!(stdout(&output).contains("| ce | cross-entropy |"));
     assert!(!out.join("ce/seed-1/checkpoint").exists());
 }
+
+/// From ten paired seeds on, the interval is the percentile bootstrap, reproducibly.
+#[test]
+fn ten_seeds_take_the_bootstrap_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    let output = compare(&config, &out, &["--seeds", "10"]);
+    assert_ok(&output);
+    let json = read_json(&out, "comparison.json");
+    assert_eq!(json["provenance"]["seeds"].as_array().unwrap().len(), 10);
+    let ins = json["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "ins")
+        .unwrap();
+    let d = &ins["paired_difference"]["balanced_accuracy"];
+    assert_eq!(d["method"], "percentile-bootstrap", "{d}");
+    assert_eq!(d["n"], 10);
+    let (low, mean, high) = (
+        d["low"].as_f64().unwrap(),
+        d["mean"].as_f64().unwrap(),
+        d["high"].as_f64().unwrap(),
+    );
+    assert!(low <= mean && mean <= high, "{d}");
+    // The mean difference is the difference of the means (the same ten seeds).
+    let gain = ins["gain_over_baseline"].as_f64().unwrap();
+    assert!((mean - gain).abs() < 1e-12, "{d}");
+    // A merge of the same runs gives the same intervals.
+    let merged = compare(&config, &out, &["--seeds", "10", "--merge"]);
+    assert_ok(&merged);
+    assert_eq!(read_json(&out, "comparison.json"), json);
+}
