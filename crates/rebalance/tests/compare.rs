@@ -77,9 +77,47 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     );
     assert!(finished[3].contains("done"), "{err}");
 
-    // comparison.json: one entry per variant, mean and std of each metric.
+    // comparison.json: the provenance, and one entry per variant, mean and std of each metric.
     let json = read_json(&out, "comparison.json");
-    let entries = json.as_array().unwrap();
+    let provenance = &json["provenance"];
+    assert_eq!(provenance["rebalance_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(provenance["backend"], "flex");
+    assert_eq!(provenance["seeds"], serde_json::json!([1, 2]));
+    assert_eq!(provenance["epochs"], 1);
+    assert_eq!(provenance["runs"], 4);
+    assert_eq!(provenance["config"], config.to_str().unwrap());
+    let sha = provenance["config_sha256"].as_str().unwrap();
+    assert!(
+        sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+        "{sha}"
+    );
+    // The commit: the one the build was given, else that of the checkout the tests run from
+    // (none outside a git checkout).
+    let checkout = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let expected = option_env!("REBALANCE_GIT_COMMIT")
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .or(checkout);
+    let commit = provenance["git_commit"].as_str().unwrap_or("unknown");
+    assert_eq!(
+        commit,
+        expected.as_deref().unwrap_or("unknown"),
+        "{provenance}"
+    );
+    if option_env!("REBALANCE_GIT_COMMIT").is_none() && expected.is_some() {
+        assert!(
+            commit.len() >= 40 && commit.chars().all(|c| c.is_ascii_hexdigit()),
+            "{commit}"
+        );
+        assert!(provenance["git_modified"].is_boolean(), "{provenance}");
+    }
+    assert_eq!(json["baseline"], "ce");
+    let entries = json["variants"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
     let mut names: Vec<&str> = entries
         .iter()
@@ -127,6 +165,63 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
         .collect();
     assert_eq!(runs.len(), 2);
     assert!((ba(0) - (runs[0] + runs[1]) / 2.0).abs() < 1e-12);
+    // The training wall time of the sweep is the sum of its runs'.
+    let wall: f64 = rows[1..].iter().map(|r| r[9].parse::<f64>().unwrap()).sum();
+    assert_eq!(rows[0][9], "wall_seconds");
+    assert!((provenance["wall_seconds"].as_f64().unwrap() - wall).abs() < 1e-9);
+
+    // The paired difference of ins to ce: seed k minus seed k, with a Student t-interval.
+    let ins = entries.iter().find(|e| e["name"] == "ins").unwrap();
+    let ce = entries.iter().find(|e| e["name"] == "ce").unwrap();
+    assert!(ce.get("paired_difference").is_none(), "{ce}");
+    let seed_value = |variant: &str, seed: &str| -> f64 {
+        rows[1..]
+            .iter()
+            .find(|r| r[0] == variant && r[1] == seed)
+            .unwrap()[3]
+            .parse()
+            .unwrap()
+    };
+    let differences: Vec<f64> = ["1", "2"]
+        .iter()
+        .map(|seed| seed_value("ins", seed) - seed_value("ce", seed))
+        .collect();
+    let d = &ins["paired_difference"]["balanced_accuracy"];
+    assert_eq!(d["method"], "student-t", "{d}");
+    assert_eq!(d["n"], 2);
+    let mean = (differences[0] + differences[1]) / 2.0;
+    assert!((d["mean"].as_f64().unwrap() - mean).abs() < 1e-12, "{d}");
+    // n = 2: half-width t_{0.975,1} · sd / √2 = 12.7062 · |d1 − d2| / 2.
+    let half = 12.706_204_736_174_694 * (differences[0] - differences[1]).abs() / 2.0;
+    assert!(
+        (d["low"].as_f64().unwrap() - (mean - half)).abs() < 1e-9,
+        "{d}"
+    );
+    assert!(
+        (d["high"].as_f64().unwrap() - (mean + half)).abs() < 1e-9,
+        "{d}"
+    );
+    for key in [
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "g_mean",
+        "many_shot",
+        "medium_shot",
+        "few_shot",
+    ] {
+        assert_eq!(ins["paired_difference"][key]["n"], 2, "{key}");
+    }
+    assert!(ins["paired_difference"].get("wall_seconds").is_none());
+
+    // comparison.tex: the booktabs table, a row per variant.
+    let tex = std::fs::read_to_string(out.join("comparison.tex")).unwrap();
+    for rule in ["\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"] {
+        assert!(tex.contains(rule), "{rule}: {tex}");
+    }
+    assert_eq!(tex.matches('{').count(), tex.matches('}').count(), "{tex}");
+    let body = &tex[tex.find("\\midrule").unwrap()..tex.find("\\bottomrule").unwrap()];
+    assert_eq!(body.lines().count(), 3, "{tex}");
 
     // comparison.md: a row per variant, the best in bold, the gain over CE.
     let md = std::fs::read_to_string(out.join("comparison.md")).unwrap();
@@ -135,6 +230,13 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     assert!(table[0].contains("Δ vs ce"), "{md}");
     assert!(table[1].contains("**"), "{md}");
     assert!(md.contains(" pts |"), "{md}");
+    assert!(md.contains("`*`: the interval excludes 0."), "{md}");
+    assert!(md.contains(&format!("config SHA-256 `{sha}`")), "{md}");
+    if commit == "unknown" {
+        assert!(md.contains("commit unknown"), "{md}");
+    } else {
+        assert!(md.contains(&format!("commit `{commit}`")), "{md}");
+    }
     assert_eq!(stdout(&first).lines().next(), Some("# rebalance compare"));
     for plot in ["balanced_accuracy", "per_class_recall", "shot_groups"] {
         for ext in ["svg", "png"] {
@@ -251,9 +353,10 @@ fn the_default_set_trains() {
     let output = compare(&path, &out, &["--seeds", "1", "--set", "train.epochs=2"]);
     assert_ok(&output);
     let json = read_json(&out, "comparison.json");
-    assert_eq!(json.as_array().unwrap().len(), 16);
+    assert_eq!(json["variants"].as_array().unwrap().len(), 16);
     let loss = |name: &str| {
-        json.as_array()
+        json["variants"]
+            .as_array()
             .unwrap()
             .iter()
             .find(|e| e["name"] == name)
@@ -286,4 +389,38 @@ fn readme_compare_config_runs() {
     assert_ok(&output);
     assert!(stdout(&output).contains("| ce | cross-entropy |"));
     assert!(!out.join("ce/seed-1/checkpoint").exists());
+}
+
+/// From ten paired seeds on, the interval is the percentile bootstrap, reproducibly.
+#[test]
+fn ten_seeds_take_the_bootstrap_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    let output = compare(&config, &out, &["--seeds", "10"]);
+    assert_ok(&output);
+    let json = read_json(&out, "comparison.json");
+    assert_eq!(json["provenance"]["seeds"].as_array().unwrap().len(), 10);
+    let ins = json["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "ins")
+        .unwrap();
+    let d = &ins["paired_difference"]["balanced_accuracy"];
+    assert_eq!(d["method"], "percentile-bootstrap", "{d}");
+    assert_eq!(d["n"], 10);
+    let (low, mean, high) = (
+        d["low"].as_f64().unwrap(),
+        d["mean"].as_f64().unwrap(),
+        d["high"].as_f64().unwrap(),
+    );
+    assert!(low <= mean && mean <= high, "{d}");
+    // The mean difference is the difference of the means (the same ten seeds).
+    let gain = ins["gain_over_baseline"].as_f64().unwrap();
+    assert!((mean - gain).abs() < 1e-12, "{d}");
+    // A merge of the same runs gives the same intervals.
+    let merged = compare(&config, &out, &["--seeds", "10", "--merge"]);
+    assert_ok(&merged);
+    assert_eq!(read_json(&out, "comparison.json"), json);
 }

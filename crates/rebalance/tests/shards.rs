@@ -210,7 +210,8 @@ fn finished_runs_of_another_backend_or_place_are_kept() {
     let merged = compare(&config, &out, &merge, &[]);
     assert_ok(&merged);
     let json = read_json(&out, "comparison.json");
-    assert_eq!(json[0]["backend"], "flex", "{json}");
+    assert_eq!(json["variants"][0]["backend"], "flex", "{json}");
+    assert_eq!(json["provenance"]["backend"], "flex", "{json}");
     // As does a sweep on another backend, or with other workers, even with --force.
     let mut extra = vec!["--set", "train.workers=2", "--force"];
     if cfg!(feature = "ndarray") {
@@ -222,6 +223,11 @@ fn finished_runs_of_another_backend_or_place_are_kept() {
     assert!(err.contains("(2 finished before, 0 to train)"), "{err}");
     assert!(!err.contains("--force: deleting"), "{err}");
     assert_eq!(modified(&report), trained_at);
+    // The placement keys leave the config hash alone.
+    assert_eq!(
+        read_json(&out, "comparison.json")["provenance"]["config_sha256"],
+        json["provenance"]["config_sha256"]
+    );
 
     // --force retrains a run of another config only after naming it.
     let changed = [&only[..], &["--set", "train.learning_rate=0.01", "--force"]].concat();

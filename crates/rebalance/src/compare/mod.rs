@@ -1,5 +1,7 @@
 //! `rebalance compare`: every variant of a config trained over several seeds on the same data,
-//! summarised as `comparison.json`, `comparison.md`, `comparison.csv` and plots.
+//! summarised as `comparison.json`, `comparison.md`, `comparison.tex`, `comparison.csv` and
+//! plots, with each variant's paired difference to the baseline and its confidence interval,
+//! and the comparison's provenance (version, commit, config hash, seeds, wall time).
 //!
 //! A compare config is a train config plus a list of variants, each a name and the keys it
 //! overrides:
@@ -47,9 +49,13 @@ use std::time::Instant;
 
 use anyhow::bail;
 
+pub use output::Provenance;
 pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
 pub use shard::{Shard, ShardEnv};
-pub use stats::{Metric, Metrics, RunResult, ShotGroups, VariantSummary};
+pub use stats::{
+    BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, IntervalMethod, Metric,
+    Metrics, PairedDifference, RunResult, ShotGroups, VariantSummary, t_quantile,
+};
 pub use variants::{DefaultVariant, default_variants};
 
 use store::Run;
@@ -366,7 +372,8 @@ fn write_comparison(
 ) -> anyhow::Result<Comparison> {
     let reports = store::reports(runs)?;
     let summary = stats::summarise(plan, runs, &reports);
-    let markdown = output::write(&dir, &summary, path, plan.base.train.epochs)?;
+    let provenance = output::Provenance::of(plan, path, &summary)?;
+    let markdown = output::write(&dir, &summary, &provenance)?;
     Ok(Comparison {
         variants: summary.variants,
         baseline: summary.baseline,
