@@ -51,6 +51,7 @@ mod error;
 mod idx;
 mod memory;
 mod multilabel;
+mod multilabel_config;
 mod multilabel_csv;
 mod multilabel_split;
 mod multilabel_synthetic;
