@@ -9,32 +9,8 @@ use std::time::SystemTime;
 
 use common::{assert_ok, assert_one_line_error, read_json, rebalance, stderr, stdout};
 
-/// Two variants on small synthetic data (120 samples in the head class).
-const TINY: &str = r#"
-[data]
-num_classes = 6
-max_per_class = 120
-test_per_class = 30
-profile = { kind = "exponential", factor = 20 }
-
-[train]
-epochs = 1
-batch_size = 64
-learning_rate = 0.003
-
-[[variants]]
-name = "ce"
-loss = { kind = "cross-entropy" }
-
-[[variants]]
-name = "ins"
-loss = { kind = "cross-entropy", scheme = "ins" }
-"#;
-
 fn tiny_config(dir: &Path) -> PathBuf {
-    let path = dir.join("compare.toml");
-    std::fs::write(&path, TINY).unwrap();
-    path
+    common::tiny_compare_config(dir, &["ce", "ins"])
 }
 
 fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -347,7 +323,7 @@ fn compare_errors_are_one_line() {
 fn the_default_set_trains() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("default.toml");
-    let tiny_without_variants = TINY.split("[[variants]]").next().unwrap();
+    let tiny_without_variants = common::TINY_COMPARE_BASE;
     std::fs::write(&path, tiny_without_variants).unwrap();
     let out = dir.path().join("cmp");
     let output = compare(&path, &out, &["--seeds", "1", "--set", "train.epochs=2"]);

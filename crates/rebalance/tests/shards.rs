@@ -14,36 +14,8 @@ use common::{
 };
 use serde_json::Value;
 
-/// Three variants on small synthetic data (120 samples in the head class), one epoch.
-const TINY: &str = r#"
-[data]
-num_classes = 6
-max_per_class = 120
-test_per_class = 30
-profile = { kind = "exponential", factor = 20 }
-
-[train]
-epochs = 1
-batch_size = 64
-learning_rate = 0.003
-
-[[variants]]
-name = "ce"
-loss = { kind = "cross-entropy" }
-
-[[variants]]
-name = "ins"
-loss = { kind = "cross-entropy", scheme = "ins" }
-
-[[variants]]
-name = "focal-1"
-loss = { kind = "focal", gamma = 1.0 }
-"#;
-
 fn tiny_config(dir: &Path) -> PathBuf {
-    let path = dir.join("compare.toml");
-    std::fs::write(&path, TINY).unwrap();
-    path
+    common::tiny_compare_config(dir, &["ce", "ins", "focal-1"])
 }
 
 /// `rebalance compare --config CONFIG --out OUT --seeds 2 EXTRA...` with `env` set.

@@ -93,3 +93,36 @@ pub fn confusion_total(report: &Value) -> u64 {
         .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
         .sum()
 }
+
+/// The base of the tiny compare configs: small synthetic data (120 samples in the head
+/// class), one epoch.
+pub const TINY_COMPARE_BASE: &str = r#"
+[data]
+num_classes = 6
+max_per_class = 120
+test_per_class = 30
+profile = { kind = "exponential", factor = 20 }
+
+[train]
+epochs = 1
+batch_size = 64
+learning_rate = 0.003
+"#;
+
+/// `TINY_COMPARE_BASE` with the `[[variants]]` of `names` (from `ce`, `ins`, `focal-1`)
+/// written into `dir/compare.toml`; its path.
+pub fn tiny_compare_config(dir: &Path, names: &[&str]) -> PathBuf {
+    let mut text = TINY_COMPARE_BASE.to_string();
+    for name in names {
+        let loss = match *name {
+            "ce" => r#"{ kind = "cross-entropy" }"#,
+            "ins" => r#"{ kind = "cross-entropy", scheme = "ins" }"#,
+            "focal-1" => r#"{ kind = "focal", gamma = 1.0 }"#,
+            other => panic!("no tiny variant {other}"),
+        };
+        text += &format!("\n[[variants]]\nname = \"{name}\"\nloss = {loss}\n");
+    }
+    let path = dir.join("compare.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
