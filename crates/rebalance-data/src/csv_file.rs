@@ -133,11 +133,7 @@ fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
         table.lines.push(line);
     }
     if table.labels.is_empty() {
-        return Err(DataError::format(
-            path,
-            "",
-            "no samples: the file has a header and no rows",
-        ));
+        return Err(no_rows(path));
     }
     Ok(table)
 }
@@ -278,4 +274,9 @@ pub fn read_csv_pair(
 
 fn unreachable_label() -> DataError {
     DataError::invalid("label", "not an integer", "an integer (checked above)")
+}
+
+/// The error of a CSV file with a header and no rows (every split needs a sample).
+pub(crate) fn no_rows(path: &Path) -> DataError {
+    DataError::format(path, "", "no samples: the file has a header and no rows")
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rebalance_weights::ZeroCountPolicy;
 
-use crate::csv_file::{column_list, csv_error, open_csv, parse_feature};
+use crate::csv_file::{column_list, csv_error, no_rows, open_csv, parse_feature};
 use crate::multilabel::check_positives;
 use crate::{DataError, MultiLabelData, MultiLabelSamples};
 
@@ -284,11 +284,7 @@ impl MultiLabelCsv {
             rows.lines.push(line);
         }
         if rows.labels.is_empty() {
-            return Err(DataError::format(
-                path,
-                "",
-                "no samples: the file has a header and no rows",
-            ));
+            return Err(no_rows(path));
         }
         Ok(rows)
     }

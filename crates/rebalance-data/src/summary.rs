@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::{DataError, LongTailData, MultiLabelData, MultiLabelSamples, Samples, SplitSummary};
+use crate::{DataError, LongTailData, MultiLabelData, Samples, SplitSummary};
 
 /// Per-class counts of each split, the imbalance factor and the feature shape: the JSON of
 /// `rebalance data --format json`.
@@ -24,30 +24,66 @@ pub struct DatasetSummary {
     pub splits: BTreeMap<String, SplitSummary>,
 }
 
+impl DatasetSummary {
+    /// The summary of `splits` (named `train`, `test`, `validation`); the imbalance factor is
+    /// that of the training counts.
+    fn new(
+        num_classes: usize,
+        feature_shape: &[usize],
+        class_names: &[String],
+        splits: impl IntoIterator<Item = (&'static str, SplitSummary)>,
+    ) -> Self {
+        let splits: BTreeMap<String, SplitSummary> = splits
+            .into_iter()
+            .map(|(name, split)| (name.to_string(), split))
+            .collect();
+        let non_zero = splits
+            .get("train")
+            .into_iter()
+            .flat_map(|s| s.counts.iter().copied())
+            .filter(|&n| n > 0);
+        let max = non_zero.clone().max().unwrap_or(1);
+        let min = non_zero.min().unwrap_or(1);
+        Self {
+            num_classes,
+            feature_shape: feature_shape.to_vec(),
+            imbalance_factor: max as f64 / min as f64,
+            class_names: class_names.to_vec(),
+            splits,
+        }
+    }
+}
+
+/// The splits of a dataset with their names, in file order: train, test, then validation.
+fn named_splits<'a, T>(
+    train: &'a T,
+    test: &'a T,
+    validation: Option<&'a T>,
+) -> Vec<(&'static str, &'a T)> {
+    let mut splits = vec![("train", train), ("test", test)];
+    splits.extend(validation.map(|v| ("validation", v)));
+    splits
+}
+
 impl LongTailData {
     /// The summary of the dataset.
     pub fn summary(&self) -> DatasetSummary {
-        let split = |s: &Samples| SplitSummary {
-            counts: s.class_counts(self.num_classes),
-            total: s.len(),
-        };
-        let mut splits = BTreeMap::new();
-        splits.insert("train".to_string(), split(&self.train));
-        splits.insert("test".to_string(), split(&self.test));
-        if let Some(validation) = &self.validation {
-            splits.insert("validation".to_string(), split(validation));
-        }
-        let train = self.train.class_counts(self.num_classes);
-        let non_zero = train.iter().copied().filter(|&n| n > 0);
-        let max = non_zero.clone().max().unwrap_or(1);
-        let min = non_zero.min().unwrap_or(1);
-        DatasetSummary {
-            num_classes: self.num_classes,
-            feature_shape: self.feature_shape.clone(),
-            imbalance_factor: max as f64 / min as f64,
-            class_names: self.class_names.clone(),
-            splits,
-        }
+        let splits = named_splits(&self.train, &self.test, self.validation.as_ref());
+        DatasetSummary::new(
+            self.num_classes,
+            &self.feature_shape,
+            &self.class_names,
+            splits.into_iter().map(|(name, s)| {
+                let counts = s.class_counts(self.num_classes);
+                (
+                    name,
+                    SplitSummary {
+                        counts,
+                        total: s.len(),
+                    },
+                )
+            }),
+        )
     }
 
     /// Writes each split to `dir/<split>.csv` (header `f0,...,f{d-1},label`, labels as class
@@ -58,11 +94,7 @@ impl LongTailData {
     /// The folder or a file cannot be written.
     pub fn export_csv(&self, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
         std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-        let mut splits = vec![("train", &self.train), ("test", &self.test)];
-        if let Some(validation) = &self.validation {
-            splits.push(("validation", validation));
-        }
-        splits
+        named_splits(&self.train, &self.test, self.validation.as_ref())
             .into_iter()
             .map(|(name, samples)| {
                 let path = dir.join(format!("{name}.csv"));
@@ -105,10 +137,10 @@ fn write_atomically(
 impl MultiLabelData {
     /// The summary of the dataset, in the single-label summary's form: `num_classes` is the
     /// number of labels, `class_names` the label names, each split's `counts` its per-label
-    /// positive counts ([`MultiLabelSamples::label_counts`], which sum to more than `total`
+    /// positive counts ([`label_counts`](crate::MultiLabelSamples::label_counts), which sum to more than `total`
     /// when samples carry several labels), and `imbalance_factor` the largest over the
     /// smallest non-zero training count. Labels per sample: see
-    /// [`MultiLabelSamples::labels_per_sample`].
+    /// [`labels_per_sample`](crate::MultiLabelSamples::labels_per_sample).
     ///
     /// ```
     /// use rebalance_data::MultiLabelSyntheticConfig;
@@ -122,27 +154,22 @@ impl MultiLabelData {
     /// # Ok::<(), rebalance_data::DataError>(())
     /// ```
     pub fn summary(&self) -> DatasetSummary {
-        let split = |s: &MultiLabelSamples| SplitSummary {
-            counts: s.label_counts(self.num_labels),
-            total: s.len(),
-        };
-        let mut splits = BTreeMap::new();
-        splits.insert("train".to_string(), split(&self.train));
-        splits.insert("test".to_string(), split(&self.test));
-        if let Some(validation) = &self.validation {
-            splits.insert("validation".to_string(), split(validation));
-        }
-        let train = self.train.label_counts(self.num_labels);
-        let non_zero = train.iter().copied().filter(|&n| n > 0);
-        let max = non_zero.clone().max().unwrap_or(1);
-        let min = non_zero.min().unwrap_or(1);
-        DatasetSummary {
-            num_classes: self.num_labels,
-            feature_shape: self.feature_shape.clone(),
-            imbalance_factor: max as f64 / min as f64,
-            class_names: self.label_names.clone(),
-            splits,
-        }
+        let splits = named_splits(&self.train, &self.test, self.validation.as_ref());
+        DatasetSummary::new(
+            self.num_labels,
+            &self.feature_shape,
+            &self.label_names,
+            splits.into_iter().map(|(name, s)| {
+                let counts = s.label_counts(self.num_labels);
+                (
+                    name,
+                    SplitSummary {
+                        counts,
+                        total: s.len(),
+                    },
+                )
+            }),
+        )
     }
 
     /// Writes each split to `dir/<split>.csv` in the one-column-per-label layout: header
@@ -157,11 +184,7 @@ impl MultiLabelData {
     /// The folder or a file cannot be written.
     pub fn export_csv(&self, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
         std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-        let mut splits = vec![("train", &self.train), ("test", &self.test)];
-        if let Some(validation) = &self.validation {
-            splits.push(("validation", validation));
-        }
-        splits
+        named_splits(&self.train, &self.test, self.validation.as_ref())
             .into_iter()
             .map(|(name, samples)| {
                 let path = dir.join(format!("{name}.csv"));
