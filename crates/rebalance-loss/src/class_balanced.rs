@@ -175,4 +175,9 @@ impl ClassBalanced {
     pub fn base(&self) -> &ClassBalancedLoss {
         &self.loss
     }
+
+    /// The base loss, with the class-balanced weights in it.
+    pub fn into_base(self) -> ClassBalancedLoss {
+        self.loss
+    }
 }

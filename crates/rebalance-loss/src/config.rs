@@ -16,9 +16,10 @@ use serde_with::{DeserializeFromStr, SerializeDisplay};
 use crate::error::check_class_values;
 use crate::flat_config::FlatLoss;
 use crate::{
-    BalancedSoftmaxConfig, ClassBalancedBase, ClassBalancedConfig, FocalConfig, ImbalanceLoss,
-    LabelAwareSmoothing, LdamConfig, LogitAdjustedConfig, LossError, Reduction, SigmoidFocalConfig,
-    VsConfig, WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
+    BalancedSoftmaxConfig, ClassBalancedBase, ClassBalancedConfig, ClassBalancedLoss, FocalConfig,
+    ImbalanceLoss, LabelAwareSmoothing, LdamConfig, LogitAdjustedConfig, LossError, MultiLabelLoss,
+    Reduction, SigmoidFocalConfig, VsConfig, WeightedBinaryCrossEntropyConfig,
+    WeightedCrossEntropyConfig,
 };
 
 /// Class weights computed from the training counts, optionally deferred (DRW).
@@ -629,6 +630,60 @@ impl LossConfig {
                     .with_reduction(*reduction)
                     .init(device)?,
             ),
+        })
+    }
+
+    /// Checks that the loss takes multi-hot targets: `sigmoid`, `sigmoid-focal`, or
+    /// `class-balanced` on its `sigmoid` or `focal` base. The softmax losses have one true
+    /// class per sample.
+    ///
+    /// # Errors
+    /// [`LossError::NotMultiLabel`], naming the kind and the kinds that would do.
+    pub fn check_multi_label(&self) -> Result<(), LossError> {
+        match self {
+            LossConfig::Sigmoid { .. } | LossConfig::SigmoidFocal { .. } => Ok(()),
+            LossConfig::ClassBalanced { base, .. } if *base != ClassBalancedBase::Softmax => Ok(()),
+            LossConfig::ClassBalanced { .. } => Err(LossError::NotMultiLabel {
+                kind: LossKind::ClassBalanced,
+                why: "its base = \"softmax\" has one true class per sample; use base = \"focal\" \
+                      or \"sigmoid\"",
+            }),
+            other => Err(LossError::NotMultiLabel {
+                kind: other.kind(),
+                why: "it is a softmax loss, with one true class per sample; use kind = \
+                      \"sigmoid\", \"sigmoid-focal\" or \"class-balanced\"",
+            }),
+        }
+    }
+
+    /// The loss of multi-label targets for `epoch` (counted from 0): as
+    /// [`init_for_epoch`](Self::init_for_epoch), with `label_counts` the positives of each
+    /// label over the training split (a sample counts once for each of its positive labels).
+    ///
+    /// # Errors
+    /// As [`check_multi_label`](Self::check_multi_label) and
+    /// [`init_for_epoch`](Self::init_for_epoch).
+    pub fn init_multi_label(
+        &self,
+        label_counts: &ClassCounts,
+        epoch: usize,
+        device: &Device,
+    ) -> Result<MultiLabelLoss, LossError> {
+        self.check_multi_label()?;
+        let multi_label = match self.init_for_epoch(label_counts, epoch, device)? {
+            ImbalanceLoss::Sigmoid(loss) => Some(MultiLabelLoss::Sigmoid(loss)),
+            ImbalanceLoss::SigmoidFocal(loss) => Some(MultiLabelLoss::SigmoidFocal(loss)),
+            ImbalanceLoss::ClassBalanced(loss) => match loss.into_base() {
+                ClassBalancedLoss::Sigmoid(loss) => Some(MultiLabelLoss::Sigmoid(loss)),
+                ClassBalancedLoss::Focal(loss) => Some(MultiLabelLoss::SigmoidFocal(loss)),
+                ClassBalancedLoss::Softmax(_) => None,
+            },
+            _ => None,
+        };
+        // `check_multi_label` has refused every kind that builds none.
+        multi_label.ok_or(LossError::NotMultiLabel {
+            kind: self.kind(),
+            why: "it has one true class per sample",
         })
     }
 

@@ -77,6 +77,15 @@ pub enum LossError {
         new_spelling: &'static str,
     },
 
+    /// A loss without a multi-hot form asked to train multi-label data.
+    #[error("kind = \"{kind}\" cannot train multi-label data: {why}")]
+    NotMultiLabel {
+        /// The loss kind.
+        kind: LossKind,
+        /// Why, and what to use instead.
+        why: &'static str,
+    },
+
     /// The class counts or weights could not be turned into class weights.
     #[error(transparent)]
     Weights(#[from] WeightError),

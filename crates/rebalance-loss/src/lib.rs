@@ -17,7 +17,8 @@
 //!
 //! Plus [`posthoc_adjust`] (`z - τ log π` at inference, Menon et al.), [`NormedLinear`] (the
 //! cosine classifier LDAM is meant for), [`sigmoid_bias_init`] (Cui et al. §5.2), and
-//! [`LossConfig`] / [`ImbalanceLoss`]: any loss from a config file behind one `forward`.
+//! [`LossConfig`] / [`ImbalanceLoss`]: any loss from a config file behind one `forward`, and
+//! [`MultiLabelLoss`] (`LossConfig::init_multi_label`): the sigmoid losses of multi-hot targets.
 //!
 //! # Shape of every loss
 //!
@@ -136,6 +137,7 @@ mod imbalance_loss;
 mod label_aware;
 mod ldam;
 mod logit_adjusted;
+mod multi_label_loss;
 mod normed_linear;
 mod reduction;
 mod sigmoid;
@@ -155,6 +157,7 @@ pub use imbalance_loss::ImbalanceLoss;
 pub use label_aware::{LabelAwareSmoothing, SmoothingShape};
 pub use ldam::{Ldam, LdamConfig};
 pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
+pub use multi_label_loss::MultiLabelLoss;
 pub use normed_linear::{NormedLinear, NormedLinearConfig};
 pub use reduction::Reduction;
 pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig};

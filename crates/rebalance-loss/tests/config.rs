@@ -324,3 +324,95 @@ fn label_aware_smoothing_matches_the_mislas_code() {
         "{err}"
     );
 }
+
+/// Multi-hot targets: the sigmoid kinds build a [`rebalance_loss::MultiLabelLoss`], the
+/// softmax kinds are refused by name.
+mod multi_label {
+    use super::*;
+    use rebalance_loss::WeightedBinaryCrossEntropyConfig;
+
+    fn multi_label_value(config: &str, counts: &ClassCounts) -> f64 {
+        let device = Device::flex();
+        let config: LossConfig = toml::from_str(config).unwrap();
+        let loss = config.init_multi_label(counts, 0, &device).unwrap();
+        let logits = Tensor::<2>::from_floats([[0.0, 0.0], [2.0, -1.0]], &device);
+        // A sample with both labels, and one with none.
+        let targets = Tensor::<2>::from_floats([[1.0, 1.0], [0.0, 0.0]], &device);
+        scalar(loss.forward(logits, targets))
+    }
+
+    #[test]
+    fn plain_bce_sums_the_labels_of_a_row() {
+        // torch.nn.functional.binary_cross_entropy_with_logits(
+        //     torch.tensor([[0., 0.], [2., -1.]]), torch.tensor([[1., 1.], [0., 0.]]),
+        //     reduction="none").sum(1).mean()
+        // = (2 ln 2 + softplus(2) + softplus(-1)) / 2 = 1.9132420
+        let counts = ClassCounts::from_counts(vec![30, 3]).unwrap();
+        assert_close(
+            multi_label_value("kind = \"sigmoid\"", &counts),
+            1.9132420,
+            2e-6,
+            "bce",
+        );
+    }
+
+    #[test]
+    fn the_weighted_loss_is_the_library_loss_with_the_same_weights() {
+        let device = Device::flex();
+        let counts = ClassCounts::from_counts(vec![30, 3]).unwrap();
+        let weights = Scheme::Ens { beta: 0.99 }.weights(&counts).unwrap();
+        let by_hand = WeightedBinaryCrossEntropyConfig::new()
+            .with_class_weights(&weights)
+            .init(&device)
+            .unwrap();
+        let logits = Tensor::<2>::from_floats([[0.0, 0.0], [2.0, -1.0]], &device);
+        let targets = Tensor::<2>::from_floats([[1.0, 1.0], [0.0, 0.0]], &device);
+        let expected = scalar(by_hand.forward_multi_hot(logits, targets));
+        let config = "kind = \"sigmoid\"\nscheme = \"ens\"\nbeta = 0.99";
+        assert_close(multi_label_value(config, &counts), expected, 1e-6, "ens");
+        // Weighted mean: the row without a label weighs 0, so only the first row counts.
+        assert_close(expected, 2.0 * 2f64.ln(), 1e-6, "the labelled row alone");
+    }
+
+    #[test]
+    fn class_balanced_is_its_sigmoid_base_with_effective_number_weights() {
+        let counts = ClassCounts::from_counts(vec![30, 3]).unwrap();
+        let cb = "kind = \"class-balanced\"\nbase = \"sigmoid\"\nbeta = 0.99";
+        let sigmoid = "kind = \"sigmoid\"\nscheme = \"ens\"\nbeta = 0.99\nreduction = \"mean\"";
+        assert_close(
+            multi_label_value(cb, &counts),
+            multi_label_value(sigmoid, &counts),
+            1e-6,
+            "cb sigmoid",
+        );
+        let focal = "kind = \"class-balanced\"\nbeta = 0.99";
+        assert!(multi_label_value(focal, &counts) > 0.0);
+    }
+
+    #[test]
+    fn softmax_losses_are_refused_by_name() {
+        let device = Device::flex();
+        let counts = ClassCounts::from_counts(vec![30, 3]).unwrap();
+        for (config, kind) in [
+            ("kind = \"cross-entropy\"", "cross-entropy"),
+            ("kind = \"ldam\"", "ldam"),
+            (
+                "kind = \"class-balanced\"\nbase = \"softmax\"",
+                "class-balanced",
+            ),
+        ] {
+            let config: LossConfig = toml::from_str(config).unwrap();
+            let message = config.check_multi_label().unwrap_err().to_string();
+            assert!(
+                message.starts_with(&format!("kind = \"{kind}\" cannot train multi-label data")),
+                "{message}"
+            );
+            assert!(
+                message.contains("sigmoid") || message.contains("focal"),
+                "{message}"
+            );
+            let error = config.init_multi_label(&counts, 0, &device).unwrap_err();
+            assert_eq!(error.to_string(), message);
+        }
+    }
+}

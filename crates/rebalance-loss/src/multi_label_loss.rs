@@ -1,0 +1,55 @@
+//! [`MultiLabelLoss`]: the losses that take multi-hot targets, behind one `forward`.
+
+use burn::prelude::*;
+
+use crate::{SigmoidFocal, WeightedBinaryCrossEntropy};
+
+/// A one-vs-all (sigmoid) loss of multi-hot targets, built by
+/// [`LossConfig::init_multi_label`](crate::LossConfig::init_multi_label): the losses of
+/// [`ImbalanceLoss`](crate::ImbalanceLoss) that are defined for several positive labels per
+/// sample. `kind = "class-balanced"` is its sigmoid or focal base with the effective-number
+/// weights in it, so it is one of the two variants. A sample's weight is the sum of its positive labels' class weights (the rule of
+/// the weighting article; a row without a positive label weighs 0). A Burn module: keep it as
+/// a field of your model.
+///
+/// ```
+/// use burn::prelude::*;
+/// use rebalance_loss::LossConfig;
+/// use rebalance_weights::ClassCounts;
+///
+/// let device = Device::flex();
+/// // Positives per label over the training split.
+/// let counts = ClassCounts::from_counts(vec![900, 90, 10])?;
+/// let config: LossConfig = toml::from_str("kind = \"sigmoid\"\nscheme = \"ens\"").unwrap();
+/// let loss = config.init_multi_label(&counts, 0, &device)?;
+/// let logits = Tensor::<2>::from_floats([[2.0, -1.0, 0.5], [0.0, 1.0, -2.0]], &device);
+/// let targets = Tensor::<2>::from_floats([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], &device);
+/// let value: f32 = loss.forward(logits, targets).into_scalar();
+/// assert!(value > 0.0);
+///
+/// // A softmax loss is refused: it has one true class per sample.
+/// let softmax: LossConfig = toml::from_str("kind = \"focal\"").unwrap();
+/// assert!(softmax.init_multi_label(&counts, 0, &device).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Module, Debug)]
+pub enum MultiLabelLoss {
+    /// One-vs-all sigmoid cross-entropy (also the class-balanced loss's sigmoid base).
+    Sigmoid(WeightedBinaryCrossEntropy),
+    /// Sigmoid focal loss (also the class-balanced loss's focal base).
+    SigmoidFocal(SigmoidFocal),
+}
+
+impl MultiLabelLoss {
+    /// The loss reduced as configured: shape `[1]`, or `[B]` for reduction `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_labels]`
+    /// - targets: `[batch_size, num_labels]`, multi-hot (values in `[0, 1]`)
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        match self {
+            MultiLabelLoss::Sigmoid(loss) => loss.forward_multi_hot(logits, targets),
+            MultiLabelLoss::SigmoidFocal(loss) => loss.forward_multi_hot(logits, targets),
+        }
+    }
+}
