@@ -2,14 +2,16 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use rebalance_data::{DatasetSummary, LabelsPerSample, Task};
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
 
 use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
 use crate::inference::eval_run;
+use crate::multilabel_training;
 use crate::run_dir::RunDir;
 use crate::training::{TrainOptions, train};
 
@@ -145,18 +147,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             overwrite,
         } => {
             let config = RunConfig::load(&config, &sets)?;
-            let report = train(
-                &config,
-                &TrainOptions {
-                    backend: backend.as_deref().map(str::parse).transpose()?,
-                    out: out.clone(),
-                    resume,
-                    overwrite,
-                    progress: None,
-                },
-            )?;
+            let options = TrainOptions {
+                backend: backend.as_deref().map(str::parse).transpose()?,
+                out: out.clone(),
+                resume,
+                overwrite,
+                progress: None,
+            };
+            let summary = match config.data.task {
+                Task::SingleLabel => train(&config, &options)?.summary(),
+                Task::MultiLabel => multilabel_training::train(&config, &options)?.summary(),
+            };
             let run = RunDir::new(out.unwrap_or(config.output.dir));
-            println!("{}", report.summary());
+            println!("{summary}");
             println!("report: {}", run.report_markdown().display());
         }
         Command::Compare { config, options } => {
@@ -211,43 +214,120 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             export,
         } => {
             let config = RunConfig::load(&config, &sets)?;
-            let data = config.data.load()?;
-            let summary = data.summary();
-            match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-                Format::Table => {
-                    println!(
-                        "{} classes, features {:?}, imbalance factor {:.1}",
-                        summary.num_classes, summary.feature_shape, summary.imbalance_factor
-                    );
-                    let splits: Vec<&String> = summary.splits.keys().collect();
-                    print!("{:>12}", "class");
-                    for s in &splits {
-                        print!("  {s:>10}");
-                    }
-                    println!();
-                    for c in 0..summary.num_classes {
-                        print!("{:>12}", summary.class_names[c]);
-                        for s in &splits {
-                            print!("  {:>10}", summary.splits[*s].counts[c]);
-                        }
-                        println!();
+            match config.data.task {
+                Task::SingleLabel => {
+                    let data = config.data.load()?;
+                    print_data(&data.summary(), format, &[])?;
+                    if let Some(dir) = export {
+                        report_export(data.export_csv(&dir), &dir)?;
                     }
                 }
-            }
-            if let Some(dir) = export {
-                let files = data
-                    .export_csv(&dir)
-                    .with_context(|| format!("cannot export to {}", dir.display()))?;
-                for f in files {
-                    eprintln!("wrote {}", f.display());
+                Task::MultiLabel => {
+                    let zero_count = config
+                        .loss
+                        .weighting()
+                        .map_or(ZeroCountPolicy::Error, |w| w.zero_count);
+                    let data = config.data.load_multi_label(zero_count)?;
+                    let per_sample = [
+                        ("train", data.train.labels_per_sample()),
+                        ("test", data.test.labels_per_sample()),
+                    ]
+                    .into_iter()
+                    .chain(
+                        data.validation
+                            .as_ref()
+                            .map(|v| ("validation", v.labels_per_sample())),
+                    )
+                    .collect::<Vec<_>>();
+                    print_data(&data.summary(), format, &per_sample)?;
+                    if let Some(dir) = export {
+                        report_export(data.export_csv(&dir), &dir)?;
+                    }
                 }
             }
         }
         Command::Eval { run, posthoc_tau } => {
-            let report = eval_run(&run, posthoc_tau)?;
-            println!("{}", report.summary());
+            let task = RunDir::new(&run).read_config()?.data.task;
+            let summary = match (task, posthoc_tau) {
+                (Task::SingleLabel, _) => eval_run(&run, posthoc_tau)?.summary(),
+                (Task::MultiLabel, None) => multilabel_training::eval_run(&run)?.summary(),
+                (Task::MultiLabel, Some(tau)) => bail!(
+                    "--posthoc-tau {tau}: post-hoc logit adjustment is for single-label runs; \
+                     {} is a multi-label run",
+                    run.display()
+                ),
+            };
+            println!("{summary}");
         }
+    }
+    Ok(())
+}
+
+/// Prints `rebalance data`'s summary as a table (per class or label and split, then the
+/// labels per sample of a multi-label dataset) or as JSON (with `labels_per_sample`).
+fn print_data(
+    summary: &DatasetSummary,
+    format: Format,
+    per_sample: &[(&str, LabelsPerSample)],
+) -> anyhow::Result<()> {
+    let multi_label = !per_sample.is_empty();
+    match format {
+        Format::Json => {
+            let mut json = serde_json::to_value(summary)?;
+            if multi_label {
+                json["task"] = "multi-label".into();
+                json["labels_per_sample"] = serde_json::to_value(
+                    per_sample
+                        .iter()
+                        .map(|(name, s)| (name.to_string(), s))
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                )?;
+            }
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Format::Table => {
+            let (what, count) = if multi_label {
+                ("labels", "positives per label")
+            } else {
+                ("classes", "samples per class")
+            };
+            println!(
+                "{} {what}, features {:?}, imbalance factor {:.1} ({count})",
+                summary.num_classes, summary.feature_shape, summary.imbalance_factor
+            );
+            let splits: Vec<&String> = summary.splits.keys().collect();
+            print!("{:>12}", if multi_label { "label" } else { "class" });
+            for s in &splits {
+                print!("  {s:>10}");
+            }
+            println!();
+            for c in 0..summary.num_classes {
+                print!("{:>12}", summary.class_names[c]);
+                for s in &splits {
+                    print!("  {:>10}", summary.splits[*s].counts[c]);
+                }
+                println!();
+            }
+            for (name, s) in per_sample {
+                println!(
+                    "{name}: {} samples, {:.2} labels per sample (min {}, max {}), {} without \
+                     a label",
+                    summary.splits[*name].total, s.mean, s.min, s.max, s.without_labels
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Says which files an export wrote.
+fn report_export(
+    written: Result<Vec<std::path::PathBuf>, rebalance_data::DataError>,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let files = written.with_context(|| format!("cannot export to {}", dir.display()))?;
+    for f in files {
+        eprintln!("wrote {}", f.display());
     }
     Ok(())
 }

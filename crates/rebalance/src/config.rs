@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rebalance_data::{DataConfig, DataError};
+use rebalance_data::{DataConfig, DataError, Task};
 use rebalance_loss::{LossConfig, LossError, LossKind};
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
@@ -47,6 +47,28 @@ pub enum ConfigError {
         /// What would be valid.
         expected: String,
     },
+}
+
+impl ConfigError {
+    /// The error for `text` not naming any variant of `T` (for `config_enum!`): the key
+    /// `what`, the text, and the valid names.
+    fn unknown_name<T: strum::VariantNames>(what: &'static str, text: &str) -> Self {
+        invalid(what, format!("{text:?}"), format!("one of {}", T::VARIANTS.join(", ")))
+    }
+}
+
+rebalance_weights::config_enum! {
+    /// How a multi-label run turns each label's sigmoid probability into a prediction
+    /// (`eval.thresholds`).
+    pub enum ThresholdRule("eval.thresholds", ConfigError) {
+        /// 0.5 for every label.
+        #[default]
+        Fixed,
+        /// Each label's F1-maximising threshold on the validation split
+        /// (`data.validation_fraction > 0`), recorded in the run's `thresholds.json` and reused
+        /// by `rebalance eval`. A label without a validation positive keeps 0.5.
+        Tuned,
+    }
 }
 
 /// The whole run configuration.
@@ -219,6 +241,14 @@ pub struct EvalSection {
     /// Post-hoc logit adjustment (Menon et al., ICLR 2021): subtract `τ · log π_c` (the
     /// training prior) from the logits before the argmax. Default: none.
     pub posthoc_tau: Option<f64>,
+    /// Multi-label only: the decision thresholds, `fixed` (0.5, the default) or `tuned` on the
+    /// validation split. See [`ThresholdRule`].
+    #[serde(skip_serializing_if = "is_fixed")]
+    pub thresholds: ThresholdRule,
+}
+
+fn is_fixed(rule: &ThresholdRule) -> bool {
+    *rule == ThresholdRule::Fixed
 }
 
 /// `[output]`.
@@ -387,6 +417,7 @@ impl RunConfig {
         {
             return Err(invalid("eval.posthoc_tau", tau, "finite"));
         }
+        self.validate_task()?;
         if !(0.0..1.0).contains(&self.model.dropout) {
             return Err(invalid("model.dropout", self.model.dropout, "in [0, 1)"));
         }
@@ -398,6 +429,51 @@ impl RunConfig {
             ));
         }
         self.check_memory(u128::from(rebalance_data::total_memory()))
+    }
+
+    /// The keys that depend on the task: a multi-label run needs a loss of multi-hot targets
+    /// and has no post-hoc adjustment or image augmentation; tuned thresholds are multi-label
+    /// and need a validation split.
+    fn validate_task(&self) -> Result<(), ConfigError> {
+        let multi_label = self.data.task == Task::MultiLabel;
+        if multi_label {
+            self.loss.check_multi_label()?;
+            if let Some(tau) = self.eval.posthoc_tau {
+                return Err(invalid(
+                    "eval.posthoc_tau",
+                    tau,
+                    "left out with data.task = \"multi-label\" (post-hoc logit adjustment \
+                     shifts a softmax; tune the sigmoid thresholds with eval.thresholds = \
+                     \"tuned\")",
+                ));
+            }
+            if self.train.augment {
+                return Err(invalid(
+                    "train.augment",
+                    true,
+                    "false with data.task = \"multi-label\" (the augmentation is for images)",
+                ));
+            }
+        }
+        if self.eval.thresholds == ThresholdRule::Tuned {
+            if !multi_label {
+                return Err(invalid(
+                    "eval.thresholds",
+                    "\"tuned\"",
+                    "\"fixed\" with data.task = \"single-label\" (a single-label model \
+                     predicts its top class; thresholds are per label of a multi-label task)",
+                ));
+            }
+            if self.data.validation_fraction <= 0.0 {
+                return Err(invalid(
+                    "eval.thresholds",
+                    "\"tuned\"",
+                    "given with a validation split to tune on: set data.validation_fraction \
+                     (e.g. 0.1)",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a run whose estimated memory exceeds `limit` bytes, naming the key (of

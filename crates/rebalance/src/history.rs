@@ -22,8 +22,37 @@ pub struct EpochValues {
     pub epoch: usize,
     /// The training loss, averaged over the epoch's batches.
     pub train_loss: f64,
-    /// The balanced accuracy on the validation split after the epoch, in `[0, 1]`.
-    pub valid_balanced_accuracy: f64,
+    /// The validation score after the epoch, in `[0, 1]`, under its own key.
+    #[serde(flatten)]
+    pub valid: ValidScore,
+}
+
+/// The validation score a run tracks per epoch, written under its own key in `history.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum ValidScore {
+    /// Single-label: the balanced accuracy (`valid_balanced_accuracy`).
+    #[serde(rename = "valid_balanced_accuracy")]
+    BalancedAccuracy(f64),
+    /// Multi-label: the macro-F1 at a threshold of 0.5 (`valid_macro_f1`).
+    #[serde(rename = "valid_macro_f1")]
+    MacroF1(f64),
+}
+
+impl ValidScore {
+    /// The value, in `[0, 1]`.
+    pub fn value(self) -> f64 {
+        match self {
+            ValidScore::BalancedAccuracy(v) | ValidScore::MacroF1(v) => v,
+        }
+    }
+
+    /// The curve's name in a plot.
+    pub fn label(self) -> &'static str {
+        match self {
+            ValidScore::BalancedAccuracy(_) => "validation balanced accuracy",
+            ValidScore::MacroF1(_) => "validation macro-F1",
+        }
+    }
 }
 
 /// Every finished epoch of a run, in order (`history.json`).
@@ -39,12 +68,17 @@ impl EpochHistory {
         self.epochs.iter().map(|e| e.train_loss).collect()
     }
 
-    /// The validation balanced accuracy of each epoch.
-    pub fn valid_balanced_accuracy(&self) -> Vec<f64> {
-        self.epochs
-            .iter()
-            .map(|e| e.valid_balanced_accuracy)
-            .collect()
+    /// The validation score of each epoch (balanced accuracy, or macro-F1 for multi-label).
+    pub fn valid_score(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.valid.value()).collect()
+    }
+
+    /// The name of the validation score, for a plot: that of the first epoch's.
+    pub fn valid_label(&self) -> &'static str {
+        self.epochs.first().map_or(
+            ValidScore::BalancedAccuracy(0.0).label(),
+            |e| e.valid.label(),
+        )
     }
 
     /// Whether it holds exactly epochs `1..=epochs`, in order.
@@ -61,6 +95,8 @@ pub enum Curve {
     /// The validation balanced accuracy: the value of the validation balanced accuracy
     /// metric (`ConfusionMetric`), which is in percent.
     ValidBalancedAccuracy,
+    /// The multi-label validation macro-F1 (`MultiLabelMetric`), in percent.
+    ValidMacroF1,
 }
 
 /// Collects a training run's epochs and saves the history to its run directory after each
@@ -112,7 +148,7 @@ impl HistoryRecorder {
         let recording = &mut *recording;
         match curve {
             Curve::TrainLoss => recording.train_loss = Some(value),
-            Curve::ValidBalancedAccuracy => {
+            Curve::ValidBalancedAccuracy | Curve::ValidMacroF1 => {
                 let epoch = recording.history.epochs.len() + 1;
                 let Some(train_loss) = recording.train_loss.take() else {
                     recording.failure.get_or_insert_with(|| {
@@ -123,7 +159,10 @@ impl HistoryRecorder {
                 recording.history.epochs.push(EpochValues {
                     epoch,
                     train_loss,
-                    valid_balanced_accuracy: value / 100.0,
+                    valid: match curve {
+                        Curve::ValidMacroF1 => ValidScore::MacroF1(value / 100.0),
+                        _ => ValidScore::BalancedAccuracy(value / 100.0),
+                    },
                 });
                 if let Err(error) = recording.run.write_history(&recording.history) {
                     recording

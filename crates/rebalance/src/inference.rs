@@ -102,6 +102,12 @@ fn model_classes(
 pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> {
     let run = RunDir::new(dir);
     let config = run.read_config()?;
+    if config.data.task == rebalance_data::Task::MultiLabel {
+        anyhow::bail!(
+            "{} is a multi-label run: evaluate it with rebalance::multilabel_training::eval_run",
+            dir.display()
+        );
+    }
     run.verify_checksums()?;
     let device = config.train.backend.device()?;
     let data = config.data.load()?;

@@ -34,27 +34,38 @@ impl Adaptor<PredictionInput> for ClassificationOutput {
 type HostBatch = Arc<(Vec<i64>, Vec<i64>)>;
 
 /// Which batch an update is for: burn-train's progress within the epoch and its iteration.
-type BatchKey = (usize, usize, Option<usize>);
+pub(crate) type BatchKey = (usize, usize, Option<usize>);
 
-/// One host read of a batch's predictions, shared by every metric that needs them: burn-train
-/// updates each metric in turn with the same batch, and only the first one reads (one argmax
-/// and one device-to-host copy per batch instead of one per metric).
-#[derive(Clone, Default)]
-pub struct SharedPredictions(Arc<Mutex<Option<(BatchKey, HostBatch)>>>);
+/// One host read of a batch, shared by every metric that needs it: burn-train updates each
+/// metric in turn with the same batch, and only the first one reads (one device-to-host copy
+/// per batch instead of one per metric).
+pub struct SharedBatch<T>(Arc<Mutex<Option<(BatchKey, Arc<T>)>>>);
 
-impl SharedPredictions {
+impl<T> Clone for SharedBatch<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Default for SharedBatch<T> {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(None)))
+    }
+}
+
+impl<T> SharedBatch<T> {
     /// A cache no metric shares yet.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The batch's `(targets, predictions)`, read from the device for the first metric that
-    /// asks and reused by the others.
-    fn read(
+    /// The batch `metadata` is at, read by `read` for the first metric that asks and reused by
+    /// the others.
+    pub(crate) fn get_or_read(
         &self,
-        input: &PredictionInput,
         metadata: &MetricMetadata,
-    ) -> Result<HostBatch, TensorReadError> {
+        read: impl FnOnce() -> Result<T, TensorReadError>,
+    ) -> Result<Arc<T>, TensorReadError> {
         let key = (
             metadata.progress.items_processed,
             metadata.progress.items_total,
@@ -66,24 +77,40 @@ impl SharedPredictions {
         {
             return Ok(Arc::clone(batch));
         }
-        let [batch_size, _] = input.output.dims();
-        let predictions = input.output.clone().argmax(1).reshape([batch_size]);
-        // Targets and predictions in one tensor: one device-to-host copy (and, on a GPU, one
-        // synchronisation) per batch, not two.
-        let mut both: Vec<i64> = Tensor::cat(vec![input.targets.clone(), predictions], 0)
-            .try_into_data()?
-            .iter::<i64>()
-            .collect();
-        let predictions = both.split_off(batch_size);
-        let targets = both;
-        let batch = Arc::new((targets, predictions));
+        let batch = Arc::new(read()?);
         *cache = Some((key, Arc::clone(&batch)));
         Ok(batch)
     }
 
     /// Drops the cached batch (at the end of an epoch, when progress starts over).
-    fn forget(&self) {
+    pub(crate) fn forget(&self) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// A batch's `(targets, predictions)` on the host, shared by the confusion-matrix metrics.
+pub type SharedPredictions = SharedBatch<(Vec<i64>, Vec<i64>)>;
+
+impl SharedPredictions {
+    /// The batch's `(targets, predictions)`, read from the device for the first metric that
+    /// asks and reused by the others.
+    fn read(
+        &self,
+        input: &PredictionInput,
+        metadata: &MetricMetadata,
+    ) -> Result<HostBatch, TensorReadError> {
+        self.get_or_read(metadata, || {
+            let [batch_size, _] = input.output.dims();
+            let predictions = input.output.clone().argmax(1).reshape([batch_size]);
+            // Targets and predictions in one tensor: one device-to-host copy (and, on a GPU,
+            // one synchronisation) per batch, not two.
+            let mut both: Vec<i64> = Tensor::cat(vec![input.targets.clone(), predictions], 0)
+                .try_into_data()?
+                .iter::<i64>()
+                .collect();
+            let predictions = both.split_off(batch_size);
+            Ok((both, predictions))
+        })
     }
 }
 

@@ -2,9 +2,11 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
-use rebalance_data::SampleBatch;
-use rebalance_loss::{ImbalanceLoss, NormedLinear, NormedLinearConfig};
+use burn::train::{
+    ClassificationOutput, InferenceStep, MultiLabelClassificationOutput, TrainOutput, TrainStep,
+};
+use rebalance_data::{MultiLabelBatch, SampleBatch};
+use rebalance_loss::{ImbalanceLoss, MultiLabelLoss, NormedLinear, NormedLinearConfig};
 
 use crate::backbone::{Backbone, ShapeError};
 use crate::config::ModelSection;
@@ -39,12 +41,7 @@ impl Classifier {
         loss: ImbalanceLoss,
         device: &Device,
     ) -> Result<Self, ShapeError> {
-        let (backbone, width) = Backbone::new(section, shape, device)?;
-        let head = if section.cosine_head {
-            Head::Cosine(NormedLinearConfig::new(width, classes).init(device))
-        } else {
-            Head::Linear(LinearConfig::new(width, classes).init(device))
-        };
+        let (backbone, head) = network(section, shape, classes, device)?;
         Ok(Self {
             backbone,
             head,
@@ -54,11 +51,7 @@ impl Classifier {
 
     /// `[batch_size, features]` (images flattened) to `[batch_size, classes]` logits.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let x = self.backbone.forward(x);
-        match &self.head {
-            Head::Linear(linear) => linear.forward(x),
-            Head::Cosine(cosine) => cosine.forward(x),
-        }
+        head_forward(&self.head, self.backbone.forward(x))
     }
 
     /// Logits, loss and targets of a batch.
@@ -66,6 +59,90 @@ impl Classifier {
         let logits = self.forward(batch.features);
         let loss = self.loss.forward(logits.clone(), batch.targets.clone());
         ClassificationOutput::new(loss, logits, batch.targets)
+    }
+}
+
+/// The backbone and the head `section` describes, for samples of `shape` and `outputs` logits.
+fn network(
+    section: &ModelSection,
+    shape: &[usize],
+    outputs: usize,
+    device: &Device,
+) -> Result<(Backbone, Head), ShapeError> {
+    let (backbone, width) = Backbone::new(section, shape, device)?;
+    let head = if section.cosine_head {
+        Head::Cosine(NormedLinearConfig::new(width, outputs).init(device))
+    } else {
+        Head::Linear(LinearConfig::new(width, outputs).init(device))
+    };
+    Ok((backbone, head))
+}
+
+fn head_forward(head: &Head, x: Tensor<2>) -> Tensor<2> {
+    match head {
+        Head::Linear(linear) => linear.forward(x),
+        Head::Cosine(cosine) => cosine.forward(x),
+    }
+}
+
+/// The multi-label classifier: the same backbone and head, one logit per label, and a sigmoid
+/// loss of multi-hot targets as a field.
+#[derive(Module, Debug)]
+pub struct MultiLabelClassifier {
+    backbone: Backbone,
+    head: Head,
+    loss: MultiLabelLoss,
+}
+
+impl MultiLabelClassifier {
+    /// The model `section` describes, for samples of `shape` and `labels` labels.
+    ///
+    /// # Errors
+    /// A model kind that does not fit the data's shape.
+    pub fn new(
+        section: &ModelSection,
+        shape: &[usize],
+        labels: usize,
+        loss: MultiLabelLoss,
+        device: &Device,
+    ) -> Result<Self, ShapeError> {
+        let (backbone, head) = network(section, shape, labels, device)?;
+        Ok(Self {
+            backbone,
+            head,
+            loss,
+        })
+    }
+
+    /// `[batch_size, features]` to `[batch_size, labels]` logits.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        head_forward(&self.head, self.backbone.forward(x))
+    }
+
+    /// Logits, loss and 0/1 targets of a batch.
+    pub fn forward_classification(&self, batch: MultiLabelBatch) -> MultiLabelClassificationOutput {
+        let logits = self.forward(batch.features);
+        let loss = self.loss.forward(logits.clone(), batch.targets.clone());
+        MultiLabelClassificationOutput::new(loss, logits, batch.targets.int())
+    }
+}
+
+impl TrainStep for MultiLabelClassifier {
+    type Input = MultiLabelBatch;
+    type Output = MultiLabelClassificationOutput;
+
+    fn step(&self, batch: MultiLabelBatch) -> TrainOutput<MultiLabelClassificationOutput> {
+        let item = self.forward_classification(batch);
+        TrainOutput::new(self, item.loss.backward(), item)
+    }
+}
+
+impl InferenceStep for MultiLabelClassifier {
+    type Input = MultiLabelBatch;
+    type Output = MultiLabelClassificationOutput;
+
+    fn step(&self, batch: MultiLabelBatch) -> MultiLabelClassificationOutput {
+        self.forward_classification(batch)
     }
 }
 

@@ -23,21 +23,21 @@ fn register_font() {
     });
 }
 
-/// One point per class: its training count (log scale) and its test recall.
-fn draw_recall<DB: DrawingBackend>(
+/// One point per class and series: its training count (log scale) and its value; the classes'
+/// indices beside the first series' points, a legend where there are several series.
+fn draw_by_frequency<DB: DrawingBackend>(
     area: DrawingArea<DB, Shift>,
-    counts: &[usize],
-    recall: &[f64],
-    title: &str,
+    figure: &FrequencyFigure,
 ) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {
+    let counts = figure.counts;
     area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let max = counts.iter().copied().max().unwrap_or(1).max(2) as f64;
     let min = counts.iter().copied().filter(|&n| n > 0).min().unwrap_or(1) as f64;
     let mut chart = ChartBuilder::on(&area)
-        .caption(title, ("sans-serif", 20))
+        .caption(figure.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -45,47 +45,65 @@ where
         .map_err(|e| anyhow!("{e:?}"))?;
     chart
         .configure_mesh()
-        .x_desc("training samples of the class (log scale)")
-        .y_desc("test recall")
+        .x_desc(figure.x_desc)
+        .y_desc(figure.y_desc)
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(|e| anyhow!("{e:?}"))?;
-    let points: Vec<(f64, f64)> = counts
-        .iter()
-        .zip(recall)
-        .map(|(&n, &r)| (n.max(1) as f64, r))
-        .collect();
-    let mut line = points.clone();
-    line.sort_by(|a, b| a.0.total_cmp(&b.0));
-    chart
-        .draw_series(LineSeries::new(line, BLUE.mix(0.5)))
-        .map_err(|e| anyhow!("{e:?}"))?;
-    chart
-        .draw_series(points.iter().enumerate().map(|(c, &(x, y))| {
-            EmptyElement::at((x, y))
-                + Circle::new((0, 0), 4, BLUE.filled())
-                + Text::new(format!("{c}"), (6, -14), ("sans-serif", 12))
-        }))
-        .map_err(|e| anyhow!("{e:?}"))?;
+    for (k, &(name, values)) in figure.series.iter().enumerate() {
+        let colour = [BLUE, RED, GREEN][k % 3];
+        let points: Vec<(f64, f64)> = counts
+            .iter()
+            .zip(values)
+            .map(|(&n, &v)| (n.max(1) as f64, v))
+            .collect();
+        let mut line = points.clone();
+        line.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(line, colour.mix(0.5)))
+            .map_err(|e| anyhow!("{e:?}"))?;
+        let labelled = k == 0;
+        chart
+            .draw_series(points.iter().enumerate().map(|(c, &(x, y))| {
+                let text = if labelled { format!("{c}") } else { String::new() };
+                EmptyElement::at((x, y))
+                    + Circle::new((0, 0), 4, colour.filled())
+                    + Text::new(text, (6, -14), ("sans-serif", 12))
+            }))
+            .map_err(|e| anyhow!("{e:?}"))?
+            .label(name)
+            .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
+    }
+    if figure.series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(|e| anyhow!("{e:?}"))?;
+    }
     area.present().map_err(|e| anyhow!("{e:?}"))?;
     Ok(())
 }
 
-/// Training loss and validation balanced accuracy per epoch.
+/// Training loss and the validation score (`valid_label`) per epoch.
 fn draw_curves<DB: DrawingBackend>(
     area: DrawingArea<DB, Shift>,
     loss: &[f64],
-    balanced: &[f64],
+    valid: &[f64],
+    valid_label: &str,
 ) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
-    let epochs = loss.len().max(balanced.len()).max(2) as f64;
+    let epochs = loss.len().max(valid.len()).max(2) as f64;
     for (area, values, title, colour) in [
         (left, loss, "training loss", RED),
-        (right, balanced, "validation balanced accuracy", BLUE),
+        (right, valid, valid_label, BLUE),
     ] {
         let top = values.iter().copied().fold(0.0f64, f64::max).max(1e-6) * 1.05;
         let mut chart = ChartBuilder::on(&area)
@@ -163,24 +181,29 @@ fn plot_error(path: &Path, error: &anyhow::Error) -> anyhow::Error {
     anyhow!("cannot write {}: {reason}", path.display())
 }
 
-struct RecallFigure<'a> {
+/// Per-class (or per-label) values against the training frequency.
+struct FrequencyFigure<'a> {
     counts: &'a [usize],
-    recall: &'a [f64],
+    /// `(legend, one value per class)`.
+    series: Vec<(&'a str, &'a [f64])>,
+    x_desc: &'a str,
+    y_desc: &'a str,
     title: &'a str,
 }
 
-impl Figure for RecallFigure<'_> {
+impl Figure for FrequencyFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {
-        draw_recall(area, self.counts, self.recall, self.title)
+        draw_by_frequency(area, self)
     }
 }
 
 struct CurvesFigure<'a> {
     loss: &'a [f64],
-    balanced: &'a [f64],
+    valid: &'a [f64],
+    valid_label: &'a str,
 }
 
 impl Figure for CurvesFigure<'_> {
@@ -188,7 +211,7 @@ impl Figure for CurvesFigure<'_> {
     where
         DB::ErrorType: 'static,
     {
-        draw_curves(area, self.loss, self.balanced)
+        draw_curves(area, self.loss, self.valid, self.valid_label)
     }
 }
 
@@ -308,16 +331,19 @@ pub fn write_plots(
     counts: &[usize],
     recall: &[f64],
     loss: &[f64],
-    balanced: &[f64],
+    valid: &[f64],
+    valid_label: &str,
     title: &str,
 ) -> anyhow::Result<()> {
     save(
         dir,
         "per_class_recall",
         (800, 500),
-        &RecallFigure {
+        &FrequencyFigure {
             counts,
-            recall,
+            series: vec![("test recall", recall)],
+            x_desc: "training samples of the class (log scale)",
+            y_desc: "test recall",
             title,
         },
     )?;
@@ -325,7 +351,51 @@ pub fn write_plots(
         dir,
         "training_curves",
         (1000, 400),
-        &CurvesFigure { loss, balanced },
+        &CurvesFigure {
+            loss,
+            valid,
+            valid_label,
+        },
+    )
+}
+
+/// Writes a multi-label run's `per_label.{svg,png}` (each label's test average precision and
+/// F1 against its training positives, head → tail) and `training_curves.{svg,png}` into `dir`.
+///
+/// # Errors
+/// A file cannot be written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_multi_label_plots(
+    dir: &Path,
+    counts: &[usize],
+    average_precision: &[f64],
+    f1: &[f64],
+    loss: &[f64],
+    valid: &[f64],
+    valid_label: &str,
+    title: &str,
+) -> anyhow::Result<()> {
+    save(
+        dir,
+        "per_label",
+        (800, 500),
+        &FrequencyFigure {
+            counts,
+            series: vec![("average precision", average_precision), ("F1", f1)],
+            x_desc: "training positives of the label (log scale)",
+            y_desc: "test score",
+            title,
+        },
+    )?;
+    save(
+        dir,
+        "training_curves",
+        (1000, 400),
+        &CurvesFigure {
+            loss,
+            valid,
+            valid_label,
+        },
     )
 }
 
@@ -567,6 +637,7 @@ mod tests {
             &[0.9, 0.5, 0.1],
             &[1.0, 0.5],
             &[0.3, 0.6],
+            "validation balanced accuracy",
             "t",
         )
     }

@@ -81,6 +81,79 @@ impl Predictions {
     }
 }
 
+/// A multi-label split's per-sample 0/1 targets and sigmoid probabilities, row-major
+/// `[n, labels]`, in the split's order: `predictions.csv` of a multi-label run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MultiLabelPredictions {
+    num_labels: usize,
+    targets: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+impl MultiLabelPredictions {
+    /// No samples yet, over `num_labels` labels.
+    pub fn new(num_labels: usize) -> Self {
+        Self {
+            num_labels,
+            ..Self::default()
+        }
+    }
+
+    /// Appends samples: `targets` and `scores` row-major `[n, labels]` each.
+    pub fn extend(&mut self, targets: &[f32], scores: &[f32]) {
+        self.targets.extend_from_slice(targets);
+        self.scores.extend_from_slice(scores);
+    }
+
+    /// The number of labels.
+    pub fn num_labels(&self) -> usize {
+        self.num_labels
+    }
+
+    /// The 0/1 targets, row-major.
+    pub fn targets(&self) -> &[f32] {
+        &self.targets
+    }
+
+    /// The sigmoid probabilities, row-major.
+    pub fn scores(&self) -> &[f32] {
+        &self.scores
+    }
+
+    /// `predictions.csv`: a header `target_<label>,...,score_<label>,...` in label-index order
+    /// (a label without a name in `label_names` is named by its index; fields CSV-quoted where
+    /// needed), then one row per sample: its 0/1 targets, then its probabilities.
+    pub fn csv(&self, label_names: &[String]) -> String {
+        let names: Vec<String> = (0..self.num_labels)
+            .map(|l| label_names.get(l).map_or(l.to_string(), Clone::clone))
+            .collect();
+        let header: Vec<String> = ["target", "score"]
+            .iter()
+            .flat_map(|prefix| {
+                names
+                    .iter()
+                    .map(move |name| csv_field(&format!("{prefix}_{name}")).into_owned())
+            })
+            .collect();
+        let mut csv = header.join(",");
+        csv.push('\n');
+        let rows = self
+            .targets
+            .chunks(self.num_labels.max(1))
+            .zip(self.scores.chunks(self.num_labels.max(1)));
+        for (targets, scores) in rows {
+            let fields: Vec<String> = targets
+                .iter()
+                .map(|t| (*t as u8).to_string())
+                .chain(scores.iter().map(f32::to_string))
+                .collect();
+            csv.push_str(&fields.join(","));
+            csv.push('\n');
+        }
+        csv
+    }
+}
+
 /// `field` as a CSV field (RFC 4180): quoted, with its quotes doubled, where it holds a comma, a
 /// quote or a line break; as it is otherwise.
 pub fn csv_field(field: &str) -> Cow<'_, str> {
@@ -109,6 +182,19 @@ mod tests {
              2,0.25,0.25,0.5\n\
              0,1,0,0\n\
              1,0.125,0.75,0.125\n"
+        );
+    }
+
+    #[test]
+    fn multi_label_rows_hold_the_targets_then_the_scores_in_label_order() {
+        let mut p = MultiLabelPredictions::new(2);
+        p.extend(&[1.0, 0.0, 0.0, 0.0], &[0.75, 0.125, 0.5, 0.25]);
+        let names = ["toxic".to_string(), "a,b".to_string()];
+        assert_eq!(
+            p.csv(&names),
+            "target_toxic,\"target_a,b\",score_toxic,\"score_a,b\"\n\
+             1,0,0.75,0.125\n\
+             0,0,0.5,0.25\n"
         );
     }
 

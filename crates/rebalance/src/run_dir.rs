@@ -41,8 +41,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::history::EpochHistory;
-use crate::model::Classifier;
-use crate::predictions::Predictions;
+use crate::multilabel_report::MultiLabelReport;
+use crate::predictions::{MultiLabelPredictions, Predictions};
 use crate::report::{Report, write_atomic};
 
 const CONFIG: &str = "config.toml";
@@ -59,6 +59,7 @@ const POSTHOC_JSON: &str = "report-posthoc.json";
 const POSTHOC_MD: &str = "report-posthoc.md";
 const PREDICTIONS_CSV: &str = "predictions.csv";
 const POSTHOC_PREDICTIONS_CSV: &str = "predictions-posthoc.csv";
+const THRESHOLDS: &str = "thresholds.json";
 const FINISHED: &str = "finished";
 const CLAIM: &str = "claim";
 /// The files a finished run records the checksum of.
@@ -265,15 +266,26 @@ impl RunDir {
             && !self.path.join(CHECKPOINTS).exists()
     }
 
-    /// The finished run, in words: its loss, epochs and balanced accuracy.
+    /// The finished run, in words: its loss, epochs and balanced accuracy (macro-F1 for a
+    /// multi-label run).
     fn describe(&self) -> String {
-        match self.read_report() {
-            Ok(r) => format!(
-                "loss {}, scheme {}, {} epochs, balanced accuracy {:.4}",
-                r.loss, r.scheme, r.epochs, r.scores.balanced_accuracy
-            ),
-            Err(_) => "its report is unreadable".to_string(),
-        }
+        let report = std::fs::read_to_string(self.path.join(REPORT_JSON))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let Some(r) = report else {
+            return "its report is unreadable".to_string();
+        };
+        let (name, key) = match r["task"].as_str() {
+            Some("multi-label") => ("macro-F1", "macro_f1"),
+            _ => ("balanced accuracy", "balanced_accuracy"),
+        };
+        format!(
+            "loss {}, scheme {}, {} epochs, {name} {:.4}",
+            r["loss"].as_str().unwrap_or("?"),
+            r["scheme"].as_str().unwrap_or("?"),
+            r["epochs"],
+            r[key].as_f64().unwrap_or(f64::NAN)
+        )
     }
 
     /// Marks the run finished, last of all its files: the checksums of its model and state.
@@ -521,7 +533,7 @@ impl RunDir {
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn save_model(&self, model: &Classifier) -> anyhow::Result<()> {
+    pub fn save_model<M: Module + Clone>(&self, model: &M) -> anyhow::Result<()> {
         let context = || format!("cannot save the model to {}", self.path.display());
         let saved = model.clone().save_file(self.path.join(MODEL_PARTIAL));
         if saved.is_err() {
@@ -535,7 +547,7 @@ impl RunDir {
     ///
     /// # Errors
     /// A missing or unreadable file, or weights of another model.
-    pub fn load_model(&self, model: Classifier) -> anyhow::Result<Classifier> {
+    pub fn load_model<M: Module>(&self, model: M) -> anyhow::Result<M> {
         let path = self.path.join(MODEL);
         model
             .try_load_file(&path)
@@ -553,6 +565,74 @@ impl RunDir {
         )?;
         write_atomic(&self.path.join(REPORT_MD), &report.markdown())?;
         write_atomic(&self.path.join(CONFUSION_CSV), &report.confusion_csv())
+    }
+
+    /// Writes a multi-label run's `report.json` and `report.md`.
+    ///
+    /// # Errors
+    /// A file cannot be written.
+    pub fn write_multi_label_report(&self, report: &MultiLabelReport) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(REPORT_JSON),
+            &serde_json::to_string_pretty(report)?,
+        )?;
+        write_atomic(&self.path.join(REPORT_MD), &report.markdown())
+    }
+
+    /// Reads a multi-label run's `report.json`.
+    ///
+    /// # Errors
+    /// A missing or damaged file.
+    pub fn read_multi_label_report(&self) -> anyhow::Result<MultiLabelReport> {
+        let path = self.path.join(REPORT_JSON);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+
+    /// Writes a multi-label test split's targets and probabilities as `predictions.csv`.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_multi_label_predictions(
+        &self,
+        predictions: &MultiLabelPredictions,
+        label_names: &[String],
+    ) -> anyhow::Result<()> {
+        write_atomic(&self.predictions_csv(), &predictions.csv(label_names))
+    }
+
+    /// Writes the per-label decision thresholds as `thresholds.json`, which `rebalance eval`
+    /// reuses.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_thresholds(&self, thresholds: &[f32]) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(THRESHOLDS),
+            &serde_json::to_string_pretty(thresholds)?,
+        )
+    }
+
+    /// Reads `thresholds.json`, checked to hold one finite threshold per label of `labels`.
+    ///
+    /// # Errors
+    /// A missing or damaged file, or thresholds of another number of labels.
+    pub fn read_thresholds(&self, labels: usize) -> anyhow::Result<Vec<f32>> {
+        let path = self.path.join(THRESHOLDS);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let thresholds: Vec<f32> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is damaged", path.display()))?;
+        if thresholds.len() != labels || thresholds.iter().any(|t| !t.is_finite()) {
+            bail!(
+                "{} is damaged: it holds {} thresholds for {labels} labels, or one that is not \
+                 finite",
+                path.display(),
+                thresholds.len()
+            );
+        }
+        Ok(thresholds)
     }
 
     /// Writes a post-hoc adjusted evaluation as `report-posthoc.json` and `report-posthoc.md`,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::bail;
+use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
@@ -16,10 +17,10 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Interrupter, Learner, SupervisedTraining};
+use burn::train::{Interrupter, Learner, LearnerModel, SupervisedTraining};
 use rebalance_data::{
-    ImageAugmentation, LongTailData, ResampledSamples, Resampling, Sample, SampleBatch,
-    SampleBatcher, Standardizer,
+    ImageAugmentation, LongTailData, ResampledSamples, Resampling, SampleBatch, SampleBatcher,
+    Standardizer,
 };
 use rebalance_weights::ClassCounts;
 
@@ -34,7 +35,7 @@ use crate::plots;
 use crate::prefetch::PrefetchLoader;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
 use crate::report::Report;
-use crate::run_dir::{RunDir, RunState, Start, fault_point};
+use crate::run_dir::{Claim, RunDir, RunState, Start, fault_point};
 use crate::schedule::WarmupStepScheduler;
 use crate::skip_epochs::SkipEpochs;
 
@@ -63,7 +64,7 @@ pub(crate) fn standardizer(data: &LongTailData) -> Standardizer {
 
 /// The epochs done before phase `first` starts (counted from 1), or before the resumed run
 /// continues inside it.
-fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
+pub(crate) fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
     match resume_from {
         Some(done) if done >= first - 1 => done,
         _ => first - 1,
@@ -72,7 +73,7 @@ fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
 
 /// The phases of training: `(first epoch, last epoch)`, counted from 1; two phases when
 /// deferred re-weighting starts inside the run.
-fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
+pub(crate) fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
     let epochs = config.train.epochs;
     // The library counts epochs from 0: its start epoch s is epoch s + 1 here.
     match config.loss.weighting().map(|w| w.start_epoch) {
@@ -86,6 +87,12 @@ fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
 /// # Errors
 /// Any configuration, data, backend or training failure, with a message naming the cause.
 pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Report> {
+    if config.data.task == rebalance_data::Task::MultiLabel {
+        bail!(
+            "data.task = \"multi-label\": train it with rebalance::multilabel_training::train, \
+             which writes a multi-label report"
+        );
+    }
     let data = config.data.load()?;
     train_on(config, options, &data)
 }
@@ -114,53 +121,14 @@ pub fn train_on(
         &config.train,
         data.train.len().div_ceil(config.train.batch_size),
     )?;
-    let start = run.plan(&recorded, options.resume, options.overwrite)?;
-    if let Start::Resume { from } = start
-        && let Some(newest) = run.newest_checkpoint_file().filter(|&n| n > from)
-    {
-        eprintln!(
-            "--resume: the checkpoint of epoch {newest} is incomplete (cut short by a crash); \
-             resuming after epoch {from}"
-        );
-    }
-    let state = match start {
-        Start::Fresh { .. } => RunState {
-            standardizer: standardizer(data),
-        },
-        Start::Resume { .. } => run.read_state_for(data.train.dim())?,
-    };
-    let resume_from = match start {
-        Start::Resume { from } => Some(from),
-        Start::Fresh { .. } => None,
-    };
-    let history = HistoryRecorder::start(run.clone(), resume_from)?;
-
-    // Training starts: the run is claimed, then its directory readied.
-    let _claim = run.claim()?.map_err(|pid| {
-        anyhow::anyhow!(
-            "{} is being trained by process {pid}; wait for it, or delete {} if that process \
-             is not rebalance",
-            run.path().display(),
-            run.path().join("claim").display()
-        )
+    let Prepared {
+        state,
+        resume_from,
+        history,
+        claim: _claim,
+    } = prepare(&run, &recorded, options, data.train.dim(), || RunState {
+        standardizer: standardizer(data),
     })?;
-    // Planned again under the claim: another process may have changed the run meanwhile.
-    if run.plan(&recorded, options.resume, options.overwrite)? != start {
-        bail!(
-            "the run in {} changed while this command started; run it again",
-            run.path().display()
-        );
-    }
-    if let Start::Fresh {
-        replacing: Some(old),
-    } = &start
-    {
-        eprintln!(
-            "--overwrite: replacing the finished run in {} ({old})",
-            run.path().display()
-        );
-    }
-    run.begin(&start, &recorded, &state)?;
 
     let batcher = SampleBatcher::new(Some(state.standardizer));
     let train_batcher = train_batcher_of(&batcher, config, data)?;
@@ -204,6 +172,85 @@ pub fn train_on(
     Ok(report)
 }
 
+/// A run directory claimed and readied for training.
+pub(crate) struct Prepared {
+    /// The standardization of the inputs: fitted for a new run, read back for a resumed one.
+    pub state: RunState,
+    /// The epoch of the checkpoint a resumed run continues after.
+    pub resume_from: Option<usize>,
+    /// The per-epoch history, holding a resumed run's epochs before its checkpoint.
+    pub history: HistoryRecorder,
+    /// This process's claim on the run, held until training ends.
+    pub claim: Claim,
+}
+
+/// Plans how `run` may be used (`--resume`, `--overwrite`), claims it, plans again under the
+/// claim, then writes `recorded` and the state (`fresh`'s for a new run; a resumed run's is
+/// read back and checked against `features`).
+///
+/// # Errors
+/// A run that may not be started or resumed as asked, a claim held by another process, or a
+/// file that cannot be read or written.
+pub(crate) fn prepare(
+    run: &RunDir,
+    recorded: &RunConfig,
+    options: &TrainOptions,
+    features: usize,
+    fresh: impl FnOnce() -> RunState,
+) -> anyhow::Result<Prepared> {
+    let start = run.plan(recorded, options.resume, options.overwrite)?;
+    if let Start::Resume { from } = start
+        && let Some(newest) = run.newest_checkpoint_file().filter(|&n| n > from)
+    {
+        eprintln!(
+            "--resume: the checkpoint of epoch {newest} is incomplete (cut short by a crash); \
+             resuming after epoch {from}"
+        );
+    }
+    let state = match start {
+        Start::Fresh { .. } => fresh(),
+        Start::Resume { .. } => run.read_state_for(features)?,
+    };
+    let resume_from = match start {
+        Start::Resume { from } => Some(from),
+        Start::Fresh { .. } => None,
+    };
+    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+
+    // Training starts: the run is claimed, then its directory readied.
+    let claim = run.claim()?.map_err(|pid| {
+        anyhow::anyhow!(
+            "{} is being trained by process {pid}; wait for it, or delete {} if that process \
+             is not rebalance",
+            run.path().display(),
+            run.path().join("claim").display()
+        )
+    })?;
+    // Planned again under the claim: another process may have changed the run meanwhile.
+    if run.plan(recorded, options.resume, options.overwrite)? != start {
+        bail!(
+            "the run in {} changed while this command started; run it again",
+            run.path().display()
+        );
+    }
+    if let Start::Fresh {
+        replacing: Some(old),
+    } = &start
+    {
+        eprintln!(
+            "--overwrite: replacing the finished run in {} ({old})",
+            run.path().display()
+        );
+    }
+    run.begin(&start, recorded, &state)?;
+    Ok(Prepared {
+        state,
+        resume_from,
+        history,
+        claim,
+    })
+}
+
 /// Builds the model `config.model` describes once, so that a model that does not fit the data
 /// is refused before the run directory is touched.
 ///
@@ -227,7 +274,7 @@ fn check_model(
 }
 
 /// `config` as the run directory records it: with the backend and the directory used.
-fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> RunConfig {
+pub(crate) fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> RunConfig {
     let mut resolved = config.clone();
     resolved.train.backend = backend;
     resolved.output.dir = run.path().to_path_buf();
@@ -310,37 +357,21 @@ impl Trainer<'_> {
         let start = start_epoch(self.resume_from, first);
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
-        let training = self
-            .supervised_training(first, start, guard.clone())?
-            .with_metric_logger(GuardedLogger::new(self.run.path(), interrupter.clone()))
-            .with_interrupter(interrupter)
-            .with_default_checkpointers()
-            .num_epochs(last);
-        let training = if start > 0 {
-            training.checkpoint(start)
-        } else {
-            training
-        };
-        let batches_per_epoch = self.data.train.len().div_ceil(train.batch_size);
-        let learner = Learner::new(
+        let training = self.supervised_training(first, start, guard.clone())?;
+        launch_phase(
+            PhaseRun {
+                run: self.run,
+                train,
+                batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
+                start,
+                last,
+                progress: self.progress,
+            },
+            training,
             model,
-            optimizer(train),
-            scheduler(train, batches_per_epoch)?,
-        );
-        // burn-train's own panic hook and `experiment.log` are left out: a failure is one line.
-        let training = renderer(training, self.progress).with_application_logger(None);
-        let result = catch_training_panics(self.run.path(), || training.launch(learner))?;
-        if let Some(epoch) = guard.diverged_at() {
-            bail!(
-                "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
-                 train.learning_rate (now {}) or check the data",
-                train.learning_rate
-            );
-        }
-        if let Some(error) = result.error {
-            bail!("training stopped: {error}");
-        }
-        Ok(result.model)
+            interrupter,
+            &guard,
+        )
     }
 
     /// burn-train's training on the run's splits (re-sampled from epoch `start + 1` on) with the
@@ -413,18 +444,82 @@ impl Trainer<'_> {
     }
 }
 
+/// Where and how long a phase trains, for [`launch_phase`].
+pub(crate) struct PhaseRun<'a> {
+    /// The run directory (burn-train's logs and checkpoints).
+    pub run: &'a RunDir,
+    /// `[train]`.
+    pub train: &'a TrainSection,
+    /// Batches in an epoch of the training split.
+    pub batches_per_epoch: usize,
+    /// The epochs done before this phase trains (its checkpoint to resume from, if > 0).
+    pub start: usize,
+    /// The last epoch of the phase, counted from 1.
+    pub last: usize,
+    /// A sweep's progress bar, if any.
+    pub progress: Option<&'a RunProgress>,
+}
+
+/// Trains `model` with `training` (its metrics set, the training loss through `guard`, which
+/// stops it through `interrupter` on a NaN) from epoch `phase.start + 1` to `phase.last`,
+/// checkpointing each epoch; a panic, a NaN loss or a training error is an error naming it.
+pub(crate) fn launch_phase<M: LearnerModel>(
+    phase: PhaseRun,
+    training: SupervisedTraining<M>,
+    model: M,
+    interrupter: Interrupter,
+    guard: &NanGuard,
+) -> anyhow::Result<M> {
+    let train = phase.train;
+    let training = training
+        .with_metric_logger(GuardedLogger::new(phase.run.path(), interrupter.clone()))
+        .with_interrupter(interrupter)
+        .with_default_checkpointers()
+        .num_epochs(phase.last);
+    let training = if phase.start > 0 {
+        training.checkpoint(phase.start)
+    } else {
+        training
+    };
+    let learner = Learner::new(
+        model,
+        optimizer(train),
+        scheduler(train, phase.batches_per_epoch)?,
+    );
+    // burn-train's own panic hook and `experiment.log` are left out: a failure is one line.
+    let training = renderer(training, phase.progress).with_application_logger(None);
+    let result = catch_training_panics(phase.run.path(), || training.launch(learner))?;
+    if let Some(epoch) = guard.diverged_at() {
+        bail!(
+            "training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
+             train.learning_rate (now {}) or check the data",
+            train.learning_rate
+        );
+    }
+    if let Some(error) = result.error {
+        bail!("training stopped: {error}");
+    }
+    Ok(result.model)
+}
+
 /// A data loader of sample batches.
 type Loader = Arc<dyn DataLoader<SampleBatch>>;
 
 /// A loader of `samples` in batches of `train.batch_size`; with `shuffle = (seed, skip)`
 /// shuffled with `seed`, as from the epoch after `skip` epochs (`skip_epochs.rs`); with
 /// `train.workers`, that many batches made ahead on a background thread.
-fn loader<D: Dataset<Sample> + 'static>(
+pub(crate) fn loader<I, O, D, B>(
     samples: D,
-    batcher: &SampleBatcher,
+    batcher: &B,
     shuffle: Option<(u64, usize)>,
     train: &TrainSection,
-) -> Loader {
+) -> Arc<dyn DataLoader<O>>
+where
+    I: Send + Sync + Clone + std::fmt::Debug + 'static,
+    O: Send + Clone + std::fmt::Debug + 'static,
+    D: Dataset<I> + 'static,
+    B: Batcher<I, O> + Clone + 'static,
+{
     let mut builder = DataLoaderBuilder::new(batcher.clone()).batch_size(train.batch_size);
     if let Some((seed, _)) = shuffle {
         builder = builder.shuffle(seed);
@@ -474,7 +569,7 @@ fn optimizer(train: &TrainSection) -> ModuleOptimizer {
 ///
 /// # Errors
 /// A learning rate the cosine schedule rejects.
-fn scheduler(train: &TrainSection, batches_per_epoch: usize) -> anyhow::Result<ModuleLrScheduler> {
+pub(crate) fn scheduler(train: &TrainSection, batches_per_epoch: usize) -> anyhow::Result<ModuleLrScheduler> {
     match train.schedule {
         ScheduleKind::Constant | ScheduleKind::Step => {
             let milestones = train
@@ -501,10 +596,10 @@ fn scheduler(train: &TrainSection, batches_per_epoch: usize) -> anyhow::Result<M
 
 /// `training` with its progress shown on a sweep's bar, burn-train's dashboard on a terminal,
 /// or else one line per epoch.
-fn renderer(
-    training: SupervisedTraining<Classifier>,
+fn renderer<M: LearnerModel>(
+    training: SupervisedTraining<M>,
     progress: Option<&RunProgress>,
-) -> SupervisedTraining<Classifier> {
+) -> SupervisedTraining<M> {
     match progress {
         Some(progress) => training.renderer(Box::new(SweepRenderer::new(progress.clone()))),
         None if std::io::stdout().is_terminal() => training,
@@ -523,7 +618,8 @@ fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result
         &report.train_counts,
         &report.scores.per_class_recall,
         &history.train_loss(),
-        &history.valid_balanced_accuracy(),
+        &history.valid_score(),
+        history.valid_label(),
         &format!("{} / {}: per-class recall", report.loss, report.scheme),
     )?;
     plots::write_reliability(
@@ -565,7 +661,7 @@ mod tests {
     /// The curves the plot draws: one finite value per epoch, the accuracy a fraction.
     #[track_caller]
     fn assert_curves(history: &EpochHistory, epochs: usize) {
-        let (loss, balanced) = (history.train_loss(), history.valid_balanced_accuracy());
+        let (loss, balanced) = (history.train_loss(), history.valid_score());
         assert_eq!(
             (loss.len(), balanced.len()),
             (epochs, epochs),
@@ -587,7 +683,7 @@ mod tests {
         let first = run.read_history(2).unwrap();
         assert_curves(&first, 2);
         // Above chance (0.1) after two epochs.
-        assert!(first.epochs[1].valid_balanced_accuracy > 0.2, "{first:?}");
+        assert!(first.epochs[1].valid.value() > 0.2, "{first:?}");
 
         // A resumed run keeps the epochs before its checkpoint and adds its own.
         train_into(dir.path(), &tiny(3, &[]), true);

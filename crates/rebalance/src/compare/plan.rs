@@ -136,6 +136,19 @@ impl ComparePlan {
                 expected: format!("in 1..={MAX_SEEDS}"),
             });
         }
+        let multi_label = table
+            .get("data")
+            .and_then(|d| d.get("task"))
+            .and_then(toml::Value::as_str)
+            == Some("multi-label");
+        if multi_label {
+            return Err(parse_error(
+                &shown,
+                "data.task = \"multi-label\": rebalance compare runs single-label sweeps only \
+                 so far; train each multi-label variant with `rebalance train --set ...`"
+                    .to_string(),
+            ));
+        }
         let entries = table.remove("variants");
         let base = RunConfig::from_table(table.clone(), &shown)?;
         // `--set` applies to every variant, and wins over what the variant sets.

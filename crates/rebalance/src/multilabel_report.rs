@@ -1,0 +1,285 @@
+//! A multi-label run's report (`report.json`, `report.md` and the terminal summary), with
+//! scikit-learn's metric names; the multi-label counterpart of `report.rs`.
+
+use rebalance_data::Task;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ThresholdRule;
+use crate::multilabel_evaluation::{MultiLabelError, MultiLabelScores, Thresholds};
+
+/// `report.json` of a multi-label run: test metrics (fractions in `[0, 1]`) at the run's
+/// thresholds, per-label vectors in label-index order, and how they were obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MultiLabelReport {
+    /// Always `"multi-label"`.
+    pub task: Task,
+    /// The backend that trained the model.
+    pub backend: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// The loss (`kind` of `[loss]`).
+    pub loss: String,
+    /// The weighting scheme.
+    pub scheme: String,
+    /// The label names, in index order.
+    pub label_names: Vec<String>,
+    /// Training samples positive for each label.
+    pub train_counts: Vec<usize>,
+    /// Training samples.
+    pub train_samples: usize,
+    /// The label weights in force at the end of training (all 1 for an unweighted loss).
+    pub class_weights: Vec<f64>,
+    /// How the thresholds were chosen (`fixed` or `tuned`).
+    pub threshold_rule: ThresholdRule,
+    /// Each label's decision threshold on its sigmoid probability.
+    pub thresholds: Vec<f32>,
+    /// `f1_score(average="micro")`.
+    pub micro_f1: f64,
+    /// `f1_score(average="macro", zero_division=0)`.
+    pub macro_f1: f64,
+    /// Mean of the per-label average precision over the labels with a test positive (mAP,
+    /// threshold-free).
+    pub mean_average_precision: f64,
+    /// Samples whose whole label set is predicted exactly (`accuracy_score`).
+    pub subset_accuracy: f64,
+    /// Wrong (sample, label) pairs over all pairs (`hamming_loss`).
+    pub hamming_loss: f64,
+    /// Per-label precision.
+    pub per_label_precision: Vec<f64>,
+    /// Per-label recall.
+    pub per_label_recall: Vec<f64>,
+    /// Per-label F1.
+    pub per_label_f1: Vec<f64>,
+    /// Per-label average precision (`average_precision_score(average=None)`); `null` for a
+    /// label without a test positive.
+    pub per_label_average_precision: Vec<Option<f64>>,
+    /// Test samples positive for each label.
+    pub per_label_support: Vec<u64>,
+    /// Wall time of training, seconds.
+    pub wall_seconds: f64,
+    /// Training samples processed per second of training wall time.
+    pub train_samples_per_second: f64,
+    /// Bytes the dataset's splits take in memory.
+    #[serde(default)]
+    pub dataset_bytes: u64,
+    /// Peak resident memory of the process that wrote the report, where the OS tells.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
+}
+
+/// What a run is, beside its test scores: the fields of a [`MultiLabelReport`] that do not
+/// come from the predictions.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    /// The backend.
+    pub backend: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// The loss kind.
+    pub loss: String,
+    /// The weighting scheme.
+    pub scheme: String,
+    /// The label names.
+    pub label_names: Vec<String>,
+    /// Training positives per label.
+    pub train_counts: Vec<usize>,
+    /// Training samples.
+    pub train_samples: usize,
+    /// The label weights at the last epoch.
+    pub class_weights: Vec<f64>,
+    /// Training wall time, seconds.
+    pub wall_seconds: f64,
+}
+
+impl MultiLabelReport {
+    /// The report of `scores` at `thresholds` (chosen by `rule`).
+    ///
+    /// # Errors
+    /// Thresholds not one per label, or NaN.
+    pub fn new(
+        facts: RunFacts,
+        scores: &MultiLabelScores,
+        rule: ThresholdRule,
+        thresholds: Vec<f32>,
+    ) -> Result<Self, MultiLabelError> {
+        let at = scores.at(&Thresholds::PerLabel(thresholds.clone()))?;
+        let per_label = at.precision_recall_fscore_support();
+        let seen = facts.train_samples * facts.epochs;
+        Ok(Self {
+            task: Task::MultiLabel,
+            backend: facts.backend,
+            epochs: facts.epochs,
+            loss: facts.loss,
+            scheme: facts.scheme,
+            label_names: facts.label_names,
+            train_counts: facts.train_counts,
+            train_samples: facts.train_samples,
+            class_weights: facts.class_weights,
+            threshold_rule: rule,
+            thresholds,
+            micro_f1: at.micro_f1(),
+            macro_f1: at.macro_f1(),
+            mean_average_precision: scores.mean_average_precision().unwrap_or(0.0),
+            subset_accuracy: at.subset_accuracy(),
+            hamming_loss: at.hamming_loss(),
+            per_label_precision: per_label.precision,
+            per_label_recall: per_label.recall,
+            per_label_f1: per_label.f1,
+            per_label_average_precision: scores.average_precision(),
+            per_label_support: per_label.support,
+            wall_seconds: facts.wall_seconds,
+            train_samples_per_second: if facts.wall_seconds > 0.0 {
+                seen as f64 / facts.wall_seconds
+            } else {
+                0.0
+            },
+            dataset_bytes: 0,
+            peak_memory_bytes: None,
+        })
+    }
+
+    /// The labels from the most to the fewest training positives (head → tail).
+    fn head_to_tail(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.label_names.len()).collect();
+        order.sort_by_key(|&l| std::cmp::Reverse(self.train_counts.get(l).copied().unwrap_or(0)));
+        order
+    }
+
+    /// The label weights of each label (1 where there are none).
+    fn weight(&self, label: usize) -> f64 {
+        self.class_weights.get(label).copied().unwrap_or(1.0)
+    }
+
+    /// `report.md`: the headline metrics, then one row per label from head to tail.
+    pub fn markdown(&self) -> String {
+        let mut md = format!(
+            "# rebalance report (multi-label)\n\nloss `{}`, scheme `{}`, backend `{}`, {} epochs, \
+             thresholds `{}`\n\n| metric | value |\n|---|---|\n| micro-F1 | {:.4} |\n\
+             | macro-F1 | {:.4} |\n| mAP | {:.4} |\n| subset accuracy | {:.4} |\n\
+             | Hamming loss | {:.4} |\n\n\
+             | label | train positives | weight | threshold | precision | recall | f1-score | \
+             AP | support |\n|---|---|---|---|---|---|---|---|---|\n",
+            self.loss,
+            self.scheme,
+            self.backend,
+            self.epochs,
+            self.threshold_rule,
+            self.micro_f1,
+            self.macro_f1,
+            self.mean_average_precision,
+            self.subset_accuracy,
+            self.hamming_loss,
+        );
+        for l in self.head_to_tail() {
+            let ap = self.per_label_average_precision[l].map_or("–".to_string(), |v| format!("{v:.4}"));
+            md += &format!(
+                "| {} | {} | {:.4} | {:.3} | {:.4} | {:.4} | {:.4} | {ap} | {} |\n",
+                self.label_names[l],
+                self.train_counts[l],
+                self.weight(l),
+                self.thresholds[l],
+                self.per_label_precision[l],
+                self.per_label_recall[l],
+                self.per_label_f1[l],
+                self.per_label_support[l],
+            );
+        }
+        md += &format!(
+            "\ntraining: {:.1} s, {:.0} samples/s\n",
+            self.wall_seconds, self.train_samples_per_second
+        );
+        md
+    }
+
+    /// The terminal summary.
+    pub fn summary(&self) -> String {
+        let recall: Vec<String> = self
+            .head_to_tail()
+            .iter()
+            .map(|&l| format!("{:.2}", self.per_label_recall[l]))
+            .collect();
+        format!(
+            "micro-F1 {:.4}  macro-F1 {:.4}  mAP {:.4}  subset accuracy {:.4}  Hamming loss {:.4}\n\
+             per-label recall (head → tail): {}",
+            self.micro_f1,
+            self.macro_f1,
+            self.mean_average_precision,
+            self.subset_accuracy,
+            self.hamming_loss,
+            recall.join(" ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> RunFacts {
+        RunFacts {
+            backend: "flex".into(),
+            epochs: 2,
+            loss: "sigmoid".into(),
+            scheme: "ens".into(),
+            label_names: vec!["rare".into(), "common".into()],
+            train_counts: vec![3, 30],
+            train_samples: 40,
+            class_weights: vec![1.5, 0.5],
+            wall_seconds: 2.0,
+        }
+    }
+
+    /// The fields against scikit-learn on a hand-made case:
+    /// ```python
+    /// from sklearn import metrics
+    /// y = [[1, 0], [0, 1], [1, 1], [0, 0]]
+    /// s = [[0.9, 0.2], [0.6, 0.7], [0.4, 0.8], [0.1, 0.3]]
+    /// p = [[int(v >= 0.5) for v in r] for r in s]
+    /// metrics.f1_score(y, p, average="micro")            # 0.75
+    /// metrics.f1_score(y, p, average="macro")            # 0.75
+    /// metrics.accuracy_score(y, p)                       # 0.5
+    /// metrics.hamming_loss(y, p)                         # 0.25
+    /// metrics.average_precision_score(y, s, average=None) # [0.8333333, 1.0]
+    /// ```
+    #[test]
+    fn matches_scikit_learn() {
+        let scores = [0.9, 0.2, 0.6, 0.7, 0.4, 0.8, 0.1, 0.3];
+        let targets = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0];
+        let m = MultiLabelScores::new(&scores, &targets, 2).unwrap();
+        let r = MultiLabelReport::new(facts(), &m, ThresholdRule::Fixed, vec![0.5; 2]).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        assert!(close(r.micro_f1, 0.75), "{}", r.micro_f1);
+        assert!(close(r.macro_f1, 0.75), "{}", r.macro_f1);
+        assert!(close(r.subset_accuracy, 0.5));
+        assert!(close(r.hamming_loss, 0.25));
+        let ap: Vec<f64> = r.per_label_average_precision.iter().flatten().copied().collect();
+        assert!(close(ap[0], 0.833_333_3) && close(ap[1], 1.0), "{ap:?}");
+        assert!(close(r.mean_average_precision, (0.833_333_3 + 1.0) / 2.0));
+        assert_eq!(r.per_label_support, [2, 2]);
+        assert!(close(r.train_samples_per_second, 40.0));
+
+        // report.json's keys, and head → tail in the table: "common" (30) before "rare" (3).
+        let json = serde_json::to_value(&r).unwrap();
+        for key in [
+            "task",
+            "label_names",
+            "micro_f1",
+            "macro_f1",
+            "mean_average_precision",
+            "subset_accuracy",
+            "hamming_loss",
+            "per_label_precision",
+            "per_label_recall",
+            "per_label_f1",
+            "per_label_average_precision",
+            "per_label_support",
+            "thresholds",
+        ] {
+            assert!(json.get(key).is_some(), "{key} missing from {json}");
+        }
+        assert_eq!(json["task"], "multi-label");
+        let md = r.markdown();
+        assert!(md.find("| common |").unwrap() < md.find("| rare |").unwrap(), "{md}");
+        assert!(r.summary().contains("per-label recall (head → tail): 1.00 0.50"), "{}", r.summary());
+    }
+}
