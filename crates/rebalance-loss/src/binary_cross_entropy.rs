@@ -4,9 +4,9 @@ use burn::prelude::*;
 use rebalance_weights::ClassWeights;
 
 use crate::cross_entropy::class_tensor;
-use crate::error::check_class_values;
+use crate::error::{check_class_values, check_min};
 use crate::sigmoid::SigmoidTerms;
-use crate::{LossError, Reduction};
+use crate::{LabelWeighting, LossError, Reduction};
 
 /// Configuration of [`WeightedBinaryCrossEntropy`]: sigmoid (one-vs-all) cross-entropy for
 /// single-label targets (class indices, one-hot encoded) and multi-label targets (multi-hot).
@@ -18,7 +18,9 @@ use crate::{LossError, Reduction};
 /// any `z`, without cancellation, so even tiny gradients `σ(z) - y` keep float precision.
 /// Per-sample loss `l_n = s_n · Σ_c e_{n,c}`, where the sample weight `s_n` is the sum of the
 /// class weights of the sample's positive labels (the class weight of its label for
-/// single-label targets; a multi-hot row with no positive label gets 0). PyTorch's
+/// single-label targets; a multi-hot row with no positive label gets `no_label_weight`,
+/// default 0), or, with `label_weighting = per-label`, `l_n = Σ_c w_c·e_{n,c}` (PyTorch's
+/// `weight=w`) with sample weight `mean_c w_c`: see [`LabelWeighting`]. PyTorch's
 /// `reduction="mean"` over all `N·C` elements is `sum` divided by `N·C`, or
 /// `forward_elementwise(..).mean()`.
 #[derive(Config, Debug)]
@@ -26,9 +28,17 @@ pub struct WeightedBinaryCrossEntropyConfig {
     /// Per-class weights `w_c`, finite and `>= 0`, one per class. Default `None`: unweighted.
     pub weights: Option<Vec<f64>>,
     /// Per-class weight `pw_c` of the positive term, finite and `>= 0` (PyTorch's
-    /// `pos_weight`; `n_neg / n_pos` balances a class's positives and negatives). Default
-    /// `None`: 1.
+    /// `pos_weight`; `n_neg / n_pos` balances a class's positives and negatives, see
+    /// [`balanced_pos_weight`](crate::balanced_pos_weight)). Default `None`: 1.
     pub pos_weight: Option<Vec<f64>>,
+    /// How the class weights weigh a multi-hot row. Default `positive-sum`.
+    #[config(default = "LabelWeighting::PositiveSum")]
+    pub label_weighting: LabelWeighting,
+    /// Under `positive-sum` with class weights, the sample weight of a row with no positive
+    /// label, finite and `>= 0`: offer a weight for such rows. Default 0: they drop out of the
+    /// loss, as in the weighting article.
+    #[config(default = 0.0)]
+    pub no_label_weight: f64,
     /// How per-sample losses are reduced. Default `weighted-mean`.
     #[config(default = "Reduction::WeightedMean")]
     pub reduction: Reduction,
@@ -46,6 +56,7 @@ impl WeightedBinaryCrossEntropyConfig {
     /// # Errors
     /// As [`init`](Self::init), for those parameters.
     pub fn validate(&self) -> Result<(), LossError> {
+        check_label_weighting(self.label_weighting, self.no_label_weight)?;
         check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())
     }
 
@@ -53,15 +64,40 @@ impl WeightedBinaryCrossEntropyConfig {
     ///
     /// # Errors
     /// A weight or `pos_weight` that is negative or not finite, or the two of different
-    /// lengths.
+    /// lengths; `no_label_weight` negative or not finite, or not 0 with `per-label`.
     pub fn init(&self, device: &Device) -> Result<WeightedBinaryCrossEntropy, LossError> {
         self.validate()?;
         Ok(WeightedBinaryCrossEntropy {
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
             pos_weight: self.pos_weight.as_deref().map(|w| class_tensor(w, device)),
+            label_weighting: self.label_weighting,
+            no_label_weight: self.no_label_weight,
             reduction: self.reduction,
         })
     }
+}
+
+/// Checks `no_label_weight`: finite, `>= 0`, and 0 unless `label_weighting` is `positive-sum`.
+pub(crate) fn check_label_weighting(
+    label_weighting: LabelWeighting,
+    no_label_weight: f64,
+) -> Result<(), LossError> {
+    check_min(
+        "no_label_weight",
+        no_label_weight,
+        0.0,
+        false,
+        "finite and >= 0",
+    )?;
+    if label_weighting != LabelWeighting::PositiveSum && no_label_weight != 0.0 {
+        return Err(LossError::InvalidParameter {
+            name: "no_label_weight",
+            value: no_label_weight.to_string(),
+            expected: "0 with label_weighting = \"per-label\" (it weighs rows without a \
+                       positive label under \"positive-sum\" only)",
+        });
+    }
+    Ok(())
 }
 
 /// Checks the per-class vectors of a sigmoid loss.
@@ -84,6 +120,9 @@ pub struct WeightedBinaryCrossEntropy {
     weights: Option<Tensor<1>>,
     pos_weight: Option<Tensor<1>>,
     #[module(skip)]
+    label_weighting: LabelWeighting,
+    no_label_weight: f64,
+    #[module(skip)]
     reduction: Reduction,
 }
 
@@ -94,6 +133,8 @@ impl WeightedBinaryCrossEntropy {
             pos_weight: self.pos_weight.as_ref(),
             alpha: None,
             gamma: 0.0,
+            label_weighting: self.label_weighting,
+            no_label_weight: self.no_label_weight,
         }
     }
 
@@ -120,7 +161,8 @@ impl WeightedBinaryCrossEntropy {
             .reduce(self.reduction)
     }
 
-    /// Weighted element losses `s_n · e_{n,c}` of multi-hot targets, shape
+    /// Weighted element losses `s_n · e_{n,c}` (`w_c · e_{n,c}` under `per-label`) of
+    /// multi-hot targets, shape
     /// `[batch_size, num_classes]`.
     pub fn forward_elementwise(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         self.terms().weighted_elements(logits, targets)

@@ -3,10 +3,12 @@
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, Scheme};
 
+use crate::binary_cross_entropy::check_label_weighting;
 use crate::error::check_min;
 use crate::{
-    LossError, Reduction, SigmoidFocal, SigmoidFocalConfig, WeightedBinaryCrossEntropy,
-    WeightedBinaryCrossEntropyConfig, WeightedCrossEntropy, WeightedCrossEntropyConfig,
+    LabelWeighting, LossError, Reduction, SigmoidFocal, SigmoidFocalConfig,
+    WeightedBinaryCrossEntropy, WeightedBinaryCrossEntropyConfig, WeightedCrossEntropy,
+    WeightedCrossEntropyConfig,
 };
 
 rebalance_weights::config_enum! {
@@ -33,6 +35,10 @@ rebalance_weights::config_enum! {
 /// paper's code: for the sigmoid bases, the weighted sum over all `N·C` elements divided by
 /// the number of positive labels, `N` for single-label targets.
 ///
+/// The sigmoid and focal bases take multi-hot targets too, their class weights applied as
+/// `label_weighting` says ([`LabelWeighting`]; `no_label_weight` for a row without a positive
+/// label); the softmax base takes neither option.
+///
 /// For the sigmoid and focal bases, §5.2 of the paper initialises the classifier's bias to
 /// [`sigmoid_bias_init`] so that early training is stable.
 #[derive(Config, Debug)]
@@ -48,6 +54,14 @@ pub struct ClassBalancedConfig {
     /// Focusing parameter `γ` of the focal base, finite and `>= 0`. Default 2.
     #[config(default = 2.0)]
     pub gamma: f64,
+    /// How the sigmoid and focal bases weigh a multi-hot row. Default `positive-sum`.
+    #[config(default = "LabelWeighting::PositiveSum")]
+    pub label_weighting: LabelWeighting,
+    /// Under `positive-sum`, the sample weight of a multi-hot row with no positive label
+    /// (sigmoid and focal bases), finite and `>= 0`: offer a weight for such rows. Default 0:
+    /// they drop out.
+    #[config(default = 0.0)]
+    pub no_label_weight: f64,
     /// How per-sample losses are reduced. Default `mean`, as in the paper's code.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
@@ -70,6 +84,25 @@ impl ClassBalancedConfig {
     /// As [`init`](Self::init), for those parameters.
     pub fn validate(&self) -> Result<(), LossError> {
         check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
+        check_label_weighting(self.label_weighting, self.no_label_weight)?;
+        if self.base == ClassBalancedBase::Softmax {
+            const SOFTMAX: &str = "left at its default with base = \"softmax\" (the softmax \
+                                   base has one true class per sample)";
+            if self.label_weighting != LabelWeighting::default() {
+                return Err(LossError::InvalidParameter {
+                    name: "label_weighting",
+                    value: self.label_weighting.to_string(),
+                    expected: SOFTMAX,
+                });
+            }
+            if self.no_label_weight != 0.0 {
+                return Err(LossError::InvalidParameter {
+                    name: "no_label_weight",
+                    value: self.no_label_weight.to_string(),
+                    expected: SOFTMAX,
+                });
+            }
+        }
         Ok(Scheme::Ens { beta: self.beta }.validate()?)
     }
 
@@ -77,7 +110,7 @@ impl ClassBalancedConfig {
     ///
     /// # Errors
     /// Empty or all-zero counts, a class with no sample, `β ∉ [0, 1)`, `γ` negative or not
-    /// finite.
+    /// finite, `no_label_weight` out of range, either multi-label option with the softmax base.
     pub fn init(&self, device: &Device) -> Result<ClassBalanced, LossError> {
         self.validate()?;
         let weights = self.class_weights()?;
@@ -91,6 +124,8 @@ impl ClassBalancedConfig {
             ClassBalancedBase::Sigmoid => ClassBalancedLoss::Sigmoid(
                 WeightedBinaryCrossEntropyConfig::new()
                     .with_class_weights(&weights)
+                    .with_label_weighting(self.label_weighting)
+                    .with_no_label_weight(self.no_label_weight)
                     .with_reduction(self.reduction)
                     .init(device)?,
             ),
@@ -99,6 +134,8 @@ impl ClassBalancedConfig {
                     .with_gamma(self.gamma)
                     .with_alpha(-1.0)
                     .with_class_weights(&weights)
+                    .with_label_weighting(self.label_weighting)
+                    .with_no_label_weight(self.no_label_weight)
                     .with_reduction(self.reduction)
                     .init(device)?,
             ),

@@ -17,9 +17,9 @@ use crate::error::check_class_values;
 use crate::flat_config::FlatLoss;
 use crate::{
     BalancedSoftmaxConfig, ClassBalancedBase, ClassBalancedConfig, ClassBalancedLoss, FocalConfig,
-    ImbalanceLoss, LabelAwareSmoothing, LdamConfig, LogitAdjustedConfig, LossError, MultiLabelLoss,
-    Reduction, SigmoidFocalConfig, VsConfig, WeightedBinaryCrossEntropyConfig,
-    WeightedCrossEntropyConfig,
+    ImbalanceLoss, LabelAwareSmoothing, LabelWeighting, LdamConfig, LogitAdjustedConfig, LossError,
+    MultiLabelLoss, PosWeight, Reduction, SigmoidFocalConfig, VsConfig,
+    WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
 };
 
 /// Class weights computed from the training counts, optionally deferred (DRW).
@@ -79,9 +79,9 @@ impl ClassWeighting {
 /// |---|---|
 /// | `cross-entropy` ([`WeightedCrossEntropyConfig`]) | `smoothing` or `label_aware` ([`LabelAwareSmoothing`]), `ignore_index` |
 /// | `focal` ([`FocalConfig`]) | `gamma` |
-/// | `sigmoid` ([`WeightedBinaryCrossEntropyConfig`]) | `pos_weight` |
-/// | `sigmoid-focal` ([`SigmoidFocalConfig`]) | `gamma`, `alpha`, `pos_weight` |
-/// | `class-balanced` ([`ClassBalancedConfig`]) | `beta`, `base`, `gamma` (no class-weight keys: its weights are ENS with `beta`) |
+/// | `sigmoid` ([`WeightedBinaryCrossEntropyConfig`]) | `pos_weight`, `label_weighting`, `no_label_weight` |
+/// | `sigmoid-focal` ([`SigmoidFocalConfig`]) | `gamma`, `alpha`, `pos_weight`, `label_weighting`, `no_label_weight` |
+/// | `class-balanced` ([`ClassBalancedConfig`]) | `beta`, `base`, `gamma`, `label_weighting`, `no_label_weight` (no class-weight keys: its weights are ENS with `beta`) |
 /// | `ldam` ([`LdamConfig`]) | `max_margin`, `scale` |
 /// | `logit-adjusted` ([`LogitAdjustedConfig`]) | `tau` |
 /// | `balanced-softmax` ([`BalancedSoftmaxConfig`]) | |
@@ -91,6 +91,18 @@ impl ClassWeighting {
 /// ([`ClassWeighting`]): `scheme` (a [`Scheme`] name; default `uniform`, no weights), its
 /// parameter `beta` (`ens`), `power` (`power`) or `custom_weights` (`custom`), `normalize`,
 /// `zero_count`, and `drw_start_epoch` (the first epoch with weights, counted from 1).
+///
+/// The multi-label keys of the sigmoid kinds:
+/// - `pos_weight` ([`PosWeight`]): a list of numbers, one per class, or `"balanced"`:
+///   `n_neg / n_pos` of each label from the training counts ([`balanced_pos_weight`](crate::balanced_pos_weight));
+/// - `label_weighting` ([`LabelWeighting`]): `"positive-sum"` (default; a row weighs the sum
+///   of its positive labels' class weights) or `"per-label"` (PyTorch's `weight=w`, column by
+///   column);
+/// - `no_label_weight` (finite, `>= 0`, default 0): under `positive-sum`, the weight of a row
+///   without a positive label: offer a weight for such rows (0 drops them).
+///
+/// With `kind = "class-balanced"`, `label_weighting` and `no_label_weight` need its `sigmoid`
+/// or `focal` base.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -165,8 +177,12 @@ pub enum LossConfig {
     Sigmoid {
         /// Class weights.
         weights: Option<ClassWeighting>,
-        /// Per-class weight of positive terms.
-        pos_weight: Option<Vec<f64>>,
+        /// Per-class weight of positive terms: values, or `balanced` from the counts.
+        pos_weight: Option<PosWeight>,
+        /// How class weights weigh a multi-hot row.
+        label_weighting: LabelWeighting,
+        /// Under `positive-sum`, the weight of a row without a positive label.
+        no_label_weight: f64,
         /// Reduction.
         reduction: Reduction,
     },
@@ -178,8 +194,12 @@ pub enum LossConfig {
         alpha: f64,
         /// Class weights.
         weights: Option<ClassWeighting>,
-        /// Per-class weight of positive terms.
-        pos_weight: Option<Vec<f64>>,
+        /// Per-class weight of positive terms: values, or `balanced` from the counts.
+        pos_weight: Option<PosWeight>,
+        /// How class weights weigh a multi-hot row.
+        label_weighting: LabelWeighting,
+        /// Under `positive-sum`, the weight of a row without a positive label.
+        no_label_weight: f64,
         /// Reduction.
         reduction: Reduction,
     },
@@ -191,6 +211,10 @@ pub enum LossConfig {
         base: ClassBalancedBase,
         /// Focusing parameter of the focal base.
         gamma: f64,
+        /// How the sigmoid and focal bases weigh a multi-hot row.
+        label_weighting: LabelWeighting,
+        /// Under `positive-sum`, the weight of a row without a positive label.
+        no_label_weight: f64,
         /// Reduction.
         reduction: Reduction,
     },
@@ -262,9 +286,21 @@ impl LossKind {
         let own: &[&str] = match self {
             LossKind::CrossEntropy => &["smoothing", "label_aware", "ignore_index"],
             LossKind::Focal => &["gamma"],
-            LossKind::Sigmoid => &["pos_weight"],
-            LossKind::SigmoidFocal => &["gamma", "alpha", "pos_weight"],
-            LossKind::ClassBalanced => &["beta", "base", "gamma"],
+            LossKind::Sigmoid => &["pos_weight", "label_weighting", "no_label_weight"],
+            LossKind::SigmoidFocal => &[
+                "gamma",
+                "alpha",
+                "pos_weight",
+                "label_weighting",
+                "no_label_weight",
+            ],
+            LossKind::ClassBalanced => &[
+                "beta",
+                "base",
+                "gamma",
+                "label_weighting",
+                "no_label_weight",
+            ],
             LossKind::Ldam => &["max_margin", "scale"],
             LossKind::LogitAdjusted => &["tau"],
             LossKind::Vs => &["gamma", "tau"],
@@ -305,7 +341,9 @@ impl LossConfig {
                 let c = WeightedBinaryCrossEntropyConfig::new();
                 LossConfig::Sigmoid {
                     weights: None,
-                    pos_weight: c.pos_weight,
+                    pos_weight: c.pos_weight.map(PosWeight::Values),
+                    label_weighting: c.label_weighting,
+                    no_label_weight: c.no_label_weight,
                     reduction: c.reduction,
                 }
             }
@@ -315,7 +353,9 @@ impl LossConfig {
                     gamma: c.gamma,
                     alpha: c.alpha,
                     weights: None,
-                    pos_weight: c.pos_weight,
+                    pos_weight: c.pos_weight.map(PosWeight::Values),
+                    label_weighting: c.label_weighting,
+                    no_label_weight: c.no_label_weight,
                     reduction: c.reduction,
                 }
             }
@@ -325,6 +365,8 @@ impl LossConfig {
                     beta: c.beta,
                     base: c.base,
                     gamma: c.gamma,
+                    label_weighting: c.label_weighting,
+                    no_label_weight: c.no_label_weight,
                     reduction: c.reduction,
                 }
             }
@@ -446,22 +488,43 @@ impl LossConfig {
                     .validate()
             }
             LossConfig::Focal { gamma, .. } => FocalConfig::new().with_gamma(*gamma).validate(),
-            LossConfig::Sigmoid { pos_weight, .. } => WeightedBinaryCrossEntropyConfig::new()
-                .with_pos_weight(pos_weight.clone())
+            LossConfig::Sigmoid {
+                pos_weight,
+                label_weighting,
+                no_label_weight,
+                ..
+            } => WeightedBinaryCrossEntropyConfig::new()
+                .with_pos_weight(given_values(pos_weight))
+                .with_label_weighting(*label_weighting)
+                .with_no_label_weight(*no_label_weight)
                 .validate(),
             LossConfig::SigmoidFocal {
                 gamma,
                 alpha,
                 pos_weight,
+                label_weighting,
+                no_label_weight,
                 ..
             } => SigmoidFocalConfig::new()
                 .with_gamma(*gamma)
                 .with_alpha(*alpha)
-                .with_pos_weight(pos_weight.clone())
+                .with_pos_weight(given_values(pos_weight))
+                .with_label_weighting(*label_weighting)
+                .with_no_label_weight(*no_label_weight)
                 .validate(),
-            LossConfig::ClassBalanced { beta, gamma, .. } => ClassBalancedConfig::new(Vec::new())
+            LossConfig::ClassBalanced {
+                beta,
+                base,
+                gamma,
+                label_weighting,
+                no_label_weight,
+                ..
+            } => ClassBalancedConfig::new(Vec::new())
                 .with_beta(*beta)
+                .with_base(*base)
                 .with_gamma(*gamma)
+                .with_label_weighting(*label_weighting)
+                .with_no_label_weight(*no_label_weight)
                 .validate(),
             LossConfig::Ldam {
                 max_margin, scale, ..
@@ -495,6 +558,7 @@ impl LossConfig {
         self.init_for_epoch(counts, 0, device)
     }
     /// The loss for `epoch` (counted from 0), with the class weights in force then.
+    /// `pos_weight = "balanced"` takes `N = counts.total()` samples.
     ///
     /// # Errors
     /// Any parameter out of range, a class without samples (unless the weighting's
@@ -506,6 +570,17 @@ impl LossConfig {
         epoch: usize,
         device: &Device,
     ) -> Result<ImbalanceLoss, LossError> {
+        self.build(counts, counts.total(), epoch, device)
+    }
+
+    /// The loss for `epoch`, with `samples` training rows for `pos_weight = "balanced"`.
+    fn build(
+        &self,
+        counts: &ClassCounts,
+        samples: u64,
+        epoch: usize,
+        device: &Device,
+    ) -> Result<ImbalanceLoss, LossError> {
         let weights: Option<Vec<f64>> = match self.weighting() {
             Some(weighting) => {
                 let schedule = weighting.schedule(counts)?;
@@ -514,9 +589,14 @@ impl LossConfig {
             None => None,
         };
         let counts_vec = counts.as_slice().to_vec();
-        let check_pos_weight = |pos_weight: &Option<Vec<f64>>| match pos_weight {
-            Some(pw) => check_class_values("pos_weight", pw, Some(counts.num_classes())),
-            None => Ok(()),
+        // `pos_weight` resolved from the counts, checked against the number of classes.
+        let pos_weight_of = |pos_weight: &Option<PosWeight>| match pos_weight {
+            Some(pw) => {
+                let values = pw.resolve(counts, samples)?;
+                check_class_values("pos_weight", &values, Some(counts.num_classes()))?;
+                Ok::<_, LossError>(Some(values))
+            }
+            None => Ok(None),
         };
         Ok(match self {
             LossConfig::CrossEntropy {
@@ -548,46 +628,52 @@ impl LossConfig {
             ),
             LossConfig::Sigmoid {
                 pos_weight,
+                label_weighting,
+                no_label_weight,
                 reduction,
                 ..
-            } => {
-                check_pos_weight(pos_weight)?;
-                ImbalanceLoss::Sigmoid(
-                    WeightedBinaryCrossEntropyConfig::new()
-                        .with_weights(weights)
-                        .with_pos_weight(pos_weight.clone())
-                        .with_reduction(*reduction)
-                        .init(device)?,
-                )
-            }
+            } => ImbalanceLoss::Sigmoid(
+                WeightedBinaryCrossEntropyConfig::new()
+                    .with_weights(weights)
+                    .with_pos_weight(pos_weight_of(pos_weight)?)
+                    .with_label_weighting(*label_weighting)
+                    .with_no_label_weight(*no_label_weight)
+                    .with_reduction(*reduction)
+                    .init(device)?,
+            ),
             LossConfig::SigmoidFocal {
                 gamma,
                 alpha,
                 pos_weight,
+                label_weighting,
+                no_label_weight,
                 reduction,
                 ..
-            } => {
-                check_pos_weight(pos_weight)?;
-                ImbalanceLoss::SigmoidFocal(
-                    SigmoidFocalConfig::new()
-                        .with_gamma(*gamma)
-                        .with_alpha(*alpha)
-                        .with_weights(weights)
-                        .with_pos_weight(pos_weight.clone())
-                        .with_reduction(*reduction)
-                        .init(device)?,
-                )
-            }
+            } => ImbalanceLoss::SigmoidFocal(
+                SigmoidFocalConfig::new()
+                    .with_gamma(*gamma)
+                    .with_alpha(*alpha)
+                    .with_weights(weights)
+                    .with_pos_weight(pos_weight_of(pos_weight)?)
+                    .with_label_weighting(*label_weighting)
+                    .with_no_label_weight(*no_label_weight)
+                    .with_reduction(*reduction)
+                    .init(device)?,
+            ),
             LossConfig::ClassBalanced {
                 beta,
                 base,
                 gamma,
+                label_weighting,
+                no_label_weight,
                 reduction,
             } => ImbalanceLoss::ClassBalanced(
                 ClassBalancedConfig::new(counts_vec)
                     .with_beta(*beta)
                     .with_base(*base)
                     .with_gamma(*gamma)
+                    .with_label_weighting(*label_weighting)
+                    .with_no_label_weight(*no_label_weight)
                     .with_reduction(*reduction)
                     .init(device)?,
             ),
@@ -658,19 +744,23 @@ impl LossConfig {
 
     /// The loss of multi-label targets for `epoch` (counted from 0): as
     /// [`init_for_epoch`](Self::init_for_epoch), with `label_counts` the positives of each
-    /// label over the training split (a sample counts once for each of its positive labels).
+    /// label over the training split (a sample counts once for each of its positive labels)
+    /// and `samples` the number of training rows `N` (for `pos_weight = "balanced"`:
+    /// `(N - n_pos) / n_pos` per label).
     ///
     /// # Errors
     /// As [`check_multi_label`](Self::check_multi_label) and
-    /// [`init_for_epoch`](Self::init_for_epoch).
+    /// [`init_for_epoch`](Self::init_for_epoch); with `pos_weight = "balanced"`, a label with
+    /// more positives than `samples`.
     pub fn init_multi_label(
         &self,
         label_counts: &ClassCounts,
+        samples: u64,
         epoch: usize,
         device: &Device,
     ) -> Result<MultiLabelLoss, LossError> {
         self.check_multi_label()?;
-        let multi_label = match self.init_for_epoch(label_counts, epoch, device)? {
+        let multi_label = match self.build(label_counts, samples, epoch, device)? {
             ImbalanceLoss::Sigmoid(loss) => Some(MultiLabelLoss::Sigmoid(loss)),
             ImbalanceLoss::SigmoidFocal(loss) => Some(MultiLabelLoss::SigmoidFocal(loss)),
             ImbalanceLoss::ClassBalanced(loss) => match loss.into_base() {
@@ -707,5 +797,14 @@ impl LossConfig {
                 None => Ok(None),
             },
         }
+    }
+}
+
+/// The values of a given `pos_weight`, for the checks that need no counts (`balanced` has
+/// none to check).
+fn given_values(pos_weight: &Option<PosWeight>) -> Option<Vec<f64>> {
+    match pos_weight {
+        Some(PosWeight::Values(values)) => Some(values.clone()),
+        _ => None,
     }
 }

@@ -86,6 +86,20 @@ pub enum LossError {
         why: &'static str,
     },
 
+    /// `pos_weight = "balanced"` with a label positive in more rows than there are samples.
+    #[error(
+        "pos_weight = \"balanced\": label {label} has {count} positives but there are only \
+         {samples} training samples (samples must count the training rows)"
+    )]
+    MorePositivesThanSamples {
+        /// Index of the label.
+        label: usize,
+        /// Its positive count.
+        count: u64,
+        /// The number of training samples given.
+        samples: u64,
+    },
+
     /// The class counts or weights could not be turned into class weights.
     #[error(transparent)]
     Weights(#[from] WeightError),

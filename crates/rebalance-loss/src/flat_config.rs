@@ -5,8 +5,8 @@ use rebalance_weights::{Normalization, Scheme, ZeroCountPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ClassBalancedBase, ClassWeighting, LabelAwareSmoothing, LossConfig, LossError, LossKind,
-    Reduction,
+    ClassBalancedBase, ClassWeighting, LabelAwareSmoothing, LabelWeighting, LossConfig, LossError,
+    LossKind, PosWeight, Reduction,
 };
 
 /// The serde form of [`LossConfig`]: one optional field per config key.
@@ -26,7 +26,11 @@ pub(crate) struct FlatLoss {
     #[serde(skip_serializing_if = "Option::is_none")]
     alpha: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pos_weight: Option<Vec<f64>>,
+    pos_weight: Option<PosWeight>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label_weighting: Option<LabelWeighting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_label_weight: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     base: Option<ClassBalancedBase>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +73,8 @@ impl FlatLoss {
             ("gamma", self.gamma.is_some()),
             ("alpha", self.alpha.is_some()),
             ("pos_weight", self.pos_weight.is_some()),
+            ("label_weighting", self.label_weighting.is_some()),
+            ("no_label_weight", self.no_label_weight.is_some()),
             ("base", self.base.is_some()),
             ("max_margin", self.max_margin.is_some()),
             ("scale", self.scale.is_some()),
@@ -189,28 +195,38 @@ impl TryFrom<FlatLoss> for LossConfig {
             }
             LossConfig::Sigmoid {
                 pos_weight,
+                label_weighting,
+                no_label_weight,
                 reduction,
                 ..
             } => {
                 set(pos_weight, flat.pos_weight.map(Some));
+                set(label_weighting, flat.label_weighting);
+                set(no_label_weight, flat.no_label_weight);
                 set(reduction, flat.reduction);
             }
             LossConfig::SigmoidFocal {
                 gamma,
                 alpha,
                 pos_weight,
+                label_weighting,
+                no_label_weight,
                 reduction,
                 ..
             } => {
                 set(gamma, flat.gamma);
                 set(alpha, flat.alpha);
                 set(pos_weight, flat.pos_weight.map(Some));
+                set(label_weighting, flat.label_weighting);
+                set(no_label_weight, flat.no_label_weight);
                 set(reduction, flat.reduction);
             }
             LossConfig::ClassBalanced {
                 beta,
                 base,
                 gamma,
+                label_weighting,
+                no_label_weight,
                 reduction,
             } => {
                 set(beta, flat.beta);
@@ -226,6 +242,29 @@ impl TryFrom<FlatLoss> for LossConfig {
                     });
                 }
                 set(gamma, flat.gamma);
+                if *base == ClassBalancedBase::Softmax {
+                    let given = [
+                        (
+                            "label_weighting",
+                            flat.label_weighting.map(|l| l.to_string()),
+                        ),
+                        (
+                            "no_label_weight",
+                            flat.no_label_weight.map(|w| w.to_string()),
+                        ),
+                    ];
+                    if let Some((name, Some(value))) = given.into_iter().find(|(_, v)| v.is_some())
+                    {
+                        return Err(LossError::InvalidParameter {
+                            name,
+                            value,
+                            expected: "given only with base = \"sigmoid\" or \"focal\" (the \
+                                       softmax base has one true class per sample)",
+                        });
+                    }
+                }
+                set(label_weighting, flat.label_weighting);
+                set(no_label_weight, flat.no_label_weight);
                 set(reduction, flat.reduction);
             }
             LossConfig::Ldam {
@@ -293,23 +332,45 @@ impl From<LossConfig> for FlatLoss {
                 flat.ignore_index = ignore_index;
             }
             LossConfig::Focal { gamma, .. } => flat.gamma = Some(gamma),
-            LossConfig::Sigmoid { pos_weight, .. } => flat.pos_weight = pos_weight,
+            LossConfig::Sigmoid {
+                pos_weight,
+                label_weighting,
+                no_label_weight,
+                ..
+            } => {
+                flat.pos_weight = pos_weight;
+                flat.label_weighting = Some(label_weighting);
+                flat.no_label_weight = Some(no_label_weight);
+            }
             LossConfig::SigmoidFocal {
                 gamma,
                 alpha,
                 pos_weight,
+                label_weighting,
+                no_label_weight,
                 ..
             } => {
                 flat.gamma = Some(gamma);
                 flat.alpha = Some(alpha);
                 flat.pos_weight = pos_weight;
+                flat.label_weighting = Some(label_weighting);
+                flat.no_label_weight = Some(no_label_weight);
             }
             LossConfig::ClassBalanced {
-                beta, base, gamma, ..
+                beta,
+                base,
+                gamma,
+                label_weighting,
+                no_label_weight,
+                ..
             } => {
                 flat.beta = Some(beta);
                 flat.base = Some(base);
                 flat.gamma = (base == ClassBalancedBase::Focal).then_some(gamma);
+                if base != ClassBalancedBase::Softmax {
+                    flat.label_weighting = Some(label_weighting);
+                    flat.no_label_weight = Some(no_label_weight);
+                }
             }
             LossConfig::Ldam {
                 max_margin, scale, ..

@@ -20,6 +20,21 @@
 //! [`LossConfig`] / [`ImbalanceLoss`]: any loss from a config file behind one `forward`, and
 //! [`MultiLabelLoss`] (`LossConfig::init_multi_label`): the sigmoid losses of multi-hot targets.
 //!
+//! # Multi-label targets
+//!
+//! The sigmoid losses ([`WeightedBinaryCrossEntropy`], [`SigmoidFocal`], and [`ClassBalanced`]
+//! on its sigmoid or focal base) take multi-hot targets (`forward_multi_hot`, or
+//! [`MultiLabelLoss`] from `LossConfig::init_multi_label(&label_counts, samples, epoch,
+//! &device)`), with three options:
+//! - `pos_weight`: per-label weight of the positive term, given ([`PosWeight::Values`]) or
+//!   `"balanced"` ([`PosWeight::Balanced`], [`balanced_pos_weight`]: `(N - n_pos) / n_pos`
+//!   from the training split);
+//! - `label_weighting` ([`LabelWeighting`]): a row weighs the sum of its positive labels'
+//!   class weights (`positive-sum`, the default), or each column is weighted by its class
+//!   (`per-label`, PyTorch's `BCEWithLogits(weight=w)`);
+//! - `no_label_weight`: under `positive-sum`, the weight of a row without a positive label
+//!   (default 0: it drops out).
+//!
 //! # Shape of every loss
 //!
 //! `XxxConfig::init(&device) -> Result<Xxx, LossError>` checks the config (a bad `γ`, `β`,
@@ -135,6 +150,7 @@ mod flat_config;
 mod focal;
 mod imbalance_loss;
 mod label_aware;
+mod label_weighting;
 mod ldam;
 mod logit_adjusted;
 mod multi_label_loss;
@@ -155,6 +171,7 @@ pub use error::LossError;
 pub use focal::{Focal, FocalConfig};
 pub use imbalance_loss::ImbalanceLoss;
 pub use label_aware::{LabelAwareSmoothing, SmoothingShape};
+pub use label_weighting::{LabelWeighting, PosWeight, balanced_pos_weight};
 pub use ldam::{Ldam, LdamConfig};
 pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
 pub use multi_label_loss::MultiLabelLoss;

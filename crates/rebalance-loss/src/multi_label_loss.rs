@@ -8,9 +8,11 @@ use crate::{SigmoidFocal, WeightedBinaryCrossEntropy};
 /// [`LossConfig::init_multi_label`](crate::LossConfig::init_multi_label): the losses of
 /// [`ImbalanceLoss`](crate::ImbalanceLoss) that are defined for several positive labels per
 /// sample. `kind = "class-balanced"` is its sigmoid or focal base with the effective-number
-/// weights in it, so it is one of the two variants. A sample's weight is the sum of its positive labels' class weights (the rule of
-/// the weighting article; a row without a positive label weighs 0). A Burn module: keep it as
-/// a field of your model.
+/// weights in it, so it is one of the two variants. A sample's weight is the sum of its
+/// positive labels' class weights (the rule of the weighting article; a row without a positive
+/// label weighs `no_label_weight`, default 0), or each label's column is weighted by its own
+/// class weight with `label_weighting = "per-label"`: see
+/// [`LabelWeighting`](crate::LabelWeighting). A Burn module: keep it as a field of your model.
 ///
 /// ```
 /// use burn::prelude::*;
@@ -18,10 +20,14 @@ use crate::{SigmoidFocal, WeightedBinaryCrossEntropy};
 /// use rebalance_weights::ClassCounts;
 ///
 /// let device = Device::flex();
-/// // Positives per label over the training split.
+/// // Positives per label over the training split of 1000 rows.
 /// let counts = ClassCounts::from_counts(vec![900, 90, 10])?;
-/// let config: LossConfig = toml::from_str("kind = \"sigmoid\"\nscheme = \"ens\"").unwrap();
-/// let loss = config.init_multi_label(&counts, 0, &device)?;
+/// let config: LossConfig = toml::from_str(r#"
+///     kind = "sigmoid"
+///     scheme = "ens"
+///     pos_weight = "balanced"  # n_neg / n_pos of each label: [1/9, 910/90, 99]
+/// "#).unwrap();
+/// let loss = config.init_multi_label(&counts, 1000, 0, &device)?;
 /// let logits = Tensor::<2>::from_floats([[2.0, -1.0, 0.5], [0.0, 1.0, -2.0]], &device);
 /// let targets = Tensor::<2>::from_floats([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], &device);
 /// let value: f32 = loss.forward(logits, targets).into_scalar();
@@ -29,7 +35,7 @@ use crate::{SigmoidFocal, WeightedBinaryCrossEntropy};
 ///
 /// // A softmax loss is refused: it has one true class per sample.
 /// let softmax: LossConfig = toml::from_str("kind = \"focal\"").unwrap();
-/// assert!(softmax.init_multi_label(&counts, 0, &device).is_err());
+/// assert!(softmax.init_multi_label(&counts, 1000, 0, &device).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Module, Debug)]

@@ -2,6 +2,7 @@
 
 use burn::prelude::*;
 
+use crate::LabelWeighting;
 use crate::reduction::PerSample;
 
 /// The parameters of a sigmoid loss; `gamma = 0` and `alpha = None` is plain BCE.
@@ -11,6 +12,18 @@ pub(crate) struct SigmoidTerms<'a> {
     pub pos_weight: Option<&'a Tensor<1>>,
     pub alpha: Option<f64>,
     pub gamma: f64,
+    /// How `weights` weigh a multi-hot row.
+    pub label_weighting: LabelWeighting,
+    /// Under `positive-sum`, the weight of a row without a positive label.
+    pub no_label_weight: f64,
+}
+
+/// How the class weights enter a batch of multi-hot rows.
+enum RowWeights {
+    /// Every element of row `n` times `s_n`, `[B]`; `s_n` is also the sample weight.
+    Rows(Tensor<1>),
+    /// Element `(n, c)` times `w_c`, `[C]`; the sample weight is `mean_c w_c`.
+    Columns(Tensor<1>),
 }
 
 impl SigmoidTerms<'_> {
@@ -65,45 +78,81 @@ impl SigmoidTerms<'_> {
         loss
     }
 
-    /// Sample weights: the sum of the class weights of the positive labels (entries `> 0`).
-    fn row_weights(&self, targets: &Tensor<2>) -> Option<Tensor<1>> {
-        self.weights.map(|w| {
-            (targets.clone().greater_elem(0.0).float() * w.clone().unsqueeze_dim::<2>(0))
-                .sum_dim(1)
-                .squeeze_dim::<1>(1)
+    /// The weights of a batch of multi-hot `targets`, `None` without class weights.
+    ///
+    /// `positive-sum`: `s_n = Σ_{c: y_nc > 0} w_c` (entries `> 0` are positive), or
+    /// `no_label_weight` for a row with no positive entry. `per-label`: the column weights `w_c`.
+    fn row_weights(&self, targets: &Tensor<2>) -> Option<RowWeights> {
+        let w = self.weights?;
+        Some(match self.label_weighting {
+            LabelWeighting::PerLabel => RowWeights::Columns(w.clone()),
+            LabelWeighting::PositiveSum => {
+                let positive = targets.clone().greater_elem(0.0).float();
+                let mut rows = (positive.clone() * w.clone().unsqueeze_dim::<2>(0))
+                    .sum_dim(1)
+                    .squeeze_dim::<1>(1);
+                if self.no_label_weight != 0.0 {
+                    // 1 for a row without a positive label, else 0.
+                    let empty = positive
+                        .sum_dim(1)
+                        .squeeze_dim::<1>(1)
+                        .equal_elem(0.0)
+                        .float();
+                    rows = rows + empty.mul_scalar(self.no_label_weight);
+                }
+                RowWeights::Rows(rows)
+            }
         })
     }
 
-    /// Weighted element losses `s_n · e_{n,c}`, `[B, C]`.
+    /// Weighted element losses, `[B, C]`: `s_n · e_{n,c}` (`positive-sum`) or `w_c · e_{n,c}`
+    /// (`per-label`).
     pub fn weighted_elements(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         let weights = self.row_weights(&targets);
         let elements = self.elements(logits, targets);
         match weights {
-            Some(w) => elements * w.unsqueeze_dim::<2>(1),
+            Some(RowWeights::Rows(s)) => elements * s.unsqueeze_dim::<2>(1),
+            Some(RowWeights::Columns(w)) => elements * w.unsqueeze_dim::<2>(0),
             None => elements,
         }
     }
 
-    /// Per-sample losses `s_n · Σ_c e_{n,c}` of multi-hot targets.
+    /// Per-sample losses of multi-hot targets: `s_n · Σ_c e_{n,c}` with sample weight `s_n`
+    /// (`positive-sum`), or `Σ_c w_c·e_{n,c}` with sample weight `mean_c w_c` (`per-label`).
     pub fn per_sample(&self, logits: Tensor<2>, targets: Tensor<2>) -> PerSample {
-        let weights = self.row_weights(&targets);
-        let loss = self.row_sums(logits, targets);
-        match weights {
-            Some(w) => PerSample {
-                loss: loss * w.clone(),
-                weight: Some(w),
+        let [batch_size, _] = logits.dims();
+        match self.row_weights(&targets) {
+            Some(RowWeights::Rows(s)) => PerSample {
+                loss: self.row_sums(logits, targets) * s.clone(),
+                weight: Some(s),
                 valid: None,
             },
-            None => PerSample::unweighted(loss),
+            Some(RowWeights::Columns(w)) => {
+                let loss = (self.elements(logits, targets) * w.clone().unsqueeze_dim::<2>(0))
+                    .sum_dim(1)
+                    .squeeze_dim::<1>(1);
+                PerSample {
+                    loss,
+                    weight: Some(w.mean().expand([batch_size])),
+                    valid: None,
+                }
+            }
+            None => PerSample::unweighted(self.row_sums(logits, targets)),
         }
     }
 
     /// Per-sample losses of class-index targets: [`per_sample`](Self::per_sample) of their
-    /// one-hot rows, with the sample weight `w_y` gathered rather than summed over the row.
+    /// one-hot rows. Under `positive-sum` the sample weight `w_y` is gathered rather than
+    /// summed over the row (a one-hot row always has its positive label).
     pub fn per_sample_of_indices(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
         let [_, num_classes] = logits.dims();
         let one_hot = one_hot_targets(targets.clone(), num_classes);
-        PerSample::class_weighted(self.row_sums(logits, one_hot), self.weights, targets)
+        match self.label_weighting {
+            LabelWeighting::PositiveSum => {
+                PerSample::class_weighted(self.row_sums(logits, one_hot), self.weights, targets)
+            }
+            LabelWeighting::PerLabel => self.per_sample(logits, one_hot),
+        }
     }
 
     /// `Σ_c e_{n,c}`, `[B]`.

@@ -3,11 +3,11 @@
 use burn::prelude::*;
 use rebalance_weights::ClassWeights;
 
-use crate::binary_cross_entropy::check_sigmoid_vectors;
+use crate::binary_cross_entropy::{check_label_weighting, check_sigmoid_vectors};
 use crate::cross_entropy::class_tensor;
 use crate::error::check_min;
 use crate::sigmoid::SigmoidTerms;
-use crate::{LossError, Reduction};
+use crate::{LabelWeighting, LossError, Reduction};
 
 /// Configuration of [`SigmoidFocal`], the focal loss of Lin et al., "Focal Loss for Dense
 /// Object Detection", ICCV 2017, as torchvision's `sigmoid_focal_loss`, with class weights and
@@ -20,7 +20,8 @@ use crate::{LossError, Reduction};
 /// The modulator is computed as `exp(-γ·(y·z + softplus(-z)))`, so a hard example with
 /// `z = -100, y = 1` keeps its weight 1 (the official TensorFlow code of Cui et al. and its
 /// PyTorch ports overflow to 0 there), and `γ < 1` has no NaN gradient. Per-sample loss and
-/// weights as in the BCE: `l_n = s_n · Σ_c e_{n,c}`. torchvision's `reduction="mean"` (over
+/// weights as in the BCE: `l_n = s_n · Σ_c e_{n,c}`, or `Σ_c w_c·e_{n,c}` under
+/// `label_weighting = per-label` (see [`LabelWeighting`]). torchvision's `reduction="mean"` (over
 /// all `N·C` elements) is `forward_elementwise(..).mean()`.
 #[derive(Config, Debug)]
 pub struct SigmoidFocalConfig {
@@ -35,6 +36,13 @@ pub struct SigmoidFocalConfig {
     pub weights: Option<Vec<f64>>,
     /// Per-class weight of the positive term, finite and `>= 0`. Default `None`: 1.
     pub pos_weight: Option<Vec<f64>>,
+    /// How the class weights weigh a multi-hot row. Default `positive-sum`.
+    #[config(default = "LabelWeighting::PositiveSum")]
+    pub label_weighting: LabelWeighting,
+    /// Under `positive-sum` with class weights, the sample weight of a row with no positive
+    /// label, finite and `>= 0`: offer a weight for such rows. Default 0: they drop out.
+    #[config(default = 0.0)]
+    pub no_label_weight: f64,
     /// How per-sample losses are reduced. Default `weighted-mean`.
     #[config(default = "Reduction::WeightedMean")]
     pub reduction: Reduction,
@@ -60,6 +68,7 @@ impl SigmoidFocalConfig {
                 expected: "in [0, 1], or negative to disable it",
             });
         }
+        check_label_weighting(self.label_weighting, self.no_label_weight)?;
         check_sigmoid_vectors(self.weights.as_deref(), self.pos_weight.as_deref())
     }
 
@@ -67,7 +76,8 @@ impl SigmoidFocalConfig {
     ///
     /// # Errors
     /// `gamma` negative or not finite, `alpha` above 1 or not finite, a weight or
-    /// `pos_weight` that is negative or not finite.
+    /// `pos_weight` that is negative or not finite; `no_label_weight` negative or not finite,
+    /// or not 0 with `per-label`.
     pub fn init(&self, device: &Device) -> Result<SigmoidFocal, LossError> {
         self.validate()?;
         Ok(SigmoidFocal {
@@ -75,6 +85,8 @@ impl SigmoidFocalConfig {
             pos_weight: self.pos_weight.as_deref().map(|w| class_tensor(w, device)),
             gamma: self.gamma,
             alpha: (self.alpha >= 0.0).then_some(self.alpha),
+            label_weighting: self.label_weighting,
+            no_label_weight: self.no_label_weight,
             reduction: self.reduction,
         })
     }
@@ -88,6 +100,9 @@ pub struct SigmoidFocal {
     gamma: f64,
     alpha: Option<f64>,
     #[module(skip)]
+    label_weighting: LabelWeighting,
+    no_label_weight: f64,
+    #[module(skip)]
     reduction: Reduction,
 }
 
@@ -98,6 +113,8 @@ impl SigmoidFocal {
             pos_weight: self.pos_weight.as_ref(),
             alpha: self.alpha,
             gamma: self.gamma,
+            label_weighting: self.label_weighting,
+            no_label_weight: self.no_label_weight,
         }
     }
 
@@ -124,7 +141,8 @@ impl SigmoidFocal {
             .reduce(self.reduction)
     }
 
-    /// Weighted element losses `s_n · e_{n,c}` of multi-hot targets, shape
+    /// Weighted element losses `s_n · e_{n,c}` (`w_c · e_{n,c}` under `per-label`) of
+    /// multi-hot targets, shape
     /// `[batch_size, num_classes]`.
     pub fn forward_elementwise(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
         self.terms().weighted_elements(logits, targets)

@@ -75,6 +75,8 @@ fn defaults_are_filled_in() {
             beta: 0.9999,
             base: ClassBalancedBase::Focal,
             gamma: 2.0,
+            label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
+            no_label_weight: 0.0,
             reduction: Reduction::Mean,
         }
     );
@@ -166,7 +168,9 @@ fn config_round_trips_through_toml() {
         gamma: 1.5,
         alpha: -1.0,
         weights: Some(ClassWeighting::new(Scheme::Isns)),
-        pos_weight: Some(vec![1.0, 2.0, 3.0]),
+        pos_weight: Some(rebalance_loss::PosWeight::Values(vec![1.0, 2.0, 3.0])),
+        label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
+        no_label_weight: 0.0,
         reduction: Reduction::Sum,
     };
     let text = toml::to_string(&config).unwrap();
@@ -334,7 +338,7 @@ mod multi_label {
     fn multi_label_value(config: &str, counts: &ClassCounts) -> f64 {
         let device = Device::flex();
         let config: LossConfig = toml::from_str(config).unwrap();
-        let loss = config.init_multi_label(counts, 0, &device).unwrap();
+        let loss = config.init_multi_label(counts, 100, 0, &device).unwrap();
         let logits = Tensor::<2>::from_floats([[0.0, 0.0], [2.0, -1.0]], &device);
         // A sample with both labels, and one with none.
         let targets = Tensor::<2>::from_floats([[1.0, 1.0], [0.0, 0.0]], &device);
@@ -411,7 +415,9 @@ mod multi_label {
                 message.contains("sigmoid") || message.contains("focal"),
                 "{message}"
             );
-            let error = config.init_multi_label(&counts, 0, &device).unwrap_err();
+            let error = config
+                .init_multi_label(&counts, 100, 0, &device)
+                .unwrap_err();
             assert_eq!(error.to_string(), message);
         }
     }

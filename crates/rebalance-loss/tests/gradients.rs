@@ -47,7 +47,9 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
         },
         LossConfig::Sigmoid {
             weights: ens(),
-            pos_weight: Some(vec![1.0, 2.0, 0.5]),
+            pos_weight: Some(rebalance_loss::PosWeight::Values(vec![1.0, 2.0, 0.5])),
+            label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
+            no_label_weight: 0.0,
             reduction: Reduction::Mean,
         },
         LossConfig::SigmoidFocal {
@@ -55,18 +57,24 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
             alpha: 0.25,
             weights: ens(),
             pos_weight: None,
+            label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
+            no_label_weight: 0.0,
             reduction: Reduction::WeightedMean,
         },
         LossConfig::ClassBalanced {
             beta: 0.99,
             base: ClassBalancedBase::Focal,
             gamma,
+            label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
+            no_label_weight: 0.0,
             reduction: Reduction::Mean,
         },
         LossConfig::ClassBalanced {
             beta: 0.99,
             base: ClassBalancedBase::Softmax,
             gamma,
+            label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
+            no_label_weight: 0.0,
             reduction: Reduction::Sum,
         },
         LossConfig::Ldam {
@@ -83,6 +91,23 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
         LossConfig::BalancedSoftmax {
             weights: ens(),
             reduction: Reduction::WeightedMean,
+        },
+        // The multi-label options on class-index targets: per-label weights every column.
+        LossConfig::Sigmoid {
+            weights: ens(),
+            pos_weight: Some(rebalance_loss::PosWeight::Balanced),
+            label_weighting: rebalance_loss::LabelWeighting::PerLabel,
+            no_label_weight: 0.0,
+            reduction: Reduction::WeightedMean,
+        },
+        LossConfig::SigmoidFocal {
+            gamma,
+            alpha: 0.25,
+            weights: ens(),
+            pos_weight: None,
+            label_weighting: rebalance_loss::LabelWeighting::PerLabel,
+            no_label_weight: 0.0,
+            reduction: Reduction::Mean,
         },
         LossConfig::Vs {
             gamma: 0.3,
@@ -197,6 +222,8 @@ fn sigmoid_focal_keeps_the_weight_of_a_hard_example() {
         alpha: 0.25,
         weights: None,
         pos_weight: None,
+        label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
+        no_label_weight: 0.0,
         reduction: Reduction::Sum,
     };
     let (value, grad) = loss_and_grad(&config, &[-100.0, -100.0, -100.0], &[0]);
@@ -239,4 +266,88 @@ fn sigmoid_bce_is_precise_at_large_and_zero_logits() {
     for (g, e) in grad.iter().zip(exact) {
         assert!((f64::from(*g) - e).abs() <= 1e-6 * e.abs(), "{grad:?}");
     }
+}
+
+/// Multi-hot targets under per-label weighting and under positive-sum with a weight for rows
+/// without a positive label: autodiff against the hand-computed gradient
+/// `w_c·(σ(z) - y) / N` of `mean` per-label BCE, and against central differences.
+#[test]
+fn multi_label_weighting_gradients() {
+    use rebalance_loss::LabelWeighting;
+    let z0: [[f32; 3]; 3] = [[0.5, -1.0, 2.0], [-0.3, 0.8, 0.0], [1.2, -2.0, 0.4]];
+    let y0: [[f32; 3]; 3] = [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 1.0, 1.0]];
+    let w = vec![0.5, 2.0, 1.5];
+    let config = |label_weighting, no_label_weight, reduction| {
+        WeightedBinaryCrossEntropyConfig::new()
+            .with_weights(Some(w.clone()))
+            .with_label_weighting(label_weighting)
+            .with_no_label_weight(no_label_weight)
+            .with_reduction(reduction)
+    };
+    let value_and_grad = |config: &WeightedBinaryCrossEntropyConfig, z: &[f32]| {
+        let device = Device::flex().autodiff();
+        let logits = Tensor::<1>::from_floats(z, &device)
+            .reshape([3, 3])
+            .require_grad();
+        let loss = config
+            .init(&device)
+            .unwrap()
+            .forward_multi_hot(logits.clone(), Tensor::from_floats(y0, &device));
+        let grad = values(logits.grad(&loss.backward()).unwrap());
+        (values(loss)[0], grad)
+    };
+    let flat: Vec<f32> = z0.iter().flatten().copied().collect();
+    // d/dz_{n,c} of Σ_n Σ_c w_c·e_{n,c} / N = w_c·(σ(z) - y) / 3.
+    let (_, grad) = value_and_grad(
+        &config(LabelWeighting::PerLabel, 0.0, Reduction::Mean),
+        &flat,
+    );
+    let exact = [
+        -0.0629234447996909,
+        0.17929428091333008,
+        -0.05960146101105884,
+        0.07092624719805683,
+        0.4599829874184083,
+        0.25,
+        0.1280874639165029,
+        -0.587198051985255,
+        -0.200656169943774,
+    ];
+    for (g, e) in grad.iter().zip(exact) {
+        assert!((f64::from(*g) - e).abs() < 1e-6, "{grad:?}");
+    }
+    for config in [
+        config(LabelWeighting::PerLabel, 0.0, Reduction::WeightedMean),
+        config(LabelWeighting::PositiveSum, 0.5, Reduction::WeightedMean),
+    ] {
+        let (_, grad) = value_and_grad(&config, &flat);
+        let h = 1e-2f32;
+        for i in 0..flat.len() {
+            let mut plus = flat.clone();
+            let mut minus = flat.clone();
+            plus[i] += h;
+            minus[i] -= h;
+            let numeric =
+                f64::from(value_and_grad(&config, &plus).0 - value_and_grad(&config, &minus).0)
+                    / (2.0 * f64::from(h));
+            assert!(
+                (f64::from(grad[i]) - numeric).abs() < 2e-3,
+                "{:?} d/dz[{i}]: {} vs {numeric}",
+                config.label_weighting,
+                grad[i]
+            );
+        }
+    }
+    // Under positive-sum with no_label_weight = 0 the row without a positive label has no
+    // gradient; with 0.5 it has one.
+    let (_, dropped) = value_and_grad(
+        &config(LabelWeighting::PositiveSum, 0.0, Reduction::WeightedMean),
+        &flat,
+    );
+    assert!(dropped[3..6].iter().all(|g| *g == 0.0), "{dropped:?}");
+    let (_, kept) = value_and_grad(
+        &config(LabelWeighting::PositiveSum, 0.5, Reduction::WeightedMean),
+        &flat,
+    );
+    assert!(kept[3..6].iter().all(|g| *g > 0.0), "{kept:?}");
 }

@@ -8,23 +8,30 @@ use std::path::Path;
 use burn::prelude::*;
 use rebalance::config::RunConfig;
 use rebalance_loss::{
-    ClassBalancedConfig, FocalConfig, ImbalanceLoss, LdamConfig, LogitAdjustedConfig, LossConfig,
-    LossKind, Reduction, SigmoidFocalConfig, VsConfig, WeightedBinaryCrossEntropyConfig,
-    WeightedCrossEntropyConfig,
+    ClassBalancedConfig, FocalConfig, ImbalanceLoss, LabelWeighting, LdamConfig,
+    LogitAdjustedConfig, LossConfig, LossKind, PosWeight, Reduction, SigmoidFocalConfig, VsConfig,
+    WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
 };
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
 use strum::IntoEnumIterator;
 
 const COUNTS: [u64; 3] = [100, 10, 1];
 
-/// Every key of every kind set away from its default.
+/// Every key of every kind set away from its default. `label_weighting = "per-label"` and a
+/// `no_label_weight` other than 0 exclude each other, so each sigmoid kind sets one of them
+/// (the other: [`multi_label_keys_are_reachable`]).
 fn keys(kind: LossKind) -> String {
     let own = match kind {
         LossKind::CrossEntropy => "smoothing = 0.1\nignore_index = 1\n",
         LossKind::Focal => "gamma = 1.5\n",
-        LossKind::Sigmoid => "pos_weight = [1.0, 2.0, 3.0]\n",
-        LossKind::SigmoidFocal => "gamma = 1.5\nalpha = 0.4\npos_weight = [1.0, 2.0, 3.0]\n",
-        LossKind::ClassBalanced => "beta = 0.99\nbase = \"focal\"\ngamma = 1.0\n",
+        LossKind::Sigmoid => "pos_weight = [1.0, 2.0, 3.0]\nno_label_weight = 0.5\n",
+        LossKind::SigmoidFocal => {
+            "gamma = 1.5\nalpha = 0.4\npos_weight = [1.0, 2.0, 3.0]\n\
+             label_weighting = \"per-label\"\n"
+        }
+        LossKind::ClassBalanced => {
+            "beta = 0.99\nbase = \"focal\"\ngamma = 1.0\nno_label_weight = 0.5\n"
+        }
         LossKind::Ldam => "max_margin = 0.3\nscale = 10.0\n",
         LossKind::LogitAdjusted => "tau = 0.5\n",
         LossKind::BalancedSoftmax => "",
@@ -122,6 +129,7 @@ fn built_by_hand(kind: LossKind) -> f32 {
             WeightedBinaryCrossEntropyConfig::new()
                 .with_weights(w)
                 .with_pos_weight(pos)
+                .with_no_label_weight(0.5)
                 .with_reduction(mean)
                 .init(&device)
                 .unwrap(),
@@ -132,6 +140,7 @@ fn built_by_hand(kind: LossKind) -> f32 {
                 .with_alpha(0.4)
                 .with_weights(w)
                 .with_pos_weight(pos)
+                .with_label_weighting(LabelWeighting::PerLabel)
                 .with_reduction(mean)
                 .init(&device)
                 .unwrap(),
@@ -141,6 +150,7 @@ fn built_by_hand(kind: LossKind) -> f32 {
                 .with_beta(0.99)
                 .with_base(rebalance_loss::ClassBalancedBase::Focal)
                 .with_gamma(1.0)
+                .with_no_label_weight(0.5)
                 .with_reduction(mean)
                 .init(&device)
                 .unwrap(),
@@ -228,9 +238,14 @@ fn every_library_option_is_reachable_from_a_config_file() {
             .map(|l| l.split(' ').next().unwrap())
             .collect();
         for key in kind.keys() {
-            // `label_aware` replaces `smoothing`: its own test below.
+            // `label_aware` replaces `smoothing`: its own test below; so do the multi-label
+            // keys left out of `keys` (`multi_label_keys_are_reachable`).
             let scheme_parameter = ["power", "custom_weights", "label_aware"].contains(&key);
-            assert!(given.contains(&key) || scheme_parameter, "{kind}: {key}");
+            let multi_label = ["label_weighting", "no_label_weight"].contains(&key);
+            assert!(
+                given.contains(&key) || scheme_parameter || multi_label,
+                "{kind}: {key}"
+            );
         }
     }
     // Label-aware smoothing, which replaces `smoothing`.
@@ -295,4 +310,55 @@ fn shipped_configs_keep_their_flat_keys() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The multi-label keys that [`keys`] leaves out of a kind (`per-label` excludes a
+/// `no_label_weight`), and `pos_weight = "balanced"`, each on its own through the binary.
+#[test]
+fn multi_label_keys_are_reachable() {
+    for kind in [
+        LossKind::Sigmoid,
+        LossKind::SigmoidFocal,
+        LossKind::ClassBalanced,
+    ] {
+        let defaults = LossConfig::with_defaults(kind);
+        for key in ["label_weighting = \"per-label\"", "no_label_weight = 0.5"] {
+            assert!(kind.keys().contains(&key.split(' ').next().unwrap()));
+            let config = through_the_binary(&format!("kind = \"{kind}\"\n{key}\n"));
+            assert_ne!(config, defaults, "{kind}: {key} changed nothing");
+            config.validate().unwrap();
+        }
+    }
+    let sigmoid = through_the_binary("kind = \"sigmoid\"\npos_weight = \"balanced\"\n");
+    let LossConfig::Sigmoid { pos_weight, .. } = &sigmoid else {
+        panic!("{sigmoid:?}")
+    };
+    assert_eq!(pos_weight, &Some(PosWeight::Balanced));
+    // Defaults are those of the *Configs.
+    let LossConfig::SigmoidFocal {
+        label_weighting,
+        no_label_weight,
+        ..
+    } = through_the_binary("kind = \"sigmoid-focal\"\n")
+    else {
+        panic!()
+    };
+    let c = SigmoidFocalConfig::new();
+    assert_eq!(
+        (label_weighting, no_label_weight),
+        (c.label_weighting, c.no_label_weight)
+    );
+    let LossConfig::ClassBalanced {
+        label_weighting,
+        no_label_weight,
+        ..
+    } = through_the_binary("kind = \"class-balanced\"\n")
+    else {
+        panic!()
+    };
+    let c = ClassBalancedConfig::new(vec![]);
+    assert_eq!(
+        (label_weighting, no_label_weight),
+        (c.label_weighting, c.no_label_weight)
+    );
 }
