@@ -53,7 +53,11 @@ impl ConfigError {
     /// The error for `text` not naming any variant of `T` (for `config_enum!`): the key
     /// `what`, the text, and the valid names.
     fn unknown_name<T: strum::VariantNames>(what: &'static str, text: &str) -> Self {
-        invalid(what, format!("{text:?}"), format!("one of {}", T::VARIANTS.join(", ")))
+        invalid(
+            what,
+            format!("{text:?}"),
+            format!("one of {}", T::VARIANTS.join(", ")),
+        )
     }
 }
 

@@ -75,10 +75,11 @@ impl EpochHistory {
 
     /// The name of the validation score, for a plot: that of the first epoch's.
     pub fn valid_label(&self) -> &'static str {
-        self.epochs.first().map_or(
-            ValidScore::BalancedAccuracy(0.0).label(),
-            |e| e.valid.label(),
-        )
+        self.epochs
+            .first()
+            .map_or(ValidScore::BalancedAccuracy(0.0).label(), |e| {
+                e.valid.label()
+            })
     }
 
     /// Whether it holds exactly epochs `1..=epochs`, in order.
@@ -305,16 +306,19 @@ mod tests {
             EpochValues {
                 epoch: 1,
                 train_loss: 1.5,
-                valid_balanced_accuracy: 0.6,
+                valid: ValidScore::BalancedAccuracy(0.6),
             },
             EpochValues {
                 epoch: 2,
                 train_loss: 0.5,
-                valid_balanced_accuracy: 0.8,
+                valid: ValidScore::BalancedAccuracy(0.8),
             },
         ];
         assert_eq!(history.epochs, expected);
         assert_eq!(run.read_history(2).unwrap(), history);
+        // Under its own key, as runs before multi-label wrote it.
+        let text = std::fs::read_to_string(dir.path().join("history.json")).unwrap();
+        assert!(text.contains("\"valid_balanced_accuracy\": 0.6"), "{text}");
         // A missing epoch is an error, not a shorter curve.
         let err = recorder.finish(3).unwrap_err().to_string();
         assert!(err.contains("holds epochs [1, 2], not 1 to 3"), "{err}");

@@ -39,7 +39,10 @@ pub(crate) type BatchKey = (usize, usize, Option<usize>);
 /// One host read of a batch, shared by every metric that needs it: burn-train updates each
 /// metric in turn with the same batch, and only the first one reads (one device-to-host copy
 /// per batch instead of one per metric).
-pub struct SharedBatch<T>(Arc<Mutex<Option<(BatchKey, Arc<T>)>>>);
+pub struct SharedBatch<T>(Arc<Mutex<Cached<T>>>);
+
+/// The last batch read, and which batch it was.
+type Cached<T> = Option<(BatchKey, Arc<T>)>;
 
 impl<T> Clone for SharedBatch<T> {
     fn clone(&self) -> Self {

@@ -38,7 +38,11 @@ pub type SharedScores = SharedBatch<(Vec<f32>, Vec<f32>)>;
 fn read(input: &MultiLabelInput) -> Result<(Vec<f32>, Vec<f32>), TensorReadError> {
     let probabilities = burn::tensor::activation::sigmoid(input.output.clone());
     let both = Tensor::cat(vec![probabilities, input.targets.clone().float()], 0);
-    let mut values: Vec<f32> = both.try_into_data()?.convert::<f32>().iter::<f32>().collect();
+    let mut values: Vec<f32> = both
+        .try_into_data()?
+        .convert::<f32>()
+        .iter::<f32>()
+        .collect();
     let targets = values.split_off(values.len() / 2);
     Ok((values, targets))
 }
@@ -208,6 +212,10 @@ mod tests {
         let map = MultiLabelScore::MeanAveragePrecision.of(&scores, &targets, 2);
         assert!((map - 100.0).abs() < 1e-9, "{map}");
         // A NaN score is NaN, not a number that looks fine.
-        assert!(MultiLabelScore::MacroF1.of(&[f32::NAN, 0.1], &[1.0, 0.0], 2).is_nan());
+        assert!(
+            MultiLabelScore::MacroF1
+                .of(&[f32::NAN, 0.1], &[1.0, 0.0], 2)
+                .is_nan()
+        );
     }
 }

@@ -171,7 +171,8 @@ impl MultiLabelReport {
             self.hamming_loss,
         );
         for l in self.head_to_tail() {
-            let ap = self.per_label_average_precision[l].map_or("–".to_string(), |v| format!("{v:.4}"));
+            let ap = self.per_label_average_precision[l]
+                .map_or("–".to_string(), |v| format!("{v:.4}"));
             md += &format!(
                 "| {} | {} | {:.4} | {:.3} | {:.4} | {:.4} | {:.4} | {ap} | {} |\n",
                 self.label_names[l],
@@ -252,7 +253,12 @@ mod tests {
         assert!(close(r.macro_f1, 0.75), "{}", r.macro_f1);
         assert!(close(r.subset_accuracy, 0.5));
         assert!(close(r.hamming_loss, 0.25));
-        let ap: Vec<f64> = r.per_label_average_precision.iter().flatten().copied().collect();
+        let ap: Vec<f64> = r
+            .per_label_average_precision
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
         assert!(close(ap[0], 0.833_333_3) && close(ap[1], 1.0), "{ap:?}");
         assert!(close(r.mean_average_precision, (0.833_333_3 + 1.0) / 2.0));
         assert_eq!(r.per_label_support, [2, 2]);
@@ -279,7 +285,15 @@ mod tests {
         }
         assert_eq!(json["task"], "multi-label");
         let md = r.markdown();
-        assert!(md.find("| common |").unwrap() < md.find("| rare |").unwrap(), "{md}");
-        assert!(r.summary().contains("per-label recall (head → tail): 1.00 0.50"), "{}", r.summary());
+        assert!(
+            md.find("| common |").unwrap() < md.find("| rare |").unwrap(),
+            "{md}"
+        );
+        assert!(
+            r.summary()
+                .contains("per-label recall (head → tail): 1.00 0.50"),
+            "{}",
+            r.summary()
+        );
     }
 }

@@ -83,7 +83,8 @@ pub fn train_on(
 
     // Everything is checked before the run directory is touched.
     let counts = label_counts(config, data)?;
-    let loss = config.loss.init_multi_label(&counts, 0, &device)?;
+    let samples = data.train.len() as u64;
+    let loss = config.loss.init_multi_label(&counts, samples, 0, &device)?;
     MultiLabelClassifier::new(
         &config.model,
         &data.feature_shape,
@@ -187,11 +188,8 @@ fn report(
         class_weights: weights,
         wall_seconds,
     };
-    let scores = MultiLabelScores::new(
-        predictions.scores(),
-        predictions.targets(),
-        data.num_labels,
-    )?;
+    let scores =
+        MultiLabelScores::new(predictions.scores(), predictions.targets(), data.num_labels)?;
     let mut report = MultiLabelReport::new(facts, &scores, config.eval.thresholds, thresholds)?;
     report.dataset_bytes = dataset_bytes(data);
     report.peak_memory_bytes = peak_memory_bytes();
@@ -280,9 +278,12 @@ pub fn eval_run(dir: &Path) -> anyhow::Result<MultiLabelReport> {
     let data = config.data.load_multi_label(zero_count(&config))?;
     let state = run.read_state_for(data.train.dim())?;
     let counts = label_counts(&config, &data)?;
-    let loss = config
-        .loss
-        .init_multi_label(&counts, config.train.epochs - 1, &device)?;
+    let loss = config.loss.init_multi_label(
+        &counts,
+        data.train.len() as u64,
+        config.train.epochs - 1,
+        &device,
+    )?;
     let model = run.load_model(MultiLabelClassifier::new(
         &config.model,
         &data.feature_shape,
@@ -353,10 +354,12 @@ impl Trainer<'_> {
     fn phase(&self, first: usize, last: usize) -> anyhow::Result<MultiLabelClassifier> {
         let train = &self.config.train;
         self.device.seed(train.seed);
-        let loss = self
-            .config
-            .loss
-            .init_multi_label(self.counts, first - 1, &self.device)?;
+        let loss = self.config.loss.init_multi_label(
+            self.counts,
+            self.data.train.len() as u64,
+            first - 1,
+            &self.device,
+        )?;
         let model = MultiLabelClassifier::new(
             &self.config.model,
             &self.data.feature_shape,

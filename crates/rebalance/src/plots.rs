@@ -65,7 +65,11 @@ where
         let labelled = k == 0;
         chart
             .draw_series(points.iter().enumerate().map(|(c, &(x, y))| {
-                let text = if labelled { format!("{c}") } else { String::new() };
+                let text = if labelled {
+                    format!("{c}")
+                } else {
+                    String::new()
+                };
                 EmptyElement::at((x, y))
                     + Circle::new((0, 0), 4, colour.filled())
                     + Text::new(text, (6, -14), ("sans-serif", 12))

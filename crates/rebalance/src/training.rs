@@ -569,7 +569,10 @@ fn optimizer(train: &TrainSection) -> ModuleOptimizer {
 ///
 /// # Errors
 /// A learning rate the cosine schedule rejects.
-pub(crate) fn scheduler(train: &TrainSection, batches_per_epoch: usize) -> anyhow::Result<ModuleLrScheduler> {
+pub(crate) fn scheduler(
+    train: &TrainSection,
+    batches_per_epoch: usize,
+) -> anyhow::Result<ModuleLrScheduler> {
     match train.schedule {
         ScheduleKind::Constant | ScheduleKind::Step => {
             let milestones = train
