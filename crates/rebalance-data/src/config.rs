@@ -505,6 +505,17 @@ impl DataConfig {
                 self.max_per_class.unwrap_or(1 << 20)
             }
         };
+        if self.source != DataSource::Synthetic
+            && self.profile == ImbalanceProfile::None
+            && let Some(n_max) = self.max_per_class
+        {
+            return Err(DataError::invalid(
+                "max_per_class",
+                n_max,
+                "left out with profile = { kind = \"none\" }, which keeps the training split \
+                 as it is; profile = { kind = \"balanced\" } cuts every class to max_per_class",
+            ));
+        }
         self.profile.counts(n_max, self.num_classes)?;
         Ok(())
     }
@@ -802,6 +813,17 @@ impl DataConfig {
                 class,
                 split: "training",
                 cause: " in the source files".to_string(),
+            });
+        }
+        // `validate` has refused `max_per_class` beside `none`.
+        if self.profile == ImbalanceProfile::None {
+            return Ok(LongTailData {
+                train,
+                validation: None,
+                test,
+                num_classes: self.num_classes,
+                feature_shape,
+                class_names,
             });
         }
         let n_max = self

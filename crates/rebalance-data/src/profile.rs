@@ -13,7 +13,8 @@ use crate::DataError;
 /// | `exponential { factor }` | `floor(n_max · (1/IF)^(i/(C-1)))` | Cui et al., CVPR 2019; Cao et al., NeurIPS 2019 |
 /// | `step { factor, minority_fraction }` | `n_max` for the first classes, `floor(n_max/IF)` for the last `ceil(C · minority_fraction)` | Cao et al., NeurIPS 2019 (half and half) |
 /// | `custom { counts }` | given | |
-/// | `none` | `n_max` | balanced |
+/// | `none` | a file's training split as it is; `n_max` for the synthetic source | |
+/// | `balanced` | `n_max`: every class cut to the same count | |
 ///
 /// In TOML: `profile = { kind = "exponential", factor = 100 }`.
 ///
@@ -45,8 +46,13 @@ pub enum ImbalanceProfile {
         /// Training samples per class.
         counts: Vec<usize>,
     },
-    /// Every class keeps `n_max`.
+    /// No shaping: a file source's training split is kept as it is (multi-label and many
+    /// real datasets come long-tailed already); the synthetic source, balanced by
+    /// construction, keeps `n_max` per class.
     None,
+    /// Every class cut to `n_max` (a file source's smallest class unless
+    /// `max_per_class` says otherwise): a balanced training split.
+    Balanced,
 }
 
 fn half() -> f64 {
@@ -66,6 +72,7 @@ impl fmt::Display for ImbalanceProfile {
             ),
             ImbalanceProfile::Custom { .. } => f.write_str("custom"),
             ImbalanceProfile::None => f.write_str("none"),
+            ImbalanceProfile::Balanced => f.write_str("balanced"),
         }
     }
 }
@@ -140,7 +147,7 @@ impl ImbalanceProfile {
                 }
                 counts.clone()
             }
-            ImbalanceProfile::None => vec![n_max; num_classes],
+            ImbalanceProfile::None | ImbalanceProfile::Balanced => vec![n_max; num_classes],
         };
         if let Some(class) = counts.iter().position(|&n| n == 0) {
             return Err(DataError::EmptyClass {

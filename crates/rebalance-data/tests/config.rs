@@ -76,6 +76,49 @@ fn write_csv(path: &Path, rows: usize, classes: usize) {
     std::fs::write(path, text).unwrap();
 }
 
+/// `none` keeps a file's training split as it is; `balanced` cuts every class to the smallest
+/// (or to `max_per_class`).
+#[test]
+fn csv_source_as_it_is_or_balanced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    // Class 0 every second row: 100, 50, 50 of 200.
+    let mut text = String::from("x,y,label\n");
+    for i in 0..200 {
+        let label = if i % 2 == 0 { 0 } else { 1 + (i / 2) % 2 };
+        text += &format!("{i},{},{label}\n", i % 3);
+    }
+    std::fs::write(&train, text).unwrap();
+    write_csv(&test, 30, 3);
+    let with = |profile: &str, extra: &str| {
+        format!(
+            "source = \"csv\"\nnum_classes = 3\ntrain = {train:?}\ntest = {test:?}\n\
+             profile = {{ kind = \"{profile}\" }}\n{extra}"
+        )
+    };
+    let counts = |text: &str| {
+        config(text).load().unwrap().summary().splits["train"]
+            .counts
+            .clone()
+    };
+    assert_eq!(counts(&with("none", "")), [100, 50, 50]);
+    assert_eq!(counts(&with("balanced", "")), [50, 50, 50]);
+    assert_eq!(
+        counts(&with("balanced", "max_per_class = 20")),
+        [20, 20, 20]
+    );
+    let err = config(&with("none", "max_per_class = 20"))
+        .validate()
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "data.max_per_class = 20: must be left out with profile = { kind = \"none\" }, which \
+             keeps the training split as it is"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn csv_source_with_a_profile_and_validation() {
     let dir = tempfile::tempdir().unwrap();
