@@ -585,6 +585,12 @@ mod tests {
             let config = RunConfig::load(&configs().join(name), &[]).unwrap();
             assert!(config.loss.weighting().is_some(), "{name}");
         }
+        for name in ["multilabel.toml", "multilabel-csv.toml"] {
+            let config = RunConfig::load(&configs().join(name), &[]).unwrap();
+            assert_eq!(config.data.task, Task::MultiLabel, "{name}");
+            assert_eq!(config.eval.thresholds, ThresholdRule::Tuned, "{name}");
+            config.loss.check_multi_label().unwrap();
+        }
     }
 
     #[test]

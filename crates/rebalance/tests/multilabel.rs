@@ -254,3 +254,69 @@ fn data_shows_label_frequencies_and_labels_per_sample() {
             > 0.5
     );
 }
+
+/// A CSV of two features and a `tags` column of `|`-separated names, `rows` rows; label `c`
+/// on every fifth row, some rows without a label.
+fn write_tags_csv(path: &Path, rows: usize) {
+    let mut text = String::from("f0,f1,tags\n");
+    for i in 0..rows {
+        let mut tags = Vec::new();
+        if i % 2 == 0 {
+            tags.push("a");
+        }
+        if i % 3 == 0 {
+            tags.push("b");
+        }
+        if i % 5 == 0 {
+            tags.push("c");
+        }
+        text += &format!("{},{},{}\n", i % 7, (i % 2) as f32 - 0.5, tags.join("|"));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn the_csv_config_trains_on_a_tags_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    write_tags_csv(&train, 120);
+    write_tags_csv(&test, 40);
+    let out = dir.path().join("run");
+    let config = workspace().join("configs/multilabel-csv.toml");
+    let sets = [
+        format!("data.train={:?}", train.to_str().unwrap()),
+        format!("data.test={:?}", test.to_str().unwrap()),
+        "data.num_classes=3".to_string(),
+        "train.epochs=1".to_string(),
+    ];
+    let mut args = vec![
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    assert_ok(&rebalance(&args));
+    let report = check_report_against_predictions(&out);
+    assert_eq!(report["label_names"], serde_json::json!(["a", "b", "c"]));
+    // 15 % of 120 rows held out to tune on: 102 train on, every label with positives.
+    assert_eq!(report["train_samples"], 102);
+    assert!(
+        report["train_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n.as_u64() > Some(0))
+    );
+
+    // Four labels asked, three found: the error names the file and the labels.
+    let mut wrong = args.clone();
+    wrong.extend(["--set", "data.num_classes=4"]);
+    assert_one_line_error(
+        &rebalance(&wrong),
+        "data.num_classes = 4: must be 3, the number of distinct labels in",
+    );
+}
