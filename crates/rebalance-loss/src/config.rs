@@ -777,6 +777,40 @@ impl LossConfig {
         })
     }
 
+    /// The weight of a multi-hot row without a positive label, where it differs from the other
+    /// rows' rule: `Some(no_label_weight)` for a class-weighted sigmoid loss under
+    /// `positive-sum` (0 by default: such rows drop out of the loss, the weighting article's
+    /// rule), `None` for an unweighted loss (every row weighs 1), `per-label` weighting, or a
+    /// softmax loss.
+    pub fn no_label_row_weight(&self) -> Option<f64> {
+        let (weighted, label_weighting, no_label_weight) = match self {
+            LossConfig::Sigmoid {
+                weights,
+                label_weighting,
+                no_label_weight,
+                ..
+            }
+            | LossConfig::SigmoidFocal {
+                weights,
+                label_weighting,
+                no_label_weight,
+                ..
+            } => (weights.is_some(), *label_weighting, *no_label_weight),
+            LossConfig::ClassBalanced {
+                base,
+                label_weighting,
+                no_label_weight,
+                ..
+            } => (
+                *base != ClassBalancedBase::Softmax,
+                *label_weighting,
+                *no_label_weight,
+            ),
+            _ => return None,
+        };
+        (weighted && label_weighting == LabelWeighting::PositiveSum).then_some(no_label_weight)
+    }
+
     /// The class weights in force at `epoch`, if the loss has any (for reports).
     ///
     /// # Errors

@@ -96,6 +96,21 @@ pub fn train_on(
         &config.train,
         data.train.len().div_ceil(config.train.batch_size),
     )?;
+    if let Some(weight) = config.loss.no_label_row_weight() {
+        let without = data.train.labels_per_sample().without_labels;
+        if without > 0 && options.progress.is_none() {
+            eprintln!(
+                "note: {without} of {} training rows have no label; under the loss's sum of \
+                 positive label weights each weighs loss.no_label_weight = {weight}{}",
+                data.train.len(),
+                if weight == 0.0 {
+                    " and drops out of the loss (set loss.no_label_weight to keep them)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     let Prepared {
         state,
         resume_from,

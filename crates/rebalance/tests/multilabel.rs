@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_ok, assert_one_line_error, read_json, rebalance, stdout, workspace};
+use common::{assert_ok, assert_one_line_error, read_json, rebalance, stderr, stdout, workspace};
 use rebalance::multilabel_evaluation::{MultiLabelScores, Thresholds};
 use serde_json::Value;
 
@@ -98,6 +98,14 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
     let out = train(dir.path(), 2, &[]);
     assert_ok(&out);
     assert!(stdout(&out).contains("macro-F1"), "{}", stdout(&out));
+    // Rows without a label weigh 0 under the article's rule: said, with the way out.
+    assert!(
+        stderr(&out).contains("training rows have no label")
+            && stderr(&out)
+                .contains("drops out of the loss (set loss.no_label_weight to keep them)"),
+        "{}",
+        stderr(&out)
+    );
     let report = check_report_against_predictions(dir.path());
     assert_eq!(report["task"], "multi-label");
     assert_eq!(report["threshold_rule"], "tuned");
