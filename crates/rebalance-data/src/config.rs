@@ -410,11 +410,12 @@ impl DataConfig {
                 self.informative = Some(s.informative);
                 self.label_sep = Some(s.label_sep);
                 self.test_fraction = Some(s.test_fraction);
-            } else if self.source == DataSource::Csv
-                && self.label_columns.is_none()
-                && self.label_separator.is_none()
-            {
-                self.label_separator = Some(DEFAULT_SEPARATOR.to_string());
+            } else if self.source == DataSource::Csv {
+                // The files' training split is kept as it is: the record says so.
+                self.profile = ImbalanceProfile::None;
+                if self.label_columns.is_none() && self.label_separator.is_none() {
+                    self.label_separator = Some(DEFAULT_SEPARATOR.to_string());
+                }
             }
             return self;
         }

@@ -307,6 +307,12 @@ impl RunConfig {
     /// # Errors
     /// An unknown key, a value of the wrong type or out of range.
     pub(crate) fn from_table(table: toml::Table, source: &str) -> Result<Self, ConfigError> {
+        let profile = table
+            .get("data")
+            .and_then(|d| d.get("profile"))
+            .and_then(|p| p.get("kind"))
+            .and_then(toml::Value::as_str)
+            .map(str::to_string);
         let mut config: RunConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| ConfigError::Parse {
                 path: source.to_string(),
@@ -315,6 +321,19 @@ impl RunConfig {
         // The data's keys as the user wrote them first, so an error names the key set
         // (`data.features = 4`), not a default it implies (`data.informative = 8`).
         config.data.validate()?;
+        // Multi-label files come long-tailed already and are kept as they are: a profile given
+        // for them would be ignored, so it is refused.
+        if config.data.task == Task::MultiLabel
+            && config.data.source == rebalance_data::DataSource::Csv
+            && let Some(kind) = profile.filter(|k| k != "none")
+        {
+            return Err(invalid(
+                "data.profile",
+                format!("{{ kind = {kind:?} }}"),
+                "left out (or { kind = \"none\" }) with data.task = \"multi-label\" and \
+                 data.source = \"csv\": the files' training split is kept as it is",
+            ));
+        }
         config.data = config.data.with_defaults();
         config.validate()?;
         Ok(config)

@@ -320,6 +320,19 @@ fn the_csv_config_trains_on_a_tags_column() {
             .all(|n| n.as_u64() > Some(0))
     );
 
+    // The files are kept as they are: the record says so, and a profile for them is refused.
+    let recorded = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(recorded.contains("kind = \"none\""), "{recorded}");
+    let mut profiled = args.clone();
+    profiled.extend([
+        "--set",
+        "data.profile={ kind = \"exponential\", factor = 10 }",
+    ]);
+    assert_one_line_error(
+        &rebalance(&profiled),
+        "data.profile = { kind = \"exponential\" }: must be left out (or { kind = \"none\" })",
+    );
+
     // Four labels asked, three found: the error names the file and the labels.
     let mut wrong = args.clone();
     wrong.extend(["--set", "data.num_classes=4"]);
