@@ -7,10 +7,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rebalance_data::{DatasetSummary, LabelsPerSample, Task};
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
 
+use crate::adjustment::TargetPrior;
 use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
-use crate::inference::eval_run;
+use crate::inference::{EvalOptions, eval_run};
 use crate::multilabel_training;
 use crate::run_dir::RunDir;
 use crate::training::{TrainOptions, train};
@@ -126,10 +127,26 @@ pub enum Command {
         /// The run directory.
         #[arg(long)]
         run: PathBuf,
-        /// Post-hoc logit adjustment: subtract τ · log(prior) from the logits.
-        #[arg(long)]
+        /// Post-hoc logit adjustment: subtract τ · log(training prior) from the logits.
+        /// Writes report-posthoc.* and predictions-posthoc.csv, as the other adjustments do.
+        #[arg(long, conflicts_with = "target_prior")]
         posthoc_tau: Option<f64>,
+        /// Adjust the logits for a known test-label distribution: z − log π_train + log π_target.
+        /// `uniform`, or a file of one count or probability per class (commas, spaces or lines).
+        #[arg(long, value_name = "uniform|FILE")]
+        target_prior: Option<TargetPrior>,
+        /// Calibrate: `temperature` fits one temperature by NLL on the validation split and
+        /// divides the logits by it (Guo et al., 2017); the report records it.
+        #[arg(long, value_enum)]
+        calibrate: Option<Calibrate>,
     },
+}
+
+/// How `eval --calibrate` calibrates the probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Calibrate {
+    /// Temperature scaling: one temperature, fitted by NLL on the validation split.
+    Temperature,
 }
 
 /// Runs a parsed command line.
@@ -246,16 +263,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Eval { run, posthoc_tau } => {
+        Command::Eval {
+            run,
+            posthoc_tau,
+            target_prior,
+            calibrate,
+        } => {
+            let options = EvalOptions {
+                posthoc_tau,
+                target_prior,
+                calibrate: calibrate == Some(Calibrate::Temperature),
+            };
             let task = RunDir::new(&run).read_config()?.data.task;
-            let summary = match (task, posthoc_tau) {
-                (Task::SingleLabel, _) => eval_run(&run, posthoc_tau)?.summary(),
-                (Task::MultiLabel, None) => multilabel_training::eval_run(&run)?.summary(),
-                (Task::MultiLabel, Some(tau)) => bail!(
-                    "--posthoc-tau {tau}: post-hoc logit adjustment is for single-label runs; \
-                     {} is a multi-label run",
+            let summary = match task {
+                Task::SingleLabel => eval_run(&run, &options)?.summary(),
+                Task::MultiLabel if options.adjusts() => bail!(
+                    "--posthoc-tau, --target-prior and --calibrate adjust a softmax and are for \
+                     single-label runs; {} is a multi-label run (its thresholds are tuned with \
+                     eval.thresholds = \"tuned\")",
                     run.display()
                 ),
+                Task::MultiLabel => multilabel_training::eval_run(&run)?.summary(),
             };
             println!("{summary}");
         }

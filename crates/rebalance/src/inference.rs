@@ -7,9 +7,9 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use rebalance_data::{LongTailData, SampleBatcher, Samples};
-use rebalance_loss::posthoc_adjust;
 use rebalance_weights::ClassCounts;
 
+use crate::adjustment::{LogitAdjustment, TargetPrior, fit_temperature};
 use crate::backend::Backend;
 use crate::calibration::{Calibration, CalibrationScores};
 use crate::config::RunConfig;
@@ -30,19 +30,19 @@ pub struct Evaluation {
     pub predictions: Predictions,
 }
 
-/// The confusion matrix, calibration and per-sample probabilities of `model` on `samples`,
-/// optionally with post-hoc logit adjustment `(training counts, τ)` (the probabilities are then
-/// those of the adjusted logits).
+/// The confusion matrix, calibration and per-sample probabilities of `model` on `samples`, its
+/// logits transformed by `adjustment` (temperature, post-hoc or target-prior shift; the
+/// probabilities are then those of the adjusted logits).
 ///
 /// # Errors
-/// A failed device read.
+/// A failed device read, or an adjustment that does not fit the logits.
 pub fn evaluate(
     model: &Classifier,
     samples: &Samples,
     batcher: &SampleBatcher,
     device: &Device,
     batch_size: usize,
-    posthoc: Option<(&[u64], f64)>,
+    adjustment: &LogitAdjustment,
 ) -> anyhow::Result<Evaluation> {
     let num_classes = model_classes(model, samples, batcher, device)?;
     let mut confusion = Confusion::new(num_classes);
@@ -53,10 +53,7 @@ pub fn evaluate(
             .map(|i| samples.get(i))
             .collect::<Result<Vec<_>, _>>()?;
         let batch = batcher.batch(items, device);
-        let mut logits = model.forward(batch.features);
-        if let Some((counts, tau)) = posthoc {
-            logits = posthoc_adjust(logits, counts, tau)?;
-        }
+        let logits = adjustment.apply(model.forward(batch.features))?;
         let [n, _] = logits.dims();
         let probabilities: Vec<f32> = burn::tensor::activation::softmax(logits.clone(), 1)
             .try_into_data()?
@@ -92,14 +89,63 @@ fn model_classes(
     Ok(model.forward(probe.features).dims()[1])
 }
 
-/// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
-/// test split, with the post-hoc logit adjustment of its config's `eval.posthoc_tau`;
-/// rewrites the run's report and `predictions.csv`. With `posthoc_tau` given, adjusts with
-/// that `τ` instead and writes `report-posthoc.*` and `predictions-posthoc.csv`.
+/// The raw logits of `model` on `samples` (row-major `[n, classes]`) and their classes.
 ///
 /// # Errors
-/// A missing or unreadable run directory, config, state or model.
-pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> {
+/// A failed device read.
+fn logits_of(
+    model: &Classifier,
+    samples: &Samples,
+    batcher: &SampleBatcher,
+    device: &Device,
+    batch_size: usize,
+) -> anyhow::Result<(Vec<f32>, Vec<i64>)> {
+    let (mut logits, mut targets) = (Vec::new(), Vec::new());
+    for first in (0..samples.len()).step_by(batch_size.max(1)) {
+        let items = (first..(first + batch_size).min(samples.len()))
+            .map(|i| samples.get(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = batcher.batch(items, device);
+        logits.extend(
+            model
+                .forward(batch.features)
+                .try_into_data()?
+                .convert::<f32>()
+                .iter::<f32>(),
+        );
+        targets.extend(batch.targets.try_into_data()?.iter::<i64>());
+    }
+    Ok((logits, targets))
+}
+
+/// How `rebalance eval` adjusts the logits, beside the run's own `eval.posthoc_tau`.
+#[derive(Debug, Clone, Default)]
+pub struct EvalOptions {
+    /// Post-hoc logit adjustment with this `τ` instead of the config's.
+    pub posthoc_tau: Option<f64>,
+    /// Adjust for this test-label prior (`z − log π_train + log π_target`).
+    pub target_prior: Option<TargetPrior>,
+    /// Fit a temperature on the validation split and divide the logits by it.
+    pub calibrate: bool,
+}
+
+impl EvalOptions {
+    /// Whether the evaluation departs from the run's own (and goes to `report-posthoc.*`).
+    pub fn adjusts(&self) -> bool {
+        self.posthoc_tau.is_some() || self.target_prior.is_some() || self.calibrate
+    }
+}
+
+/// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
+/// test split, with the post-hoc logit adjustment of its config's `eval.posthoc_tau`; rewrites
+/// the run's report and `predictions.csv`. With any of `options` (another `τ`, a target prior,
+/// temperature scaling fitted on the validation split) it writes `report-posthoc.*` and
+/// `predictions-posthoc.csv` instead, beside the run's own.
+///
+/// # Errors
+/// A missing or unreadable run directory, config, state or model; `--calibrate` without a
+/// validation split; an unreadable or malformed target prior.
+pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     let run = RunDir::new(dir);
     let config = run.read_config()?;
     if config.data.task == rebalance_data::Task::MultiLabel {
@@ -111,8 +157,19 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
     run.verify_checksums()?;
     let device = config.train.backend.device()?;
     let data = config.data.load()?;
-    let state = run.read_state_for(data.train.dim())?;
+    if options.calibrate && data.validation.is_none() {
+        anyhow::bail!(
+            "--calibrate temperature: the run's data has no validation split to fit the \
+             temperature on; train with data.validation_per_class (synthetic) or \
+             data.validation_fraction"
+        );
+    }
     let num_classes = data.num_classes;
+    let log_target = match &options.target_prior {
+        Some(prior) => Some(prior.log_prior(num_classes)?),
+        None => None,
+    };
+    let state = run.read_state_for(data.train.dim())?;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
     let loss_config = &config.loss;
     let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
@@ -124,19 +181,37 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         &device,
     )?)?;
     let batcher = SampleBatcher::new(Some(state.standardizer));
-    // The command line's τ, else the config's.
-    let tau = posthoc_tau.or(config.eval.posthoc_tau);
-    let posthoc = tau.map(|tau| (counts.as_slice(), tau));
+    let batch_size = config.train.batch_size;
+    // A target prior replaces post-hoc adjustment; else the command line's τ, else the config's.
+    let tau = match log_target {
+        Some(_) => None,
+        None => options.posthoc_tau.or(config.eval.posthoc_tau),
+    };
+    let mut adjustment = match &log_target {
+        Some(log_target) => LogitAdjustment::target_prior(counts.as_slice(), log_target),
+        None => tau.map_or_else(LogitAdjustment::default, |tau| {
+            LogitAdjustment::posthoc(counts.as_slice(), tau)
+        }),
+    };
+    let fit = match (&data.validation, options.calibrate) {
+        (Some(validation), true) => {
+            let (logits, targets) = logits_of(&model, validation, &batcher, &device, batch_size)?;
+            let fit = fit_temperature(&logits, num_classes, &targets)?;
+            adjustment.temperature = Some(fit.temperature);
+            Some(fit)
+        }
+        _ => None,
+    };
     let evaluation = evaluate(
         &model,
         &data.test,
         &batcher,
         &device,
-        config.train.batch_size,
-        posthoc,
+        batch_size,
+        &adjustment,
     )?;
     let wall = run.report_wall_seconds();
-    let report = run_report(
+    let mut report = run_report(
         &config,
         config.train.backend,
         &data,
@@ -145,7 +220,9 @@ pub fn eval_run(dir: &Path, posthoc_tau: Option<f64>) -> anyhow::Result<Report> 
         wall,
         tau,
     )?;
-    if posthoc_tau.is_some() {
+    report.temperature = fit;
+    report.target_prior = options.target_prior.as_ref().map(ToString::to_string);
+    if options.adjusts() {
         run.write_posthoc_predictions(&evaluation.predictions, &report.class_names)?;
         run.write_posthoc_report(&report)?;
     } else {

@@ -2,6 +2,7 @@
 //! burn-train with imbalance metrics, evaluation and reports. `main.rs` only parses the
 //! command line and calls into here.
 
+pub mod adjustment;
 pub mod backbone;
 pub mod backend;
 pub mod bench;

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::adjustment::TemperatureFit;
 use crate::calibration::CalibrationScores;
 use crate::evaluation::{Confusion, Scores};
 
@@ -28,6 +29,13 @@ pub struct Report {
     pub class_names: Vec<String>,
     /// Post-hoc logit adjustment `τ` applied at evaluation, if any.
     pub posthoc_tau: Option<f64>,
+    /// The test-label prior the logits were adjusted for (`eval --target-prior`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_prior: Option<String>,
+    /// The temperature fitted on the validation split (`eval --calibrate temperature`), if any,
+    /// with the validation NLL before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<TemperatureFit>,
     /// Test metrics.
     #[serde(flatten)]
     pub scores: Scores,
@@ -73,6 +81,8 @@ impl Report {
             class_weights,
             class_names,
             posthoc_tau,
+            target_prior: None,
+            temperature: None,
             scores: confusion.scores(),
             calibration: CalibrationScores::default(),
             confusion: confusion.rows().to_vec(),
@@ -103,8 +113,20 @@ impl Report {
             self.scheme,
             self.backend,
             self.epochs,
-            self.posthoc_tau
-                .map_or(String::new(), |t| format!(", post-hoc adjustment τ = {t}")),
+            [
+                self.posthoc_tau
+                    .map(|t| format!(", post-hoc adjustment τ = {t}")),
+                self.target_prior
+                    .as_ref()
+                    .map(|p| format!(", adjusted for the target prior {p}")),
+                self.temperature.map(|f| format!(
+                    ", temperature {:.3} (validation NLL {:.4} → {:.4})",
+                    f.temperature, f.validation_nll_before, f.validation_nll_after
+                )),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<String>(),
             s.accuracy,
             s.balanced_accuracy,
             s.macro_f1,

@@ -24,6 +24,7 @@ use rebalance_data::{
 };
 use rebalance_weights::ClassCounts;
 
+use crate::adjustment::LogitAdjustment;
 use crate::backend::Backend;
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
 use crate::history::{Curve, EpochHistory, HistoryRecorder};
@@ -152,9 +153,18 @@ pub fn train_on(
     fault_point("after-model");
 
     let posthoc_tau = config.eval.posthoc_tau;
-    let posthoc = posthoc_tau.map(|tau| (counts.as_slice(), tau));
+    let adjustment = posthoc_tau.map_or_else(LogitAdjustment::default, |tau| {
+        LogitAdjustment::posthoc(counts.as_slice(), tau)
+    });
     let batch_size = config.train.batch_size;
-    let evaluation = evaluate(&model, &data.test, &batcher, &device, batch_size, posthoc)?;
+    let evaluation = evaluate(
+        &model,
+        &data.test,
+        &batcher,
+        &device,
+        batch_size,
+        &adjustment,
+    )?;
     let report = run_report(
         config,
         backend,

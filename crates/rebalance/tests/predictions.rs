@@ -97,4 +97,109 @@ fn train_and_eval_write_predictions_that_agree_with_the_report() {
         std::fs::read_to_string(dir.path().join("predictions.csv")).unwrap(),
         trained
     );
+
+    // Temperature scaling needs a validation split, which this run has not.
+    common::assert_one_line_error(
+        &rebalance(&["eval", "--run", out, "--calibrate", "temperature"]),
+        "--calibrate temperature: the run's data has no validation split",
+    );
+}
+
+/// `eval --target-prior` and `eval --calibrate temperature` on the quickstart, small, with a
+/// balanced validation split: a prior equal to the training prior leaves the predictions as
+/// they are; `uniform` is post-hoc adjustment with τ = 1; the temperature lowers the
+/// validation NLL and the report records it.
+#[test]
+fn target_priors_and_temperature_scaling() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let config = common::workspace().join("configs/quickstart.toml");
+    assert_ok(&rebalance(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out,
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "data.max_per_class=100",
+        "--set",
+        "data.test_per_class=20",
+        "--set",
+        "data.validation_per_class=20",
+    ]));
+    let report = read_json(dir.path(), "report.json");
+    let trained = std::fs::read_to_string(dir.path().join("predictions.csv")).unwrap();
+
+    // The training prior as a file of counts: nothing moves.
+    let prior = dir.path().join("train-prior.txt");
+    let counts: Vec<String> = report["train_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    std::fs::write(&prior, counts.join("\n")).unwrap();
+    assert_ok(&rebalance(&[
+        "eval",
+        "--run",
+        out,
+        "--target-prior",
+        prior.to_str().unwrap(),
+    ]));
+    let same = check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
+    assert_eq!(same, trained);
+    assert_eq!(
+        read_json(dir.path(), "report-posthoc.json")["target_prior"],
+        prior.to_str().unwrap()
+    );
+
+    // Uniform: the argmax of post-hoc adjustment with τ = 1.
+    assert_ok(&rebalance(&[
+        "eval",
+        "--run",
+        out,
+        "--target-prior",
+        "uniform",
+    ]));
+    let uniform = read_json(dir.path(), "report-posthoc.json");
+    assert_ok(&rebalance(&["eval", "--run", out, "--posthoc-tau", "1"]));
+    let posthoc = read_json(dir.path(), "report-posthoc.json");
+    assert_eq!(uniform["confusion"], posthoc["confusion"]);
+
+    // Temperature scaling: fitted on the validation split, lowering its NLL.
+    assert_ok(&rebalance(&[
+        "eval",
+        "--run",
+        out,
+        "--calibrate",
+        "temperature",
+    ]));
+    let calibrated = read_json(dir.path(), "report-posthoc.json");
+    let fit = &calibrated["temperature"];
+    assert!(
+        fit["validation_nll_after"].as_f64().unwrap()
+            < fit["validation_nll_before"].as_f64().unwrap(),
+        "{fit}"
+    );
+    // A temperature does not change the argmax.
+    assert_eq!(calibrated["confusion"], report["confusion"]);
+    check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
+
+    // A bad prior file names the file and the value; nothing written.
+    std::fs::write(&prior, "1,2,x").unwrap();
+    let bad = rebalance(&[
+        "eval",
+        "--run",
+        out,
+        "--target-prior",
+        prior.to_str().unwrap(),
+    ]);
+    common::assert_one_line_error(&bad, "--target-prior");
+    assert!(
+        common::stderr(&bad).contains("value 3 (class 2) is \"x\""),
+        "{}",
+        common::stderr(&bad)
+    );
 }
