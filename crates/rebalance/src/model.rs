@@ -54,6 +54,40 @@ impl Classifier {
         head_forward(&self.head, self.backbone.forward(x))
     }
 
+    /// The τ-normalised classifier of Kang et al., "Decoupling Representation and Classifier
+    /// for Long-Tailed Recognition", ICLR 2020: each class's weight vector `w_c` of the linear
+    /// head becomes `w_c / ‖w_c‖^τ` (`τ = 0` keeps the weights, `τ = 1` gives them all unit
+    /// norm), and the bias is dropped, as the authors' τ-normalised classifier computes its
+    /// logits as `f · w_c` alone. A class whose weights are all 0 keeps them.
+    ///
+    /// # Errors
+    /// `τ` negative or not finite, or a cosine head (whose rows are unit-norm already).
+    pub fn tau_normalized(self, tau: f64) -> Result<Self, String> {
+        if !(tau.is_finite() && tau >= 0.0) {
+            return Err(format!("--tau-norm {tau}: must be finite and >= 0"));
+        }
+        let Head::Linear(linear) = self.head else {
+            return Err("--tau-norm: the model has a cosine head (model.cosine_head), whose \
+                        class weights are unit-norm already; τ-normalisation is for a linear head"
+                .to_string());
+        };
+        // `[d_input, classes]`: a class's weights are a column.
+        let weight = linear.weight.val();
+        let norms = weight.clone().powi_scalar(2).sum_dim(0).sqrt();
+        // ‖w‖^τ, with 1 for an all-zero column (no division by 0).
+        let zero = norms.clone().equal_elem(0.0);
+        let scale = norms.powf_scalar(tau as f32).mask_fill(zero, 1.0);
+        let weight = weight / scale;
+        let linear = Linear {
+            weight: burn::module::Param::from_tensor(weight),
+            bias: None,
+        };
+        Ok(Self {
+            head: Head::Linear(linear),
+            ..self
+        })
+    }
+
     /// Logits, loss and targets of a batch.
     pub fn forward_classification(&self, batch: SampleBatch) -> ClassificationOutput {
         let logits = self.forward(batch.features);
