@@ -29,9 +29,10 @@ fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
         config.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--seeds",
-        "2",
     ];
+    if !extra.contains(&"--seeds") {
+        args.extend_from_slice(&["--seeds", "2"]);
+    }
     args.extend_from_slice(extra);
     rebalance(&args)
 }
@@ -234,4 +235,36 @@ fn rank_by_must_name_a_metric_of_the_task() {
         &compare(&single, &dir.path().join("cmp"), &[]),
         "valid: accuracy, balanced-accuracy, macro-f1, g-mean, many-shot, medium-shot, few-shot",
     );
+}
+
+#[test]
+fn without_a_validation_split_the_default_set_leaves_out_tuned_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("compare.toml");
+    let base = common::TINY_MULTI_LABEL_COMPARE_BASE
+        .replace("validation_fraction = 0.2", "validation_fraction = 0.0");
+    std::fs::write(&config, base).unwrap();
+    let out = dir.path().join("cmp");
+    let output = compare(&config, &out, &["--seeds", "1", "--only", "bce,bce-ens"]);
+    assert_ok(&output);
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "compare: default variants bce-tuned, bce-ens-tuned left out: tuned thresholds need \
+             a validation split"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("2 variants × 1 seeds = 2 runs"), "{err}");
+    // The names of the default set, as --only sees them.
+    let unknown = compare(&config, &out, &["--only", "bce-tuned"]);
+    assert_one_line_error(
+        &unknown,
+        "--only bce-tuned: no such variant; the variants are bce, bce-ins, bce-isns, bce-ens, \
+         bce-pos-balanced, sigmoid-focal, cb-focal (default variants bce-tuned, bce-ens-tuned \
+         left out: tuned thresholds need a validation split",
+    );
+    let json = read_json(&out, "comparison.json");
+    assert_eq!(json["baseline"], "bce");
+    assert_eq!(json["rank_by"], "macro_f1");
 }

@@ -234,10 +234,10 @@ pub fn compare_in(
 ) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let plan = ComparePlan::load(path, &options.sets)?;
+    let variants = plan.select(&options.only)?;
     for note in &plan.notes {
         eprintln!("compare: {note}");
     }
-    let variants = plan.select(&options.only)?;
     let seeds = options.seeds.unwrap_or(plan.compare.seeds);
     if !(1..=MAX_SEEDS).contains(&seeds) {
         bail!("--seeds {seeds}: must be in 1..={MAX_SEEDS}");

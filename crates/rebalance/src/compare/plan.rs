@@ -217,11 +217,17 @@ impl ComparePlan {
     /// The variants `--only` names, in the plan's order; all of them without names.
     ///
     /// # Errors
-    /// A name that is no variant's.
+    /// A name that is no variant's (with the plan's [`notes`](Self::notes), which say what the
+    /// default set left out).
     pub fn select(&self, only: &[String]) -> anyhow::Result<Vec<&Variant>> {
         if let Some(name) = only.iter().find(|name| self.variant(name).is_none()) {
+            let why = if self.notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.notes.join("; "))
+            };
             bail!(
-                "--only {name}: no such variant; the variants are {}",
+                "--only {name}: no such variant; the variants are {}{why}",
                 names(&self.variants)
             );
         }
@@ -255,7 +261,9 @@ fn defaults(
             } else {
                 let names: Vec<&str> = tuned.iter().map(|v| v.name.as_str()).collect();
                 notes.push(format!(
-                    "default variants {} left out: tuned thresholds need a validation split                      and every variant of a seed trains on the same data; set                      data.validation_fraction (e.g. 0.15) to compare them",
+                    "default variants {} left out: tuned thresholds need a validation split \
+                     and every variant of a seed trains on the same data; set \
+                     data.validation_fraction (e.g. 0.15) to compare them",
                     names.join(", ")
                 ));
             }

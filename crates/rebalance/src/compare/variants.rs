@@ -314,7 +314,7 @@ mod tests {
         assert!(plan.variants.iter().all(|v| !v.name.ends_with("-tuned")));
         assert_eq!(plan.notes.len(), 1);
         assert!(
-            plan.notes[0].contains("bce-tuned, bce-ens-tuned left out"),
+            plan.notes[0].contains("bce-tuned, bce-ens-tuned left out: tuned thresholds need a validation split and every"),
             "{:?}",
             plan.notes
         );
