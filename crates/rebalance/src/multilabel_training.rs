@@ -51,7 +51,7 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Multi
 
 /// The loss's zero-count policy: a label without training positives is an error unless the
 /// weighting allows it.
-fn zero_count(config: &RunConfig) -> ZeroCountPolicy {
+pub(crate) fn zero_count(config: &RunConfig) -> ZeroCountPolicy {
     config
         .loss
         .weighting()

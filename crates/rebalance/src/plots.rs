@@ -630,6 +630,42 @@ pub fn write_comparison_plots(
     )
 }
 
+/// Writes a multi-label comparison's plots into `dir`, each as SVG and PNG:
+/// - `<key>` (`macro_f1`, ...): bars of `ranked` (mean ± std over seeds of the ranking metric,
+///   `label` naming it), best first;
+/// - `per_label_recall`: each of `recall_lines` (a variant's mean recall per label) as a line.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn write_multi_label_comparison_plots(
+    dir: &Path,
+    key: &str,
+    label: &str,
+    ranked: &[Bar],
+    recall_lines: &[(String, Vec<f64>)],
+) -> anyhow::Result<()> {
+    let height = 80 + 28 * ranked.len().max(2) as u32;
+    let x_desc = format!("test {label} (mean ± std over seeds)");
+    save(
+        dir,
+        key,
+        (900, height),
+        &BarsFigure {
+            x_desc: &x_desc,
+            panels: &[(format!("{label} per variant"), ranked.to_vec())],
+        },
+    )?;
+    save(
+        dir,
+        "per_label_recall",
+        (1000, 620),
+        &RecallLinesFigure {
+            lines: recall_lines,
+            title: "per-label recall per variant",
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,14 @@
 //! names; its other sections (`data`, `model`, `train`, `eval`) override the base key by key.
 //! Without `[[variants]]` the [default set](default_variants) runs.
 //!
+//! A multi-label base config (`data.task = "multi-label"`) runs the same way: each seed's
+//! data is loaded once, each run trains with [`crate::multilabel_training::train_on`], and
+//! the comparison has the multi-label metrics (macro- and micro-F1, mAP, subset accuracy,
+//! Hamming loss, tail recall: [`Metric::of_task`]). Its default set is
+//! [`default_multi_label_variants`], its baseline `bce`. `[compare] rank_by` names the
+//! metric the variants are ranked by and the gains measured in (`macro-f1` by default for
+//! multi-label, `balanced-accuracy` for single-label; `map`, ...: [`Metric::name`]).
+//!
 //! Seed `k` (from 0) of a sweep adds `k` to both `data.seed` and `train.seed`: every variant
 //! sees the same data, split and initialisation seed, and the data of a seed is generated once
 //! and shared by all its variants.
@@ -54,9 +62,9 @@ pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
 pub use shard::{Shard, ShardEnv};
 pub use stats::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, IntervalMethod, Metric,
-    Metrics, PairedDifference, RunResult, ShotGroups, VariantSummary, t_quantile,
+    Metrics, PairedDifference, RunResult, ShotGroups, VariantSummary, t_quantile, tail_labels,
 };
-pub use variants::{DefaultVariant, default_variants};
+pub use variants::{DefaultVariant, default_multi_label_variants, default_variants};
 
 use store::Run;
 use sweep::{Progress, SeedData};
@@ -98,14 +106,16 @@ pub struct CompareOptions {
     pub merge: bool,
 }
 
-/// What `rebalance compare` returns: the summaries, best balanced accuracy first.
+/// What `rebalance compare` returns: the summaries, best first by the ranking metric.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
-    /// One per variant, sorted by mean balanced accuracy, best first.
+    /// One per variant, sorted by the mean of the ranking metric ([`ComparePlan::rank_by`]),
+    /// best first.
     pub variants: Vec<VariantSummary>,
     /// The baseline's name.
     pub baseline: String,
-    /// The shot groups.
+    /// The shot groups (for multi-label, of the labels' training positives; the outputs show
+    /// the tail labels instead, [`tail_labels`]).
     pub groups: ShotGroups,
     /// The compare directory.
     pub dir: PathBuf,
@@ -225,6 +235,9 @@ pub fn compare_in(
     let started = Instant::now();
     let plan = ComparePlan::load(path, &options.sets)?;
     let variants = plan.select(&options.only)?;
+    for note in &plan.notes {
+        eprintln!("compare: {note}");
+    }
     let seeds = options.seeds.unwrap_or(plan.compare.seeds);
     if !(1..=MAX_SEEDS).contains(&seeds) {
         bail!("--seeds {seeds}: must be in 1..={MAX_SEEDS}");
@@ -370,7 +383,7 @@ fn write_comparison(
     trained: usize,
     started: Instant,
 ) -> anyhow::Result<Comparison> {
-    let reports = store::reports(runs)?;
+    let reports = store::reports(runs, plan.task())?;
     let summary = stats::summarise(plan, runs, &reports);
     let provenance = output::Provenance::of(plan, path, &summary)?;
     let markdown = output::write(&dir, &summary, &provenance)?;

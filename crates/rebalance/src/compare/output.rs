@@ -7,19 +7,21 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use strum::IntoEnumIterator;
 
 use super::plan::ComparePlan;
 use super::stats::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, Metric, PairedDifference, RunResult, ShotGroups, Summary,
     VariantSummary,
 };
+use rebalance_data::Task;
+
 use crate::config::RunConfig;
 use crate::plots::{self, Bar};
 use crate::report::write_atomic;
 
-/// The metric columns of `comparison.md` after the gain over the baseline.
-const COLUMNS: [Metric; 6] = [
+/// The score columns of a single-label `comparison.md`, in their order.
+const SINGLE_LABEL_COLUMNS: [Metric; 7] = [
+    Metric::BalancedAccuracy,
     Metric::MacroF1,
     Metric::GMean,
     Metric::Accuracy,
@@ -27,6 +29,29 @@ const COLUMNS: [Metric; 6] = [
     Metric::MediumShot,
     Metric::FewShot,
 ];
+
+/// The score columns of a multi-label `comparison.md`, in their order.
+const MULTI_LABEL_COLUMNS: [Metric; 6] = [
+    Metric::MacroF1,
+    Metric::MicroF1,
+    Metric::MeanAveragePrecision,
+    Metric::SubsetAccuracy,
+    Metric::HammingLoss,
+    Metric::TailRecall,
+];
+
+/// The metric columns of `comparison.md` and `comparison.tex` after the ranking metric and
+/// the gain over the baseline: the task's scores but the ranking metric.
+fn columns(summary: &Summary) -> Vec<Metric> {
+    let all: &[Metric] = match summary.task {
+        Task::SingleLabel => &SINGLE_LABEL_COLUMNS,
+        Task::MultiLabel => &MULTI_LABEL_COLUMNS,
+    };
+    all.iter()
+        .copied()
+        .filter(|&m| m != summary.rank_by)
+        .collect()
+}
 
 /// Where a comparison comes from, as `comparison.json` and `comparison.md` record it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,13 +209,24 @@ fn git_state() -> (Option<String>, Option<bool>) {
 struct ComparisonFile<'a> {
     /// Where it comes from.
     provenance: &'a Provenance,
+    /// `multi-label`; absent for single-label.
+    #[serde(skip_serializing_if = "Task::is_single_label")]
+    task: Task,
     /// The variant the gains and paired differences are measured against.
     baseline: &'a str,
-    /// The training samples per class.
+    /// The ranking metric's key (`macro_f1`); absent for a single-label comparison ranked by
+    /// its default, balanced accuracy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank_by: Option<&'static str>,
+    /// The training samples per class (positives per label for multi-label).
     train_counts: &'a [usize],
-    /// The shot groups of `train_counts`.
-    shot_groups: &'a ShotGroups,
-    /// One entry per variant, best mean balanced accuracy first.
+    /// The shot groups of `train_counts` (single-label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shot_groups: Option<&'a ShotGroups>,
+    /// The tail labels, whose mean recall is `tail_recall` (multi-label).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tail_labels: Option<&'a [usize]>,
+    /// One entry per variant, best mean of the ranking metric first.
     variants: &'a [VariantSummary],
 }
 
@@ -204,11 +240,15 @@ pub(super) fn write(
     provenance: &Provenance,
 ) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let multi_label = summary.task == Task::MultiLabel;
     let file = ComparisonFile {
         provenance,
+        task: summary.task,
         baseline: &summary.baseline,
+        rank_by: (multi_label || summary.rank_by_set).then(|| summary.rank_by.key()),
         train_counts: &summary.counts,
-        shot_groups: &summary.groups,
+        shot_groups: (!multi_label).then_some(&summary.groups),
+        tail_labels: multi_label.then_some(summary.tail.as_slice()),
         variants: &summary.variants,
     };
     write_atomic(
@@ -218,12 +258,16 @@ pub(super) fn write(
     let markdown = markdown(summary, provenance);
     write_atomic(&dir.join("comparison.md"), &markdown)?;
     write_atomic(&dir.join("comparison.tex"), &latex(summary))?;
-    write_atomic(&dir.join("comparison.csv"), &csv(&summary.results))?;
+    write_atomic(
+        &dir.join("comparison.csv"),
+        &csv(summary.task, &summary.results),
+    )?;
     write_plots(dir, summary)?;
     Ok(markdown)
 }
 
-/// `balanced_accuracy`, `per_class_recall` and `shot_groups` (`.png` and `.svg`).
+/// `balanced_accuracy`, `per_class_recall` and `shot_groups` (`.png` and `.svg`); for
+/// multi-label, the ranking metric's bars (`macro_f1`, ...) and `per_label_recall`.
 fn write_plots(dir: &Path, summary: &Summary) -> anyhow::Result<()> {
     let bars = |metric: Metric| -> Vec<Bar> {
         summary
@@ -241,6 +285,15 @@ fn write_plots(dir: &Path, summary: &Summary) -> anyhow::Result<()> {
         .iter()
         .map(|s| (s.name.clone(), s.mean.per_class_recall.clone()))
         .collect();
+    if summary.task == Task::MultiLabel {
+        return plots::write_multi_label_comparison_plots(
+            dir,
+            summary.rank_by.key(),
+            summary.rank_by.label(),
+            &bars(summary.rank_by),
+            &lines,
+        );
+    }
     let shots: Vec<(String, Vec<Bar>)> = summary
         .groups
         .by_metric()
@@ -299,12 +352,16 @@ fn interval_legend(baseline: &str) -> String {
     )
 }
 
-/// The best mean of `metric` over the variants.
-fn best(summaries: &[VariantSummary], metric: Metric) -> f64 {
-    summaries
-        .iter()
-        .map(|s| s.mean.get(metric))
-        .fold(f64::NEG_INFINITY, f64::max)
+/// Whether `s` has the best mean of `metric` over the variants (the lowest where lower is
+/// better).
+fn is_best(summaries: &[VariantSummary], metric: Metric, s: &VariantSummary) -> bool {
+    let value = s.mean.get(metric);
+    let means = summaries.iter().map(|s| s.mean.get(metric));
+    if metric.lower_is_better() {
+        value <= means.fold(f64::INFINITY, f64::min)
+    } else {
+        value >= means.fold(f64::NEG_INFINITY, f64::max)
+    }
 }
 
 /// `comparison.md`.
@@ -321,29 +378,48 @@ fn markdown(summary: &Summary, provenance: &Provenance) -> String {
         first.map_or(0, |s| s.seeds.len()),
     );
     let _ = writeln!(md, "{}\n", provenance.markdown());
-    let _ = writeln!(
-        md,
-        "Training samples per class (head → tail): {}. Shot groups ({}): many = classes {}, \
-         medium = {}, few = {}.\n",
-        join(&summary.counts),
-        groups.rule,
-        join(&groups.many),
-        join(&groups.medium),
-        join(&groups.few),
-    );
-    let labels: Vec<&str> = COLUMNS.iter().map(|m| m.label()).collect();
+    let (rank, columns) = (summary.rank_by, columns(summary));
+    match summary.task {
+        Task::SingleLabel => {
+            let _ = writeln!(
+                md,
+                "Training samples per class (head → tail): {}. Shot groups ({}): many = \
+                 classes {}, medium = {}, few = {}.\n",
+                join(&summary.counts),
+                groups.rule,
+                join(&groups.many),
+                join(&groups.medium),
+                join(&groups.few),
+            );
+        }
+        Task::MultiLabel => {
+            let _ = writeln!(
+                md,
+                "Multi-label. Training positives per label: {}. Tail labels (the rarest third \
+                 by training positives; tail recall is their mean recall): {}. Ranked by {}; \
+                 Hamming loss: lower is better.\n",
+                join(&summary.counts),
+                join(&summary.tail),
+                rank.label(),
+            );
+        }
+    }
+    if summary.task == Task::SingleLabel && rank != Metric::BalancedAccuracy {
+        let _ = writeln!(md, "Ranked by {}.\n", rank.label());
+    }
+    let labels: Vec<&str> = columns.iter().map(|m| m.label()).collect();
     let _ = writeln!(
         md,
         "| variant | method | {} | Δ vs {baseline} (95% CI) | {} | {} |\n|{}",
-        Metric::BalancedAccuracy.label(),
+        rank.label(),
         labels.join(" | "),
         Metric::WallSeconds.label(),
-        "---|".repeat(COLUMNS.len() + 5),
+        "---|".repeat(columns.len() + 5),
     );
     // The best mean of each metric column is bold.
     let cell = |metric: Metric, s: &VariantSummary| {
         let text = format!("{:.4} ± {:.4}", s.mean.get(metric), s.std.get(metric));
-        if s.mean.get(metric) >= best(summaries, metric) {
+        if is_best(summaries, metric, s) {
             format!("**{text}**")
         } else {
             text
@@ -356,17 +432,17 @@ fn markdown(summary: &Summary, provenance: &Provenance) -> String {
             .map(difference_points)
     };
     for s in summaries {
-        let gain = match difference(s, Metric::BalancedAccuracy) {
+        let gain = match difference(s, rank) {
             Some(text) => format!("{text} pts"),
             None => "—".to_string(),
         };
-        let cells: Vec<String> = COLUMNS.iter().map(|&m| cell(m, s)).collect();
+        let cells: Vec<String> = columns.iter().map(|&m| cell(m, s)).collect();
         let _ = writeln!(
             md,
             "| {} | {} | {} | {gain} | {} | {:.1} |",
             s.name,
             s.loss,
-            cell(Metric::BalancedAccuracy, s),
+            cell(rank, s),
             cells.join(" | "),
             s.mean.wall_seconds,
         );
@@ -378,8 +454,8 @@ fn markdown(summary: &Summary, provenance: &Provenance) -> String {
             "\nPaired differences to `{baseline}` of every metric, points (95% CI):\n"
         );
         for s in summaries {
-            let metrics: Vec<String> = std::iter::once(Metric::BalancedAccuracy)
-                .chain(COLUMNS)
+            let metrics: Vec<String> = std::iter::once(rank)
+                .chain(columns.iter().copied())
                 .filter_map(|m| difference(s, m).map(|text| format!("{} {text}", m.label())))
                 .collect();
             if !metrics.is_empty() {
@@ -387,8 +463,16 @@ fn markdown(summary: &Summary, provenance: &Provenance) -> String {
             }
         }
     }
-    md += "\nPlots: `balanced_accuracy.png`, `per_class_recall.png`, `shot_groups.png` (and `.svg`). \
-           One row per run: `comparison.csv`. The table for LaTeX: `comparison.tex`.\n";
+    md += &match summary.task {
+        Task::SingleLabel => "\nPlots: `balanced_accuracy.png`, `per_class_recall.png`, \
+                              `shot_groups.png` (and `.svg`)."
+            .to_string(),
+        Task::MultiLabel => format!(
+            "\nPlots: `{}.png`, `per_label_recall.png` (and `.svg`).",
+            rank.key()
+        ),
+    };
+    md += " One row per run: `comparison.csv`. The table for LaTeX: `comparison.tex`.\n";
     md
 }
 
@@ -453,34 +537,33 @@ fn tex_escape(text: &str) -> String {
 /// difference of balanced accuracy to the baseline with its interval.
 fn latex(summary: &Summary) -> String {
     let summaries = &summary.variants;
-    let metrics: Vec<Metric> = std::iter::once(Metric::BalancedAccuracy)
-        .chain(COLUMNS)
-        .collect();
+    let (rank, columns) = (summary.rank_by, columns(summary));
     let mut tex = format!(
         "% Written by rebalance compare ({} {}): \\input it where booktabs is loaded.\n\
          % Mean ± sample std over seeds; bold: the best mean of the column. Δ: the paired\n\
-         % difference of balanced accuracy to {} in points with its 95% CI; * where it excludes 0.\n",
+         % difference of {} to {} in points with its 95% CI; * where it excludes 0.\n",
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION"),
+        rank.label(),
         summary.baseline.replace('\n', " "),
     );
     let _ = writeln!(
         tex,
         "\\begin{{tabular}}{{ll{}}}\n\\toprule",
-        "r".repeat(metrics.len() + 1)
+        "r".repeat(columns.len() + 2)
     );
     let mut header = vec!["Variant".to_string(), "Method".to_string()];
-    header.push(tex_escape(Metric::BalancedAccuracy.label()));
+    header.push(tex_escape(rank.label()));
     header.push(format!(
         "$\\Delta$ vs {} (pts)",
         tex_escape(&summary.baseline)
     ));
-    header.extend(COLUMNS.iter().map(|m| tex_escape(m.label())));
+    header.extend(columns.iter().map(|m| tex_escape(m.label())));
     let _ = writeln!(tex, "{} \\\\\n\\midrule", header.join(" & "));
     for s in summaries {
         let cell = |metric: Metric| {
             let (mean, std) = (s.mean.get(metric), s.std.get(metric));
-            if mean >= best(summaries, metric) {
+            if is_best(summaries, metric, s) {
                 format!("$\\mathbf{{{mean:.3} \\pm {std:.3}}}$")
             } else {
                 format!("${mean:.3} \\pm {std:.3}$")
@@ -489,7 +572,7 @@ fn latex(summary: &Summary) -> String {
         let delta = s
             .paired_difference
             .as_ref()
-            .and_then(|d| d.get(Metric::BalancedAccuracy.key()))
+            .and_then(|d| d.get(rank.key()))
             .map_or("---".to_string(), |d| {
                 let points = |v: f64| format!("{:+.1}", 100.0 * v);
                 match (d.mean, d.low, d.high) {
@@ -505,22 +588,22 @@ fn latex(summary: &Summary) -> String {
                 }
             });
         let mut row = vec![tex_escape(&s.name), tex_escape(&s.loss)];
-        row.push(cell(Metric::BalancedAccuracy));
+        row.push(cell(rank));
         row.push(delta);
-        row.extend(COLUMNS.iter().map(|&m| cell(m)));
+        row.extend(columns.iter().map(|&m| cell(m)));
         let _ = writeln!(tex, "{} \\\\", row.join(" & "));
     }
     tex += "\\bottomrule\n\\end{tabular}\n";
     tex
 }
 
-/// `comparison.csv`: one row per run.
-fn csv(results: &[RunResult]) -> String {
+/// `comparison.csv`: one row per run, the metrics of `task`.
+fn csv(task: Task, results: &[RunResult]) -> String {
     let classes = results
         .first()
         .map_or(0, |r| r.metrics.per_class_recall.len());
     let mut text = String::from("variant,seed");
-    for metric in Metric::iter() {
+    for metric in Metric::of_task(task) {
         text += &format!(",{}", metric.key());
     }
     for c in 0..classes {
@@ -529,7 +612,7 @@ fn csv(results: &[RunResult]) -> String {
     text.push('\n');
     for r in results {
         text += &format!("{},{}", r.variant, r.seed);
-        for metric in Metric::iter() {
+        for &metric in Metric::of_task(task) {
             text += &format!(",{}", r.metrics.get(metric));
         }
         for value in &r.metrics.per_class_recall {
@@ -563,6 +646,7 @@ mod tests {
             few_shot: ba - 0.2,
             per_class_recall: vec![0.9, ba - 0.2],
             wall_seconds: 2.0,
+            ..Metrics::default()
         };
         let runs = [
             ("ce", [0.70, 0.72, 0.74]),
@@ -589,9 +673,10 @@ mod tests {
                     .collect();
                 let (mean, std) = Metrics::mean_std(&mine);
                 let paired_difference = (*name != "ce").then(|| {
-                    Metric::iter()
+                    Metric::of_task(Task::SingleLabel)
+                        .iter()
                         .filter(|m| m.is_score())
-                        .map(|m| {
+                        .map(|&m| {
                             let values = |runs: &[f64; 3]| -> Vec<(u64, f64)> {
                                 runs.iter()
                                     .zip(1..)
@@ -625,11 +710,15 @@ mod tests {
                 .total_cmp(&a.mean.balanced_accuracy)
         });
         Summary {
+            task: Task::SingleLabel,
+            rank_by: Metric::BalancedAccuracy,
+            rank_by_set: false,
             results,
             variants,
             baseline: "ce".to_string(),
             counts: vec![100, 10],
             groups: ShotGroups::of(&[100, 10]),
+            tail: Vec::new(),
         }
     }
 

@@ -5,12 +5,15 @@ use std::path::Path;
 
 use anyhow::bail;
 use rebalance_data::Resampling;
-use rebalance_loss::LossConfig;
+use rebalance_loss::{LossConfig, PosWeight};
 use rebalance_weights::Scheme;
 use serde::{Deserialize, Serialize};
 
-use super::variants::default_variants;
-use crate::config::{self, ConfigError, RunConfig};
+use rebalance_data::Task;
+
+use super::stats::Metric;
+use super::variants::{default_multi_label_variants, default_variants};
+use crate::config::{self, ConfigError, RunConfig, ThresholdRule};
 
 /// The most seeds a sweep may run per variant: each is a full training run, and the plan
 /// holds every (variant, seed) run in memory before the first trains.
@@ -22,9 +25,16 @@ pub const MAX_SEEDS: usize = 1000;
 pub struct CompareSection {
     /// Seeds per variant, in `1..=MAX_SEEDS` (1000). Default 3.
     pub seeds: usize,
-    /// The variant gains are measured against. Default `ce` when there is one, else the
-    /// first variant.
+    /// The variant gains are measured against. Default `ce` (single-label) or `bce`
+    /// (multi-label) when there is one, else the first variant.
     pub baseline: Option<String>,
+    /// The metric the variants are ranked by and the gains measured in, by its
+    /// [name](Metric::name): for single-label `balanced-accuracy` (default), `accuracy`,
+    /// `macro-f1`, `g-mean`, `many-shot`, `medium-shot`, `few-shot`; for multi-label
+    /// `macro-f1` (default), `micro-f1`, `map`, `subset-accuracy`, `hamming-loss` (lowest
+    /// first), `tail-recall`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank_by: Option<String>,
 }
 
 impl Default for CompareSection {
@@ -32,6 +42,7 @@ impl Default for CompareSection {
         Self {
             seeds: 3,
             baseline: None,
+            rank_by: None,
         }
     }
 }
@@ -54,6 +65,11 @@ pub struct ComparePlan {
     pub compare: CompareSection,
     /// The variants, in the config's order.
     pub variants: Vec<Variant>,
+    /// The metric the comparison ranks by: `[compare] rank_by`, else the task's default
+    /// ([`Metric::default_rank`]).
+    pub rank_by: Metric,
+    /// What the plan left out of the default set and why (printed by `rebalance compare`).
+    pub notes: Vec<String>,
 }
 
 fn parse_error(path: &str, message: impl Into<String>) -> ConfigError {
@@ -136,19 +152,6 @@ impl ComparePlan {
                 expected: format!("in 1..={MAX_SEEDS}"),
             });
         }
-        let multi_label = table
-            .get("data")
-            .and_then(|d| d.get("task"))
-            .and_then(toml::Value::as_str)
-            == Some("multi-label");
-        if multi_label {
-            return Err(parse_error(
-                &shown,
-                "data.task = \"multi-label\": rebalance compare runs single-label sweeps only \
-                 so far; train each multi-label variant with `rebalance train --set ...`"
-                    .to_string(),
-            ));
-        }
         let entries = table.remove("variants");
         let base = RunConfig::from_table(table.clone(), &shown)?;
         // `--set` applies to every variant, and wins over what the variant sets.
@@ -157,9 +160,15 @@ impl ComparePlan {
             .filter(|s| !s.trim_start().starts_with("compare."))
             .cloned()
             .collect();
+        let task = base.data.task;
+        let rank_by = match &compare.rank_by {
+            None => Metric::default_rank(task),
+            Some(name) => Metric::parse_rank(name, task).map_err(|e| parse_error(&shown, e))?,
+        };
+        let mut notes = Vec::new();
         let variants = match entries {
             Some(entries) => listed_variants(&table, entries, &sets, &shown)?,
-            None => defaults(&base, &sets, &shown)?,
+            None => defaults(&base, &sets, &shown, &mut notes)?,
         };
         if let Some(baseline) = &compare.baseline
             && !variants.iter().any(|v| &v.name == baseline)
@@ -176,16 +185,27 @@ impl ComparePlan {
             base,
             compare,
             variants,
+            rank_by,
+            notes,
         })
     }
 
-    /// The baseline variant's name: `[compare] baseline`, else `ce` when present, else the
-    /// first variant.
+    /// The task of the sweep (`data.task` of the base config).
+    pub fn task(&self) -> Task {
+        self.base.data.task
+    }
+
+    /// The baseline variant's name: `[compare] baseline`, else `ce` (single-label) or `bce`
+    /// (multi-label) when present, else the first variant.
     pub fn baseline(&self) -> &str {
+        let plain = match self.task() {
+            Task::SingleLabel => "ce",
+            Task::MultiLabel => "bce",
+        };
         self.compare
             .baseline
             .as_deref()
-            .or_else(|| self.variant("ce").map(|v| v.name.as_str()))
+            .or_else(|| self.variant(plain).map(|v| v.name.as_str()))
             .unwrap_or_else(|| self.variants.first().map_or("", |v| v.name.as_str()))
     }
 
@@ -197,11 +217,17 @@ impl ComparePlan {
     /// The variants `--only` names, in the plan's order; all of them without names.
     ///
     /// # Errors
-    /// A name that is no variant's.
+    /// A name that is no variant's (with the plan's [`notes`](Self::notes), which say what the
+    /// default set left out).
     pub fn select(&self, only: &[String]) -> anyhow::Result<Vec<&Variant>> {
         if let Some(name) = only.iter().find(|name| self.variant(name).is_none()) {
+            let why = if self.notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.notes.join("; "))
+            };
             bail!(
-                "--only {name}: no such variant; the variants are {}",
+                "--only {name}: no such variant; the variants are {}{why}",
                 names(&self.variants)
             );
         }
@@ -213,11 +239,38 @@ impl ComparePlan {
     }
 }
 
-/// The [default set](default_variants) on `base`. The `--set` overrides, already in `base`,
-/// go on top of each variant again: they win over what it sets, as over a listed variant's
-/// keys.
-fn defaults(base: &RunConfig, sets: &[String], shown: &str) -> Result<Vec<Variant>, ConfigError> {
-    default_variants(base.train.epochs)
+/// The [default set](default_variants) on `base` ([the multi-label
+/// one](default_multi_label_variants) for a multi-label base, without its tuned-threshold
+/// variants when `base` has no validation split, noted in `notes`). The `--set` overrides,
+/// already in `base`, go on top of each variant again: they win over what it sets, as over a
+/// listed variant's keys.
+fn defaults(
+    base: &RunConfig,
+    sets: &[String],
+    shown: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Variant>, ConfigError> {
+    let defaults = match base.data.task {
+        Task::SingleLabel => default_variants(base.train.epochs),
+        Task::MultiLabel => {
+            let (tuned, mut others): (Vec<_>, Vec<_>) = default_multi_label_variants()
+                .into_iter()
+                .partition(|v| v.tunes_thresholds());
+            if base.data.validation_fraction > 0.0 {
+                others.extend(tuned);
+            } else {
+                let names: Vec<&str> = tuned.iter().map(|v| v.name.as_str()).collect();
+                notes.push(format!(
+                    "default variants {} left out: tuned thresholds need a validation split \
+                     and every variant of a seed trains on the same data; set \
+                     data.validation_fraction (e.g. 0.15) to compare them",
+                    names.join(", ")
+                ));
+            }
+            others
+        }
+    };
+    defaults
         .into_iter()
         .map(|default| {
             let source = format!("{shown}, variant \"{}\"", default.name);
@@ -327,6 +380,23 @@ impl Variant {
         if let Some(w) = l.weighting().filter(|w| w.start_epoch > 0) {
             text += &format!(", weights from epoch {}", w.start_epoch + 1);
         }
+        if let LossConfig::Sigmoid {
+            pos_weight: Some(pos_weight),
+            ..
+        }
+        | LossConfig::SigmoidFocal {
+            pos_weight: Some(pos_weight),
+            ..
+        } = l
+        {
+            text += &match pos_weight {
+                PosWeight::Balanced => ", pos_weight balanced".to_string(),
+                PosWeight::Values(_) => ", pos_weight".to_string(),
+            };
+        }
+        if self.config.eval.thresholds == ThresholdRule::Tuned {
+            text += ", tuned thresholds";
+        }
         if let Some(tau) = self.config.eval.posthoc_tau {
             text += &format!(", post-hoc τ={tau}");
         }
@@ -364,5 +434,40 @@ mod tests {
         assert_eq!(plan.variants.len(), 16);
         assert_eq!(plan.baseline(), "ce");
         assert_eq!(plan.base.output.dir, Path::new("runs/compare"));
+        assert_eq!(plan.rank_by, Metric::BalancedAccuracy);
+    }
+
+    #[test]
+    fn rank_by_takes_the_names_of_the_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            ComparePlan::load(&path, &[])
+        };
+        let ml = "[data]\ntask = \"multi-label\"\n[loss]\nkind = \"sigmoid\"\n";
+        let plan = load(&format!("{ml}[compare]\nrank_by = \"map\"\n")).unwrap();
+        assert_eq!(plan.rank_by, Metric::MeanAveragePrecision);
+        let plan = load(&format!("{ml}[compare]\nrank_by = \"hamming-loss\"\n")).unwrap();
+        assert_eq!(plan.rank_by, Metric::HammingLoss);
+        let plan = load("[compare]\nrank_by = \"macro-f1\"\n").unwrap();
+        assert_eq!(plan.rank_by, Metric::MacroF1);
+        let err = load("[compare]\nrank_by = \"map\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "compare.rank_by = \"map\": not a metric of a single-label comparison; valid: \
+                 accuracy, balanced-accuracy, macro-f1, g-mean, many-shot, medium-shot, few-shot"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+        // Every score metric's name parses back to it.
+        for task in [Task::SingleLabel, Task::MultiLabel] {
+            for &metric in Metric::of_task(task).iter().filter(|m| m.is_score()) {
+                assert_eq!(Metric::parse_rank(&metric.name(), task), Ok(metric));
+            }
+        }
     }
 }

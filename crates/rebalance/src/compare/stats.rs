@@ -16,12 +16,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
 
+use rebalance_data::Task;
+
 use super::plan::ComparePlan;
-use super::store::Run;
+use super::store::{Run, RunReport};
 use crate::report::Report;
 
 /// A scalar metric of [`Metrics`]: its field, its `comparison.json` key and its
-/// `comparison.csv` column, in the order of the CSV.
+/// `comparison.csv` column. A comparison has the metrics of its task
+/// ([`Metric::of_task`]), in that order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum Metric {
@@ -41,7 +44,40 @@ pub enum Metric {
     FewShot,
     /// Training wall time.
     WallSeconds,
+    /// Micro-averaged F1 (multi-label).
+    MicroF1,
+    /// Mean of the per-label average precision, mAP (multi-label).
+    MeanAveragePrecision,
+    /// Samples whose whole label set is predicted exactly (multi-label).
+    SubsetAccuracy,
+    /// Wrong (sample, label) pairs over all pairs (multi-label; lower is better).
+    HammingLoss,
+    /// Mean recall of the tail labels, the rarest third by training positives (multi-label).
+    TailRecall,
 }
+
+/// The metrics of a single-label comparison, in the order of `comparison.csv`.
+const SINGLE_LABEL: [Metric; 8] = [
+    Metric::Accuracy,
+    Metric::BalancedAccuracy,
+    Metric::MacroF1,
+    Metric::GMean,
+    Metric::ManyShot,
+    Metric::MediumShot,
+    Metric::FewShot,
+    Metric::WallSeconds,
+];
+
+/// The metrics of a multi-label comparison, in the order of `comparison.csv`.
+const MULTI_LABEL: [Metric; 7] = [
+    Metric::MacroF1,
+    Metric::MicroF1,
+    Metric::MeanAveragePrecision,
+    Metric::SubsetAccuracy,
+    Metric::HammingLoss,
+    Metric::TailRecall,
+    Metric::WallSeconds,
+];
 
 impl Metric {
     /// The key in `comparison.json` and the column of `comparison.csv` (`balanced_accuracy`).
@@ -49,10 +85,66 @@ impl Metric {
         self.into()
     }
 
+    /// The metrics of a comparison of `task`, in the order of `comparison.csv`: for
+    /// single-label, accuracy, balanced accuracy, macro-F1, G-mean, the shot groups' accuracy;
+    /// for multi-label, macro-F1, micro-F1, mAP, subset accuracy, Hamming loss, tail recall;
+    /// the wall time last.
+    pub fn of_task(task: Task) -> &'static [Metric] {
+        match task {
+            Task::SingleLabel => &SINGLE_LABEL,
+            Task::MultiLabel => &MULTI_LABEL,
+        }
+    }
+
+    /// The metric a comparison of `task` ranks by without `[compare] rank_by`: balanced
+    /// accuracy (single-label), macro-F1 (multi-label).
+    pub fn default_rank(task: Task) -> Metric {
+        match task {
+            Task::SingleLabel => Metric::BalancedAccuracy,
+            Task::MultiLabel => Metric::MacroF1,
+        }
+    }
+
+    /// The name in `[compare] rank_by`: the key in kebab case (`balanced-accuracy`,
+    /// `macro-f1`), `map` for the mean average precision.
+    pub fn name(self) -> String {
+        match self {
+            Metric::MeanAveragePrecision => "map".to_string(),
+            other => other.key().replace('_', "-"),
+        }
+    }
+
+    /// The score metric of `task` called `name` (see [`Metric::name`]).
+    ///
+    /// # Errors
+    /// An unknown name: a one-line message listing the valid ones.
+    pub fn parse_rank(name: &str, task: Task) -> Result<Metric, String> {
+        let scores = Metric::of_task(task).iter().filter(|m| m.is_score());
+        scores
+            .clone()
+            .find(|m| m.name() == name)
+            .copied()
+            .ok_or_else(|| {
+                format!(
+                    "compare.rank_by = \"{name}\": not a metric of a {} comparison; valid: {}",
+                    match task {
+                        Task::SingleLabel => "single-label",
+                        Task::MultiLabel => "multi-label",
+                    },
+                    scores.map(|m| m.name()).collect::<Vec<_>>().join(", ")
+                )
+            })
+    }
+
     /// Whether the metric is a score of the test predictions (all but the wall time): the
     /// metrics whose paired difference to the baseline is reported.
     pub fn is_score(self) -> bool {
         self != Metric::WallSeconds
+    }
+
+    /// Whether a smaller value is better (the Hamming loss and the wall time).
+    pub fn lower_is_better(self) -> bool {
+        matches!(self, Metric::HammingLoss | Metric::WallSeconds)
     }
 
     /// The heading in `comparison.md` and the plots.
@@ -66,6 +158,11 @@ impl Metric {
             Metric::MediumShot => "medium-shot",
             Metric::FewShot => "few-shot",
             Metric::WallSeconds => "s / run",
+            Metric::MicroF1 => "micro-F1",
+            Metric::MeanAveragePrecision => "mAP",
+            Metric::SubsetAccuracy => "subset accuracy",
+            Metric::HammingLoss => "Hamming loss",
+            Metric::TailRecall => "tail recall",
         }
     }
 }
@@ -82,9 +179,16 @@ pub struct RunResult {
     pub metrics: Metrics,
 }
 
-/// The metrics a comparison aggregates; fractions in `[0, 1]`, wall time in seconds.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// The metrics a comparison aggregates; fractions in `[0, 1]`, wall time in seconds. Only the
+/// metrics of its [`task`](Metrics::task) mean anything (the others are 0) and only those are
+/// serialized ([`Metric::of_task`]), with the per-class recall (`per_class_recall`;
+/// `per_label_recall` for multi-label) before the wall time.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
 pub struct Metrics {
+    /// The task of the runs: which metrics are set.
+    #[serde(skip)]
+    pub task: Task,
     /// Accuracy.
     pub accuracy: f64,
     /// Balanced accuracy (mean per-class recall).
@@ -99,14 +203,76 @@ pub struct Metrics {
     pub medium_shot: f64,
     /// Accuracy on the test samples of few-shot classes.
     pub few_shot: f64,
-    /// Recall per class, head → tail in class order.
+    /// Micro-averaged F1 (multi-label).
+    pub micro_f1: f64,
+    /// Mean average precision (multi-label).
+    pub mean_average_precision: f64,
+    /// Subset accuracy (multi-label).
+    pub subset_accuracy: f64,
+    /// Hamming loss (multi-label).
+    pub hamming_loss: f64,
+    /// Mean recall of the tail labels (multi-label).
+    pub tail_recall: f64,
+    /// Recall per class (per label for multi-label), in class order.
+    #[serde(alias = "per_label_recall")]
     pub per_class_recall: Vec<f64>,
     /// Training wall time, seconds.
     pub wall_seconds: f64,
 }
 
+impl Serialize for Metrics {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for &metric in Metric::of_task(self.task) {
+            if metric != Metric::WallSeconds {
+                map.serialize_entry(metric.key(), &self.get(metric))?;
+            }
+        }
+        let recall = match self.task {
+            Task::SingleLabel => "per_class_recall",
+            Task::MultiLabel => "per_label_recall",
+        };
+        map.serialize_entry(recall, &self.per_class_recall)?;
+        map.serialize_entry(Metric::WallSeconds.key(), &self.wall_seconds)?;
+        map.end()
+    }
+}
+
+/// The labels of the tail: the rarest third (rounded up) by training positives, ascending
+/// label index.
+pub fn tail_labels(counts: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&c| (counts[c], c));
+    let mut tail = order[..counts.len().div_ceil(3)].to_vec();
+    tail.sort_unstable();
+    tail
+}
+
 impl Metrics {
-    fn of(report: &Report, groups: &ShotGroups) -> Self {
+    fn of(report: &RunReport, groups: &ShotGroups, tail: &[usize]) -> Self {
+        match report {
+            RunReport::SingleLabel(report) => Self::of_single_label(report, groups),
+            RunReport::MultiLabel(r) => Self {
+                task: Task::MultiLabel,
+                macro_f1: r.macro_f1,
+                micro_f1: r.micro_f1,
+                mean_average_precision: r.mean_average_precision,
+                subset_accuracy: r.subset_accuracy,
+                hamming_loss: r.hamming_loss,
+                tail_recall: mean_and_std(
+                    tail.iter()
+                        .map(|&l| r.per_label_recall.get(l).copied().unwrap_or(0.0)),
+                )
+                .0,
+                per_class_recall: r.per_label_recall.clone(),
+                wall_seconds: r.wall_seconds,
+                ..Self::default()
+            },
+        }
+    }
+
+    fn of_single_label(report: &Report, groups: &ShotGroups) -> Self {
         let s = &report.scores;
         let mut metrics = Self {
             accuracy: s.accuracy,
@@ -134,6 +300,11 @@ impl Metrics {
             Metric::MediumShot => self.medium_shot,
             Metric::FewShot => self.few_shot,
             Metric::WallSeconds => self.wall_seconds,
+            Metric::MicroF1 => self.micro_f1,
+            Metric::MeanAveragePrecision => self.mean_average_precision,
+            Metric::SubsetAccuracy => self.subset_accuracy,
+            Metric::HammingLoss => self.hamming_loss,
+            Metric::TailRecall => self.tail_recall,
         }
     }
 
@@ -141,6 +312,8 @@ impl Metrics {
     /// the per-class recalls class by class, as many classes as the first run has.
     pub(super) fn mean_std(runs: &[&Metrics]) -> (Metrics, Metrics) {
         let (mut mean, mut std) = (Metrics::default(), Metrics::default());
+        let task = runs.first().map_or(Task::SingleLabel, |m| m.task);
+        (mean.task, std.task) = (task, task);
         for metric in Metric::iter() {
             (
                 *metric_mut(&mut mean, metric),
@@ -171,6 +344,11 @@ fn metric_mut(metrics: &mut Metrics, metric: Metric) -> &mut f64 {
         Metric::MediumShot => &mut metrics.medium_shot,
         Metric::FewShot => &mut metrics.few_shot,
         Metric::WallSeconds => &mut metrics.wall_seconds,
+        Metric::MicroF1 => &mut metrics.micro_f1,
+        Metric::MeanAveragePrecision => &mut metrics.mean_average_precision,
+        Metric::SubsetAccuracy => &mut metrics.subset_accuracy,
+        Metric::HammingLoss => &mut metrics.hamming_loss,
+        Metric::TailRecall => &mut metrics.tail_recall,
     }
 }
 
@@ -292,7 +470,8 @@ pub struct VariantSummary {
     pub mean: Metrics,
     /// Sample standard deviation over seeds.
     pub std: Metrics,
-    /// Mean balanced accuracy minus the baseline's.
+    /// The mean of the ranking metric (`[compare] rank_by`; balanced accuracy by default for
+    /// single-label, macro-F1 for multi-label) minus the baseline's.
     pub gain_over_baseline: f64,
     /// Per score metric (by its key), the paired difference to the baseline over the seeds
     /// both have, with its 95% confidence interval; absent for the baseline itself.
@@ -628,32 +807,47 @@ fn gamma_q(a: f64, x: f64) -> f64 {
 /// What a sweep's outputs show.
 #[derive(Debug, Clone)]
 pub(super) struct Summary {
+    /// The task of the runs.
+    pub task: Task,
+    /// The metric the variants are ranked by and the gains measured in.
+    pub rank_by: Metric,
+    /// Whether `rank_by` was set in the config (then `comparison.json` names it for a
+    /// single-label comparison too).
+    pub rank_by_set: bool,
     /// One per run, in the order of the runs.
     pub results: Vec<RunResult>,
-    /// One per variant, best mean balanced accuracy first.
+    /// One per variant, best mean of `rank_by` first.
     pub variants: Vec<VariantSummary>,
     /// The variant the gains are measured against.
     pub baseline: String,
-    /// The training samples per class.
+    /// The training samples per class (positives per label for multi-label).
     pub counts: Vec<usize>,
     /// The shot groups of `counts`.
     pub groups: ShotGroups,
+    /// The tail labels of a multi-label comparison ([`tail_labels`]); empty for single-label.
+    pub tail: Vec<usize>,
 }
 
 /// Aggregates each variant's runs and measures the gains over the baseline: the plan's, or
 /// the first variant when the plan's was left out (`--only`).
-pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[Report]) -> Summary {
+pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport]) -> Summary {
+    let task = plan.task();
+    let rank_by = plan.rank_by;
     let counts = reports
         .first()
-        .map_or(Vec::new(), |r| r.train_counts.clone());
+        .map_or(Vec::new(), |r| r.train_counts().to_vec());
     let groups = ShotGroups::of(&counts);
+    let tail = match task {
+        Task::SingleLabel => Vec::new(),
+        Task::MultiLabel => tail_labels(&counts),
+    };
     let results: Vec<RunResult> = runs
         .iter()
         .zip(reports)
         .map(|(run, report)| RunResult {
             variant: run.variant.clone(),
             seed: run.seed,
-            metrics: Metrics::of(report, &groups),
+            metrics: Metrics::of(report, &groups, &tail),
         })
         .collect();
 
@@ -666,7 +860,7 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[Report]) ->
     let mut variants: Vec<VariantSummary> = order
         .iter()
         .map(|&name| {
-            let mine: Vec<(&RunResult, &Report)> = results
+            let mine: Vec<(&RunResult, &RunReport)> = results
                 .iter()
                 .zip(reports)
                 .filter(|(r, _)| r.variant == name)
@@ -676,10 +870,10 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[Report]) ->
             VariantSummary {
                 name: name.to_string(),
                 seeds: mine.iter().map(|(r, _)| r.seed).collect(),
-                backend: backends(mine.iter().map(|(_, report)| report.backend.as_str())),
+                backend: backends(mine.iter().map(|(_, report)| report.backend())),
                 loss: mine.first().map_or(String::new(), |(_, report)| {
                     plan.variant(name)
-                        .map_or(report.loss.clone(), |v| v.method(&report.loss))
+                        .map_or(report.loss().to_string(), |v| v.method(report.loss()))
                 }),
                 mean,
                 std,
@@ -693,10 +887,10 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[Report]) ->
     } else {
         order.first().map_or(String::new(), |s| s.to_string())
     };
-    let base_ba = variants
+    let base_score = variants
         .iter()
         .find(|s| s.name == baseline)
-        .map_or(0.0, |s| s.mean.balanced_accuracy);
+        .map_or(0.0, |s| s.mean.get(rank_by));
     let seed_values = |name: &str, metric: Metric| -> Vec<(u64, f64)> {
         results
             .iter()
@@ -705,12 +899,13 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[Report]) ->
             .collect()
     };
     for s in &mut variants {
-        s.gain_over_baseline = s.mean.balanced_accuracy - base_ba;
+        s.gain_over_baseline = s.mean.get(rank_by) - base_score;
         if s.name != baseline {
             s.paired_difference = Some(
-                Metric::iter()
+                Metric::of_task(task)
+                    .iter()
                     .filter(|m| m.is_score())
-                    .map(|metric| {
+                    .map(|&metric| {
                         let difference = PairedDifference::of(
                             &seed_values(&s.name, metric),
                             &seed_values(&baseline, metric),
@@ -722,16 +917,23 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[Report]) ->
         }
     }
     variants.sort_by(|a, b| {
-        b.mean
-            .balanced_accuracy
-            .total_cmp(&a.mean.balanced_accuracy)
+        let order = b.mean.get(rank_by).total_cmp(&a.mean.get(rank_by));
+        if rank_by.lower_is_better() {
+            order.reverse()
+        } else {
+            order
+        }
     });
     Summary {
+        task,
+        rank_by,
+        rank_by_set: plan.compare.rank_by.is_some(),
         results,
         variants,
         baseline,
         counts,
         groups,
+        tail,
     }
 }
 
@@ -782,6 +984,7 @@ mod tests {
             few_shot: 0.7,
             per_class_recall: vec![0.8, 0.9],
             wall_seconds: 1.5,
+            ..Metrics::default()
         };
         // Every field is a named metric, under its JSON key, and each name reads its own field.
         let mut copy = Metrics {
@@ -789,7 +992,7 @@ mod tests {
             ..Metrics::default()
         };
         let json = serde_json::to_value(&full).unwrap();
-        for metric in Metric::iter() {
+        for &metric in Metric::of_task(Task::SingleLabel) {
             assert_eq!(
                 json[metric.key()].as_f64(),
                 Some(full.get(metric)),
@@ -798,7 +1001,10 @@ mod tests {
             *metric_mut(&mut copy, metric) = full.get(metric);
         }
         assert_eq!(copy, full);
-        assert_eq!(json.as_object().unwrap().len(), Metric::iter().count() + 1);
+        assert_eq!(
+            json.as_object().unwrap().len(),
+            Metric::of_task(Task::SingleLabel).len() + 1
+        );
         let (_, std) = Metrics::mean_std(&[&a]);
         assert_eq!(std.balanced_accuracy, 0.0);
     }

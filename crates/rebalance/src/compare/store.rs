@@ -10,8 +10,10 @@ use anyhow::{Context, bail};
 use super::plan::Variant;
 use crate::backend::Backend;
 use crate::config::RunConfig;
+use crate::multilabel_report::MultiLabelReport;
 use crate::report::Report;
 use crate::run_dir::{PLACEMENT_KEYS, RunDir, config_difference};
+use rebalance_data::Task;
 
 /// One (variant, seed) run of a sweep.
 #[derive(Debug, Clone)]
@@ -162,17 +164,74 @@ pub(super) fn compact(runs: &[&Run]) -> String {
     lists.join("; ")
 }
 
-/// Reads the report of every run.
+/// A finished run's report: single-label (`crate::report::Report`) or multi-label
+/// ([`MultiLabelReport`]), by the task of the sweep.
+#[derive(Debug, Clone)]
+pub(super) enum RunReport {
+    /// A single-label run's.
+    SingleLabel(Report),
+    /// A multi-label run's.
+    MultiLabel(MultiLabelReport),
+}
+
+impl RunReport {
+    /// The training samples per class (positives per label).
+    pub fn train_counts(&self) -> &[usize] {
+        match self {
+            RunReport::SingleLabel(r) => &r.train_counts,
+            RunReport::MultiLabel(r) => &r.train_counts,
+        }
+    }
+
+    /// The backend that trained the run.
+    pub fn backend(&self) -> &str {
+        match self {
+            RunReport::SingleLabel(r) => &r.backend,
+            RunReport::MultiLabel(r) => &r.backend,
+        }
+    }
+
+    /// The loss, as the report names it.
+    pub fn loss(&self) -> &str {
+        match self {
+            RunReport::SingleLabel(r) => &r.loss,
+            RunReport::MultiLabel(r) => &r.loss,
+        }
+    }
+
+    /// Training wall time, seconds.
+    pub fn wall_seconds(&self) -> f64 {
+        match self {
+            RunReport::SingleLabel(r) => r.wall_seconds,
+            RunReport::MultiLabel(r) => r.wall_seconds,
+        }
+    }
+
+    /// The score a sweep prints for a finished run: balanced accuracy (single-label) or
+    /// macro-F1 (multi-label), with its name.
+    pub fn headline(&self) -> (&'static str, f64) {
+        match self {
+            RunReport::SingleLabel(r) => ("balanced accuracy", r.scores.balanced_accuracy),
+            RunReport::MultiLabel(r) => ("macro-F1", r.macro_f1),
+        }
+    }
+}
+
+/// Reads the report of every run, single- or multi-label by `task`.
 ///
 /// # Errors
 /// A run without a readable report.
-pub(super) fn reports(runs: &[Run]) -> anyhow::Result<Vec<Report>> {
+pub(super) fn reports(runs: &[Run], task: Task) -> anyhow::Result<Vec<RunReport>> {
     runs.iter()
         .map(|run| {
+            if task == Task::MultiLabel {
+                return Ok(RunReport::MultiLabel(run.dir.read_multi_label_report()?));
+            }
             let path = run.dir.report_json();
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             serde_json::from_str(&text)
+                .map(RunReport::SingleLabel)
                 .with_context(|| format!("{} is damaged; delete its run folder", path.display()))
         })
         .collect()

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rebalance_data::{LongTailData, Resampling};
+use rebalance_data::{LongTailData, MultiLabelData, Resampling, Task};
 
-use super::store::Run;
+use super::store::{Run, RunReport};
+use crate::multilabel_training::{self, zero_count};
 use crate::renderer::RunProgress;
-use crate::report::Report;
 use crate::training::{TrainOptions, train_on};
 
 /// The data of one seed's runs, loaded once for all its variants.
@@ -18,6 +18,16 @@ use crate::training::{TrainOptions, train_on};
 pub(super) struct SeedData {
     /// By the data config, re-sampling aside: variants may change the data keys.
     loaded: BTreeMap<String, LongTailData>,
+    /// Multi-label data by the data config and the loss's zero-count policy.
+    multi_label: BTreeMap<String, MultiLabelData>,
+}
+
+/// The data one run trains on.
+pub(super) enum RunData<'a> {
+    /// Single-label.
+    SingleLabel(&'a LongTailData),
+    /// Multi-label.
+    MultiLabel(&'a MultiLabelData),
 }
 
 impl SeedData {
@@ -25,19 +35,37 @@ impl SeedData {
     ///
     /// # Errors
     /// The data cannot be loaded, naming the variant and seed.
-    pub(super) fn of(&mut self, run: &Run) -> anyhow::Result<&LongTailData> {
+    pub(super) fn of(&mut self, run: &Run) -> anyhow::Result<RunData<'_>> {
+        let context = || {
+            format!(
+                "variant {}, seed {}: loading the data",
+                run.variant, run.seed
+            )
+        };
+        if run.config.data.task == Task::MultiLabel {
+            // Variants differ in the loss only: a label without positives may be allowed by
+            // one loss's weighting and refused by another's.
+            let policy = zero_count(&run.config);
+            let key = format!("{}\n{policy:?}", toml::to_string(&run.config.data)?);
+            return Ok(RunData::MultiLabel(match self.multi_label.entry(key) {
+                Entry::Occupied(data) => data.into_mut(),
+                Entry::Vacant(slot) => slot.insert(
+                    run.config
+                        .data
+                        .load_multi_label(policy)
+                        .with_context(context)?,
+                ),
+            }));
+        }
         // Re-sampling changes what training visits, not the data: variants share it.
         let mut key = run.config.data.clone();
         key.resampling = Resampling::None;
-        Ok(match self.loaded.entry(toml::to_string(&key)?) {
-            Entry::Occupied(data) => data.into_mut(),
-            Entry::Vacant(slot) => slot.insert(run.config.data.load().with_context(|| {
-                format!(
-                    "variant {}, seed {}: loading the data",
-                    run.variant, run.seed
-                )
-            })?),
-        })
+        Ok(RunData::SingleLabel(
+            match self.loaded.entry(toml::to_string(&key)?) {
+                Entry::Occupied(data) => data.into_mut(),
+                Entry::Vacant(slot) => slot.insert(run.config.data.load().with_context(context)?),
+            },
+        ))
     }
 }
 
@@ -78,21 +106,24 @@ impl Progress {
     ///
     /// # Errors
     /// Any failure of the run, naming the variant and seed.
-    pub(super) fn train(&self, run: &Run, data: &LongTailData) -> anyhow::Result<Report> {
-        train_on(
-            &run.config,
-            &TrainOptions {
-                backend: None,
-                out: Some(run.dir.path().to_path_buf()),
-                resume: false,
-                overwrite: false,
-                progress: Some(RunProgress {
-                    bar: self.bar.clone(),
-                    label: label(run),
-                }),
-            },
-            data,
-        )
+    pub(super) fn train(&self, run: &Run, data: RunData<'_>) -> anyhow::Result<RunReport> {
+        let options = TrainOptions {
+            backend: None,
+            out: Some(run.dir.path().to_path_buf()),
+            resume: false,
+            overwrite: false,
+            progress: Some(RunProgress {
+                bar: self.bar.clone(),
+                label: label(run),
+            }),
+        };
+        match data {
+            RunData::SingleLabel(data) => {
+                train_on(&run.config, &options, data).map(RunReport::SingleLabel)
+            }
+            RunData::MultiLabel(data) => multilabel_training::train_on(&run.config, &options, data)
+                .map(RunReport::MultiLabel),
+        }
         .with_context(|| format!("variant {}, seed {}", run.variant, run.seed))
     }
 
@@ -115,17 +146,17 @@ impl Progress {
     }
 
     /// Counts `run` finished and prints its line: its score and the time left.
-    pub(super) fn finished(&mut self, run: &Run, report: &Report) {
+    pub(super) fn finished(&mut self, run: &Run, report: &RunReport) {
         self.finished += 1;
         self.done_epochs += epochs(run);
         self.bar.set_position(self.done_epochs);
+        let (name, score) = report.headline();
         self.say(&format!(
-            "[{}/{}] {}: balanced accuracy {:.4} ({:.1} s); {}",
+            "[{}/{}] {}: {name} {score:.4} ({:.1} s); {}",
             self.finished,
             self.runs,
             label(run),
-            report.scores.balanced_accuracy,
-            report.wall_seconds,
+            report.wall_seconds(),
             self.eta()
         ));
     }

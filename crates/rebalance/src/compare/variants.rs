@@ -4,7 +4,9 @@ use rebalance_data::Resampling;
 use rebalance_loss::{ClassBalancedBase, ClassWeighting, LossConfig, LossKind};
 use rebalance_weights::Scheme;
 
-use crate::config::RunConfig;
+use rebalance_loss::PosWeight;
+
+use crate::config::{RunConfig, ThresholdRule};
 
 /// A variant of the default set: a name and what it changes in the base config.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +19,8 @@ pub struct DefaultVariant {
     pub posthoc_tau: Option<f64>,
     /// `data.resampling`, where set.
     pub resampling: Option<Resampling>,
+    /// `eval.thresholds`, where set (multi-label).
+    pub thresholds: Option<ThresholdRule>,
 }
 
 impl DefaultVariant {
@@ -26,7 +30,14 @@ impl DefaultVariant {
             loss,
             posthoc_tau: None,
             resampling: None,
+            thresholds: None,
         }
+    }
+
+    /// Whether the variant tunes its thresholds on the validation split
+    /// (`eval.thresholds = "tuned"`).
+    pub fn tunes_thresholds(&self) -> bool {
+        self.thresholds == Some(ThresholdRule::Tuned)
     }
 
     /// `base` with this variant's changes.
@@ -38,6 +49,9 @@ impl DefaultVariant {
         }
         if let Some(resampling) = self.resampling {
             config.data.resampling = resampling;
+        }
+        if let Some(rule) = self.thresholds {
+            config.eval.thresholds = rule;
         }
         config
     }
@@ -133,6 +147,68 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
     variants
 }
 
+/// The default variants of a multi-label config: one-vs-all sigmoid losses, the weighting
+/// schemes under the `positive-sum` label weighting (each row weighs the sum of its positive
+/// labels' weights, the article's rule), and thresholds tuned per label against the fixed 0.5.
+///
+/// | name | what |
+/// |---|---|
+/// | `bce` | plain binary cross-entropy, thresholds 0.5 (the baseline) |
+/// | `bce-ins`, `bce-isns` | BCE weighted by `1/n`, `1/√n` of the labels' training positives |
+/// | `bce-ens` | BCE weighted by the effective number, β = 0.999 (Cui et al., 2019) |
+/// | `bce-pos-balanced` | BCE with `pos_weight = "balanced"`: `n_neg / n_pos` per label |
+/// | `sigmoid-focal` | sigmoid focal loss, the library's γ and α (Lin et al., 2017) |
+/// | `cb-focal` | class-balanced focal loss, β = 0.999, γ = 1 (Cui et al., 2019) |
+/// | `bce-tuned` | `bce` with `eval.thresholds = "tuned"` |
+/// | `bce-ens-tuned` | `bce-ens` with `eval.thresholds = "tuned"` |
+///
+/// The two `-tuned` variants need a validation split: a sweep's variants of a seed must train
+/// on the same data, so a base config with `data.validation_fraction = 0` leaves them out
+/// (the plan says so, [`ComparePlan::notes`](super::ComparePlan::notes)) rather than
+/// splitting for them alone. The other variants set `eval.thresholds = "fixed"` (0.5),
+/// whatever the base says, so that the `-tuned` ones are what differs.
+pub fn default_multi_label_variants() -> Vec<DefaultVariant> {
+    let bce = LossConfig::with_defaults(LossKind::Sigmoid);
+    let weighted_bce = |scheme: Scheme| {
+        let mut loss = bce.clone();
+        if let LossConfig::Sigmoid { weights, .. } = &mut loss {
+            *weights = Some(ClassWeighting::new(scheme));
+        }
+        loss
+    };
+    let ens = weighted_bce(Scheme::Ens { beta: 0.999 });
+    let mut pos_balanced = bce.clone();
+    if let LossConfig::Sigmoid { pos_weight, .. } = &mut pos_balanced {
+        *pos_weight = Some(PosWeight::Balanced);
+    }
+    let mut cb_focal = LossConfig::with_defaults(LossKind::ClassBalanced);
+    if let LossConfig::ClassBalanced {
+        beta, base, gamma, ..
+    } = &mut cb_focal
+    {
+        (*beta, *base, *gamma) = (0.999, ClassBalancedBase::Focal, 1.0);
+    }
+    let with = |name: &str, loss: &LossConfig, rule: ThresholdRule| DefaultVariant {
+        thresholds: Some(rule),
+        ..DefaultVariant::new(name, loss.clone())
+    };
+    let fixed = |name: &str, loss: LossConfig| with(name, &loss, ThresholdRule::Fixed);
+    vec![
+        fixed("bce", bce.clone()),
+        fixed("bce-ins", weighted_bce(Scheme::Ins)),
+        fixed("bce-isns", weighted_bce(Scheme::Isns)),
+        fixed("bce-ens", ens.clone()),
+        fixed("bce-pos-balanced", pos_balanced),
+        fixed(
+            "sigmoid-focal",
+            LossConfig::with_defaults(LossKind::SigmoidFocal),
+        ),
+        fixed("cb-focal", cb_focal),
+        with("bce-tuned", &bce, ThresholdRule::Tuned),
+        with("bce-ens-tuned", &ens, ThresholdRule::Tuned),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +252,72 @@ mod tests {
             Resampling::ClassBalanced
         );
         assert_eq!(plan.compare.seeds, 3);
+    }
+
+    #[test]
+    fn the_multi_label_default_set_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let load = |validation: &str, rule: &str| {
+            let text = format!(
+                "[data]\ntask = \"multi-label\"\nvalidation_fraction = {validation}\n\
+                 [loss]\nkind = \"sigmoid\"\n[eval]\nthresholds = \"{rule}\"\n"
+            );
+            std::fs::write(&path, text).unwrap();
+            ComparePlan::load(&path, &[]).unwrap()
+        };
+        let plan = load("0.15", "tuned");
+        let names: Vec<&str> = plan.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "bce",
+                "bce-ins",
+                "bce-isns",
+                "bce-ens",
+                "bce-pos-balanced",
+                "sigmoid-focal",
+                "cb-focal",
+                "bce-tuned",
+                "bce-ens-tuned"
+            ]
+        );
+        assert_eq!(plan.baseline(), "bce");
+        assert_eq!(plan.rank_by, crate::compare::Metric::MacroF1);
+        assert!(plan.notes.is_empty());
+        // Thresholds: 0.5 but for the -tuned variants, whatever the base says.
+        let rules: Vec<ThresholdRule> = plan
+            .variants
+            .iter()
+            .map(|v| v.config.eval.thresholds)
+            .collect();
+        assert_eq!(rules[..7], [ThresholdRule::Fixed; 7]);
+        assert_eq!(rules[7..], [ThresholdRule::Tuned; 2]);
+        assert_eq!(plan.variants[7].config.loss, plan.variants[0].config.loss);
+        assert_eq!(plan.variants[8].config.loss, plan.variants[3].config.loss);
+        assert!(matches!(
+            plan.variants[4].config.loss,
+            LossConfig::Sigmoid {
+                pos_weight: Some(PosWeight::Balanced),
+                ..
+            }
+        ));
+        // Every variant of a seed trains on the same data.
+        assert!(
+            plan.variants
+                .iter()
+                .all(|v| v.config.data == plan.base.data)
+        );
+        // No validation split: the tuned variants are left out, saying so.
+        let plan = load("0.0", "fixed");
+        assert_eq!(plan.variants.len(), 7);
+        assert!(plan.variants.iter().all(|v| !v.name.ends_with("-tuned")));
+        assert_eq!(plan.notes.len(), 1);
+        assert!(
+            plan.notes[0].contains("bce-tuned, bce-ens-tuned left out: tuned thresholds need a validation split and every"),
+            "{:?}",
+            plan.notes
+        );
     }
 
     /// Each default variant is the `[[variants]]` entry a user would write for it, and

@@ -126,3 +126,51 @@ pub fn tiny_compare_config(dir: &Path, names: &[&str]) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The base of the tiny multi-label compare configs: 800 samples, 5 labels with a validation
+/// split, one epoch.
+pub const TINY_MULTI_LABEL_COMPARE_BASE: &str = r#"
+[data]
+task = "multi-label"
+source = "synthetic"
+num_classes = 5
+samples = 800
+head_frequency = 0.3
+profile = { kind = "exponential", factor = 10 }
+co_occurrence = 0.5
+validation_fraction = 0.2
+seed = 1
+
+[model]
+kind = "mlp"
+hidden = [16]
+
+[loss]
+kind = "sigmoid"
+
+[train]
+epochs = 1
+batch_size = 64
+learning_rate = 0.003
+seed = 1
+backend = "flex"
+"#;
+
+/// `TINY_MULTI_LABEL_COMPARE_BASE` with `extra` (a `[compare]` section, ...) and the
+/// `[[variants]]` of `names` (from `bce`, `bce-ens`, `bce-tuned`) written into
+/// `dir/compare.toml`; its path.
+pub fn tiny_multi_label_compare_config(dir: &Path, names: &[&str], extra: &str) -> PathBuf {
+    let mut text = format!("{TINY_MULTI_LABEL_COMPARE_BASE}{extra}\n");
+    for name in names {
+        let keys = match *name {
+            "bce" => r#"loss = { kind = "sigmoid" }"#,
+            "bce-ens" => r#"loss = { kind = "sigmoid", scheme = "ens", beta = 0.999 }"#,
+            "bce-tuned" => "loss = { kind = \"sigmoid\" }\neval = { thresholds = \"tuned\" }",
+            other => panic!("no tiny multi-label variant {other}"),
+        };
+        text += &format!("\n[[variants]]\nname = \"{name}\"\n{keys}\n");
+    }
+    let path = dir.join("compare.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
