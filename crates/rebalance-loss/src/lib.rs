@@ -14,6 +14,7 @@
 //! | [`LogitAdjusted`] | `logit_adjusted.rs` | `CE(z + τ log π)` | Menon et al., ICLR 2021 |
 //! | [`BalancedSoftmax`] | `balanced_softmax.rs` | `CE(z + log n)` | Ren et al., NeurIPS 2020 |
 //! | [`Vs`] | `vs.rs` | `CE(Δ ⊙ z + τ·log π)`, `Δ_c = (n_c / n_max)^γ` | Kini et al., NeurIPS 2021 |
+//! | [`Lade`] | `lade.rs` | `CE(z + log π) + α·R`, `R` the LADE (Donsker–Varadhan) regulariser | Hong et al., CVPR 2021 |
 //!
 //! Plus [`posthoc_adjust`] (`z - τ log π` at inference, Menon et al.), [`NormedLinear`] (the
 //! cosine classifier LDAM is meant for), [`sigmoid_bias_init`] (Cui et al. §5.2), and
@@ -151,6 +152,7 @@ mod focal;
 mod imbalance_loss;
 mod label_aware;
 mod label_weighting;
+mod lade;
 mod ldam;
 mod logit_adjusted;
 mod multi_label_loss;
@@ -172,6 +174,7 @@ pub use focal::{Focal, FocalConfig};
 pub use imbalance_loss::ImbalanceLoss;
 pub use label_aware::{LabelAwareSmoothing, SmoothingShape};
 pub use label_weighting::{LabelWeighting, PosWeight, balanced_pos_weight};
+pub use lade::{Lade, LadeConfig};
 pub use ldam::{Ldam, LdamConfig};
 pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
 pub use multi_label_loss::MultiLabelLoss;
