@@ -36,6 +36,23 @@
 //! - `no_label_weight`: under `positive-sum`, the weight of a row without a positive label
 //!   (default 0: it drops out).
 //!
+//! # Dense targets (segmentation)
+//!
+//! The softmax losses ([`WeightedCrossEntropy`], [`Focal`], [`Ldam`], [`LogitAdjusted`],
+//! [`BalancedSoftmax`], [`Vs`], [`Lade`]) and [`ImbalanceLoss`] take dense logits
+//! `[B, C, H, W]` and targets `[B, H, W]` through `forward_dense` (reduced as configured) and
+//! `forward_dense_no_reduction` (`[B, H, W]`): every pixel is a sample, so `weighted-mean` is
+//! PyTorch's `cross_entropy` of the dense tensors. Other ranks (`[B, C, L]`, volumes
+//! `[B, C, D, H, W]`) go through [`dense_to_rows`], which `forward_dense` calls, then
+//! `forward`. [`dense_class_counts`] / [`add_dense_label_counts`] count the pixels of each
+//! class for the `ClassCounts` the losses are built from.
+//!
+//! Only cross-entropy has an ignore index (`ignore_index`, e.g. 255 for unlabeled pixels):
+//! ignored pixels count in neither the numerator nor the denominator of its reductions. The
+//! other losses have none: every target must be in `0..C`, so map unlabeled pixels to a class
+//! first, or train them with cross-entropy. LADE's regulariser treats the pixels of the batch
+//! as its samples.
+//!
 //! # Shape of every loss
 //!
 //! `XxxConfig::init(&device) -> Result<Xxx, LossError>` checks the config (a bad `γ`, `β`,
@@ -146,6 +163,7 @@ mod binary_cross_entropy;
 mod class_balanced;
 mod config;
 mod cross_entropy;
+mod dense;
 mod error;
 mod flat_config;
 mod focal;
@@ -169,6 +187,7 @@ pub use class_balanced::{
 };
 pub use config::{ClassWeighting, LossConfig, LossKind};
 pub use cross_entropy::{WeightedCrossEntropy, WeightedCrossEntropyConfig};
+pub use dense::{add_dense_label_counts, dense_class_counts, dense_to_rows};
 pub use error::LossError;
 pub use focal::{Focal, FocalConfig};
 pub use imbalance_loss::ImbalanceLoss;
