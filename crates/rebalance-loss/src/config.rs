@@ -17,9 +17,9 @@ use crate::error::check_class_values;
 use crate::flat_config::FlatLoss;
 use crate::{
     BalancedSoftmaxConfig, ClassBalancedBase, ClassBalancedConfig, ClassBalancedLoss, FocalConfig,
-    ImbalanceLoss, LabelAwareSmoothing, LabelWeighting, LdamConfig, LogitAdjustedConfig, LossError,
-    MultiLabelLoss, PosWeight, Reduction, SigmoidFocalConfig, VsConfig,
-    WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
+    ImbalanceLoss, LabelAwareSmoothing, LabelWeighting, LadeConfig, LdamConfig,
+    LogitAdjustedConfig, LossError, MultiLabelLoss, PosWeight, Reduction, SigmoidFocalConfig,
+    VsConfig, WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
 };
 
 /// Class weights computed from the training counts, optionally deferred (DRW).
@@ -86,8 +86,9 @@ impl ClassWeighting {
 /// | `logit-adjusted` ([`LogitAdjustedConfig`]) | `tau` |
 /// | `balanced-softmax` ([`BalancedSoftmaxConfig`]) | |
 /// | `vs` ([`VsConfig`]) | `gamma`, `tau` |
+/// | `lade` ([`LadeConfig`]) | `alpha` (weight of the regulariser), `remine_lambda` (no class-weight keys: LADE has none) |
 ///
-/// Every kind takes `reduction`; every kind but `class-balanced` takes the class-weight keys
+/// Every kind takes `reduction`; every kind but `class-balanced` and `lade` takes the class-weight keys
 /// ([`ClassWeighting`]): `scheme` (a [`Scheme`] name; default `uniform`, no weights), its
 /// parameter `beta` (`ens`), `power` (`power`) or `custom_weights` (`custom`), `normalize`,
 /// `zero_count`, and `drw_start_epoch` (the first epoch with weights, counted from 1).
@@ -256,6 +257,15 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
+    /// [`Lade`](crate::Lade): `CE(z + log π, y) + α · R`, the LADE regulariser `R`.
+    Lade {
+        /// Weight `α >= 0` of the regulariser.
+        alpha: f64,
+        /// ReMINE penalty `λ >= 0`.
+        remine_lambda: f64,
+        /// Reduction.
+        reduction: Reduction,
+    },
 }
 
 fn unknown_kind(text: &str) -> LossError {
@@ -269,7 +279,7 @@ impl Default for LossConfig {
     }
 }
 
-/// The class-weight keys, taken by every kind but `class-balanced`.
+/// The class-weight keys, taken by every kind but `class-balanced` and `lade`.
 const WEIGHT_KEYS: [&str; 7] = [
     "scheme",
     "beta",
@@ -305,9 +315,10 @@ impl LossKind {
             LossKind::LogitAdjusted => &["tau"],
             LossKind::Vs => &["gamma", "tau"],
             LossKind::BalancedSoftmax => &[],
+            LossKind::Lade => &["alpha", "remine_lambda"],
         };
         let weights: &[&str] = match self {
-            LossKind::ClassBalanced => &[],
+            LossKind::ClassBalanced | LossKind::Lade => &[],
             _ => &WEIGHT_KEYS,
         };
         [own, weights, &["reduction"]].concat()
@@ -400,6 +411,14 @@ impl LossConfig {
                 weights: None,
                 reduction: BalancedSoftmaxConfig::new(Vec::new()).reduction,
             },
+            LossKind::Lade => {
+                let c = LadeConfig::new(Vec::new());
+                LossConfig::Lade {
+                    alpha: c.alpha,
+                    remine_lambda: c.remine_lambda,
+                    reduction: c.reduction,
+                }
+            }
         }
     }
 
@@ -413,7 +432,8 @@ impl LossConfig {
         self.kind().into()
     }
 
-    /// The class weighting, if the loss has one (`class-balanced` computes its own).
+    /// The class weighting, if the loss has one (`class-balanced` computes its own, `lade`
+    /// has none).
     pub fn weighting(&self) -> Option<&ClassWeighting> {
         match self {
             LossConfig::CrossEntropy { weights, .. }
@@ -424,7 +444,7 @@ impl LossConfig {
             | LossConfig::LogitAdjusted { weights, .. }
             | LossConfig::Vs { weights, .. }
             | LossConfig::BalancedSoftmax { weights, .. } => weights.as_ref(),
-            LossConfig::ClassBalanced { .. } => None,
+            LossConfig::ClassBalanced { .. } | LossConfig::Lade { .. } => None,
         }
     }
 
@@ -438,7 +458,7 @@ impl LossConfig {
             | LossConfig::LogitAdjusted { weights, .. }
             | LossConfig::Vs { weights, .. }
             | LossConfig::BalancedSoftmax { weights, .. } => Some(weights),
-            LossConfig::ClassBalanced { .. } => None,
+            LossConfig::ClassBalanced { .. } | LossConfig::Lade { .. } => None,
         }
     }
 
@@ -457,7 +477,8 @@ impl LossConfig {
             | LossConfig::Ldam { reduction, .. }
             | LossConfig::LogitAdjusted { reduction, .. }
             | LossConfig::Vs { reduction, .. }
-            | LossConfig::BalancedSoftmax { reduction, .. } => reduction,
+            | LossConfig::BalancedSoftmax { reduction, .. }
+            | LossConfig::Lade { reduction, .. } => reduction,
         }
     }
 
@@ -540,6 +561,14 @@ impl LossConfig {
                 .with_tau(*tau)
                 .validate(),
             LossConfig::BalancedSoftmax { .. } => Ok(()),
+            LossConfig::Lade {
+                alpha,
+                remine_lambda,
+                ..
+            } => LadeConfig::new(Vec::new())
+                .with_alpha(*alpha)
+                .with_remine_lambda(*remine_lambda)
+                .validate(),
         }
     }
 
@@ -713,6 +742,17 @@ impl LossConfig {
             LossConfig::BalancedSoftmax { reduction, .. } => ImbalanceLoss::BalancedSoftmax(
                 BalancedSoftmaxConfig::new(counts_vec)
                     .with_weights(weights)
+                    .with_reduction(*reduction)
+                    .init(device)?,
+            ),
+            LossConfig::Lade {
+                alpha,
+                remine_lambda,
+                reduction,
+            } => ImbalanceLoss::Lade(
+                LadeConfig::new(counts_vec)
+                    .with_alpha(*alpha)
+                    .with_remine_lambda(*remine_lambda)
                     .with_reduction(*reduction)
                     .init(device)?,
             ),

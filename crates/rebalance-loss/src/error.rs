@@ -100,6 +100,21 @@ pub enum LossError {
         samples: u64,
     },
 
+    /// A dense label (a pixel of a segmentation mask) outside the classes that is not the
+    /// ignore index.
+    #[error(
+        "label {label} at position {position} (row-major) is outside 0..{num_classes} and is \
+         not the ignore index"
+    )]
+    LabelOutOfRange {
+        /// Row-major position of the element in the targets tensor.
+        position: usize,
+        /// The label.
+        label: i64,
+        /// The number of classes.
+        num_classes: usize,
+    },
+
     /// The class counts or weights could not be turned into class weights.
     #[error(transparent)]
     Weights(#[from] WeightError),

@@ -40,6 +40,8 @@ pub(crate) struct FlatLoss {
     #[serde(skip_serializing_if = "Option::is_none")]
     tau: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    remine_lambda: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     scheme: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     beta: Option<f64>,
@@ -79,6 +81,7 @@ impl FlatLoss {
             ("max_margin", self.max_margin.is_some()),
             ("scale", self.scale.is_some()),
             ("tau", self.tau.is_some()),
+            ("remine_lambda", self.remine_lambda.is_some()),
             ("scheme", self.scheme.is_some()),
             ("beta", self.beta.is_some()),
             ("power", self.power.is_some()),
@@ -292,6 +295,15 @@ impl TryFrom<FlatLoss> for LossConfig {
                 set(reduction, flat.reduction);
             }
             LossConfig::BalancedSoftmax { reduction, .. } => set(reduction, flat.reduction),
+            LossConfig::Lade {
+                alpha,
+                remine_lambda,
+                reduction,
+            } => {
+                set(alpha, flat.alpha);
+                set(remine_lambda, flat.remine_lambda);
+                set(reduction, flat.reduction);
+            }
         }
         Ok(config)
     }
@@ -305,7 +317,7 @@ impl From<LossConfig> for FlatLoss {
             reduction: Some(config.reduction()),
             ..FlatLoss::default()
         };
-        if config.kind() != LossKind::ClassBalanced {
+        if !matches!(config.kind(), LossKind::ClassBalanced | LossKind::Lade) {
             flat.scheme = Some(Scheme::Uniform.name().to_string());
         }
         if let Some(w) = config.weighting() {
@@ -384,6 +396,14 @@ impl From<LossConfig> for FlatLoss {
                 flat.tau = Some(tau);
             }
             LossConfig::BalancedSoftmax { .. } => {}
+            LossConfig::Lade {
+                alpha,
+                remine_lambda,
+                ..
+            } => {
+                flat.alpha = Some(alpha);
+                flat.remine_lambda = Some(remine_lambda);
+            }
         }
         flat
     }

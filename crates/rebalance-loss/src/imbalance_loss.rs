@@ -4,7 +4,7 @@ use burn::prelude::*;
 use rebalance_weights::ClassCounts;
 
 use crate::{
-    BalancedSoftmax, ClassBalanced, Focal, Ldam, LogitAdjusted, LossConfig, LossError,
+    BalancedSoftmax, ClassBalanced, Focal, Lade, Ldam, LogitAdjusted, LossConfig, LossError,
     SigmoidFocal, Vs, WeightedBinaryCrossEntropy, WeightedCrossEntropy,
 };
 
@@ -33,6 +33,8 @@ pub enum ImbalanceLoss {
     Vs(Vs),
     /// Balanced Softmax.
     BalancedSoftmax(BalancedSoftmax),
+    /// LADE: PC-softmax cross-entropy plus the LADE regulariser.
+    Lade(Lade),
 }
 
 impl ImbalanceLoss {
@@ -64,6 +66,7 @@ impl ImbalanceLoss {
             ImbalanceLoss::LogitAdjusted(loss) => loss.forward(logits, targets),
             ImbalanceLoss::Vs(loss) => loss.forward(logits, targets),
             ImbalanceLoss::BalancedSoftmax(loss) => loss.forward(logits, targets),
+            ImbalanceLoss::Lade(loss) => loss.forward(logits, targets),
         }
     }
 
@@ -79,6 +82,7 @@ impl ImbalanceLoss {
             ImbalanceLoss::LogitAdjusted(loss) => loss.forward_no_reduction(logits, targets),
             ImbalanceLoss::Vs(loss) => loss.forward_no_reduction(logits, targets),
             ImbalanceLoss::BalancedSoftmax(loss) => loss.forward_no_reduction(logits, targets),
+            ImbalanceLoss::Lade(loss) => loss.forward_no_reduction(logits, targets),
         }
     }
 }

@@ -14,6 +14,7 @@
 //! | [`LogitAdjusted`] | `logit_adjusted.rs` | `CE(z + τ log π)` | Menon et al., ICLR 2021 |
 //! | [`BalancedSoftmax`] | `balanced_softmax.rs` | `CE(z + log n)` | Ren et al., NeurIPS 2020 |
 //! | [`Vs`] | `vs.rs` | `CE(Δ ⊙ z + τ·log π)`, `Δ_c = (n_c / n_max)^γ` | Kini et al., NeurIPS 2021 |
+//! | [`Lade`] | `lade.rs` | `CE(z + log π) + α·R`, `R` the LADE (Donsker–Varadhan) regulariser | Hong et al., CVPR 2021 |
 //!
 //! Plus [`posthoc_adjust`] (`z - τ log π` at inference, Menon et al.), [`NormedLinear`] (the
 //! cosine classifier LDAM is meant for), [`sigmoid_bias_init`] (Cui et al. §5.2), and
@@ -34,6 +35,23 @@
 //!   (`per-label`, PyTorch's `BCEWithLogits(weight=w)`);
 //! - `no_label_weight`: under `positive-sum`, the weight of a row without a positive label
 //!   (default 0: it drops out).
+//!
+//! # Dense targets (segmentation)
+//!
+//! The softmax losses ([`WeightedCrossEntropy`], [`Focal`], [`Ldam`], [`LogitAdjusted`],
+//! [`BalancedSoftmax`], [`Vs`], [`Lade`]) and [`ImbalanceLoss`] take dense logits
+//! `[B, C, H, W]` and targets `[B, H, W]` through `forward_dense` (reduced as configured) and
+//! `forward_dense_no_reduction` (`[B, H, W]`): every pixel is a sample, so `weighted-mean` is
+//! PyTorch's `cross_entropy` of the dense tensors. Other ranks (`[B, C, L]`, volumes
+//! `[B, C, D, H, W]`) go through [`dense_to_rows`], which `forward_dense` calls, then
+//! `forward`. [`dense_class_counts`] / [`add_dense_label_counts`] count the pixels of each
+//! class for the `ClassCounts` the losses are built from.
+//!
+//! Only cross-entropy has an ignore index (`ignore_index`, e.g. 255 for unlabeled pixels):
+//! ignored pixels count in neither the numerator nor the denominator of its reductions. The
+//! other losses have none: every target must be in `0..C`, so map unlabeled pixels to a class
+//! first, or train them with cross-entropy. LADE's regulariser treats the pixels of the batch
+//! as its samples.
 //!
 //! # Shape of every loss
 //!
@@ -145,12 +163,14 @@ mod binary_cross_entropy;
 mod class_balanced;
 mod config;
 mod cross_entropy;
+mod dense;
 mod error;
 mod flat_config;
 mod focal;
 mod imbalance_loss;
 mod label_aware;
 mod label_weighting;
+mod lade;
 mod ldam;
 mod logit_adjusted;
 mod multi_label_loss;
@@ -167,11 +187,13 @@ pub use class_balanced::{
 };
 pub use config::{ClassWeighting, LossConfig, LossKind};
 pub use cross_entropy::{WeightedCrossEntropy, WeightedCrossEntropyConfig};
+pub use dense::{add_dense_label_counts, dense_class_counts, dense_to_rows};
 pub use error::LossError;
 pub use focal::{Focal, FocalConfig};
 pub use imbalance_loss::ImbalanceLoss;
 pub use label_aware::{LabelAwareSmoothing, SmoothingShape};
 pub use label_weighting::{LabelWeighting, PosWeight, balanced_pos_weight};
+pub use lade::{Lade, LadeConfig};
 pub use ldam::{Ldam, LdamConfig};
 pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
 pub use multi_label_loss::MultiLabelLoss;

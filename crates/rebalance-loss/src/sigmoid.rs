@@ -165,7 +165,7 @@ impl SigmoidTerms<'_> {
 
 /// Class indices `[B]` as one-hot float targets `[B, C]`, built by comparison so nothing is
 /// read back to the host (Burn's `one_hot` checks the indices on the host).
-fn one_hot_targets(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2> {
+pub(crate) fn one_hot_targets(targets: Tensor<1, Int>, num_classes: usize) -> Tensor<2> {
     let [batch_size] = targets.dims();
     let classes = Tensor::<1, Int>::arange(0..num_classes as i64, &targets.device())
         .reshape([1, num_classes])

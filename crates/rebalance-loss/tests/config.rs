@@ -64,6 +64,41 @@ fn every_kind_parses_and_matches_the_reference_values() {
         "la",
     );
     assert_close(value("kind = \"balanced-softmax\""), 2.6071389, 2e-6, "bs");
+    // The value of `lade.rs`'s test of the authors' code.
+    assert_close(value("kind = \"lade\""), 2.4477353, 2e-6, "lade");
+    assert_close(
+        value("kind = \"lade\"\nalpha = 1.0\nremine_lambda = 0.3"),
+        1.1138759,
+        2e-6,
+        "lade α=1 λ=0.3",
+    );
+}
+
+#[test]
+fn lade_takes_no_class_weights() {
+    let err = toml::from_str::<LossConfig>("kind = \"lade\"\nscheme = \"ens\"").unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "scheme does not apply to kind = \"lade\"; its keys are alpha, remine_lambda, reduction"
+        ),
+        "{err}"
+    );
+    let config: LossConfig = toml::from_str("kind = \"lade\"").unwrap();
+    assert_eq!(
+        config,
+        LossConfig::Lade {
+            alpha: 0.1,
+            remine_lambda: 0.1,
+            reduction: Reduction::WeightedMean,
+        }
+    );
+    assert!(config.weighting().is_none());
+    assert!(config.class_weights_at(&counts(), 0).unwrap().is_none());
+    let bad: LossConfig = toml::from_str("kind = \"lade\"\nalpha = -1").unwrap();
+    assert_eq!(
+        bad.validate().unwrap_err().to_string(),
+        "alpha = -1: must be finite and >= 0"
+    );
 }
 
 #[test]

@@ -156,6 +156,24 @@ fn bad_alpha() {
 }
 
 #[test]
+fn bad_lade_parameters() {
+    assert_message(
+        LadeConfig::new(vec![5, 1]).with_alpha(-0.5).init(&device()),
+        "alpha = -0.5: must be finite and >= 0",
+    );
+    assert_message(
+        LadeConfig::new(vec![5, 1])
+            .with_remine_lambda(f64::INFINITY)
+            .init(&device()),
+        "remine_lambda = inf: must be finite and >= 0",
+    );
+    assert_message(
+        LadeConfig::new(vec![]).init(&device()),
+        "no classes: class counts need at least one class",
+    );
+}
+
+#[test]
 fn bad_counts() {
     assert_message(
         LdamConfig::new(vec![10, 0, 3]).init(&device()),

@@ -115,6 +115,16 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
             weights: ens(),
             reduction: Reduction::WeightedMean,
         },
+        LossConfig::Lade {
+            alpha: 0.1,
+            remine_lambda: 0.1,
+            reduction: Reduction::WeightedMean,
+        },
+        LossConfig::Lade {
+            alpha: 1.0,
+            remine_lambda: 0.3,
+            reduction: Reduction::Sum,
+        },
     ]
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use burn::prelude::*;
 use rebalance::config::RunConfig;
 use rebalance_loss::{
-    ClassBalancedConfig, FocalConfig, ImbalanceLoss, LabelWeighting, LdamConfig,
+    ClassBalancedConfig, FocalConfig, ImbalanceLoss, LabelWeighting, LadeConfig, LdamConfig,
     LogitAdjustedConfig, LossConfig, LossKind, PosWeight, Reduction, SigmoidFocalConfig, VsConfig,
     WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
 };
@@ -36,9 +36,10 @@ fn keys(kind: LossKind) -> String {
         LossKind::LogitAdjusted => "tau = 0.5\n",
         LossKind::BalancedSoftmax => "",
         LossKind::Vs => "gamma = 0.2\ntau = 1.5\n",
+        LossKind::Lade => "alpha = 0.3\nremine_lambda = 0.2\n",
     };
     let weights = match kind {
-        LossKind::ClassBalanced => "",
+        LossKind::ClassBalanced | LossKind::Lade => "",
         _ => {
             "scheme = \"ens\"\nbeta = 0.99\nnormalize = \"mean-sample\"\n\
              zero_count = \"add-one\"\ndrw_start_epoch = 2\n"
@@ -184,6 +185,14 @@ fn built_by_hand(kind: LossKind) -> f32 {
         LossKind::BalancedSoftmax => ImbalanceLoss::BalancedSoftmax(
             rebalance_loss::BalancedSoftmaxConfig::new(counts)
                 .with_weights(w)
+                .with_reduction(mean)
+                .init(&device)
+                .unwrap(),
+        ),
+        LossKind::Lade => ImbalanceLoss::Lade(
+            LadeConfig::new(counts)
+                .with_alpha(0.3)
+                .with_remine_lambda(0.2)
                 .with_reduction(mean)
                 .init(&device)
                 .unwrap(),

@@ -375,6 +375,11 @@ impl Variant {
                 text += &format!(" β={beta} γ={gamma}")
             }
             LossConfig::LogitAdjusted { tau, .. } => text += &format!(" τ={tau}"),
+            LossConfig::Lade {
+                alpha,
+                remine_lambda,
+                ..
+            } => text += &format!(" α={alpha} λ={remine_lambda}"),
             _ => {}
         }
         if let Some(w) = l.weighting().filter(|w| w.start_epoch > 0) {

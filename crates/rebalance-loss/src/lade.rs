@@ -1,0 +1,327 @@
+//! LADE: the PC-softmax cross-entropy plus the LADE regulariser (Hong et al., CVPR 2021).
+
+use burn::prelude::*;
+use rebalance_weights::{ClassCounts, WeightError};
+
+use crate::cross_entropy::class_tensor;
+use crate::error::check_min;
+use crate::logit_adjusted::shifted_cross_entropy;
+use crate::reduction::PerSample;
+use crate::sigmoid::one_hot_targets;
+use crate::{LossError, Reduction};
+
+/// Configuration of [`Lade`], the label-distribution-disentangling loss of Hong et al.,
+/// "Disentangling Label Distribution for Long-tailed Visual Recognition", CVPR 2021.
+///
+/// `L = CE(z + log π, y) + α · R(z, y)`, as the authors' code (hyperconnect/LADE) trains it:
+/// its `PriorCELoss` (the PC-softmax cross-entropy, weight 1) plus `α` times its `LADELoss`.
+/// `π_c = n_c / N` is the training prior. The regulariser is the negated, prior-weighted
+/// Donsker–Varadhan bound (with the ReMINE penalty `λ`) of each class's logit, estimated on
+/// the batch of `B` samples:
+///
+/// ```text
+/// R = -Σ_c π_c · (T1_c - T2_c - λ · T2_c²)
+/// T1_c = Σ_{i: y_i = c} z_ic / n_c^batch                       (0 when c is not in the batch)
+/// T2_c = log( (1/B) Σ_i exp(z_ic - log π_c + log(1/C)) )      (over every sample of the batch)
+/// ```
+///
+/// Every class counts in `R`, present in the batch or not, as in the authors' code (an absent
+/// class has `T1_c = 0`). At inference the raw logits `z` are the balanced (uniform-prior)
+/// scores.
+///
+/// # Reduction
+///
+/// `R` is one number per batch. The per-sample loss is `l_n = CE_n + α · R`: the
+/// regulariser is spread evenly over the batch, so that the `mean` (and `weighted-mean`: LADE
+/// has no class weights, so the two are equal) of the `none` vector is the authors' loss,
+/// `sum` is `Σ_n CE_n + B · α · R`, and `none` returns the `[B]` vector `l_n` (each element
+/// depends on the whole batch through `R`).
+///
+/// # Class weights
+///
+/// None: LADE re-balances through the prior, and the authors' code has no class weights (so
+/// a config file's `kind = "lade"` takes no weight keys).
+///
+/// The defaults are the authors' configs' (`remine_lambda: 0.1`, loss weight `0.1` for
+/// CIFAR-100-LT, ImageNet-LT, Places-LT and iNaturalist 2018). Their `1e-9` inside
+/// `log(π + 1e-9)` and `1e-8` under `n_c` are left out: every class needs a training sample
+/// here, and an absent class's `T1_c` is 0 exactly.
+#[derive(Config, Debug)]
+pub struct LadeConfig {
+    /// Training samples per class; every class needs at least one.
+    pub counts: Vec<u64>,
+    /// Weight `α` of the LADE regulariser, finite and `>= 0` (0: the PC-softmax cross-entropy
+    /// alone, which equals [`BalancedSoftmax`](crate::BalancedSoftmax)). Default 0.1.
+    #[config(default = 0.1)]
+    pub alpha: f64,
+    /// ReMINE penalty `λ` on `T2_c²`, finite and `>= 0`. Default 0.1.
+    #[config(default = 0.1)]
+    pub remine_lambda: f64,
+    /// How per-sample losses are reduced (see the type's docs). Default `weighted-mean`.
+    #[config(default = "Reduction::WeightedMean")]
+    pub reduction: Reduction,
+}
+
+impl LadeConfig {
+    /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
+    /// runs these checks too.
+    ///
+    /// # Errors
+    /// As [`init`](Self::init), for those parameters.
+    pub fn validate(&self) -> Result<(), LossError> {
+        check_min("alpha", self.alpha, 0.0, false, "finite and >= 0")?;
+        check_min(
+            "remine_lambda",
+            self.remine_lambda,
+            0.0,
+            false,
+            "finite and >= 0",
+        )
+    }
+
+    /// Builds the loss, with its tensors on `device`.
+    ///
+    /// # Errors
+    /// Empty or all-zero counts, a class with no sample, `α` or `λ` negative or not finite.
+    pub fn init(&self, device: &Device) -> Result<Lade, LossError> {
+        self.validate()?;
+        let counts = ClassCounts::from_counts(self.counts.clone())?;
+        if let Some(class) = counts.empty_classes().next() {
+            return Err(WeightError::ZeroCount { class }.into());
+        }
+        let total = counts.total() as f64;
+        let prior: Vec<f64> = counts
+            .as_slice()
+            .iter()
+            .map(|&n| n as f64 / total)
+            .collect();
+        let log_prior: Vec<f64> = prior.iter().map(|p| p.ln()).collect();
+        let log_uniform = -(prior.len() as f64).ln();
+        let target_shift: Vec<f64> = log_prior.iter().map(|lp| log_uniform - lp).collect();
+        Ok(Lade {
+            prior: class_tensor(&prior, device),
+            log_prior: class_tensor(&log_prior, device),
+            target_shift: class_tensor(&target_shift, device),
+            alpha: self.alpha,
+            remine_lambda: self.remine_lambda,
+            reduction: self.reduction,
+        })
+    }
+}
+
+/// The LADE loss, built by [`LadeConfig::init`].
+#[derive(Module, Debug)]
+pub struct Lade {
+    /// `π_c`.
+    prior: Tensor<1>,
+    /// `log π_c`.
+    log_prior: Tensor<1>,
+    /// `log(1/C) - log π_c`.
+    target_shift: Tensor<1>,
+    alpha: f64,
+    remine_lambda: f64,
+    #[module(skip)]
+    reduction: Reduction,
+}
+
+impl Lade {
+    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).reduce(self.reduction)
+    }
+
+    /// The per-sample losses `CE_n + α · R`, shape `[batch_size]`: the batch's regulariser
+    /// `R` is added to every sample (see [`LadeConfig`]).
+    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        self.per_sample(logits, targets).loss
+    }
+
+    /// The LADE regulariser `R` of the batch, shape `[1]`, without `α`.
+    ///
+    /// # Shapes
+    /// - logits: `[batch_size, num_classes]`, `batch_size >= 1`
+    /// - targets: `[batch_size]`, class indices in `0..num_classes`
+    pub fn regularizer(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+        let [batch_size, num_classes] = logits.dims();
+        let mask = one_hot_targets(targets, num_classes);
+        let in_batch = mask.clone().sum_dim(0).clamp_min(1.0);
+        // T1_c: the mean logit of class c over its samples (0 for an absent class).
+        let first = (logits.clone() * mask).sum_dim(0) / in_batch;
+        // T2_c: log-mean-exp over the batch of the target-prior logits, max-shifted.
+        let shifted = logits + self.target_shift.clone().unsqueeze_dim::<2>(0);
+        let max = shifted.clone().detach().max_dim(0);
+        let second =
+            (shifted - max.clone()).exp().sum_dim(0).log() + max - (batch_size.max(1) as f64).ln();
+        let bound = first - second.clone() - second.clone() * second.mul_scalar(self.remine_lambda);
+        (bound * self.prior.clone().unsqueeze_dim::<2>(0))
+            .sum()
+            .neg()
+    }
+
+    fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
+        let [batch_size, _] = logits.dims();
+        let mut per_sample =
+            shifted_cross_entropy(logits.clone(), targets.clone(), &self.log_prior, None);
+        if self.alpha > 0.0 && batch_size > 0 {
+            let regularizer = self
+                .regularizer(logits, targets)
+                .mul_scalar(self.alpha)
+                .expand([batch_size]);
+            per_sample.loss = per_sample.loss + regularizer;
+        }
+        per_sample
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn batch(device: &Device, targets: [i64; 4]) -> (Tensor<2>, Tensor<1, Int>) {
+        let logits = Tensor::<2>::from_floats(
+            [
+                [2.0, 0.5, -1.0],
+                [0.1, 1.5, 0.3],
+                [-0.5, 0.2, 0.8],
+                [1.0, -0.3, 0.0],
+            ],
+            device,
+        );
+        (logits, Tensor::<1, Int>::from_ints(targets, device))
+    }
+
+    fn value(config: LadeConfig, targets: [i64; 4]) -> f64 {
+        let device = Device::flex();
+        let (logits, targets) = batch(&device, targets);
+        let loss = config.init(&device).unwrap();
+        f64::from(loss.forward(logits, targets).into_scalar::<f32>())
+    }
+
+    // The authors' code (hyperconnect/LADE, loss/PriorCELoss.py + loss/LADELoss.py), as their
+    // configs combine them (weights 1 and α):
+    //   prior = n / n.sum()
+    //   ce = F.cross_entropy(x + torch.log(prior + 1e-9), y)
+    //   mask = (y == torch.arange(C).view(-1, 1))                       # C x N
+    //   first = (x.T * mask).sum(-1) / (mask.sum(-1) + 1e-8)
+    //   second = torch.logsumexp((x - torch.log(prior + 1e-9) + np.log(1 / C)).T, -1) - np.log(N)
+    //   reg = -torch.sum((first - second - lam * second ** 2) * prior)
+    //   loss = ce + alpha * reg
+    // on the crate's reference batch, counts [100, 10, 1]. No PyTorch here: the values are
+    // that code in f64 Python (max-shifted log-sum-exp) without the 1e-9 and 1e-8, which move
+    // them by < 1e-7. The PC-softmax part alone is 2.6071388, the logit-adjusted reference.
+    #[test]
+    fn matches_the_authors_code() {
+        let counts = vec![100, 10, 1];
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 2e-6, "{a} vs {b}");
+        close(
+            value(LadeConfig::new(counts.clone()), [0, 1, 2, 2]),
+            2.44773525083332,
+        );
+        close(
+            value(
+                LadeConfig::new(counts.clone())
+                    .with_alpha(0.5)
+                    .with_remine_lambda(0.0),
+                [0, 1, 2, 2],
+            ),
+            1.78492754043089,
+        );
+        close(
+            value(
+                LadeConfig::new(counts.clone())
+                    .with_alpha(1.0)
+                    .with_remine_lambda(0.3),
+                [0, 1, 2, 2],
+            ),
+            1.11387594673975,
+        );
+        // Class 1 absent from the batch: it still counts in R, with T1 = 0.
+        close(
+            value(LadeConfig::new(counts.clone()), [0, 0, 2, 2]),
+            2.3211880766839,
+        );
+        close(
+            value(
+                LadeConfig::new(counts.clone())
+                    .with_alpha(1.0)
+                    .with_remine_lambda(0.3),
+                [0, 0, 2, 2],
+            ),
+            1.87922066448223,
+        );
+        close(
+            value(LadeConfig::new(counts).with_alpha(0.0), [0, 1, 2, 2]),
+            2.60713880162235,
+        );
+    }
+
+    #[test]
+    fn reductions_spread_the_regularizer_evenly() {
+        let device = Device::flex();
+        let config = LadeConfig::new(vec![100, 10, 1]);
+        let (logits, targets) = batch(&device, [0, 1, 2, 2]);
+        let none = config
+            .clone()
+            .with_reduction(Reduction::None)
+            .init(&device)
+            .unwrap()
+            .forward(logits.clone(), targets.clone());
+        let none: Vec<f32> = none.into_data().try_to_vec().unwrap();
+        assert_eq!(none.len(), 4);
+        let total: f64 = none.iter().map(|&v| f64::from(v)).sum();
+        let reduced = |reduction| {
+            let loss = config
+                .clone()
+                .with_reduction(reduction)
+                .init(&device)
+                .unwrap();
+            f64::from(
+                loss.forward(logits.clone(), targets.clone())
+                    .into_scalar::<f32>(),
+            )
+        };
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        close(reduced(Reduction::Sum), total);
+        close(reduced(Reduction::Mean), total / 4.0);
+        close(reduced(Reduction::WeightedMean), 2.44773525083332);
+        // Each element is its PC-softmax CE plus α·R (R = -1.5940360 here).
+        let ce_plus = |ce: f64| ce + 0.1 * -1.59403603990122;
+        let plain = LadeConfig::new(vec![100, 10, 1])
+            .with_alpha(0.0)
+            .with_reduction(Reduction::None)
+            .init(&device)
+            .unwrap()
+            .forward(logits, targets);
+        let plain: Vec<f32> = plain.into_data().try_to_vec().unwrap();
+        for (with, without) in none.iter().zip(&plain) {
+            close(f64::from(*with), ce_plus(f64::from(*without)));
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let err = LadeConfig::new(vec![5, 1])
+            .with_alpha(-0.1)
+            .init(&Device::flex());
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "alpha = -0.1: must be finite and >= 0"
+        );
+        let err = LadeConfig::new(vec![5, 1])
+            .with_remine_lambda(f64::NAN)
+            .init(&Device::flex());
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "remine_lambda = NaN: must be finite and >= 0"
+        );
+        let err = LadeConfig::new(vec![5, 0])
+            .init(&Device::flex())
+            .unwrap_err();
+        assert!(err.to_string().starts_with("class 1 has no"), "{err}");
+    }
+}
