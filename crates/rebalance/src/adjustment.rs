@@ -84,6 +84,37 @@ fn read_prior(path: &Path, num_classes: usize) -> anyhow::Result<Vec<f64>> {
     Ok(values.iter().map(|v| (v / total).ln()).collect())
 }
 
+/// `eval --tau-norm`: the τ of Kang et al.'s τ-normalised classifier
+/// ([`Classifier::tau_normalized`](crate::model::Classifier::tau_normalized)), or `auto` to pick
+/// it on the validation split.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TauNorm {
+    /// This τ, finite and `>= 0`.
+    Value(f64),
+    /// The τ of [`TAU_GRID`] with the best validation balanced accuracy (the smallest of equals).
+    Auto,
+}
+
+/// The τ values `--tau-norm auto` tries: 0, 0.1, …, 2.
+pub const TAU_GRID: [f64; 21] = [
+    0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8,
+    1.9, 2.0,
+];
+
+impl FromStr for TauNorm {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("auto") {
+            return Ok(TauNorm::Auto);
+        }
+        match text.parse::<f64>() {
+            Ok(tau) if tau.is_finite() && tau >= 0.0 => Ok(TauNorm::Value(tau)),
+            _ => Err(format!("{text:?}: expected a number >= 0 or \"auto\"")),
+        }
+    }
+}
+
 /// The fitted temperature and what it did to the validation NLL.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TemperatureFit {

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rebalance_data::{DatasetSummary, LabelsPerSample, Task};
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
 
-use crate::adjustment::TargetPrior;
+use crate::adjustment::{TargetPrior, TauNorm};
 use crate::bench::{BenchOptions, bench};
 use crate::compare::{CompareOptions, compare};
 use crate::config::RunConfig;
@@ -139,6 +139,11 @@ pub enum Command {
         /// divides the logits by it (Guo et al., 2017); the report records it.
         #[arg(long, value_enum)]
         calibrate: Option<Calibrate>,
+        /// τ-normalise the classifier (Kang et al., ICLR 2020): each class's weights divided by
+        /// their norm to the power τ, bias dropped; `auto` picks τ in 0, 0.1, …, 2 by the
+        /// validation split's balanced accuracy.
+        #[arg(long, value_name = "TAU|auto")]
+        tau_norm: Option<TauNorm>,
     },
 }
 
@@ -268,18 +273,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             posthoc_tau,
             target_prior,
             calibrate,
+            tau_norm,
         } => {
             let options = EvalOptions {
                 posthoc_tau,
                 target_prior,
                 calibrate: calibrate == Some(Calibrate::Temperature),
+                tau_norm,
             };
             let task = RunDir::new(&run).read_config()?.data.task;
             let summary = match task {
                 Task::SingleLabel => eval_run(&run, &options)?.summary(),
                 Task::MultiLabel if options.adjusts() => bail!(
-                    "--posthoc-tau, --target-prior and --calibrate adjust a softmax and are for \
-                     single-label runs; {} is a multi-label run (its thresholds are tuned with \
+                    "--posthoc-tau, --target-prior, --calibrate and --tau-norm adjust a softmax \
+                     classifier and are for single-label runs; {} is a multi-label run (its thresholds are tuned with \
                      eval.thresholds = \"tuned\")",
                     run.display()
                 ),

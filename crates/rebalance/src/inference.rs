@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
+use anyhow::Context;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use rebalance_data::{LongTailData, SampleBatcher, Samples};
 use rebalance_weights::ClassCounts;
 
-use crate::adjustment::{LogitAdjustment, TargetPrior, fit_temperature};
+use crate::adjustment::{LogitAdjustment, TAU_GRID, TargetPrior, TauNorm, fit_temperature};
 use crate::backend::Backend;
 use crate::calibration::{Calibration, CalibrationScores};
 use crate::config::RunConfig;
@@ -127,12 +128,18 @@ pub struct EvalOptions {
     pub target_prior: Option<TargetPrior>,
     /// Fit a temperature on the validation split and divide the logits by it.
     pub calibrate: bool,
+    /// τ-normalise the classifier's weights (Kang et al., 2020), or pick τ on the validation
+    /// split.
+    pub tau_norm: Option<TauNorm>,
 }
 
 impl EvalOptions {
     /// Whether the evaluation departs from the run's own (and goes to `report-posthoc.*`).
     pub fn adjusts(&self) -> bool {
-        self.posthoc_tau.is_some() || self.target_prior.is_some() || self.calibrate
+        self.posthoc_tau.is_some()
+            || self.target_prior.is_some()
+            || self.calibrate
+            || self.tau_norm.is_some()
     }
 }
 
@@ -157,11 +164,16 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     run.verify_checksums()?;
     let device = config.train.backend.device()?;
     let data = config.data.load()?;
-    if options.calibrate && data.validation.is_none() {
+    let needs_validation = [
+        (options.calibrate, "--calibrate temperature"),
+        (options.tau_norm == Some(TauNorm::Auto), "--tau-norm auto"),
+    ];
+    if let Some((_, flag)) = needs_validation.iter().find(|(asked, _)| *asked)
+        && data.validation.is_none()
+    {
         anyhow::bail!(
-            "--calibrate temperature: the run's data has no validation split to fit the \
-             temperature on; train with data.validation_per_class (synthetic) or \
-             data.validation_fraction"
+            "{flag}: the run's data has no validation split to fit on; train with \
+             data.validation_per_class (synthetic) or data.validation_fraction"
         );
     }
     let num_classes = data.num_classes;
@@ -182,6 +194,44 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     )?)?;
     let batcher = SampleBatcher::new(Some(state.standardizer));
     let batch_size = config.train.batch_size;
+    let (model, tau_norm) = match options.tau_norm {
+        None => (model, None),
+        Some(TauNorm::Value(tau)) => (
+            model.tau_normalized(tau).map_err(anyhow::Error::msg)?,
+            Some(tau),
+        ),
+        Some(TauNorm::Auto) => {
+            let validation = data
+                .validation
+                .as_ref()
+                .context("--tau-norm auto: the run's data has no validation split")?;
+            let mut best: Option<(f64, f64)> = None;
+            for tau in TAU_GRID {
+                let candidate = model
+                    .clone()
+                    .tau_normalized(tau)
+                    .map_err(anyhow::Error::msg)?;
+                let scores = evaluate(
+                    &candidate,
+                    validation,
+                    &batcher,
+                    &device,
+                    batch_size,
+                    &LogitAdjustment::default(),
+                )?
+                .confusion
+                .balanced_accuracy();
+                if best.is_none_or(|(_, b)| scores > b) {
+                    best = Some((tau, scores));
+                }
+            }
+            let tau = best.map_or(0.0, |(tau, _)| tau);
+            (
+                model.tau_normalized(tau).map_err(anyhow::Error::msg)?,
+                Some(tau),
+            )
+        }
+    };
     // A target prior replaces post-hoc adjustment; else the command line's τ, else the config's.
     let tau = match log_target {
         Some(_) => None,
@@ -221,6 +271,7 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
         tau,
     )?;
     report.temperature = fit;
+    report.tau_norm = tau_norm;
     report.target_prior = options.target_prior.as_ref().map(ToString::to_string);
     if options.adjusts() {
         run.write_posthoc_predictions(&evaluation.predictions, &report.class_names)?;

@@ -67,9 +67,11 @@ impl Classifier {
             return Err(format!("--tau-norm {tau}: must be finite and >= 0"));
         }
         let Head::Linear(linear) = self.head else {
-            return Err("--tau-norm: the model has a cosine head (model.cosine_head), whose \
+            return Err(
+                "--tau-norm: the model has a cosine head (model.cosine_head), whose \
                         class weights are unit-norm already; τ-normalisation is for a linear head"
-                .to_string());
+                    .to_string(),
+            );
         };
         // `[d_input, classes]`: a class's weights are a column.
         let weight = linear.weight.val();
@@ -196,5 +198,54 @@ impl InferenceStep for Classifier {
 
     fn step(&self, batch: SampleBatch) -> ClassificationOutput {
         self.forward_classification(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RunConfig;
+
+    /// `τ = 1` gives every class's weights unit norm, `τ = 0` keeps them; the bias is dropped.
+    #[test]
+    fn tau_normalization_scales_each_class_column() {
+        let device = Device::flex();
+        let config = RunConfig::default();
+        let loss = config
+            .loss
+            .init(
+                &rebalance_weights::ClassCounts::from_counts(vec![5, 1, 1]).unwrap(),
+                &device,
+            )
+            .unwrap();
+        let model = Classifier::new(&config.model, &[4], 3, loss, &device).unwrap();
+        let column_norms = |m: &Classifier| -> Vec<f32> {
+            let Head::Linear(linear) = &m.head else {
+                unreachable!()
+            };
+            linear
+                .weight
+                .val()
+                .powi_scalar(2)
+                .sum_dim(0)
+                .sqrt()
+                .into_data()
+                .iter::<f32>()
+                .collect()
+        };
+        let before = column_norms(&model);
+        let unit = model.clone().tau_normalized(1.0).unwrap();
+        assert!(
+            column_norms(&unit).iter().all(|n| (n - 1.0).abs() < 1e-5),
+            "{:?}",
+            column_norms(&unit)
+        );
+        let kept = model.clone().tau_normalized(0.0).unwrap();
+        assert_eq!(column_norms(&kept), before);
+        let Head::Linear(linear) = &kept.head else {
+            unreachable!()
+        };
+        assert!(linear.bias.is_none());
+        assert!(model.tau_normalized(f64::NAN).is_err());
     }
 }

@@ -36,6 +36,9 @@ pub struct Report {
     /// with the validation NLL before and after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<TemperatureFit>,
+    /// The τ of the τ-normalised classifier (`eval --tau-norm`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tau_norm: Option<f64>,
     /// Test metrics.
     #[serde(flatten)]
     pub scores: Scores,
@@ -83,6 +86,7 @@ impl Report {
             posthoc_tau,
             target_prior: None,
             temperature: None,
+            tau_norm: None,
             scores: confusion.scores(),
             calibration: CalibrationScores::default(),
             confusion: confusion.rows().to_vec(),
@@ -119,6 +123,8 @@ impl Report {
                 self.target_prior
                     .as_ref()
                     .map(|p| format!(", adjusted for the target prior {p}")),
+                self.tau_norm
+                    .map(|t| format!(", τ-normalised classifier, τ = {t}")),
                 self.temperature.map(|f| format!(
                     ", temperature {:.3} (validation NLL {:.4} → {:.4})",
                     f.temperature, f.validation_nll_before, f.validation_nll_after

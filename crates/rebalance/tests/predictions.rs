@@ -187,6 +187,21 @@ fn target_priors_and_temperature_scaling() {
     assert_eq!(calibrated["confusion"], report["confusion"]);
     check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
 
+    // τ-normalisation: τ = 0 drops the bias only; auto picks τ on the validation split.
+    assert_ok(&rebalance(&["eval", "--run", out, "--tau-norm", "auto"]));
+    let tau = read_json(dir.path(), "report-posthoc.json")["tau_norm"]
+        .as_f64()
+        .unwrap();
+    assert!((0.0..=2.0).contains(&tau), "{tau}");
+    check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
+    let negative = rebalance(&["eval", "--run", out, "--tau-norm=-1"]);
+    assert!(!negative.status.success());
+    assert!(
+        common::stderr(&negative).contains("\"-1\": expected a number >= 0 or \"auto\""),
+        "{}",
+        common::stderr(&negative)
+    );
+
     // A bad prior file names the file and the value; nothing written.
     std::fs::write(&prior, "1,2,x").unwrap();
     let bad = rebalance(&[

@@ -1,7 +1,9 @@
 //! The default variants: what a compare config without `[[variants]]` runs.
 
 use rebalance_data::Resampling;
-use rebalance_loss::{ClassBalancedBase, ClassWeighting, LossConfig, LossKind};
+use rebalance_loss::{
+    ClassBalancedBase, ClassWeighting, LabelAwareSmoothing, LossConfig, LossKind,
+};
 use rebalance_weights::Scheme;
 
 use rebalance_loss::PosWeight;
@@ -70,6 +72,9 @@ impl DefaultVariant {
 /// | `ldam-drw` | LDAM, ENS β = 0.9999 weights deferred to the last fifth of the epochs (Cao et al., 2019) |
 /// | `logit-adjusted` | logit-adjusted loss, τ = 1 (Menon et al., 2021) |
 /// | `balanced-softmax` | Balanced Softmax (Ren et al., 2020) |
+/// | `vs` | vector-scaling loss, γ = 0.3, τ = 1 (Kini et al., 2021) |
+/// | `lade` | LADE: PC-softmax plus its regulariser, α = 0.1 (Hong et al., 2021) |
+/// | `label-aware` | cross-entropy with label-aware smoothing, ε 0.3 → 0, concave (Zhong et al., 2021) |
 /// | `ce-posthoc` | cross-entropy, logits adjusted post hoc with τ = 1 (Menon et al., 2021) |
 /// | `cb-resampling` | cross-entropy on class-balanced re-sampling (Kang et al., 2020) |
 /// | `sqrt-resampling` | cross-entropy on square-root re-sampling (Mahajan et al., 2018) |
@@ -131,6 +136,23 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
         "balanced-softmax",
         LossConfig::with_defaults(LossKind::BalancedSoftmax),
     ));
+    variants.push(DefaultVariant::new(
+        "vs",
+        LossConfig::with_defaults(LossKind::Vs),
+    ));
+    variants.push(DefaultVariant::new(
+        "lade",
+        LossConfig::with_defaults(LossKind::Lade),
+    ));
+    let mut label_aware = ce.clone();
+    if let LossConfig::CrossEntropy {
+        label_aware: smoothing,
+        ..
+    } = &mut label_aware
+    {
+        *smoothing = Some(LabelAwareSmoothing::default());
+    }
+    variants.push(DefaultVariant::new("label-aware", label_aware));
     variants.push(DefaultVariant {
         posthoc_tau: Some(1.0),
         ..DefaultVariant::new("ce-posthoc", ce.clone())
@@ -237,6 +259,9 @@ mod tests {
                 "ldam-drw",
                 "logit-adjusted",
                 "balanced-softmax",
+                "vs",
+                "lade",
+                "label-aware",
                 "ce-posthoc",
                 "cb-resampling",
                 "sqrt-resampling"
@@ -246,9 +271,9 @@ mod tests {
         let ldam = &plan.variants[10].config.loss;
         // Epoch 17 counted from 1 is the library's 16.
         assert_eq!(ldam.weighting().map(|w| w.start_epoch), Some(16));
-        assert_eq!(plan.variants[13].config.eval.posthoc_tau, Some(1.0));
+        assert_eq!(plan.variants[16].config.eval.posthoc_tau, Some(1.0));
         assert_eq!(
-            plan.variants[14].config.data.resampling,
+            plan.variants[17].config.data.resampling,
             Resampling::ClassBalanced
         );
         assert_eq!(plan.compare.seeds, 3);
@@ -353,6 +378,9 @@ mod tests {
                 ("ldam-drw", format!(r#"loss = {{ kind = "ldam", scheme = "ens", beta = 0.9999, drw_start_epoch = {drw} }}"#)),
                 ("logit-adjusted", r#"loss = { kind = "logit-adjusted", tau = 1.0 }"#.to_string()),
                 ("balanced-softmax", r#"loss = { kind = "balanced-softmax" }"#.to_string()),
+                ("vs", r#"loss = { kind = "vs" }"#.to_string()),
+                ("lade", r#"loss = { kind = "lade" }"#.to_string()),
+                ("label-aware", r#"loss = { kind = "cross-entropy", label_aware = { head = 0.3, tail = 0.0, shape = "concave" } }"#.to_string()),
                 ("ce-posthoc", format!("loss = {ce}\neval = {{ posthoc_tau = 1.0 }}")),
                 ("cb-resampling", format!("loss = {ce}\ndata = {{ resampling = \"class-balanced\" }}")),
                 ("sqrt-resampling", format!("loss = {ce}\ndata = {{ resampling = \"square-root\" }}")),
