@@ -215,6 +215,33 @@ pub struct TrainSection {
     /// training thread). Any value gives the same batches in the same order, so the same
     /// metrics. Default 0.
     pub workers: usize,
+    /// A second stage that retrains the classifier on the frozen features (cRT); none by
+    /// default. See [`Stage2`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage2: Option<Stage2>,
+}
+
+/// `[train.stage2]`: classifier re-training, cRT (Kang et al., "Decoupling Representation and
+/// Classifier for Long-Tailed Recognition", ICLR 2020). After `train.epochs` epochs the backbone
+/// is frozen (its weights, batch-norm statistics and dropout), the classifier head drawn afresh,
+/// and the head alone trained for `epochs` more epochs on re-sampled data with a cosine
+/// schedule from `learning_rate`. The report holds both stages' test scores (`stage1`). A run
+/// resumed during stage 2 starts stage 2 again from stage 1's last checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage2 {
+    /// Epochs of the second stage, `>= 1`.
+    pub epochs: usize,
+    /// Re-sampling of the training split in the second stage. Default `class-balanced`.
+    #[serde(default = "class_balanced")]
+    pub resampling: rebalance_data::Resampling,
+    /// The second stage's learning rate, `> 0`. Default: `train.learning_rate`.
+    #[serde(default)]
+    pub learning_rate: Option<f64>,
+}
+
+fn class_balanced() -> rebalance_data::Resampling {
+    rebalance_data::Resampling::ClassBalanced
 }
 
 impl Default for TrainSection {
@@ -234,6 +261,7 @@ impl Default for TrainSection {
             seed: 1,
             backend: Backend::default(),
             workers: 0,
+            stage2: None,
         }
     }
 }
@@ -441,6 +469,28 @@ impl RunConfig {
             return Err(invalid("eval.posthoc_tau", tau, "finite"));
         }
         self.validate_task()?;
+        if let Some(stage2) = &self.train.stage2 {
+            if stage2.epochs == 0 {
+                return Err(invalid("train.stage2.epochs", 0, ">= 1"));
+            }
+            if let Some(rate) = stage2.learning_rate
+                && !(rate.is_finite() && rate > 0.0)
+            {
+                return Err(invalid(
+                    "train.stage2.learning_rate",
+                    rate,
+                    "finite and > 0",
+                ));
+            }
+            if self.data.task == Task::MultiLabel {
+                return Err(invalid(
+                    "train.stage2",
+                    format!("{{ epochs = {} }}", stage2.epochs),
+                    "left out with data.task = \"multi-label\" (classifier re-training is \
+                     single-label so far)",
+                ));
+            }
+        }
         if !(0.0..1.0).contains(&self.model.dropout) {
             return Err(invalid("model.dropout", self.model.dropout, "in [0, 1)"));
         }

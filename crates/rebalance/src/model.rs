@@ -54,6 +54,27 @@ impl Classifier {
         head_forward(&self.head, self.backbone.forward(x))
     }
 
+    /// The model of cRT's second stage (Kang et al., ICLR 2020): this backbone frozen (no
+    /// gradients, batch-norm statistics and dropout fixed) and a classifier head drawn afresh
+    /// as `section` describes, for samples of `shape` and `classes` classes.
+    ///
+    /// # Errors
+    /// A model kind that does not fit the data's shape.
+    pub fn for_classifier_retraining(
+        self,
+        section: &ModelSection,
+        shape: &[usize],
+        classes: usize,
+        device: &Device,
+    ) -> Result<Self, ShapeError> {
+        let (_, head) = network(section, shape, classes, device)?;
+        Ok(Self {
+            backbone: self.backbone.freeze(),
+            head,
+            loss: self.loss,
+        })
+    }
+
     /// The τ-normalised classifier of Kang et al., "Decoupling Representation and Classifier
     /// for Long-Tailed Recognition", ICLR 2020: each class's weight vector `w_c` of the linear
     /// head becomes `w_c / ‖w_c‖^τ` (`τ = 0` keeps the weights, `τ = 1` gives them all unit

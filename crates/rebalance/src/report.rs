@@ -36,6 +36,10 @@ pub struct Report {
     /// with the validation NLL before and after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<TemperatureFit>,
+    /// With `[train.stage2]` (cRT): the test scores of stage 1's model, before its classifier
+    /// was retrained; the report's own scores are stage 2's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage1: Option<Scores>,
     /// The τ of the τ-normalised classifier (`eval --tau-norm`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tau_norm: Option<f64>,
@@ -86,6 +90,7 @@ impl Report {
             posthoc_tau,
             target_prior: None,
             temperature: None,
+            stage1: None,
             tau_norm: None,
             scores: confusion.scores(),
             calibration: CalibrationScores::default(),
@@ -152,6 +157,13 @@ impl Report {
                 s.per_class_recall[c],
                 s.per_class_f1[c],
                 s.support[c],
+            );
+        }
+        if let Some(stage1) = &self.stage1 {
+            md += &format!(
+                "\nstage 1 (before the classifier was retrained): accuracy {:.4}, balanced \
+                 accuracy {:.4}, macro-F1 {:.4}, G-mean {:.4}\n",
+                stage1.accuracy, stage1.balanced_accuracy, stage1.macro_f1, stage1.g_mean
             );
         }
         md += &format!(

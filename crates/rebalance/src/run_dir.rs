@@ -60,6 +60,8 @@ const POSTHOC_MD: &str = "report-posthoc.md";
 const PREDICTIONS_CSV: &str = "predictions.csv";
 const POSTHOC_PREDICTIONS_CSV: &str = "predictions-posthoc.csv";
 const THRESHOLDS: &str = "thresholds.json";
+/// cRT's second stage: burn-train's logs and checkpoints of the stage.
+const STAGE2: &str = "stage2";
 const FINISHED: &str = "finished";
 const CLAIM: &str = "claim";
 /// The files a finished run records the checksum of.
@@ -722,12 +724,38 @@ impl RunDir {
         std::fs::read_to_string(self.path.join(CONFIG)).ok()
     }
 
-    /// Deletes the checkpoints, which only a run to be resumed needs.
+    /// Deletes the checkpoints, which only a run to be resumed needs (with cRT's second
+    /// stage's folder).
     ///
     /// # Errors
     /// The directory cannot be deleted (or there is none).
     pub fn remove_checkpoints(&self) -> std::io::Result<()> {
+        if self.path.join(STAGE2).exists() {
+            std::fs::remove_dir_all(self.path.join(STAGE2))?;
+        }
         std::fs::remove_dir_all(self.path.join(CHECKPOINTS))
+    }
+
+    /// The folder of cRT's second stage (`stage2/`), where burn-train writes that stage's logs
+    /// and checkpoints.
+    pub fn stage2(&self) -> RunDir {
+        RunDir::new(self.path.join(STAGE2))
+    }
+
+    /// Deletes this folder's burn-train files (logs and checkpoints) if it has any: the second
+    /// stage of an interrupted run starts again from stage 1's model.
+    ///
+    /// # Errors
+    /// A file cannot be deleted.
+    pub fn remove_stage_files(&self) -> anyhow::Result<()> {
+        for folder in [CHECKPOINTS, "train", "valid"] {
+            let path = self.path.join(folder);
+            if path.exists() {
+                std::fs::remove_dir_all(&path)
+                    .with_context(|| format!("cannot delete {}", path.display()))?;
+            }
+        }
+        Ok(())
     }
 }
 

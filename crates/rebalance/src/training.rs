@@ -26,7 +26,7 @@ use rebalance_weights::ClassCounts;
 
 use crate::adjustment::LogitAdjustment;
 use crate::backend::Backend;
-use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
+use crate::config::{OptimizerKind, RunConfig, ScheduleKind, Stage2, TrainSection};
 use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
@@ -147,6 +147,23 @@ pub fn train_on(
     };
     let started = Instant::now();
     let model = trainer.train()?;
+    let (model, stage1) = match &config.train.stage2 {
+        None => (model, None),
+        Some(stage2) => {
+            let stage1 = evaluate(
+                &model,
+                &data.test,
+                &batcher,
+                &device,
+                config.train.batch_size,
+                &LogitAdjustment::default(),
+            )?;
+            (
+                trainer.retrain_classifier(model, stage2)?,
+                Some(stage1.confusion.scores()),
+            )
+        }
+    };
     let wall_seconds = started.elapsed().as_secs_f64();
     fault_point("after-checkpoint");
     run.save_model(&model)?;
@@ -165,7 +182,7 @@ pub fn train_on(
         batch_size,
         &adjustment,
     )?;
-    let report = run_report(
+    let mut report = run_report(
         config,
         backend,
         data,
@@ -174,10 +191,11 @@ pub fn train_on(
         wall_seconds,
         posthoc_tau,
     )?;
+    report.stage1 = stage1;
     run.write_predictions(&evaluation.predictions, &report.class_names)?;
     run.write_report(&report)?;
     fault_point("after-report");
-    plot(&run, &report, &history.finish(config.train.epochs)?)?;
+    plot(&run, &report, &history.finish(total_epochs(config))?)?;
     run.mark_finished()?;
     Ok(report)
 }
@@ -283,6 +301,11 @@ fn check_model(
     Ok(())
 }
 
+/// The epochs of both stages.
+fn total_epochs(config: &RunConfig) -> usize {
+    config.train.epochs + config.train.stage2.as_ref().map_or(0, |s| s.epochs)
+}
+
 /// `config` as the run directory records it: with the backend and the directory used.
 pub(crate) fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> RunConfig {
     let mut resolved = config.clone();
@@ -367,7 +390,11 @@ impl Trainer<'_> {
         let start = start_epoch(self.resume_from, first);
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
-        let training = self.supervised_training(first, start, guard.clone())?;
+        let stage = Stage {
+            dir: self.run.clone(),
+            resampling: self.config.data.resampling,
+        };
+        let training = self.supervised_training(first, start, guard.clone(), &stage)?;
         launch_phase(
             PhaseRun {
                 run: self.run,
@@ -375,6 +402,54 @@ impl Trainer<'_> {
                 batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
                 start,
                 last,
+                progress: self.progress,
+            },
+            training,
+            model,
+            interrupter,
+            &guard,
+        )
+    }
+
+    /// cRT's second stage ([`Stage2`]): `model`'s backbone frozen, its head drawn afresh and
+    /// trained alone for `stage2.epochs` epochs on re-sampled data, with a cosine schedule,
+    /// in the run's `stage2/` folder (burn-train's logs and checkpoints of the stage). Its
+    /// epochs follow stage 1's in the history.
+    fn retrain_classifier(&self, model: Classifier, stage2: &Stage2) -> anyhow::Result<Classifier> {
+        let train = &self.config.train;
+        self.device.seed(train.seed);
+        let model = model.for_classifier_retraining(
+            &self.config.model,
+            &self.data.feature_shape,
+            self.data.num_classes,
+            &self.device,
+        )?;
+        let section = TrainSection {
+            epochs: stage2.epochs,
+            learning_rate: stage2.learning_rate.unwrap_or(train.learning_rate),
+            schedule: ScheduleKind::Cosine,
+            warmup_epochs: 0,
+            step_epochs: Vec::new(),
+            step_factors: Vec::new(),
+            stage2: None,
+            ..train.clone()
+        };
+        let stage = Stage {
+            dir: self.run.stage2(),
+            resampling: stage2.resampling,
+        };
+        // An earlier attempt's checkpoints of the stage: it starts again from stage 1's model.
+        stage.dir.remove_stage_files()?;
+        let interrupter = Interrupter::new();
+        let guard = NanGuard::new(interrupter.clone(), train.epochs + 1);
+        let training = self.supervised_training(1, 0, guard.clone(), &stage)?;
+        launch_phase(
+            PhaseRun {
+                run: &stage.dir,
+                train: &section,
+                batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
+                start: 0,
+                last: stage2.epochs,
                 progress: self.progress,
             },
             training,
@@ -394,13 +469,14 @@ impl Trainer<'_> {
         first: usize,
         start: usize,
         guard: NanGuard,
+        stage: &Stage,
     ) -> anyhow::Result<SupervisedTraining<Classifier>> {
-        let (train, valid) = self.loaders(first, start)?;
+        let (train, valid) = self.loaders(first, start, stage.resampling)?;
         let num_classes = self.data.num_classes;
         // The confusion-matrix metrics read each validation batch's predictions once, together.
         let shared = SharedPredictions::new();
         let balanced = ConfusionMetric::new(Score::BalancedAccuracy, num_classes);
-        Ok(SupervisedTraining::new(self.run.path(), train, valid)
+        Ok(SupervisedTraining::new(stage.dir.path(), train, valid)
             // The training loss through the guard, which checks the value the loss metric
             // reads; it and the balanced accuracy also go into the run's history.
             .metric_train_numeric(self.history.record(guard, Curve::TrainLoss))
@@ -425,10 +501,15 @@ impl Trainer<'_> {
     ///
     /// # Errors
     /// A re-sampling that cannot be built.
-    fn loaders(&self, first: usize, start: usize) -> anyhow::Result<(Loader, Loader)> {
+    fn loaders(
+        &self,
+        first: usize,
+        start: usize,
+        resampling: Resampling,
+    ) -> anyhow::Result<(Loader, Loader)> {
         let train = &self.config.train;
         let shuffled = Some((train.seed, start + 1 - first));
-        let train_loader = match self.config.data.resampling {
+        let train_loader = match resampling {
             Resampling::None => loader(
                 self.data.train.clone(),
                 &self.train_batcher,
@@ -510,6 +591,12 @@ pub(crate) fn launch_phase<M: LearnerModel>(
         bail!("training stopped: {error}");
     }
     Ok(result.model)
+}
+
+/// Where a stage of training writes burn-train's files, and how it re-samples.
+struct Stage {
+    dir: RunDir,
+    resampling: Resampling,
 }
 
 /// A data loader of sample batches.

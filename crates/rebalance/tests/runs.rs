@@ -541,3 +541,60 @@ fn a_checkpoint_cut_short_is_passed_over() {
         metrics(&read_json(reference.path(), "report.json"))
     );
 }
+
+/// cRT (`[train.stage2]`): the classifier retrained on frozen features after stage 1; both
+/// stages' scores in the report, both stages' epochs in the history. A crash after stage 2
+/// resumes from stage 1's last checkpoint, retrains the classifier the same way, and ends
+/// with the uninterrupted run's metrics.
+#[test]
+fn classifier_retraining_is_a_second_stage_that_resumes() {
+    let stage2 = ["--set", "train.stage2={ epochs = 2 }"];
+    let whole = tempfile::tempdir().unwrap();
+    assert_ok(&train(whole.path(), &stage2));
+    let report = read_json(whole.path(), "report.json");
+    let stage1 = &report["stage1"];
+    assert!(stage1["balanced_accuracy"].is_f64(), "{report}");
+    assert_ne!(stage1["per_class_recall"], report["per_class_recall"]);
+    let history = read_json(whole.path(), "history.json");
+    assert_eq!(history["epochs"].as_array().unwrap().len(), 4, "{history}");
+    assert!(whole.path().join("stage2").is_dir());
+    let md = std::fs::read_to_string(whole.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("stage 1 (before the classifier was retrained)"),
+        "{md}"
+    );
+
+    // Stage 1 alone is the run without stage 2: the same first two epochs.
+    let plain = tempfile::tempdir().unwrap();
+    assert_ok(&train(plain.path(), &[]));
+    assert_eq!(
+        metrics(&read_json(plain.path(), "report.json"))[..5],
+        [
+            stage1["accuracy"].clone(),
+            stage1["balanced_accuracy"].clone(),
+            stage1["macro_f1"].clone(),
+            stage1["g_mean"].clone(),
+            stage1["per_class_recall"].clone(),
+        ]
+    );
+
+    let cut = tempfile::tempdir().unwrap();
+    let crashed = train_crashing_at(cut.path(), "after-checkpoint", &stage2);
+    assert!(!crashed.status.success());
+    let mut resume = stage2.to_vec();
+    resume.push("--resume");
+    assert_ok(&train(cut.path(), &resume));
+    assert_eq!(
+        metrics(&read_json(cut.path(), "report.json")),
+        metrics(&report)
+    );
+
+    // A stage without epochs is refused up front.
+    assert_one_line_error(
+        &train(
+            cut.path(),
+            &["--set", "train.stage2={ epochs = 0 }", "--overwrite"],
+        ),
+        "train.stage2.epochs = 0: must be >= 1",
+    );
+}

@@ -436,7 +436,7 @@ mod tests {
     fn the_shipped_compare_config_loads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/compare.toml");
         let plan = ComparePlan::load(&path, &[]).unwrap();
-        assert_eq!(plan.variants.len(), 19);
+        assert_eq!(plan.variants.len(), 20);
         assert_eq!(plan.baseline(), "ce");
         assert_eq!(plan.base.output.dir, Path::new("runs/compare"));
         assert_eq!(plan.rank_by, Metric::BalancedAccuracy);

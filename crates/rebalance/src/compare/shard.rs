@@ -243,7 +243,9 @@ pub fn cost(config: &RunConfig) -> u64 {
             counts.iter().sum()
         }
     };
-    (config.train.epochs as u64).saturating_mul(samples.max(1))
+    // cRT's second stage trains the head alone, but still runs the frozen backbone forward.
+    let epochs = config.train.epochs + config.train.stage2.as_ref().map_or(0, |s| s.epochs);
+    (epochs as u64).saturating_mul(samples.max(1))
 }
 
 /// The shard (from 0) of each run, given each run's cost in the sweep's order: largest cost
@@ -296,7 +298,7 @@ mod tests {
     fn every_run_lands_in_exactly_one_shard_and_shards_are_balanced() {
         for costs in [vec![1270; 48], mixed_costs(), vec![], vec![7], vec![0; 5]] {
             let largest = costs.iter().copied().max().unwrap_or(0);
-            for count in [1, 2, 3, 5, 57, 58] {
+            for count in [1, 2, 3, 5, 60, 61] {
                 let shard_of = partition(&costs, count);
                 // One shard per run, each shard in range: every run exactly once.
                 assert_eq!(shard_of.len(), costs.len());
@@ -325,7 +327,7 @@ mod tests {
         assert_eq!(partition(&[1, 10, 3, 8], 2), [0, 0, 1, 1]);
     }
 
-    /// The default sweep of configs/compare.toml: 19 variants × 3 seeds, shared out.
+    /// The default sweep of configs/compare.toml: 20 variants × 3 seeds, shared out.
     #[test]
     fn the_default_sweep_is_shared_out() {
         let path =
@@ -334,17 +336,17 @@ mod tests {
         let costs: Vec<u64> = (0..3)
             .flat_map(|_| plan.variants.iter().map(|v| cost(&v.config)))
             .collect();
-        assert_eq!(costs.len(), 57);
+        assert_eq!(costs.len(), 60);
         // 20 epochs of the profile's training counts (500 in the head down to 5).
         let samples: usize = plan.base.data.profile.counts(500, 10).unwrap().iter().sum();
         assert_eq!(costs[0], 20 * samples as u64);
-        for count in [1, 2, 3, 5, 57, 58] {
+        for count in [1, 2, 3, 5, 60, 61] {
             let shard_of = partition(&costs, count);
             let mut sizes = vec![0; count];
             for &k in &shard_of {
                 sizes[k] += 1;
             }
-            assert_eq!(sizes.iter().sum::<usize>(), 57);
+            assert_eq!(sizes.iter().sum::<usize>(), 60);
             let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
             assert!(max - min <= 1, "N = {count}: {sizes:?}");
         }

@@ -169,9 +169,9 @@ pub(super) fn compact(runs: &[&Run]) -> String {
 #[derive(Debug, Clone)]
 pub(super) enum RunReport {
     /// A single-label run's.
-    SingleLabel(Report),
+    SingleLabel(Box<Report>),
     /// A multi-label run's.
-    MultiLabel(MultiLabelReport),
+    MultiLabel(Box<MultiLabelReport>),
 }
 
 impl RunReport {
@@ -225,13 +225,15 @@ pub(super) fn reports(runs: &[Run], task: Task) -> anyhow::Result<Vec<RunReport>
     runs.iter()
         .map(|run| {
             if task == Task::MultiLabel {
-                return Ok(RunReport::MultiLabel(run.dir.read_multi_label_report()?));
+                return Ok(RunReport::MultiLabel(Box::new(
+                    run.dir.read_multi_label_report()?,
+                )));
             }
             let path = run.dir.report_json();
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
             serde_json::from_str(&text)
-                .map(RunReport::SingleLabel)
+                .map(|r| RunReport::SingleLabel(Box::new(r)))
                 .with_context(|| format!("{} is damaged; delete its run folder", path.display()))
         })
         .collect()

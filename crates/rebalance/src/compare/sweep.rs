@@ -119,10 +119,10 @@ impl Progress {
         };
         match data {
             RunData::SingleLabel(data) => {
-                train_on(&run.config, &options, data).map(RunReport::SingleLabel)
+                train_on(&run.config, &options, data).map(|r| RunReport::SingleLabel(Box::new(r)))
             }
             RunData::MultiLabel(data) => multilabel_training::train_on(&run.config, &options, data)
-                .map(RunReport::MultiLabel),
+                .map(|r| RunReport::MultiLabel(Box::new(r))),
         }
         .with_context(|| format!("variant {}, seed {}", run.variant, run.seed))
     }

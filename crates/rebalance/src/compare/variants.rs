@@ -8,7 +8,7 @@ use rebalance_weights::Scheme;
 
 use rebalance_loss::PosWeight;
 
-use crate::config::{RunConfig, ThresholdRule};
+use crate::config::{RunConfig, Stage2, ThresholdRule};
 
 /// A variant of the default set: a name and what it changes in the base config.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,8 @@ pub struct DefaultVariant {
     pub resampling: Option<Resampling>,
     /// `eval.thresholds`, where set (multi-label).
     pub thresholds: Option<ThresholdRule>,
+    /// `train.stage2`, where set (cRT).
+    pub stage2: Option<Stage2>,
 }
 
 impl DefaultVariant {
@@ -33,6 +35,7 @@ impl DefaultVariant {
             posthoc_tau: None,
             resampling: None,
             thresholds: None,
+            stage2: None,
         }
     }
 
@@ -55,6 +58,9 @@ impl DefaultVariant {
         if let Some(rule) = self.thresholds {
             config.eval.thresholds = rule;
         }
+        if let Some(stage2) = &self.stage2 {
+            config.train.stage2 = Some(stage2.clone());
+        }
         config
     }
 }
@@ -76,6 +82,7 @@ impl DefaultVariant {
 /// | `lade` | LADE: PC-softmax plus its regulariser, α = 0.1 (Hong et al., 2021) |
 /// | `label-aware` | cross-entropy with label-aware smoothing, ε 0.3 → 0, concave (Zhong et al., 2021) |
 /// | `ce-posthoc` | cross-entropy, logits adjusted post hoc with τ = 1 (Menon et al., 2021) |
+/// | `crt` | cross-entropy, then the classifier retrained on frozen features with class-balanced sampling for a tenth of the epochs (Kang et al., 2020) |
 /// | `cb-resampling` | cross-entropy on class-balanced re-sampling (Kang et al., 2020) |
 /// | `sqrt-resampling` | cross-entropy on square-root re-sampling (Mahajan et al., 2018) |
 pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
@@ -156,6 +163,15 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
     variants.push(DefaultVariant {
         posthoc_tau: Some(1.0),
         ..DefaultVariant::new("ce-posthoc", ce.clone())
+    });
+    variants.push(DefaultVariant {
+        // Kang et al. retrain the classifier for about a tenth of the first stage's epochs.
+        stage2: Some(Stage2 {
+            epochs: epochs.div_ceil(10),
+            resampling: Resampling::ClassBalanced,
+            learning_rate: None,
+        }),
+        ..DefaultVariant::new("crt", ce.clone())
     });
     for (name, resampling) in [
         ("cb-resampling", Resampling::ClassBalanced),
@@ -263,6 +279,7 @@ mod tests {
                 "lade",
                 "label-aware",
                 "ce-posthoc",
+                "crt",
                 "cb-resampling",
                 "sqrt-resampling"
             ]
@@ -273,7 +290,7 @@ mod tests {
         assert_eq!(ldam.weighting().map(|w| w.start_epoch), Some(16));
         assert_eq!(plan.variants[16].config.eval.posthoc_tau, Some(1.0));
         assert_eq!(
-            plan.variants[17].config.data.resampling,
+            plan.variants[18].config.data.resampling,
             Resampling::ClassBalanced
         );
         assert_eq!(plan.compare.seeds, 3);
@@ -382,6 +399,7 @@ mod tests {
                 ("lade", r#"loss = { kind = "lade" }"#.to_string()),
                 ("label-aware", r#"loss = { kind = "cross-entropy", label_aware = { head = 0.3, tail = 0.0, shape = "concave" } }"#.to_string()),
                 ("ce-posthoc", format!("loss = {ce}\neval = {{ posthoc_tau = 1.0 }}")),
+                ("crt", format!("loss = {ce}\ntrain = {{ stage2 = {{ epochs = {} }} }}", epochs.div_ceil(10))),
                 ("cb-resampling", format!("loss = {ce}\ndata = {{ resampling = \"class-balanced\" }}")),
                 ("sqrt-resampling", format!("loss = {ce}\ndata = {{ resampling = \"square-root\" }}")),
             ] {
