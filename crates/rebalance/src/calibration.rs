@@ -36,6 +36,51 @@ pub struct CalibrationScores {
     pub reliability: Vec<ReliabilityBin>,
 }
 
+/// Calibration of the test samples of each many-, medium- and few-shot group of classes (by
+/// their true class; the groups of `compare::ShotGroups`); the reliability bins left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShotCalibration {
+    /// How the groups were made.
+    pub rule: String,
+    /// Samples of many-shot classes.
+    pub many: CalibrationScores,
+    /// Samples of medium-shot classes.
+    pub medium: CalibrationScores,
+    /// Samples of few-shot classes.
+    pub few: CalibrationScores,
+}
+
+impl ShotCalibration {
+    /// The calibration of each group's samples among `probabilities` (row-major
+    /// `[n, num_classes]`) with classes `targets`, the groups made from the training `counts`.
+    pub fn new(
+        probabilities: &[f32],
+        num_classes: usize,
+        targets: &[i64],
+        counts: &[usize],
+    ) -> Self {
+        let groups = crate::compare::ShotGroups::of(counts);
+        let of = |classes: &[usize]| {
+            let mut calibration = Calibration::default();
+            for (row, &target) in probabilities.chunks_exact(num_classes).zip(targets) {
+                if usize::try_from(target).is_ok_and(|t| classes.contains(&t)) {
+                    calibration.add(row, num_classes, &[target]);
+                }
+            }
+            CalibrationScores {
+                reliability: Vec::new(),
+                ..calibration.scores()
+            }
+        };
+        Self {
+            many: of(&groups.many),
+            medium: of(&groups.medium),
+            few: of(&groups.few),
+            rule: groups.rule,
+        }
+    }
+}
+
 /// One confidence bin `((m-1)/M, m/M]` of a reliability diagram.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReliabilityBin {
@@ -148,6 +193,26 @@ impl Calibration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each group holds its own classes' samples: here one per class, classes 0 (many), 1
+    /// (medium) and 2 (few), so each group's Brier score is its one row's.
+    #[test]
+    fn shot_groups_are_calibrated_apart() {
+        let probabilities = [0.9, 0.05, 0.05, 0.2, 0.7, 0.1, 0.6, 0.3, 0.1];
+        let shots = ShotCalibration::new(&probabilities, 3, &[0, 1, 2], &[500, 50, 5]);
+        let brier = |row: [f64; 3], y: usize| -> f64 {
+            row.iter()
+                .enumerate()
+                .map(|(c, p)| (p - if c == y { 1.0 } else { 0.0 }).powi(2))
+                .sum()
+        };
+        assert!((shots.many.brier - brier([0.9, 0.05, 0.05], 0)).abs() < 1e-6);
+        assert!((shots.medium.brier - brier([0.2, 0.7, 0.1], 1)).abs() < 1e-6);
+        assert!((shots.few.brier - brier([0.6, 0.3, 0.1], 2)).abs() < 1e-6);
+        // The few-shot sample is confidently wrong: its ECE is its confidence.
+        assert!((shots.few.ece - 0.6).abs() < 1e-6, "{shots:?}");
+        assert!(shots.few.reliability.is_empty());
+    }
 
     // By hand, 4 samples, 3 classes:
     //   p = [0.7, 0.2, 0.1] y=0: conf 0.7 (bin 11, (0.667, 0.733]), right

@@ -12,7 +12,7 @@ use rebalance_weights::ClassCounts;
 
 use crate::adjustment::{LogitAdjustment, TAU_GRID, TargetPrior, TauNorm, fit_temperature};
 use crate::backend::Backend;
-use crate::calibration::{Calibration, CalibrationScores};
+use crate::calibration::{Calibration, CalibrationScores, ShotCalibration};
 use crate::config::RunConfig;
 use crate::evaluation::Confusion;
 use crate::model::Classifier;
@@ -317,6 +317,13 @@ pub(crate) fn run_report(
         posthoc_tau,
     );
     report.calibration = evaluation.calibration.clone();
+    let predictions = &evaluation.predictions;
+    report.calibration_by_shot = Some(ShotCalibration::new(
+        predictions.all_probabilities(),
+        predictions.num_classes(),
+        predictions.targets(),
+        &report.train_counts,
+    ));
     report.dataset_bytes = dataset_bytes(data);
     report.peak_memory_bytes = peak_memory_bytes();
     Ok(report)

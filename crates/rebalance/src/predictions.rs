@@ -58,6 +58,11 @@ impl Predictions {
         &self.probabilities[i * self.num_classes..(i + 1) * self.num_classes]
     }
 
+    /// Every sample's probabilities, row-major `[n, classes]`.
+    pub fn all_probabilities(&self) -> &[f32] {
+        &self.probabilities
+    }
+
     /// `predictions.csv`: a header `target,score_<class name>,...` (a class without a name in
     /// `class_names` is named by its index; fields CSV-quoted where needed), then one row per
     /// sample: its class index and its probability of each class.

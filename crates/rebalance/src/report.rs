@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::adjustment::TemperatureFit;
-use crate::calibration::CalibrationScores;
+use crate::calibration::{CalibrationScores, ShotCalibration};
 use crate::evaluation::{Confusion, Scores};
 
 /// `report.json`: the run's test metrics (fractions in `[0, 1]`) and how they were obtained.
@@ -49,6 +49,9 @@ pub struct Report {
     /// Calibration of the test probabilities: `ece`, `mce`, `nll`, `brier`.
     #[serde(flatten)]
     pub calibration: CalibrationScores,
+    /// Calibration of the many-, medium- and few-shot classes' test samples apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration_by_shot: Option<ShotCalibration>,
     /// `confusion[t][p]`: test samples of class `t` predicted as `p`.
     pub confusion: Vec<Vec<u64>>,
     /// Wall time of training, seconds.
@@ -94,6 +97,7 @@ impl Report {
             tau_norm: None,
             scores: confusion.scores(),
             calibration: CalibrationScores::default(),
+            calibration_by_shot: None,
             confusion: confusion.rows().to_vec(),
             wall_seconds,
             train_samples_per_second: if wall_seconds > 0.0 {
@@ -157,6 +161,12 @@ impl Report {
                 s.per_class_recall[c],
                 s.per_class_f1[c],
                 s.support[c],
+            );
+        }
+        if let Some(shots) = &self.calibration_by_shot {
+            md += &format!(
+                "\nECE by shot group ({}): many {:.4}, medium {:.4}, few {:.4}\n",
+                shots.rule, shots.many.ece, shots.medium.ece, shots.few.ece
             );
         }
         if let Some(stage1) = &self.stage1 {

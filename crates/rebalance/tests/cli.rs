@@ -122,6 +122,12 @@ fn quickstart_trains_and_reports() {
     assert!(
         md.contains("| class | train samples | weight | precision | recall | f1-score | support |")
     );
+    assert!(md.contains("ECE by shot group (many > 100"), "{md}");
+    let shots = &r["calibration_by_shot"];
+    for group in ["many", "medium", "few"] {
+        let ece = shots[group]["ece"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&ece), "{shots}");
+    }
 
     // eval rebuilds the model from the run directory and reproduces the test metrics.
     let output = rebalance(&["eval", "--run", dir.path().to_str().unwrap()]);
