@@ -279,6 +279,10 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     } else {
         run.write_predictions(&evaluation.predictions, &report.class_names)?;
         run.write_report(&report)?;
+        // The run's plots follow its rewritten report.
+        if let Ok(history) = run.read_history(crate::training::total_epochs(&config)) {
+            crate::training::plot(&run, &report, &history)?;
+        }
     }
     Ok(report)
 }

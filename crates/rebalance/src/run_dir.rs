@@ -374,6 +374,32 @@ impl RunDir {
         claimed
     }
 
+    /// Deletes everything in the run directory but the claim, which `_claim` proves this
+    /// process holds: `compare --force` clears a run of another config this way, so a process
+    /// training the run is never pulled from under. Dropping the claim then leaves an empty
+    /// directory.
+    ///
+    /// # Errors
+    /// A file that cannot be deleted.
+    pub fn clear_claimed(&self, _claim: &Claim) -> anyhow::Result<()> {
+        let entries = std::fs::read_dir(&self.path)
+            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot read {}", self.path.display()))?;
+            if entry.file_name() == CLAIM {
+                continue;
+            }
+            let path = entry.path();
+            let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.with_context(|| format!("cannot delete {}", path.display()))?;
+        }
+        Ok(())
+    }
+
     /// Links `own` (holding this process's id) as the claim `path`, taking over a stale one.
     fn link_claim(&self, own: &Path, path: &Path, me: u32) -> anyhow::Result<Result<Claim, u32>> {
         for _ in 0..3 {

@@ -302,7 +302,7 @@ fn check_model(
 }
 
 /// The epochs of both stages.
-fn total_epochs(config: &RunConfig) -> usize {
+pub(crate) fn total_epochs(config: &RunConfig) -> usize {
     config.train.epochs + config.train.stage2.as_ref().map_or(0, |s| s.epochs)
 }
 
@@ -712,7 +712,7 @@ fn renderer<M: LearnerModel>(
 ///
 /// # Errors
 /// A plot cannot be written.
-fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result<()> {
+pub(crate) fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result<()> {
     plots::write_plots(
         run.path(),
         &report.train_counts,

@@ -96,16 +96,20 @@ pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&
         }
         for (run, difference) in &changed {
             let path = run.dir.path();
-            // One another process trains is left to it; the sweep skips it, saying so.
-            if let Some(pid) = run.dir.claimed_by() {
-                eprintln!(
-                    "--force: leaving {} seed {} in {}: process {pid} is training it",
-                    run.variant,
-                    run.seed,
-                    path.display()
-                );
-                continue;
-            }
+            // Cleared under the run's claim: one another process trains is left to it, and
+            // the sweep skips it, saying so.
+            let claim = match run.dir.claim()? {
+                Ok(claim) => claim,
+                Err(pid) => {
+                    eprintln!(
+                        "--force: leaving {} seed {} in {}: process {pid} is training it",
+                        run.variant,
+                        run.seed,
+                        path.display()
+                    );
+                    continue;
+                }
+            };
             eprintln!(
                 "--force: deleting the {} run {} seed {} in {}, of another config ({difference})",
                 if run.dir.is_finished() {
@@ -117,8 +121,7 @@ pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&
                 run.seed,
                 path.display()
             );
-            std::fs::remove_dir_all(path)
-                .with_context(|| format!("cannot clear {}", path.display()))?;
+            run.dir.clear_claimed(&claim)?;
         }
     }
     Ok(found
