@@ -272,6 +272,8 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     )?;
     report.temperature = fit;
     report.tau_norm = tau_norm;
+    // Stage 1's scores of a cRT run are the training's record: kept from its report.
+    report.stage1 = run.read_report().ok().and_then(|r| r.stage1);
     report.target_prior = options.target_prior.as_ref().map(ToString::to_string);
     if options.adjusts() {
         run.write_posthoc_predictions(&evaluation.predictions, &report.class_names)?;

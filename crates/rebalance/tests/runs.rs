@@ -589,6 +589,12 @@ fn classifier_retraining_is_a_second_stage_that_resumes() {
         metrics(&report)
     );
 
+    // eval rebuilds the retrained model and keeps stage 1's record.
+    assert_ok(&eval(whole.path()));
+    let again = read_json(whole.path(), "report.json");
+    assert_eq!(metrics(&again), metrics(&report));
+    assert_eq!(again["stage1"], report["stage1"]);
+
     // A stage without epochs is refused up front.
     assert_one_line_error(
         &train(
