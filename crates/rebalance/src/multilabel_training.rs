@@ -35,8 +35,8 @@ use crate::renderer::RunProgress;
 use crate::report::peak_memory_bytes;
 use crate::run_dir::{RunDir, RunState, fault_point};
 use crate::training::{
-    PhaseRun, Prepared, TrainOptions, launch_phase, loader, phases, prepare, resolved, scheduler,
-    start_epoch,
+    PhaseRun, Prepared, TrainOptions, launch_phase, loader, prepare, resolved, scheduler,
+    start_epoch, train_phases,
 };
 
 /// Loads the multi-label data `config.data` describes, trains on it and writes the run
@@ -352,16 +352,9 @@ struct Trainer<'a> {
 impl Trainer<'_> {
     /// Trains the phases not done yet; the model of the last.
     fn train(&self) -> anyhow::Result<MultiLabelClassifier> {
-        let phases = phases(self.config);
-        let mut trained = None;
-        for (k, &(first, last)) in phases.iter().enumerate() {
-            let is_last = k + 1 == phases.len();
-            if !is_last && self.resume_from.is_some_and(|done| done >= last) {
-                continue;
-            }
-            trained = Some(self.phase(first, last)?);
-        }
-        trained.ok_or_else(|| anyhow::anyhow!("train.epochs = 0: nothing to train"))
+        train_phases(self.config, self.resume_from, |first, last| {
+            self.phase(first, last)
+        })
     }
 
     /// Trains epochs `first..=last` from a fresh model (the label weights of epoch `first`),

@@ -359,16 +359,9 @@ impl Trainer<'_> {
     /// Trains the phases not done yet; the model of the last. A run resumed from its last
     /// epoch's checkpoint trains no epoch: the last phase only loads the checkpoint.
     fn train(&self) -> anyhow::Result<Classifier> {
-        let phases = phases(self.config);
-        let mut trained = None;
-        for (k, &(first, last)) in phases.iter().enumerate() {
-            let is_last = k + 1 == phases.len();
-            if !is_last && self.resume_from.is_some_and(|done| done >= last) {
-                continue;
-            }
-            trained = Some(self.phase(first, last)?);
-        }
-        trained.ok_or_else(|| anyhow::anyhow!("train.epochs = 0: nothing to train"))
+        train_phases(self.config, self.resume_from, |first, last| {
+            self.phase(first, last)
+        })
     }
 
     /// Trains epochs `first..=last` from a fresh model (the loss's class weights are those of
@@ -533,6 +526,29 @@ impl Trainer<'_> {
         let valid_loader = loader(valid_split.clone(), &self.batcher, None, train);
         Ok((train_loader, valid_loader))
     }
+}
+
+/// Trains the phases of `config` ([`phases`]) not done yet with `phase(first, last)`; the
+/// model of the last. A run resumed from its last epoch's checkpoint trains no epoch: the last
+/// phase only loads the checkpoint.
+///
+/// # Errors
+/// The first phase's failure.
+pub(crate) fn train_phases<M>(
+    config: &RunConfig,
+    resume_from: Option<usize>,
+    mut phase: impl FnMut(usize, usize) -> anyhow::Result<M>,
+) -> anyhow::Result<M> {
+    let phases = phases(config);
+    let mut trained = None;
+    for (k, &(first, last)) in phases.iter().enumerate() {
+        let is_last = k + 1 == phases.len();
+        if !is_last && resume_from.is_some_and(|done| done >= last) {
+            continue;
+        }
+        trained = Some(phase(first, last)?);
+    }
+    trained.ok_or_else(|| anyhow::anyhow!("train.epochs = 0: nothing to train"))
 }
 
 /// Where and how long a phase trains, for [`launch_phase`].
