@@ -161,7 +161,8 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
     ]);
     assert_one_line_error(
         &posthoc,
-        "post-hoc logit adjustment is for single-label runs",
+        "--posthoc-tau, --target-prior, --calibrate and --tau-norm adjust a softmax classifier \
+         and are for single-label runs",
     );
 }
 
