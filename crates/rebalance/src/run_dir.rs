@@ -343,12 +343,8 @@ impl RunDir {
 
     /// The live process, other than this one, that holds the run's claim, if any.
     pub fn claimed_by(&self) -> Option<u32> {
-        let pid = std::fs::read_to_string(self.path.join(CLAIM))
-            .ok()?
-            .trim()
-            .parse::<u32>()
-            .ok()?;
-        (pid != std::process::id() && process_alive(pid)).then_some(pid)
+        let holder = Holder::parse(&std::fs::read_to_string(self.path.join(CLAIM)).ok()?)?;
+        (!holder.is_me() && holder.alive()).then_some(holder.pid)
     }
 
     /// Claims the run for this process (a `claim` file holding its id, created atomically),
@@ -362,14 +358,15 @@ impl RunDir {
         std::fs::create_dir_all(&self.path)
             .with_context(|| format!("cannot create {}", self.path.display()))?;
         let path = self.path.join(CLAIM);
-        let me = std::process::id();
-        // The id is written first under a name of this process's own, then linked as `claim`:
-        // the link is atomic and fails if a claim exists, so no process ever reads a claim
-        // without its id (and takes it over as stale while its owner is writing it).
-        let own = self.path.join(format!("{CLAIM}.{me}.tmp"));
-        std::fs::write(&own, me.to_string())
-            .with_context(|| format!("cannot write {}", own.display()))?;
-        let claimed = self.link_claim(&own, &path, me);
+        let me = Holder::me().to_string();
+        // The id is written first under a name of this process's own (on this host), then
+        // linked as `claim`: the link is atomic and fails if a claim exists, so no process ever
+        // reads a claim without its id (and takes it over as stale while its owner is writing it).
+        let own = self
+            .path
+            .join(format!("{CLAIM}.{}.tmp", me.replace(' ', ".")));
+        std::fs::write(&own, &me).with_context(|| format!("cannot write {}", own.display()))?;
+        let claimed = self.link_claim(&own, &path);
         let _ = std::fs::remove_file(&own);
         claimed
     }
@@ -401,7 +398,7 @@ impl RunDir {
     }
 
     /// Links `own` (holding this process's id) as the claim `path`, taking over a stale one.
-    fn link_claim(&self, own: &Path, path: &Path, me: u32) -> anyhow::Result<Result<Claim, u32>> {
+    fn link_claim(&self, own: &Path, path: &Path) -> anyhow::Result<Result<Claim, u32>> {
         for _ in 0..3 {
             match std::fs::hard_link(own, path) {
                 Ok(()) => {
@@ -412,10 +409,10 @@ impl RunDir {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let holder = std::fs::read_to_string(path)
                         .ok()
-                        .and_then(|t| t.trim().parse::<u32>().ok());
+                        .and_then(|t| Holder::parse(&t));
                     match holder {
-                        Some(pid) if pid == me => return Ok(Ok(Claim { path: None })),
-                        Some(pid) if process_alive(pid) => return Ok(Err(pid)),
+                        Some(h) if h.is_me() => return Ok(Ok(Claim { path: None })),
+                        Some(h) if h.alive() => return Ok(Err(h.pid)),
                         // A stale claim: its process has ended.
                         _ => remove_if_present(path)?,
                     }
@@ -798,6 +795,67 @@ impl Drop for Claim {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// Who holds a claim: a process id and the host it runs on (`claim` holds `PID HOST`; a claim
+/// of an earlier version holds the id alone, taken to be this host's). Runs of one sweep may
+/// be trained by shards on several machines sharing the output directory: a process of
+/// another host cannot be checked from here, so its claim is never taken over as stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Holder {
+    pid: u32,
+    host: Option<String>,
+}
+
+impl Holder {
+    /// This process.
+    fn me() -> Self {
+        Self {
+            pid: std::process::id(),
+            host: this_host(),
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut fields = text.split_whitespace();
+        let pid = fields.next()?.parse().ok()?;
+        Some(Self {
+            pid,
+            host: fields.next().map(str::to_string),
+        })
+    }
+
+    fn on_this_host(&self) -> bool {
+        self.host.is_none() || self.host == this_host()
+    }
+
+    fn is_me(&self) -> bool {
+        self.pid == std::process::id() && self.on_this_host()
+    }
+
+    /// Whether the holder may still run: a process of this host that does, or any process of
+    /// another host.
+    fn alive(&self) -> bool {
+        !self.on_this_host() || process_alive(self.pid)
+    }
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.host {
+            Some(host) => write!(f, "{} {host}", self.pid),
+            None => write!(f, "{}", self.pid),
+        }
+    }
+}
+
+/// This machine's host name (Linux's `/proc/sys/kernel/hostname`, else `HOSTNAME`), if known.
+fn this_host() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
 }
 
 /// Whether process `pid` runs; where the OS cannot tell (no `/proc`), assumed so.

@@ -324,11 +324,30 @@ fn a_run_is_claimed_by_the_process_training_it() {
     );
     assert!(!dir.path().join("config.toml").exists());
 
-    // A claim whose process has ended is taken over, and released at the end.
-    std::fs::write(dir.path().join("claim"), dead_pid().to_string()).unwrap();
+    // A process of another machine sharing the directory (a shard of a cluster sweep) cannot
+    // be checked from here: its claim holds, whatever its id.
+    std::fs::write(
+        dir.path().join("claim"),
+        format!("{} another-host.example", dead_pid()),
+    )
+    .unwrap();
+    assert_one_line_error(&train(dir.path(), &[]), "is being trained by process");
+    assert!(!dir.path().join("config.toml").exists());
+
+    // A claim whose process has ended is taken over, and released at the end: with this
+    // host's name, or with the id alone (as earlier versions wrote it).
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::write(
+        dir.path().join("claim"),
+        format!("{} {}", dead_pid(), host.trim()),
+    )
+    .unwrap();
     assert_ok(&train(dir.path(), &[]));
     assert!(!dir.path().join("claim").exists());
     assert!(dir.path().join("finished").exists());
+    std::fs::write(dir.path().join("claim"), dead_pid().to_string()).unwrap();
+    assert_ok(&train(dir.path(), &["--overwrite"]));
+    assert!(!dir.path().join("claim").exists());
 }
 
 const COMPARE: &str = r#"
