@@ -317,8 +317,9 @@ fn compare_errors_are_one_line() {
     assert!(!out.exists(), "nothing written on errors");
 }
 
-/// Every variant of the default set trains: re-sampling, post-hoc adjustment and LDAM with
-/// deferred re-weighting (2 epochs: the weights switch on in epoch 2) included.
+/// Every variant of the default set trains: re-sampling, post-hoc adjustment, cRT's second
+/// stage and LDAM with deferred re-weighting (2 epochs: the weights switch on in epoch 2)
+/// included.
 #[test]
 fn the_default_set_trains() {
     let dir = tempfile::tempdir().unwrap();
@@ -329,7 +330,7 @@ fn the_default_set_trains() {
     let output = compare(&path, &out, &["--seeds", "1", "--set", "train.epochs=2"]);
     assert_ok(&output);
     let json = read_json(&out, "comparison.json");
-    assert_eq!(json["variants"].as_array().unwrap().len(), 16);
+    assert_eq!(json["variants"].as_array().unwrap().len(), 20);
     let loss = |name: &str| {
         json["variants"]
             .as_array()
