@@ -23,6 +23,7 @@ use rebalance_weights::{ClassCounts, ZeroCountPolicy};
 use crate::backbone::Backbone;
 use crate::backend::Backend;
 use crate::config::{RunConfig, ThresholdRule};
+use crate::devices::{steps_per_epoch, stratified_order};
 use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::metrics::NanGuard;
 use crate::model::MultiLabelClassifier;
@@ -35,8 +36,8 @@ use crate::renderer::RunProgress;
 use crate::report::peak_memory_bytes;
 use crate::run_dir::{RunDir, RunState, fault_point};
 use crate::training::{
-    PhaseRun, Prepared, TrainOptions, launch_phase, loader, phases, prepare, resolved, scheduler,
-    start_epoch,
+    PhaseRun, Prepared, TrainOptions, launch_phase, loader, phases, prepare, resolved, run_devices,
+    scheduler, start_epoch,
 };
 
 /// Loads the multi-label data `config.data` describes, trains on it and writes the run
@@ -77,7 +78,8 @@ pub fn train_on(
 ) -> anyhow::Result<MultiLabelReport> {
     Backbone::check_input(config.model.kind, &data.feature_shape)?;
     let backend = options.backend.unwrap_or(config.train.backend);
-    let device = backend.device()?;
+    let devices = run_devices(config, options, backend)?;
+    let device = devices[0].clone();
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
     let recorded = resolved(config, backend, &run);
 
@@ -94,7 +96,7 @@ pub fn train_on(
     )?;
     scheduler(
         &config.train,
-        data.train.len().div_ceil(config.train.batch_size),
+        steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
     )?;
     if let Some(weight) = config.loss.no_label_row_weight() {
         let without = data.train.labels_per_sample().without_labels;
@@ -129,6 +131,7 @@ pub fn train_on(
         counts: &counts,
         batcher: batcher.clone(),
         device: device.clone().autodiff(),
+        devices: &devices,
         progress: options.progress.as_ref(),
         history: &history,
     };
@@ -345,6 +348,8 @@ struct Trainer<'a> {
     batcher: MultiLabelBatcher,
     /// The autodiff device.
     device: Device,
+    /// The devices training runs on (the first is `device`); several: data-parallel.
+    devices: &'a [Device],
     progress: Option<&'a RunProgress>,
     history: &'a HistoryRecorder,
 }
@@ -404,10 +409,15 @@ impl Trainer<'_> {
             PhaseRun {
                 run: self.run,
                 train,
-                batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
+                batches_per_epoch: steps_per_epoch(
+                    self.data.train.len(),
+                    train.batch_size,
+                    self.devices.len(),
+                ),
                 start,
                 last,
                 progress: self.progress,
+                devices: self.devices,
             },
             training,
             model,
@@ -421,7 +431,28 @@ impl Trainer<'_> {
     fn loaders(&self, first: usize, start: usize) -> (Loader, Loader) {
         let train = &self.config.train;
         let shuffled = Some((train.seed, start + 1 - first));
-        let train_loader = loader(self.data.train.clone(), &self.batcher, shuffled, train);
+        // On several devices each takes a contiguous slice of the split: ordered so that every
+        // slice is a stratified mix, each row counted under its rarest label.
+        let samples = if self.devices.len() > 1 {
+            let counts = self.counts.as_slice();
+            let strata: Vec<usize> = (0..self.data.train.len())
+                .map(|i| {
+                    self.data
+                        .train
+                        .labels(i)
+                        .iter()
+                        .map(|&l| l as usize)
+                        .min_by_key(|&l| counts[l])
+                        .unwrap_or(self.data.num_labels)
+                })
+                .collect();
+            self.data
+                .train
+                .select(&stratified_order(&strata, train.seed))
+        } else {
+            self.data.train.clone()
+        };
+        let train_loader = loader(samples, &self.batcher, shuffled, train);
         let valid_split = self.data.validation.as_ref().unwrap_or(&self.data.test);
         let valid_loader = loader(valid_split.clone(), &self.batcher, None, train);
         (train_loader, valid_loader)

@@ -17,7 +17,9 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Interrupter, Learner, LearnerModel, SupervisedTraining};
+use burn::train::{
+    ExecutionStrategy, Interrupter, Learner, LearnerModel, MultiDeviceOptim, SupervisedTraining,
+};
 use rebalance_data::{
     ImageAugmentation, LongTailData, ResampledSamples, Resampling, SampleBatch, SampleBatcher,
     Standardizer,
@@ -27,6 +29,7 @@ use rebalance_weights::ClassCounts;
 use crate::adjustment::LogitAdjustment;
 use crate::backend::Backend;
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
+use crate::devices::{DeviceSpec, steps_per_epoch, stratified_order, training_devices};
 use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
@@ -53,6 +56,9 @@ pub struct TrainOptions {
     pub overwrite: bool,
     /// Report epochs to a sweep's progress bar instead of the terminal (`rebalance compare`).
     pub progress: Option<RunProgress>,
+    /// The device a sweep assigned the run (`compare --devices`); `[train] devices`, when
+    /// set, wins.
+    pub device: Option<DeviceSpec>,
 }
 
 /// The standardization of `data`'s inputs: per channel for images, per feature otherwise.
@@ -110,7 +116,8 @@ pub fn train_on(
 ) -> anyhow::Result<Report> {
     crate::backbone::Backbone::check_input(config.model.kind, &data.feature_shape)?;
     let backend = options.backend.unwrap_or(config.train.backend);
-    let device = backend.device()?;
+    let devices = run_devices(config, options, backend)?;
+    let device = devices[0].clone();
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
     let recorded = resolved(config, backend, &run);
 
@@ -120,7 +127,7 @@ pub fn train_on(
     check_model(config, data, &counts, &device)?;
     scheduler(
         &config.train,
-        data.train.len().div_ceil(config.train.batch_size),
+        steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
     )?;
     let Prepared {
         state,
@@ -142,6 +149,7 @@ pub fn train_on(
         train_batcher,
         batcher: batcher.clone(),
         device: device.clone().autodiff(),
+        devices: &devices,
         progress: options.progress.as_ref(),
         history: &history,
     };
@@ -180,6 +188,27 @@ pub fn train_on(
     plot(&run, &report, &history.finish(config.train.epochs)?)?;
     run.mark_finished()?;
     Ok(report)
+}
+
+/// The devices a run trains on: `train.devices` (checked against `backend`), else the one
+/// device a sweep assigned (`options.device`), else `backend`'s default device.
+///
+/// # Errors
+/// A device of another backend, or a backend not compiled in.
+pub(crate) fn run_devices(
+    config: &RunConfig,
+    options: &TrainOptions,
+    backend: Backend,
+) -> anyhow::Result<Vec<Device>> {
+    match options.device {
+        Some(spec) if config.train.devices.is_empty() => {
+            if spec.backend != backend {
+                bail!("device \"{spec}\" is not a device of train.backend = \"{backend}\"");
+            }
+            Ok(vec![spec.device()?])
+        }
+        _ => training_devices(&config.train.devices, backend),
+    }
 }
 
 /// A run directory claimed and readied for training.
@@ -328,6 +357,8 @@ struct Trainer<'a> {
     train_batcher: SampleBatcher,
     /// The autodiff device.
     device: Device,
+    /// The devices training runs on (the first is `device`); several: data-parallel.
+    devices: &'a [Device],
     progress: Option<&'a RunProgress>,
     history: &'a HistoryRecorder,
 }
@@ -372,10 +403,15 @@ impl Trainer<'_> {
             PhaseRun {
                 run: self.run,
                 train,
-                batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
+                batches_per_epoch: steps_per_epoch(
+                    self.data.train.len(),
+                    train.batch_size,
+                    self.devices.len(),
+                ),
                 start,
                 last,
                 progress: self.progress,
+                devices: self.devices,
             },
             training,
             model,
@@ -428,21 +464,20 @@ impl Trainer<'_> {
     fn loaders(&self, first: usize, start: usize) -> anyhow::Result<(Loader, Loader)> {
         let train = &self.config.train;
         let shuffled = Some((train.seed, start + 1 - first));
+        // On several devices each takes a contiguous slice of the split: ordered so that every
+        // slice is a stratified mix (a re-sampling keeps the order, its indices increasing).
+        let samples = if self.devices.len() > 1 {
+            self.data
+                .train
+                .select(&stratified_order(self.data.train.labels(), train.seed))
+        } else {
+            self.data.train.clone()
+        };
         let train_loader = match self.config.data.resampling {
-            Resampling::None => loader(
-                self.data.train.clone(),
-                &self.train_batcher,
-                shuffled,
-                train,
-            ),
+            Resampling::None => loader(samples, &self.train_batcher, shuffled, train),
             resampling => loader(
-                ResampledSamples::new(
-                    self.data.train.clone(),
-                    resampling,
-                    self.data.num_classes,
-                    train.seed,
-                )?
-                .starting_at_epoch(start)?,
+                ResampledSamples::new(samples, resampling, self.data.num_classes, train.seed)?
+                    .starting_at_epoch(start)?,
                 &self.train_batcher,
                 shuffled,
                 train,
@@ -460,7 +495,7 @@ pub(crate) struct PhaseRun<'a> {
     pub run: &'a RunDir,
     /// `[train]`.
     pub train: &'a TrainSection,
-    /// Batches in an epoch of the training split.
+    /// Optimizer steps in an epoch of the training split (batches, divided among the devices).
     pub batches_per_epoch: usize,
     /// The epochs done before this phase trains (its checkpoint to resume from, if > 0).
     pub start: usize,
@@ -468,6 +503,8 @@ pub(crate) struct PhaseRun<'a> {
     pub last: usize,
     /// A sweep's progress bar, if any.
     pub progress: Option<&'a RunProgress>,
+    /// The devices: one, or several for burn-train's multi-device strategy.
+    pub devices: &'a [Device],
 }
 
 /// Trains `model` with `training` (its metrics set, the training loss through `guard`, which
@@ -488,6 +525,16 @@ pub(crate) fn launch_phase<M: LearnerModel>(
         .num_epochs(phase.last);
     let training = if phase.start > 0 {
         training.checkpoint(phase.start)
+    } else {
+        training
+    };
+    // Several devices: data-parallel, each device a slice of the split, the gradients summed
+    // and the optimizer stepped on the first.
+    let training = if phase.devices.len() > 1 {
+        training.with_training_strategy(
+            ExecutionStrategy::multi(phase.devices.to_vec(), MultiDeviceOptim::OptimMainDevice)
+                .into(),
+        )
     } else {
         training
     };

@@ -116,6 +116,7 @@ impl Progress {
                 bar: self.bar.clone(),
                 label: label(run),
             }),
+            device: None,
         };
         match data {
             RunData::SingleLabel(data) => {
