@@ -36,8 +36,8 @@ use crate::renderer::RunProgress;
 use crate::report::peak_memory_bytes;
 use crate::run_dir::{RunDir, RunState, fault_point};
 use crate::training::{
-    PhaseRun, Prepared, TrainOptions, launch_phase, loader, phases, prepare, resolved, run_devices,
-    scheduler, start_epoch,
+    PhaseRun, Prepared, TrainOptions, launch_phase, loader, materialize, phases, prepare, resolved,
+    run_devices, scheduler, seeded_init, start_epoch,
 };
 
 /// Loads the multi-label data `config.data` describes, trains on it and writes the run
@@ -86,14 +86,17 @@ pub fn train_on(
     // Everything is checked before the run directory is touched.
     let counts = label_counts(config, data)?;
     let samples = data.train.len() as u64;
-    let loss = config.loss.init_multi_label(&counts, samples, 0, &device)?;
-    MultiLabelClassifier::new(
-        &config.model,
-        &data.feature_shape,
-        data.num_labels,
-        loss,
-        &device,
-    )?;
+    seeded_init(|| -> anyhow::Result<()> {
+        let loss = config.loss.init_multi_label(&counts, samples, 0, &device)?;
+        MultiLabelClassifier::new(
+            &config.model,
+            &data.feature_shape,
+            data.num_labels,
+            loss,
+            &device,
+        )?;
+        Ok(())
+    })?;
     scheduler(
         &config.train,
         steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
@@ -373,20 +376,22 @@ impl Trainer<'_> {
     /// or from the checkpoint a resumed run stopped at inside them.
     fn phase(&self, first: usize, last: usize) -> anyhow::Result<MultiLabelClassifier> {
         let train = &self.config.train;
-        self.device.seed(train.seed);
-        let loss = self.config.loss.init_multi_label(
-            self.counts,
-            self.data.train.len() as u64,
-            first - 1,
-            &self.device,
-        )?;
-        let model = MultiLabelClassifier::new(
-            &self.config.model,
-            &self.data.feature_shape,
-            self.data.num_labels,
-            loss,
-            &self.device,
-        )?;
+        let model = seeded_init(|| -> anyhow::Result<MultiLabelClassifier> {
+            self.device.seed(train.seed);
+            let loss = self.config.loss.init_multi_label(
+                self.counts,
+                self.data.train.len() as u64,
+                first - 1,
+                &self.device,
+            )?;
+            Ok(materialize(MultiLabelClassifier::new(
+                &self.config.model,
+                &self.data.feature_shape,
+                self.data.num_labels,
+                loss,
+                &self.device,
+            )?))
+        })?;
         let start = start_epoch(self.resume_from, first);
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);

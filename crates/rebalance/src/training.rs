@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::bail;
@@ -12,6 +12,7 @@ use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
@@ -69,6 +70,37 @@ pub(crate) fn standardizer(data: &LongTailData) -> Standardizer {
     }
 }
 
+/// Burn draws its random numbers (initialisation, dropout) from one generator per backend,
+/// process-wide; runs trained at once (`compare --jobs`) seed it and build their models one at
+/// a time, under this lock, so each model starts as it would in a sweep run after run.
+static SEEDED_INIT: Mutex<()> = Mutex::new(());
+
+/// Runs `init` (seeding the device and building a model) alone among this process's runs.
+/// Burn initialises parameters lazily, on first use: `init` must [`materialize`] its model.
+pub(crate) fn seeded_init<T>(init: impl FnOnce() -> T) -> T {
+    let _alone = SEEDED_INIT.lock().unwrap_or_else(PoisonError::into_inner);
+    init()
+}
+
+/// Draws every lazily initialised parameter of `model` now, in the module's order (not at
+/// its first use in training, when another run may draw from the same generator).
+pub(crate) fn materialize<M: Module>(model: M) -> M {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+        fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<D, Int>>) {
+            let _ = param.val();
+        }
+        fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<D, Bool>>) {
+            let _ = param.val();
+        }
+    }
+    model.visit(&mut Touch);
+    model
+}
+
 /// The epochs done before phase `first` starts (counted from 1), or before the resumed run
 /// continues inside it.
 pub(crate) fn start_epoch(resume_from: Option<usize>, first: usize) -> usize {
@@ -124,7 +156,7 @@ pub fn train_on(
     // Everything is checked before the run directory is touched.
     let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
     train_batcher_of(&SampleBatcher::new(None), config, data)?;
-    check_model(config, data, &counts, &device)?;
+    seeded_init(|| check_model(config, data, &counts, &device))?;
     scheduler(
         &config.train,
         steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
@@ -383,18 +415,20 @@ impl Trainer<'_> {
     /// epoch `first`), or from the checkpoint a resumed run stopped at inside them.
     fn phase(&self, first: usize, last: usize) -> anyhow::Result<Classifier> {
         let train = &self.config.train;
-        self.device.seed(train.seed);
-        let loss = self
-            .config
-            .loss
-            .init_for_epoch(self.counts, first - 1, &self.device)?;
-        let model = Classifier::new(
-            &self.config.model,
-            &self.data.feature_shape,
-            self.data.num_classes,
-            loss,
-            &self.device,
-        )?;
+        let model = seeded_init(|| -> anyhow::Result<Classifier> {
+            self.device.seed(train.seed);
+            let loss = self
+                .config
+                .loss
+                .init_for_epoch(self.counts, first - 1, &self.device)?;
+            Ok(materialize(Classifier::new(
+                &self.config.model,
+                &self.data.feature_shape,
+                self.data.num_classes,
+                loss,
+                &self.device,
+            )?))
+        })?;
         let start = start_epoch(self.resume_from, first);
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
