@@ -276,3 +276,19 @@ macro_rules! ignore_evaluation {
 
 ignore_evaluation!(EpochLineRenderer);
 ignore_evaluation!(SweepRenderer);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bar's message names every run training now, each with its epoch.
+    #[test]
+    fn the_message_shows_every_active_run() {
+        let active = ActiveRuns::default();
+        active.set("ce seed 1", "epoch 1/3".to_string());
+        let both = active.set("ins seed 1", "epoch 2/3".to_string());
+        assert_eq!(both, "ce seed 1 · epoch 1/3 | ins seed 1 · epoch 2/3");
+        assert_eq!(active.remove("ce seed 1"), "ins seed 1 · epoch 2/3");
+        assert_eq!(active.remove("ins seed 1"), "");
+    }
+}

@@ -66,6 +66,53 @@ fn two_devices_train_in_line_with_one() {
     eprintln!("balanced accuracy: one device {a:.4}, two devices {b:.4}");
 }
 
+/// A two-device run cut after epoch 1 and resumed ends as the uninterrupted one: each
+/// device's slice is shuffled as it would have been.
+#[test]
+fn a_resumed_two_device_run_ends_as_the_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = ["train.devices=[\"flex:0\", \"flex:1\"]"];
+    let whole = train_into(&dir.path().join("whole"), &tiny(&two));
+    let cut = dir.path().join("cut");
+    let mut one_epoch = tiny(&two);
+    one_epoch.train.epochs = 1;
+    train_into(&cut, &one_epoch);
+    let options = TrainOptions {
+        out: Some(cut.clone()),
+        resume: true,
+        ..TrainOptions::default()
+    };
+    let resumed = train(&tiny(&two), &options).unwrap();
+    assert_eq!(resumed.confusion, whole.confusion);
+    assert_eq!(resumed.calibration.nll, whole.calibration.nll);
+}
+
+/// A multi-label run on two devices trains too (rows stratified by their rarest label).
+#[test]
+fn a_multi_label_run_trains_on_two_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let output = rebalance(&[
+        "train",
+        "--config",
+        "configs/multilabel.toml",
+        "--out",
+        out,
+        "--set",
+        "data.samples=1500",
+        "--set",
+        "data.num_classes=8",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "train.devices=[\"flex:0\", \"flex:1\"]",
+    ]);
+    common::assert_ok(&output);
+    let report = common::read_json(dir.path(), "report.json");
+    let macro_f1 = report["macro_f1"].as_f64().unwrap();
+    assert!(macro_f1 > 0.0, "{report}");
+}
+
 #[test]
 fn devices_of_another_backend_or_malformed_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();

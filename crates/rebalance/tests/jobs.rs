@@ -90,6 +90,24 @@ fn without_wall_clock(mut value: Value) -> Value {
     value
 }
 
+/// The same for a multi-label sweep, on two jobs.
+#[test]
+fn multi_label_runs_with_two_jobs_are_those_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::tiny_multi_label_compare_config(dir.path(), &["bce", "bce-ens"], "");
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    assert_ok(&compare(&config, &one, &[]));
+    assert_ok(&compare(&config, &two, &["--jobs", "2"]));
+    for run in ["bce/seed-1", "bce-ens/seed-2"] {
+        let (a, b) = (
+            read_json(&one.join(run), "report.json"),
+            read_json(&two.join(run), "report.json"),
+        );
+        assert!(a["macro_f1"].is_f64(), "{a}");
+        assert_eq!(metrics(a), metrics(b), "{run}");
+    }
+}
+
 #[test]
 fn jobs_and_devices_errors_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,10 +144,14 @@ fn a_failing_run_names_itself_and_stops_the_sweep() {
     assert!(!output.status.success(), "{err}");
     let last = err.lines().last().unwrap();
     assert!(
-        last.starts_with("error: ") && last.contains("ins/seed-1"),
+        last.starts_with("error: variant ins, seed 1: ") && last.contains("ins/seed-1"),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("ins seed 1 failed; stopping the sweep"),
+        "{err}"
+    );
     // No run of seed 2 started after the failure; ce seed 1, trained beside it, is kept.
     assert!(!out.join("ce/seed-2/finished").exists(), "{err}");
 }

@@ -57,7 +57,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 pub use output::Provenance;
 pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
@@ -430,7 +430,13 @@ fn train_all(todo: &[&Run], jobs: usize, devices: &[DeviceSpec], progress: &Prog
             running.fetch_add(1, Ordering::SeqCst);
             let result = (|| -> anyhow::Result<()> {
                 // A run another compare process trains is left to it.
-                let _claim = match run.dir.claim()? {
+                let claimed = run.dir.claim().with_context(|| {
+                    format!(
+                        "variant {}, seed {}: claiming the run",
+                        run.variant, run.seed
+                    )
+                })?;
+                let _claim = match claimed {
                     Ok(claim) => claim,
                     Err(pid) => {
                         progress.skipped(run, pid);

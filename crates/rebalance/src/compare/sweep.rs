@@ -193,6 +193,7 @@ impl Progress {
             label(run),
             match running {
                 0 => "stopping the sweep".to_string(),
+                1 => "stopping the sweep once the run training now finishes".to_string(),
                 n => format!("stopping the sweep once the {n} runs training now finish"),
             }
         ));
