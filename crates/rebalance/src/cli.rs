@@ -175,6 +175,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 resume,
                 overwrite,
                 progress: None,
+                device: None,
             };
             let summary = match config.data.task {
                 Task::SingleLabel => train(&config, &options)?.summary(),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
 
 use crate::backend::Backend;
+use crate::devices::DeviceSpec;
 // Where compare and the run config read a file and apply `--set`.
 pub(crate) use crate::overrides::{apply_set, read_table};
 
@@ -219,6 +220,17 @@ pub struct TrainSection {
     /// default. See [`Stage2`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage2: Option<Stage2>,
+    /// Devices to train one model on, data-parallel (burn-train's multi-device strategy):
+    /// each `BACKEND` or `BACKEND:INDEX` of `backend` (`["cuda:0", "cuda:1"]`, `["flex:0",
+    /// "flex:1"]`; the CPU backends have one device, so `flex:K` are workers on it). Each
+    /// device takes a batch of `batch_size` per step and their gradients are summed: an
+    /// optimizer step sees `N · batch_size` samples, an epoch has about `1/N` as many steps,
+    /// and with SGD the sum applies the linear scaling rule (the rate of a mean over
+    /// `N · batch_size` is `N · learning_rate`); Adam hardly sees the sum. The schedules count
+    /// these steps. Empty (the default): the backend's one device, as before. The number of
+    /// devices changes the results, so a resumed run must keep the list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceSpec>,
 }
 
 /// `[train.stage2]`: classifier re-training, cRT (Kang et al., "Decoupling Representation and
@@ -262,6 +274,7 @@ impl Default for TrainSection {
             backend: Backend::default(),
             workers: 0,
             stage2: None,
+            devices: Vec::new(),
         }
     }
 }
@@ -403,6 +416,16 @@ impl RunConfig {
         }
         if train.batch_size == 0 {
             return Err(invalid("train.batch_size", 0, ">= 1"));
+        }
+        if let Some(other) = train.devices.iter().find(|d| d.backend != train.backend) {
+            return Err(invalid(
+                "train.devices",
+                format!("\"{other}\""),
+                format!(
+                    "devices of train.backend = \"{0}\": \"{0}\" or \"{0}:INDEX\"",
+                    train.backend
+                ),
+            ));
         }
         if !(train.learning_rate.is_finite() && train.learning_rate > 0.0) {
             return Err(invalid(

@@ -10,6 +10,7 @@ pub mod calibration;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod devices;
 pub mod evaluation;
 pub mod history;
 pub mod inference;

@@ -23,6 +23,7 @@ use rebalance_weights::{ClassCounts, ZeroCountPolicy};
 use crate::backbone::Backbone;
 use crate::backend::Backend;
 use crate::config::{RunConfig, ThresholdRule};
+use crate::devices::{steps_per_epoch, stratified_order};
 use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::metrics::NanGuard;
 use crate::model::MultiLabelClassifier;
@@ -35,8 +36,8 @@ use crate::renderer::RunProgress;
 use crate::report::peak_memory_bytes;
 use crate::run_dir::{RunDir, RunState, fault_point};
 use crate::training::{
-    PhaseRun, Prepared, TrainOptions, launch_phase, loader, prepare, resolved, scheduler,
-    start_epoch, train_phases,
+    PhaseRun, Prepared, TrainOptions, launch_phase, loader, materialize, prepare, resolved,
+    run_devices, scheduler, seeded_init, start_epoch, train_phases,
 };
 
 /// Loads the multi-label data `config.data` describes, trains on it and writes the run
@@ -77,24 +78,28 @@ pub fn train_on(
 ) -> anyhow::Result<MultiLabelReport> {
     Backbone::check_input(config.model.kind, &data.feature_shape)?;
     let backend = options.backend.unwrap_or(config.train.backend);
-    let device = backend.device()?;
+    let devices = run_devices(config, options, backend)?;
+    let device = devices[0].clone();
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
     let recorded = resolved(config, backend, &run);
 
     // Everything is checked before the run directory is touched.
     let counts = label_counts(config, data)?;
     let samples = data.train.len() as u64;
-    let loss = config.loss.init_multi_label(&counts, samples, 0, &device)?;
-    MultiLabelClassifier::new(
-        &config.model,
-        &data.feature_shape,
-        data.num_labels,
-        loss,
-        &device,
-    )?;
+    seeded_init(|| -> anyhow::Result<()> {
+        let loss = config.loss.init_multi_label(&counts, samples, 0, &device)?;
+        MultiLabelClassifier::new(
+            &config.model,
+            &data.feature_shape,
+            data.num_labels,
+            loss,
+            &device,
+        )?;
+        Ok(())
+    })?;
     scheduler(
         &config.train,
-        data.train.len().div_ceil(config.train.batch_size),
+        steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
     )?;
     if let Some(weight) = config.loss.no_label_row_weight() {
         let without = data.train.labels_per_sample().without_labels;
@@ -129,6 +134,7 @@ pub fn train_on(
         counts: &counts,
         batcher: batcher.clone(),
         device: device.clone().autodiff(),
+        devices: &devices,
         progress: options.progress.as_ref(),
         history: &history,
     };
@@ -345,6 +351,8 @@ struct Trainer<'a> {
     batcher: MultiLabelBatcher,
     /// The autodiff device.
     device: Device,
+    /// The devices training runs on (the first is `device`); several: data-parallel.
+    devices: &'a [Device],
     progress: Option<&'a RunProgress>,
     history: &'a HistoryRecorder,
 }
@@ -361,20 +369,22 @@ impl Trainer<'_> {
     /// or from the checkpoint a resumed run stopped at inside them.
     fn phase(&self, first: usize, last: usize) -> anyhow::Result<MultiLabelClassifier> {
         let train = &self.config.train;
-        self.device.seed(train.seed);
-        let loss = self.config.loss.init_multi_label(
-            self.counts,
-            self.data.train.len() as u64,
-            first - 1,
-            &self.device,
-        )?;
-        let model = MultiLabelClassifier::new(
-            &self.config.model,
-            &self.data.feature_shape,
-            self.data.num_labels,
-            loss,
-            &self.device,
-        )?;
+        let model = seeded_init(|| -> anyhow::Result<MultiLabelClassifier> {
+            self.device.seed(train.seed);
+            let loss = self.config.loss.init_multi_label(
+                self.counts,
+                self.data.train.len() as u64,
+                first - 1,
+                &self.device,
+            )?;
+            Ok(materialize(MultiLabelClassifier::new(
+                &self.config.model,
+                &self.data.feature_shape,
+                self.data.num_labels,
+                loss,
+                &self.device,
+            )?))
+        })?;
         let start = start_epoch(self.resume_from, first);
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
@@ -397,10 +407,15 @@ impl Trainer<'_> {
             PhaseRun {
                 run: self.run,
                 train,
-                batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
+                batches_per_epoch: steps_per_epoch(
+                    self.data.train.len(),
+                    train.batch_size,
+                    self.devices.len(),
+                ),
                 start,
                 last,
                 progress: self.progress,
+                devices: self.devices,
             },
             training,
             model,
@@ -414,7 +429,28 @@ impl Trainer<'_> {
     fn loaders(&self, first: usize, start: usize) -> (Loader, Loader) {
         let train = &self.config.train;
         let shuffled = Some((train.seed, start + 1 - first));
-        let train_loader = loader(self.data.train.clone(), &self.batcher, shuffled, train);
+        // On several devices each takes a contiguous slice of the split: ordered so that every
+        // slice is a stratified mix, each row counted under its rarest label.
+        let samples = if self.devices.len() > 1 {
+            let counts = self.counts.as_slice();
+            let strata: Vec<usize> = (0..self.data.train.len())
+                .map(|i| {
+                    self.data
+                        .train
+                        .labels(i)
+                        .iter()
+                        .map(|&l| l as usize)
+                        .min_by_key(|&l| counts[l])
+                        .unwrap_or(self.data.num_labels)
+                })
+                .collect();
+            self.data
+                .train
+                .select(&stratified_order(&strata, train.seed))
+        } else {
+            self.data.train.clone()
+        };
+        let train_loader = loader(samples, &self.batcher, shuffled, train);
         let valid_split = self.data.validation.as_ref().unwrap_or(&self.data.test);
         let valid_loader = loader(valid_split.clone(), &self.batcher, None, train);
         (train_loader, valid_loader)

@@ -2,21 +2,42 @@
 //! unwritable run directory. [`catch_training_panics`] turns such a panic, in the training
 //! thread or in one of burn-train's own, into an error naming the file, instead of a
 //! backtrace, so the command still ends with one line.
+//!
+//! Several trainings may run at once (`compare --jobs`): each capture has its own slot. A panic
+//! goes to the capture of the thread it happens in; a panic in another thread (burn-train's
+//! logger, event-store or multi-device worker threads) to the capture whose run directory its
+//! message names, else, its run unknown (a full disk), to every capture running.
 
 use std::panic::AssertUnwindSafe;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
+use std::thread::ThreadId;
 
 use burn::train::Interrupter;
 use burn::train::logger::{FileMetricLogger, MetricLogger};
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, NumericEntry};
 
-/// Trainings running under [`catch_training_panics`].
-static CAPTURING: AtomicUsize = AtomicUsize::new(0);
-/// The first panic message while one was.
-static CAPTURED: Mutex<Option<String>> = Mutex::new(None);
+/// A training running under [`catch_training_panics`].
+struct Capture {
+    id: u64,
+    /// Its run directory.
+    dir: PathBuf,
+    /// The thread that runs it.
+    thread: ThreadId,
+    /// The first panic message attributed to it.
+    message: Option<String>,
+}
+
+/// The trainings running under [`catch_training_panics`], one slot each.
+static CAPTURES: Mutex<Vec<Capture>> = Mutex::new(Vec::new());
+/// The ids of the captures.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+fn captures() -> std::sync::MutexGuard<'static, Vec<Capture>> {
+    CAPTURES.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Runs `training`, which writes its logs into `dir`; a panic in it, or in any thread while it
 /// runs, is an error.
@@ -28,13 +49,19 @@ pub(crate) fn catch_training_panics<T>(
     training: impl FnOnce() -> T,
 ) -> anyhow::Result<T> {
     install_hook();
-    CAPTURING.fetch_add(1, Ordering::SeqCst);
+    let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+    captures().push(Capture {
+        id,
+        dir: dir.to_path_buf(),
+        thread: std::thread::current().id(),
+        message: None,
+    });
     let result = std::panic::catch_unwind(AssertUnwindSafe(training));
-    CAPTURING.fetch_sub(1, Ordering::SeqCst);
-    let captured = CAPTURED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take();
+    let captured = {
+        let mut all = captures();
+        let at = all.iter().position(|c| c.id == id);
+        at.and_then(|at| all.remove(at).message)
+    };
     match (result, captured) {
         (Ok(value), None) => Ok(value),
         (_, Some(message)) => Err(panic_error(dir, &message)),
@@ -49,22 +76,39 @@ fn install_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if CAPTURING.load(Ordering::SeqCst) > 0 {
-                let mut slot = CAPTURED.lock().unwrap_or_else(PoisonError::into_inner);
-                slot.get_or_insert_with(|| payload_text(info.payload()));
-            } else {
+            let mut all = captures();
+            if all.is_empty() {
+                drop(all);
                 previous(info);
+                return;
+            }
+            let message = payload_text(info.payload());
+            let thread = std::thread::current().id();
+            // The longest directory named: `runs/ab` before `runs/a`.
+            let owner = all.iter().position(|c| c.thread == thread).or_else(|| {
+                (0..all.len())
+                    .filter(|&i| message.contains(&*all[i].dir.to_string_lossy()))
+                    .max_by_key(|&i| all[i].dir.as_os_str().len())
+            });
+            match owner {
+                Some(at) => {
+                    all[at].message.get_or_insert(message);
+                }
+                None => {
+                    for capture in all.iter_mut() {
+                        capture.message.get_or_insert_with(|| message.clone());
+                    }
+                }
             }
         }));
     });
 }
 
-/// Whether a panic was captured since the last [`catch_training_panics`] ended.
-fn failed() -> bool {
-    CAPTURED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .is_some()
+/// Whether a panic was captured for the training running in `dir`.
+fn failed(dir: &Path) -> bool {
+    captures()
+        .iter()
+        .any(|c| c.dir == dir && c.message.is_some())
 }
 
 /// burn-train's metric logs (`train/`, `valid/`), whose failure to write stops the training
@@ -73,6 +117,8 @@ fn failed() -> bool {
 pub(crate) struct GuardedLogger {
     inner: Option<FileMetricLogger>,
     interrupter: Interrupter,
+    /// The run directory.
+    dir: PathBuf,
 }
 
 impl GuardedLogger {
@@ -81,6 +127,7 @@ impl GuardedLogger {
         Self {
             inner: Some(FileMetricLogger::new(dir)),
             interrupter,
+            dir: dir.to_path_buf(),
         }
     }
 
@@ -125,7 +172,7 @@ impl MetricLogger for GuardedLogger {
 
 impl Drop for GuardedLogger {
     fn drop(&mut self) {
-        if failed() {
+        if failed(&self.dir) {
             // A logger thread may have died writing: its clean-up would panic.
             std::mem::forget(self.inner.take());
         }
@@ -207,5 +254,35 @@ mod tests {
             "training stopped: Event store thread crashed"
         );
         assert_eq!(catch_training_panics(dir, || 3).unwrap(), 3);
+    }
+
+    /// Two trainings at once (`compare --jobs`): each gets the panics of its own thread, and of
+    /// other threads naming its directory; the other's result is untouched.
+    #[test]
+    fn concurrent_captures_keep_their_own_panics() {
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|scope| {
+            let failing = scope.spawn(|| {
+                catch_training_panics(Path::new("runs/a"), || {
+                    barrier.wait();
+                    std::thread::spawn(|| {
+                        panic!("Should be able to create the new file 'runs/a/x.log': denied")
+                    })
+                    .join()
+                    .ok();
+                    barrier.wait();
+                })
+            });
+            let fine = scope.spawn(|| {
+                catch_training_panics(Path::new("runs/b"), || {
+                    barrier.wait();
+                    barrier.wait();
+                    7
+                })
+            });
+            let err = failing.join().unwrap().unwrap_err();
+            assert_eq!(err.to_string(), "cannot write runs/a/x.log: denied");
+            assert_eq!(fine.join().unwrap().unwrap(), 7);
+        });
     }
 }

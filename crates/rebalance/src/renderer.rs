@@ -3,6 +3,7 @@
 //! and a sweep's progress bar for `rebalance compare`.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use burn::train::LearnerSummary;
@@ -135,6 +136,36 @@ pub struct RunProgress {
     pub bar: indicatif::ProgressBar,
     /// The run, as the bar shows it (`ens-0.999 seed 2`).
     pub label: String,
+    /// The runs training now (several with `compare --jobs`), shown together on the bar.
+    pub active: ActiveRuns,
+}
+
+/// The runs of a sweep training now, each with its epoch: the bar's message.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveRuns(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl ActiveRuns {
+    /// Sets `label`'s status; the message of every active run.
+    pub fn set(&self, label: &str, status: String) -> String {
+        let mut runs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        runs.insert(label.to_string(), status);
+        Self::message(&runs)
+    }
+
+    /// Removes `label` (its run ended); the message of the runs left.
+    pub fn remove(&self, label: &str) -> String {
+        let mut runs = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        runs.remove(label);
+        Self::message(&runs)
+    }
+
+    fn message(runs: &BTreeMap<String, String>) -> String {
+        let shown: Vec<String> = runs
+            .iter()
+            .map(|(label, status)| format!("{label} · {status}"))
+            .collect();
+        shown.join(" | ")
+    }
 }
 
 /// Advances a sweep's progress bar by one epoch at the end of each epoch of the run, and shows
@@ -176,21 +207,24 @@ impl TrainingProgressLogger for SweepRenderer {
         _label: Option<&str>,
     ) {
         self.total_epochs = total_epochs;
-        self.progress.bar.set_message(format!(
-            "{} · epoch {}/{total_epochs}",
-            self.progress.label,
-            starting_epoch + 1
-        ));
+        let message = self.progress.active.set(
+            &self.progress.label,
+            format!("epoch {}/{total_epochs}", starting_epoch + 1),
+        );
+        self.progress.bar.set_message(message);
     }
 
     fn update_epoch(&mut self, epoch: usize) {
         self.progress.bar.inc(1);
-        self.progress.bar.set_message(format!(
-            "{} · epoch {}/{}",
-            self.progress.label,
-            (epoch + 1).min(self.total_epochs),
-            self.total_epochs
-        ));
+        let message = self.progress.active.set(
+            &self.progress.label,
+            format!(
+                "epoch {}/{}",
+                (epoch + 1).min(self.total_epochs),
+                self.total_epochs
+            ),
+        );
+        self.progress.bar.set_message(message);
     }
 
     fn start_split(&mut self, _split: &str, _total_items: usize) {}
@@ -242,3 +276,19 @@ macro_rules! ignore_evaluation {
 
 ignore_evaluation!(EpochLineRenderer);
 ignore_evaluation!(SweepRenderer);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bar's message names every run training now, each with its epoch.
+    #[test]
+    fn the_message_shows_every_active_run() {
+        let active = ActiveRuns::default();
+        active.set("ce seed 1", "epoch 1/3".to_string());
+        let both = active.set("ins seed 1", "epoch 2/3".to_string());
+        assert_eq!(both, "ce seed 1 · epoch 1/3 | ins seed 1 · epoch 2/3");
+        assert_eq!(active.remove("ce seed 1"), "ins seed 1 · epoch 2/3");
+        assert_eq!(active.remove("ins seed 1"), "");
+    }
+}

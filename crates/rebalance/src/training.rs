@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::bail;
@@ -12,12 +12,15 @@ use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::train::metric::{AccuracyMetric, LossMetric};
-use burn::train::{Interrupter, Learner, LearnerModel, SupervisedTraining};
+use burn::train::{
+    ExecutionStrategy, Interrupter, Learner, LearnerModel, MultiDeviceOptim, SupervisedTraining,
+};
 use rebalance_data::{
     ImageAugmentation, LongTailData, ResampledSamples, Resampling, SampleBatch, SampleBatcher,
     Standardizer,
@@ -27,6 +30,7 @@ use rebalance_weights::ClassCounts;
 use crate::adjustment::LogitAdjustment;
 use crate::backend::Backend;
 use crate::config::{OptimizerKind, RunConfig, ScheduleKind, Stage2, TrainSection};
+use crate::devices::{DeviceSpec, steps_per_epoch, stratified_order, training_devices};
 use crate::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::inference::{evaluate, run_report};
 use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
@@ -53,6 +57,9 @@ pub struct TrainOptions {
     pub overwrite: bool,
     /// Report epochs to a sweep's progress bar instead of the terminal (`rebalance compare`).
     pub progress: Option<RunProgress>,
+    /// The device a sweep assigned the run (`compare --devices`); `[train] devices`, when
+    /// set, wins.
+    pub device: Option<DeviceSpec>,
 }
 
 /// The standardization of `data`'s inputs: per channel for images, per feature otherwise.
@@ -61,6 +68,37 @@ pub(crate) fn standardizer(data: &LongTailData) -> Standardizer {
         [channels, _, _] => Standardizer::per_channel(&data.train, *channels),
         _ => Standardizer::per_feature(&data.train),
     }
+}
+
+/// Burn draws its random numbers (initialisation, dropout) from one generator per backend,
+/// process-wide; runs trained at once (`compare --jobs`) seed it and build their models one at
+/// a time, under this lock, so each model starts as it would in a sweep run after run.
+static SEEDED_INIT: Mutex<()> = Mutex::new(());
+
+/// Runs `init` (seeding the device and building a model) alone among this process's runs.
+/// Burn initialises parameters lazily, on first use: `init` must [`materialize`] its model.
+pub(crate) fn seeded_init<T>(init: impl FnOnce() -> T) -> T {
+    let _alone = SEEDED_INIT.lock().unwrap_or_else(PoisonError::into_inner);
+    init()
+}
+
+/// Draws every lazily initialised parameter of `model` now, in the module's order (not at
+/// its first use in training, when another run may draw from the same generator).
+pub(crate) fn materialize<M: Module>(model: M) -> M {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+        fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<D, Int>>) {
+            let _ = param.val();
+        }
+        fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<D, Bool>>) {
+            let _ = param.val();
+        }
+    }
+    model.visit(&mut Touch);
+    model
 }
 
 /// The epochs done before phase `first` starts (counted from 1), or before the resumed run
@@ -110,17 +148,18 @@ pub fn train_on(
 ) -> anyhow::Result<Report> {
     crate::backbone::Backbone::check_input(config.model.kind, &data.feature_shape)?;
     let backend = options.backend.unwrap_or(config.train.backend);
-    let device = backend.device()?;
+    let devices = run_devices(config, options, backend)?;
+    let device = devices[0].clone();
     let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
     let recorded = resolved(config, backend, &run);
 
     // Everything is checked before the run directory is touched.
     let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
     train_batcher_of(&SampleBatcher::new(None), config, data)?;
-    check_model(config, data, &counts, &device)?;
+    seeded_init(|| check_model(config, data, &counts, &device))?;
     scheduler(
         &config.train,
-        data.train.len().div_ceil(config.train.batch_size),
+        steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
     )?;
     let Prepared {
         state,
@@ -142,6 +181,7 @@ pub fn train_on(
         train_batcher,
         batcher: batcher.clone(),
         device: device.clone().autodiff(),
+        devices: &devices,
         progress: options.progress.as_ref(),
         history: &history,
     };
@@ -198,6 +238,27 @@ pub fn train_on(
     plot(&run, &report, &history.finish(total_epochs(config))?)?;
     run.mark_finished()?;
     Ok(report)
+}
+
+/// The devices a run trains on: `train.devices` (checked against `backend`), else the one
+/// device a sweep assigned (`options.device`), else `backend`'s default device.
+///
+/// # Errors
+/// A device of another backend, or a backend not compiled in.
+pub(crate) fn run_devices(
+    config: &RunConfig,
+    options: &TrainOptions,
+    backend: Backend,
+) -> anyhow::Result<Vec<Device>> {
+    match options.device {
+        Some(spec) if config.train.devices.is_empty() => {
+            if spec.backend != backend {
+                bail!("device \"{spec}\" is not a device of train.backend = \"{backend}\"");
+            }
+            Ok(vec![spec.device()?])
+        }
+        _ => training_devices(&config.train.devices, backend),
+    }
 }
 
 /// A run directory claimed and readied for training.
@@ -351,6 +412,8 @@ struct Trainer<'a> {
     train_batcher: SampleBatcher,
     /// The autodiff device.
     device: Device,
+    /// The devices training runs on (the first is `device`); several: data-parallel.
+    devices: &'a [Device],
     progress: Option<&'a RunProgress>,
     history: &'a HistoryRecorder,
 }
@@ -368,18 +431,20 @@ impl Trainer<'_> {
     /// epoch `first`), or from the checkpoint a resumed run stopped at inside them.
     fn phase(&self, first: usize, last: usize) -> anyhow::Result<Classifier> {
         let train = &self.config.train;
-        self.device.seed(train.seed);
-        let loss = self
-            .config
-            .loss
-            .init_for_epoch(self.counts, first - 1, &self.device)?;
-        let model = Classifier::new(
-            &self.config.model,
-            &self.data.feature_shape,
-            self.data.num_classes,
-            loss,
-            &self.device,
-        )?;
+        let model = seeded_init(|| -> anyhow::Result<Classifier> {
+            self.device.seed(train.seed);
+            let loss = self
+                .config
+                .loss
+                .init_for_epoch(self.counts, first - 1, &self.device)?;
+            Ok(materialize(Classifier::new(
+                &self.config.model,
+                &self.data.feature_shape,
+                self.data.num_classes,
+                loss,
+                &self.device,
+            )?))
+        })?;
         let start = start_epoch(self.resume_from, first);
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
@@ -392,10 +457,15 @@ impl Trainer<'_> {
             PhaseRun {
                 run: self.run,
                 train,
-                batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
+                batches_per_epoch: steps_per_epoch(
+                    self.data.train.len(),
+                    train.batch_size,
+                    self.devices.len(),
+                ),
                 start,
                 last,
                 progress: self.progress,
+                devices: self.devices,
             },
             training,
             model,
@@ -410,13 +480,15 @@ impl Trainer<'_> {
     /// epochs follow stage 1's in the history.
     fn retrain_classifier(&self, model: Classifier, stage2: &Stage2) -> anyhow::Result<Classifier> {
         let train = &self.config.train;
-        self.device.seed(train.seed);
-        let model = model.for_classifier_retraining(
-            &self.config.model,
-            &self.data.feature_shape,
-            self.data.num_classes,
-            &self.device,
-        )?;
+        let model = seeded_init(|| -> anyhow::Result<Classifier> {
+            self.device.seed(train.seed);
+            Ok(materialize(model.for_classifier_retraining(
+                &self.config.model,
+                &self.data.feature_shape,
+                self.data.num_classes,
+                &self.device,
+            )?))
+        })?;
         let section = TrainSection {
             epochs: stage2.epochs,
             learning_rate: stage2.learning_rate.unwrap_or(train.learning_rate),
@@ -440,10 +512,15 @@ impl Trainer<'_> {
             PhaseRun {
                 run: &stage.dir,
                 train: &section,
-                batches_per_epoch: self.data.train.len().div_ceil(train.batch_size),
+                batches_per_epoch: steps_per_epoch(
+                    self.data.train.len(),
+                    train.batch_size,
+                    self.devices.len(),
+                ),
                 start: 0,
                 last: stage2.epochs,
                 progress: self.progress,
+                devices: self.devices,
             },
             training,
             model,
@@ -502,21 +579,20 @@ impl Trainer<'_> {
     ) -> anyhow::Result<(Loader, Loader)> {
         let train = &self.config.train;
         let shuffled = Some((train.seed, start + 1 - first));
+        // On several devices each takes a contiguous slice of the split: ordered so that every
+        // slice is a stratified mix (a re-sampling keeps the order, its indices increasing).
+        let samples = if self.devices.len() > 1 {
+            self.data
+                .train
+                .select(&stratified_order(self.data.train.labels(), train.seed))
+        } else {
+            self.data.train.clone()
+        };
         let train_loader = match resampling {
-            Resampling::None => loader(
-                self.data.train.clone(),
-                &self.train_batcher,
-                shuffled,
-                train,
-            ),
+            Resampling::None => loader(samples, &self.train_batcher, shuffled, train),
             resampling => loader(
-                ResampledSamples::new(
-                    self.data.train.clone(),
-                    resampling,
-                    self.data.num_classes,
-                    train.seed,
-                )?
-                .starting_at_epoch(start)?,
+                ResampledSamples::new(samples, resampling, self.data.num_classes, train.seed)?
+                    .starting_at_epoch(start)?,
                 &self.train_batcher,
                 shuffled,
                 train,
@@ -557,7 +633,7 @@ pub(crate) struct PhaseRun<'a> {
     pub run: &'a RunDir,
     /// `[train]`.
     pub train: &'a TrainSection,
-    /// Batches in an epoch of the training split.
+    /// Optimizer steps in an epoch of the training split (batches, divided among the devices).
     pub batches_per_epoch: usize,
     /// The epochs done before this phase trains (its checkpoint to resume from, if > 0).
     pub start: usize,
@@ -565,6 +641,8 @@ pub(crate) struct PhaseRun<'a> {
     pub last: usize,
     /// A sweep's progress bar, if any.
     pub progress: Option<&'a RunProgress>,
+    /// The devices: one, or several for burn-train's multi-device strategy.
+    pub devices: &'a [Device],
 }
 
 /// Trains `model` with `training` (its metrics set, the training loss through `guard`, which
@@ -585,6 +663,16 @@ pub(crate) fn launch_phase<M: LearnerModel>(
         .num_epochs(phase.last);
     let training = if phase.start > 0 {
         training.checkpoint(phase.start)
+    } else {
+        training
+    };
+    // Several devices: data-parallel, each device a slice of the split, the gradients summed
+    // and the optimizer stepped on the first.
+    let training = if phase.devices.len() > 1 {
+        training.with_training_strategy(
+            ExecutionStrategy::multi(phase.devices.to_vec(), MultiDeviceOptim::OptimMainDevice)
+                .into(),
+        )
     } else {
         training
     };

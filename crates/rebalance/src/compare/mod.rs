@@ -53,9 +53,11 @@ mod sweep;
 mod variants;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 pub use output::Provenance;
 pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
@@ -66,6 +68,7 @@ pub use stats::{
 };
 pub use variants::{DefaultVariant, default_multi_label_variants, default_variants};
 
+use crate::devices::{DeviceSpec, parse_device_list};
 use store::Run;
 use sweep::{Progress, SeedData};
 
@@ -104,6 +107,19 @@ pub struct CompareOptions {
     /// fail.
     #[arg(long, conflicts_with = "force")]
     pub merge: bool,
+    /// Train up to N runs at once, each on a thread of this process, >= 1; the results are
+    /// those of one run after another (with model.dropout = 0). For several GPUs, or small
+    /// models that leave a GPU idle; on a CPU the runs share its cores. A failing run stops
+    /// the sweep: the runs training then finish, no other starts [default: 1].
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Devices the runs train on, assigned round-robin in the sweep's order (several jobs may
+    /// share one): comma-separated BACKEND or BACKEND:INDEX, BACKEND:A-B for a range, all of
+    /// one backend (which --backend, if given, must be): `cuda:0-7`, `wgpu:0,wgpu:1`, `flex`.
+    /// A config's train.devices (one model on several devices) wins over it [default: the
+    /// backend's default device].
+    #[arg(long, value_name = "LIST")]
+    pub devices: Option<String>,
 }
 
 /// What `rebalance compare` returns: the summaries, best first by the ranking metric.
@@ -265,10 +281,26 @@ pub fn compare_in(
         shard::resolve(options.shard, options.shards, env)?
     };
     let dir = (options.out.clone()).unwrap_or_else(|| plan.base.output.dir.clone());
-    let backend = match &options.backend {
-        Some(name) => name.parse()?,
-        None => plan.base.train.backend,
+    let jobs = match options.jobs {
+        Some(0) => bail!("--jobs 0: must be >= 1 (the runs trained at once)"),
+        Some(jobs) => jobs,
+        None => 1,
     };
+    let devices = match &options.devices {
+        Some(list) => parse_device_list(list).map_err(|e| anyhow::anyhow!("--devices: {e}"))?,
+        None => Vec::new(),
+    };
+    let backend = match (&options.backend, devices.first()) {
+        (Some(name), _) => name.parse()?,
+        (None, Some(device)) => device.backend,
+        (None, None) => plan.base.train.backend,
+    };
+    if let Some(other) = devices.iter().find(|d| d.backend != backend) {
+        bail!(
+            "--devices: \"{other}\" is not a device of backend \"{backend}\" (--backend, else \
+             the first device's); a sweep runs on one backend"
+        );
+    }
     let runs = store::runs(&dir, &variants, seeds, backend)?;
     let all: Vec<&Run> = runs.iter().collect();
     if options.merge {
@@ -288,6 +320,9 @@ pub fn compare_in(
         )?));
     }
     backend.device()?;
+    for device in &devices {
+        device.device()?;
+    }
 
     // The shard's runs: a partition of the whole sweep, whatever is finished.
     let mine: Vec<&Run> = match &shard {
@@ -320,33 +355,23 @@ pub fn compare_in(
         todo.len(),
         dir.display()
     );
-    let mut progress = Progress::new(&todo);
-    let (mut skipped, mut elsewhere) = (0, 0);
-    // Runs come seed by seed; a seed's variants share its data, loaded once.
-    for seed_runs in todo.chunk_by(|a, b| a.seed == b.seed) {
-        let mut data = SeedData::default();
-        for run in seed_runs {
-            // A run another compare process trains is left to it.
-            let _claim = match run.dir.claim()? {
-                Ok(claim) => claim,
-                Err(pid) => {
-                    progress.skipped(run, pid);
-                    skipped += 1;
-                    continue;
-                }
-            };
-            if run.dir.is_finished() {
-                // Another process finished it since the sweep looked.
-                progress.finished_elsewhere(run);
-                elsewhere += 1;
-                continue;
-            }
-            let report = progress.train(run, data.of(run)?)?;
-            run.drop_checkpoints();
-            progress.finished(run, &report);
-        }
+    if jobs > 1 && todo.iter().any(|run| run.config.model.dropout > 0.0) {
+        eprintln!(
+            "compare: note: model.dropout > 0 draws from Burn's process-wide generator while \
+             training: with --jobs {jobs} the runs are seeded but not bit-identical to --jobs 1"
+        );
     }
+    let progress = Progress::new(&todo);
+    let tally = train_all(&todo, jobs, &devices, &progress);
     progress.finish();
+    let Tally {
+        skipped,
+        elsewhere,
+        failures,
+    } = tally;
+    if let Some(first) = failures.into_iter().next() {
+        return Err(first);
+    }
     let trained = todo.len() - skipped - elsewhere;
     if let Some((shard, from)) = shard {
         let sweep_missing = runs.iter().filter(|run| !run.dir.is_finished()).count();
@@ -372,6 +397,96 @@ pub fn compare_in(
     Ok(Outcome::Comparison(write_comparison(
         &plan, path, &runs, dir, trained, started,
     )?))
+}
+
+/// What the threads of a sweep did.
+#[derive(Default)]
+struct Tally {
+    /// Runs left to another process that holds their claim.
+    skipped: usize,
+    /// Runs another process finished while this one waited.
+    elsewhere: usize,
+    /// The runs that failed, in the order they did, each error naming its variant and seed.
+    failures: Vec<anyhow::Error>,
+}
+
+/// Trains `todo` on `jobs` threads (the calling one when `jobs` is 1), the `k`-th run on
+/// `devices[k % len]` when there are devices. Each thread takes the next run, claims it,
+/// trains it on its seed's shared data and lets the claim go. After a failure no run starts;
+/// the runs training then finish (finished runs are kept, so running the sweep again resumes
+/// it).
+fn train_all(todo: &[&Run], jobs: usize, devices: &[DeviceSpec], progress: &Progress) -> Tally {
+    let data = SeedData::new(todo);
+    let next = AtomicUsize::new(0);
+    let running = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let tally = Mutex::new(Tally::default());
+    let count = |f: fn(&mut Tally)| f(&mut tally.lock().unwrap_or_else(PoisonError::into_inner));
+    let worker = || {
+        while !stop.load(Ordering::SeqCst) {
+            let k = next.fetch_add(1, Ordering::SeqCst);
+            let Some(&run) = todo.get(k) else { break };
+            let device = (!devices.is_empty()).then(|| devices[k % devices.len()]);
+            running.fetch_add(1, Ordering::SeqCst);
+            let result = (|| -> anyhow::Result<()> {
+                // A run another compare process trains is left to it.
+                let claimed = run.dir.claim().with_context(|| {
+                    format!(
+                        "variant {}, seed {}: claiming the run",
+                        run.variant, run.seed
+                    )
+                })?;
+                let _claim = match claimed {
+                    Ok(claim) => claim,
+                    Err(pid) => {
+                        progress.skipped(run, pid);
+                        count(|t| t.skipped += 1);
+                        return Ok(());
+                    }
+                };
+                if run.dir.is_finished() {
+                    // Another process finished it since the sweep looked.
+                    progress.finished_elsewhere(run);
+                    count(|t| t.elsewhere += 1);
+                    return Ok(());
+                }
+                let report = progress.train(run, &data.of(run)?, device)?;
+                run.drop_checkpoints();
+                progress.finished(run, &report);
+                Ok(())
+            })();
+            let still = running.fetch_sub(1, Ordering::SeqCst) - 1;
+            data.done(run);
+            if let Err(error) = result {
+                stop.store(true, Ordering::SeqCst);
+                progress.failed(run, still);
+                tally
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .failures
+                    .push(error);
+            }
+        }
+    };
+    if jobs == 1 {
+        worker();
+    } else {
+        std::thread::scope(|scope| {
+            for k in 0..jobs.min(todo.len()) {
+                // The main thread's stack size: deep backbones recurse in debug builds.
+                let spawned = std::thread::Builder::new()
+                    .name(format!("compare-job-{k}"))
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, worker);
+                if spawned.is_err() {
+                    // No thread: the runs go to the threads there are (at worst this one).
+                    worker();
+                    break;
+                }
+            }
+        });
+    }
+    tally.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Reads every run's report and writes the comparison into `dir`.

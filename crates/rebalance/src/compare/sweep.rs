@@ -1,7 +1,8 @@
-//! Training the runs of a sweep: the data they share and the progress bar over all of them.
+//! Training the runs of a sweep: the data they share and the progress bar over all of them,
+//! run after run or several at once (`--jobs`).
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -9,75 +10,120 @@ use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rebalance_data::{LongTailData, MultiLabelData, Resampling, Task};
 
 use super::store::{Run, RunReport};
+use crate::devices::DeviceSpec;
 use crate::multilabel_training::{self, zero_count};
-use crate::renderer::RunProgress;
+use crate::renderer::{ActiveRuns, RunProgress};
 use crate::training::{TrainOptions, train_on};
 
-/// The data of one seed's runs, loaded once for all its variants.
-#[derive(Default)]
+/// The data of a sweep's runs, loaded once per seed (and data config) and shared by the
+/// runs that train on it, also from several threads (`--jobs`); a seed's data is dropped
+/// once its last run is done.
 pub(super) struct SeedData {
-    /// By the data config, re-sampling aside: variants may change the data keys.
-    loaded: BTreeMap<String, LongTailData>,
-    /// Multi-label data by the data config and the loss's zero-count policy.
-    multi_label: BTreeMap<String, MultiLabelData>,
+    /// By the seed and the data config, re-sampling aside (variants may change the data keys);
+    /// multi-label data also by the loss's zero-count policy.
+    loaded: Mutex<BTreeMap<String, RunData>>,
+    /// Runs still to come, by seed.
+    remaining: Mutex<BTreeMap<u64, usize>>,
 }
 
 /// The data one run trains on.
-pub(super) enum RunData<'a> {
+#[derive(Clone)]
+pub(super) enum RunData {
     /// Single-label.
-    SingleLabel(&'a LongTailData),
+    SingleLabel(Arc<LongTailData>),
     /// Multi-label.
-    MultiLabel(&'a MultiLabelData),
+    MultiLabel(Arc<MultiLabelData>),
 }
 
 impl SeedData {
+    /// Data for the runs of `todo`, none loaded yet.
+    pub(super) fn new(todo: &[&Run]) -> Self {
+        let mut remaining = BTreeMap::new();
+        for run in todo {
+            *remaining.entry(run.seed).or_insert(0) += 1;
+        }
+        Self {
+            loaded: Mutex::new(BTreeMap::new()),
+            remaining: Mutex::new(remaining),
+        }
+    }
+
     /// The data `run` trains on, loaded on first use.
     ///
     /// # Errors
     /// The data cannot be loaded, naming the variant and seed.
-    pub(super) fn of(&mut self, run: &Run) -> anyhow::Result<RunData<'_>> {
+    pub(super) fn of(&self, run: &Run) -> anyhow::Result<RunData> {
         let context = || {
             format!(
                 "variant {}, seed {}: loading the data",
                 run.variant, run.seed
             )
         };
-        if run.config.data.task == Task::MultiLabel {
+        let multi_label = run.config.data.task == Task::MultiLabel;
+        let key = if multi_label {
             // Variants differ in the loss only: a label without positives may be allowed by
             // one loss's weighting and refused by another's.
             let policy = zero_count(&run.config);
-            let key = format!("{}\n{policy:?}", toml::to_string(&run.config.data)?);
-            return Ok(RunData::MultiLabel(match self.multi_label.entry(key) {
-                Entry::Occupied(data) => data.into_mut(),
-                Entry::Vacant(slot) => slot.insert(
-                    run.config
-                        .data
-                        .load_multi_label(policy)
-                        .with_context(context)?,
-                ),
-            }));
+            format!(
+                "{}\n{}\n{policy:?}",
+                run.seed,
+                toml::to_string(&run.config.data)?
+            )
+        } else {
+            // Re-sampling changes what training visits, not the data: variants share it.
+            let mut key = run.config.data.clone();
+            key.resampling = Resampling::None;
+            format!("{}\n{}", run.seed, toml::to_string(&key)?)
+        };
+        // Loaded under the lock: a thread wanting the same data waits for it, not loads it
+        // again.
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(data) = loaded.get(&key) {
+            return Ok(data.clone());
         }
-        // Re-sampling changes what training visits, not the data: variants share it.
-        let mut key = run.config.data.clone();
-        key.resampling = Resampling::None;
-        Ok(RunData::SingleLabel(
-            match self.loaded.entry(toml::to_string(&key)?) {
-                Entry::Occupied(data) => data.into_mut(),
-                Entry::Vacant(slot) => slot.insert(run.config.data.load().with_context(context)?),
-            },
-        ))
+        let data = if multi_label {
+            RunData::MultiLabel(Arc::new(
+                run.config
+                    .data
+                    .load_multi_label(zero_count(&run.config))
+                    .with_context(context)?,
+            ))
+        } else {
+            RunData::SingleLabel(Arc::new(run.config.data.load().with_context(context)?))
+        };
+        loaded.insert(key, data.clone());
+        Ok(data)
+    }
+
+    /// Counts `run` done (trained, skipped or failed); drops its seed's data after the last.
+    pub(super) fn done(&self, run: &Run) {
+        let mut remaining = self
+            .remaining
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(left) = remaining.get_mut(&run.seed) {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                let prefix = format!("{}\n", run.seed);
+                self.loaded
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|key, _| !key.starts_with(&prefix));
+            }
+        }
     }
 }
 
-/// The progress of a sweep: a bar over the epochs of every run to train, and a line per
-/// finished run with its score and the time left.
+/// The progress of a sweep: a bar over the epochs of every run to train, its message the runs
+/// training now and their epochs, and a line per finished run with its score and the time
+/// left. Shared by the threads of `--jobs`.
 pub(super) struct Progress {
     bar: ProgressBar,
     runs: usize,
-    finished: usize,
+    finished: Mutex<usize>,
     total_epochs: u64,
-    done_epochs: u64,
     started: Instant,
+    active: ActiveRuns,
 }
 
 impl Progress {
@@ -95,18 +141,27 @@ impl Progress {
         Self {
             bar,
             runs: todo.len(),
-            finished: 0,
+            finished: Mutex::new(0),
             total_epochs,
-            done_epochs: 0,
             started: Instant::now(),
+            active: ActiveRuns::default(),
         }
     }
 
-    /// Trains `run` on `data`, its epochs on the bar.
+    /// Trains `run` on `data` (on `device` if given), its epochs on the bar.
     ///
     /// # Errors
     /// Any failure of the run, naming the variant and seed.
-    pub(super) fn train(&self, run: &Run, data: RunData<'_>) -> anyhow::Result<RunReport> {
+    pub(super) fn train(
+        &self,
+        run: &Run,
+        data: &RunData,
+        device: Option<DeviceSpec>,
+    ) -> anyhow::Result<RunReport> {
+        let label = match device {
+            Some(device) => format!("{} on {device}", label(run)),
+            None => label(run),
+        };
         let options = TrainOptions {
             backend: None,
             out: Some(run.dir.path().to_path_buf()),
@@ -114,23 +169,39 @@ impl Progress {
             overwrite: false,
             progress: Some(RunProgress {
                 bar: self.bar.clone(),
-                label: label(run),
+                label: label.clone(),
+                active: self.active.clone(),
             }),
+            device,
         };
-        match data {
+        let result = match data {
             RunData::SingleLabel(data) => {
                 train_on(&run.config, &options, data).map(|r| RunReport::SingleLabel(Box::new(r)))
             }
             RunData::MultiLabel(data) => multilabel_training::train_on(&run.config, &options, data)
                 .map(|r| RunReport::MultiLabel(Box::new(r))),
         }
-        .with_context(|| format!("variant {}, seed {}", run.variant, run.seed))
+        .with_context(|| format!("variant {}, seed {}", run.variant, run.seed));
+        self.bar.set_message(self.active.remove(&label));
+        result
+    }
+
+    /// Counts `run` failed: says so, and that the runs training now finish and no other starts.
+    pub(super) fn failed(&self, run: &Run, running: usize) {
+        self.say(&format!(
+            "{} failed; {}",
+            label(run),
+            match running {
+                0 => "stopping the sweep".to_string(),
+                1 => "stopping the sweep once the run training now finishes".to_string(),
+                n => format!("stopping the sweep once the {n} runs training now finish"),
+            }
+        ));
     }
 
     /// Counts `run` skipped: another process (`pid`) trains it.
-    pub(super) fn skipped(&mut self, run: &Run, pid: u32) {
-        self.done_epochs += epochs(run);
-        self.bar.set_position(self.done_epochs);
+    pub(super) fn skipped(&self, run: &Run, pid: u32) {
+        self.bar.inc(epochs(run));
         self.say(&format!(
             "skipping {}: process {pid} is training it ({})",
             label(run),
@@ -139,21 +210,22 @@ impl Progress {
     }
 
     /// Counts `run` finished by another process while this one waited.
-    pub(super) fn finished_elsewhere(&mut self, run: &Run) {
-        self.done_epochs += epochs(run);
-        self.bar.set_position(self.done_epochs);
+    pub(super) fn finished_elsewhere(&self, run: &Run) {
+        self.bar.inc(epochs(run));
         self.say(&format!("{}: finished by another process", label(run)));
     }
 
     /// Counts `run` finished and prints its line: its score and the time left.
-    pub(super) fn finished(&mut self, run: &Run, report: &RunReport) {
-        self.finished += 1;
-        self.done_epochs += epochs(run);
-        self.bar.set_position(self.done_epochs);
+    pub(super) fn finished(&self, run: &Run, report: &RunReport) {
+        let finished = {
+            let mut finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
+            *finished += 1;
+            *finished
+        };
         let (name, score) = report.headline();
         self.say(&format!(
             "[{}/{}] {}: {name} {score:.4} ({:.1} s); {}",
-            self.finished,
+            finished,
             self.runs,
             label(run),
             report.wall_seconds(),
@@ -161,13 +233,15 @@ impl Progress {
         ));
     }
 
-    /// The time left, from the time per epoch so far.
+    /// The time left, from the time per epoch so far (over every run training at once: the
+    /// epochs the bar has counted).
     fn eta(&self) -> String {
-        let left = self.total_epochs - self.done_epochs;
+        let done = self.bar.position().min(self.total_epochs);
+        let left = self.total_epochs - done;
         if left == 0 {
             return "done".to_string();
         }
-        let per_epoch = self.started.elapsed().as_secs_f64() / self.done_epochs.max(1) as f64;
+        let per_epoch = self.started.elapsed().as_secs_f64() / done.max(1) as f64;
         format!(
             "about {} left",
             HumanDuration(Duration::from_secs_f64(per_epoch * left as f64))
