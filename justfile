@@ -4,9 +4,10 @@
 test:
     cargo test --workspace --features rebalance/ndarray,rebalance/wgpu
 
-# Check formatting and lint with warnings as errors.
+# Check formatting, lint and the doc links with warnings as errors.
 lint:
     cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude rebalance-testing
 
 # Train the quickstart config (release build).
 train:

@@ -151,7 +151,7 @@ impl ClassWeighting {
     )
 )]
 pub enum LossConfig {
-    /// [`WeightedCrossEntropy`].
+    /// [`WeightedCrossEntropy`](crate::WeightedCrossEntropy).
     #[strum_discriminants(default)]
     CrossEntropy {
         /// Class weights; none for the plain loss.
@@ -165,7 +165,7 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
-    /// [`Focal`] (softmax).
+    /// [`Focal`](crate::Focal) (softmax).
     Focal {
         /// Focusing parameter `γ >= 0`.
         gamma: f64,
@@ -174,7 +174,7 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
-    /// [`WeightedBinaryCrossEntropy`] (one-vs-all sigmoid).
+    /// [`WeightedBinaryCrossEntropy`](crate::WeightedBinaryCrossEntropy) (one-vs-all sigmoid).
     Sigmoid {
         /// Class weights.
         weights: Option<ClassWeighting>,
@@ -187,7 +187,7 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
-    /// [`SigmoidFocal`].
+    /// [`SigmoidFocal`](crate::SigmoidFocal).
     SigmoidFocal {
         /// Focusing parameter `γ >= 0`.
         gamma: f64,
@@ -204,7 +204,7 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
-    /// [`ClassBalanced`] (Cui et al.): effective-number weights on a base loss.
+    /// [`ClassBalanced`](crate::ClassBalanced) (Cui et al.): effective-number weights on a base loss.
     ClassBalanced {
         /// `β` in `[0, 1)`.
         beta: f64,
@@ -219,7 +219,7 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
-    /// [`Ldam`], with optional (deferred) class weights: LDAM-DRW.
+    /// [`Ldam`](crate::Ldam), with optional (deferred) class weights: LDAM-DRW.
     Ldam {
         /// Largest margin, `> 0`.
         max_margin: f64,
@@ -230,7 +230,7 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
-    /// [`LogitAdjusted`].
+    /// [`LogitAdjusted`](crate::LogitAdjusted).
     LogitAdjusted {
         /// Temperature `τ`.
         tau: f64,
@@ -239,7 +239,7 @@ pub enum LossConfig {
         /// Reduction.
         reduction: Reduction,
     },
-    /// [`BalancedSoftmax`].
+    /// [`BalancedSoftmax`](crate::BalancedSoftmax).
     BalancedSoftmax {
         /// Class weights.
         weights: Option<ClassWeighting>,
