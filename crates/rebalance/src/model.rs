@@ -67,9 +67,11 @@ impl Classifier {
             return Err(format!("--tau-norm {tau}: must be finite and >= 0"));
         }
         let Head::Linear(linear) = self.head else {
-            return Err("--tau-norm: the model has a cosine head (model.cosine_head), whose \
+            return Err(
+                "--tau-norm: the model has a cosine head (model.cosine_head), whose \
                         class weights are unit-norm already; τ-normalisation is for a linear head"
-                .to_string());
+                    .to_string(),
+            );
         };
         // `[d_input, classes]`: a class's weights are a column.
         let weight = linear.weight.val();
