@@ -9,8 +9,8 @@ use crate::idx::{read_cifar10, read_idx};
 use crate::memory::{human_bytes, total_memory};
 use crate::split::{long_tail_indices, stratified_split};
 use crate::{
-    DataError, ImbalanceProfile, LongTailData, MultiLabelSyntheticConfig, Resampling, Samples,
-    SyntheticConfig,
+    DataError, Difficulty, ImbalanceProfile, LongTailData, MultiLabelSyntheticConfig, Resampling,
+    Samples, SyntheticConfig,
 };
 
 /// What a sample's label is: one class, or a set of labels.
@@ -125,6 +125,7 @@ pub(crate) fn in_data_section(error: DataError) -> DataError {
                 "validation_per_class" => "data.validation_per_class",
                 "informative" => "data.informative",
                 "clusters_per_class" => "data.clusters_per_class",
+                "difficulty" => "data.difficulty",
                 "class_sep" => "data.class_sep",
                 "label_noise" => "data.label_noise",
                 "max_per_class" => "data.max_per_class",
@@ -192,7 +193,7 @@ fn default_label_column() -> String {
 /// num_classes = 10
 /// seed = 1
 /// profile = { kind = "exponential", factor = 100 }
-/// # synthetic: features, informative, clusters_per_class, class_sep, label_noise,
+/// # synthetic: difficulty, features, informative, clusters_per_class, class_sep, label_noise,
 /// #            max_per_class, test_per_class, validation_per_class
 /// # csv: train, test, label_column;  idx / cifar10: dir
 /// resampling = "none"           # none | class-balanced | square-root | oversample | undersample
@@ -257,6 +258,12 @@ pub struct DataConfig {
     /// `max_per_class` (default 5000).
     #[serde(default)]
     pub max_per_class: Option<usize>,
+    /// Synthetic, single-label: `easy` (default, the generator as it always was) or
+    /// `standard` (as hard as CIFAR-10-LT at the standard sizes); see
+    /// [`Difficulty`](crate::Difficulty). It picks the defaults of the generator's other keys
+    /// ([`SyntheticConfig::preset`]); keys set beside it win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<Difficulty>,
     /// Synthetic: features per sample. Default 16.
     #[serde(default)]
     pub features: Option<usize>,
@@ -336,6 +343,7 @@ impl Default for DataConfig {
             profile: default_profile(),
             validation_fraction: 0.0,
             max_per_class: None,
+            difficulty: None,
             features: None,
             informative: None,
             clusters_per_class: None,
@@ -363,8 +371,9 @@ impl Default for DataConfig {
 impl DataConfig {
     /// The generator settings of the synthetic source, defaults filled in.
     pub fn synthetic(&self) -> SyntheticConfig {
-        let d = SyntheticConfig::default();
+        let d = SyntheticConfig::preset(self.difficulty.unwrap_or_default());
         SyntheticConfig {
+            difficulty: d.difficulty,
             num_classes: self.num_classes,
             features: self.features.unwrap_or(d.features),
             informative: self.informative.unwrap_or(d.informative),
@@ -421,6 +430,9 @@ impl DataConfig {
         }
         if self.source == DataSource::Synthetic {
             let s = self.synthetic();
+            // Easy is written as nothing, as before the key existed: the recorded configs of
+            // earlier runs stay equal to today's.
+            self.difficulty = (s.difficulty != Difficulty::Easy).then_some(s.difficulty);
             self.max_per_class = Some(s.max_per_class);
             self.features = Some(s.features);
             self.informative = Some(s.informative);
@@ -638,6 +650,7 @@ impl DataConfig {
     fn check_keys(&self) -> Result<(), DataError> {
         self.check_task_keys()?;
         let synthetic_only = [
+            ("difficulty", self.difficulty.is_some()),
             ("features", self.features.is_some()),
             ("informative", self.informative.is_some()),
             ("clusters_per_class", self.clusters_per_class.is_some()),

@@ -81,7 +81,7 @@ pub use samples::{LongTailData, Sample, Samples, SplitSummary};
 pub use split::{long_tail_indices, stratified_split};
 pub use standardize::Standardizer;
 pub use summary::DatasetSummary;
-pub use synthetic::SyntheticConfig;
+pub use synthetic::{Difficulty, SyntheticConfig};
 
 /// The examples of this crate's README and of the workspace README (which uses every library
 /// crate), run as doc tests.

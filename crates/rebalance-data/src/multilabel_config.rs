@@ -24,6 +24,7 @@ impl DataConfig {
             ("label_separator", self.label_separator.is_some()),
         ];
         let single_only = [
+            ("difficulty", self.difficulty.is_some()),
             ("clusters_per_class", self.clusters_per_class.is_some()),
             ("class_sep", self.class_sep.is_some()),
             ("label_noise", self.label_noise.is_some()),

@@ -211,3 +211,59 @@ fn errors_name_the_key_the_user_set() {
         "{err}"
     );
 }
+
+#[test]
+fn difficulty_picks_the_generator_defaults() {
+    use rebalance_data::{Difficulty, SyntheticConfig};
+    // Unset and `easy` are the easy data; only `standard` is written out.
+    let unset = config("max_per_class = 100\ntest_per_class = 5");
+    let easy = config("difficulty = \"easy\"\nmax_per_class = 100\ntest_per_class = 5");
+    assert_eq!(unset.load().unwrap(), easy.load().unwrap());
+    assert_eq!(unset.clone().with_defaults(), easy.clone().with_defaults());
+    assert_eq!(unset.with_defaults().difficulty, None);
+
+    let standard = config("difficulty = \"standard\"\nmax_per_class = 100\ntest_per_class = 5");
+    let s = standard.synthetic();
+    assert_eq!(s.difficulty, Difficulty::Standard);
+    assert_eq!(
+        s.clusters_per_class,
+        SyntheticConfig::standard().clusters_per_class
+    );
+    assert_eq!(s.class_sep, SyntheticConfig::standard().class_sep);
+    let written = standard.clone().with_defaults();
+    assert_eq!(written.difficulty, Some(Difficulty::Standard));
+    assert_eq!(
+        written.class_sep,
+        Some(SyntheticConfig::standard().class_sep)
+    );
+    assert_ne!(standard.load().unwrap(), unset_load());
+    // A key beside it wins over the preset.
+    let set = config("difficulty = \"standard\"\nclass_sep = 1.5\nmax_per_class = 100");
+    assert_eq!(set.synthetic().class_sep, 1.5);
+
+    // Only the synthetic single-label data has a difficulty.
+    let err = toml::from_str::<DataConfig>("difficulty = \"hard\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("difficulty = hard: must be one of easy, standard"),
+        "{err}"
+    );
+    let err = config("task = \"multi-label\"\ndifficulty = \"standard\"")
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("data.difficulty"), "{err}");
+    let err =
+        config("source = \"csv\"\ntrain = \"a.csv\"\ntest = \"b.csv\"\ndifficulty = \"easy\"")
+            .validate()
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("data.difficulty"), "{err}");
+}
+
+fn unset_load() -> rebalance_data::LongTailData {
+    config("max_per_class = 100\ntest_per_class = 5")
+        .load()
+        .unwrap()
+}

@@ -1,13 +1,12 @@
-//! Plots, as SVG and PNG: a run's per-class recall against training frequency and its
-//! training curves; a comparison's balanced accuracy, per-class recall and many/medium/few-shot
-//! accuracy per variant.
+//! Plots, as SVG and PNG: a run's per-class recall against training frequency, its training
+//! curves and its reliability diagram. A comparison's figures are drawn by
+//! `crate::compare`'s `figures` module through `save`.
 
 use std::path::Path;
 
 use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::calibration::CalibrationScores;
 
@@ -138,7 +137,7 @@ where
 }
 
 /// A figure that draws on any plotters backend, so it can be saved as SVG and as PNG.
-trait Figure {
+pub(crate) trait Figure {
     fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static;
@@ -149,7 +148,12 @@ trait Figure {
 ///
 /// # Errors
 /// A file cannot be written, naming it (and saying so where the disk is full).
-fn save(dir: &Path, stem: &str, size: (u32, u32), figure: &impl Figure) -> anyhow::Result<()> {
+pub(crate) fn save(
+    dir: &Path,
+    stem: &str,
+    size: (u32, u32),
+    figure: &impl Figure,
+) -> anyhow::Result<()> {
     register_font();
     for ext in ["svg", "png"] {
         // The backends pick the image format from the extension, so it stays last.
@@ -399,269 +403,6 @@ pub fn write_multi_label_plots(
             loss,
             valid,
             valid_label,
-        },
-    )
-}
-
-/// One bar of a comparison: a variant's mean and standard deviation over seeds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Bar {
-    /// The variant.
-    pub name: String,
-    /// Mean over seeds.
-    pub mean: f64,
-    /// Standard deviation over seeds.
-    pub std: f64,
-}
-
-/// Horizontal bars with ±std error bars, the first bar on top, values in `[0, 1]`.
-fn draw_bars<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    title: &str,
-    x_desc: &str,
-    bars: &[Bar],
-) -> anyhow::Result<()>
-where
-    DB::ErrorType: 'static,
-{
-    // Segments 0..n from the bottom (plotters' integer ranges include their end); at least
-    // two, as a one-value range has no width.
-    let n = bars.len().max(2);
-    // Segment `i` from the bottom holds bar `bars.len() - 1 - i`: the first bar on top.
-    let bar_at = |i: usize| bars.len().checked_sub(i + 1).and_then(|k| bars.get(k));
-    let top_of = |i: usize| {
-        if i + 1 < n {
-            SegmentValue::Exact(i + 1)
-        } else {
-            SegmentValue::Last
-        }
-    };
-    let longest = bars.iter().map(|b| b.name.len()).max().unwrap_or(4) as u32;
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(20 + 7 * longest)
-        .build_cartesian_2d(0.0..1.0, (0..n - 1).into_segmented())
-        .map_err(|e| anyhow!("{e:?}"))?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .x_desc(x_desc)
-        .y_labels(n)
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
-                bar_at(*i).map_or(String::new(), |b| b.name.clone())
-            }
-            SegmentValue::Last => String::new(),
-        })
-        .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(|e| anyhow!("{e:?}"))?;
-    chart
-        .draw_series((0..bars.len()).filter_map(|i| {
-            let bar = bar_at(i)?;
-            let mut rect = Rectangle::new(
-                [(0.0, SegmentValue::Exact(i)), (bar.mean, top_of(i))],
-                BLUE.mix(0.45).filled(),
-            );
-            rect.set_margin(3, 3, 0, 0);
-            Some(rect)
-        }))
-        .map_err(|e| anyhow!("{e:?}"))?;
-    chart
-        .draw_series((0..bars.len()).filter_map(|i| {
-            let bar = bar_at(i)?;
-            Some(ErrorBar::new_horizontal(
-                SegmentValue::CenterOf(i),
-                (bar.mean - bar.std).max(0.0),
-                bar.mean,
-                (bar.mean + bar.std).min(1.0),
-                BLACK.stroke_width(1),
-                8,
-            ))
-        }))
-        .map_err(|e| anyhow!("{e:?}"))?;
-    chart
-        .draw_series((0..bars.len()).filter_map(|i| {
-            let bar = bar_at(i)?;
-            // Inside the bar, at its start: never on the error bar.
-            Some(Text::new(
-                format!("{:.3}", bar.mean),
-                (0.01, SegmentValue::CenterOf(i)),
-                TextStyle::from(("sans-serif", 12).into_font())
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            ))
-        }))
-        .map_err(|e| anyhow!("{e:?}"))?;
-    Ok(())
-}
-
-/// Panels of bars side by side, each `(title, bars)`, sharing the x description.
-struct BarsFigure<'a> {
-    x_desc: &'a str,
-    panels: &'a [(String, Vec<Bar>)],
-}
-
-impl Figure for BarsFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
-        area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
-        let panels = area.split_evenly((1, self.panels.len().max(1)));
-        for (panel, (title, bars)) in panels.iter().zip(self.panels) {
-            draw_bars(panel, title, self.x_desc, bars)?;
-        }
-        area.present().map_err(|e| anyhow!("{e:?}"))?;
-        Ok(())
-    }
-}
-
-/// Per-class recall against class index (head → tail), one line per variant.
-struct RecallLinesFigure<'a> {
-    lines: &'a [(String, Vec<f64>)],
-    title: &'a str,
-}
-
-impl Figure for RecallLinesFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
-        area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
-        let classes = self.lines.iter().map(|(_, r)| r.len()).max().unwrap_or(1);
-        let mut chart = ChartBuilder::on(&area)
-            .caption(self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(-0.2..(classes as f64 - 0.8).max(0.2), 0.0..1.02)
-            .map_err(|e| anyhow!("{e:?}"))?;
-        chart
-            .configure_mesh()
-            .x_desc("class (head → tail)")
-            .y_desc("test recall (mean over seeds)")
-            .x_labels(classes.min(20))
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| anyhow!("{e:?}"))?;
-        for (k, (name, recall)) in self.lines.iter().enumerate() {
-            let colour = Palette99::pick(k).to_rgba();
-            let points: Vec<(f64, f64)> = recall
-                .iter()
-                .enumerate()
-                .map(|(c, &r)| (c as f64, r))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                .map_err(|e| anyhow!("{e:?}"))?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
-            chart
-                .draw_series(
-                    points
-                        .into_iter()
-                        .map(|p| Circle::new(p, 3, colour.filled())),
-                )
-                .map_err(|e| anyhow!("{e:?}"))?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(|e| anyhow!("{e:?}"))?;
-        area.present().map_err(|e| anyhow!("{e:?}"))?;
-        Ok(())
-    }
-}
-
-/// Writes a comparison's plots into `dir`, each as SVG and PNG:
-/// - `balanced_accuracy`: bars of `balanced` (mean ± std over seeds), best first;
-/// - `per_class_recall`: each of `recall_lines` (a variant's mean recall per class, head →
-///   tail) as a line;
-/// - `shot_groups`: one panel of bars per `(title, bars)` of `shots` (many-, medium-,
-///   few-shot accuracy).
-///
-/// # Errors
-/// A file cannot be written.
-pub fn write_comparison_plots(
-    dir: &Path,
-    balanced: &[Bar],
-    recall_lines: &[(String, Vec<f64>)],
-    shots: &[(String, Vec<Bar>)],
-) -> anyhow::Result<()> {
-    let height = 80 + 28 * balanced.len().max(2) as u32;
-    save(
-        dir,
-        "balanced_accuracy",
-        (900, height),
-        &BarsFigure {
-            x_desc: "test balanced accuracy (mean ± std over seeds)",
-            panels: &[(
-                "balanced accuracy per variant".to_string(),
-                balanced.to_vec(),
-            )],
-        },
-    )?;
-    save(
-        dir,
-        "per_class_recall",
-        (1000, 620),
-        &RecallLinesFigure {
-            lines: recall_lines,
-            title: "per-class recall per variant",
-        },
-    )?;
-    save(
-        dir,
-        "shot_groups",
-        (1500, height),
-        &BarsFigure {
-            x_desc: "test accuracy (mean ± std over seeds)",
-            panels: shots,
-        },
-    )
-}
-
-/// Writes a multi-label comparison's plots into `dir`, each as SVG and PNG:
-/// - `<key>` (`macro_f1`, ...): bars of `ranked` (mean ± std over seeds of the ranking metric,
-///   `label` naming it), best first;
-/// - `per_label_recall`: each of `recall_lines` (a variant's mean recall per label) as a line.
-///
-/// # Errors
-/// A file cannot be written.
-pub fn write_multi_label_comparison_plots(
-    dir: &Path,
-    key: &str,
-    label: &str,
-    ranked: &[Bar],
-    recall_lines: &[(String, Vec<f64>)],
-) -> anyhow::Result<()> {
-    let height = 80 + 28 * ranked.len().max(2) as u32;
-    let x_desc = format!("test {label} (mean ± std over seeds)");
-    save(
-        dir,
-        key,
-        (900, height),
-        &BarsFigure {
-            x_desc: &x_desc,
-            panels: &[(format!("{label} per variant"), ranked.to_vec())],
-        },
-    )?;
-    save(
-        dir,
-        "per_label_recall",
-        (1000, 620),
-        &RecallLinesFigure {
-            lines: recall_lines,
-            title: "per-label recall per variant",
         },
     )
 }

@@ -214,12 +214,38 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
         assert!(md.contains(&format!("commit `{commit}`")), "{md}");
     }
     assert_eq!(stdout(&first).lines().next(), Some("# rebalance compare"));
-    for plot in ["balanced_accuracy", "per_class_recall", "shot_groups"] {
-        for ext in ["svg", "png"] {
-            let path = out.join(format!("{plot}.{ext}"));
-            assert!(std::fs::metadata(&path).unwrap().len() > 1000, "{path:?}");
+    // The figures: PNG files, and SVG files that say what they show.
+    for (plot, labels) in [
+        (
+            "balanced_accuracy",
+            &[
+                "balanced accuracy per variant",
+                "ce (baseline)",
+                "ins",
+                "95% CI over 2 seeds",
+            ][..],
+        ),
+        (
+            "per_class_recall",
+            &["test recall per class", "ce (baseline)", "ins"][..],
+        ),
+        // The default line variants: the baseline and the best others.
+        ("per_class_recall_lines", &["ce (baseline)", "ins"][..]),
+        (
+            "shot_groups",
+            &["many-shot", "medium-shot", "few-shot", "ce (baseline)"][..],
+        ),
+    ] {
+        let png = std::fs::read(out.join(format!("{plot}.png"))).unwrap();
+        assert!(png.len() > 1000, "{plot}.png");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{plot}.png");
+        let svg = std::fs::read_to_string(out.join(format!("{plot}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{plot}.svg");
+        for label in labels {
+            assert!(svg.contains(label), "{plot}.svg lacks {label:?}");
         }
     }
+    assert!(md.contains("`per_class_recall_lines.png`"), "{md}");
     let run_report = out.join("ins/seed-2/report.json");
     let trained_at = modified(&run_report);
 
@@ -235,6 +261,14 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     assert_eq!(modified(&run_report), trained_at);
     let json_again = read_json(&out, "comparison.json");
     assert_eq!(json_again, json);
+
+    // --plot-variants picks the recall lines; the heatmap keeps every variant.
+    let picked = compare(&config, &out, &["--plot-variants", "ins"]);
+    assert_ok(&picked);
+    let lines = std::fs::read_to_string(out.join("per_class_recall_lines.svg")).unwrap();
+    assert!(lines.contains("ins") && !lines.contains("ce (baseline)"));
+    let heatmap = std::fs::read_to_string(out.join("per_class_recall.svg")).unwrap();
+    assert!(heatmap.contains("ins") && heatmap.contains("ce (baseline)"));
 
     // An interrupted sweep continues: a run without its report is trained again, alone.
     std::fs::remove_file(out.join("ce/seed-2/report.json")).unwrap();
@@ -284,6 +318,18 @@ fn compare_errors_are_one_line() {
     assert_one_line_error(
         &compare(&config, &out, &["--only", "focal"]),
         "--only focal: no such variant; the variants are ce, ins",
+    );
+    assert_one_line_error(
+        &compare(&config, &out, &["--plot-variants", "ce,focal"]),
+        "--plot-variants focal: no such variant in this sweep; the variants are ce, ins",
+    );
+    assert_one_line_error(
+        &compare(&config, &out, &["--only", "ins", "--plot-variants", "ce"]),
+        "--plot-variants ce: no such variant in this sweep; the variants are ins",
+    );
+    assert_one_line_error(
+        &compare(&config, &out, &["--plot-variants", "ins,ins"]),
+        "--plot-variants ins: named twice",
     );
     let write = |text: &str| {
         let path = dir.path().join("bad.toml");

@@ -88,6 +88,15 @@ fn a_multi_label_compare_ranks_by_map_and_skips_finished_runs() {
     ] {
         assert!(out.join(file).is_file(), "{file}");
     }
+    // The dot plot of the ranking metric and the per-label recall heatmap.
+    let dots = std::fs::read_to_string(out.join("mean_average_precision.svg")).unwrap();
+    assert!(dots.contains("bce (baseline)") && dots.contains("95% CI over 2 seeds"));
+    let heatmap = std::fs::read_to_string(out.join("per_label_recall.svg")).unwrap();
+    assert!(heatmap.contains("test recall per label") && heatmap.contains("bce-tuned"));
+    assert_eq!(
+        &std::fs::read(out.join("per_label_recall_lines.png")).unwrap()[1..4],
+        b"PNG"
+    );
     let json = read_json(&out, "comparison.json");
     assert_eq!(json["task"], "multi-label");
     assert_eq!(json["baseline"], "bce");

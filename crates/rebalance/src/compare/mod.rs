@@ -44,6 +44,7 @@
 //! job array, or a Kubernetes Indexed Job, see [`shard`]) trains one shard of the runs, and
 //! `--merge` writes the comparison once all are finished (docs/cluster.md).
 
+mod figures;
 mod output;
 mod plan;
 pub mod shard;
@@ -59,7 +60,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-pub use output::Provenance;
+pub use figures::MAX_LINE_VARIANTS;
+pub use output::{DEFAULT_PLOT_VARIANTS, Provenance};
 pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
 pub use shard::{Shard, ShardEnv};
 pub use stats::{
@@ -90,6 +92,11 @@ pub struct CompareOptions {
     /// Override a config key for the base and every variant (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// The variants drawn as lines in `per_class_recall_lines` (`per_label_recall_lines`),
+    /// comma-separated, at most 6 [default: the baseline and the 3 best others by the ranking
+    /// metric]. Every variant is in the recall heatmap whatever this says.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
+    pub plot_variants: Vec<String>,
     /// Retrain finished runs whose recorded config differs from the current one (other than
     /// in train.backend, train.workers or output.dir), naming each.
     #[arg(long)]
@@ -251,6 +258,7 @@ pub fn compare_in(
     let started = Instant::now();
     let plan = ComparePlan::load(path, &options.sets)?;
     let variants = plan.select(&options.only)?;
+    check_plot_variants(&options.plot_variants, &variants)?;
     for note in &plan.notes {
         eprintln!("compare: {note}");
     }
@@ -316,7 +324,13 @@ pub fn compare_in(
             );
         }
         return Ok(Outcome::Comparison(write_comparison(
-            &plan, path, &runs, dir, 0, started,
+            &plan,
+            path,
+            &runs,
+            dir,
+            0,
+            started,
+            &options.plot_variants,
         )?));
     }
     backend.device()?;
@@ -395,7 +409,13 @@ pub fn compare_in(
         );
     }
     Ok(Outcome::Comparison(write_comparison(
-        &plan, path, &runs, dir, trained, started,
+        &plan,
+        path,
+        &runs,
+        dir,
+        trained,
+        started,
+        &options.plot_variants,
     )?))
 }
 
@@ -489,6 +509,33 @@ fn train_all(todo: &[&Run], jobs: usize, devices: &[DeviceSpec], progress: &Prog
     tally.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// `--plot-variants`: each a variant of the sweep, at most [`MAX_LINE_VARIANTS`], none twice.
+///
+/// # Errors
+/// An unknown name (listing the sweep's variants), too many, or one named twice.
+fn check_plot_variants(names: &[String], variants: &[&Variant]) -> anyhow::Result<()> {
+    for (k, name) in names.iter().enumerate() {
+        if !variants.iter().any(|v| v.name == *name) {
+            let all: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+            bail!(
+                "--plot-variants {name}: no such variant in this sweep; the variants are {}",
+                all.join(", ")
+            );
+        }
+        if names[..k].contains(name) {
+            bail!("--plot-variants {name}: named twice");
+        }
+    }
+    if names.len() > MAX_LINE_VARIANTS {
+        bail!(
+            "--plot-variants: {} variants, at most {MAX_LINE_VARIANTS} (every variant is in the \
+             recall heatmap)",
+            names.len()
+        );
+    }
+    Ok(())
+}
+
 /// Reads every run's report and writes the comparison into `dir`.
 fn write_comparison(
     plan: &ComparePlan,
@@ -497,11 +544,12 @@ fn write_comparison(
     dir: PathBuf,
     trained: usize,
     started: Instant,
+    plot_variants: &[String],
 ) -> anyhow::Result<Comparison> {
     let reports = store::reports(runs, plan.task())?;
     let summary = stats::summarise(plan, runs, &reports);
     let provenance = output::Provenance::of(plan, path, &summary)?;
-    let markdown = output::write(&dir, &summary, &provenance)?;
+    let markdown = output::write(&dir, &summary, &provenance, plot_variants)?;
     Ok(Comparison {
         variants: summary.variants,
         baseline: summary.baseline,

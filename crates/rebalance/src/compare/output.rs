@@ -8,15 +8,15 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use super::figures::{self, ComparisonFigures, Estimate};
 use super::plan::ComparePlan;
 use super::stats::{
-    BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, Metric, PairedDifference, RunResult, ShotGroups, Summary,
-    VariantSummary,
+    BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, CONFIDENCE, Metric, PairedDifference, RunResult,
+    ShotGroups, Summary, VariantSummary, t_quantile,
 };
 use rebalance_data::Task;
 
 use crate::config::RunConfig;
-use crate::plots::{self, Bar};
 use crate::report::write_atomic;
 
 /// The score columns of a single-label `comparison.md`, in their order.
@@ -230,7 +230,8 @@ struct ComparisonFile<'a> {
     variants: &'a [VariantSummary],
 }
 
-/// Writes every output file of a sweep into `dir` and returns `comparison.md`.
+/// Writes every output file of a sweep into `dir` and returns `comparison.md`; the recall
+/// line plot shows `plot_variants` (none: [`default_plot_variants`]).
 ///
 /// # Errors
 /// The directory cannot be created, or a file cannot be written.
@@ -238,6 +239,7 @@ pub(super) fn write(
     dir: &Path,
     summary: &Summary,
     provenance: &Provenance,
+    plot_variants: &[String],
 ) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let multi_label = summary.task == Task::MultiLabel;
@@ -262,53 +264,124 @@ pub(super) fn write(
         &dir.join("comparison.csv"),
         &csv(summary.task, &summary.results),
     )?;
-    write_plots(dir, summary)?;
+    write_plots(dir, summary, plot_variants)?;
     Ok(markdown)
 }
 
-/// `balanced_accuracy`, `per_class_recall` and `shot_groups` (`.png` and `.svg`); for
-/// multi-label, the ranking metric's bars (`macro_f1`, ...) and `per_label_recall`.
-fn write_plots(dir: &Path, summary: &Summary) -> anyhow::Result<()> {
-    let bars = |metric: Metric| -> Vec<Bar> {
+/// The figures ([`super::figures`]): the ranking metric's dot plot (`balanced_accuracy`,
+/// `macro_f1`, ...), the recall heatmap (`per_class_recall` or `per_label_recall`), the recall
+/// lines of the `plot_variants` (`*_recall_lines`; none given: the baseline and the best 3
+/// others) and, single-label, `shot_groups`.
+fn write_plots(dir: &Path, summary: &Summary, plot_variants: &[String]) -> anyhow::Result<()> {
+    let estimate = |s: &VariantSummary, metric: Metric| -> Estimate {
+        let mean = s.mean.get(metric);
+        let n = s.seeds.len();
+        let half = if n >= 2 {
+            t_quantile(0.5 + CONFIDENCE / 2.0, (n - 1) as f64) * s.std.get(metric)
+                / (n as f64).sqrt()
+        } else {
+            0.0
+        };
+        Estimate {
+            name: s.name.clone(),
+            mean,
+            low: mean - half,
+            high: mean + half,
+        }
+    };
+    let estimates = |metric: Metric| -> Vec<Estimate> {
         summary
             .variants
             .iter()
-            .map(|s| Bar {
-                name: s.name.clone(),
-                mean: s.mean.get(metric),
-                std: s.std.get(metric),
-            })
+            .map(|s| estimate(s, metric))
             .collect()
     };
-    let lines: Vec<(String, Vec<f64>)> = summary
+    let recall: Vec<(String, Vec<f64>)> = summary
         .variants
         .iter()
         .map(|s| (s.name.clone(), s.mean.per_class_recall.clone()))
         .collect();
-    if summary.task == Task::MultiLabel {
-        return plots::write_multi_label_comparison_plots(
-            dir,
-            summary.rank_by.key(),
-            summary.rank_by.label(),
-            &bars(summary.rank_by),
-            &lines,
-        );
-    }
-    let shots: Vec<(String, Vec<Bar>)> = summary
-        .groups
-        .by_metric()
-        .into_iter()
-        .map(|(metric, classes)| {
-            let counts: Vec<String> = classes
-                .iter()
-                .map(|&c| summary.counts[c].to_string())
-                .collect();
-            let title = format!("{} (n = {})", metric.label(), counts.join(", "));
-            (title, bars(metric))
-        })
-        .collect();
-    plots::write_comparison_plots(dir, &bars(Metric::BalancedAccuracy), &lines, &shots)
+    let lines = if plot_variants.is_empty() {
+        default_plot_variants(summary)
+    } else {
+        plot_variants.to_vec()
+    };
+    let shots: Vec<(String, Vec<Estimate>)> = match summary.task {
+        Task::MultiLabel => Vec::new(),
+        Task::SingleLabel => summary
+            .groups
+            .by_metric()
+            .into_iter()
+            .map(|(metric, classes)| {
+                let counts: Vec<usize> = classes.iter().map(|&c| summary.counts[c]).collect();
+                let range = match (counts.iter().max(), counts.iter().min()) {
+                    (Some(max), Some(min)) if max != min => format!("{max}–{min}"),
+                    (Some(n), _) => n.to_string(),
+                    _ => "none".to_string(),
+                };
+                let title = format!(
+                    "{} ({} classes, {range} training samples)",
+                    metric.label(),
+                    classes.len()
+                );
+                (title, estimates(metric))
+            })
+            .collect(),
+    };
+    let seeds = summary
+        .variants
+        .iter()
+        .map(|s| s.seeds.len())
+        .max()
+        .unwrap_or(0);
+    let interval = if seeds >= 2 {
+        format!("{:.0}% CI over {seeds} seeds", 100.0 * CONFIDENCE)
+    } else {
+        "1 seed, no interval".to_string()
+    };
+    let ranked = estimates(summary.rank_by);
+    figures::write(
+        dir,
+        &ComparisonFigures {
+            key: summary.rank_by.key(),
+            label: summary.rank_by.label(),
+            ranked: &ranked,
+            baseline: &summary.baseline,
+            unit: match summary.task {
+                Task::SingleLabel => "class",
+                Task::MultiLabel => "label",
+            },
+            counts: &summary.counts,
+            recall: &recall,
+            lines: &lines,
+            shots: &shots,
+            interval: &interval,
+        },
+    )
 }
+
+/// The variants of the recall line plot when `--plot-variants` is not given: the baseline and
+/// the best [`DEFAULT_PLOT_VARIANTS`] others by the ranking metric.
+fn default_plot_variants(summary: &Summary) -> Vec<String> {
+    let mut names: Vec<String> = summary
+        .variants
+        .iter()
+        .filter(|s| s.name == summary.baseline)
+        .map(|s| s.name.clone())
+        .collect();
+    names.extend(
+        summary
+            .variants
+            .iter()
+            .filter(|s| s.name != summary.baseline)
+            .take(DEFAULT_PLOT_VARIANTS)
+            .map(|s| s.name.clone()),
+    );
+    names
+}
+
+/// How many variants beside the baseline the recall line plot shows by default: the best.
+pub const DEFAULT_PLOT_VARIANTS: usize = 3;
 
 fn join<T: ToString>(values: &[T]) -> String {
     values
@@ -464,11 +537,15 @@ fn markdown(summary: &Summary, provenance: &Provenance) -> String {
         }
     }
     md += &match summary.task {
-        Task::SingleLabel => "\nPlots: `balanced_accuracy.png`, `per_class_recall.png`, \
-                              `shot_groups.png` (and `.svg`)."
-            .to_string(),
+        Task::SingleLabel => format!(
+            "\nPlots: `{}.png` (mean and 95% CI per variant), `per_class_recall.png` (heatmap), \
+             `per_class_recall_lines.png` (a few variants, `--plot-variants`), \
+             `shot_groups.png` (and `.svg`).",
+            rank.key()
+        ),
         Task::MultiLabel => format!(
-            "\nPlots: `{}.png`, `per_label_recall.png` (and `.svg`).",
+            "\nPlots: `{}.png` (mean and 95% CI per variant), `per_label_recall.png` (heatmap), \
+             `per_label_recall_lines.png` (a few variants, `--plot-variants`) (and `.svg`).",
             rank.key()
         ),
     };
