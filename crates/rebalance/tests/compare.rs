@@ -119,6 +119,8 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
             }
             assert_eq!(e[stat]["per_class_recall"].as_array().unwrap().len(), 6);
             assert!(e[stat]["wall_seconds"].as_f64().unwrap() >= 0.0);
+            // Calibration beside the scores.
+            assert!((0.0..=1.0).contains(&e[stat]["ece"].as_f64().unwrap()));
         }
     }
     // Sorted by balanced accuracy, best first.
@@ -132,7 +134,7 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
         &rows[0][..4],
         ["variant", "seed", "accuracy", "balanced_accuracy"]
     );
-    assert!(rows.iter().all(|r| r.len() == 2 + 8 + 6), "{csv}");
+    assert!(rows.iter().all(|r| r.len() == 2 + 9 + 6), "{csv}");
     let best = entries[0]["name"].as_str().unwrap();
     let runs: Vec<f64> = rows[1..]
         .iter()
@@ -142,8 +144,11 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     assert_eq!(runs.len(), 2);
     assert!((ba(0) - (runs[0] + runs[1]) / 2.0).abs() < 1e-12);
     // The training wall time of the sweep is the sum of its runs'.
-    let wall: f64 = rows[1..].iter().map(|r| r[9].parse::<f64>().unwrap()).sum();
-    assert_eq!(rows[0][9], "wall_seconds");
+    let wall: f64 = rows[1..]
+        .iter()
+        .map(|r| r[10].parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(rows[0][10], "wall_seconds");
     assert!((provenance["wall_seconds"].as_f64().unwrap() - wall).abs() < 1e-9);
 
     // The paired difference of ins to ce: seed k minus seed k, with a Student t-interval.

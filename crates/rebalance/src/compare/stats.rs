@@ -42,6 +42,8 @@ pub enum Metric {
     MediumShot,
     /// Accuracy on the few-shot classes.
     FewShot,
+    /// Expected calibration error of the test probabilities (lower is better).
+    Ece,
     /// Training wall time.
     WallSeconds,
     /// Micro-averaged F1 (multi-label).
@@ -57,7 +59,7 @@ pub enum Metric {
 }
 
 /// The metrics of a single-label comparison, in the order of `comparison.csv`.
-const SINGLE_LABEL: [Metric; 8] = [
+const SINGLE_LABEL: [Metric; 9] = [
     Metric::Accuracy,
     Metric::BalancedAccuracy,
     Metric::MacroF1,
@@ -65,6 +67,7 @@ const SINGLE_LABEL: [Metric; 8] = [
     Metric::ManyShot,
     Metric::MediumShot,
     Metric::FewShot,
+    Metric::Ece,
     Metric::WallSeconds,
 ];
 
@@ -142,9 +145,12 @@ impl Metric {
         self != Metric::WallSeconds
     }
 
-    /// Whether a smaller value is better (the Hamming loss and the wall time).
+    /// Whether a smaller value is better (the Hamming loss, the ECE and the wall time).
     pub fn lower_is_better(self) -> bool {
-        matches!(self, Metric::HammingLoss | Metric::WallSeconds)
+        matches!(
+            self,
+            Metric::HammingLoss | Metric::Ece | Metric::WallSeconds
+        )
     }
 
     /// The heading in `comparison.md` and the plots.
@@ -157,6 +163,7 @@ impl Metric {
             Metric::ManyShot => "many-shot",
             Metric::MediumShot => "medium-shot",
             Metric::FewShot => "few-shot",
+            Metric::Ece => "ECE",
             Metric::WallSeconds => "s / run",
             Metric::MicroF1 => "micro-F1",
             Metric::MeanAveragePrecision => "mAP",
@@ -203,6 +210,8 @@ pub struct Metrics {
     pub medium_shot: f64,
     /// Accuracy on the test samples of few-shot classes.
     pub few_shot: f64,
+    /// Expected calibration error (15 bins, top-label) of the test probabilities.
+    pub ece: f64,
     /// Micro-averaged F1 (multi-label).
     pub micro_f1: f64,
     /// Mean average precision (multi-label).
@@ -279,6 +288,7 @@ impl Metrics {
             balanced_accuracy: s.balanced_accuracy,
             macro_f1: s.macro_f1,
             g_mean: s.g_mean,
+            ece: report.calibration.ece,
             per_class_recall: s.per_class_recall.clone(),
             wall_seconds: report.wall_seconds,
             ..Self::default()
@@ -299,6 +309,7 @@ impl Metrics {
             Metric::ManyShot => self.many_shot,
             Metric::MediumShot => self.medium_shot,
             Metric::FewShot => self.few_shot,
+            Metric::Ece => self.ece,
             Metric::WallSeconds => self.wall_seconds,
             Metric::MicroF1 => self.micro_f1,
             Metric::MeanAveragePrecision => self.mean_average_precision,
@@ -343,6 +354,7 @@ fn metric_mut(metrics: &mut Metrics, metric: Metric) -> &mut f64 {
         Metric::ManyShot => &mut metrics.many_shot,
         Metric::MediumShot => &mut metrics.medium_shot,
         Metric::FewShot => &mut metrics.few_shot,
+        Metric::Ece => &mut metrics.ece,
         Metric::WallSeconds => &mut metrics.wall_seconds,
         Metric::MicroF1 => &mut metrics.micro_f1,
         Metric::MeanAveragePrecision => &mut metrics.mean_average_precision,
