@@ -270,3 +270,36 @@ mod tests {
         assert!(model.tau_normalized(f64::NAN).is_err());
     }
 }
+
+#[cfg(test)]
+mod retraining_tests {
+    use super::*;
+    use crate::config::RunConfig;
+
+    /// The frozen backbone computes what it computed before.
+    #[test]
+    fn a_frozen_backbone_keeps_its_features() {
+        let device = Device::flex().autodiff();
+        let config = RunConfig::default();
+        let counts = rebalance_weights::ClassCounts::from_counts(vec![5, 1, 1]).unwrap();
+        let loss = config.loss.init(&counts, &device).unwrap();
+        let model = Classifier::new(&config.model, &[4], 3, loss, &device).unwrap();
+        let x = Tensor::<2>::from_floats([[0.5, -1.0, 2.0, 0.1], [1.0, 0.0, -0.5, 0.3]], &device);
+        let before: Vec<f32> = model
+            .backbone
+            .forward(x.clone())
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        let retrained = model
+            .for_classifier_retraining(&config.model, &[4], 3, &device)
+            .unwrap();
+        let after: Vec<f32> = retrained
+            .backbone
+            .forward(x)
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        assert_eq!(before, after);
+    }
+}

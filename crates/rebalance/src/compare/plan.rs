@@ -375,6 +375,16 @@ impl Variant {
                 text += &format!(" β={beta} γ={gamma}")
             }
             LossConfig::LogitAdjusted { tau, .. } => text += &format!(" τ={tau}"),
+            LossConfig::Vs { gamma, tau, .. } => text += &format!(" γ={gamma} τ={tau}"),
+            LossConfig::CrossEntropy {
+                label_aware: Some(smoothing),
+                ..
+            } => {
+                text += &format!(
+                    ", label-aware smoothing {}→{} {}",
+                    smoothing.head, smoothing.tail, smoothing.shape
+                )
+            }
             LossConfig::Lade {
                 alpha,
                 remine_lambda,
@@ -407,6 +417,12 @@ impl Variant {
         }
         if self.config.data.resampling != Resampling::None {
             text += &format!(", {} re-sampling", self.config.data.resampling);
+        }
+        if let Some(stage2) = &self.config.train.stage2 {
+            text += &format!(
+                ", cRT {} epochs on {} re-sampling",
+                stage2.epochs, stage2.resampling
+            );
         }
         text
     }
