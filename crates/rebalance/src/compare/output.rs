@@ -20,8 +20,9 @@ use crate::config::RunConfig;
 use crate::report::write_atomic;
 
 /// The score columns of a single-label `comparison.md`, in their order.
-const SINGLE_LABEL_COLUMNS: [Metric; 7] = [
+const SINGLE_LABEL_COLUMNS: [Metric; 8] = [
     Metric::BalancedAccuracy,
+    Metric::Ece,
     Metric::MacroF1,
     Metric::GMean,
     Metric::Accuracy,
@@ -846,7 +847,7 @@ mod tests {
         for rule in ["\\toprule", "\\midrule", "\\bottomrule"] {
             assert_eq!(tex.matches(rule).count(), 1, "{rule}\n{tex}");
         }
-        assert!(tex.contains("\\begin{tabular}{llrrrrrrrr}"), "{tex}");
+        assert!(tex.contains("\\begin{tabular}{llrrrrrrrrr}"), "{tex}");
         assert!(tex.trim_end().ends_with("\\end{tabular}"), "{tex}");
         assert!(braces_balance(&tex), "{tex}");
         // One row per variant between \midrule and \bottomrule, as many cells as columns.
@@ -855,7 +856,7 @@ mod tests {
         assert_eq!(rows.len(), 3, "{tex}");
         for row in &rows {
             assert!(row.ends_with(" \\\\"), "{row}");
-            assert_eq!(row.matches(" & ").count(), 9, "{row}");
+            assert_eq!(row.matches(" & ").count(), 10, "{row}");
             assert!(braces_balance(row), "{row}");
         }
         // Best balanced accuracy first and in bold; ce has no difference to itself.
@@ -902,7 +903,10 @@ mod tests {
         assert!(md.contains("`*`: the interval excludes 0."), "{md}");
         assert!(md.contains("Student's t for 2 to 9 paired seeds"), "{md}");
         assert!(
-            md.contains("- `ins`: balanced accuracy +5.00 [+2.52, +7.48]*; macro-F1 +5.00"),
+            md.contains(
+                "- `ins`: balanced accuracy +5.00 [+2.52, +7.48]*; ECE +0.00 [+0.00, +0.00]; \
+                 macro-F1 +5.00"
+            ),
             "{md}"
         );
         assert!(!md.contains("- `ce`:"), "{md}");
