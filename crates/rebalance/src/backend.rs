@@ -73,6 +73,48 @@ impl Backend {
     }
 }
 
+/// The hardware `devices` run on, for `report.json` and comparisons' provenance: each GPU as its
+/// driver names it (`NVIDIA H200`, `llvmpipe (LLVM 15.0.6, 256 bits)`) on wgpu and CUDA, the
+/// processor's model name (`/proc/cpuinfo`) on the CPU backends; distinct names joined by `", "`
+/// in order. `None` when no name is known (another operating system, a device that reports none).
+pub fn device_names(backend: Backend, devices: &[Device]) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    for device in devices {
+        let name = match backend {
+            Backend::Flex | Backend::Ndarray => cpu_model(),
+            Backend::Wgpu | Backend::Cuda => gpu_name(device),
+        };
+        if let Some(name) = name
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+/// The processor's model name, from `/proc/cpuinfo` (Linux); `None` elsewhere.
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == "model name").then(|| value.trim().to_string())
+        })
+        .filter(|name| !name.is_empty())
+}
+
+/// A GPU backend's device name, as its driver reports it.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn gpu_name(device: &Device) -> Option<String> {
+    device.identity().map(|identity| identity.name)
+}
+
+#[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+fn gpu_name(_device: &Device) -> Option<String> {
+    None
+}
+
 /// The backends this binary was built with.
 pub fn compiled_backends() -> Vec<Backend> {
     Backend::iter().filter(|b| b.compiled_in()).collect()
@@ -92,4 +134,19 @@ fn compiled_names() -> String {
 /// An unknown name, or a backend not compiled in (the message names the cargo feature).
 pub fn device(name: &str) -> anyhow::Result<Device> {
     name.parse::<Backend>()?.device()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_device_names_are_the_processor_model() {
+        let device = Device::flex();
+        let name = device_names(Backend::Flex, &[device.clone(), device]);
+        if cfg!(target_os = "linux") {
+            let name = name.expect("a model name in /proc/cpuinfo");
+            assert!(!name.is_empty() && !name.contains(", "), "{name}");
+        }
+    }
 }

@@ -272,8 +272,11 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     )?;
     report.temperature = fit;
     report.tau_norm = tau_norm;
-    // Stage 1's scores of a cRT run are the training's record: kept from its report.
-    report.stage1 = run.read_report().ok().and_then(|r| r.stage1);
+    // Stage 1's scores of a cRT run and the hardware that trained it are the training's
+    // record: kept from its report.
+    let trained = run.read_report().ok();
+    report.stage1 = trained.as_ref().and_then(|r| r.stage1.clone());
+    report.device = trained.and_then(|r| r.device);
     report.target_prior = options.target_prior.as_ref().map(ToString::to_string);
     if options.adjusts() {
         run.write_posthoc_predictions(&evaluation.predictions, &report.class_names)?;

@@ -15,6 +15,9 @@ pub struct MultiLabelReport {
     pub task: Task,
     /// The backend that trained the model.
     pub backend: String,
+    /// The hardware that trained it, as in the single-label report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     /// Epochs trained.
     pub epochs: usize,
     /// The loss (`kind` of `[loss]`).
@@ -108,6 +111,7 @@ impl MultiLabelReport {
         Ok(Self {
             task: Task::MultiLabel,
             backend: facts.backend,
+            device: None,
             epochs: facts.epochs,
             loss: facts.loss,
             scheme: facts.scheme,

@@ -160,7 +160,7 @@ pub fn train_on(
     };
     run.write_thresholds(&thresholds)?;
     let predictions = predict(&model, &data.test, &batcher, &device, batch_size)?;
-    let report = report(
+    let mut report = report(
         config,
         backend,
         data,
@@ -169,6 +169,7 @@ pub fn train_on(
         thresholds,
         wall_seconds,
     )?;
+    report.device = crate::backend::device_names(backend, &devices);
     run.write_multi_label_predictions(&predictions, &report.label_names)?;
     run.write_multi_label_report(&report)?;
     fault_point("after-report");
@@ -321,7 +322,7 @@ pub fn eval_run(dir: &Path) -> anyhow::Result<MultiLabelReport> {
         &device,
         config.train.batch_size,
     )?;
-    let report = report(
+    let mut report = report(
         &config,
         config.train.backend,
         &data,
@@ -330,6 +331,8 @@ pub fn eval_run(dir: &Path) -> anyhow::Result<MultiLabelReport> {
         thresholds,
         run.report_wall_seconds(),
     )?;
+    // The training's record: the hardware that trained the model, kept from its report.
+    report.device = run.read_multi_label_report().ok().and_then(|r| r.device);
     run.write_multi_label_predictions(&predictions, &report.label_names)?;
     run.write_multi_label_report(&report)?;
     if let Ok(history) = run.read_history(config.train.epochs) {

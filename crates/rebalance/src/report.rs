@@ -15,6 +15,10 @@ use crate::evaluation::{Confusion, Scores};
 pub struct Report {
     /// The backend that trained the model.
     pub backend: String,
+    /// The hardware that trained it ([`crate::backend::device_names`]: `NVIDIA H200`, a CPU's
+    /// model name); absent when unknown and in reports written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     /// Epochs trained.
     pub epochs: usize,
     /// The loss (`kind` of `[loss]`).
@@ -85,6 +89,7 @@ impl Report {
         let train_size: usize = train_counts.iter().sum();
         Self {
             backend: backend.to_string(),
+            device: None,
             epochs,
             loss: loss.to_string(),
             scheme: scheme.to_string(),

@@ -58,6 +58,17 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     let provenance = &json["provenance"];
     assert_eq!(provenance["rebalance_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(provenance["backend"], "flex");
+    // The hardware: the processor's model name, as every run's report.json records it.
+    let device = provenance["device"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if cfg!(target_os = "linux") {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+        assert!(!device.is_empty() && cpuinfo.contains(&device), "{device}");
+        let report = read_json(&out.join("ce/seed-1"), "report.json");
+        assert_eq!(report["device"], device.as_str());
+    }
     assert_eq!(provenance["seeds"], serde_json::json!([1, 2]));
     assert_eq!(provenance["epochs"], 1);
     assert_eq!(provenance["runs"], 4);

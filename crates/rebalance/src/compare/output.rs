@@ -71,6 +71,10 @@ pub struct Provenance {
     pub git_modified: Option<bool>,
     /// The backends that trained the runs, comma-separated in order of first appearance.
     pub backend: String,
+    /// The hardware that trained the runs (GPU or CPU model names, comma-separated in order of
+    /// first appearance); absent when no run's report records one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     /// The compare config, as given on the command line.
     pub config: String,
     /// SHA-256 (hex) of the compared variants' resolved configs: each variant's name and its
@@ -106,6 +110,17 @@ impl Provenance {
                 backends.push(name);
             }
         }
+        let mut devices: Vec<&str> = Vec::new();
+        for name in summary
+            .variants
+            .iter()
+            .filter_map(|s| s.device.as_deref())
+            .flat_map(|d| d.split(", "))
+        {
+            if !devices.contains(&name) {
+                devices.push(name);
+            }
+        }
         let mut seeds: Vec<u64> = summary.results.iter().map(|r| r.seed).collect();
         seeds.sort_unstable();
         seeds.dedup();
@@ -116,6 +131,7 @@ impl Provenance {
             git_commit,
             git_modified,
             backend: backends.join(", "),
+            device: (!devices.is_empty()).then(|| devices.join(", ")),
             config: config_path.display().to_string(),
             config_sha256: config_sha256(plan, &names)?,
             seeds,
@@ -132,9 +148,13 @@ impl Provenance {
             (Some(commit), Some(true)) => format!("commit `{commit}` with uncommitted changes"),
             (Some(commit), _) => format!("commit `{commit}`"),
         };
+        let device = self
+            .device
+            .as_ref()
+            .map_or(String::new(), |d| format!(" on {d}"));
         format!(
             "rebalance {}, {commit}; config SHA-256 `{}`; training wall time {:.1} s summed \
-             over {} runs.",
+             over {} runs{device}.",
             self.rebalance_version, self.config_sha256, self.wall_seconds, self.runs
         )
     }
@@ -770,6 +790,7 @@ mod tests {
                     name: name.to_string(),
                     seeds: vec![1, 2, 3],
                     backend: "flex".to_string(),
+                    device: Some("AMD EPYC 7B13".to_string()),
                     loss: match *name {
                         "ins" => "cross-entropy, ins 50% & #2_x".to_string(),
                         "ens" => "cross-entropy, ens β=0.999 {τ=1}".to_string(),
@@ -806,6 +827,7 @@ mod tests {
             git_commit: Some("0123456789abcdef0123456789abcdef01234567".to_string()),
             git_modified: Some(false),
             backend: "flex".to_string(),
+            device: Some("AMD EPYC 7B13".to_string()),
             config: "configs/compare.toml".to_string(),
             config_sha256: "ab".repeat(32),
             seeds: vec![1, 2, 3],
@@ -918,7 +940,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("training wall time 18.0 s summed over 9 runs"),
+            md.contains("training wall time 18.0 s summed over 9 runs on AMD EPYC 7B13."),
             "{md}"
         );
         assert!(md.contains("`comparison.tex`"), "{md}");

@@ -378,6 +378,7 @@ fn mean_and_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 /// The backends that trained a variant's runs, as their reports name them, in order of first
 /// appearance: `flex`, or `flex, wgpu` for runs of a merge trained on several.
+/// The distinct `names` in order of first appearance, joined by `", "`.
 fn backends<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let mut seen: Vec<&str> = Vec::new();
     for name in names {
@@ -476,6 +477,10 @@ pub struct VariantSummary {
     /// The backend of its runs (several, comma-separated, where a merge found runs trained on
     /// more than one).
     pub backend: String,
+    /// The hardware its runs trained on ([`crate::backend::device_names`]; several,
+    /// comma-separated, where they differ); absent when no run's report records one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     /// The loss, as the run reports name it.
     pub loss: String,
     /// Mean over seeds.
@@ -883,6 +888,10 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport])
                 name: name.to_string(),
                 seeds: mine.iter().map(|(r, _)| r.seed).collect(),
                 backend: backends(mine.iter().map(|(_, report)| report.backend())),
+                device: Some(backends(
+                    mine.iter().filter_map(|(_, report)| report.device()),
+                ))
+                .filter(|names| !names.is_empty()),
                 loss: mine.first().map_or(String::new(), |(_, report)| {
                     plan.variant(name)
                         .map_or(report.loss().to_string(), |v| v.method(report.loss()))

@@ -194,6 +194,14 @@ impl RunReport {
         }
     }
 
+    /// The hardware that trained the run, where its report records it.
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            RunReport::SingleLabel(r) => r.device.as_deref(),
+            RunReport::MultiLabel(r) => r.device.as_deref(),
+        }
+    }
+
     /// The loss, as the report names it.
     pub fn loss(&self) -> &str {
         match self {
