@@ -232,6 +232,7 @@ pub fn train_on(
         posthoc_tau,
     )?;
     report.stage1 = stage1;
+    report.device = crate::backend::device_names(backend, &devices);
     run.write_predictions(&evaluation.predictions, &report.class_names)?;
     run.write_report(&report)?;
     fault_point("after-report");
@@ -839,11 +840,13 @@ mod tests {
 
     use super::*;
 
-    /// The quickstart, small: 100 samples in the head class, 20 test samples per class.
+    /// The quickstart, small and easy: 100 samples in the head class, 20 test samples per
+    /// class, separable classes (learnt above chance in two epochs).
     fn tiny(epochs: usize, extra: &[&str]) -> RunConfig {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/quickstart.toml");
         let mut sets = vec![
             format!("train.epochs={epochs}"),
+            "data.difficulty=\"easy\"".to_string(),
             "data.max_per_class=100".to_string(),
             "data.test_per_class=20".to_string(),
         ];

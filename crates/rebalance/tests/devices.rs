@@ -13,10 +13,12 @@ use rebalance::config::RunConfig;
 use rebalance::run_dir::RunDir;
 use rebalance::training::{TrainOptions, train};
 
-/// The quickstart, small: 100 samples in the head class, 20 test samples per class, 2 epochs.
+/// The quickstart, small and easy: 100 samples in the head class, 20 test samples per class,
+/// separable classes, 2 epochs.
 fn tiny(extra: &[&str]) -> RunConfig {
     let mut sets = vec![
         "train.epochs=2".to_string(),
+        "data.difficulty=\"easy\"".to_string(),
         "data.max_per_class=100".to_string(),
         "data.test_per_class=20".to_string(),
         // Several steps per epoch on two devices too.

@@ -337,8 +337,15 @@ mod tests {
             .flat_map(|_| plan.variants.iter().map(|v| cost(&v.config)))
             .collect();
         assert_eq!(costs.len(), 60);
-        // 20 epochs of the profile's training counts (500 in the head down to 5).
-        let samples: usize = plan.base.data.profile.counts(500, 10).unwrap().iter().sum();
+        // 20 epochs of the profile's training counts (5000 in the head down to 50).
+        let samples: usize = plan
+            .base
+            .data
+            .profile
+            .counts(5000, 10)
+            .unwrap()
+            .iter()
+            .sum();
         assert_eq!(costs[0], 20 * samples as u64);
         for count in [1, 2, 3, 5, 60, 61] {
             let shard_of = partition(&costs, count);
@@ -356,11 +363,11 @@ mod tests {
         config.data.resampling = Resampling::ClassBalanced;
         assert_eq!(cost(&config), base);
         config.data.resampling = Resampling::Oversample;
-        assert_eq!(cost(&config), 20 * 500 * 10);
+        assert_eq!(cost(&config), 20 * 5000 * 10);
         config.data.resampling = Resampling::Undersample;
-        assert_eq!(cost(&config), 20 * 5 * 10);
+        assert_eq!(cost(&config), 20 * 50 * 10);
         config.train.epochs = 40;
-        assert_eq!(cost(&config), 40 * 5 * 10);
+        assert_eq!(cost(&config), 40 * 50 * 10);
     }
 
     #[test]
