@@ -1,51 +1,172 @@
 #!/usr/bin/env bash
-# The GPU measurements: rebalance on wgpu (and CUDA, where the binary has it) against PyTorch on
-# CUDA, for the MLP and for ResNet-32, as one script for a machine with an NVIDIA GPU, PyTorch
-# and no network (the `device` machine of this project's sessions).
+# The GPU measurements as one script, for a machine with an NVIDIA GPU, PyTorch and no network
+# (the `device` machine of this project's sessions; README.md, "Performance", has what it gave):
 #
-#   BIN=path/to/rebalance bash bench/gpu.sh [BACKENDS] [--set key=value]...   (default BACKENDS: wgpu)
+#   BIN=path/to/rebalance [BIN_PLAIN=path/to/rebalance] RESULTS=dir bash bench/gpu.sh [--set key=value]...
 #
-# The `--set` overrides apply to every row (a smoke test on a CPU machine:
-# `TORCH_DEVICE=cpu BIN=target/release/rebalance bash bench/gpu.sh flex --set train.epochs=1
-# --set data.max_per_class=50`).
-# BIN is a release binary built on another machine with the backends asked for, e.g.
-# `cargo build --release --features wgpu,gpu-tuning` (add `cuda` for BACKENDS=wgpu,cuda; its build
-# downloads an LLVM bundle from GitHub, see README's Backends).
-# For wgpu the machine needs a Vulkan loader (libvulkan1); see the device tool's README for
-# carrying one. PYTHON picks the interpreter (default python3; it needs torch with CUDA and numpy);
-# TORCH_DEVICE PyTorch's device (default cuda).
+# BIN is a release binary built on another machine with wgpu and CubeCL's tuning
+# (`cargo build --release --features wgpu,gpu-tuning`); BIN_PLAIN, optional, the same without
+# `gpu-tuning` (Burn issue #5257 reports wrong results with fusion and autotune together on
+# Vulkan, so both are checked, and they differ in speed). With STEPS not running `agree`, BIN
+# runs the later steps. The machine needs a Vulkan loader (libvulkan1; the device tool's
+# README says how to carry one). Steps (STEPS, default "agree compare throughput"):
 #
-# Three rows per backend, each bench/peer.sh (three rebalance runs, three PyTorch runs, medians):
-#   1. the quickstart MLP with 5 000 samples in the head (12 406 training samples, 10 epochs);
-#   2. the same at batch 1024;
-#   3. ResNet-32 on CIFAR-10-shaped random images (long-tailed from 2 000 down to 200 per class,
-#      3 epochs, batch 128, Adam; 1 000 test images): the machine cannot download CIFAR-10, and
-#      throughput does not depend on the pixels.
-set -euo pipefail
+#   agree       the quickstart on flex (train.seed 1..5) and on wgpu with each binary (seeds 1..3):
+#               wgpu's mean balanced accuracy must lie within what the initial weights explain
+#               (|Δ| ≤ max(0.02, 3 · pooled sd · √(1/5 + 1/3))); and a wgpu-trained model evaluated
+#               on flex must give its wgpu report's metrics (the forward pass agrees). Of the
+#               binaries that pass both, the faster (median samples/s) runs the later steps (on
+#               an H200 that was the plain one); if none passes, they run on flex.
+#   compare     `rebalance compare --config configs/compare.toml --backend wgpu --jobs $JOBS`
+#               (JOBS default 4), timed;
+#   throughput  bench/peer.sh against PyTorch on CUDA: the quickstart MLP at batch 128 and 1024,
+#               and ResNet-32 on CIFAR-10-shaped random images (long-tailed 2 000 -> 200 per
+#               class, 3 epochs, batch 128, Adam; the machine cannot download CIFAR-10, and
+#               throughput does not depend on the pixels).
+#
+# Every output (run directories, comparison files, logs, summary.txt) is kept under RESULTS
+# (default: a new temporary folder, printed). A step that fails is reported and the next one
+# runs; the exit status is non-zero if any failed. `--set` overrides apply to every training
+# (a smoke test on a CPU: `TORCH_DEVICE=cpu BIN=target/release/rebalance bash bench/gpu.sh
+# --set train.epochs=1 --set data.max_per_class=50 --set data.test_per_class=20`).
+# Environment: PYTHON (default python3, with torch and numpy), TORCH_DEVICE (default cuda), JOBS,
+# STEPS, COMPARE_ARGS (more arguments of the compare step, e.g. `--only ce,balanced-softmax`),
+# COMPARE_TIMEOUT_S (the compare step's limit) and PEER_TIMEOUT_S (each throughput row's);
+# no limit by default. A compare stopped at its limit keeps its finished runs.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-: "${BIN:?set BIN to a release rebalance binary built with the backends to measure}"
-backends="wgpu"
-if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
-    backends="$1"
-    shift
-fi
-torch_device="${TORCH_DEVICE:-cuda}"
+: "${BIN:?set BIN to a release rebalance binary built with --features wgpu,gpu-tuning}"
+BIN="$(realpath "$BIN")"
+plain="${BIN_PLAIN:+$(realpath "$BIN_PLAIN")}"
+results="${RESULTS:-$(mktemp -d)}"
+mkdir -p "$results"
+results="$(realpath "$results")"
 python="${PYTHON:-python3}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+torch_device="${TORCH_DEVICE:-cuda}"
+steps="${STEPS:-agree compare throughput}"
+jobs="${JOBS:-4}"
+# `limit SECONDS command...`: the command, stopped after SECONDS (none if empty).
+limit() {
+    local seconds="$1"
+    shift
+    if [ -n "$seconds" ]; then
+        timeout --kill-after=10 "$seconds" "$@"
+    else
+        "$@"
+    fi
+}
+summary="$results/summary.txt"
+failed=0
 
-# CIFAR-10's binary format: per image one label byte, then 3 072 pixel bytes.
-"$python" - "$work/cifar" <<'PY'
+say() { echo "$*" | tee -a "$summary"; }
+# Runs a step's command, its output to the terminal and to RESULTS/<step>.log, timed.
+step() {
+    local name="$1"
+    shift
+    local start=$SECONDS
+    echo "== $name: $*"
+    "$@" 2>&1 | tee "$results/$name.log"
+    local rc=${PIPESTATUS[0]}
+    say "$name: exit $rc, $((SECONDS - start)) s"
+    [ "$rc" -eq 0 ] || failed=1
+    return "$rc"
+}
+
+say "rebalance GPU measurements, $(date -u +%Y-%m-%dT%H:%M:%SZ), results in $results"
+say "binary: $("$BIN" --version)"
+say "gpu: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
+say "cpu: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"
+
+# --- agree -------------------------------------------------------------------------------------
+agree() {
+    local dir="$results/agree" label bin s
+    mkdir -p "$dir"
+    for s in 1 2 3 4 5; do
+        "$BIN" train --config configs/quickstart.toml "$@" --backend flex --set train.seed=$s \
+            --out "$dir/flex-seed$s" >"$dir/flex-seed$s.log" 2>&1 || { cat "$dir/flex-seed$s.log"; return 1; }
+    done
+    for label in tuned plain; do
+        bin="$BIN"
+        [ "$label" = plain ] && bin="$plain"
+        [ -n "$bin" ] || continue
+        for s in 1 2 3; do
+            if ! "$bin" train --config configs/quickstart.toml "$@" --backend wgpu --set train.seed=$s \
+                --out "$dir/wgpu-$label-seed$s" >"$dir/wgpu-$label-seed$s.log" 2>&1; then
+                echo "wgpu ($label) seed $s failed:"
+                tail -5 "$dir/wgpu-$label-seed$s.log"
+                continue
+            fi
+        done
+        # The same weights evaluated on flex: a copy of the run, its backend switched.
+        if [ -f "$dir/wgpu-$label-seed1/report.json" ]; then
+            cp -r "$dir/wgpu-$label-seed1" "$dir/wgpu-$label-seed1-on-flex"
+            sed -i 's/^backend = "wgpu"/backend = "flex"/' "$dir/wgpu-$label-seed1-on-flex/config.toml"
+            "$BIN" eval --run "$dir/wgpu-$label-seed1-on-flex" >"$dir/wgpu-$label-seed1-on-flex.log" 2>&1 ||
+                tail -5 "$dir/wgpu-$label-seed1-on-flex.log"
+        fi
+    done
+    "$python" - "$dir" <<'PY'
+import json, math, os, statistics, sys
+d = sys.argv[1]
+def report(name):
+    path = os.path.join(d, name, "report.json")
+    return json.load(open(path)) if os.path.exists(path) else None
+def runs(prefix, n):
+    return [r for r in (report(f"{prefix}-seed{s}") for s in range(1, n + 1)) if r]
+flex = runs("flex", 5)
+fb = [r["balanced_accuracy"] for r in flex]
+print(f"flex: balanced accuracy {' '.join(f'{b:.4f}' for b in fb)}; "
+      f"{statistics.median(r['train_samples_per_second'] for r in flex):.0f} samples/s (median)")
+chosen, fastest = None, 0.0
+for label in ("tuned", "plain"):
+    w = runs(f"wgpu-{label}", 3)
+    if not w:
+        if os.path.exists(os.path.join(d, f"wgpu-{label}-seed1.log")):
+            print(f"wgpu {label}: no run finished: DISAGREES")
+        continue
+    wb = [r["balanced_accuracy"] for r in w]
+    pooled = math.sqrt(((len(fb) - 1) * statistics.variance(fb) + (len(wb) - 1) * statistics.variance(wb))
+                       / (len(fb) + len(wb) - 2)) if len(wb) > 1 else statistics.stdev(fb)
+    bound = max(0.02, 3 * pooled * math.sqrt(1 / len(fb) + 1 / len(wb)))
+    delta = statistics.mean(wb) - statistics.mean(fb)
+    same = abs(delta) <= bound and len(w) == 3
+    print(f"wgpu {label}: balanced accuracy {' '.join(f'{b:.4f}' for b in wb)}; "
+          f"{statistics.median(r['train_samples_per_second'] for r in w):.0f} samples/s (median); "
+          f"mean - flex mean = {delta:+.4f} (bound {bound:.4f}): {'agrees' if same else 'DISAGREES'}")
+    on_flex = report(f"wgpu-{label}-seed1-on-flex")
+    forward = False
+    if on_flex:
+        gap = max(abs(on_flex[k] - w[0][k]) for k in ("accuracy", "balanced_accuracy"))
+        forward = gap <= 2e-3
+        print(f"wgpu {label}: seed 1's weights evaluated on flex: balanced accuracy "
+              f"{on_flex['balanced_accuracy']:.4f} vs {w[0]['balanced_accuracy']:.4f} on wgpu: "
+              f"{'same' if forward else 'DIFFERENT'} (largest gap {gap:.5f})")
+    speed = statistics.median(r["train_samples_per_second"] for r in w)
+    if same and forward and speed > fastest:
+        chosen, fastest = label, speed
+print(f"chosen: {chosen or 'none'}")
+open(os.path.join(d, "chosen"), "w").write(chosen or "")
+PY
+}
+
+# --- throughput ----------------------------------------------------------------------------------
+throughput() {
+    local backend="$1" bin="$2"
+    shift 2
+    local work="$results/throughput"
+    mkdir -p "$work"
+    # CIFAR-10's binary format: per image one label byte, then 3 072 pixel bytes.
+    "$python" - "$work/cifar" <<'PY' || return 1
 import os, random, sys
 folder = sys.argv[1]
-os.makedirs(folder)
+os.makedirs(folder, exist_ok=True)
 rng = random.Random(0)
 for name, images in [(f"data_batch_{i}.bin", 10000) for i in range(1, 6)] + [("test_batch.bin", 1000)]:
     with open(os.path.join(folder, name), "wb") as f:
         for i in range(images):
             f.write(bytes([i % 10]) + rng.randbytes(3072))
 PY
-cat >"$work/resnet.toml" <<TOML
+    cat >"$work/resnet.toml" <<TOML
 [data]
 source = "cifar10"
 dir = "$work/cifar"
@@ -70,18 +191,44 @@ seed = 1
 [output]
 dir = "$work/runs"
 TOML
-
-"$BIN" --version
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
-mlp=(configs/quickstart.toml --set data.max_per_class=5000 --set data.test_per_class=1000)
-peer() {
-    BIN="$BIN" BACKEND="$1" TORCH_DEVICE="$torch_device" PYTHON="$python" bash bench/peer.sh "${@:2}"
+    local status=0
+    peer() {
+        BIN="$bin" BACKEND="$backend" TORCH_DEVICE="$torch_device" PYTHON="$python" \
+            limit "${PEER_TIMEOUT_S:-}" bash bench/peer.sh "$@"
+    }
+    echo "-- MLP, batch 128: rebalance on $backend, PyTorch on $torch_device"
+    peer configs/quickstart.toml "$@" || status=1
+    echo "-- MLP, batch 1024: rebalance on $backend, PyTorch on $torch_device"
+    peer configs/quickstart.toml --set train.batch_size=1024 "$@" || status=1
+    echo "-- ResNet-32, batch 128: rebalance on $backend, PyTorch on $torch_device"
+    peer "$work/resnet.toml" "$@" || status=1
+    return $status
 }
-for backend in ${backends//,/ }; do
-    echo "== MLP, batch 128: rebalance on $backend, PyTorch on $torch_device"
-    peer "$backend" "${mlp[@]}" "$@"
-    echo "== MLP, batch 1024: rebalance on $backend, PyTorch on $torch_device"
-    peer "$backend" "${mlp[@]}" --set train.batch_size=1024 "$@"
-    echo "== ResNet-32, batch 128: rebalance on $backend, PyTorch on $torch_device"
-    peer "$backend" "$work/resnet.toml" "$@"
+
+backend=wgpu
+bin="$BIN"
+for name in $steps; do
+    case "$name" in
+    agree)
+        step agree agree "$@"
+        case "$(cat "$results/agree/chosen" 2>/dev/null)" in
+        tuned) ;;
+        plain) bin="$plain" ;;
+        *) backend=flex ;;
+        esac
+        say "later steps: $backend$([ "$backend" = wgpu ] && [ "$bin" = "$plain" ] && echo ' (without gpu-tuning)')"
+        ;;
+    compare)
+        step compare limit "${COMPARE_TIMEOUT_S:-}" "$bin" compare --config configs/compare.toml --backend "$backend" --jobs "$jobs" \
+            --out "$results/compare" ${COMPARE_ARGS:-} "$@" </dev/null
+        [ -f "$results/compare/comparison.md" ] && cat "$results/compare/comparison.md" >>"$summary"
+        ;;
+    throughput) step throughput throughput "$backend" "$bin" "$@" ;;
+    *)
+        say "unknown step $name (agree, compare, throughput)"
+        failed=1
+        ;;
+    esac
 done
+say "done in $SECONDS s$([ $failed -ne 0 ] && echo ', with failures')"
+exit $failed
