@@ -30,6 +30,7 @@
 # (a smoke test on a CPU: `TORCH_DEVICE=cpu BIN=target/release/rebalance bash bench/gpu.sh
 # --set train.epochs=1 --set data.max_per_class=50 --set data.test_per_class=20`).
 # Environment: PYTHON (default python3, with torch and numpy), TORCH_DEVICE (default cuda), JOBS,
+# ROWS (the throughput rows, default "mlp128 mlp1024 resnet32"),
 # STEPS, COMPARE_ARGS (more arguments of the compare step, e.g. `--only ce,balanced-softmax`),
 # COMPARE_TIMEOUT_S (the compare step's limit) and PEER_TIMEOUT_S (each throughput row's);
 # no limit by default. A compare stopped at its limit keeps its finished runs.
@@ -153,10 +154,12 @@ PY
 throughput() {
     local backend="$1" bin="$2"
     shift 2
-    local work="$results/throughput"
+    local work="$results/throughput" images
     mkdir -p "$work"
-    # CIFAR-10's binary format: per image one label byte, then 3 072 pixel bytes.
-    "$python" - "$work/cifar" <<'PY' || return 1
+    # CIFAR-10's binary format: per image one label byte, then 3 072 pixel bytes. 154 MB of
+    # random bytes that the seed remakes: kept out of RESULTS.
+    images="$(mktemp -d)"
+    "$python" - "$images/cifar" <<'PY' || return 1
 import os, random, sys
 folder = sys.argv[1]
 os.makedirs(folder, exist_ok=True)
@@ -169,7 +172,7 @@ PY
     cat >"$work/resnet.toml" <<TOML
 [data]
 source = "cifar10"
-dir = "$work/cifar"
+dir = "$images/cifar"
 num_classes = 10
 profile = { kind = "exponential", factor = 10 }
 max_per_class = 2000
@@ -196,12 +199,28 @@ TOML
         BIN="$bin" BACKEND="$backend" TORCH_DEVICE="$torch_device" PYTHON="$python" \
             limit "${PEER_TIMEOUT_S:-}" bash bench/peer.sh "$@"
     }
-    echo "-- MLP, batch 128: rebalance on $backend, PyTorch on $torch_device"
-    peer configs/quickstart.toml "$@" || status=1
-    echo "-- MLP, batch 1024: rebalance on $backend, PyTorch on $torch_device"
-    peer configs/quickstart.toml --set train.batch_size=1024 "$@" || status=1
-    echo "-- ResNet-32, batch 128: rebalance on $backend, PyTorch on $torch_device"
-    peer "$work/resnet.toml" "$@" || status=1
+    local row
+    for row in ${ROWS:-mlp128 mlp1024 resnet32}; do
+        case "$row" in
+        mlp128)
+            echo "-- MLP, batch 128: rebalance on $backend, PyTorch on $torch_device"
+            peer configs/quickstart.toml "$@" || status=1
+            ;;
+        mlp1024)
+            echo "-- MLP, batch 1024: rebalance on $backend, PyTorch on $torch_device"
+            peer configs/quickstart.toml --set train.batch_size=1024 "$@" || status=1
+            ;;
+        resnet32)
+            echo "-- ResNet-32, batch 128: rebalance on $backend, PyTorch on $torch_device"
+            peer "$work/resnet.toml" "$@" || status=1
+            ;;
+        *)
+            echo "unknown row $row (mlp128, mlp1024, resnet32)"
+            status=1
+            ;;
+        esac
+    done
+    rm -rf "$images"
     return $status
 }
 
