@@ -15,6 +15,10 @@ rebalance_weights::config_enum! {
         Wgpu,
         /// NVIDIA GPUs through CUDA (`--features cuda`).
         Cuda,
+        /// LibTorch, PyTorch's own kernels, through Burn's (deprecated) `burn-tch` (`--features
+        /// tch`, built against an installed PyTorch): the CPU, or CUDA device K as `tch:K` in
+        /// `train.devices`.
+        Tch,
     }
 }
 
@@ -43,6 +47,7 @@ impl Backend {
             Backend::Ndarray => cfg!(feature = "ndarray"),
             Backend::Wgpu => cfg!(feature = "wgpu"),
             Backend::Cuda => cfg!(feature = "cuda"),
+            Backend::Tch => cfg!(feature = "tch"),
         }
     }
 
@@ -63,6 +68,12 @@ impl Backend {
             Backend::Wgpu => Ok(Device::wgpu(DeviceKind::DefaultDevice)),
             #[cfg(feature = "cuda")]
             Backend::Cuda => Ok(Device::cuda(0)),
+            #[cfg(feature = "tch")]
+            Backend::Tch => {
+                #[allow(deprecated)]
+                let device = Device::libtorch();
+                Ok(device)
+            }
             #[allow(unreachable_patterns)]
             other => anyhow::bail!(
                 "backend \"{other}\" is not compiled in: rebuild with `--features {other}` \
@@ -83,6 +94,9 @@ pub fn device_names(backend: Backend, devices: &[Device]) -> Option<String> {
         let name = match backend {
             Backend::Flex | Backend::Ndarray => cpu_model(),
             Backend::Wgpu | Backend::Cuda => gpu_name(device),
+            // LibTorch reports no name: its CPU device is the processor.
+            Backend::Tch if format!("{device:?}").contains("Cpu") => cpu_model(),
+            Backend::Tch => None,
         };
         if let Some(name) = name
             && !names.contains(&name)

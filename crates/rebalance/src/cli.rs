@@ -42,7 +42,7 @@ pub enum Command {
         /// The TOML config (see configs/reference.toml).
         #[arg(long)]
         config: PathBuf,
-        /// Backend: flex, ndarray, wgpu or cuda [default: the config's train.backend, flex].
+        /// Backend: flex, ndarray, wgpu, cuda or tch [default: the config's train.backend, flex].
         #[arg(long)]
         backend: Option<String>,
         /// Run directory [default: the config's output.dir, runs/latest].

@@ -210,7 +210,7 @@ pub struct TrainSection {
     /// written as a string, see [`rebalance_data::seed`]). Default 1.
     #[serde(with = "rebalance_data::seed")]
     pub seed: u64,
-    /// Backend: `flex`, `ndarray`, `wgpu`, `cuda`. Default `flex`.
+    /// Backend: `flex`, `ndarray`, `wgpu`, `cuda`, `tch`. Default `flex`.
     pub backend: Backend,
     /// Batches prepared ahead on a background thread (0: none; the batches are made on the
     /// training thread). Any value gives the same batches in the same order, so the same
@@ -815,7 +815,7 @@ mod tests {
         let err = RunConfig::from_table(table("[train]\nbackend = \"tpu\""), "f.toml").unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("f.toml: train.backend: unknown backend \"tpu\": expected one of flex, ndarray, wgpu, cuda"),
+                .starts_with("f.toml: train.backend: unknown backend \"tpu\": expected one of flex, ndarray, wgpu, cuda, tch"),
             "{err}"
         );
         let config = RunConfig::from_table(table("[train]\nbackend = \"WGPU\""), "f").unwrap();

@@ -3,7 +3,7 @@
 //!
 //! A device is written `BACKEND` or `BACKEND:INDEX`: `flex`, `flex:1`, `cuda:0`, `wgpu:1`,
 //! `ndarray`. The index picks the GPU (`cuda:K` is CUDA device K, `wgpu:K` the K-th discrete
-//! GPU, `wgpu` the default adapter). The CPU backends have one device: `flex:0` and `flex:1`
+//! GPU, `wgpu` the default adapter, `tch:K` LibTorch's CUDA device K and `tch` its CPU). The CPU backends have one device: `flex:0` and `flex:1`
 //! are the same CPU, trained on by two workers (threads), which is what the tests use.
 
 use std::fmt;
@@ -27,7 +27,7 @@ pub struct DeviceSpec {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "invalid device {value:?}: {reason}; expected BACKEND or BACKEND:INDEX with BACKEND one of \
-     flex, ndarray, wgpu, cuda (e.g. \"flex\", \"cuda:0\", \"wgpu:1\")"
+     flex, ndarray, wgpu, cuda, tch (e.g. \"flex\", \"cuda:0\", \"wgpu:1\")"
 )]
 pub struct InvalidDevice {
     value: String,
@@ -88,6 +88,12 @@ impl DeviceSpec {
             (Backend::Wgpu, Some(index)) => Ok(Device::wgpu(DeviceKind::DiscreteGpu(index))),
             #[cfg(feature = "cuda")]
             (Backend::Cuda, Some(index)) => Ok(Device::cuda(index)),
+            #[cfg(feature = "tch")]
+            (Backend::Tch, Some(index)) => {
+                #[allow(deprecated)]
+                let device = Device::libtorch_cuda(index);
+                Ok(device)
+            }
             // The CPU backends have one device; the index only names a worker.
             (backend, _) => backend.device(),
         }

@@ -378,6 +378,32 @@ fn trains_on_ndarray() {
     assert_eq!(r["per_class_recall"].as_array().unwrap().len(), 10);
 }
 
+/// LibTorch, compiled in with `--features rebalance/tch` (it builds against an installed
+/// PyTorch 2.9.0: README's Backends). It trains, and agrees with flex on the same data within
+/// what different initial weights explain.
+#[cfg(feature = "tch")]
+#[test]
+fn trains_on_tch() {
+    let dir = tempfile::tempdir().unwrap();
+    let flex = dir.path().join("flex");
+    let tch = dir.path().join("tch");
+    assert_ok(&train(&flex, &["--set", "train.epochs=2"]));
+    assert_ok(&train(
+        &tch,
+        &["--backend", "tch", "--set", "train.epochs=2"],
+    ));
+    let (f, t) = (
+        read_json(&flex, "report.json"),
+        read_json(&tch, "report.json"),
+    );
+    assert_eq!(t["backend"], "tch");
+    let (f, t) = (
+        f["balanced_accuracy"].as_f64().unwrap(),
+        t["balanced_accuracy"].as_f64().unwrap(),
+    );
+    assert!(t > 0.3 && (f - t).abs() < 0.15, "flex {f}, tch {t}");
+}
+
 /// `rebalance bench` on a tiny config: one flex run, the data pipeline, memory, ratios.
 #[test]
 fn bench_prints_ratios_against_its_baseline() {

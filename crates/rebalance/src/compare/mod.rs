@@ -77,7 +77,7 @@ use sweep::{Progress, SeedData};
 /// Options of `rebalance compare` beside the config file (its command-line flags).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct CompareOptions {
-    /// Backend for every run: flex, ndarray, wgpu or cuda [default: the config's].
+    /// Backend for every run: flex, ndarray, wgpu, cuda or tch [default: the config's].
     #[arg(long)]
     pub backend: Option<String>,
     /// Seeds per variant, in 1..=1000 [default: the config's compare.seeds, 3].
