@@ -94,9 +94,8 @@ pub fn device_names(backend: Backend, devices: &[Device]) -> Option<String> {
         let name = match backend {
             Backend::Flex | Backend::Ndarray => cpu_model(),
             Backend::Wgpu | Backend::Cuda => gpu_name(device),
-            // LibTorch reports no name: its CPU device is the processor.
-            Backend::Tch if format!("{device:?}").contains("Cpu") => cpu_model(),
-            Backend::Tch => None,
+            // LibTorch reports no name: its CPU device is the processor, a CUDA device unnamed.
+            Backend::Tch => libtorch_cpu(device).then(cpu_model).flatten(),
         };
         if let Some(name) = name
             && !names.contains(&name)
@@ -116,6 +115,19 @@ fn cpu_model() -> Option<String> {
             (key.trim() == "model name").then(|| value.trim().to_string())
         })
         .filter(|name| !name.is_empty())
+}
+
+/// Whether `device` is LibTorch's CPU device.
+#[cfg(feature = "tch")]
+fn libtorch_cpu(device: &Device) -> bool {
+    #[allow(deprecated)]
+    let cpu = Device::libtorch();
+    *device == cpu
+}
+
+#[cfg(not(feature = "tch"))]
+fn libtorch_cpu(_device: &Device) -> bool {
+    false
 }
 
 /// A GPU backend's device name, as its driver reports it.

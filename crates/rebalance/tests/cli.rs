@@ -397,6 +397,8 @@ fn trains_on_tch() {
         read_json(&tch, "report.json"),
     );
     assert_eq!(t["backend"], "tch");
+    // LibTorch's CPU device is named by the processor, as flex's is.
+    assert_eq!(t["device"], f["device"]);
     let (f, t) = (
         f["balanced_accuracy"].as_f64().unwrap(),
         t["balanced_accuracy"].as_f64().unwrap(),
