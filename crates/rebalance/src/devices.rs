@@ -3,8 +3,9 @@
 //!
 //! A device is written `BACKEND` or `BACKEND:INDEX`: `flex`, `flex:1`, `cuda:0`, `wgpu:1`,
 //! `ndarray`. The index picks the GPU (`cuda:K` is CUDA device K, `wgpu:K` the K-th discrete
-//! GPU, `wgpu` the default adapter, `tch:K` LibTorch's CUDA device K and `tch` its CPU). The CPU backends have one device: `flex:0` and `flex:1`
-//! are the same CPU, trained on by two workers (threads), which is what the tests use.
+//! GPU, `wgpu` the default adapter, `tch:K` LibTorch's CUDA device K and `tch` its CPU). The CPU
+//! backends have one device: `flex:0` and `flex:1` are the same CPU, trained on by two workers
+//! (threads), which is what the tests use.
 
 use std::fmt;
 use std::str::FromStr;

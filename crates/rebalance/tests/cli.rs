@@ -142,6 +142,8 @@ fn quickstart_trains_and_reports() {
         "macro_f1",
         "confusion",
         "per_class_recall",
+        // The hardware that trained the model is the training's record, kept.
+        "device",
     ] {
         assert_eq!(again[key], r[key], "{key}");
     }

@@ -12,7 +12,7 @@ use super::figures::{self, ComparisonFigures, Estimate};
 use super::plan::ComparePlan;
 use super::stats::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, CONFIDENCE, Metric, PairedDifference, RunResult,
-    ShotGroups, Summary, VariantSummary, t_quantile,
+    ShotGroups, Summary, VariantSummary, distinct_joined, t_quantile,
 };
 use rebalance_data::Task;
 
@@ -104,23 +104,14 @@ impl Provenance {
         config_path: &Path,
         summary: &Summary,
     ) -> anyhow::Result<Self> {
-        let mut backends: Vec<&str> = Vec::new();
-        for name in summary.variants.iter().flat_map(|s| s.backend.split(", ")) {
-            if !name.is_empty() && !backends.contains(&name) {
-                backends.push(name);
-            }
-        }
-        let mut devices: Vec<&str> = Vec::new();
-        for name in summary
-            .variants
-            .iter()
-            .filter_map(|s| s.device.as_deref())
-            .flat_map(|d| d.split(", "))
-        {
-            if !devices.contains(&name) {
-                devices.push(name);
-            }
-        }
+        let backends = distinct_joined(summary.variants.iter().flat_map(|s| s.backend.split(", ")));
+        let devices = distinct_joined(
+            summary
+                .variants
+                .iter()
+                .filter_map(|s| s.device.as_deref())
+                .flat_map(|d| d.split(", ")),
+        );
         let mut seeds: Vec<u64> = summary.results.iter().map(|r| r.seed).collect();
         seeds.sort_unstable();
         seeds.dedup();
@@ -130,8 +121,8 @@ impl Provenance {
             rebalance_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit,
             git_modified,
-            backend: backends.join(", "),
-            device: (!devices.is_empty()).then(|| devices.join(", ")),
+            backend: backends,
+            device: (!devices.is_empty()).then_some(devices),
             config: config_path.display().to_string(),
             config_sha256: config_sha256(plan, &names)?,
             seeds,

@@ -376,13 +376,13 @@ fn mean_and_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (mean, (squares / (n - 1.0)).sqrt())
 }
 
-/// The backends that trained a variant's runs, as their reports name them, in order of first
-/// appearance: `flex`, or `flex, wgpu` for runs of a merge trained on several.
-/// The distinct `names` in order of first appearance, joined by `", "`.
-fn backends<'a>(names: impl Iterator<Item = &'a str>) -> String {
+/// The distinct non-empty `names` in order of first appearance, joined by `", "`: the backends
+/// or devices of a variant's runs (`flex`, or `flex, wgpu` for runs of a merge trained on
+/// several), or of a whole comparison.
+pub(super) fn distinct_joined<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let mut seen: Vec<&str> = Vec::new();
     for name in names {
-        if !seen.contains(&name) {
+        if !name.is_empty() && !seen.contains(&name) {
             seen.push(name);
         }
     }
@@ -887,8 +887,8 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport])
             VariantSummary {
                 name: name.to_string(),
                 seeds: mine.iter().map(|(r, _)| r.seed).collect(),
-                backend: backends(mine.iter().map(|(_, report)| report.backend())),
-                device: Some(backends(
+                backend: distinct_joined(mine.iter().map(|(_, report)| report.backend())),
+                device: Some(distinct_joined(
                     mine.iter().filter_map(|(_, report)| report.device()),
                 ))
                 .filter(|names| !names.is_empty()),
