@@ -35,7 +35,7 @@ const LABEL_NOISE: u64 = 14;
 /// feature space, so a classifier has to trade head against tail. Trained on the exponential
 /// profile with IF 100, an MLP with plain cross-entropy keeps the head (recall above 0.9) and
 /// loses the three tail classes (mean recall about 0.15), while inverse-frequency weights
-/// lift them to about 0.5 and the balanced accuracy by about 10 points; `tests/synthetic.rs`
+/// lift them to about 0.5 and the balanced accuracy by about 10 points; `tests/it/synthetic.rs`
 /// checks this. Measured alternatives: two clusters per class, or 32 features, make even the
 /// weighted losses fail on the tail (too few samples for too complex a class), and
 /// `class_sep` of 3 or more lets every loss reach full recall, so no scheme can matter.

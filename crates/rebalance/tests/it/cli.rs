@@ -1,0 +1,453 @@
+//! End-to-end: the `rebalance` binary as a user runs it.
+use std::path::Path;
+use std::process::Output;
+
+use crate::common::{
+    assert_ok, assert_one_line_error, confusion_total, read_json, rebalance, stderr, stdout,
+};
+use serde_json::Value;
+
+/// A short quickstart run: 300 samples in the head class, 50 test samples per class.
+fn train(out: &Path, extra: &[&str]) -> Output {
+    let out = out.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--config",
+        "configs/quickstart.toml",
+        "--out",
+        out,
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "data.max_per_class=300",
+        "--set",
+        "data.test_per_class=50",
+        // Separable classes: learnt above chance in a few epochs.
+        "--set",
+        "data.difficulty=\"easy\"",
+    ];
+    args.extend_from_slice(extra);
+    rebalance(&args)
+}
+
+#[test]
+fn quickstart_trains_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = train(dir.path(), &[]);
+    assert_ok(&output);
+    let out = stdout(&output);
+    assert!(out.contains("balanced accuracy"), "{out}");
+    // One line per epoch, no per-batch debug output.
+    let err = stderr(&output);
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("epoch ")).count(),
+        3,
+        "{err}"
+    );
+    assert!(!err.contains("ProgressSnapshot"));
+
+    let r = read_json(dir.path(), "report.json");
+    assert_eq!(r["backend"], "flex");
+    assert_eq!(r["epochs"], 3);
+    assert_eq!(r["scheme"], "ens");
+    let classes = 10;
+    for key in [
+        "train_counts",
+        "class_weights",
+        "per_class_recall",
+        "per_class_precision",
+    ] {
+        assert_eq!(r[key].as_array().unwrap().len(), classes, "{key}");
+    }
+    assert_eq!(r["train_counts"][0], 300);
+    // Calibration of the test probabilities, in their ranges.
+    for (key, high) in [("ece", 1.0), ("mce", 1.0), ("brier", 2.0)] {
+        let value = r[key].as_f64().unwrap();
+        assert!((0.0..=high).contains(&value), "{key} = {value}");
+    }
+    assert!(r["ece"].as_f64().unwrap() <= r["mce"].as_f64().unwrap());
+    assert!(r["nll"].as_f64().unwrap() > 0.0);
+    let report_md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(report_md.contains("| ECE (15 bins) |"), "{report_md}");
+    for figure in ["reliability.png", "reliability.svg"] {
+        let bytes = std::fs::metadata(dir.path().join(figure)).unwrap().len();
+        assert!(bytes > 1000, "{figure}: {bytes} bytes");
+    }
+    assert_eq!(r["reliability"].as_array().unwrap().len(), 15);
+    let weights: f64 = r["class_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .sum();
+    assert!(
+        (weights - 10.0).abs() < 1e-9,
+        "ENS weights sum to C: {weights}"
+    );
+    // Well above chance (0.1) after three epochs.
+    let balanced = r["balanced_accuracy"].as_f64().unwrap();
+    assert!(balanced > 0.3 && balanced <= 1.0, "{balanced}");
+    for key in ["accuracy", "macro_f1", "g_mean"] {
+        let v = r[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert_eq!(confusion_total(&r), 500);
+    assert!(r["wall_seconds"].as_f64().unwrap() > 0.0);
+    assert!(r["train_samples_per_second"].as_f64().unwrap() > 0.0);
+    for file in [
+        "config.toml",
+        "model.bpk",
+        "report.md",
+        "confusion.csv",
+        "state.json",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+    let svg = std::fs::read_to_string(dir.path().join("per_class_recall.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("test recall"),
+        "{}",
+        &svg[..100]
+    );
+    let png = std::fs::read(dir.path().join("training_curves.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("| class | train samples | weight | precision | recall | f1-score | support |")
+    );
+    assert!(md.contains("ECE by shot group (many > 100"), "{md}");
+    let shots = &r["calibration_by_shot"];
+    for group in ["many", "medium", "few"] {
+        let ece = shots[group]["ece"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&ece), "{shots}");
+    }
+
+    // eval rebuilds the model from the run directory and reproduces the test metrics.
+    let output = rebalance(&["eval", "--run", dir.path().to_str().unwrap()]);
+    assert_ok(&output);
+    let again = read_json(dir.path(), "report.json");
+    for key in [
+        "balanced_accuracy",
+        "accuracy",
+        "macro_f1",
+        "confusion",
+        "per_class_recall",
+        // The hardware that trained the model is the training's record, kept.
+        "device",
+    ] {
+        assert_eq!(again[key], r[key], "{key}");
+    }
+    // Post-hoc adjustment writes its own report.
+    let output = rebalance(&[
+        "eval",
+        "--run",
+        dir.path().to_str().unwrap(),
+        "--posthoc-tau",
+        "1",
+    ]);
+    assert_ok(&output);
+    assert_eq!(
+        read_json(dir.path(), "report-posthoc.json")["posthoc_tau"],
+        1.0
+    );
+}
+
+#[test]
+fn same_seed_same_metrics() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    assert_ok(&train(a.path(), &["--set", "train.epochs=2"]));
+    assert_ok(&train(b.path(), &["--set", "train.epochs=2"]));
+    let (ra, rb) = (
+        read_json(a.path(), "report.json"),
+        read_json(b.path(), "report.json"),
+    );
+    for key in [
+        "balanced_accuracy",
+        "accuracy",
+        "macro_f1",
+        "g_mean",
+        "confusion",
+        "per_class_recall",
+    ] {
+        assert_eq!(ra[key], rb[key], "{key}");
+    }
+}
+
+#[test]
+fn deferred_reweighting_switches_the_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = train(
+        dir.path(),
+        &[
+            "--set",
+            "loss.kind=\"ldam\"",
+            "--set",
+            "loss.drw_start_epoch=3",
+        ],
+    );
+    assert_ok(&output);
+    let r = read_json(dir.path(), "report.json");
+    assert_eq!(r["loss"], "ldam");
+    // The final weights are the ENS ones, not uniform.
+    let w = r["class_weights"].as_array().unwrap();
+    assert!(
+        w[9].as_f64().unwrap() > w[0].as_f64().unwrap() * 10.0,
+        "{w:?}"
+    );
+    assert_eq!(
+        stderr(&output)
+            .lines()
+            .filter(|l| l.starts_with("epoch "))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn weights_command() {
+    let output = rebalance(&[
+        "weights",
+        "--counts",
+        "5000,2997,1796,1077,645,387,232,139,83,50",
+        "--scheme",
+        "ens",
+        "--beta",
+        "0.9999",
+        "--format",
+        "json",
+    ]);
+    assert_ok(&output);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["scheme"], "ens:0.9999");
+    assert_eq!(json["normalization"], "sum-to-classes");
+    assert!((json["weights"][9].as_f64().unwrap() - 3.992724).abs() < 1e-6);
+    let table = rebalance(&["weights", "--counts", "10,1", "--scheme", "ins"]);
+    assert_ok(&table);
+    assert!(stdout(&table).contains("1.818182"));
+}
+
+#[test]
+fn data_command() {
+    let output = rebalance(&[
+        "data",
+        "--config",
+        "configs/quickstart.toml",
+        "--format",
+        "json",
+        "--set",
+        "data.test_per_class=7",
+    ]);
+    assert_ok(&output);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["num_classes"], 10);
+    assert_eq!(json["feature_shape"], serde_json::json!([16]));
+    assert_eq!(json["imbalance_factor"], 100.0);
+    assert_eq!(json["splits"]["train"]["counts"][0], 5000);
+    assert_eq!(json["splits"]["test"]["counts"][3], 7);
+}
+
+#[test]
+fn errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |text: &str| {
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let train_with = |path: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--config", path];
+        args.extend_from_slice(extra);
+        rebalance(&args)
+    };
+    let unknown = config("[train]\nepoch = 3\n");
+    assert_one_line_error(
+        &train_with(&unknown, &[]),
+        "train.epoch: unknown field `epoch`, expected one of `epochs`",
+    );
+    let bad = config("[loss]\nbeta = 1.2\n");
+    assert_one_line_error(&train_with(&bad, &[]), "loss.beta = 1.2: must be in [0, 1)");
+    let wrong_type = config("[train]\nepochs = \"many\"\n");
+    assert_one_line_error(&train_with(&wrong_type, &[]), "train.epochs");
+    let missing = train_with("no/such/config.toml", &[]);
+    assert_one_line_error(&missing, "cannot read config file no/such/config.toml");
+    // The OS's reason once, not once per level of the error chain.
+    assert_eq!(stderr(&missing).matches("os error 2").count(), 1);
+    let folder = config("[data]\nsource = \"idx\"\ndir = \"no/such/folder\"\n");
+    assert_one_line_error(&train_with(&folder, &[]), "no/such/folder");
+    assert_one_line_error(
+        &train_with("configs/quickstart.toml", &["--backend", "cuda"]),
+        "backend \"cuda\" is not compiled in: rebuild with `--features cuda`",
+    );
+    assert_one_line_error(
+        &train_with("configs/quickstart.toml", &["--set", "train.epoch=3"]),
+        "unknown field `epoch`",
+    );
+    let diverging = train(dir.path(), &["--set", "train.learning_rate=1e30"]);
+    assert_one_line_error(
+        &diverging,
+        "training diverged: the loss became NaN or infinite in epoch 1",
+    );
+    assert_one_line_error(
+        &rebalance(&["weights", "--counts", "10,0", "--scheme", "ins"]),
+        "class 1 has no training samples",
+    );
+}
+
+#[test]
+fn resume_continues_from_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_ok(&train(dir.path(), &["--set", "train.epochs=2"]));
+    let output = train(dir.path(), &["--set", "train.epochs=3", "--resume"]);
+    assert_ok(&output);
+    let err = stderr(&output);
+    let epochs: Vec<&str> = err.lines().filter(|l| l.starts_with("epoch ")).collect();
+    assert_eq!(epochs.len(), 1, "{err}");
+    assert!(epochs[0].starts_with("epoch 3/3"), "{err}");
+    assert_eq!(read_json(dir.path(), "report.json")["epochs"], 3);
+    // Nothing left to resume.
+    assert_one_line_error(
+        &train(dir.path(), &["--set", "train.epochs=3", "--resume"]),
+        "has already finished",
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &train(empty.path(), &["--resume"]),
+        "--resume: no checkpoint in",
+    );
+}
+
+/// A short run on wgpu: Mesa's lavapipe in CI, a GPU where there is one. Compiled in with
+/// `--features rebalance/wgpu` (as the workspace's test command does); skipped with a message
+/// where no adapter exists, unless `REBALANCE_REQUIRE_WGPU=1`.
+#[cfg(feature = "wgpu")]
+#[test]
+fn trains_on_wgpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = train(
+        dir.path(),
+        &["--backend", "wgpu", "--set", "train.epochs=1"],
+    );
+    if !output.status.success() && std::env::var("REBALANCE_REQUIRE_WGPU").as_deref() != Ok("1") {
+        // Straight to stderr: libtest captures `eprintln!` of a passing test, which would hide
+        // that nothing ran.
+        use std::io::Write;
+        let reason = stderr(&output);
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED trains_on_wgpu: wgpu did not run here ({}); REBALANCE_REQUIRE_WGPU=1 makes \
+             this a failure",
+            reason.lines().last().unwrap_or("no message").trim()
+        );
+        return;
+    }
+    assert_ok(&output);
+    let r = read_json(dir.path(), "report.json");
+    assert_eq!(r["backend"], "wgpu");
+    assert!(
+        r["balanced_accuracy"].as_f64().unwrap() > 0.2,
+        "{}",
+        r["balanced_accuracy"]
+    );
+}
+
+/// The deprecated ndarray backend, compiled in with `--features rebalance/ndarray` (as the
+/// workspace's test command does).
+#[cfg(feature = "ndarray")]
+#[test]
+fn trains_on_ndarray() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_ok(&train(
+        dir.path(),
+        &["--backend", "ndarray", "--set", "train.epochs=2"],
+    ));
+    let r = read_json(dir.path(), "report.json");
+    assert_eq!(r["backend"], "ndarray");
+    assert!(
+        r["balanced_accuracy"].as_f64().unwrap() > 0.3,
+        "{}",
+        r["balanced_accuracy"]
+    );
+    assert_eq!(r["per_class_recall"].as_array().unwrap().len(), 10);
+}
+
+/// LibTorch, compiled in with `--features rebalance/tch` (it builds against an installed
+/// PyTorch 2.9.0: README's Backends). It trains, and agrees with flex on the same data within
+/// what different initial weights explain.
+#[cfg(feature = "tch")]
+#[test]
+fn trains_on_tch() {
+    let dir = tempfile::tempdir().unwrap();
+    let flex = dir.path().join("flex");
+    let tch = dir.path().join("tch");
+    assert_ok(&train(&flex, &["--set", "train.epochs=2"]));
+    assert_ok(&train(
+        &tch,
+        &["--backend", "tch", "--set", "train.epochs=2"],
+    ));
+    let (f, t) = (
+        read_json(&flex, "report.json"),
+        read_json(&tch, "report.json"),
+    );
+    assert_eq!(t["backend"], "tch");
+    // LibTorch's CPU device is named by the processor, as flex's is.
+    assert_eq!(t["device"], f["device"]);
+    let (f, t) = (
+        f["balanced_accuracy"].as_f64().unwrap(),
+        t["balanced_accuracy"].as_f64().unwrap(),
+    );
+    assert!(t > 0.3 && (f - t).abs() < 0.15, "flex {f}, tch {t}");
+}
+
+/// `rebalance bench` on a tiny config: one flex run, the data pipeline, memory, ratios.
+#[test]
+fn bench_prints_ratios_against_its_baseline() {
+    let args = |format: &'static str| {
+        vec![
+            "bench",
+            "--backends",
+            "flex",
+            "--repeats",
+            "1",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "data.max_per_class=200",
+            "--set",
+            "data.test_per_class=20",
+            "--format",
+            format,
+        ]
+    };
+    let output = rebalance(&args("json"));
+    assert_ok(&output);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let flex = &json["training"][0];
+    assert_eq!(flex["backend"], "flex");
+    assert_eq!(flex["runs"], 1);
+    assert!(flex["samples_per_second"].as_f64().unwrap() > 0.0);
+    let dataset = json["dataset_bytes"].as_u64().unwrap();
+    // 10 classes × 20 test samples plus the long-tailed training split, 16 features each.
+    assert!(dataset > 200 * (16 * 4 + 8), "{dataset}");
+    if cfg!(target_os = "linux") {
+        assert!(flex["peak_memory_bytes"].as_u64().unwrap() > dataset);
+    }
+    assert!(json["data_samples_per_second"].as_f64().unwrap() > 0.0);
+    assert!(json["batcher_samples_per_second"].as_f64().unwrap() > 0.0);
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+
+    let output = rebalance(&args("table"));
+    assert_ok(&output);
+    let table = stdout(&output);
+    assert!(table.contains("1.00×"), "{table}");
+    assert!(table.contains("vs flex training"), "{table}");
+    assert_one_line_error(
+        &rebalance(&["bench", "--backends", "tpu"]),
+        "unknown backend \"tpu\"",
+    );
+}

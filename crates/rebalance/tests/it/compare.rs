@@ -1,0 +1,461 @@
+//! End-to-end: `rebalance compare` as a user runs it.
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::SystemTime;
+
+use crate::common::{assert_ok, assert_one_line_error, read_json, rebalance, stderr, stdout};
+
+fn tiny_config(dir: &Path) -> PathBuf {
+    crate::common::tiny_compare_config(dir, &["ce", "ins"])
+}
+
+fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "compare",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if !extra.contains(&"--seeds") {
+        args.extend_from_slice(&["--seeds", "2"]);
+    }
+    args.extend_from_slice(extra);
+    rebalance(&args)
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    let first = compare(&config, &out, &[]);
+    assert_ok(&first);
+    let err = stderr(&first);
+    assert!(
+        err.contains("2 variants × 2 seeds = 4 runs on flex (0 finished before, 4 to train)"),
+        "{err}"
+    );
+    // A line per finished run, with its balanced accuracy.
+    let finished: Vec<&str> = err.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(finished.len(), 4, "{err}");
+    assert!(
+        finished[0].starts_with("[1/4] ce seed 1: balanced accuracy 0."),
+        "{err}"
+    );
+    assert!(finished[3].contains("done"), "{err}");
+
+    // comparison.json: the provenance, and one entry per variant, mean and std of each metric.
+    let json = read_json(&out, "comparison.json");
+    let provenance = &json["provenance"];
+    assert_eq!(provenance["rebalance_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(provenance["backend"], "flex");
+    // The hardware: the processor's model name, as every run's report.json records it.
+    let device = provenance["device"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if cfg!(target_os = "linux") {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+        assert!(!device.is_empty() && cpuinfo.contains(&device), "{device}");
+        let report = read_json(&out.join("ce/seed-1"), "report.json");
+        assert_eq!(report["device"], device.as_str());
+    }
+    assert_eq!(provenance["seeds"], serde_json::json!([1, 2]));
+    assert_eq!(provenance["epochs"], 1);
+    assert_eq!(provenance["runs"], 4);
+    assert_eq!(provenance["config"], config.to_str().unwrap());
+    let sha = provenance["config_sha256"].as_str().unwrap();
+    assert!(
+        sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+        "{sha}"
+    );
+    // The commit: the one the build was given, else that of the checkout the tests run from
+    // (none outside a git checkout).
+    let checkout = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let expected = option_env!("REBALANCE_GIT_COMMIT")
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .or(checkout);
+    let commit = provenance["git_commit"].as_str().unwrap_or("unknown");
+    assert_eq!(
+        commit,
+        expected.as_deref().unwrap_or("unknown"),
+        "{provenance}"
+    );
+    if option_env!("REBALANCE_GIT_COMMIT").is_none() && expected.is_some() {
+        assert!(
+            commit.len() >= 40 && commit.chars().all(|c| c.is_ascii_hexdigit()),
+            "{commit}"
+        );
+        assert!(provenance["git_modified"].is_boolean(), "{provenance}");
+    }
+    assert_eq!(json["baseline"], "ce");
+    let entries = json["variants"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    let mut names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ce", "ins"]);
+    for e in entries {
+        assert_eq!(e["seeds"], serde_json::json!([1, 2]));
+        assert_eq!(e["backend"], "flex");
+        for stat in ["mean", "std"] {
+            for key in [
+                "accuracy",
+                "balanced_accuracy",
+                "macro_f1",
+                "g_mean",
+                "many_shot",
+                "medium_shot",
+                "few_shot",
+            ] {
+                let v = e[stat][key].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&v), "{stat}.{key} = {v}");
+            }
+            assert_eq!(e[stat]["per_class_recall"].as_array().unwrap().len(), 6);
+            assert!(e[stat]["wall_seconds"].as_f64().unwrap() >= 0.0);
+            // Calibration beside the scores.
+            assert!((0.0..=1.0).contains(&e[stat]["ece"].as_f64().unwrap()));
+        }
+    }
+    // Sorted by balanced accuracy, best first.
+    let ba = |i: usize| entries[i]["mean"]["balanced_accuracy"].as_f64().unwrap();
+    assert!(ba(0) >= ba(1));
+    // The mean is the mean of the runs in comparison.csv.
+    let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert_eq!(
+        &rows[0][..4],
+        ["variant", "seed", "accuracy", "balanced_accuracy"]
+    );
+    assert!(rows.iter().all(|r| r.len() == 2 + 9 + 6), "{csv}");
+    let best = entries[0]["name"].as_str().unwrap();
+    let runs: Vec<f64> = rows[1..]
+        .iter()
+        .filter(|r| r[0] == best)
+        .map(|r| r[3].parse().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 2);
+    assert!((ba(0) - (runs[0] + runs[1]) / 2.0).abs() < 1e-12);
+    // The training wall time of the sweep is the sum of its runs'.
+    let wall: f64 = rows[1..]
+        .iter()
+        .map(|r| r[10].parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(rows[0][10], "wall_seconds");
+    assert!((provenance["wall_seconds"].as_f64().unwrap() - wall).abs() < 1e-9);
+
+    // The paired difference of ins to ce: seed k minus seed k, with a Student t-interval.
+    let ins = entries.iter().find(|e| e["name"] == "ins").unwrap();
+    let ce = entries.iter().find(|e| e["name"] == "ce").unwrap();
+    assert!(ce.get("paired_difference").is_none(), "{ce}");
+    let seed_value = |variant: &str, seed: &str| -> f64 {
+        rows[1..]
+            .iter()
+            .find(|r| r[0] == variant && r[1] == seed)
+            .unwrap()[3]
+            .parse()
+            .unwrap()
+    };
+    let differences: Vec<f64> = ["1", "2"]
+        .iter()
+        .map(|seed| seed_value("ins", seed) - seed_value("ce", seed))
+        .collect();
+    let d = &ins["paired_difference"]["balanced_accuracy"];
+    assert_eq!(d["method"], "student-t", "{d}");
+    assert_eq!(d["n"], 2);
+    let mean = (differences[0] + differences[1]) / 2.0;
+    assert!((d["mean"].as_f64().unwrap() - mean).abs() < 1e-12, "{d}");
+    // n = 2: half-width t_{0.975,1} · sd / √2 = 12.7062 · |d1 − d2| / 2.
+    let half = 12.706_204_736_174_694 * (differences[0] - differences[1]).abs() / 2.0;
+    assert!(
+        (d["low"].as_f64().unwrap() - (mean - half)).abs() < 1e-9,
+        "{d}"
+    );
+    assert!(
+        (d["high"].as_f64().unwrap() - (mean + half)).abs() < 1e-9,
+        "{d}"
+    );
+    for key in [
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "g_mean",
+        "many_shot",
+        "medium_shot",
+        "few_shot",
+    ] {
+        assert_eq!(ins["paired_difference"][key]["n"], 2, "{key}");
+    }
+    assert!(ins["paired_difference"].get("wall_seconds").is_none());
+
+    // comparison.tex: the booktabs table, a row per variant.
+    let tex = std::fs::read_to_string(out.join("comparison.tex")).unwrap();
+    for rule in ["\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}"] {
+        assert!(tex.contains(rule), "{rule}: {tex}");
+    }
+    assert_eq!(tex.matches('{').count(), tex.matches('}').count(), "{tex}");
+    let body = &tex[tex.find("\\midrule").unwrap()..tex.find("\\bottomrule").unwrap()];
+    assert_eq!(body.lines().count(), 3, "{tex}");
+
+    // comparison.md: a row per variant, the best in bold, the gain over CE.
+    let md = std::fs::read_to_string(out.join("comparison.md")).unwrap();
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(table.len(), 3, "{md}");
+    assert!(table[0].contains("Δ vs ce"), "{md}");
+    assert!(table[1].contains("**"), "{md}");
+    assert!(md.contains(" pts |"), "{md}");
+    assert!(md.contains("`*`: the interval excludes 0."), "{md}");
+    assert!(md.contains(&format!("config SHA-256 `{sha}`")), "{md}");
+    if commit == "unknown" {
+        assert!(md.contains("commit unknown"), "{md}");
+    } else {
+        assert!(md.contains(&format!("commit `{commit}`")), "{md}");
+    }
+    assert_eq!(stdout(&first).lines().next(), Some("# rebalance compare"));
+    // The figures: PNG files, and SVG files that say what they show.
+    for (plot, labels) in [
+        (
+            "balanced_accuracy",
+            &[
+                "balanced accuracy per variant",
+                "ce (baseline)",
+                "ins",
+                "95% CI over 2 seeds",
+            ][..],
+        ),
+        (
+            "per_class_recall",
+            &["test recall per class", "ce (baseline)", "ins"][..],
+        ),
+        // The default line variants: the baseline and the best others.
+        ("per_class_recall_lines", &["ce (baseline)", "ins"][..]),
+        (
+            "shot_groups",
+            &["many-shot", "medium-shot", "few-shot", "ce (baseline)"][..],
+        ),
+    ] {
+        let png = std::fs::read(out.join(format!("{plot}.png"))).unwrap();
+        assert!(png.len() > 1000, "{plot}.png");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{plot}.png");
+        let svg = std::fs::read_to_string(out.join(format!("{plot}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{plot}.svg");
+        for label in labels {
+            assert!(svg.contains(label), "{plot}.svg lacks {label:?}");
+        }
+    }
+    assert!(md.contains("`per_class_recall_lines.png`"), "{md}");
+    let run_report = out.join("ins/seed-2/report.json");
+    let trained_at = modified(&run_report);
+
+    // The same command again trains nothing and gives the same comparison.
+    let again = compare(&config, &out, &[]);
+    assert_ok(&again);
+    assert!(
+        stderr(&again).contains("(4 finished before, 0 to train)"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(stdout(&again).contains("0 runs trained"));
+    assert_eq!(modified(&run_report), trained_at);
+    let json_again = read_json(&out, "comparison.json");
+    assert_eq!(json_again, json);
+
+    // --plot-variants picks the recall lines; the heatmap keeps every variant.
+    let picked = compare(&config, &out, &["--plot-variants", "ins"]);
+    assert_ok(&picked);
+    let lines = std::fs::read_to_string(out.join("per_class_recall_lines.svg")).unwrap();
+    assert!(lines.contains("ins") && !lines.contains("ce (baseline)"));
+    let heatmap = std::fs::read_to_string(out.join("per_class_recall.svg")).unwrap();
+    assert!(heatmap.contains("ins") && heatmap.contains("ce (baseline)"));
+
+    // An interrupted sweep continues: a run without its report is trained again, alone.
+    std::fs::remove_file(out.join("ce/seed-2/report.json")).unwrap();
+    let resumed = compare(&config, &out, &[]);
+    assert_ok(&resumed);
+    assert!(
+        stderr(&resumed).contains("(3 finished before, 1 to train)"),
+        "{}",
+        stderr(&resumed)
+    );
+    // A third seed adds runs and keeps the others.
+    let more = compare(&config, &out, &["--seeds", "3", "--only", "ins"]);
+    assert_ok(&more);
+    assert!(
+        stderr(&more)
+            .contains("1 variants × 3 seeds = 3 runs on flex (2 finished before, 1 to train)"),
+        "{}",
+        stderr(&more)
+    );
+
+    // A changed config refuses to mix with the old results, naming the key ...
+    assert_one_line_error(
+        &compare(&config, &out, &["--set", "train.learning_rate=0.01"]),
+        "holds a run of another config (train.learning_rate: 0.003 → 0.01), as do 3 more runs; \
+         rerun with --force",
+    );
+    assert_eq!(modified(&run_report), trained_at);
+    // ... unless forced.
+    let forced = compare(
+        &config,
+        &out,
+        &["--set", "train.learning_rate=0.01", "--force"],
+    );
+    assert_ok(&forced);
+    assert!(
+        stderr(&forced).contains("4 to train"),
+        "{}",
+        stderr(&forced)
+    );
+}
+
+#[test]
+fn compare_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    assert_one_line_error(
+        &compare(&config, &out, &["--only", "focal"]),
+        "--only focal: no such variant; the variants are ce, ins",
+    );
+    assert_one_line_error(
+        &compare(&config, &out, &["--plot-variants", "ce,focal"]),
+        "--plot-variants focal: no such variant in this sweep; the variants are ce, ins",
+    );
+    assert_one_line_error(
+        &compare(&config, &out, &["--only", "ins", "--plot-variants", "ce"]),
+        "--plot-variants ce: no such variant in this sweep; the variants are ins",
+    );
+    assert_one_line_error(
+        &compare(&config, &out, &["--plot-variants", "ins,ins"]),
+        "--plot-variants ins: named twice",
+    );
+    let write = |text: &str| {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    assert_one_line_error(
+        &compare(
+            &write("[[variants]]\nloss = { kind = \"focal\" }\n"),
+            &out,
+            &[],
+        ),
+        "variants[0]: has no name",
+    );
+    assert_one_line_error(
+        &compare(
+            &write("[[variants]]\nname = \"a\"\nloss = { kind = \"focal\", gamma = -1.0 }\n"),
+            &out,
+            &[],
+        ),
+        "variant \"a\": loss.gamma = -1: must be finite and >= 0",
+    );
+    assert_one_line_error(
+        &compare(&write("[[variants]]\nname = \"a/b\"\n"), &out, &[]),
+        "variants[0].name = \"a/b\": must be a non-empty string",
+    );
+    assert_one_line_error(
+        &compare(&write("[compare]\nbaseline = \"x\"\n"), &out, &[]),
+        "compare.baseline = \"x\": no such variant",
+    );
+    assert!(!out.exists(), "nothing written on errors");
+}
+
+/// Every variant of the default set trains: re-sampling, post-hoc adjustment, cRT's second
+/// stage and LDAM with deferred re-weighting (2 epochs: the weights switch on in epoch 2)
+/// included.
+#[test]
+fn the_default_set_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("default.toml");
+    let tiny_without_variants = crate::common::TINY_COMPARE_BASE;
+    std::fs::write(&path, tiny_without_variants).unwrap();
+    let out = dir.path().join("cmp");
+    let output = compare(&path, &out, &["--seeds", "1", "--set", "train.epochs=2"]);
+    assert_ok(&output);
+    let json = read_json(&out, "comparison.json");
+    assert_eq!(json["variants"].as_array().unwrap().len(), 20);
+    let loss = |name: &str| {
+        json["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()["loss"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        loss("cb-resampling"),
+        "cross-entropy, class-balanced re-sampling"
+    );
+    assert_eq!(loss("ce-posthoc"), "cross-entropy, post-hoc τ=1");
+    assert_eq!(loss("ldam-drw"), "ldam, ens β=0.9999, weights from epoch 2");
+    let posthoc = read_json(&out, "ce-posthoc/seed-1/report.json");
+    assert_eq!(posthoc["posthoc_tau"], 1.0);
+}
+
+/// README's compare command, cut to one variant, one seed and one epoch.
+#[test]
+fn readme_compare_config_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let config = Path::new("configs/compare.toml");
+    let output = compare(
+        config,
+        &out,
+        &["--seeds", "1", "--only", "ce", "--set", "train.epochs=1"],
+    );
+    assert_ok(&output);
+    assert!(stdout(&output).contains("| ce | cross-entropy |"));
+    assert!(!out.join("ce/seed-1/checkpoint").exists());
+}
+
+/// From ten paired seeds on, the interval is the percentile bootstrap, reproducibly.
+#[test]
+fn ten_seeds_take_the_bootstrap_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    let output = compare(&config, &out, &["--seeds", "10"]);
+    assert_ok(&output);
+    let json = read_json(&out, "comparison.json");
+    assert_eq!(json["provenance"]["seeds"].as_array().unwrap().len(), 10);
+    let ins = json["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "ins")
+        .unwrap();
+    let d = &ins["paired_difference"]["balanced_accuracy"];
+    assert_eq!(d["method"], "percentile-bootstrap", "{d}");
+    assert_eq!(d["n"], 10);
+    let (low, mean, high) = (
+        d["low"].as_f64().unwrap(),
+        d["mean"].as_f64().unwrap(),
+        d["high"].as_f64().unwrap(),
+    );
+    assert!(low <= mean && mean <= high, "{d}");
+    // The mean difference is the difference of the means (the same ten seeds).
+    let gain = ins["gain_over_baseline"].as_f64().unwrap();
+    assert!((mean - gain).abs() < 1e-12, "{d}");
+    // A merge of the same runs gives the same intervals.
+    let merged = compare(&config, &out, &["--seeds", "10", "--merge"]);
+    assert_ok(&merged);
+    assert_eq!(read_json(&out, "comparison.json"), json);
+}

@@ -1,0 +1,20 @@
+//! The integration tests of the rebalance binary and library, one module per topic.
+//!
+//! One test binary for the crate (each links Burn; separate binaries cost a link and ~200 MB
+//! of disk apiece): `cargo test -p rebalance --test it MODULE::`.
+#![allow(clippy::unwrap_used)]
+
+mod architecture;
+mod cli;
+mod common;
+mod compare;
+mod compare_multilabel;
+mod devices;
+mod hardening_data;
+mod images;
+mod jobs;
+mod loss_schema;
+mod multilabel;
+mod predictions;
+mod runs;
+mod shards;
