@@ -167,6 +167,7 @@ mod dense;
 mod error;
 mod flat_config;
 mod focal;
+mod fused;
 mod imbalance_loss;
 mod label_aware;
 mod label_weighting;

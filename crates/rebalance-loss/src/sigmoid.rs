@@ -3,6 +3,7 @@
 use burn::prelude::*;
 
 use crate::LabelWeighting;
+use crate::fused::{self, ElementParams, SigmoidTargets};
 use crate::reduction::PerSample;
 
 /// The parameters of a sigmoid loss; `gamma = 0` and `alpha = None` is plain BCE.
@@ -123,21 +124,21 @@ impl SigmoidTerms<'_> {
         let [batch_size, _] = logits.dims();
         match self.row_weights(&targets) {
             Some(RowWeights::Rows(s)) => PerSample {
-                loss: self.row_sums(logits, targets) * s.clone(),
+                loss: self.row_sums(logits, SigmoidTargets::Dense(targets), None) * s.clone(),
                 weight: Some(s),
                 valid: None,
             },
             Some(RowWeights::Columns(w)) => {
-                let loss = (self.elements(logits, targets) * w.clone().unsqueeze_dim::<2>(0))
-                    .sum_dim(1)
-                    .squeeze_dim::<1>(1);
+                let loss = self.row_sums(logits, SigmoidTargets::Dense(targets), Some(&w));
                 PerSample {
                     loss,
                     weight: Some(w.mean().expand([batch_size])),
                     valid: None,
                 }
             }
-            None => PerSample::unweighted(self.row_sums(logits, targets)),
+            None => {
+                PerSample::unweighted(self.row_sums(logits, SigmoidTargets::Dense(targets), None))
+            }
         }
     }
 
@@ -145,21 +146,60 @@ impl SigmoidTerms<'_> {
     /// one-hot rows. Under `positive-sum` the sample weight `w_y` is gathered rather than
     /// summed over the row (a one-hot row always has its positive label).
     pub fn per_sample_of_indices(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
-        let [_, num_classes] = logits.dims();
-        let one_hot = one_hot_targets(targets.clone(), num_classes);
-        match self.label_weighting {
-            LabelWeighting::PositiveSum => {
-                PerSample::class_weighted(self.row_sums(logits, one_hot), self.weights, targets)
+        let [batch_size, _] = logits.dims();
+        let indices = SigmoidTargets::Indices(targets.clone());
+        match (self.label_weighting, self.weights) {
+            (LabelWeighting::PositiveSum, _) | (LabelWeighting::PerLabel, None) => {
+                PerSample::class_weighted(
+                    self.row_sums(logits, indices, None),
+                    self.weights,
+                    targets,
+                )
             }
-            LabelWeighting::PerLabel => self.per_sample(logits, one_hot),
+            (LabelWeighting::PerLabel, Some(w)) => PerSample {
+                loss: self.row_sums(logits, indices, Some(w)),
+                weight: Some(w.clone().mean().expand([batch_size])),
+                valid: None,
+            },
         }
     }
 
-    /// `Σ_c e_{n,c}`, `[B]`.
-    fn row_sums(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        self.elements(logits, targets)
-            .sum_dim(1)
-            .squeeze_dim::<1>(1)
+    /// The element loss's scalars as the fused path takes them.
+    pub(crate) fn params(&self) -> ElementParams {
+        ElementParams::new(self.gamma, self.alpha)
+    }
+
+    /// `Σ_c w_c·e_{n,c}`, `[B]` (`w_c = 1` without `columns`): one fused pass forward and one
+    /// backward on flex (`fused.rs`), the composition of [`elements`](Self::elements) elsewhere.
+    fn row_sums(
+        &self,
+        logits: Tensor<2>,
+        targets: SigmoidTargets,
+        columns: Option<&Tensor<1>>,
+    ) -> Tensor<1> {
+        fused::row_sums(&logits, &targets, self.pos_weight, columns, self.params())
+            .unwrap_or_else(|| self.composed_row_sums(logits, targets, columns))
+    }
+
+    /// [`row_sums`](Self::row_sums) by tensor operations on any backend: the reference the
+    /// fused pass is tested against.
+    pub(crate) fn composed_row_sums(
+        &self,
+        logits: Tensor<2>,
+        targets: SigmoidTargets,
+        columns: Option<&Tensor<1>>,
+    ) -> Tensor<1> {
+        let [_, num_classes] = logits.dims();
+        let targets = match targets {
+            SigmoidTargets::Indices(t) => one_hot_targets(t, num_classes),
+            SigmoidTargets::Dense(t) => t,
+        };
+        let elements = self.elements(logits, targets);
+        let elements = match columns {
+            Some(w) => elements * w.clone().unsqueeze_dim::<2>(0),
+            None => elements,
+        };
+        elements.sum_dim(1).squeeze_dim::<1>(1)
     }
 }
 
