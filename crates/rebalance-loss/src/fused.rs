@@ -4,9 +4,10 @@
 //! element-wise tensor operations, each a pass over `[B, C]` forward and one or two backward,
 //! each an autodiff node. Here one loop over `[B, C]` computes every element loss `e_{n,c}`, its
 //! row sum `Σ_c w_c·e_{n,c}` and the derivative `w_c·∂e_{n,c}/∂z_{n,c}`; the backward is one
-//! more loop, `∂L/∂z_{n,c} = ∂L/∂r_n · w_c·∂e_{n,c}/∂z_{n,c}`. The arithmetic is the
-//! composition's, operation for operation, in `f32` with vectorized `exp` and `ln`, so the
-//! two agree to float precision; the unit tests below check values and gradients against it.
+//! more loop, `∂L/∂z_{n,c} = ∂L/∂r_n · w_c·∂e_{n,c}/∂z_{n,c}`. The arithmetic follows the
+//! composition's operations in `f32`, with vectorized `exp` and `ln` (and one rewrite, the focal
+//! factor of hard targets as a product; see [`elements`]), so the two agree to float precision;
+//! the unit tests below check values and gradients against it.
 //!
 //! It goes through Burn's backend-extension API (`Tensor::try_into_primitive` /
 //! `Tensor::from_primitive`, the `extension` feature) down to `FlexTensor`'s storage, with a

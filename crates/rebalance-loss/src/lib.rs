@@ -36,6 +36,11 @@
 //! - `no_label_weight`: under `positive-sum`, the weight of a row without a positive label
 //!   (default 0: it drops out).
 //!
+//! On Burn's flex backend (`f32`, with or without autodiff, no gradient checkpointing) the
+//! sigmoid losses' per-sample sums run as one fused, vectorized pass with its own backward, at
+//! about the cost of cross-entropy; on every other backend they run as tensor operations. The
+//! two agree to float precision (the crate's README has the measurements).
+//!
 //! # Dense targets (segmentation)
 //!
 //! The softmax losses ([`WeightedCrossEntropy`], [`Focal`], [`Ldam`], [`LogitAdjusted`],
