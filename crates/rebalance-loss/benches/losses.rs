@@ -123,6 +123,31 @@ fn losses() -> Vec<(&'static str, LossConfig)> {
     ]
 }
 
+/// The sigmoid losses on multi-hot targets (the weighting article's setting), through
+/// `LossConfig::init_multi_label`: each row's class and the next one are positive.
+fn multi_label_losses() -> Vec<(&'static str, LossConfig)> {
+    losses()
+        .into_iter()
+        .filter_map(|(name, config)| match name {
+            "sigmoid BCE" => Some(("sigmoid BCE, multi-hot", config)),
+            "sigmoid focal" => Some(("sigmoid focal, multi-hot", config)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Rows with two positive labels: `targets[n]` and the next class.
+fn multi_hot(targets: &[i64], classes: usize, device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = targets
+        .iter()
+        .flat_map(|&t| {
+            (0..classes as i64)
+                .map(move |c| f32::from(u8::from(c == t || c == (t + 1) % classes as i64)))
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [targets.len(), classes]), device)
+}
+
 /// Long-tailed counts for `classes` classes (imbalance factor 100).
 fn counts(classes: usize) -> ClassCounts {
     let counts: Vec<u64> = (0..classes)
@@ -169,8 +194,9 @@ fn bench(c: &mut Criterion) {
             burn::tensor::Distribution::Normal(0.0, 2.0),
             &device,
         );
-        let targets: Vec<i64> = (0..BATCH).map(|i| ((i * 7919) % classes) as i64).collect();
-        let targets = Tensor::<1, Int>::from_ints(targets.as_slice(), &device);
+        let indices: Vec<i64> = (0..BATCH).map(|i| ((i * 7919) % classes) as i64).collect();
+        let targets = Tensor::<1, Int>::from_ints(indices.as_slice(), &device);
+        let multi_hot_targets = multi_hot(&indices, classes, &device);
 
         let mut group = c.benchmark_group(format!("B{BATCH}xC{classes}"));
         let mut bench_loss =
@@ -198,6 +224,12 @@ fn bench(c: &mut Criterion) {
             let loss = ImbalanceLoss::new(&config, &counts, &device).unwrap();
             bench_loss(name, &|z, y| loss.forward(z, y));
         }
+        for (name, config) in multi_label_losses() {
+            let loss = config
+                .init_multi_label(&counts, counts.total(), 0, &device)
+                .unwrap();
+            bench_loss(name, &|z, _| loss.forward(z, multi_hot_targets.clone()));
+        }
         group.finish();
     }
 }
@@ -218,6 +250,7 @@ fn main() {
     let names: Vec<&str> = [BASELINE, BCE_REFERENCE]
         .into_iter()
         .chain(losses().iter().map(|(n, _)| *n))
+        .chain(multi_label_losses().iter().map(|(n, _)| *n))
         .collect();
     for name in names {
         let mut row = format!("| {name} |");

@@ -556,6 +556,53 @@ fn target_gradient(upstream: &FlexTensor, state: &DenseState) -> FlexTensor {
     spread(upstream, &flex_tensor(dy, [batch, classes]))
 }
 
+/// The multi-hot row weights `s_n = Σ_{c: y_nc > 0} w_c` (`no_label_weight` for a row without
+/// a positive entry), `[B]`, in one pass over the targets on flex; `None` elsewhere, where
+/// [`composed_positive_sums`](crate::sigmoid::composed_positive_sums) runs. A constant of the
+/// graph either way (the targets enter through a comparison).
+pub(crate) fn positive_sums(
+    targets: &Tensor<2>,
+    weights: &Tensor<1>,
+    no_label_weight: f64,
+) -> Option<Tensor<1>> {
+    let [batch, classes] = targets.dims();
+    let primitive = match targets.clone().try_into_primitive::<Autodiff<Flex>>() {
+        Ok(tensor) => tensor.primitive().clone(),
+        Err(_) => targets.clone().try_into_primitive::<Flex>().ok()?,
+    };
+    let y = f32_values(&primitive)?;
+    let w = host_vector(Some(weights))??;
+    if w.len() != classes {
+        return None;
+    }
+    let sums: Vec<f32> = y
+        .chunks_exact(classes.max(1))
+        .take(batch)
+        .map(|row| {
+            let mut sum = 0.0f32;
+            let mut any = false;
+            for (&y, &w) in row.iter().zip(&w) {
+                if y > 0.0 {
+                    sum += w;
+                    any = true;
+                }
+            }
+            if any || no_label_weight == 0.0 {
+                sum
+            } else {
+                sum + no_label_weight as f32
+            }
+        })
+        .collect();
+    if sums.len() != batch {
+        return None;
+    }
+    Some(Tensor::from_data(
+        TensorData::new(sums, [batch]),
+        &targets.device(),
+    ))
+}
+
 /// `Σ_c w_c·e_{n,c}`, `[B]`, in one fused pass, or `None` where the composition must run
 /// (not flex, not `f32`, gradient checkpointing, or targets of the wrong shape).
 pub(crate) fn row_sums(
@@ -855,6 +902,21 @@ mod tests {
             }
             // Soft targets computed from a model: the targets' gradient too.
             compare(true, &case, true, true);
+        }
+    }
+
+    #[test]
+    fn positive_sums_equal_the_composition() {
+        let weights: Vec<f32> = (0..C).map(|c| 0.1 + c as f32 * 0.37).collect();
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let targets = Tensor::<2>::from_data(TensorData::new(dense_targets(), [B, C]), &device);
+            let w = Tensor::<1>::from_floats(weights.as_slice(), &device);
+            for no_label_weight in [0.0, 0.75] {
+                let fused = positive_sums(&targets, &w, no_label_weight).unwrap();
+                let composed =
+                    crate::sigmoid::composed_positive_sums(&targets, &w, no_label_weight);
+                assert_close("positive sums", &values(fused), &values(composed));
+            }
         }
     }
 

@@ -87,22 +87,10 @@ impl SigmoidTerms<'_> {
         let w = self.weights?;
         Some(match self.label_weighting {
             LabelWeighting::PerLabel => RowWeights::Columns(w.clone()),
-            LabelWeighting::PositiveSum => {
-                let positive = targets.clone().greater_elem(0.0).float();
-                let mut rows = (positive.clone() * w.clone().unsqueeze_dim::<2>(0))
-                    .sum_dim(1)
-                    .squeeze_dim::<1>(1);
-                if self.no_label_weight != 0.0 {
-                    // 1 for a row without a positive label, else 0.
-                    let empty = positive
-                        .sum_dim(1)
-                        .squeeze_dim::<1>(1)
-                        .equal_elem(0.0)
-                        .float();
-                    rows = rows + empty.mul_scalar(self.no_label_weight);
-                }
-                RowWeights::Rows(rows)
-            }
+            LabelWeighting::PositiveSum => RowWeights::Rows(
+                fused::positive_sums(targets, w, self.no_label_weight)
+                    .unwrap_or_else(|| composed_positive_sums(targets, w, self.no_label_weight)),
+            ),
         })
     }
 
@@ -201,6 +189,30 @@ impl SigmoidTerms<'_> {
         };
         elements.sum_dim(1).squeeze_dim::<1>(1)
     }
+}
+
+/// `s_n = Σ_{c: y_nc > 0} w_c`, or `no_label_weight` for a row without a positive entry, `[B]`,
+/// by tensor operations on any backend (on flex, [`fused::positive_sums`] computes it in one
+/// pass; this is its reference).
+pub(crate) fn composed_positive_sums(
+    targets: &Tensor<2>,
+    weights: &Tensor<1>,
+    no_label_weight: f64,
+) -> Tensor<1> {
+    let positive = targets.clone().greater_elem(0.0).float();
+    let rows = (positive.clone() * weights.clone().unsqueeze_dim::<2>(0))
+        .sum_dim(1)
+        .squeeze_dim::<1>(1);
+    if no_label_weight == 0.0 {
+        return rows;
+    }
+    // 1 for a row without a positive label, else 0.
+    let empty = positive
+        .sum_dim(1)
+        .squeeze_dim::<1>(1)
+        .equal_elem(0.0)
+        .float();
+    rows + empty.mul_scalar(no_label_weight)
 }
 
 /// Class indices `[B]` as one-hot float targets `[B, C]`, built by comparison so nothing is
