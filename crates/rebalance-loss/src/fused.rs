@@ -622,6 +622,15 @@ pub(crate) fn row_sums(
         pos_weight: host_vector(pos_weight)?,
         weights: host_vector(weights)?,
     };
+    let [pos_weight, weights] = [&columns.pos_weight, &columns.weights];
+    if [pos_weight, weights]
+        .into_iter()
+        .flatten()
+        .any(|v| v.len() != shape[1])
+    {
+        // A `[C]` constant of another length: the composition's error to report.
+        return None;
+    }
     if let Ok(logits) = logits.clone().try_into_primitive::<Autodiff<Flex>>() {
         return autodiff_row_sums(logits, targets, columns, params, shape);
     }
@@ -928,11 +937,16 @@ mod tests {
         let z = Tensor::<2>::zeros([2, 3], &ndarray);
         let y = SigmoidTargets::Indices(Tensor::<1, Int>::from_ints([0, 1], &ndarray));
         assert!(row_sums(&z, &y, None, None, params).is_none());
-        // Targets of the wrong length are the composition's to report.
+        // Targets or class constants of the wrong length are the composition's to report.
         let flex = Device::flex();
         let z = Tensor::<2>::zeros([2, 3], &flex);
         let y = SigmoidTargets::Indices(Tensor::<1, Int>::from_ints([0, 1, 2], &flex));
         assert!(row_sums(&z, &y, None, None, params).is_none());
+        let y = SigmoidTargets::Indices(Tensor::<1, Int>::from_ints([0, 1], &flex));
+        let four = Tensor::<1>::ones([4], &flex);
+        assert!(row_sums(&z, &y, Some(&four), None, params).is_none());
+        assert!(row_sums(&z, &y, None, Some(&four), params).is_none());
+        assert!(row_sums(&z, &y, None, None, params).is_some());
     }
 
     #[test]
