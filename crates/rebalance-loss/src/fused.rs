@@ -185,7 +185,10 @@ lanes!(f32x4, 4);
 /// With `hard` targets (0 or 1, as class indices are) and an integer `γ` up to 4, the focal
 /// factor `exp(-γ·(z·(y - b) + t)) = (1 - p_t)^γ` is a product instead: `1 - p_t` is
 /// `u/(1 + u)` where `y ≠ b` and `1/(1 + u)` where `y = b`, with `1/(1 + u)` already at hand
-/// for the gradient. That saves an `exp` per element; the two forms agree to a few ulp.
+/// for the gradient. That saves an `exp` per element. The two forms agree to float precision;
+/// the product is the more accurate at large `|z|`, where the `exp` form's argument `γ·|z|`
+/// carries a rounding error of `γ·|z|·2^-24`. They differ at an infinite logit on the wrong
+/// side: the composition's `∞·0` makes the loss NaN, the product `+∞` (both non-finite).
 ///
 /// The terms are compile-time constants, so that each combination is a loop of its own without
 /// branches: `POS_WEIGHT` (else `pw` is unused), `FOCAL` ([`NO_FOCAL`], [`FOCAL_PRODUCT`] or
@@ -604,7 +607,9 @@ pub(crate) fn positive_sums(
 }
 
 /// `Σ_c w_c·e_{n,c}`, `[B]`, in one fused pass, or `None` where the composition must run
-/// (not flex, not `f32`, gradient checkpointing, or targets of the wrong shape).
+/// (not flex, not `f32`, gradient checkpointing, targets or `[C]` constants of the wrong shape,
+/// or more than 2^24 classes, where class indices stop being exact in `f32` lanes). Nothing is
+/// read back from a device before the backend is known to be flex.
 pub(crate) fn row_sums(
     logits: &Tensor<2>,
     targets: &SigmoidTargets,
@@ -612,12 +617,20 @@ pub(crate) fn row_sums(
     weights: Option<&Tensor<1>>,
     params: ElementParams,
 ) -> Option<Tensor<1>> {
-    let shape @ [batch, _] = logits.dims();
+    let shape @ [batch, classes] = logits.dims();
     match targets {
-        SigmoidTargets::Indices(t) if t.dims() != [batch] => return None,
+        SigmoidTargets::Indices(t) if t.dims() != [batch] || classes > 1 << 24 => return None,
         SigmoidTargets::Dense(t) if t.dims() != shape => return None,
         _ => {}
     }
+    // The backend first: the constants below are read to the host only on flex.
+    let (tracked, plain) = match logits.clone().try_into_primitive::<Autodiff<Flex>>() {
+        Ok(logits) => (Some(logits), None),
+        Err(_) => (
+            None,
+            Some(logits.clone().try_into_primitive::<Flex>().ok()?),
+        ),
+    };
     let columns = Columns {
         pos_weight: host_vector(pos_weight)?,
         weights: host_vector(weights)?,
@@ -626,15 +639,15 @@ pub(crate) fn row_sums(
     if [pos_weight, weights]
         .into_iter()
         .flatten()
-        .any(|v| v.len() != shape[1])
+        .any(|v| v.len() != classes)
     {
         // A `[C]` constant of another length: the composition's error to report.
         return None;
     }
-    if let Ok(logits) = logits.clone().try_into_primitive::<Autodiff<Flex>>() {
+    if let Some(logits) = tracked {
         return autodiff_row_sums(logits, targets, columns, params, shape);
     }
-    let logits = logits.clone().try_into_primitive::<Flex>().ok()?;
+    let logits = plain?;
     let z = f32_values(&logits)?;
     let rows = match targets {
         SigmoidTargets::Indices(t) => {
