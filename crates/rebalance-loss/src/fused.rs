@@ -182,7 +182,7 @@ lanes!(f32x4, 4);
 /// through the same operations. `exp` and `ln` are `wide`'s vectorized ones, within 1–2 ulp of
 /// libm's (Burn's flex calls libm's one element at a time): that is most of the speed-up.
 ///
-/// With `hard` targets (0 or 1, as class indices are) and an integer `γ` up to 4, the focal
+/// With hard targets (all 0 or 1: class indices, multi-hot rows) and an integer `γ` up to 4, the focal
 /// factor `exp(-γ·(z·(y - b) + t)) = (1 - p_t)^γ` is a product instead: `1 - p_t` is
 /// `u/(1 + u)` where `y ≠ b` and `1/(1 + u)` where `y = b`, with `1/(1 + u)` already at hand
 /// for the gradient. That saves an `exp` per element. The two forms agree to float precision;
@@ -338,10 +338,14 @@ fn forward(
     shape: [usize; 2],
     with_grad: bool,
 ) -> (Vec<f32>, Option<Vec<f32>>) {
-    let hard = matches!(targets, RowTargets::Indices(_));
+    // Hard targets (all 0 or 1: class indices, and multi-hot rows) allow the focal product.
+    let hard = || match targets {
+        RowTargets::Indices(_) => true,
+        RowTargets::Dense(y) => y.iter().all(|&y| y == 0.0 || y == 1.0),
+    };
     let focal = match (params.gamma > 0.0, params.power) {
         (false, _) => NO_FOCAL,
-        (true, Some(_)) if hard => FOCAL_PRODUCT,
+        (true, Some(_)) if hard() => FOCAL_PRODUCT,
         (true, _) => FOCAL_EXP,
     };
     macro_rules! forward_with {
@@ -846,7 +850,25 @@ mod tests {
     }
 
     /// Row sums and gradients (under a non-uniform upstream gradient) of both paths.
+    /// Multi-hot rows of 0 and 1 only, one of them empty: the focal product on float targets.
+    fn hard_dense_targets() -> Vec<f32> {
+        dense_targets()
+            .iter()
+            .map(|&y| f32::from(u8::from(y > 0.5)))
+            .collect()
+    }
+
     fn compare(autodiff: bool, case: &Case, dense: bool, track_targets: bool) {
+        compare_with(autodiff, case, dense, track_targets, dense_targets());
+    }
+
+    fn compare_with(
+        autodiff: bool,
+        case: &Case,
+        dense: bool,
+        track_targets: bool,
+        dense_values: Vec<f32>,
+    ) {
         let device = &if autodiff {
             Device::flex().autodiff()
         } else {
@@ -870,7 +892,7 @@ mod tests {
         let run = |fused_path: bool| {
             let z = Tensor::<2>::from_data(TensorData::new(logits_data(), [B, C]), device);
             let z = if autodiff { z.require_grad() } else { z };
-            let y = Tensor::<2>::from_data(TensorData::new(dense_targets(), [B, C]), device);
+            let y = Tensor::<2>::from_data(TensorData::new(dense_values.clone(), [B, C]), device);
             let y = if track_targets { y.require_grad() } else { y };
             let targets = if dense {
                 SigmoidTargets::Dense(y.clone())
@@ -924,6 +946,7 @@ mod tests {
             }
             // Soft targets computed from a model: the targets' gradient too.
             compare(true, &case, true, true);
+            compare_with(true, &case, true, false, hard_dense_targets());
         }
     }
 
