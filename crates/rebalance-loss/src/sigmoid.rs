@@ -109,7 +109,6 @@ impl SigmoidTerms<'_> {
     /// Per-sample losses of multi-hot targets: `s_n · Σ_c e_{n,c}` with sample weight `s_n`
     /// (`positive-sum`), or `Σ_c w_c·e_{n,c}` with sample weight `mean_c w_c` (`per-label`).
     pub fn per_sample(&self, logits: Tensor<2>, targets: Tensor<2>) -> PerSample {
-        let [batch_size, _] = logits.dims();
         match self.row_weights(&targets) {
             Some(RowWeights::Rows(s)) => PerSample {
                 loss: self.row_sums(logits, SigmoidTargets::Dense(targets), None) * s.clone(),
@@ -117,12 +116,7 @@ impl SigmoidTerms<'_> {
                 valid: None,
             },
             Some(RowWeights::Columns(w)) => {
-                let loss = self.row_sums(logits, SigmoidTargets::Dense(targets), Some(&w));
-                PerSample {
-                    loss,
-                    weight: Some(w.mean().expand([batch_size])),
-                    valid: None,
-                }
+                self.column_weighted(logits, SigmoidTargets::Dense(targets), &w)
             }
             None => {
                 PerSample::unweighted(self.row_sums(logits, SigmoidTargets::Dense(targets), None))
@@ -134,7 +128,6 @@ impl SigmoidTerms<'_> {
     /// one-hot rows. Under `positive-sum` the sample weight `w_y` is gathered rather than
     /// summed over the row (a one-hot row always has its positive label).
     pub fn per_sample_of_indices(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
-        let [batch_size, _] = logits.dims();
         let indices = SigmoidTargets::Indices(targets.clone());
         match (self.label_weighting, self.weights) {
             (LabelWeighting::PositiveSum, _) | (LabelWeighting::PerLabel, None) => {
@@ -144,11 +137,22 @@ impl SigmoidTerms<'_> {
                     targets,
                 )
             }
-            (LabelWeighting::PerLabel, Some(w)) => PerSample {
-                loss: self.row_sums(logits, indices, Some(w)),
-                weight: Some(w.clone().mean().expand([batch_size])),
-                valid: None,
-            },
+            (LabelWeighting::PerLabel, Some(w)) => self.column_weighted(logits, indices, w),
+        }
+    }
+
+    /// `per-label` weighting: `Σ_c w_c·e_{n,c}` with sample weight `mean_c w_c`.
+    fn column_weighted(
+        &self,
+        logits: Tensor<2>,
+        targets: SigmoidTargets,
+        weights: &Tensor<1>,
+    ) -> PerSample {
+        let [batch_size, _] = logits.dims();
+        PerSample {
+            loss: self.row_sums(logits, targets, Some(weights)),
+            weight: Some(weights.clone().mean().expand([batch_size])),
+            valid: None,
         }
     }
 
