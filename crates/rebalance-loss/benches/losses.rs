@@ -1,8 +1,14 @@
 //! Forward + backward of every loss against burn-nn's weighted `CrossEntropyLoss`, measured in
-//! the same run, on the flex CPU backend, at batch 1024 and 10, 100, 1000 classes.
+//! the same run, on the flex CPU backend (or wgpu), at batch 1024 and 10, 100, 1000 classes.
 //!
 //! ```text
 //! cargo bench -p rebalance-loss
+//! ```
+//!
+//! On a GPU through wgpu (the sigmoid losses then run as the fused CubeCL kernel):
+//!
+//! ```text
+//! REBALANCE_BENCH_DEVICE=wgpu cargo bench -p rebalance-loss --features wgpu
 //! ```
 //!
 //! Criterion reports each timing; the table printed at the end gives each loss's time as a
@@ -184,8 +190,27 @@ fn time_loop(
     elapsed
 }
 
-fn bench(c: &mut Criterion) {
-    let device = Device::flex().autodiff();
+/// The device to measure on, `REBALANCE_BENCH_DEVICE`: `flex` (the default) or `wgpu` (with
+/// the `wgpu` feature), as an autodiff device, and its name for the table.
+fn bench_device() -> (Device, &'static str) {
+    match std::env::var("REBALANCE_BENCH_DEVICE").as_deref() {
+        Err(_) | Ok("flex") => (Device::flex().autodiff(), "flex"),
+        #[cfg(feature = "wgpu")]
+        Ok("wgpu") => (
+            Device::wgpu(burn::prelude::DeviceKind::DefaultDevice).autodiff(),
+            "wgpu",
+        ),
+        Ok(other) => {
+            eprintln!(
+                "REBALANCE_BENCH_DEVICE={other}: expected flex, or wgpu (with --features wgpu)"
+            );
+            std::process::exit(2)
+        }
+    }
+}
+
+fn bench(c: &mut Criterion, device: &Device) {
+    let device = device.clone();
     for classes in [10usize, 100, 1000] {
         let counts = counts(classes);
         let weights = Scheme::Ens { beta: 0.9999 }.weights(&counts).unwrap();
@@ -240,11 +265,14 @@ fn main() {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
-    bench(&mut criterion);
+    let (device, device_name) = bench_device();
+    bench(&mut criterion, &device);
     criterion.final_summary();
 
     let means = MEANS.lock().unwrap();
-    println!("\nforward + backward, flex, batch {BATCH}: time per step and ratio to {BASELINE}\n");
+    println!(
+        "\nforward + backward, {device_name}, batch {BATCH}: time per step and ratio to {BASELINE}\n"
+    );
     println!("| loss | C = 10 | C = 100 | C = 1000 |");
     println!("|---|---|---|---|");
     let names: Vec<&str> = [BASELINE, BCE_REFERENCE]

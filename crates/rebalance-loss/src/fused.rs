@@ -9,6 +9,9 @@
 //! factor of hard targets as a product; see [`elements`]), so the two agree to float precision;
 //! the unit tests below check values and gradients against it.
 //!
+//! On Burn's CubeCL backend (wgpu, with this crate's `wgpu` feature) the same pass is one
+//! `#[cube]` kernel, in `fused/cube.rs`.
+//!
 //! It goes through Burn's backend-extension API (`Tensor::try_into_primitive` /
 //! `Tensor::from_primitive`, the `extension` feature) down to `FlexTensor`'s storage, with a
 //! hand-written `Backward` registered in `Autodiff<Flex>`. Any other backend, an `f16`/`f64`
@@ -28,6 +31,9 @@ use burn::backend::{Autodiff, Flex, TensorMetadata};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use wide::{f32x4, f32x8};
+
+#[cfg(feature = "wgpu")]
+mod cube;
 
 /// The targets of a batch: class indices `[B]` or float (multi-hot or soft) rows `[B, C]`.
 pub(crate) enum SigmoidTargets {
@@ -190,7 +196,8 @@ macro_rules! exp_nonpositive {
         let clamped = <$vector>::splat(LOWEST).fast_max(x);
         let r = (clamped * <$vector>::splat(std::f32::consts::LOG2_E)).fast_round_int();
         let rf = r.round_float();
-        let f = clamped - rf * <$vector>::splat(0.693_359_4) - rf * <$vector>::splat(-2.121_944_4e-4);
+        let f =
+            clamped - rf * <$vector>::splat(0.693_359_4) - rf * <$vector>::splat(-2.121_944_4e-4);
         let mut p = <$vector>::splat(1.0 / 5040.0);
         for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5] {
             p = p * f + <$vector>::splat(c);
@@ -222,7 +229,7 @@ macro_rules! ln_one_to_two {
             -1.666_805_8e-1,
             2.000_071_5e-1,
             -2.499_999_4e-1,
-            3.333_333_1e-1,
+            3.333_333e-1,
         ] {
             p = p * f + <$vector>::splat(c);
         }
@@ -556,13 +563,12 @@ fn spread(upstream: &FlexTensor, mut derivatives: FlexTensor) -> FlexTensor {
             row.iter_mut().for_each(|g| *g *= u);
         }
     };
-    if derivatives.is_contiguous() {
-        if let Some(values) = derivatives.try_storage_mut::<f32>() {
-            if values.len() == batch * classes {
-                scale(values);
-                return derivatives;
-            }
-        }
+    if derivatives.is_contiguous()
+        && let Some(values) = derivatives.try_storage_mut::<f32>()
+        && values.len() == batch * classes
+    {
+        scale(values);
+        return derivatives;
     }
     let mut values = f32_values(&derivatives)
         .expect("the stored derivatives are f32")
@@ -684,9 +690,10 @@ pub(crate) fn positive_sums(
 }
 
 /// `Σ_c w_c·e_{n,c}`, `[B]`, in one fused pass, or `None` where the composition must run
-/// (not flex, not `f32`, gradient checkpointing, targets or `[C]` constants of the wrong shape,
-/// or more than 2^24 classes, where class indices stop being exact in `f32` lanes). Nothing is
-/// read back from a device before the backend is known to be flex.
+/// (neither flex nor, with the `wgpu` feature, the CubeCL backend (`fused/cube.rs`); not `f32`;
+/// gradient checkpointing; targets or `[C]` constants of the wrong shape; more than 2^24
+/// classes, where class indices stop being exact in `f32` lanes). Nothing is read back from a
+/// device before the backend is known to be flex.
 pub(crate) fn row_sums(
     logits: &Tensor<2>,
     targets: &SigmoidTargets,
@@ -703,10 +710,14 @@ pub(crate) fn row_sums(
     // The backend first: the constants below are read to the host only on flex.
     let (tracked, plain) = match logits.clone().try_into_primitive::<Autodiff<Flex>>() {
         Ok(logits) => (Some(logits), None),
-        Err(_) => (
-            None,
-            Some(logits.clone().try_into_primitive::<Flex>().ok()?),
-        ),
+        Err(_) => match logits.clone().try_into_primitive::<Flex>() {
+            Ok(logits) => (None, Some(logits)),
+            // Not flex: the CubeCL kernel where it is compiled, else the composition.
+            #[cfg(feature = "wgpu")]
+            Err(_) => return cube::row_sums(logits, targets, pos_weight, weights, params),
+            #[cfg(not(feature = "wgpu"))]
+            Err(_) => return None,
+        },
     };
     let columns = Columns {
         pos_weight: host_vector(pos_weight)?,
@@ -827,7 +838,7 @@ mod tests {
     }
 
     /// Soft, multi-hot and empty rows.
-    fn dense_targets() -> Vec<f32> {
+    pub(super) fn dense_targets() -> Vec<f32> {
         (0..B * C)
             .map(|i| match i / C {
                 0 => f32::from(u8::from(i % C == 1)),
@@ -843,14 +854,14 @@ mod tests {
         vec![0, 12, 2, 9, 20, 7]
     }
 
-    struct Case {
+    pub(super) struct Case {
         pos_weight: Option<Vec<f32>>,
         weights: Option<Vec<f32>>,
         gamma: f64,
         alpha: Option<f64>,
     }
 
-    fn cases() -> Vec<Case> {
+    pub(super) fn cases() -> Vec<Case> {
         let pw = Some((0..C).map(|c| [0.5, 1.0, 3.0, 7.5, 0.1][c % 5]).collect());
         let w = Some(
             (0..C)
@@ -924,7 +935,7 @@ mod tests {
 
     /// Row sums and gradients (under a non-uniform upstream gradient) of both paths.
     /// Multi-hot rows of 0 and 1 only, one of them empty: the focal product on float targets.
-    fn hard_dense_targets() -> Vec<f32> {
+    pub(super) fn hard_dense_targets() -> Vec<f32> {
         dense_targets()
             .iter()
             .map(|&y| f32::from(u8::from(y > 0.5)))
@@ -942,10 +953,32 @@ mod tests {
         track_targets: bool,
         dense_values: Vec<f32>,
     ) {
+        compare_on(
+            &Device::flex(),
+            autodiff,
+            case,
+            dense,
+            track_targets,
+            dense_values,
+            true,
+        );
+    }
+
+    /// [`compare_with`] on `base` (or its autodiff device); `fused` says whether the fused
+    /// path must run, else it must decline (`None`) and the composition be used.
+    pub(super) fn compare_on(
+        base: &Device,
+        autodiff: bool,
+        case: &Case,
+        dense: bool,
+        track_targets: bool,
+        dense_values: Vec<f32>,
+        fused: bool,
+    ) {
         let device = &if autodiff {
-            Device::flex().autodiff()
+            base.clone().autodiff()
         } else {
-            Device::flex()
+            base.clone()
         };
         let name = format!(
             "dense={dense} track_targets={track_targets} pw={:?} w={:?} gamma={} alpha={:?}",
@@ -972,18 +1005,21 @@ mod tests {
             } else {
                 SigmoidTargets::Indices(Tensor::<1, Int>::from_ints(indices().as_slice(), device))
             };
-            let rows = if fused_path {
-                row_sums(
+            let fused_rows = match fused_path {
+                true => row_sums(
                     &z,
                     &targets,
                     pos_weight.as_ref(),
                     weights.as_ref(),
                     terms.params(),
-                )
-                .expect("the fused path runs on flex with f32")
-            } else {
-                terms.composed_row_sums(z.clone(), targets, weights.as_ref())
+                ),
+                false => None,
             };
+            if fused_path {
+                assert_eq!(fused_rows.is_some(), fused, "{name}: the fused path ran");
+            }
+            let rows = fused_rows
+                .unwrap_or_else(|| terms.composed_row_sums(z.clone(), targets, weights.as_ref()));
             let out = values(rows.clone());
             if !autodiff {
                 return (out, None, None);
@@ -1022,22 +1058,31 @@ mod tests {
         for chunk in xs.chunks(8) {
             // `Lanes::exp`, not `wide`'s inherent `exp` that method syntax would pick.
             let wide8 = Lanes::exp(<f32x8 as Lanes>::load(chunk, 0.0)).to_array();
-            let wide4 = Lanes::exp(<f32x4 as Lanes>::load(&chunk[..chunk.len().min(4)], 0.0))
-                .to_array();
+            let wide4 =
+                Lanes::exp(<f32x4 as Lanes>::load(&chunk[..chunk.len().min(4)], 0.0)).to_array();
             for (k, &x) in chunk.iter().enumerate() {
                 let libm = x.exp();
                 let narrow = wide4.get(k).map(|&got| (4, got));
                 for (width, got) in [(8, wide8[k])].into_iter().chain(narrow) {
                     if x < -87.33 {
-                        assert!(got == 0.0 && libm < 1.2e-38, "exp({x}) = {got}, f32x{width}");
+                        assert!(
+                            got == 0.0 && libm < 1.2e-38,
+                            "exp({x}) = {got}, f32x{width}"
+                        );
                     } else {
-                        assert!(ulps(got, libm) <= 2, "exp({x}) = {got} vs {libm}, f32x{width}");
+                        assert!(
+                            ulps(got, libm) <= 2,
+                            "exp({x}) = {got} vs {libm}, f32x{width}"
+                        );
                     }
                 }
             }
         }
         assert!(Lanes::exp(<f32x8 as Lanes>::splat(f32::NAN)).to_array()[0].is_nan());
-        assert_eq!(Lanes::exp(<f32x4 as Lanes>::splat(f32::NEG_INFINITY)).to_array(), [0.0; 4]);
+        assert_eq!(
+            Lanes::exp(<f32x4 as Lanes>::splat(f32::NEG_INFINITY)).to_array(),
+            [0.0; 4]
+        );
         // ln over [1, 2]: every float in [1, 1 + 2^-10], then steps of 2^-20.
         let xs: Vec<f32> = (0..1 << 13)
             .map(|i| f32::from_bits(1f32.to_bits() + i))
@@ -1045,13 +1090,16 @@ mod tests {
             .collect();
         for chunk in xs.chunks(8) {
             let wide8 = Lanes::ln(<f32x8 as Lanes>::load(chunk, 1.0)).to_array();
-            let wide4 = Lanes::ln(<f32x4 as Lanes>::load(&chunk[..chunk.len().min(4)], 1.0))
-                .to_array();
+            let wide4 =
+                Lanes::ln(<f32x4 as Lanes>::load(&chunk[..chunk.len().min(4)], 1.0)).to_array();
             for (k, &x) in chunk.iter().enumerate() {
                 let libm = x.ln();
                 let narrow = wide4.get(k).map(|&got| (4, got));
                 for (width, got) in [(8, wide8[k])].into_iter().chain(narrow) {
-                    assert!(ulps(got, libm) <= 2, "ln({x}) = {got} vs {libm}, f32x{width}");
+                    assert!(
+                        ulps(got, libm) <= 2,
+                        "ln({x}) = {got} vs {libm}, f32x{width}"
+                    );
                 }
             }
         }
@@ -1107,7 +1155,13 @@ mod tests {
 
     #[test]
     fn gradients_flow_through_a_non_contiguous_logits_view_and_a_broadcast_upstream() {
-        let device = Device::flex().autodiff();
+        non_contiguous_logits_on(&Device::flex());
+    }
+
+    /// A transposed logits view and `mean`'s broadcast upstream gradient, on `base`'s autodiff
+    /// device: the fused path against the composition.
+    pub(super) fn non_contiguous_logits_on(base: &Device) {
+        let device = base.clone().autodiff();
         let params = ElementParams::new(2.0, Some(0.25));
         let base =
             Tensor::<2>::from_data(TensorData::new(logits_data(), [C, B]), &device).require_grad();

@@ -31,3 +31,35 @@ pub fn cifar_batch(records: &[(u8, u8)]) -> Vec<u8> {
     }
     bytes
 }
+
+/// A wgpu device, if an adapter can run a kernel (`test` names the caller in the message).
+///
+/// Where none can, the test should pass without running: this says so on the terminal (not in
+/// the output libtest captures of a passing test, which would hide that nothing ran) and
+/// returns `None`, unless `REBALANCE_REQUIRE_WGPU=1` (set by `.ci/run`) makes that a failure.
+#[cfg(feature = "wgpu")]
+pub fn wgpu_device(test: &str) -> Option<burn::prelude::Device> {
+    use burn::prelude::{Device, DeviceKind, Tensor};
+    let probe = std::panic::catch_unwind(|| {
+        let device = Device::wgpu(DeviceKind::DefaultDevice);
+        let sum: f32 = Tensor::<1>::from_floats([1.0, 2.0], &device)
+            .sum()
+            .into_scalar();
+        (sum == 3.0).then_some(device)
+    });
+    match probe {
+        Ok(Some(device)) => Some(device),
+        _ if std::env::var("REBALANCE_REQUIRE_WGPU").is_ok_and(|v| v == "1") => {
+            panic!("{test}: no usable wgpu adapter, and REBALANCE_REQUIRE_WGPU=1")
+        }
+        _ => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: no usable wgpu adapter (install mesa-vulkan-drivers for \
+                 lavapipe; REBALANCE_REQUIRE_WGPU=1 makes this a failure)"
+            );
+            None
+        }
+    }
+}

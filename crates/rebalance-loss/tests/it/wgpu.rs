@@ -1,43 +1,16 @@
 //! The reference values on the wgpu backend. In CI it runs on Mesa's lavapipe (a CPU Vulkan
 //! driver); on a machine with a GPU, on the GPU. Where no wgpu adapter exists the test says so
-//! on the terminal (not in the output libtest captures) and passes, unless
-//! `REBALANCE_REQUIRE_WGPU=1` (set by `.ci/run`) makes that a failure.
+//! on the terminal and passes, unless `REBALANCE_REQUIRE_WGPU=1` (set by `.ci/run`) makes that a
+//! failure (`rebalance_testing::wgpu_device`).
 use crate::common::*;
-use burn::prelude::*;
 use rebalance_loss::{ImbalanceLoss, LossConfig};
 use rebalance_weights::ClassCounts;
 
-/// A wgpu device, if an adapter can run a kernel.
-fn wgpu_device() -> Option<Device> {
-    let probe = std::panic::catch_unwind(|| {
-        let device = Device::wgpu(DeviceKind::DefaultDevice);
-        let sum: f32 = Tensor::<1>::from_floats([1.0, 2.0], &device)
-            .sum()
-            .into_scalar();
-        (sum == 3.0).then_some(device)
-    });
-    match probe {
-        Ok(Some(device)) => Some(device),
-        _ if std::env::var("REBALANCE_REQUIRE_WGPU").is_ok_and(|v| v == "1") => {
-            panic!("no usable wgpu adapter, and REBALANCE_REQUIRE_WGPU=1")
-        }
-        _ => {
-            // Straight to stderr: libtest captures `eprintln!` of a passing test, which would
-            // hide that nothing ran.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED reference_values_on_wgpu: no usable wgpu adapter (install \
-                 mesa-vulkan-drivers for lavapipe; REBALANCE_REQUIRE_WGPU=1 makes this a failure)"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn reference_values_on_wgpu() {
-    let Some(device) = wgpu_device() else { return };
+    let Some(device) = rebalance_testing::wgpu_device("reference_values_on_wgpu") else {
+        return;
+    };
     let counts = ClassCounts::from_counts(COUNTS.to_vec()).unwrap();
     let cases = [
         (
