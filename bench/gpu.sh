@@ -23,6 +23,11 @@
 #               and ResNet-32 on CIFAR-10-shaped random images (long-tailed 2 000 -> 200 per
 #               class, 3 epochs, batch 128, Adam; the machine cannot download CIFAR-10, and
 #               throughput does not depend on the pixels).
+#   losses      (only when asked for in STEPS) every loss's forward + backward on wgpu against
+#               burn-nn's weighted cross-entropy, the sigmoid losses through the fused CubeCL
+#               kernel: LOSS_BENCH, the bench binary of
+#               `cargo bench -p rebalance-loss --features wgpu --no-run` (its path is printed),
+#               run with REBALANCE_BENCH_DEVICE=wgpu; its table goes into summary.txt.
 #
 # Every output (run directories, comparison files, logs, summary.txt) is kept under RESULTS
 # (default: a new temporary folder, printed). A step that fails is reported and the next one
@@ -243,8 +248,17 @@ for name in $steps; do
         [ -f "$results/compare/comparison.md" ] && cat "$results/compare/comparison.md" >>"$summary"
         ;;
     throughput) step throughput throughput "$backend" "$bin" "$@" ;;
+    losses)
+        if [ -z "${LOSS_BENCH:-}" ]; then
+            say "losses: set LOSS_BENCH to the bench binary of cargo bench -p rebalance-loss --features wgpu --no-run"
+            failed=1
+        else
+            step losses env REBALANCE_BENCH_DEVICE=wgpu "$(realpath "$LOSS_BENCH")" --bench
+            sed -n '/^forward + backward/,$p' "$results/losses.log" >>"$summary"
+        fi
+        ;;
     *)
-        say "unknown step $name (agree, compare, throughput)"
+        say "unknown step $name (agree, compare, throughput, losses)"
         failed=1
         ;;
     esac

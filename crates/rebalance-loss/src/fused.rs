@@ -104,7 +104,7 @@ trait Lanes:
     fn neg_abs(self) -> Self;
     /// `e^x` for `x ≤ 0` (every `exp` of the sigmoid losses: `-|z|` and `-γ·(-ln p_t)`),
     /// within 2 ulp of libm's `expf`; 0 below `-87.33` (libm's subnormals there differ from it by
-    /// less than `1.2e-38`). See [`exp_nonpositive`].
+    /// less than `1.2e-38`), `+∞` above 88, NaN for NaN. See [`exp_nonpositive`].
     fn exp(self) -> Self;
     /// `ln x` for `x` in `[1, 2]` (the sigmoid losses' `ln(1 + e^{-|z|})`), within 2 ulp of
     /// libm's `logf`. See [`ln_one_to_two`].
@@ -184,16 +184,24 @@ macro_rules! lanes {
 /// `e^x` for `x ≤ 0`, Cephes' `expf` without its range checks (a NaN stays NaN): with
 /// `r = round(x·log2 e)` and `f = x - r·ln 2` (`ln 2` in two parts, exact products),
 /// `e^x = 2^r·(1 + f + f²·P(f))`, `P` the Taylor terms up to `f⁵/7!` (`|f| ≤ ln2/2`, truncation
-/// below `6e-9` relative), `2^r` built in the exponent bits. `x` is clamped at `-87.33`, where
-/// `2^r` is the smallest normal, and the result there set to 0. `wide`'s `exp` adds overflow,
-/// infinity and subnormal handling that these arguments never need, behind data-dependent
-/// branches, and is not inlined: this form is about a third of its instructions.
+/// below `6e-9` relative), `2^r` built in the exponent bits. `x` is clamped to `[-87.33, 88]`,
+/// where `2^r` stays a normal power of two, and the result set to 0 below and `+∞` above (libm
+/// is finite up to 88.72: only arguments the losses never pass, from targets outside `[0, 1]`,
+/// get there). `wide`'s `exp` handles subnormals and the last 0.72 exactly, behind
+/// data-dependent branches, and is not inlined: this form is about half its instructions.
 macro_rules! exp_nonpositive {
     ($x:expr, $vector:ty, $int:ty) => {{
         let x: $vector = $x;
         const LOWEST: f32 = -87.33;
-        // `maxps` returns its second operand when either is NaN: a NaN `x` stays NaN.
-        let clamped = <$vector>::splat(LOWEST).fast_max(x);
+        const HIGHEST: f32 = 88.0;
+        let below = x.simd_lt(<$vector>::splat(LOWEST));
+        let above = x.simd_gt(<$vector>::splat(HIGHEST));
+        // Selected by masks, not `max`/`min`: a NaN compares false to both and stays NaN on
+        // every platform.
+        let clamped = below.bitselect(
+            <$vector>::splat(LOWEST),
+            above.bitselect(<$vector>::splat(HIGHEST), x),
+        );
         let r = (clamped * <$vector>::splat(std::f32::consts::LOG2_E)).fast_round_int();
         let rf = r.round_float();
         let f =
@@ -203,9 +211,9 @@ macro_rules! exp_nonpositive {
             p = p * f + <$vector>::splat(c);
         }
         let mantissa = p * (f * f) + f + <$vector>::splat(1.0);
+        // -126 <= r <= 127: a normal power of two.
         let scale: $vector = wide::bytemuck::cast((r + <$int>::splat(127)) << 23u32);
-        // 0 below the clamp (a NaN `x` compares false).
-        (mantissa * scale) & !x.simd_lt(<$vector>::splat(LOWEST))
+        above.bitselect(<$vector>::splat(f32::INFINITY), (mantissa * scale) & !below)
     }};
 }
 
@@ -247,8 +255,9 @@ lanes!(f32x4, wide::i32x4, 4);
 /// the composition's operations in its order (`sigmoid.rs`): `b = [z < 0]`, `s = 2b - 1`,
 /// `u = exp(s·z)`, `t = ln(u + 1)`, `f = y·(pw - 1) + 1`, `L = z·((1 - y) - f·b) + f·t`, then
 /// `L·exp(-γ·(z·(y - b) + t))` and `·(y·(2α - 1) + (1 - α))`; `∂e/∂z` as autodiff takes it
-/// through the same operations. `exp` and `ln` are `wide`'s vectorized ones, within 1–2 ulp of
-/// libm's (Burn's flex calls libm's one element at a time): that is most of the speed-up.
+/// through the same operations. `exp` and `ln` are vectorized ([`exp_nonpositive`],
+/// [`ln_one_to_two`]), within 2 ulp of libm's (Burn's flex calls libm's one element at a time):
+/// that is most of the speed-up.
 ///
 /// With hard targets (all 0 or 1: class indices, multi-hot rows) and an integer `γ` up to 4, the focal
 /// factor `exp(-γ·(z·(y - b) + t)) = (1 - p_t)^γ` is a product instead: `1 - p_t` is
@@ -1079,6 +1088,17 @@ mod tests {
             }
         }
         assert!(Lanes::exp(<f32x8 as Lanes>::splat(f32::NAN)).to_array()[0].is_nan());
+        // Beyond the losses' range: finite and close up to 88, then +∞ (never garbage).
+        for x in [0.5f32, 10.0, 60.0, 87.9, 88.0] {
+            let got = Lanes::exp(<f32x4 as Lanes>::splat(x)).to_array()[0];
+            assert!(ulps(got, x.exp()) <= 2, "exp({x}) = {got} vs {}", x.exp());
+        }
+        for x in [88.1f32, 100.0, 1e30, f32::INFINITY] {
+            assert_eq!(
+                Lanes::exp(<f32x8 as Lanes>::splat(x)).to_array(),
+                [f32::INFINITY; 8]
+            );
+        }
         assert_eq!(
             Lanes::exp(<f32x4 as Lanes>::splat(f32::NEG_INFINITY)).to_array(),
             [0.0; 4]
@@ -1151,6 +1171,26 @@ mod tests {
         assert!(row_sums(&z, &y, Some(&four), None, params).is_none());
         assert!(row_sums(&z, &y, None, Some(&four), params).is_none());
         assert!(row_sums(&z, &y, None, None, params).is_some());
+    }
+
+    #[test]
+    fn spread_scales_in_place_only_derivatives_it_alone_holds() {
+        let values = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let upstream = flex_vector(vec![2.0, -1.0]);
+        let expected = [2.0, 4.0, 6.0, -4.0, -5.0, -6.0];
+        // Shared: scaled into a new buffer, the other holder's values untouched.
+        let shared = flex_tensor(values.clone(), [2, 3]);
+        let kept = shared.clone();
+        let out = spread(&upstream, shared);
+        assert_eq!(out.as_slice::<f32>().unwrap(), expected);
+        assert_eq!(kept.as_slice::<f32>().unwrap(), values.as_slice());
+        assert_ne!(out.bytes().as_ptr(), kept.bytes().as_ptr());
+        // Alone: scaled where it lies.
+        let alone = flex_tensor(values, [2, 3]);
+        let at = alone.bytes().as_ptr();
+        let out = spread(&upstream, alone);
+        assert_eq!(out.as_slice::<f32>().unwrap(), expected);
+        assert_eq!(out.bytes().as_ptr(), at);
     }
 
     #[test]

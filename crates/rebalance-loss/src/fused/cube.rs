@@ -78,7 +78,11 @@ fn sigmoid_row_sums_kernel(
         let y = if dense {
             targets[n * targets.stride(0) + c * targets.stride(1)]
         } else {
-            select(targets[n] == f32::cast_from(c), 1.0f32, 0.0f32)
+            select(
+                targets[n * targets.stride(0)] == f32::cast_from(c),
+                1.0f32,
+                0.0f32,
+            )
         };
         let below = select(zv < 0.0f32, 1.0f32, 0.0f32);
         let sign = below + below - 1.0f32;
@@ -87,7 +91,7 @@ fn sigmoid_row_sums_kernel(
         let tail_dz = exp / (exp + 1.0f32) * sign;
         let mut f = 1.0f32;
         if has_pos_weight {
-            f = y * (pos_weight[c] - 1.0f32) + 1.0f32;
+            f = y * (pos_weight[c * pos_weight.stride(0)] - 1.0f32) + 1.0f32;
         }
         let a = (1.0f32 - y) - f * below;
         let mut loss = zv * a + f * tail;
@@ -105,11 +109,13 @@ fn sigmoid_row_sums_kernel(
         }
         let mut w = 1.0f32;
         if has_weights {
-            w = weights[c];
+            w = weights[c * weights.stride(0)];
         }
         sum += w * loss;
         if with_derivatives {
-            derivatives[n * classes + c] = w * dz;
+            // By its strides: a runtime may pad the rows of a new tensor (CUDA does).
+            let at = n * derivatives.stride(0) + c * derivatives.stride(1);
+            derivatives[at] = w * dz;
         }
     }
     rows[n] = sum;
@@ -320,7 +326,41 @@ mod tests {
     //! gradients, with the flex tests' cases (`super::super::tests`).
     use super::super::tests::{cases, compare_on, dense_targets, non_contiguous_logits_on};
     use super::{ElementParams, SigmoidTargets};
-    use burn::prelude::{Int, Tensor};
+    use crate::LabelWeighting;
+    use crate::sigmoid::SigmoidTerms;
+    use burn::prelude::{Device, Int, Tensor, TensorData};
+
+    /// Float targets read through a transposed view, `pos_weight` and the column weights
+    /// through stride-0 `expand`s: the kernel against the composition.
+    fn strided_inputs_on(device: &Device) {
+        let [b, c] = [5, 7];
+        let z: Vec<f32> = (0..b * c).map(|i| 3.0 * ((i as f32) * 0.9).sin()).collect();
+        let y: Vec<f32> = (0..b * c).map(|i| ((i * 5 % 9) as f32) / 8.0).collect();
+        let z = Tensor::<2>::from_data(TensorData::new(z, [b, c]), device);
+        let y = Tensor::<2>::from_data(TensorData::new(y, [c, b]), device).transpose();
+        let pw = Tensor::<1>::from_floats([2.5], device).expand([c]);
+        let w = Tensor::<1>::from_floats([0.7], device).expand([c]);
+        let terms = SigmoidTerms {
+            weights: None,
+            pos_weight: Some(&pw),
+            alpha: Some(0.25),
+            gamma: 2.0,
+            label_weighting: LabelWeighting::PositiveSum,
+            no_label_weight: 0.0,
+        };
+        let targets = || SigmoidTargets::Dense(y.clone());
+        let kernel = super::row_sums(&z, &targets(), Some(&pw), Some(&w), terms.params())
+            .expect("the kernel runs on wgpu");
+        let composed = terms.composed_row_sums(z.clone(), targets(), Some(&w));
+        let [kernel, composed]: [Vec<f32>; 2] =
+            [kernel, composed].map(|t| t.into_data().iter::<f32>().collect());
+        for (k, c) in kernel.iter().zip(&composed) {
+            assert!(
+                (k - c).abs() <= 2e-6 * c.abs().max(1.0),
+                "{kernel:?} vs {composed:?}"
+            );
+        }
+    }
 
     #[test]
     fn kernel_row_sums_and_gradients_equal_the_composition_on_wgpu() {
@@ -347,6 +387,7 @@ mod tests {
         let case = &cases()[5];
         compare_on(&device, true, case, true, true, dense_targets(), false);
         non_contiguous_logits_on(&device);
+        strided_inputs_on(&device);
         // `[C]` constants of the wrong length are the composition's to report.
         let z = Tensor::<2>::zeros([2, 3], &device);
         let y = SigmoidTargets::Indices(Tensor::<1, Int>::from_ints([0, 1], &device));
