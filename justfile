@@ -7,6 +7,7 @@ test:
 # Check formatting, lint and the doc links with warnings as errors.
 lint:
     cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --features rebalance/ndarray,rebalance/wgpu -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --exclude rebalance-testing
 
 # Train the quickstart config (release build).

@@ -333,17 +333,7 @@ fn trains_on_wgpu() {
         dir.path(),
         &["--backend", "wgpu", "--set", "train.epochs=1"],
     );
-    if !output.status.success() && std::env::var("REBALANCE_REQUIRE_WGPU").as_deref() != Ok("1") {
-        // Straight to stderr: libtest captures `eprintln!` of a passing test, which would hide
-        // that nothing ran.
-        use std::io::Write;
-        let reason = stderr(&output);
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED trains_on_wgpu: wgpu did not run here ({}); REBALANCE_REQUIRE_WGPU=1 makes \
-             this a failure",
-            reason.lines().last().unwrap_or("no message").trim()
-        );
+    if !crate::common::wgpu_ran("trains_on_wgpu", &output) {
         return;
     }
     assert_ok(&output);

@@ -24,6 +24,23 @@ pub const SHARD_VARIABLES: [&str; 6] = [
     "JOB_COMPLETION_INDEX",
 ];
 
+/// Whether a run on wgpu ran: a failed one is a skip (said on the terminal, not in the output
+/// libtest captures of a passing test, which would hide that nothing ran) where no adapter
+/// exists, unless `REBALANCE_REQUIRE_WGPU=1` (set by `.ci/run`) makes it the test's failure.
+pub fn wgpu_ran(test: &str, output: &Output) -> bool {
+    if output.status.success() || std::env::var("REBALANCE_REQUIRE_WGPU").as_deref() == Ok("1") {
+        return true;
+    }
+    use std::io::Write;
+    let reason = stderr(output);
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: wgpu did not run here ({}); REBALANCE_REQUIRE_WGPU=1 makes this a failure",
+        reason.lines().last().unwrap_or("no message").trim()
+    );
+    false
+}
+
 /// `rebalance ARGS...`, run in the workspace root.
 pub fn rebalance(args: &[&str]) -> Output {
     rebalance_with_env(args, &[])

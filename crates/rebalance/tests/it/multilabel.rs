@@ -196,6 +196,31 @@ fn a_resumed_multi_label_run_ends_as_the_uninterrupted_one() {
     );
 }
 
+/// The multi-label run on wgpu (lavapipe in CI), where the sigmoid loss's fused pass is one
+/// CubeCL kernel (`rebalance-loss/src/fused/cube.rs`): it trains as the flex run does, to within
+/// what other initial weights explain (wgpu draws its own).
+#[cfg(feature = "wgpu")]
+#[test]
+fn a_multi_label_run_trains_on_wgpu_as_on_flex() {
+    let (flex, wgpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let focal = "loss.kind=\"sigmoid-focal\"";
+    let output = train(wgpu.path(), 3, &[focal, "train.backend=\"wgpu\""]);
+    if !crate::common::wgpu_ran("a_multi_label_run_trains_on_wgpu_as_on_flex", &output) {
+        return;
+    }
+    assert_ok(&output);
+    assert_ok(&train(flex.path(), 3, &[focal]));
+    let [flex, wgpu] = [flex.path(), wgpu.path()].map(|dir| read_json(dir, "report.json"));
+    assert_eq!(wgpu["backend"], "wgpu");
+    let map = |r: &Value| r["mean_average_precision"].as_f64().unwrap();
+    assert!(
+        (map(&wgpu) - map(&flex)).abs() < 0.1,
+        "{} vs {}",
+        map(&wgpu),
+        map(&flex)
+    );
+}
+
 #[test]
 fn the_task_refuses_what_does_not_apply_to_it() {
     let dir = tempfile::tempdir().unwrap();
