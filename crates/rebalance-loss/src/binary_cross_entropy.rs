@@ -138,33 +138,5 @@ impl WeightedBinaryCrossEntropy {
         }
     }
 
-    /// The loss of class-index targets, reduced: shape `[1]`, or `[B]` for `none`.
-    ///
-    /// # Shapes
-    /// - logits: `[batch_size, num_classes]`
-    /// - targets: `[batch_size]`, class indices in `0..num_classes`
-    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.terms()
-            .per_sample_of_indices(logits, targets)
-            .reduce(self.reduction)
-    }
-
-    /// Per-sample losses of class-index targets, already weighted, shape `[batch_size]`.
-    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.terms().per_sample_of_indices(logits, targets).loss
-    }
-
-    /// The loss of multi-hot targets (`[batch_size, num_classes]`, values in `[0, 1]`), reduced.
-    pub fn forward_multi_hot(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-        self.terms()
-            .per_sample(logits, targets)
-            .reduce(self.reduction)
-    }
-
-    /// Weighted element losses `s_n · e_{n,c}` (`w_c · e_{n,c}` under `per-label`) of
-    /// multi-hot targets, shape
-    /// `[batch_size, num_classes]`.
-    pub fn forward_elementwise(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
-        self.terms().weighted_elements(logits, targets)
-    }
+    crate::sigmoid::sigmoid_forwards!();
 }

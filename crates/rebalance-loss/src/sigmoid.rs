@@ -6,6 +6,48 @@ use crate::LabelWeighting;
 use crate::fused::{self, ElementParams, SigmoidTargets};
 use crate::reduction::PerSample;
 
+/// The public forwards of a sigmoid loss module
+/// ([`WeightedBinaryCrossEntropy`](crate::WeightedBinaryCrossEntropy),
+/// [`SigmoidFocal`](crate::SigmoidFocal)), written once: expanded in each module's `impl`, they
+/// delegate to its `terms()` and its `reduction`.
+macro_rules! sigmoid_forwards {
+    () => {
+        /// The loss of class-index targets, reduced: shape `[1]`, or `[B]` for `none`.
+        ///
+        /// # Shapes
+        /// - logits: `[batch_size, num_classes]`
+        /// - targets: `[batch_size]`, class indices in `0..num_classes`
+        pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+            self.terms()
+                .per_sample_of_indices(logits, targets)
+                .reduce(self.reduction)
+        }
+
+        /// Per-sample losses of class-index targets, already weighted, shape `[batch_size]`.
+        pub fn forward_no_reduction(
+            &self,
+            logits: Tensor<2>,
+            targets: Tensor<1, Int>,
+        ) -> Tensor<1> {
+            self.terms().per_sample_of_indices(logits, targets).loss
+        }
+
+        /// The loss of multi-hot targets (`[batch_size, num_classes]`, values in `[0, 1]`), reduced.
+        pub fn forward_multi_hot(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+            self.terms()
+                .per_sample(logits, targets)
+                .reduce(self.reduction)
+        }
+
+        /// Weighted element losses `s_n · e_{n,c}` (`w_c · e_{n,c}` under `per-label`) of
+        /// multi-hot targets, shape `[batch_size, num_classes]`.
+        pub fn forward_elementwise(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<2> {
+            self.terms().weighted_elements(logits, targets)
+        }
+    };
+}
+pub(crate) use sigmoid_forwards;
+
 /// The parameters of a sigmoid loss; `gamma = 0` and `alpha = None` is plain BCE.
 #[derive(Clone, Copy)]
 pub(crate) struct SigmoidTerms<'a> {
