@@ -1,10 +1,14 @@
-//! The fused sigmoid pass as one CubeCL kernel, for Burn's CubeCL backend (`Cube`: wgpu here;
-//! CUDA and ROCm are the same backend type). One unit per row walks its `C` classes, adds up
-//! `w_c·e_{n,c}` and writes `w_c·∂e_{n,c}/∂z_{n,c}`; the backward is one broadcast multiply of
-//! those derivatives by the upstream gradient `[B, 1]`. The arithmetic is the composition's
-//! (`sigmoid.rs`), operation for operation, with the device's own `exp` and `ln`, so the kernel
-//! and the composition agree to float precision on one device; the tests check values and
-//! gradients against it.
+//! The fused sigmoid pass as a CubeCL kernel, for Burn's CubeCL backend (`Cube`: wgpu here;
+//! CUDA and ROCm are the same backend type). One unit per element `(n, c)` computes
+//! `w_c·e_{n,c}` and `w_c·∂e_{n,c}/∂z_{n,c}`, reading and writing neighbouring addresses
+//! (coalesced) across a GPU's many units; the row sums are then Burn's own reduction along the
+//! classes. The backward is one broadcast multiply of the stored derivatives by the upstream
+//! gradient `[B, 1]`: two launches forward and one backward, where the composition makes
+//! about fifteen forward and more backward. (A unit per row walking its classes would be one
+//! launch, but a batch of a thousand rows is a few dozen warps, most of a GPU idle, each unit
+//! reading addresses `C` apart.) The arithmetic is the composition's (`sigmoid.rs`), operation
+//! for operation, with the device's own `exp` and `ln`, so the kernel and the composition agree
+//! to float precision on one device; the tests check values and gradients against it.
 //!
 //! Returns `None`, and the composition runs, where the kernel cannot: with Burn's `fusion`
 //! (the `gpu-tuning` feature; the float primitive is then a fusion handle, not a
@@ -45,17 +49,20 @@ struct Terms {
     derivatives: bool,
 }
 
-/// Row `n = ABSOLUTE_POS`: `rows[n] = Σ_c w_c·e_{n,c}` and, with `derivatives`,
-/// `derivatives[n, c] = w_c·∂e_{n,c}/∂z_{n,c}`, `e` as [`elements`](super::elements) documents
-/// it (the focal factor always in its `exp` form, as the composition computes it).
+/// Element `i = ABSOLUTE_POS` of `[B, C]` in row-major order, `(n, c) = (i / C, i % C)`:
+/// `elements[n, c] = w_c·e_{n,c}` and, with `derivatives`, `derivatives[n, c] =
+/// w_c·∂e_{n,c}/∂z_{n,c}`, `e` as [`elements`](super::elements) documents it (the focal factor
+/// always in its `exp` form, as the composition computes it). Every tensor is read and written
+/// through its strides: inputs may be views, and a runtime may pad a new tensor's rows (CUDA
+/// does).
 #[allow(clippy::too_many_arguments)]
 #[cube(launch)]
-fn sigmoid_row_sums_kernel(
+fn sigmoid_elements_kernel(
     z: &cubecl::prelude::Tensor<f32>,
     targets: &cubecl::prelude::Tensor<f32>,
     pos_weight: &cubecl::prelude::Tensor<f32>,
     weights: &cubecl::prelude::Tensor<f32>,
-    rows: &mut cubecl::prelude::Tensor<f32>,
+    elements: &mut cubecl::prelude::Tensor<f32>,
     derivatives: &mut cubecl::prelude::Tensor<f32>,
     gamma: f32,
     alpha_scale: f32,
@@ -67,58 +74,56 @@ fn sigmoid_row_sums_kernel(
     #[comptime] has_alpha: bool,
     #[comptime] with_derivatives: bool,
 ) {
-    let n = ABSOLUTE_POS;
-    if n >= rows.len() {
+    let classes = z.shape(1);
+    let i = ABSOLUTE_POS;
+    if i >= z.shape(0) * classes {
         terminate!();
     }
-    let classes = z.shape(1);
-    let mut sum = 0.0f32;
-    for c in 0..classes {
-        let zv = z[n * z.stride(0) + c * z.stride(1)];
-        let y = if dense {
-            targets[n * targets.stride(0) + c * targets.stride(1)]
-        } else {
-            select(
-                targets[n * targets.stride(0)] == f32::cast_from(c),
-                1.0f32,
-                0.0f32,
-            )
-        };
-        let below = select(zv < 0.0f32, 1.0f32, 0.0f32);
-        let sign = below + below - 1.0f32;
-        let exp = f32::exp(sign * zv);
-        let tail = f32::ln(exp + 1.0f32);
-        let tail_dz = exp / (exp + 1.0f32) * sign;
-        let mut f = 1.0f32;
-        if has_pos_weight {
-            f = y * (pos_weight[c * pos_weight.stride(0)] - 1.0f32) + 1.0f32;
-        }
-        let a = (1.0f32 - y) - f * below;
-        let mut loss = zv * a + f * tail;
-        let mut dz = a + f * tail_dz;
-        if focal {
-            let modulator = f32::exp((zv * (y - below) + tail) * -gamma);
-            let modulator_dz = modulator * -gamma * ((y - below) + tail_dz);
-            dz = dz * modulator + loss * modulator_dz;
-            loss *= modulator;
-        }
-        if has_alpha {
-            let alpha_t = y * alpha_scale + alpha_offset;
-            loss *= alpha_t;
-            dz *= alpha_t;
-        }
-        let mut w = 1.0f32;
-        if has_weights {
-            w = weights[c * weights.stride(0)];
-        }
-        sum += w * loss;
-        if with_derivatives {
-            // By its strides: a runtime may pad the rows of a new tensor (CUDA does).
-            let at = n * derivatives.stride(0) + c * derivatives.stride(1);
-            derivatives[at] = w * dz;
-        }
+    let n = i / classes;
+    let c = i % classes;
+    let zv = z[n * z.stride(0) + c * z.stride(1)];
+    let y = if dense {
+        targets[n * targets.stride(0) + c * targets.stride(1)]
+    } else {
+        select(
+            targets[n * targets.stride(0)] == f32::cast_from(c),
+            1.0f32,
+            0.0f32,
+        )
+    };
+    let below = select(zv < 0.0f32, 1.0f32, 0.0f32);
+    let sign = below + below - 1.0f32;
+    let exp = f32::exp(sign * zv);
+    let tail = f32::ln(exp + 1.0f32);
+    let tail_dz = exp / (exp + 1.0f32) * sign;
+    let mut f = 1.0f32;
+    if has_pos_weight {
+        f = y * (pos_weight[c * pos_weight.stride(0)] - 1.0f32) + 1.0f32;
     }
-    rows[n] = sum;
+    let a = (1.0f32 - y) - f * below;
+    let mut loss = zv * a + f * tail;
+    let mut dz = a + f * tail_dz;
+    if focal {
+        let modulator = f32::exp((zv * (y - below) + tail) * -gamma);
+        let modulator_dz = modulator * -gamma * ((y - below) + tail_dz);
+        dz = dz * modulator + loss * modulator_dz;
+        loss *= modulator;
+    }
+    if has_alpha {
+        let alpha_t = y * alpha_scale + alpha_offset;
+        loss *= alpha_t;
+        dz *= alpha_t;
+    }
+    let mut w = 1.0f32;
+    if has_weights {
+        w = weights[c * weights.stride(0)];
+    }
+    let at = n * elements.stride(0) + c * elements.stride(1);
+    elements[at] = w * loss;
+    if with_derivatives {
+        let at = n * derivatives.stride(0) + c * derivatives.stride(1);
+        derivatives[at] = w * dz;
+    }
 }
 
 /// A `Cube` float primitive as the [`CubeTensor`] it is without `fusion`; `None` with it.
@@ -180,7 +185,8 @@ fn empty(like: &CubeTensor, shape: impl Into<Shape>) -> Option<CubeTensor> {
     ))
 }
 
-/// Launches the kernel: row sums `[B]` and, with `terms.derivatives`, the `[B, C]` derivatives.
+/// Launches the kernel, then sums the rows: row sums `[B]` and, with `terms.derivatives`, the
+/// `[B, C]` derivatives.
 fn launch(
     z: &CubeTensor,
     targets: CubeTensor,
@@ -188,9 +194,9 @@ fn launch(
     weights: Option<CubeTensor>,
     params: ElementParams,
     terms: Terms,
-) -> Option<(CubeTensor, Option<CubeTensor>)> {
+) -> Option<(FloatTensor<Cube>, Option<CubeTensor>)> {
     let [batch, classes] = [z.shape()[0], z.shape()[1]];
-    let rows = empty(z, [batch])?;
+    let elements = empty(z, [batch, classes])?;
     let derivatives = match terms.derivatives {
         true => empty(z, [batch, classes])?,
         // Never written: a binding of its own all the same (an output may not alias another).
@@ -200,9 +206,10 @@ fn launch(
     let unread = || z.clone().into_tensor_arg();
     let (alpha_scale, alpha_offset) = params.alpha.unwrap_or((0.0, 0.0));
     let client = z.client.clone();
-    let cube_dim = CubeDim::new(&client, batch);
-    let cube_count = cubecl::calculate_cube_count_elemwise(&client, batch, cube_dim);
-    sigmoid_row_sums_kernel::launch(
+    let units = batch * classes;
+    let cube_dim = CubeDim::new(&client, units);
+    let cube_count = cubecl::calculate_cube_count_elemwise(&client, units, cube_dim);
+    sigmoid_elements_kernel::launch(
         &client,
         cube_count,
         cube_dim,
@@ -210,7 +217,7 @@ fn launch(
         targets.into_tensor_arg(),
         pos_weight.map_or_else(unread, CubeTensor::into_tensor_arg),
         weights.map_or_else(unread, CubeTensor::into_tensor_arg),
-        rows.clone().into_tensor_arg(),
+        elements.clone().into_tensor_arg(),
         derivatives.clone().into_tensor_arg(),
         params.gamma,
         alpha_scale,
@@ -222,6 +229,8 @@ fn launch(
         terms.alpha,
         terms.derivatives,
     );
+    let rows = Cube::float_sum_dim(cube_primitive(elements), 1);
+    let rows = Cube::float_reshape(rows, Shape::new([batch]));
     Some((rows, terms.derivatives.then_some(derivatives)))
 }
 
@@ -283,7 +292,7 @@ pub(super) fn row_sums(
     };
     let Some(tracked) = tracked else {
         let (rows, _) = launch(&z, targets, pos_weight, weights, params, terms)?;
-        return Some(Tensor::from_primitive::<Cube>(cube_primitive(rows)));
+        return Some(Tensor::from_primitive::<Cube>(rows));
     };
     let output = match CubeRowSumsBackward
         .prepare::<NoCheckpointing>([tracked.node()])
@@ -293,11 +302,11 @@ pub(super) fn row_sums(
         OpsKind::Tracked(prep) => {
             terms.derivatives = true;
             let (rows, derivatives) = launch(&z, targets, pos_weight, weights, params, terms)?;
-            prep.finish(cube_primitive(derivatives?), cube_primitive(rows))
+            prep.finish(cube_primitive(derivatives?), rows)
         }
         OpsKind::UnTracked(prep) => {
             let (rows, _) = launch(&z, targets, pos_weight, weights, params, terms)?;
-            prep.finish(cube_primitive(rows))
+            prep.finish(rows)
         }
     };
     Some(Tensor::from_primitive::<Autodiff<Cube>>(output))
