@@ -37,8 +37,9 @@
 # Environment: PYTHON (default python3, with torch and numpy), TORCH_DEVICE (default cuda), JOBS,
 # ROWS (the throughput rows, default "mlp128 mlp1024 resnet32"),
 # STEPS, COMPARE_ARGS (more arguments of the compare step, e.g. `--only ce,balanced-softmax`),
-# COMPARE_TIMEOUT_S (the compare step's limit) and PEER_TIMEOUT_S (each throughput row's);
-# no limit by default. A compare stopped at its limit keeps its finished runs.
+# COMPARE_TIMEOUT_S (the compare step's limit) and PEER_TIMEOUT_S (each throughput row's; no
+# limit by default; a compare stopped at its limit keeps its finished runs), and LOSS_BENCH (the
+# losses step's bench binary).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${BIN:?set BIN to a release rebalance binary built with --features wgpu,gpu-tuning}"

@@ -9,14 +9,15 @@
 //! factor of hard targets as a product; see [`elements`]), so the two agree to float precision;
 //! the unit tests below check values and gradients against it.
 //!
-//! On Burn's CubeCL backend (wgpu, with this crate's `wgpu` feature) the same pass is one
-//! `#[cube]` kernel, in `fused/cube.rs`.
+//! On Burn's CubeCL backend (wgpu, with this crate's `wgpu` feature) the same pass is a
+//! `#[cube]` kernel over the elements and Burn's row sum, in `fused/cube.rs`.
 //!
 //! It goes through Burn's backend-extension API (`Tensor::try_into_primitive` /
 //! `Tensor::from_primitive`, the `extension` feature) down to `FlexTensor`'s storage, with a
-//! hand-written `Backward` registered in `Autodiff<Flex>`. Any other backend, an `f16`/`f64`
-//! float type, or an autodiff device with gradient checkpointing gets `None`, and the caller
-//! runs the composition: the result is the same everywhere, only flex is faster. (Burn's
+//! hand-written `Backward` registered in `Autodiff<Flex>`. Any other backend (but `Cube`, above),
+//! an `f16`/`f64` float type, or an autodiff device with gradient checkpointing gets `None`, and
+//! the caller runs the composition: the result is the same everywhere, only the fused paths are
+//! faster. (Burn's
 //! `#[backend_extension]` macro routes one trait to several backends' implementations; with one
 //! implementation and a fallback written in tensor operations, the primitive conversions are
 //! all it would generate.)

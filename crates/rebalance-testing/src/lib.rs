@@ -1,5 +1,6 @@
 //! Test fixtures shared by the workspace's test suites (`rebalance-data`'s reader tests, the
-//! `rebalance` binary's image tests).
+//! `rebalance` binary's image tests), and with the `wgpu` feature the wgpu adapter probe of the
+//! tests that run on wgpu (`wgpu_device`).
 //!
 //! The files are written byte by byte from the formats' descriptions, not with code of
 //! `rebalance-data`: a reader test then checks the reader against the format, not against a
