@@ -14,13 +14,13 @@ use anyhow::{Context, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
-use rebalance_data::SampleBatcher;
+use rebalance_data::{MultiLabelBatcher, SampleBatcher, Standardizer, Task};
 use serde::Serialize;
 
 use crate::backend::compiled_backends;
 use crate::config::RunConfig;
 use crate::inference::dataset_bytes;
-use crate::report::Report;
+use crate::multilabel_training::{multi_label_dataset_bytes, zero_count};
 use crate::run_dir::RunDir;
 use crate::training::standardizer;
 
@@ -82,8 +82,12 @@ pub struct BackendResult {
     pub wall_seconds: f64,
     /// Largest peak resident memory of the runs, bytes.
     pub peak_memory_bytes: Option<u64>,
-    /// Median test balanced accuracy.
-    pub balanced_accuracy: f64,
+    /// Median test balanced accuracy (single-label configs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balanced_accuracy: Option<f64>,
+    /// Median test macro-F1 at the run's thresholds (multi-label configs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub macro_f1: Option<f64>,
     /// Why the backend did not run (no adapter, ...), if it did not.
     pub error: Option<String>,
 }
@@ -95,6 +99,8 @@ pub struct BenchReport {
     pub machine: Machine,
     /// The config measured.
     pub config: PathBuf,
+    /// Its task: the runs' score is balanced accuracy (single-label) or macro-F1 (multi-label).
+    pub task: Task,
     /// Training samples per epoch.
     pub train_samples: usize,
     /// Epochs per run.
@@ -135,13 +141,23 @@ fn throughput(
     }
 }
 
-/// Trains `config` on `backend` in a child process writing to `dir`.
+/// What one training run measured, read from its report.
+struct RunFigures {
+    samples_per_second: f64,
+    wall_seconds: f64,
+    peak_memory_bytes: Option<u64>,
+    /// Balanced accuracy (single-label) or macro-F1 (multi-label).
+    score: f64,
+}
+
+/// Trains `config` (of `task`) on `backend` in a child process writing to `dir`.
 fn train_child(
     config: &Path,
+    task: Task,
     backend: &str,
     sets: &[String],
     dir: &Path,
-) -> anyhow::Result<Result<Report, String>> {
+) -> anyhow::Result<Result<RunFigures, String>> {
     let exe = std::env::current_exe().context("cannot find the rebalance executable")?;
     let mut command = Command::new(exe);
     command
@@ -165,7 +181,27 @@ fn train_child(
             .unwrap_or("failed without a message");
         return Ok(Err(line.trim_start_matches("error: ").to_string()));
     }
-    Ok(Ok(RunDir::new(dir).read_report()?))
+    let run = RunDir::new(dir);
+    Ok(Ok(match task {
+        Task::MultiLabel => {
+            let report = run.read_multi_label_report()?;
+            RunFigures {
+                samples_per_second: report.train_samples_per_second,
+                wall_seconds: report.wall_seconds,
+                peak_memory_bytes: report.peak_memory_bytes,
+                score: report.macro_f1,
+            }
+        }
+        Task::SingleLabel => {
+            let report = run.read_report()?;
+            RunFigures {
+                samples_per_second: report.train_samples_per_second,
+                wall_seconds: report.wall_seconds,
+                peak_memory_bytes: report.peak_memory_bytes,
+                score: report.scores.balanced_accuracy,
+            }
+        }
+    }))
 }
 
 /// Runs the benchmark, printing progress to stderr.
@@ -176,6 +212,7 @@ fn train_child(
 /// result, not an error.
 pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     let config = RunConfig::load(&options.config, &options.sets)?;
+    let task = config.data.task;
     if options.repeats == 0 {
         bail!("--repeats 0: must be >= 1");
     }
@@ -198,7 +235,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     for backend in &backends {
         let mut speeds = Vec::new();
         let mut walls = Vec::new();
-        let mut accuracies = Vec::new();
+        let mut scores = Vec::new();
         let mut peak = None;
         let mut error = None;
         for r in 0..options.repeats {
@@ -208,12 +245,12 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
                 options.repeats
             );
             let dir = scratch.path().join(format!("{backend}-{r}"));
-            match train_child(&options.config, backend, &options.sets, &dir)? {
-                Ok(report) => {
-                    speeds.push(report.train_samples_per_second);
-                    walls.push(report.wall_seconds);
-                    accuracies.push(report.scores.balanced_accuracy);
-                    peak = peak.max(report.peak_memory_bytes);
+            match train_child(&options.config, task, backend, &options.sets, &dir)? {
+                Ok(run) => {
+                    speeds.push(run.samples_per_second);
+                    walls.push(run.wall_seconds);
+                    scores.push(run.score);
+                    peak = peak.max(run.peak_memory_bytes);
                 }
                 Err(message) => {
                     eprintln!("{backend} did not run: {message}");
@@ -228,42 +265,117 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
             samples_per_second: median(&mut speeds),
             wall_seconds: median(&mut walls),
             peak_memory_bytes: peak,
-            balanced_accuracy: median(&mut accuracies),
+            balanced_accuracy: (task == Task::SingleLabel).then(|| median(&mut scores)),
+            macro_f1: (task == Task::MultiLabel).then(|| median(&mut scores)),
             error,
         });
     }
     drop(scratch);
 
     eprintln!("data pipeline ...");
-    let data = config.data.load()?;
-    let split_samples =
-        data.train.len() + data.test.len() + data.validation.as_ref().map_or(0, |v| v.len());
-    let data_speed = throughput(1.0, || {
-        config.data.load()?;
-        Ok(split_samples)
-    })?;
-    let batcher = SampleBatcher::new(Some(standardizer(&data)));
-    let device = Device::flex();
-    let batch_size = config.train.batch_size;
-    let batcher_speed = throughput(1.0, || {
-        let mut seen = 0;
-        for first in (0..data.train.len()).step_by(batch_size) {
-            let items = (first..(first + batch_size).min(data.train.len()))
-                .map(|i| data.train.get(i))
-                .collect::<Result<Vec<_>, _>>()?;
-            seen += batcher.batch(items, &device).targets.dims()[0];
-        }
-        Ok(seen)
-    })?;
+    let pipeline = match task {
+        Task::SingleLabel => single_label_pipeline(&config)?,
+        Task::MultiLabel => multi_label_pipeline(&config)?,
+    };
     Ok(BenchReport {
         machine: Machine::here(),
         config: options.config.clone(),
-        train_samples: data.train.len(),
+        task,
+        train_samples: pipeline.train_samples,
         epochs: config.train.epochs,
-        dataset_bytes: dataset_bytes(&data),
+        dataset_bytes: pipeline.dataset_bytes,
         training,
-        data_samples_per_second: data_speed,
-        batcher_samples_per_second: batcher_speed,
+        data_samples_per_second: pipeline.data_samples_per_second,
+        batcher_samples_per_second: pipeline.batcher_samples_per_second,
+    })
+}
+
+/// The data pipeline's figures: the dataset, the source's and the batcher's speeds.
+struct Pipeline {
+    train_samples: usize,
+    dataset_bytes: u64,
+    data_samples_per_second: f64,
+    batcher_samples_per_second: f64,
+}
+
+/// Samples per second of `batcher` building batches of `batch_size` from `samples` on flex
+/// (`rows` counts a batch's samples).
+fn batcher_throughput<I, O>(
+    samples: &impl Dataset<I>,
+    batch_size: usize,
+    batcher: &impl Batcher<I, O>,
+    rows: impl Fn(O) -> usize,
+) -> anyhow::Result<f64> {
+    let device = Device::flex();
+    throughput(1.0, || {
+        let mut seen = 0;
+        for first in (0..samples.len()).step_by(batch_size) {
+            let items = (first..(first + batch_size).min(samples.len()))
+                .map(|i| samples.get(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            seen += rows(batcher.batch(items, &device));
+        }
+        Ok(seen)
+    })
+}
+
+/// Samples per second of `load` building the `split_samples` samples of a dataset's splits.
+fn source_throughput<T, E>(
+    split_samples: usize,
+    load: impl Fn() -> Result<T, E>,
+) -> anyhow::Result<f64>
+where
+    anyhow::Error: From<E>,
+{
+    throughput(1.0, || {
+        load()?;
+        Ok(split_samples)
+    })
+}
+
+fn single_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
+    let data = config.data.load()?;
+    let splits = [
+        Some(&data.train),
+        Some(&data.test),
+        data.validation.as_ref(),
+    ];
+    let split_samples = splits.into_iter().flatten().map(|s| s.len()).sum();
+    let batcher = SampleBatcher::new(Some(standardizer(&data)));
+    Ok(Pipeline {
+        train_samples: data.train.len(),
+        dataset_bytes: dataset_bytes(&data),
+        data_samples_per_second: source_throughput(split_samples, || config.data.load())?,
+        batcher_samples_per_second: batcher_throughput(
+            &data.train,
+            config.train.batch_size,
+            &batcher,
+            |batch| batch.targets.dims()[0],
+        )?,
+    })
+}
+
+fn multi_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
+    let load = || config.data.load_multi_label(zero_count(config));
+    let data = load()?;
+    let splits = [
+        Some(&data.train),
+        Some(&data.test),
+        data.validation.as_ref(),
+    ];
+    let split_samples = splits.into_iter().flatten().map(|s| s.len()).sum();
+    let standardizer = Standardizer::per_feature_multi_label(&data.train);
+    let batcher = MultiLabelBatcher::new(data.num_labels, Some(standardizer));
+    Ok(Pipeline {
+        train_samples: data.train.len(),
+        dataset_bytes: multi_label_dataset_bytes(&data),
+        data_samples_per_second: source_throughput(split_samples, load)?,
+        batcher_samples_per_second: batcher_throughput(
+            &data.train,
+            config.train.batch_size,
+            &batcher,
+            |batch| batch.targets.dims()[0],
+        )?,
     })
 }
 
@@ -295,7 +407,10 @@ impl BenchReport {
             "samples/s",
             "vs baseline",
             "wall s",
-            "balanced acc",
+            match self.task {
+                Task::SingleLabel => "balanced acc",
+                Task::MultiLabel => "macro-F1",
+            },
             "peak memory",
             "/ dataset"
         );
@@ -324,7 +439,7 @@ impl BenchReport {
                 t.samples_per_second,
                 ratio,
                 t.wall_seconds,
-                t.balanced_accuracy,
+                t.balanced_accuracy.or(t.macro_f1).unwrap_or(f64::NAN),
                 peak,
                 per_data
             );

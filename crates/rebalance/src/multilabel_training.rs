@@ -213,13 +213,13 @@ fn report(
     let scores =
         MultiLabelScores::new(predictions.scores(), predictions.targets(), data.num_labels)?;
     let mut report = MultiLabelReport::new(facts, &scores, config.eval.thresholds, thresholds)?;
-    report.dataset_bytes = dataset_bytes(data);
+    report.dataset_bytes = multi_label_dataset_bytes(data);
     report.peak_memory_bytes = peak_memory_bytes();
     Ok(report)
 }
 
 /// Bytes `data`'s splits take in memory: features as `f32`, label indices as `u32`.
-fn dataset_bytes(data: &MultiLabelData) -> u64 {
+pub(crate) fn multi_label_dataset_bytes(data: &MultiLabelData) -> u64 {
     let split = |s: &MultiLabelSamples| {
         let labels: usize = s.label_sets().iter().map(Vec::len).sum();
         ((s.features().len() + labels) * std::mem::size_of::<f32>()) as u64

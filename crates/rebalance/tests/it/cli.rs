@@ -436,8 +436,54 @@ fn bench_prints_ratios_against_its_baseline() {
     let table = stdout(&output);
     assert!(table.contains("1.00×"), "{table}");
     assert!(table.contains("vs flex training"), "{table}");
+    assert_eq!(json["task"], "single-label");
+    assert!(flex["balanced_accuracy"].as_f64().unwrap() > 0.0);
+    assert!(flex.get("macro_f1").is_none(), "{flex}");
     assert_one_line_error(
         &rebalance(&["bench", "--backends", "tpu"]),
         "unknown backend \"tpu\"",
+    );
+}
+
+/// `rebalance bench` on a multi-label config: its runs' score is macro-F1, its pipeline the
+/// multi-label loader and batcher.
+#[test]
+fn bench_measures_a_multi_label_config() {
+    let args = |format: &'static str| {
+        vec![
+            "bench",
+            "--config",
+            "configs/multilabel.toml",
+            "--backends",
+            "flex",
+            "--repeats",
+            "1",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "data.samples=1500",
+            "--set",
+            "data.num_classes=8",
+            "--format",
+            format,
+        ]
+    };
+    let output = rebalance(&args("json"));
+    assert_ok(&output);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["task"], "multi-label");
+    let flex = &json["training"][0];
+    assert_eq!(flex["runs"], 1, "{flex}");
+    let macro_f1 = flex["macro_f1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&macro_f1), "{flex}");
+    assert!(flex.get("balanced_accuracy").is_none(), "{flex}");
+    assert!(flex["samples_per_second"].as_f64().unwrap() > 0.0);
+    assert!(json["train_samples"].as_u64().unwrap() > 0);
+    assert!(json["dataset_bytes"].as_u64().unwrap() > 1500 * 16 * 4);
+    assert!(json["batcher_samples_per_second"].as_f64().unwrap() > 0.0);
+    let table = stdout(&rebalance(&args("table")));
+    assert!(
+        table.contains("macro-F1") && table.contains("1.00×"),
+        "{table}"
     );
 }
