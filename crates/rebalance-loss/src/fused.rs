@@ -1180,6 +1180,24 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_batch_or_no_classes_give_rows_of_zero() {
+        empty_shapes_on(&Device::flex());
+        empty_shapes_on(&Device::flex().autodiff());
+    }
+
+    /// An empty batch, or no classes, on `device`: rows of 0 (or none) from the fused path.
+    pub(super) fn empty_shapes_on(device: &Device) {
+        let params = ElementParams::new(2.0, None);
+        for shape in [[0, 3], [2, 0]] {
+            let z = Tensor::<2>::zeros(shape, device);
+            let y = SigmoidTargets::Dense(Tensor::<2>::zeros(shape, device));
+            let rows = row_sums(&z, &y, None, None, params);
+            let rows = rows.map(|r| r.into_data().iter::<f32>().collect::<Vec<_>>());
+            assert_eq!(rows, Some(vec![0.0; shape[0]]), "{shape:?}");
+        }
+    }
+
+    #[test]
     fn spread_scales_in_place_only_derivatives_it_alone_holds() {
         let values = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let upstream = flex_vector(vec![2.0, -1.0]);

@@ -261,11 +261,16 @@ pub(super) fn row_sums(
     weights: Option<&Tensor<1>>,
     params: ElementParams,
 ) -> Option<Tensor<1>> {
-    let classes = logits.dims()[1];
+    let [batch, classes] = logits.dims();
     let constants = [pos_weight, weights].into_iter().flatten();
     // A `[C]` constant of another length: the composition's error to report.
     if logits.dtype() != DType::F32 || constants.clone().any(|t| t.dims() != [classes]) {
         return None;
+    }
+    // No elements: rows of 0, without a launch of zero units (CUDA refuses a grid of zero
+    // blocks) nor the composition (Burn's CubeCL reductions panic on an empty tensor).
+    if batch * classes == 0 {
+        return Some(Tensor::zeros([batch], &logits.device()));
     }
     let tracked = logits.clone().try_into_primitive::<Autodiff<Cube>>().ok();
     let z = cube_tensor(float_primitive(logits)?)?;
@@ -333,7 +338,9 @@ fn targets_tracked(targets: &Tensor<2>) -> bool {
 mod tests {
     //! The kernel against the composition on the same wgpu device (lavapipe in CI), values and
     //! gradients, with the flex tests' cases (`super::super::tests`).
-    use super::super::tests::{cases, compare_on, dense_targets, non_contiguous_logits_on};
+    use super::super::tests::{
+        cases, compare_on, dense_targets, empty_shapes_on, non_contiguous_logits_on,
+    };
     use super::{ElementParams, SigmoidTargets};
     use crate::LabelWeighting;
     use crate::sigmoid::SigmoidTerms;
@@ -405,5 +412,17 @@ mod tests {
         assert!(super::row_sums(&z, &y, Some(&four), None, params).is_none());
         assert!(super::row_sums(&z, &y, None, Some(&four), params).is_none());
         assert!(super::row_sums(&z, &y, None, None, params).is_some());
+        empty_shapes_on(&device);
+        empty_shapes_on(&device.clone().autodiff());
+        // So a sigmoid loss of an empty batch is 0 on wgpu (the composition's reductions panic
+        // inside burn-cubecl on an empty tensor).
+        let counts = rebalance_weights::ClassCounts::from_counts(vec![5, 3, 1]).unwrap();
+        let config: crate::LossConfig = toml::from_str("kind = \"sigmoid-focal\"").unwrap();
+        let loss = crate::ImbalanceLoss::new(&config, &counts, &device).unwrap();
+        let empty = loss.forward(
+            Tensor::<2>::zeros([0, 3], &device),
+            Tensor::<1, Int>::zeros([0], &device),
+        );
+        assert_eq!(empty.into_data().iter::<f32>().collect::<Vec<_>>(), [0.0]);
     }
 }
