@@ -558,13 +558,12 @@ fn host_vector(tensor: Option<&Tensor<1>>) -> Option<Option<Vec<f32>>> {
 fn spread(upstream: &FlexTensor, mut derivatives: FlexTensor) -> FlexTensor {
     let shape = derivatives.shape();
     let [batch, classes] = [shape[0], shape[1]];
-    let upstream: Vec<f32> = match f32_values(upstream) {
-        Some(values) => values.into_owned(),
-        // The upstream gradient has the output's dtype, f32; anything else is converted.
-        None => upstream.clone().into_data().iter::<f32>().collect(),
-    };
+    // The upstream gradient has the output's dtype, f32; anything else is converted.
+    let upstream = f32_values(upstream).unwrap_or_else(|| {
+        std::borrow::Cow::Owned(upstream.clone().into_data().iter::<f32>().collect())
+    });
     let scale = |values: &mut [f32]| {
-        for (row, &u) in values.chunks_exact_mut(classes.max(1)).zip(&upstream) {
+        for (row, &u) in values.chunks_exact_mut(classes.max(1)).zip(upstream.iter()) {
             row.iter_mut().for_each(|g| *g *= u);
         }
     };

@@ -335,12 +335,7 @@ where
 
 fn single_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
     let data = config.data.load()?;
-    let splits = [
-        Some(&data.train),
-        Some(&data.test),
-        data.validation.as_ref(),
-    ];
-    let split_samples = splits.into_iter().flatten().map(|s| s.len()).sum();
+    let split_samples = data.summary().splits.values().map(|s| s.total).sum();
     let batcher = SampleBatcher::new(Some(standardizer(&data)));
     Ok(Pipeline {
         train_samples: data.train.len(),
@@ -358,12 +353,7 @@ fn single_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
 fn multi_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
     let load = || config.data.load_multi_label(zero_count(config));
     let data = load()?;
-    let splits = [
-        Some(&data.train),
-        Some(&data.test),
-        data.validation.as_ref(),
-    ];
-    let split_samples = splits.into_iter().flatten().map(|s| s.len()).sum();
+    let split_samples = data.summary().splits.values().map(|s| s.total).sum();
     let standardizer = Standardizer::per_feature_multi_label(&data.train);
     let batcher = MultiLabelBatcher::new(data.num_labels, Some(standardizer));
     Ok(Pipeline {

@@ -37,7 +37,7 @@ use super::{ElementParams, SigmoidTargets};
 
 /// The terms of the element loss, compile-time constants of the kernel (each combination is
 /// compiled once, without branches on them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug)]
 struct Terms {
     /// Float targets `[B, C]`; else class indices `[B]` (as floats, exact up to 2^24).
     dense: bool,

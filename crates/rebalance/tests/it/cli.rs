@@ -394,26 +394,29 @@ fn trains_on_tch() {
     assert!(t > 0.3 && (f - t).abs() < 0.15, "flex {f}, tch {t}");
 }
 
+/// `rebalance bench` of `config` with `sets` overrides: one flex run of one epoch, in `format`.
+fn bench_args<'a>(config: &'a str, sets: &[&'a str], format: &'a str) -> Vec<&'a str> {
+    let mut args = vec![
+        "bench",
+        "--config",
+        config,
+        "--backends",
+        "flex",
+        "--repeats",
+        "1",
+    ];
+    args.extend(["--set", "train.epochs=1", "--format", format]);
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    args
+}
+
 /// `rebalance bench` on a tiny config: one flex run, the data pipeline, memory, ratios.
 #[test]
 fn bench_prints_ratios_against_its_baseline() {
-    let args = |format: &'static str| {
-        vec![
-            "bench",
-            "--backends",
-            "flex",
-            "--repeats",
-            "1",
-            "--set",
-            "train.epochs=1",
-            "--set",
-            "data.max_per_class=200",
-            "--set",
-            "data.test_per_class=20",
-            "--format",
-            format,
-        ]
-    };
+    let sets = ["data.max_per_class=200", "data.test_per_class=20"];
+    let args = |format| bench_args("configs/quickstart.toml", &sets, format);
     let output = rebalance(&args("json"));
     assert_ok(&output);
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -449,25 +452,8 @@ fn bench_prints_ratios_against_its_baseline() {
 /// multi-label loader and batcher.
 #[test]
 fn bench_measures_a_multi_label_config() {
-    let args = |format: &'static str| {
-        vec![
-            "bench",
-            "--config",
-            "configs/multilabel.toml",
-            "--backends",
-            "flex",
-            "--repeats",
-            "1",
-            "--set",
-            "train.epochs=1",
-            "--set",
-            "data.samples=1500",
-            "--set",
-            "data.num_classes=8",
-            "--format",
-            format,
-        ]
-    };
+    let sets = ["data.samples=1500", "data.num_classes=8"];
+    let args = |format| bench_args("configs/multilabel.toml", &sets, format);
     let output = rebalance(&args("json"));
     assert_ok(&output);
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
