@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU measurements as one script, for a machine with an NVIDIA GPU, PyTorch and no network
-# (the `device` machine of this project's sessions; README.md, "Performance", has what it gave):
+# (the `device` machine of this project's sessions; docs/gpu.md has what it gave):
 #
 #   BIN=path/to/rebalance [BIN_PLAIN=path/to/rebalance] RESULTS=dir bash bench/gpu.sh [--set key=value]...
 #

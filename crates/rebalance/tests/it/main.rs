@@ -16,5 +16,6 @@ mod jobs;
 mod loss_schema;
 mod multilabel;
 mod predictions;
+mod readme;
 mod runs;
 mod shards;
