@@ -38,6 +38,9 @@ pub enum ConfigError {
     /// A `[loss]` value the loss library refuses (`loss.gamma = -1: must be ...`).
     #[error("loss.{0}")]
     Loss(#[from] LossError),
+    /// A `[train.stage2] loss` value the loss library refuses.
+    #[error("train.stage2.loss.{0}")]
+    Stage2Loss(LossError),
     /// A value out of range.
     #[error("{key} = {value}: must be {expected}")]
     Invalid {
@@ -237,8 +240,9 @@ pub struct TrainSection {
 /// Classifier for Long-Tailed Recognition", ICLR 2020). After `train.epochs` epochs the backbone
 /// is frozen (its weights, batch-norm statistics and dropout), the classifier head drawn afresh,
 /// and the head alone trained for `epochs` more epochs on re-sampled data with a cosine
-/// schedule from `learning_rate`. The report holds both stages' test scores (`stage1`). A run
-/// resumed during stage 2 starts stage 2 again from stage 1's last checkpoint.
+/// schedule from `learning_rate`, with plain cross-entropy unless `loss` says otherwise. The
+/// report holds both stages' test scores (`stage1`). A run resumed during stage 2 starts stage
+/// 2 again from stage 1's last checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stage2 {
@@ -250,6 +254,20 @@ pub struct Stage2 {
     /// The second stage's learning rate, `> 0`. Default: `train.learning_rate`.
     #[serde(default)]
     pub learning_rate: Option<f64>,
+    /// The second stage's loss, a `[loss]` table of its own (`loss = { kind = "cross-entropy",
+    /// scheme = "ens" }`), without a DRW start. Default: plain, unweighted cross-entropy, as
+    /// Kang et al. retrain the classifier: the class-balanced sampling is the stage's
+    /// correction, and `[loss]`'s class weights on top of it would correct twice. `[loss]` is
+    /// stage 1's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossConfig>,
+}
+
+impl Stage2 {
+    /// The loss the second stage trains with: `loss`, or plain cross-entropy.
+    pub fn loss(&self) -> LossConfig {
+        self.loss.clone().unwrap_or_default()
+    }
 }
 
 fn class_balanced() -> rebalance_data::Resampling {
@@ -503,6 +521,24 @@ impl RunConfig {
                     "train.stage2.learning_rate",
                     rate,
                     "finite and > 0",
+                ));
+            }
+            let loss = stage2.loss();
+            loss.validate().map_err(ConfigError::Stage2Loss)?;
+            if loss.reduction() == rebalance_loss::Reduction::None {
+                return Err(invalid(
+                    "train.stage2.loss.reduction",
+                    "\"none\"",
+                    "weighted-mean, mean or sum for training",
+                ));
+            }
+            if let Some(w) = loss.weighting()
+                && w.start_epoch > 0
+            {
+                return Err(invalid(
+                    "train.stage2.loss.drw_start_epoch",
+                    w.start_epoch + 1,
+                    "left out: the second stage's class weights hold from its first epoch",
                 ));
             }
             if self.data.task == Task::MultiLabel {

@@ -183,8 +183,13 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     };
     let state = run.read_state_for(data.train.dim())?;
     let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
-    let loss_config = &config.loss;
-    let loss = loss_config.init_for_epoch(&counts, config.train.epochs - 1, &device)?;
+    // The trained model's loss: cRT's second stage trains with its own.
+    let loss = match &config.train.stage2 {
+        Some(stage2) => stage2.loss().init(&counts, &device)?,
+        None => config
+            .loss
+            .init_for_epoch(&counts, config.train.epochs - 1, &device)?,
+    };
     let model = run.load_model(Classifier::new(
         &config.model,
         &data.feature_shape,

@@ -55,8 +55,9 @@ impl Classifier {
     }
 
     /// The model of cRT's second stage (Kang et al., ICLR 2020): this backbone frozen (no
-    /// gradients, batch-norm statistics and dropout fixed) and a classifier head drawn afresh
-    /// as `section` describes, for samples of `shape` and `classes` classes.
+    /// gradients, batch-norm statistics and dropout fixed), a classifier head drawn afresh
+    /// as `section` describes, for samples of `shape` and `classes` classes, and the stage's
+    /// own `loss` (stage 1's is dropped).
     ///
     /// # Errors
     /// A model kind that does not fit the data's shape.
@@ -65,13 +66,14 @@ impl Classifier {
         section: &ModelSection,
         shape: &[usize],
         classes: usize,
+        loss: ImbalanceLoss,
         device: &Device,
     ) -> Result<Self, ShapeError> {
         let (_, head) = network(section, shape, classes, device)?;
         Ok(Self {
             backbone: self.backbone.freeze(),
             head,
-            loss: self.loss,
+            loss,
         })
     }
 
@@ -275,6 +277,7 @@ mod tests {
 mod retraining_tests {
     use super::*;
     use crate::config::RunConfig;
+    use rebalance_loss::LossConfig;
 
     /// The frozen backbone computes what it computed before.
     #[test]
@@ -291,8 +294,9 @@ mod retraining_tests {
             .into_data()
             .iter::<f32>()
             .collect();
+        let stage2_loss = LossConfig::default().init(&counts, &device).unwrap();
         let retrained = model
-            .for_classifier_retraining(&config.model, &[4], 3, &device)
+            .for_classifier_retraining(&config.model, &[4], 3, stage2_loss, &device)
             .unwrap();
         let after: Vec<f32> = retrained
             .backbone

@@ -476,17 +476,20 @@ impl Trainer<'_> {
     }
 
     /// cRT's second stage ([`Stage2`]): `model`'s backbone frozen, its head drawn afresh and
-    /// trained alone for `stage2.epochs` epochs on re-sampled data, with a cosine schedule,
+    /// trained alone for `stage2.epochs` epochs on re-sampled data with the stage's own loss
+    /// (plain cross-entropy unless `stage2.loss` is set) and a cosine schedule,
     /// in the run's `stage2/` folder (burn-train's logs and checkpoints of the stage). Its
     /// epochs follow stage 1's in the history.
     fn retrain_classifier(&self, model: Classifier, stage2: &Stage2) -> anyhow::Result<Classifier> {
         let train = &self.config.train;
         let model = seeded_init(|| -> anyhow::Result<Classifier> {
             self.device.seed(train.seed);
+            let loss = stage2.loss().init(self.counts, &self.device)?;
             Ok(materialize(model.for_classifier_retraining(
                 &self.config.model,
                 &self.data.feature_shape,
                 self.data.num_classes,
+                loss,
                 &self.device,
             )?))
         })?;

@@ -360,55 +360,7 @@ impl Variant {
     /// A short description of the variant's method: `loss` (as its reports name it) and what
     /// the variant adds.
     pub fn method(&self, loss: &str) -> String {
-        let l = &self.config.loss;
-        let mut text = loss.to_string();
-        match l.weighting().map(|w| &w.scheme) {
-            None => {}
-            Some(Scheme::Ens { beta }) => text += &format!(", ens β={beta}"),
-            Some(other) => text += &format!(", {}", other.name()),
-        }
-        match l {
-            LossConfig::Focal { gamma, .. } | LossConfig::SigmoidFocal { gamma, .. } => {
-                text += &format!(" γ={gamma}")
-            }
-            LossConfig::ClassBalanced { beta, gamma, .. } => {
-                text += &format!(" β={beta} γ={gamma}")
-            }
-            LossConfig::LogitAdjusted { tau, .. } => text += &format!(" τ={tau}"),
-            LossConfig::Vs { gamma, tau, .. } => text += &format!(" γ={gamma} τ={tau}"),
-            LossConfig::CrossEntropy {
-                label_aware: Some(smoothing),
-                ..
-            } => {
-                text += &format!(
-                    ", label-aware smoothing {}→{} {}",
-                    smoothing.head, smoothing.tail, smoothing.shape
-                )
-            }
-            LossConfig::Lade {
-                alpha,
-                remine_lambda,
-                ..
-            } => text += &format!(" α={alpha} λ={remine_lambda}"),
-            _ => {}
-        }
-        if let Some(w) = l.weighting().filter(|w| w.start_epoch > 0) {
-            text += &format!(", weights from epoch {}", w.start_epoch + 1);
-        }
-        if let LossConfig::Sigmoid {
-            pos_weight: Some(pos_weight),
-            ..
-        }
-        | LossConfig::SigmoidFocal {
-            pos_weight: Some(pos_weight),
-            ..
-        } = l
-        {
-            text += &match pos_weight {
-                PosWeight::Balanced => ", pos_weight balanced".to_string(),
-                PosWeight::Values(_) => ", pos_weight".to_string(),
-            };
-        }
+        let mut text = describe_loss(loss, &self.config.loss);
         if self.config.eval.thresholds == ThresholdRule::Tuned {
             text += ", tuned thresholds";
         }
@@ -423,9 +375,63 @@ impl Variant {
                 ", cRT {} epochs on {} re-sampling",
                 stage2.epochs, stage2.resampling
             );
+            if let Some(loss) = &stage2.loss {
+                text += &format!(" with {}", describe_loss(loss.name(), loss));
+            }
         }
         text
     }
+}
+
+/// `name` (the loss as reports name it) and the settings of `l` that tell methods apart.
+fn describe_loss(name: &str, l: &LossConfig) -> String {
+    let mut text = name.to_string();
+    match l.weighting().map(|w| &w.scheme) {
+        None => {}
+        Some(Scheme::Ens { beta }) => text += &format!(", ens β={beta}"),
+        Some(other) => text += &format!(", {}", other.name()),
+    }
+    match l {
+        LossConfig::Focal { gamma, .. } | LossConfig::SigmoidFocal { gamma, .. } => {
+            text += &format!(" γ={gamma}")
+        }
+        LossConfig::ClassBalanced { beta, gamma, .. } => text += &format!(" β={beta} γ={gamma}"),
+        LossConfig::LogitAdjusted { tau, .. } => text += &format!(" τ={tau}"),
+        LossConfig::Vs { gamma, tau, .. } => text += &format!(" γ={gamma} τ={tau}"),
+        LossConfig::CrossEntropy {
+            label_aware: Some(smoothing),
+            ..
+        } => {
+            text += &format!(
+                ", label-aware smoothing {}→{} {}",
+                smoothing.head, smoothing.tail, smoothing.shape
+            )
+        }
+        LossConfig::Lade {
+            alpha,
+            remine_lambda,
+            ..
+        } => text += &format!(" α={alpha} λ={remine_lambda}"),
+        _ => {}
+    }
+    if let Some(w) = l.weighting().filter(|w| w.start_epoch > 0) {
+        text += &format!(", weights from epoch {}", w.start_epoch + 1);
+    }
+    if let LossConfig::Sigmoid {
+        pos_weight: Some(pos_weight),
+        ..
+    }
+    | LossConfig::SigmoidFocal {
+        pos_weight: Some(pos_weight),
+        ..
+    } = l
+    {
+        text += &match pos_weight {
+            PosWeight::Balanced => ", pos_weight balanced".to_string(),
+            PosWeight::Values(_) => ", pos_weight".to_string(),
+        };
+    }
+    text
 }
 
 #[cfg(test)]

@@ -174,6 +174,7 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
             epochs: epochs.div_ceil(2),
             resampling: Resampling::ClassBalanced,
             learning_rate: None,
+            loss: None,
         }),
         ..DefaultVariant::new("crt", ce.clone())
     });

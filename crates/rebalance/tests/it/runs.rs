@@ -619,3 +619,63 @@ fn classifier_retraining_is_a_second_stage_that_resumes() {
         "train.stage2.epochs = 0: must be >= 1",
     );
 }
+
+/// cRT as Kang et al. define it: the second stage retrains the classifier with plain
+/// cross-entropy, whatever stage 1's loss, so that class-balanced sampling is its only
+/// correction. A weighted second stage is there when the config asks for it, and `eval`
+/// rebuilds either.
+#[test]
+fn classifier_retraining_uses_plain_cross_entropy_unless_asked() {
+    let ens = ["--set", "loss.scheme=\"ens\""];
+    let run = |stage2: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let set = format!("train.stage2={stage2}");
+        let mut extra = ens.to_vec();
+        extra.extend(["--set", set.as_str()]);
+        assert_ok(&train(dir.path(), &extra));
+        let report = read_json(dir.path(), "report.json");
+        (dir, report)
+    };
+    let (default_dir, default) = run("{ epochs = 2 }");
+    let (_plain_dir, plain) = run("{ epochs = 2, loss = { kind = \"cross-entropy\" } }");
+    let (weighted_dir, weighted) =
+        run("{ epochs = 2, loss = { kind = \"cross-entropy\", scheme = \"ens\" } }");
+    // Stage 1 is the same ENS-weighted training in all three.
+    assert_eq!(default["stage1"], weighted["stage1"]);
+    // The default second stage is the plain one, not stage 1's weighted loss.
+    assert_eq!(metrics(&default), metrics(&plain));
+    assert_ne!(metrics(&default), metrics(&weighted));
+    // The recorded config keeps the stage's loss, so eval rebuilds the retrained model.
+    let config = std::fs::read_to_string(weighted_dir.path().join("config.toml")).unwrap();
+    assert!(config.contains("[train.stage2.loss]"), "{config}");
+    for (dir, report) in [(&default_dir, &default), (&weighted_dir, &weighted)] {
+        assert_ok(&eval(dir.path()));
+        assert_eq!(
+            metrics(&read_json(dir.path(), "report.json")),
+            metrics(report)
+        );
+    }
+    // The stage's weights hold from its first epoch: no DRW start inside it.
+    let dir = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &train(
+            dir.path(),
+            &[
+                "--set",
+                "train.stage2={ epochs = 2, loss = { scheme = \"ens\", drw_start_epoch = 2 } }",
+            ],
+        ),
+        "train.stage2.loss.drw_start_epoch = 2: must be left out",
+    );
+    // A bad key in the stage's loss names its path.
+    assert_one_line_error(
+        &train(
+            dir.path(),
+            &[
+                "--set",
+                "train.stage2={ epochs = 2, loss = { gamma = 2.0 } }",
+            ],
+        ),
+        "train.stage2.loss",
+    );
+}
