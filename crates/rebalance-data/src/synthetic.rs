@@ -105,7 +105,7 @@ impl SyntheticConfig {
     /// scikit-learn MLP of the same shape (128, 128; 20 epochs; one seed): with 4 clusters,
     /// `class_sep` 1 left plain cross-entropy at 0.46 balanced accuracy, 1.5 at 0.62 (post-hoc
     /// logit adjustment +7.8 points), 2 at 0.78 (+5.0), 1.75 at 0.69–0.70 (+6.6 to +6.8), near
-    /// CIFAR-10-LT's 70%. README.md ("Comparing weighting schemes") has the measurement with
+    /// CIFAR-10-LT's 70%. docs/benchmarks.md has the measurement with
     /// rebalance itself.
     pub fn standard() -> Self {
         Self {

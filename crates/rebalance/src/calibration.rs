@@ -37,7 +37,7 @@ pub struct CalibrationScores {
 }
 
 /// Calibration of the test samples of each many-, medium- and few-shot group of classes (by
-/// their true class; the groups of `compare::ShotGroups`); the reliability bins left out.
+/// their true class; the groups of `shots::ShotGroups`); the reliability bins left out.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShotCalibration {
     /// How the groups were made.
@@ -59,7 +59,7 @@ impl ShotCalibration {
         targets: &[i64],
         counts: &[usize],
     ) -> Self {
-        let groups = crate::compare::ShotGroups::of(counts);
+        let groups = crate::shots::ShotGroups::of(counts);
         let of = |classes: &[usize]| {
             let mut calibration = Calibration::default();
             for (row, &target) in probabilities.chunks_exact(num_classes).zip(targets) {

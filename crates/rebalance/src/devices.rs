@@ -7,6 +7,8 @@
 //! backends have one device: `flex:0` and `flex:1` are the same CPU, trained on by two workers
 //! (threads), which is what the tests use.
 
+use rand_xoshiro::SplitMix64;
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use std::fmt;
 use std::str::FromStr;
 
@@ -170,15 +172,8 @@ pub fn steps_per_epoch(items: usize, batch_size: usize, devices: usize) -> usize
 /// multi-device strategy gives each device a contiguous slice of the training split, so on
 /// this order each device sees every class in its training share, not a run of head classes.
 pub fn stratified_order(strata: &[usize], seed: u64) -> Vec<usize> {
-    // SplitMix64: a fixed, dependency-free stream for the shuffles.
-    let mut state = seed ^ 0x5EED_DE71_CE50_0001;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    // SplitMix64: a fixed stream for the shuffles, the same on every platform.
+    let mut rng = SplitMix64::seed_from_u64(seed ^ 0x5EED_DE71_CE50_0001);
     let num = strata.iter().max().map_or(0, |&m| m + 1);
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); num];
     for (i, &s) in strata.iter().enumerate() {
@@ -187,7 +182,7 @@ pub fn stratified_order(strata: &[usize], seed: u64) -> Vec<usize> {
     let mut keyed: Vec<(f64, usize, usize)> = Vec::with_capacity(strata.len());
     for (s, list) in members.iter_mut().enumerate() {
         for k in (1..list.len()).rev() {
-            list.swap(k, (next() % (k as u64 + 1)) as usize);
+            list.swap(k, (rng.next_u64() % (k as u64 + 1)) as usize);
         }
         let n = list.len() as f64;
         for (j, &i) in list.iter().enumerate() {

@@ -29,5 +29,6 @@ pub mod renderer;
 pub mod report;
 pub mod run_dir;
 pub mod schedule;
+pub mod shots;
 pub mod skip_epochs;
 pub mod training;

@@ -66,11 +66,12 @@ pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
 pub use shard::{Shard, ShardEnv};
 pub use stats::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, IntervalMethod, Metric,
-    Metrics, PairedDifference, RunResult, ShotGroups, VariantSummary, t_quantile, tail_labels,
+    Metrics, PairedDifference, RunResult, VariantSummary, shot_metrics, t_quantile, tail_labels,
 };
 pub use variants::{DefaultVariant, default_multi_label_variants, default_variants};
 
 use crate::devices::{DeviceSpec, parse_device_list};
+use crate::shots::ShotGroups;
 use store::Run;
 use sweep::{Progress, SeedData};
 

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::figures::{self, ComparisonFigures, Estimate};
 use super::plan::ComparePlan;
 use super::stats::{
-    BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, CONFIDENCE, Metric, PairedDifference, RunResult,
-    ShotGroups, Summary, VariantSummary, distinct_joined, t_quantile,
+    BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, CONFIDENCE, Metric, PairedDifference, RunResult, Summary,
+    VariantSummary, distinct_joined, shot_metrics, t_quantile,
 };
+use crate::shots::ShotGroups;
 use rebalance_data::Task;
 
 use crate::config::RunConfig;
@@ -320,9 +321,7 @@ fn write_plots(dir: &Path, summary: &Summary, plot_variants: &[String]) -> anyho
     };
     let shots: Vec<(String, Vec<Estimate>)> = match summary.task {
         Task::MultiLabel => Vec::new(),
-        Task::SingleLabel => summary
-            .groups
-            .by_metric()
+        Task::SingleLabel => shot_metrics(&summary.groups)
             .into_iter()
             .map(|(metric, classes)| {
                 let counts: Vec<usize> = classes.iter().map(|&c| summary.counts[c]).collect();
