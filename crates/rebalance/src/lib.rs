@@ -7,7 +7,7 @@ pub mod backbone;
 pub mod backend;
 pub mod bench;
 pub mod calibration;
-pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod config;
 pub mod devices;

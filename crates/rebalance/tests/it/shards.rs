@@ -297,7 +297,7 @@ fn every_compare_command_in_docs_cluster_md_parses() {
     assert!(commands.len() >= 6, "too few commands: {commands:?}");
     let mut flags = std::collections::BTreeSet::new();
     for words in &commands {
-        if let Err(e) = rebalance::cli::Cli::try_parse_from(words) {
+        if let Err(e) = rebalance::commands::Cli::try_parse_from(words) {
             panic!("docs/cluster.md: `{}` does not parse: {e}", words.join(" "));
         }
         flags.extend(words.iter().filter(|w| w.starts_with("--")).cloned());

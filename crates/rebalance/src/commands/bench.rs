@@ -1,0 +1,28 @@
+//! `rebalance bench`: training throughput per backend, the data pipeline and peak memory.
+
+use super::Format;
+use crate::bench::{BenchOptions, bench};
+
+/// `rebalance bench`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to measure.
+    #[command(flatten)]
+    options: BenchOptions,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Measures and prints the report.
+///
+/// # Errors
+/// As [`bench`].
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let report = bench(&args.options)?;
+    match args.format {
+        Format::Table => print!("{}", report.table()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(())
+}

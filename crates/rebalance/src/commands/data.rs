@@ -1,0 +1,138 @@
+//! `rebalance data`: the per-class counts of each split, the imbalance factor and the feature
+//! shape; `--export` writes the splits as CSV.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rebalance_data::{DatasetSummary, LabelsPerSample, Task};
+use rebalance_weights::ZeroCountPolicy;
+
+use super::Format;
+use crate::config::RunConfig;
+
+/// `rebalance data`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The TOML config; only its `[data]` section is used.
+    #[arg(long)]
+    config: PathBuf,
+    /// Override a config key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Also write each split as CSV into this folder.
+    #[arg(long)]
+    export: Option<PathBuf>,
+}
+
+/// Loads the data and prints its summary (and exports it).
+///
+/// # Errors
+/// A bad config, data that cannot be loaded, or an export that cannot be written.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = RunConfig::load(&args.config, &args.sets)?;
+    let (format, export) = (args.format, args.export);
+    match config.data.task {
+        Task::SingleLabel => {
+            let data = config.data.load()?;
+            print_data(&data.summary(), format, &[])?;
+            if let Some(dir) = export {
+                report_export(data.export_csv(&dir), &dir)?;
+            }
+        }
+        Task::MultiLabel => {
+            let zero_count = config
+                .loss
+                .weighting()
+                .map_or(ZeroCountPolicy::Error, |w| w.zero_count);
+            let data = config.data.load_multi_label(zero_count)?;
+            let per_sample = [
+                ("train", data.train.labels_per_sample()),
+                ("test", data.test.labels_per_sample()),
+            ]
+            .into_iter()
+            .chain(
+                data.validation
+                    .as_ref()
+                    .map(|v| ("validation", v.labels_per_sample())),
+            )
+            .collect::<Vec<_>>();
+            print_data(&data.summary(), format, &per_sample)?;
+            if let Some(dir) = export {
+                report_export(data.export_csv(&dir), &dir)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints `rebalance data`'s summary as a table (per class or label and split, then the
+/// labels per sample of a multi-label dataset) or as JSON (with `labels_per_sample`).
+fn print_data(
+    summary: &DatasetSummary,
+    format: Format,
+    per_sample: &[(&str, LabelsPerSample)],
+) -> anyhow::Result<()> {
+    let multi_label = !per_sample.is_empty();
+    match format {
+        Format::Json => {
+            let mut json = serde_json::to_value(summary)?;
+            if multi_label {
+                json["task"] = "multi-label".into();
+                json["labels_per_sample"] = serde_json::to_value(
+                    per_sample
+                        .iter()
+                        .map(|(name, s)| (name.to_string(), s))
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                )?;
+            }
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Format::Table => {
+            let (what, count) = if multi_label {
+                ("labels", "positives per label")
+            } else {
+                ("classes", "samples per class")
+            };
+            println!(
+                "{} {what}, features {:?}, imbalance factor {:.1} ({count})",
+                summary.num_classes, summary.feature_shape, summary.imbalance_factor
+            );
+            let splits: Vec<&String> = summary.splits.keys().collect();
+            print!("{:>12}", if multi_label { "label" } else { "class" });
+            for s in &splits {
+                print!("  {s:>10}");
+            }
+            println!();
+            for c in 0..summary.num_classes {
+                print!("{:>12}", summary.class_names[c]);
+                for s in &splits {
+                    print!("  {:>10}", summary.splits[*s].counts[c]);
+                }
+                println!();
+            }
+            for (name, s) in per_sample {
+                println!(
+                    "{name}: {} samples, {:.2} labels per sample (min {}, max {}), {} without \
+                     a label",
+                    summary.splits[*name].total, s.mean, s.min, s.max, s.without_labels
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Says which files an export wrote.
+fn report_export(
+    written: Result<Vec<PathBuf>, rebalance_data::DataError>,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let files = written.with_context(|| format!("cannot export to {}", dir.display()))?;
+    for f in files {
+        eprintln!("wrote {}", f.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The command line: one module per command, each with its clap arguments (`Args`) and its
+//! `run`, as cargo does; [`Command`] only lists and dispatches them.
+
+mod bench;
+mod compare;
+mod data;
+mod eval;
+mod train;
+mod weights;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use eval::Calibrate;
+
+/// Train classifiers on imbalanced data with re-weighted losses, on Burn.
+#[derive(Debug, Parser)]
+#[command(name = "rebalance", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of the inspection commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table.
+    Table,
+    /// JSON, for scripts.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a classifier from a config file, then evaluate it on the test split.
+    Train(train::Args),
+    /// Train every variant of a compare config (default: every weighting scheme) over several
+    /// seeds on the same data, and write a comparison table and plots.
+    ///
+    /// Finished runs are kept in the output directory and skipped when the command runs
+    /// again, so an interrupted sweep continues where it stopped.
+    Compare(compare::Args),
+    /// Measure training throughput on each compiled backend, the data pipeline and peak
+    /// memory, each against a baseline measured in the same run.
+    Bench(bench::Args),
+    /// Print the class weights a scheme gives for some class counts.
+    Weights(weights::Args),
+    /// Show the per-class counts of each split, the imbalance factor and the feature shape.
+    Data(data::Args),
+    /// Rebuild a trained model from its run directory and evaluate it on the test split.
+    Eval(eval::Args),
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Whatever the command failed on, with its context.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Weights(args) => weights::run(args),
+        Command::Data(args) => data::run(args),
+        Command::Eval(args) => eval::run(args),
+    }
+}
+
+/// An error and its causes as one line: `outer: cause: root cause`.
+///
+/// A cause whose text the line already holds is left out: some errors print their source in
+/// their own message (`{path}: {source}`) and also return it from `source()`, and anyhow's
+/// `{:#}` would print it twice.
+///
+/// ```
+/// use anyhow::Context;
+/// let io = std::io::Error::new(std::io::ErrorKind::NotFound, "not found");
+/// let error = anyhow::Error::new(io).context("cannot open a.toml: not found").context("config");
+/// assert_eq!(rebalance::commands::one_line(&error), "config: cannot open a.toml: not found");
+/// ```
+#[must_use]
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Bytes quoted from a file that is not text: escapes, never raw control characters.
+        let text = crate::overrides::escape_controls(&text);
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
