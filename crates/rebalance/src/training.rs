@@ -313,7 +313,7 @@ pub(crate) fn prepare(
             "{} is being trained by process {pid}; wait for it, or delete {} if that process \
              is not rebalance",
             run.path().display(),
-            run.path().join("claim").display()
+            run.claim_file().display()
         )
     })?;
     // Planned again under the claim: another process may have changed the run meanwhile.

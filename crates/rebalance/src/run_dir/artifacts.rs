@@ -1,0 +1,276 @@
+//! Reading and writing a run's files: the config, the state, the history, the model, the
+//! reports, the thresholds and the predictions, each written to a temporary name and renamed.
+
+use anyhow::{Context, bail};
+use burn::module::Module;
+
+use super::*;
+use crate::config::RunConfig;
+use crate::history::EpochHistory;
+use crate::multilabel_report::MultiLabelReport;
+use crate::predictions::{MultiLabelPredictions, Predictions};
+use crate::report::{Report, write_atomic};
+
+impl RunDir {
+    /// Writes `config.toml`.
+    ///
+    /// # Errors
+    /// The config cannot be serialized or written.
+    pub fn write_config(&self, config: &RunConfig) -> anyhow::Result<()> {
+        write_atomic(&self.path.join(CONFIG), &config.to_toml()?)
+    }
+
+    /// Reads `config.toml`.
+    ///
+    /// # Errors
+    /// A directory without one, or a config that does not load.
+    pub fn read_config(&self) -> anyhow::Result<RunConfig> {
+        let path = self.path.join(CONFIG);
+        if !path.exists() {
+            bail!(
+                "{} is not a run directory: it has no {CONFIG}",
+                self.path.display()
+            );
+        }
+        Ok(RunConfig::load(&path, &[])?)
+    }
+
+    /// Writes `state.json`.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_state(&self, state: &RunState) -> anyhow::Result<()> {
+        write_atomic(&self.path.join(STATE), &serde_json::to_string(state)?)
+    }
+
+    /// Reads `state.json`.
+    ///
+    /// # Errors
+    /// A missing or damaged file.
+    pub fn read_state(&self) -> anyhow::Result<RunState> {
+        let path = self.path.join(STATE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+
+    /// Reads `state.json` and checks it fits data of `features` features.
+    ///
+    /// # Errors
+    /// As [`RunDir::read_state`], or standardizer vectors of another length.
+    pub fn read_state_for(&self, features: usize) -> anyhow::Result<RunState> {
+        let state = self.read_state()?;
+        let s = &state.standardizer;
+        if s.mean.len() != features || s.std.len() != features {
+            bail!(
+                "{} is damaged: its standardizer has {} means and {} standard deviations, but \
+                 the data has {features} features",
+                self.path.join(STATE).display(),
+                s.mean.len(),
+                s.std.len()
+            );
+        }
+        Ok(state)
+    }
+
+    /// Writes `history.json`.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_history(&self, history: &EpochHistory) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(HISTORY),
+            &serde_json::to_string_pretty(history)?,
+        )
+    }
+
+    /// The first `epochs` epochs of `history.json`: those before the checkpoint a run resumes
+    /// from.
+    ///
+    /// # Errors
+    /// A missing or damaged file, or one without all of those epochs.
+    pub fn read_history(&self, epochs: usize) -> anyhow::Result<EpochHistory> {
+        let path = self.path.join(HISTORY);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--resume: cannot read {}", path.display()))?;
+        let mut history: EpochHistory = serde_json::from_str(&text)
+            .with_context(|| format!("--resume: {} is damaged", path.display()))?;
+        history.epochs.truncate(epochs);
+        if !history.covers(epochs) {
+            bail!(
+                "--resume: {} lacks epochs before the checkpoint of epoch {epochs}; train the run \
+                 afresh",
+                path.display()
+            );
+        }
+        Ok(history)
+    }
+
+    /// Saves the trained model as `model.bpk`.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn save_model<M: Module + Clone>(&self, model: &M) -> anyhow::Result<()> {
+        let context = || format!("cannot save the model to {}", self.path.display());
+        let saved = model.clone().save_file(self.path.join(MODEL_PARTIAL));
+        if saved.is_err() {
+            let _ = std::fs::remove_file(self.path.join(MODEL_PARTIAL));
+        }
+        saved.with_context(context)?;
+        std::fs::rename(self.path.join(MODEL_PARTIAL), self.path.join(MODEL)).with_context(context)
+    }
+
+    /// Loads `model.bpk`'s weights into `model`, built as the run's config says.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, or weights of another model.
+    pub fn load_model<M: Module>(&self, model: M) -> anyhow::Result<M> {
+        let path = self.path.join(MODEL);
+        model
+            .try_load_file(&path)
+            .with_context(|| format!("cannot load the model from {}", path.display()))
+    }
+
+    /// Writes `report.json`, `report.md` and `confusion.csv`.
+    ///
+    /// # Errors
+    /// A file cannot be written.
+    pub fn write_report(&self, report: &Report) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(REPORT_JSON),
+            &serde_json::to_string_pretty(report)?,
+        )?;
+        write_atomic(&self.path.join(REPORT_MD), &report.markdown())?;
+        write_atomic(&self.path.join(CONFUSION_CSV), &report.confusion_csv())
+    }
+
+    /// Writes a multi-label run's `report.json` and `report.md`.
+    ///
+    /// # Errors
+    /// A file cannot be written.
+    pub fn write_multi_label_report(&self, report: &MultiLabelReport) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(REPORT_JSON),
+            &serde_json::to_string_pretty(report)?,
+        )?;
+        write_atomic(&self.path.join(REPORT_MD), &report.markdown())
+    }
+
+    /// Reads a multi-label run's `report.json`.
+    ///
+    /// # Errors
+    /// A missing or damaged file.
+    pub fn read_multi_label_report(&self) -> anyhow::Result<MultiLabelReport> {
+        let path = self.path.join(REPORT_JSON);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+
+    /// Writes a multi-label test split's targets and probabilities as `predictions.csv`.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_multi_label_predictions(
+        &self,
+        predictions: &MultiLabelPredictions,
+        label_names: &[String],
+    ) -> anyhow::Result<()> {
+        write_atomic(&self.predictions_csv(), &predictions.csv(label_names))
+    }
+
+    /// Writes the per-label decision thresholds as `thresholds.json`, which `rebalance eval`
+    /// reuses.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_thresholds(&self, thresholds: &[f32]) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(THRESHOLDS),
+            &serde_json::to_string_pretty(thresholds)?,
+        )
+    }
+
+    /// Reads `thresholds.json`, checked to hold one finite threshold per label of `labels`.
+    ///
+    /// # Errors
+    /// A missing or damaged file, or thresholds of another number of labels.
+    pub fn read_thresholds(&self, labels: usize) -> anyhow::Result<Vec<f32>> {
+        let path = self.path.join(THRESHOLDS);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let thresholds: Vec<f32> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is damaged", path.display()))?;
+        if thresholds.len() != labels || thresholds.iter().any(|t| !t.is_finite()) {
+            bail!(
+                "{} is damaged: it holds {} thresholds for {labels} labels, or one that is not \
+                 finite",
+                path.display(),
+                thresholds.len()
+            );
+        }
+        Ok(thresholds)
+    }
+
+    /// Writes a post-hoc adjusted evaluation as `report-posthoc.json` and `report-posthoc.md`,
+    /// beside the run's own report.
+    ///
+    /// # Errors
+    /// A file cannot be written.
+    pub fn write_posthoc_report(&self, report: &Report) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(POSTHOC_JSON),
+            &serde_json::to_string_pretty(report)?,
+        )?;
+        write_atomic(&self.path.join(POSTHOC_MD), &report.markdown())
+    }
+
+    /// Writes the test split's per-sample probabilities as `predictions.csv`, the class names
+    /// `class_names` (the report's).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_predictions(
+        &self,
+        predictions: &Predictions,
+        class_names: &[String],
+    ) -> anyhow::Result<()> {
+        write_atomic(&self.predictions_csv(), &predictions.csv(class_names))
+    }
+
+    /// Writes a post-hoc adjusted evaluation's probabilities as `predictions-posthoc.csv`,
+    /// beside the run's own.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_posthoc_predictions(
+        &self,
+        predictions: &Predictions,
+        class_names: &[String],
+    ) -> anyhow::Result<()> {
+        write_atomic(
+            &self.posthoc_predictions_csv(),
+            &predictions.csv(class_names),
+        )
+    }
+
+    /// Reads `report.json`.
+    ///
+    /// # Errors
+    /// A missing or damaged file.
+    pub fn read_report(&self) -> anyhow::Result<Report> {
+        let path = self.path.join(REPORT_JSON);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+
+    /// The training wall time `report.json` records; 0 where there is no readable report.
+    pub fn report_wall_seconds(&self) -> f64 {
+        std::fs::read_to_string(self.path.join(REPORT_JSON))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|p| p["wall_seconds"].as_f64())
+            .unwrap_or(0.0)
+    }
+}

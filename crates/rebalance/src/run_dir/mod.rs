@@ -1,0 +1,174 @@
+//! A run directory and its files; the one place that knows their names.
+//!
+//! ```text
+//! config.toml                   the resolved config: every default filled in, the backend and
+//!                               directory used
+//! state.json                    what rebuilding the inputs needs beside the model: the
+//!                               standardization statistics
+//! checkpoint/                   burn-train's checkpoints (`model-<epoch>.bpk`, `optim-…`,
+//!                               `scheduler-…`), for `--resume`
+//! train/, valid/                burn-train's per-epoch metric logs
+//! history.json                  the training loss and validation balanced accuracy of every
+//!                               finished epoch, for the training curves
+//! model.bpk                     the trained model
+//! report.json, report.md,       the test evaluation
+//! confusion.csv
+//! predictions.csv               the test split, one row per sample in the split's order: its
+//!                               class index (`target`), then its softmax probability of each
+//!                               class (`score_<class name>`, names as in the report, CSV-quoted
+//!                               where needed), post-hoc adjusted where the run's evaluation is;
+//!                               written by `train` and `eval`
+//! report-posthoc.{json,md},     `rebalance eval --posthoc-tau`
+//! predictions-posthoc.csv
+//! finished                      written last, when model, report and plots are committed: the
+//!                               SHA-256 of `model.bpk` and `state.json`; a run without it is
+//!                               unfinished and `--resume` completes it
+//! claim                         the id of the process training the run, while it does
+//! ```
+//!
+//! The plots beside them are named by `plots.rs`. Every file is written to a temporary name and
+//! renamed, so an interrupted run never leaves a half-written one.
+
+mod artifacts;
+mod claim;
+mod resume;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rebalance_data::Standardizer;
+use serde::{Deserialize, Serialize};
+
+pub use claim::Claim;
+pub(crate) use resume::config_difference;
+#[cfg(test)]
+pub(crate) use resume::first_difference;
+
+const CONFIG: &str = "config.toml";
+const STATE: &str = "state.json";
+/// burn-train's `with_default_checkpointers` writes here: `model-<epoch>.bpk` and the like.
+const CHECKPOINTS: &str = "checkpoint";
+const HISTORY: &str = "history.json";
+const MODEL: &str = "model.bpk";
+const MODEL_PARTIAL: &str = "model.partial.bpk";
+const REPORT_JSON: &str = "report.json";
+const REPORT_MD: &str = "report.md";
+const CONFUSION_CSV: &str = "confusion.csv";
+const POSTHOC_JSON: &str = "report-posthoc.json";
+const POSTHOC_MD: &str = "report-posthoc.md";
+const PREDICTIONS_CSV: &str = "predictions.csv";
+const POSTHOC_PREDICTIONS_CSV: &str = "predictions-posthoc.csv";
+const THRESHOLDS: &str = "thresholds.json";
+/// cRT's second stage: burn-train's logs and checkpoints of the stage.
+const STAGE2: &str = "stage2";
+const FINISHED: &str = "finished";
+const CLAIM: &str = "claim";
+/// The files a finished run records the checksum of.
+const CHECKSUMMED: [&str; 2] = [MODEL, STATE];
+
+/// The config keys that say where and how fast a run runs, not what it trains: the backend, the
+/// loader's workers and the directory. Two runs whose configs differ only in them are the same
+/// run: a compare sweep keeps a finished one whatever `--backend` or `--out` path it was trained
+/// with (a merge of shards trained on other machines), and `--resume` may change them.
+pub const PLACEMENT_KEYS: [&str; 3] = ["train.backend", "train.workers", "output.dir"];
+
+/// The config keys `--resume` lets change: the epochs (to extend a run) and the
+/// [`PLACEMENT_KEYS`].
+pub const RESUMABLE_KEYS: [&str; 4] = [
+    "train.epochs",
+    PLACEMENT_KEYS[0],
+    PLACEMENT_KEYS[1],
+    PLACEMENT_KEYS[2],
+];
+
+/// The environment variable of the fault-injection test hook: `REBALANCE_FAULT=STAGE` aborts
+/// the process (as `kill -9` would) when training reaches `STAGE` of its final step:
+/// `after-checkpoint` (the last epoch's checkpoint written), `after-model` (`model.bpk`
+/// written) or `after-report` (the report written, the `finished` marker not yet). For the
+/// tests of crash recovery only.
+pub const FAULT_ENV: &str = "REBALANCE_FAULT";
+
+/// The fault-injection hook: aborts the process if [`FAULT_ENV`] names `stage`.
+pub(crate) fn fault_point(stage: &str) {
+    if std::env::var(FAULT_ENV).is_ok_and(|s| s == stage) {
+        std::process::abort();
+    }
+}
+
+/// How training is to use a run directory, decided by [`RunDir::plan`] before anything in it
+/// is touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// A new run; `replacing` describes the finished run it replaces (`--overwrite`).
+    Fresh {
+        /// The finished run replaced, in words.
+        replacing: Option<String>,
+    },
+    /// A run continued after the checkpoint of epoch `from` (with `from` equal to the
+    /// run's epochs, only the final step is done again).
+    Resume {
+        /// The epoch of the checkpoint.
+        from: usize,
+    },
+}
+
+/// What a run keeps beside the model to rebuild its inputs: the standardization statistics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    /// The statistics the training inputs were standardized with.
+    pub standardizer: Standardizer,
+}
+
+/// A run directory (`[output] dir` or `--out`).
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+/// Removes `path` if it exists.
+fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl RunDir {
+    /// The run directory at `path`; nothing is read or created yet.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where `predictions.csv` is.
+    pub fn predictions_csv(&self) -> PathBuf {
+        self.path.join(PREDICTIONS_CSV)
+    }
+
+    /// Where `predictions-posthoc.csv` is.
+    pub fn posthoc_predictions_csv(&self) -> PathBuf {
+        self.path.join(POSTHOC_PREDICTIONS_CSV)
+    }
+
+    /// Where `report.md` is, for the user to open.
+    pub fn report_markdown(&self) -> PathBuf {
+        self.path.join(REPORT_MD)
+    }
+
+    /// Where `report.json` is; a run that has one finished.
+    pub fn report_json(&self) -> PathBuf {
+        self.path.join(REPORT_JSON)
+    }
+
+    /// The folder of cRT's second stage (`stage2/`), where burn-train writes that stage's logs
+    /// and checkpoints.
+    pub fn stage2(&self) -> RunDir {
+        RunDir::new(self.path.join(STAGE2))
+    }
+}

@@ -1,0 +1,349 @@
+//! How a run directory may be used (a new run, `--overwrite`, `--resume`), decided before
+//! anything in it is touched; the `finished` marker and its checksums; the checkpoints.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use burn::lr_scheduler::LrSchedulerRecord;
+use burn::optim::OptimizerRecord;
+use burn::store::ModuleRecord;
+
+use super::*;
+use crate::config::RunConfig;
+use crate::report::write_atomic;
+
+/// The SHA-256 of the file at `path`, in hex.
+fn sha256(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The first key whose value differs between two configs written as TOML (`old`, `new`), as
+/// `key: old → new`, the `ignored` keys (`section.key`) aside; `None` where they agree.
+///
+/// # Errors
+/// A config that is not TOML.
+pub(crate) fn config_difference(
+    old: &str,
+    new: &str,
+    ignored: &[&str],
+) -> Result<Option<String>, toml::de::Error> {
+    let strip = |text: &str| -> Result<toml::Value, toml::de::Error> {
+        let mut table: toml::Table = text.parse()?;
+        for key in ignored {
+            let (section, name) = key.split_once('.').unwrap_or(("", key));
+            if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+                t.remove(name);
+            }
+        }
+        Ok(toml::Value::Table(table))
+    };
+    Ok(first_difference(&strip(old)?, &strip(new)?, ""))
+}
+
+/// The first key whose value differs between two configs, as `key: old → new`.
+pub(crate) fn first_difference(
+    old: &toml::Value,
+    new: &toml::Value,
+    prefix: &str,
+) -> Option<String> {
+    match (old, new) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => first_difference(x, y, &key),
+                    (Some(x), None) => Some(format!("{key}: {x} → (unset)")),
+                    (None, Some(y)) => Some(format!("{key}: (unset) → {y}")),
+                    (None, None) => None,
+                }
+            })
+        }
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{prefix}: {a} → {b}")),
+    }
+}
+
+impl RunDir {
+    /// Decides how training uses the directory, reading it and writing nothing: a new run
+    /// (refused over a finished run without `overwrite`), or with `resume` the epoch the run
+    /// continues after (refused where `config`, as it would be recorded, differs from the
+    /// recorded config in a key [`RESUMABLE_KEYS`] does not name, where the run has finished
+    /// `config.train.epochs` already, or where its files are damaged).
+    ///
+    /// # Errors
+    /// As above, each naming the file or key.
+    pub fn plan(&self, config: &RunConfig, resume: bool, overwrite: bool) -> anyhow::Result<Start> {
+        let finished = self.finished_epochs()?;
+        if !resume {
+            return match finished {
+                Some(_) if !overwrite => bail!(
+                    "{} holds a finished run ({}); pass --overwrite to replace it, --resume with \
+                     a larger train.epochs to extend it, or choose another --out",
+                    self.path.display(),
+                    self.describe()
+                ),
+                Some(_) => Ok(Start::Fresh {
+                    replacing: Some(self.describe()),
+                }),
+                None => Ok(Start::Fresh { replacing: None }),
+            };
+        }
+        let checkpoints = self.path.join(CHECKPOINTS);
+        let Some(from) = self.last_checkpoint() else {
+            bail!("--resume: no checkpoint in {}", checkpoints.display());
+        };
+        self.check_resumable(config)?;
+        let epochs = config.train.epochs;
+        if let Some(done) = finished {
+            self.verify_checksums()?;
+            if epochs <= done {
+                bail!(
+                    "--resume: the run in {} has already finished its {done} epochs; raise \
+                     train.epochs to extend it",
+                    self.path.display()
+                );
+            }
+        }
+        if from > epochs {
+            bail!(
+                "--resume: the run in {} has a checkpoint of epoch {from}, past train.epochs = \
+                 {epochs}",
+                self.path.display()
+            );
+        }
+        Ok(Start::Resume { from })
+    }
+
+    /// Refuses a config that differs from the recorded one in a key `--resume` may not change.
+    fn check_resumable(&self, config: &RunConfig) -> anyhow::Result<()> {
+        let path = self.path.join(CONFIG);
+        let recorded = std::fs::read_to_string(&path)
+            .with_context(|| format!("--resume: cannot read {}", path.display()))?;
+        let difference = config_difference(&recorded, &config.to_toml()?, &RESUMABLE_KEYS)
+            .with_context(|| format!("--resume: {} is damaged", path.display()))?;
+        if let Some(difference) = difference {
+            bail!(
+                "--resume: the config differs from the run's {} in {difference}; only {} may \
+                 change on --resume (train afresh into another --out instead)",
+                path.display(),
+                RESUMABLE_KEYS.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    /// Readies the directory once training really starts (after [`RunDir::plan`] and
+    /// [`RunDir::claim`]): un-finishes the run, clears an earlier run's files for a fresh one,
+    /// and records `config` and, for a fresh run, `state`.
+    ///
+    /// # Errors
+    /// A file that cannot be removed or written.
+    pub fn begin(&self, start: &Start, config: &RunConfig, state: &RunState) -> anyhow::Result<()> {
+        // First: from here until the new `finished` marker, the run is unfinished.
+        remove_if_present(&self.path.join(FINISHED))?;
+        if let Start::Fresh { .. } = start {
+            for name in [
+                MODEL,
+                REPORT_JSON,
+                REPORT_MD,
+                CONFUSION_CSV,
+                HISTORY,
+                POSTHOC_JSON,
+                POSTHOC_MD,
+                PREDICTIONS_CSV,
+                POSTHOC_PREDICTIONS_CSV,
+            ] {
+                remove_if_present(&self.path.join(name))?;
+            }
+            let checkpoints = self.path.join(CHECKPOINTS);
+            if checkpoints.exists() {
+                std::fs::remove_dir_all(&checkpoints)
+                    .with_context(|| format!("cannot clear {}", checkpoints.display()))?;
+            }
+            self.write_state(state)?;
+        }
+        self.write_config(config)
+    }
+
+    /// The epochs of the finished run the directory holds, if it holds one.
+    ///
+    /// # Errors
+    /// A `finished` marker beside a config that cannot be read.
+    fn finished_epochs(&self) -> anyhow::Result<Option<usize>> {
+        if !self.is_finished() {
+            return Ok(None);
+        }
+        Ok(Some(self.read_config()?.train.epochs))
+    }
+
+    /// Whether the directory holds a finished run: its `finished` marker, written last, with the
+    /// model and the report it finished with.
+    pub fn is_finished(&self) -> bool {
+        [FINISHED, MODEL, REPORT_JSON]
+            .iter()
+            .all(|name| self.path.join(name).is_file())
+            || self.is_legacy_finished()
+    }
+
+    /// A run finished before runs had a `finished` marker: its model and report, and no
+    /// checkpoints (a sweep deleted them once the run finished; a crash after the last
+    /// checkpoint leaves them). Such a run has no checksums to check.
+    fn is_legacy_finished(&self) -> bool {
+        !self.path.join(FINISHED).exists()
+            && self.path.join(MODEL).is_file()
+            && self.path.join(REPORT_JSON).is_file()
+            && !self.path.join(CHECKPOINTS).exists()
+    }
+
+    /// The finished run, in words: its loss, epochs and balanced accuracy (macro-F1 for a
+    /// multi-label run).
+    fn describe(&self) -> String {
+        let report = std::fs::read_to_string(self.path.join(REPORT_JSON))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let Some(r) = report else {
+            return "its report is unreadable".to_string();
+        };
+        let (name, key) = match r["task"].as_str() {
+            Some("multi-label") => ("macro-F1", "macro_f1"),
+            _ => ("balanced accuracy", "balanced_accuracy"),
+        };
+        format!(
+            "loss {}, scheme {}, {} epochs, {name} {:.4}",
+            r["loss"].as_str().unwrap_or("?"),
+            r["scheme"].as_str().unwrap_or("?"),
+            r["epochs"],
+            r[key].as_f64().unwrap_or(f64::NAN)
+        )
+    }
+
+    /// Marks the run finished, last of all its files: the checksums of its model and state.
+    ///
+    /// # Errors
+    /// A file that cannot be read or written.
+    pub fn mark_finished(&self) -> anyhow::Result<()> {
+        let mut sums = serde_json::Map::new();
+        for name in CHECKSUMMED {
+            sums.insert(name.to_string(), sha256(&self.path.join(name))?.into());
+        }
+        write_atomic(
+            &self.path.join(FINISHED),
+            &serde_json::to_string_pretty(&sums)?,
+        )
+    }
+
+    /// Checks a finished run's model and state against the checksums it recorded (nothing for a
+    /// run finished before runs recorded them).
+    ///
+    /// # Errors
+    /// An unfinished run, or a file whose checksum differs, naming it.
+    pub fn verify_checksums(&self) -> anyhow::Result<()> {
+        if self.is_legacy_finished() {
+            return Ok(());
+        }
+        let marker = self.path.join(FINISHED);
+        let text = std::fs::read_to_string(&marker).with_context(|| {
+            format!(
+                "the run in {} is not finished (it has no {FINISHED} marker); complete it with \
+                 `rebalance train --config {} --out {} --resume`",
+                self.path.display(),
+                self.path.join(CONFIG).display(),
+                self.path.display()
+            )
+        })?;
+        let sums: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is damaged", marker.display()))?;
+        for name in CHECKSUMMED {
+            let path = self.path.join(name);
+            let recorded = sums.get(name).and_then(|v| v.as_str());
+            if recorded != Some(sha256(&path)?.as_str()) {
+                bail!(
+                    "{} is damaged: its SHA-256 differs from the one recorded in {} when the run \
+                     finished",
+                    path.display(),
+                    marker.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The epoch of the newest checkpoint whose model, optimizer and scheduler records all
+    /// load, if any. burn-train writes checkpoints in place: one cut short by a crash is passed
+    /// over for the one before it.
+    fn last_checkpoint(&self) -> Option<usize> {
+        let dir = self.path.join(CHECKPOINTS);
+        let mut epochs = self.checkpoint_epochs();
+        epochs.sort_unstable();
+        epochs.into_iter().rev().find(|epoch| {
+            let file = |part: &str| dir.join(format!("{part}-{epoch}.bpk"));
+            ModuleRecord::load(file("model")).is_ok()
+                && OptimizerRecord::load(file("optim")).is_ok()
+                && LrSchedulerRecord::load(file("scheduler")).is_ok()
+        })
+    }
+
+    /// The epoch of the newest checkpoint file, loadable or not.
+    pub fn newest_checkpoint_file(&self) -> Option<usize> {
+        self.checkpoint_epochs().into_iter().max()
+    }
+
+    /// The epochs of the model checkpoint files.
+    fn checkpoint_epochs(&self) -> Vec<usize> {
+        let Ok(entries) = std::fs::read_dir(self.path.join(CHECKPOINTS)) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("model-")?
+                    .strip_suffix(".bpk")?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// `config.toml` as written, if the run has one.
+    pub fn recorded_config(&self) -> Option<String> {
+        std::fs::read_to_string(self.path.join(CONFIG)).ok()
+    }
+
+    /// Deletes the checkpoints, which only a run to be resumed needs (with cRT's second
+    /// stage's folder).
+    ///
+    /// # Errors
+    /// The directory cannot be deleted (or there is none).
+    pub fn remove_checkpoints(&self) -> std::io::Result<()> {
+        if self.path.join(STAGE2).exists() {
+            std::fs::remove_dir_all(self.path.join(STAGE2))?;
+        }
+        std::fs::remove_dir_all(self.path.join(CHECKPOINTS))
+    }
+
+    /// Deletes this folder's burn-train files (logs and checkpoints) if it has any: the second
+    /// stage of an interrupted run starts again from stage 1's model.
+    ///
+    /// # Errors
+    /// A file cannot be deleted.
+    pub fn remove_stage_files(&self) -> anyhow::Result<()> {
+        for folder in [CHECKPOINTS, "train", "valid"] {
+            let path = self.path.join(folder);
+            if path.exists() {
+                std::fs::remove_dir_all(&path)
+                    .with_context(|| format!("cannot delete {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
