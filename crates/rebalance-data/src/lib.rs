@@ -49,12 +49,8 @@ mod config;
 mod csv_file;
 mod error;
 mod idx;
+mod iterative_split;
 mod memory;
-mod multilabel;
-mod multilabel_config;
-mod multilabel_csv;
-mod multilabel_split;
-mod multilabel_synthetic;
 mod profile;
 mod resample;
 mod samples;
@@ -67,21 +63,21 @@ mod synthetic;
 pub use augment::ImageAugmentation;
 pub use batcher::{MultiLabelBatch, MultiLabelBatcher, SampleBatch, SampleBatcher};
 pub use config::{DataConfig, DataSource, Task};
-pub use csv_file::{CsvTable, LabelMap, read_csv_pair};
+pub use csv_file::{CsvTable, LabelLayout, LabelMap, MultiLabelCsv, read_csv_pair};
 pub use error::DataError;
 pub use idx::{read_cifar10, read_idx};
+pub use iterative_split::{MultiLabelSplit, iterative_stratified_split};
 pub use memory::{FALLBACK_MEMORY_BYTES, human_bytes, total_memory};
-pub use multilabel::{LabelsPerSample, MultiLabelData, MultiLabelSample, MultiLabelSamples};
-pub use multilabel_csv::{LabelLayout, MultiLabelCsv};
-pub use multilabel_split::{MultiLabelSplit, iterative_stratified_split};
-pub use multilabel_synthetic::MultiLabelSyntheticConfig;
 pub use profile::ImbalanceProfile;
 pub use resample::{ResampledSamples, Resampling};
-pub use samples::{LongTailData, Sample, Samples, SplitSummary};
+pub use samples::{
+    LabelsPerSample, LongTailData, MultiLabelData, MultiLabelSample, MultiLabelSamples, Rows,
+    Sample, Samples, SplitSummary, Target,
+};
 pub use split::{long_tail_indices, stratified_split};
 pub use standardize::Standardizer;
 pub use summary::DatasetSummary;
-pub use synthetic::{Difficulty, SyntheticConfig};
+pub use synthetic::{Difficulty, MultiLabelSyntheticConfig, SyntheticConfig};
 
 /// The examples of this crate's README and of the workspace README (which uses every library
 /// crate), run as doc tests.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::{DataError, LongTailData, MultiLabelData, Samples, SplitSummary};
+use crate::samples::Target;
+use crate::{DataError, LongTailData, SplitSummary};
 
 /// Per-class counts of each split, the imbalance factor and the feature shape: the JSON of
 /// `rebalance data --format json`.
@@ -65,8 +66,25 @@ fn named_splits<'a, T>(
     splits
 }
 
-impl LongTailData {
-    /// The summary of the dataset.
+impl<T: Target> LongTailData<T> {
+    /// The summary of the dataset: each split's per-class counts
+    /// ([`class_counts`](crate::Rows::class_counts)). For multi-label data `num_classes` is the
+    /// number of labels, `class_names` the label names, each split's `counts` its per-label
+    /// positive counts (which sum to more than `total` when samples carry several labels), and
+    /// `imbalance_factor` the largest over the smallest non-zero training count. Labels per
+    /// sample: see [`labels_per_sample`](crate::MultiLabelSamples::labels_per_sample).
+    ///
+    /// ```
+    /// use rebalance_data::MultiLabelSyntheticConfig;
+    ///
+    /// let data = MultiLabelSyntheticConfig { samples: 4000, num_labels: 5, ..Default::default() }
+    ///     .generate()?;
+    /// let summary = data.summary();
+    /// assert_eq!(summary.num_classes, 5);
+    /// assert_eq!(summary.splits["train"].total + summary.splits["test"].total, 4000);
+    /// assert!(summary.imbalance_factor > 50.0);
+    /// # Ok::<(), rebalance_data::DataError>(())
+    /// ```
     pub fn summary(&self) -> DatasetSummary {
         let splits = named_splits(&self.train, &self.test, self.validation.as_ref());
         DatasetSummary::new(
@@ -86,9 +104,12 @@ impl LongTailData {
         )
     }
 
-    /// Writes each split to `dir/<split>.csv` (header `f0,...,f{d-1},label`, labels as class
-    /// indices), creating `dir`. Each file is written to a temporary name and renamed, so an
-    /// interrupted export leaves no half-written file. Returns the files written.
+    /// Writes each split to `dir/<split>.csv`, creating `dir`: header `f0,...,f{d-1}`, then
+    /// the target's columns (single-label: `label`, the class index; multi-label: one 0/1
+    /// column per label, named by the label, which [`MultiLabelCsv`](crate::MultiLabelCsv)
+    /// with [`LabelLayout::Columns`](crate::LabelLayout::Columns) reads back). Each file is
+    /// written to a temporary name and renamed, so an interrupted export leaves no half-written
+    /// file. Returns the files written.
     ///
     /// # Errors
     /// The folder or a file cannot be written.
@@ -98,25 +119,23 @@ impl LongTailData {
             .into_iter()
             .map(|(name, samples)| {
                 let path = dir.join(format!("{name}.csv"));
-                write_csv(samples, &path)?;
+                write_atomically(&path, |out| {
+                    let mut header: Vec<String> =
+                        (0..samples.dim()).map(|j| format!("f{j}")).collect();
+                    header.extend(T::csv_header(&self.class_names));
+                    writeln!(out, "{}", header.join(","))?;
+                    for (i, target) in samples.labels.iter().enumerate() {
+                        for v in samples.row(i) {
+                            write!(out, "{v},")?;
+                        }
+                        writeln!(out, "{}", target.csv_fields(self.num_classes).join(","))?;
+                    }
+                    Ok(())
+                })?;
                 Ok(path)
             })
             .collect()
     }
-}
-
-fn write_csv(samples: &Samples, path: &Path) -> Result<(), DataError> {
-    write_atomically(path, |out| {
-        let header: Vec<String> = (0..samples.dim()).map(|j| format!("f{j}")).collect();
-        writeln!(out, "{},label", header.join(","))?;
-        for i in 0..samples.len() {
-            for v in samples.row(i) {
-                write!(out, "{v},")?;
-            }
-            writeln!(out, "{}", samples.labels()[i])?;
-        }
-        Ok(())
-    })
 }
 
 /// Writes `path` through `write` to a temporary name, then renames it.
@@ -132,91 +151,4 @@ fn write_atomically(
     out.flush().map_err(io)?;
     drop(out);
     std::fs::rename(&partial, path).map_err(|e| DataError::io(path, e))
-}
-
-impl MultiLabelData {
-    /// The summary of the dataset, in the single-label summary's form: `num_classes` is the
-    /// number of labels, `class_names` the label names, each split's `counts` its per-label
-    /// positive counts ([`label_counts`](crate::MultiLabelSamples::label_counts), which sum to more than `total`
-    /// when samples carry several labels), and `imbalance_factor` the largest over the
-    /// smallest non-zero training count. Labels per sample: see
-    /// [`labels_per_sample`](crate::MultiLabelSamples::labels_per_sample).
-    ///
-    /// ```
-    /// use rebalance_data::MultiLabelSyntheticConfig;
-    ///
-    /// let data = MultiLabelSyntheticConfig { samples: 4000, num_labels: 5, ..Default::default() }
-    ///     .generate()?;
-    /// let summary = data.summary();
-    /// assert_eq!(summary.num_classes, 5);
-    /// assert_eq!(summary.splits["train"].total + summary.splits["test"].total, 4000);
-    /// assert!(summary.imbalance_factor > 50.0);
-    /// # Ok::<(), rebalance_data::DataError>(())
-    /// ```
-    pub fn summary(&self) -> DatasetSummary {
-        let splits = named_splits(&self.train, &self.test, self.validation.as_ref());
-        DatasetSummary::new(
-            self.num_labels,
-            &self.feature_shape,
-            &self.label_names,
-            splits.into_iter().map(|(name, s)| {
-                let counts = s.label_counts(self.num_labels);
-                (
-                    name,
-                    SplitSummary {
-                        counts,
-                        total: s.len(),
-                    },
-                )
-            }),
-        )
-    }
-
-    /// Writes each split to `dir/<split>.csv` in the one-column-per-label layout: header
-    /// `f0,...,f{d-1}` then one 0/1 column per label, named by [`label_names`]
-    /// (read back by [`MultiLabelCsv`](crate::MultiLabelCsv) with
-    /// [`LabelLayout::Columns`](crate::LabelLayout::Columns) of those names). Each file is
-    /// written to a temporary name and renamed. Returns the files written.
-    ///
-    /// [`label_names`]: MultiLabelData::label_names
-    ///
-    /// # Errors
-    /// The folder or a file cannot be written.
-    pub fn export_csv(&self, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-        std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
-        named_splits(&self.train, &self.test, self.validation.as_ref())
-            .into_iter()
-            .map(|(name, samples)| {
-                let path = dir.join(format!("{name}.csv"));
-                write_atomically(&path, |out| {
-                    let mut header: Vec<String> =
-                        (0..samples.dim()).map(|j| format!("f{j}")).collect();
-                    header.extend(self.label_names.iter().map(|n| csv_field(n)));
-                    writeln!(out, "{}", header.join(","))?;
-                    for i in 0..samples.len() {
-                        for v in samples.row(i) {
-                            write!(out, "{v},")?;
-                        }
-                        let hot: Vec<&str> = samples
-                            .multi_hot(i, self.num_labels)
-                            .iter()
-                            .map(|&v| if v > 0.0 { "1" } else { "0" })
-                            .collect();
-                        writeln!(out, "{}", hot.join(","))?;
-                    }
-                    Ok(())
-                })?;
-                Ok(path)
-            })
-            .collect()
-    }
-}
-
-/// A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }

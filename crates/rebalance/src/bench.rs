@@ -355,7 +355,7 @@ fn multi_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
     let data = load()?;
     let split_samples = data.summary().splits.values().map(|s| s.total).sum();
     let standardizer = Standardizer::per_feature_multi_label(&data.train);
-    let batcher = MultiLabelBatcher::new(data.num_labels, Some(standardizer));
+    let batcher = MultiLabelBatcher::new(data.num_classes, Some(standardizer));
     Ok(Pipeline {
         train_samples: data.train.len(),
         dataset_bytes: multi_label_dataset_bytes(&data),

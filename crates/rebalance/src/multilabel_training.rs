@@ -91,7 +91,7 @@ pub fn train_on(
         MultiLabelClassifier::new(
             &config.model,
             &data.feature_shape,
-            data.num_labels,
+            data.num_classes,
             loss,
             &device,
         )?;
@@ -125,7 +125,7 @@ pub fn train_on(
         standardizer: Standardizer::per_feature_multi_label(&data.train),
     })?;
 
-    let batcher = MultiLabelBatcher::new(data.num_labels, Some(state.standardizer));
+    let batcher = MultiLabelBatcher::new(data.num_classes, Some(state.standardizer));
     let trainer = Trainer {
         config,
         data,
@@ -147,14 +147,14 @@ pub fn train_on(
 
     let batch_size = config.train.batch_size;
     let thresholds = match config.eval.thresholds {
-        ThresholdRule::Fixed => vec![DEFAULT_THRESHOLD; data.num_labels],
+        ThresholdRule::Fixed => vec![DEFAULT_THRESHOLD; data.num_classes],
         ThresholdRule::Tuned => {
             let validation = data.validation.as_ref().context(
                 "eval.thresholds = \"tuned\": the data has no validation split; set \
                  data.validation_fraction",
             )?;
             let valid = predict(&model, validation, &batcher, &device, batch_size)?;
-            MultiLabelScores::new(valid.scores(), valid.targets(), data.num_labels)?
+            MultiLabelScores::new(valid.scores(), valid.targets(), data.num_classes)?
                 .tune_thresholds(DEFAULT_THRESHOLD)
         }
     };
@@ -194,7 +194,7 @@ fn report(
     let weights = config
         .loss
         .class_weights_at(counts, config.train.epochs - 1)?
-        .map_or_else(|| vec![1.0; data.num_labels], |w| w.into_vec());
+        .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
     let facts = RunFacts {
         backend: backend.name().to_string(),
         epochs: config.train.epochs,
@@ -204,14 +204,17 @@ fn report(
             .weighting()
             .map_or("uniform", |w| w.scheme.name())
             .to_string(),
-        label_names: data.label_names.clone(),
+        label_names: data.class_names.clone(),
         train_counts: counts.as_slice().iter().map(|&n| n as usize).collect(),
         train_samples: data.train.len(),
         class_weights: weights,
         wall_seconds,
     };
-    let scores =
-        MultiLabelScores::new(predictions.scores(), predictions.targets(), data.num_labels)?;
+    let scores = MultiLabelScores::new(
+        predictions.scores(),
+        predictions.targets(),
+        data.num_classes,
+    )?;
     let mut report = MultiLabelReport::new(facts, &scores, config.eval.thresholds, thresholds)?;
     report.dataset_bytes = multi_label_dataset_bytes(data);
     report.peak_memory_bytes = peak_memory_bytes();
@@ -309,12 +312,12 @@ pub fn eval_run(dir: &Path) -> anyhow::Result<MultiLabelReport> {
     let model = run.load_model(MultiLabelClassifier::new(
         &config.model,
         &data.feature_shape,
-        data.num_labels,
+        data.num_classes,
         loss,
         &device,
     )?)?;
-    let batcher = MultiLabelBatcher::new(data.num_labels, Some(state.standardizer));
-    let thresholds = run.read_thresholds(data.num_labels)?;
+    let batcher = MultiLabelBatcher::new(data.num_classes, Some(state.standardizer));
+    let thresholds = run.read_thresholds(data.num_classes)?;
     let predictions = predict(
         &model,
         &data.test,
@@ -383,7 +386,7 @@ impl Trainer<'_> {
             Ok(materialize(MultiLabelClassifier::new(
                 &self.config.model,
                 &self.data.feature_shape,
-                self.data.num_labels,
+                self.data.num_classes,
                 loss,
                 &self.device,
             )?))
@@ -392,7 +395,7 @@ impl Trainer<'_> {
         let interrupter = Interrupter::new();
         let guard = NanGuard::new(interrupter.clone(), start + 1);
         let (train_loader, valid_loader) = self.loaders(first, start);
-        let labels = self.data.num_labels;
+        let labels = self.data.num_classes;
         // The multi-label metrics read each validation batch's probabilities once, together.
         let shared = SharedScores::new();
         let metric = |score| MultiLabelMetric::new(score, labels).with_shared(shared.clone());
@@ -444,7 +447,7 @@ impl Trainer<'_> {
                         .iter()
                         .map(|&l| l as usize)
                         .min_by_key(|&l| counts[l])
-                        .unwrap_or(self.data.num_labels)
+                        .unwrap_or(self.data.num_classes)
                 })
                 .collect();
             self.data

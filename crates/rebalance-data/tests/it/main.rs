@@ -6,6 +6,6 @@
 
 mod batcher;
 mod config;
-mod multilabel;
+mod multi_label;
 mod readers;
 mod synthetic;

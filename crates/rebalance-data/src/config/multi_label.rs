@@ -3,7 +3,8 @@
 
 use rebalance_weights::ZeroCountPolicy;
 
-use crate::config::{DEFAULT_SEPARATOR, in_data_section, multi_label_bytes, quoted_list};
+use super::checks::multi_label_bytes;
+use crate::config::{DEFAULT_SEPARATOR, in_data_section, quoted_list};
 use crate::memory::{human_bytes, total_memory};
 use crate::{
     DataConfig, DataError, DataSource, LabelLayout, MultiLabelCsv, MultiLabelData, Resampling, Task,
@@ -215,15 +216,15 @@ impl DataConfig {
             DataSource::Csv => {
                 let reader = self.multi_label_csv(zero_count)?;
                 let data = reader.read()?;
-                if data.num_labels != self.num_classes {
+                if data.num_classes != self.num_classes {
                     return Err(DataError::invalid(
                         "data.num_classes",
                         self.num_classes,
                         format!(
                             "{}, the number of distinct labels in {} ({})",
-                            data.num_labels,
+                            data.num_classes,
                             reader.train.display(),
-                            quoted_list(&data.label_names)
+                            quoted_list(&data.class_names)
                         ),
                     ));
                 }

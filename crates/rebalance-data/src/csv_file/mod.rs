@@ -1,5 +1,8 @@
 //! Tabular data from CSV files.
 
+mod multi_label;
+pub use multi_label::{LabelLayout, MultiLabelCsv};
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -1,9 +1,10 @@
-//! Multi-label samples: features with a set of positive labels each (multi-hot targets).
+//! Multi-label samples: a set of positive labels per row (multi-hot targets), stored compactly.
 
 use burn::data::dataset::{Dataset, DatasetError};
 use rebalance_weights::ZeroCountPolicy;
 use serde::Serialize;
 
+use super::{LongTailData, Rows, Target};
 use crate::DataError;
 
 /// One multi-label sample: its features and the indices of its positive labels, increasing.
@@ -52,12 +53,7 @@ pub struct MultiLabelSample {
 /// assert_eq!(samples.select(&[2, 2]).label_counts(3), [0, 0, 2]);
 /// # Ok::<(), rebalance_data::DataError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct MultiLabelSamples {
-    features: Vec<f32>,
-    labels: Vec<Vec<u32>>,
-    dim: usize,
-}
+pub type MultiLabelSamples = Rows<Vec<u32>>;
 
 /// How many positive labels the samples of a split carry (the label cardinality), from
 /// [`MultiLabelSamples::labels_per_sample`].
@@ -124,34 +120,6 @@ impl MultiLabelSamples {
         })
     }
 
-    /// The number of samples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether there are no samples.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Values per sample.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    /// The flat feature buffer.
-    pub fn features(&self) -> &[f32] {
-        &self.features
-    }
-
-    /// The features of sample `index`.
-    ///
-    /// # Panics
-    /// If `index >= len()`.
-    pub fn row(&self, index: usize) -> &[f32] {
-        &self.features[index * self.dim..(index + 1) * self.dim]
-    }
-
     /// The positive labels of sample `index`, increasing.
     ///
     /// # Panics
@@ -185,15 +153,7 @@ impl MultiLabelSamples {
     /// to `len()`. These are the counts the class weights are computed from (labels
     /// `>= num_labels` are not counted).
     pub fn label_counts(&self, num_labels: usize) -> Vec<usize> {
-        let mut counts = vec![0; num_labels];
-        for set in &self.labels {
-            for &label in set {
-                if let Some(slot) = counts.get_mut(label as usize) {
-                    *slot += 1;
-                }
-            }
-        }
-        counts
+        self.class_counts(num_labels)
     }
 
     /// The label counts of [`label_counts`](Self::label_counts), checked for the weights: under
@@ -256,30 +216,41 @@ impl MultiLabelSamples {
             histogram,
         }
     }
+}
 
-    /// The samples at `indices`, in that order (indices may repeat).
-    ///
-    /// # Panics
-    /// If an index is out of range.
-    pub fn select(&self, indices: &[usize]) -> MultiLabelSamples {
-        let mut features = Vec::with_capacity(indices.len() * self.dim);
-        for &i in indices {
-            features.extend_from_slice(self.row(i));
-        }
-        MultiLabelSamples {
-            features,
-            labels: indices.iter().map(|&i| self.labels[i].clone()).collect(),
-            dim: self.dim,
+/// A label set counts once for each of its positive labels, and is exported as one 0/1 column
+/// per label, named by the label (read back by [`MultiLabelCsv`](crate::MultiLabelCsv) with
+/// [`LabelLayout::Columns`](crate::LabelLayout::Columns) of those names).
+impl Target for Vec<u32> {
+    fn count(&self, counts: &mut [usize]) {
+        for &label in self {
+            if let Some(slot) = counts.get_mut(label as usize) {
+                *slot += 1;
+            }
         }
     }
 
-    /// Builds from parts already checked (sorted labels, buffer of the right length).
-    pub(crate) fn from_parts(features: Vec<f32>, labels: Vec<Vec<u32>>, dim: usize) -> Self {
-        Self {
-            features,
-            labels,
-            dim,
+    fn csv_header(class_names: &[String]) -> Vec<String> {
+        class_names.iter().map(|n| csv_field(n)).collect()
+    }
+
+    fn csv_fields(&self, num_classes: usize) -> Vec<String> {
+        let mut fields = vec!["0".to_string(); num_classes];
+        for &label in self {
+            if let Some(field) = fields.get_mut(label as usize) {
+                *field = "1".to_string();
+            }
         }
+        fields
+    }
+}
+
+/// A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 
@@ -319,8 +290,8 @@ impl Dataset<MultiLabelSample> for MultiLabelSamples {
     }
 }
 
-/// A multi-label dataset: training, optional validation, and test splits over `num_labels`
-/// named labels. [`MultiLabelCsv`](crate::MultiLabelCsv) and
+/// A multi-label dataset ([`LongTailData`] of label sets): training, optional validation, and
+/// test splits over `num_classes` named labels. [`MultiLabelCsv`](crate::MultiLabelCsv) and
 /// [`MultiLabelSyntheticConfig`](crate::MultiLabelSyntheticConfig) build one.
 ///
 /// ```
@@ -334,8 +305,8 @@ impl Dataset<MultiLabelSample> for MultiLabelSamples {
 ///     test: train.select(&[0, 5]),
 ///     train,
 ///     validation: None,
-///     num_labels: 2,
-///     label_names: vec!["a".into(), "b".into()],
+///     num_classes: 2,
+///     class_names: vec!["a".into(), "b".into()],
 ///     feature_shape: vec![1],
 /// };
 /// // The counts the label weights are computed from.
@@ -348,21 +319,7 @@ impl Dataset<MultiLabelSample> for MultiLabelSamples {
 /// assert!(validation.label_counts(2)[1] >= 1 && data.train.label_counts(2)[1] >= 1);
 /// # Ok::<(), rebalance_data::DataError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct MultiLabelData {
-    /// The training split.
-    pub train: MultiLabelSamples,
-    /// The validation split, if one was asked for.
-    pub validation: Option<MultiLabelSamples>,
-    /// The test split.
-    pub test: MultiLabelSamples,
-    /// The number of labels `L`.
-    pub num_labels: usize,
-    /// A name per label: the CSV's label columns or label names, or the indices as text.
-    pub label_names: Vec<String>,
-    /// The shape of one sample's features, `[d]`.
-    pub feature_shape: Vec<usize>,
-}
+pub type MultiLabelData = LongTailData<Vec<u32>>;
 
 impl MultiLabelData {
     /// The training split's per-label positive counts, the input of the label weights,
@@ -373,7 +330,7 @@ impl MultiLabelData {
     /// under [`ZeroCountPolicy::Error`].
     pub fn train_label_counts(&self, zero_count: ZeroCountPolicy) -> Result<Vec<usize>, DataError> {
         self.train
-            .checked_label_counts(&self.label_names, zero_count, "training")
+            .checked_label_counts(&self.class_names, zero_count, "training")
     }
 
     /// Holds out `fraction` of the training split as the validation split, by
@@ -392,7 +349,7 @@ impl MultiLabelData {
         }
         let split = crate::iterative_stratified_split(
             self.train.label_sets(),
-            self.num_labels,
+            self.num_classes,
             fraction,
             seed,
         );

@@ -1,5 +1,8 @@
 //! A seeded Gaussian-mixture generator of long-tailed classification data.
 
+mod multi_label;
+pub use multi_label::MultiLabelSyntheticConfig;
+
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rebalance_weights::ZeroCountPolicy;
 
 use crate::csv_file::{column_list, csv_error, no_rows, open_csv, parse_feature};
-use crate::multilabel::check_positives;
+use crate::samples::check_positives;
 use crate::{DataError, MultiLabelData, MultiLabelSamples};
 
 /// Where a CSV file keeps its labels (see [`MultiLabelCsv`] for a whole read).
@@ -55,7 +55,7 @@ pub enum LabelLayout {
 ///     zero_count: ZeroCountPolicy::Error,
 /// }
 /// .read()?;
-/// assert_eq!(data.label_names, ["news", "sport"]);
+/// assert_eq!(data.class_names, ["news", "sport"]);
 /// assert_eq!(data.train.label_counts(2), [1, 2]);
 /// assert_eq!(data.train.labels(1), &[] as &[u32]); // a row without labels
 /// assert_eq!(data.test.labels(0), &[0]);
@@ -179,8 +179,8 @@ impl MultiLabelCsv {
             train: train_samples,
             validation: None,
             test: test_samples,
-            num_labels,
-            label_names,
+            num_classes: num_labels,
+            class_names: label_names,
             feature_shape: vec![dim],
         })
     }

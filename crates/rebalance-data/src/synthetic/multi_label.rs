@@ -67,8 +67,8 @@ const TEST_SPLIT: u64 = 45;
 /// let data = config.generate()?;
 /// let counts = config.label_counts()?;
 /// assert_eq!((counts[0], counts[19]), (500, 5));
-/// let train = data.train.label_counts(data.num_labels);
-/// let test = data.test.label_counts(data.num_labels);
+/// let train = data.train.label_counts(data.num_classes);
+/// let test = data.test.label_counts(data.num_classes);
 /// assert!(train.iter().zip(&test).all(|(&tr, &te)| tr >= 1 && te >= 1));
 /// assert_eq!(data.train.len() + data.test.len(), 2000);
 /// # Ok::<(), rebalance_data::DataError>(())
@@ -300,8 +300,8 @@ impl MultiLabelSyntheticConfig {
             train: all.select(&split.first),
             validation: None,
             test: all.select(&split.second),
-            num_labels,
-            label_names: (0..num_labels).map(|l| l.to_string()).collect(),
+            num_classes: num_labels,
+            class_names: (0..num_labels).map(|l| l.to_string()).collect(),
             feature_shape: vec![self.features],
         };
         if self.validation_fraction > 0.0 {
