@@ -14,15 +14,13 @@ use anyhow::{Context, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
-use rebalance_data::{MultiLabelBatcher, SampleBatcher, Standardizer, Task};
+use rebalance_data::Task;
 use serde::Serialize;
 
 use crate::backend::compiled_backends;
 use crate::config::RunConfig;
-use crate::inference::dataset_bytes;
-use crate::multilabel_training::{multi_label_dataset_bytes, zero_count};
 use crate::run_dir::RunDir;
-use crate::training::standardizer;
+use crate::task::{TaskKind, TaskReport};
 
 /// Options of `rebalance bench` (its command-line flags).
 #[derive(Debug, Clone, clap::Args)]
@@ -182,26 +180,15 @@ fn train_child(
         return Ok(Err(line.trim_start_matches("error: ").to_string()));
     }
     let run = RunDir::new(dir);
-    Ok(Ok(match task {
-        Task::MultiLabel => {
-            let report = run.read_multi_label_report()?;
-            RunFigures {
-                samples_per_second: report.train_samples_per_second,
-                wall_seconds: report.wall_seconds,
-                peak_memory_bytes: report.peak_memory_bytes,
-                score: report.macro_f1,
-            }
+    Ok(Ok(crate::for_task!(task, T => {
+        let report = run.read_report::<<T as TaskKind>::Report>()?;
+        RunFigures {
+            samples_per_second: report.samples_per_second(),
+            wall_seconds: report.wall_seconds(),
+            peak_memory_bytes: report.peak_memory_bytes(),
+            score: report.headline().1,
         }
-        Task::SingleLabel => {
-            let report = run.read_report()?;
-            RunFigures {
-                samples_per_second: report.train_samples_per_second,
-                wall_seconds: report.wall_seconds,
-                peak_memory_bytes: report.peak_memory_bytes,
-                score: report.scores.balanced_accuracy,
-            }
-        }
-    }))
+    })))
 }
 
 /// Runs the benchmark, printing progress to stderr.
@@ -273,10 +260,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     drop(scratch);
 
     eprintln!("data pipeline ...");
-    let pipeline = match task {
-        Task::SingleLabel => single_label_pipeline(&config)?,
-        Task::MultiLabel => multi_label_pipeline(&config)?,
-    };
+    let pipeline = crate::for_task!(task, T => pipeline::<T>(&config)?);
     Ok(BenchReport {
         machine: Machine::here(),
         config: options.config.clone(),
@@ -298,13 +282,11 @@ struct Pipeline {
     batcher_samples_per_second: f64,
 }
 
-/// Samples per second of `batcher` building batches of `batch_size` from `samples` on flex
-/// (`rows` counts a batch's samples).
+/// Samples per second of `batcher` building batches of `batch_size` from `samples` on flex.
 fn batcher_throughput<I, O>(
     samples: &impl Dataset<I>,
     batch_size: usize,
     batcher: &impl Batcher<I, O>,
-    rows: impl Fn(O) -> usize,
 ) -> anyhow::Result<f64> {
     let device = Device::flex();
     throughput(1.0, || {
@@ -313,7 +295,8 @@ fn batcher_throughput<I, O>(
             let items = (first..(first + batch_size).min(samples.len()))
                 .map(|i| samples.get(i))
                 .collect::<Result<Vec<_>, _>>()?;
-            seen += rows(batcher.batch(items, &device));
+            seen += items.len();
+            let _batch = batcher.batch(items, &device);
         }
         Ok(seen)
     })
@@ -333,38 +316,19 @@ where
     })
 }
 
-fn single_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
-    let data = config.data.load()?;
+/// The data pipeline of task `T`: loading the data and batching its training split.
+fn pipeline<T: TaskKind>(config: &RunConfig) -> anyhow::Result<Pipeline> {
+    let data = T::load(config)?;
     let split_samples = data.summary().splits.values().map(|s| s.total).sum();
-    let batcher = SampleBatcher::new(Some(standardizer(&data)));
+    let (batcher, _) = T::batchers(config, &data, Some(T::standardizer(&data)))?;
     Ok(Pipeline {
         train_samples: data.train.len(),
-        dataset_bytes: dataset_bytes(&data),
-        data_samples_per_second: source_throughput(split_samples, || config.data.load())?,
+        dataset_bytes: data.bytes(),
+        data_samples_per_second: source_throughput(split_samples, || T::load(config))?,
         batcher_samples_per_second: batcher_throughput(
             &data.train,
             config.train.batch_size,
             &batcher,
-            |batch| batch.targets.dims()[0],
-        )?,
-    })
-}
-
-fn multi_label_pipeline(config: &RunConfig) -> anyhow::Result<Pipeline> {
-    let load = || config.data.load_multi_label(zero_count(config));
-    let data = load()?;
-    let split_samples = data.summary().splits.values().map(|s| s.total).sum();
-    let standardizer = Standardizer::per_feature_multi_label(&data.train);
-    let batcher = MultiLabelBatcher::new(data.num_classes, Some(standardizer));
-    Ok(Pipeline {
-        train_samples: data.train.len(),
-        dataset_bytes: multi_label_dataset_bytes(&data),
-        data_samples_per_second: source_throughput(split_samples, load)?,
-        batcher_samples_per_second: batcher_throughput(
-            &data.train,
-            config.train.batch_size,
-            &batcher,
-            |batch| batch.targets.dims()[0],
         )?,
     })
 }

@@ -1,8 +1,6 @@
 //! Inference: a trained model's test evaluation (`rebalance eval` rebuilds the model from
 //! its run directory alone) and the report of a run.
 
-use std::path::Path;
-
 use anyhow::Context;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
@@ -18,7 +16,7 @@ use crate::evaluation::Confusion;
 use crate::model::Classifier;
 use crate::predictions::Predictions;
 use crate::report::{Report, peak_memory_bytes};
-use crate::run_dir::RunDir;
+use crate::task::{SingleLabel, TaskKind, Trained};
 
 /// A model's predictions on a split, summarised.
 #[derive(Debug, Clone)]
@@ -143,27 +141,23 @@ impl EvalOptions {
     }
 }
 
-/// `rebalance eval`: rebuilds the model from a run directory alone and evaluates it on the
-/// test split, with the post-hoc logit adjustment of its config's `eval.posthoc_tau`; rewrites
-/// the run's report and `predictions.csv`. With any of `options` (another `τ`, a target prior,
-/// temperature scaling fitted on the validation split) it writes `report-posthoc.*` and
-/// `predictions-posthoc.csv` instead, beside the run's own.
+/// `rebalance eval` of a single-label run (`crate::training::eval_run` rebuilt `model` from
+/// the run directory alone): evaluates it on the test split with the post-hoc logit
+/// adjustment of its config's `eval.posthoc_tau` and rewrites the run's report,
+/// `predictions.csv` and plots. With any of `options` (another `τ`, a target prior,
+/// temperature scaling fitted on the validation split, τ-normalisation) it writes
+/// `report-posthoc.*` and `predictions-posthoc.csv` instead, beside the run's own.
 ///
 /// # Errors
-/// A missing or unreadable run directory, config, state or model; `--calibrate` without a
-/// validation split; an unreadable or malformed target prior.
-pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
-    let run = RunDir::new(dir);
-    let config = run.read_config()?;
-    if config.data.task == rebalance_data::Task::MultiLabel {
-        anyhow::bail!(
-            "{} is a multi-label run: evaluate it with rebalance::multilabel_training::eval_run",
-            dir.display()
-        );
-    }
-    run.verify_checksums()?;
-    let device = config.train.backend.device()?;
-    let data = config.data.load()?;
+/// `--calibrate` or `--tau-norm auto` without a validation split; an unreadable or malformed
+/// target prior.
+pub(crate) fn reevaluate(
+    trained: &Trained<'_, SingleLabel>,
+    model: Classifier,
+    options: &EvalOptions,
+) -> anyhow::Result<Report> {
+    let (config, data, run) = (trained.config, trained.data, trained.run);
+    let (batcher, device, counts) = (trained.batcher, trained.device, trained.counts);
     let needs_validation = [
         (options.calibrate, "--calibrate temperature"),
         (options.tau_norm == Some(TauNorm::Auto), "--tau-norm auto"),
@@ -181,23 +175,6 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
         Some(prior) => Some(prior.log_prior(num_classes)?),
         None => None,
     };
-    let state = run.read_state_for(data.train.dim())?;
-    let counts = ClassCounts::from_labels(data.train.labels(), num_classes)?;
-    // The trained model's loss: cRT's second stage trains with its own.
-    let loss = match &config.train.stage2 {
-        Some(stage2) => stage2.loss().init(&counts, &device)?,
-        None => config
-            .loss
-            .init_for_epoch(&counts, config.train.epochs - 1, &device)?,
-    };
-    let model = run.load_model(Classifier::new(
-        &config.model,
-        &data.feature_shape,
-        num_classes,
-        loss,
-        &device,
-    )?)?;
-    let batcher = SampleBatcher::new(Some(state.standardizer));
     let batch_size = config.train.batch_size;
     let (model, tau_norm) = match options.tau_norm {
         None => (model, None),
@@ -219,8 +196,8 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
                 let scores = evaluate(
                     &candidate,
                     validation,
-                    &batcher,
-                    &device,
+                    batcher,
+                    device,
                     batch_size,
                     &LogitAdjustment::default(),
                 )?
@@ -250,36 +227,28 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
     };
     let fit = match (&data.validation, options.calibrate) {
         (Some(validation), true) => {
-            let (logits, targets) = logits_of(&model, validation, &batcher, &device, batch_size)?;
+            let (logits, targets) = logits_of(&model, validation, batcher, device, batch_size)?;
             let fit = fit_temperature(&logits, num_classes, &targets)?;
             adjustment.temperature = Some(fit.temperature);
             Some(fit)
         }
         _ => None,
     };
-    let evaluation = evaluate(
-        &model,
-        &data.test,
-        &batcher,
-        &device,
-        batch_size,
-        &adjustment,
-    )?;
-    let wall = run.report_wall_seconds();
+    let evaluation = evaluate(&model, &data.test, batcher, device, batch_size, &adjustment)?;
     let mut report = run_report(
-        &config,
-        config.train.backend,
-        &data,
-        &counts,
+        config,
+        trained.backend,
+        data,
+        counts,
         &evaluation,
-        wall,
+        trained.wall_seconds,
         tau,
     )?;
     report.temperature = fit;
     report.tau_norm = tau_norm;
     // Stage 1's scores of a cRT run and the hardware that trained it are the training's
     // record: kept from its report.
-    let trained = run.read_report().ok();
+    let trained = run.read_report::<Report>().ok();
     report.stage1 = trained.as_ref().and_then(|r| r.stage1.clone());
     report.device = trained.and_then(|r| r.device);
     report.target_prior = options.target_prior.as_ref().map(ToString::to_string);
@@ -290,8 +259,8 @@ pub fn eval_run(dir: &Path, options: &EvalOptions) -> anyhow::Result<Report> {
         run.write_predictions(&evaluation.predictions, &report.class_names)?;
         run.write_report(&report)?;
         // The run's plots follow its rewritten report.
-        if let Ok(history) = run.read_history(crate::training::total_epochs(&config)) {
-            crate::training::plot(&run, &report, &history)?;
+        if let Ok(history) = run.read_history(crate::training::total_epochs(config)) {
+            SingleLabel::plot(run, &report, &history)?;
         }
     }
     Ok(report)
@@ -338,15 +307,7 @@ pub(crate) fn run_report(
         predictions.targets(),
         &report.train_counts,
     ));
-    report.dataset_bytes = dataset_bytes(data);
+    report.dataset_bytes = data.bytes();
     report.peak_memory_bytes = peak_memory_bytes();
     Ok(report)
-}
-
-/// Bytes `data`'s splits take in memory: features as `f32`, labels as `usize`.
-pub(crate) fn dataset_bytes(data: &LongTailData) -> u64 {
-    let split = |s: &Samples| {
-        (s.len() * (s.dim() * std::mem::size_of::<f32>() + std::mem::size_of::<usize>())) as u64
-    };
-    split(&data.train) + split(&data.test) + data.validation.as_ref().map_or(0, split)
 }

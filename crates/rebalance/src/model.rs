@@ -1,7 +1,9 @@
 //! The classifier: a backbone, a head, and the loss as one of its fields.
 
+use burn::module::ModuleDisplay;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use burn::train::ItemLazy;
 use burn::train::{
     ClassificationOutput, InferenceStep, MultiLabelClassificationOutput, TrainOutput, TrainStep,
 };
@@ -20,17 +22,78 @@ pub enum Head {
     Cosine(NormedLinear),
 }
 
-/// A backbone, a classifier head, and the imbalance loss as a field: the loss's class
-/// weights follow the model to its device.
-#[derive(Module, Debug)]
-pub struct Classifier {
-    backbone: Backbone,
-    head: Head,
-    loss: ImbalanceLoss,
+/// A task's loss as a classifier's field: the batches it takes and the step output it makes
+/// (softmax losses of class indices, sigmoid losses of multi-hot targets).
+pub trait TaskLoss: Module + ModuleDisplay {
+    /// The task's batches.
+    type Batch: Send + Clone + core::fmt::Debug + 'static;
+    /// burn-train's output of a step.
+    type Output: ItemLazy + 'static;
+
+    /// The batch's features, `[batch_size, features]` (images flattened).
+    fn features(batch: &Self::Batch) -> Tensor<2>;
+
+    /// The loss of `logits` against the batch's targets, with the logits and targets.
+    fn output(&self, logits: Tensor<2>, batch: Self::Batch) -> Self::Output;
+
+    /// The loss of an output, to step on.
+    fn loss(output: &Self::Output) -> Tensor<1>;
 }
 
-impl Classifier {
-    /// The model `section` describes, for samples of `shape` and `classes` classes.
+impl TaskLoss for ImbalanceLoss {
+    type Batch = SampleBatch;
+    type Output = ClassificationOutput;
+
+    fn features(batch: &SampleBatch) -> Tensor<2> {
+        batch.features.clone()
+    }
+
+    fn output(&self, logits: Tensor<2>, batch: SampleBatch) -> ClassificationOutput {
+        let loss = self.forward(logits.clone(), batch.targets.clone());
+        ClassificationOutput::new(loss, logits, batch.targets)
+    }
+
+    fn loss(output: &ClassificationOutput) -> Tensor<1> {
+        output.loss.clone()
+    }
+}
+
+impl TaskLoss for MultiLabelLoss {
+    type Batch = MultiLabelBatch;
+    type Output = MultiLabelClassificationOutput;
+
+    fn features(batch: &MultiLabelBatch) -> Tensor<2> {
+        batch.features.clone()
+    }
+
+    fn output(&self, logits: Tensor<2>, batch: MultiLabelBatch) -> MultiLabelClassificationOutput {
+        let loss = self.forward(logits.clone(), batch.targets.clone());
+        MultiLabelClassificationOutput::new(loss, logits, batch.targets.int())
+    }
+
+    fn loss(output: &MultiLabelClassificationOutput) -> Tensor<1> {
+        output.loss.clone()
+    }
+}
+
+/// A backbone, a classifier head, and the task's loss as a field: the loss's class weights
+/// follow the model to its device. [`Classifier`] (softmax, class indices) and
+/// [`MultiLabelClassifier`] (sigmoid, multi-hot targets) are its two tasks.
+#[derive(Module, Debug)]
+pub struct TaskClassifier<L: Module + TaskLoss> {
+    backbone: Backbone,
+    head: Head,
+    loss: L,
+}
+
+/// The single-label classifier: one logit per class and a softmax loss.
+pub type Classifier = TaskClassifier<ImbalanceLoss>;
+
+/// The multi-label classifier: one logit per label and a sigmoid loss of multi-hot targets.
+pub type MultiLabelClassifier = TaskClassifier<MultiLabelLoss>;
+
+impl<L: Module + TaskLoss> TaskClassifier<L> {
+    /// The model `section` describes, for samples of `shape` and `classes` classes (labels).
     ///
     /// # Errors
     /// A model kind that does not fit the data's shape.
@@ -38,7 +101,7 @@ impl Classifier {
         section: &ModelSection,
         shape: &[usize],
         classes: usize,
-        loss: ImbalanceLoss,
+        loss: L,
         device: &Device,
     ) -> Result<Self, ShapeError> {
         let (backbone, head) = network(section, shape, classes, device)?;
@@ -54,6 +117,33 @@ impl Classifier {
         head_forward(&self.head, self.backbone.forward(x))
     }
 
+    /// Logits, loss and targets of a batch.
+    pub fn forward_classification(&self, batch: L::Batch) -> L::Output {
+        let logits = self.forward(L::features(&batch));
+        self.loss.output(logits, batch)
+    }
+}
+
+impl<L: Module + TaskLoss> TrainStep for TaskClassifier<L> {
+    type Input = L::Batch;
+    type Output = L::Output;
+
+    fn step(&self, batch: L::Batch) -> TrainOutput<L::Output> {
+        let item = self.forward_classification(batch);
+        TrainOutput::new(self, L::loss(&item).backward(), item)
+    }
+}
+
+impl<L: Module + TaskLoss> InferenceStep for TaskClassifier<L> {
+    type Input = L::Batch;
+    type Output = L::Output;
+
+    fn step(&self, batch: L::Batch) -> L::Output {
+        self.forward_classification(batch)
+    }
+}
+
+impl Classifier {
     /// The model of cRT's second stage (Kang et al., ICLR 2020): this backbone frozen (no
     /// gradients, batch-norm statistics and dropout fixed), a classifier head drawn afresh
     /// as `section` describes, for samples of `shape` and `classes` classes, and the stage's
@@ -112,13 +202,6 @@ impl Classifier {
             ..self
         })
     }
-
-    /// Logits, loss and targets of a batch.
-    pub fn forward_classification(&self, batch: SampleBatch) -> ClassificationOutput {
-        let logits = self.forward(batch.features);
-        let loss = self.loss.forward(logits.clone(), batch.targets.clone());
-        ClassificationOutput::new(loss, logits, batch.targets)
-    }
 }
 
 /// The backbone and the head `section` describes, for samples of `shape` and `outputs` logits.
@@ -141,86 +224,6 @@ fn head_forward(head: &Head, x: Tensor<2>) -> Tensor<2> {
     match head {
         Head::Linear(linear) => linear.forward(x),
         Head::Cosine(cosine) => cosine.forward(x),
-    }
-}
-
-/// The multi-label classifier: the same backbone and head, one logit per label, and a sigmoid
-/// loss of multi-hot targets as a field.
-#[derive(Module, Debug)]
-pub struct MultiLabelClassifier {
-    backbone: Backbone,
-    head: Head,
-    loss: MultiLabelLoss,
-}
-
-impl MultiLabelClassifier {
-    /// The model `section` describes, for samples of `shape` and `labels` labels.
-    ///
-    /// # Errors
-    /// A model kind that does not fit the data's shape.
-    pub fn new(
-        section: &ModelSection,
-        shape: &[usize],
-        labels: usize,
-        loss: MultiLabelLoss,
-        device: &Device,
-    ) -> Result<Self, ShapeError> {
-        let (backbone, head) = network(section, shape, labels, device)?;
-        Ok(Self {
-            backbone,
-            head,
-            loss,
-        })
-    }
-
-    /// `[batch_size, features]` to `[batch_size, labels]` logits.
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        head_forward(&self.head, self.backbone.forward(x))
-    }
-
-    /// Logits, loss and 0/1 targets of a batch.
-    pub fn forward_classification(&self, batch: MultiLabelBatch) -> MultiLabelClassificationOutput {
-        let logits = self.forward(batch.features);
-        let loss = self.loss.forward(logits.clone(), batch.targets.clone());
-        MultiLabelClassificationOutput::new(loss, logits, batch.targets.int())
-    }
-}
-
-impl TrainStep for MultiLabelClassifier {
-    type Input = MultiLabelBatch;
-    type Output = MultiLabelClassificationOutput;
-
-    fn step(&self, batch: MultiLabelBatch) -> TrainOutput<MultiLabelClassificationOutput> {
-        let item = self.forward_classification(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
-    }
-}
-
-impl InferenceStep for MultiLabelClassifier {
-    type Input = MultiLabelBatch;
-    type Output = MultiLabelClassificationOutput;
-
-    fn step(&self, batch: MultiLabelBatch) -> MultiLabelClassificationOutput {
-        self.forward_classification(batch)
-    }
-}
-
-impl TrainStep for Classifier {
-    type Input = SampleBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: SampleBatch) -> TrainOutput<ClassificationOutput> {
-        let item = self.forward_classification(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
-    }
-}
-
-impl InferenceStep for Classifier {
-    type Input = SampleBatch;
-    type Output = ClassificationOutput;
-
-    fn step(&self, batch: SampleBatch) -> ClassificationOutput {
-        self.forward_classification(batch)
     }
 }
 

@@ -1,8 +1,9 @@
-//! `rebalance train`: burn-train's supervised training, then the test evaluation
-//! (`inference.rs`), the report and the plots.
+//! `rebalance train` and `rebalance eval` of either task: burn-train's supervised training in
+//! DRW phases, resumable from the run directory, then the task's evaluation, report and plots
+//! (`crate::task`).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -17,32 +18,27 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
-use burn::train::metric::{AccuracyMetric, LossMetric};
+use burn::train::metric::LossMetric;
 use burn::train::{
     ExecutionStrategy, Interrupter, Learner, LearnerModel, MultiDeviceOptim, SupervisedTraining,
 };
-use rebalance_data::{
-    ImageAugmentation, LongTailData, ResampledSamples, Resampling, SampleBatch, SampleBatcher,
-    Standardizer,
-};
+use rebalance_data::{LongTailData, Resampling};
 use rebalance_weights::ClassCounts;
 
-use crate::adjustment::LogitAdjustment;
+use crate::backbone::Backbone;
 use crate::backend::Backend;
-use crate::config::{OptimizerKind, RunConfig, ScheduleKind, Stage2, TrainSection};
+use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
 use crate::devices::{DeviceSpec, steps_per_epoch, stratified_order, training_devices};
-use crate::history::{Curve, EpochHistory, HistoryRecorder};
-use crate::inference::{evaluate, run_report};
-use crate::metrics::{ConfusionMetric, NanGuard, PerClassRecallMetric, Score, SharedPredictions};
-use crate::model::Classifier;
+use crate::history::{Curve, HistoryRecorder};
+use crate::inference::EvalOptions;
+use crate::metrics::NanGuard;
 use crate::panic_capture::{GuardedLogger, catch_training_panics};
-use crate::plots;
 use crate::prefetch::PrefetchLoader;
 use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
-use crate::report::Report;
 use crate::run_dir::{Claim, RunDir, RunState, Start, fault_point};
 use crate::schedule::WarmupStepScheduler;
 use crate::skip_epochs::SkipEpochs;
+use crate::task::{Loader, TaskKind, Trained};
 
 /// Options of `rebalance train` beside the config.
 #[derive(Debug, Clone, Default)]
@@ -60,14 +56,6 @@ pub struct TrainOptions {
     /// The device a sweep assigned the run (`compare --devices`); `[train] devices`, when
     /// set, wins.
     pub device: Option<DeviceSpec>,
-}
-
-/// The standardization of `data`'s inputs: per channel for images, per feature otherwise.
-pub(crate) fn standardizer(data: &LongTailData) -> Standardizer {
-    match data.feature_shape.as_slice() {
-        [channels, _, _] => Standardizer::per_channel(&data.train, *channels),
-        _ => Standardizer::per_feature(&data.train),
-    }
 }
 
 /// Burn draws its random numbers (initialisation, dropout) from one generator per backend,
@@ -121,19 +109,14 @@ pub(crate) fn phases(config: &RunConfig) -> Vec<(usize, usize)> {
     }
 }
 
-/// Trains as `config` says and writes the run directory.
+/// Loads the data `config.data` describes, trains task `T` on it as `config` says and writes
+/// the run directory.
 ///
 /// # Errors
 /// Any configuration, data, backend or training failure, with a message naming the cause.
-pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Report> {
-    if config.data.task == rebalance_data::Task::MultiLabel {
-        bail!(
-            "data.task = \"multi-label\": train it with rebalance::multilabel_training::train, \
-             which writes a multi-label report"
-        );
-    }
-    let data = config.data.load()?;
-    train_on(config, options, &data)
+pub fn train<T: TaskKind>(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<T::Report> {
+    let data = T::load(config)?;
+    train_on::<T>(config, options, &data)
 }
 
 /// Trains on `data`, which `config.data` must describe (a sweep loads it once and trains many
@@ -141,12 +124,12 @@ pub fn train(config: &RunConfig, options: &TrainOptions) -> anyhow::Result<Repor
 ///
 /// # Errors
 /// As [`train`].
-pub fn train_on(
+pub fn train_on<T: TaskKind>(
     config: &RunConfig,
     options: &TrainOptions,
-    data: &LongTailData,
-) -> anyhow::Result<Report> {
-    crate::backbone::Backbone::check_input(config.model.kind, &data.feature_shape)?;
+    data: &LongTailData<T::Target>,
+) -> anyhow::Result<T::Report> {
+    Backbone::check_input(config.model.kind, &data.feature_shape)?;
     let backend = options.backend.unwrap_or(config.train.backend);
     let devices = run_devices(config, options, backend)?;
     let device = devices[0].clone();
@@ -154,25 +137,25 @@ pub fn train_on(
     let recorded = resolved(config, backend, &run);
 
     // Everything is checked before the run directory is touched.
-    let counts = ClassCounts::from_labels(data.train.labels(), data.num_classes)?;
-    train_batcher_of(&SampleBatcher::new(None), config, data)?;
-    seeded_init(|| check_model(config, data, &counts, &device))?;
+    let counts = T::counts(config, data)?;
+    T::batchers(config, data, None)?;
+    seeded_init(|| T::model(config, data, &counts, 0, &device).map(drop))?;
     scheduler(
         &config.train,
         steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
     )?;
+    T::note(config, data, options);
     let Prepared {
         state,
         resume_from,
         history,
         claim: _claim,
     } = prepare(&run, &recorded, options, data.train.dim(), || RunState {
-        standardizer: standardizer(data),
+        standardizer: T::standardizer(data),
     })?;
 
-    let batcher = SampleBatcher::new(Some(state.standardizer));
-    let train_batcher = train_batcher_of(&batcher, config, data)?;
-    let trainer = Trainer {
+    let (batcher, train_batcher) = T::batchers(config, data, Some(state.standardizer))?;
+    let trainer = Trainer::<T> {
         config,
         data,
         run: &run,
@@ -180,65 +163,73 @@ pub fn train_on(
         counts: &counts,
         train_batcher,
         batcher: batcher.clone(),
-        device: device.clone().autodiff(),
+        device: device.clone(),
+        autodiff: device.clone().autodiff(),
         devices: &devices,
         progress: options.progress.as_ref(),
         history: &history,
     };
     let started = Instant::now();
     let model = trainer.train()?;
-    let (model, stage1) = match &config.train.stage2 {
-        None => (model, None),
-        Some(stage2) => {
-            let stage1 = evaluate(
-                &model,
-                &data.test,
-                &batcher,
-                &device,
-                config.train.batch_size,
-                &LogitAdjustment::default(),
-            )?;
-            (
-                trainer.retrain_classifier(model, stage2)?,
-                Some(stage1.confusion.scores()),
-            )
-        }
-    };
+    let (model, stage1) = T::second_stage(&trainer, model)?;
     let wall_seconds = started.elapsed().as_secs_f64();
     fault_point("after-checkpoint");
     run.save_model(&model)?;
     fault_point("after-model");
 
-    let posthoc_tau = config.eval.posthoc_tau;
-    let adjustment = posthoc_tau.map_or_else(LogitAdjustment::default, |tau| {
-        LogitAdjustment::posthoc(counts.as_slice(), tau)
-    });
-    let batch_size = config.train.batch_size;
-    let evaluation = evaluate(
+    let report = T::finish(
+        &Trained {
+            config,
+            backend,
+            data,
+            counts: &counts,
+            batcher: &batcher,
+            device: &device,
+            devices: Some(&devices),
+            run: &run,
+            wall_seconds,
+            stage1,
+        },
         &model,
-        &data.test,
-        &batcher,
-        &device,
-        batch_size,
-        &adjustment,
     )?;
-    let mut report = run_report(
-        config,
-        backend,
-        data,
-        &counts,
-        &evaluation,
-        wall_seconds,
-        posthoc_tau,
-    )?;
-    report.stage1 = stage1;
-    report.device = crate::backend::device_names(backend, &devices);
-    run.write_predictions(&evaluation.predictions, &report.class_names)?;
-    run.write_report(&report)?;
     fault_point("after-report");
-    plot(&run, &report, &history.finish(total_epochs(config))?)?;
+    T::plot(&run, &report, &history.finish(total_epochs(config))?)?;
     run.mark_finished()?;
     Ok(report)
+}
+
+/// `rebalance eval`: rebuilds a run's model of task `T` from its directory alone and
+/// evaluates it on the test split again, as [`TaskKind::reevaluate`] says.
+///
+/// # Errors
+/// A missing or unreadable run directory, config, state or model; an adjustment the task does
+/// not have or cannot fit.
+pub fn eval_run<T: TaskKind>(dir: &Path, options: &EvalOptions) -> anyhow::Result<T::Report> {
+    let run = RunDir::new(dir);
+    let config = run.read_config()?;
+    run.verify_checksums()?;
+    let device = config.train.backend.device()?;
+    let data = T::load(&config)?;
+    let state = run.read_state_for(data.train.dim())?;
+    let counts = T::counts(&config, &data)?;
+    let model = run.load_model(T::trained_model(&config, &data, &counts, &device)?)?;
+    let (batcher, _) = T::batchers(&config, &data, Some(state.standardizer))?;
+    T::reevaluate(
+        &Trained {
+            config: &config,
+            backend: config.train.backend,
+            data: &data,
+            counts: &counts,
+            batcher: &batcher,
+            device: &device,
+            devices: None,
+            run: &run,
+            wall_seconds: run.report_wall_seconds(),
+            stage1: None,
+        },
+        model,
+        options,
+    )
 }
 
 /// The devices a run trains on: `train.devices` (checked against `backend`), else the one
@@ -341,28 +332,6 @@ pub(crate) fn prepare(
     })
 }
 
-/// Builds the model `config.model` describes once, so that a model that does not fit the data
-/// is refused before the run directory is touched.
-///
-/// # Errors
-/// A model or loss that cannot be built for `data`.
-fn check_model(
-    config: &RunConfig,
-    data: &LongTailData,
-    counts: &ClassCounts,
-    device: &Device,
-) -> anyhow::Result<()> {
-    let loss = config.loss.init_for_epoch(counts, 0, device)?;
-    Classifier::new(
-        &config.model,
-        &data.feature_shape,
-        data.num_classes,
-        loss,
-        device,
-    )?;
-    Ok(())
-}
-
 /// The epochs of both stages.
 pub(crate) fn total_epochs(config: &RunConfig) -> usize {
     config.train.epochs + config.train.stage2.as_ref().map_or(0, |s| s.epochs)
@@ -376,53 +345,41 @@ pub(crate) fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> Ru
     resolved
 }
 
-/// The training split's batcher: `batcher`, and with `train.augment` the CIFAR augmentation.
-///
-/// # Errors
-/// `train.augment` on samples that are not images.
-fn train_batcher_of(
-    batcher: &SampleBatcher,
-    config: &RunConfig,
-    data: &LongTailData,
-) -> anyhow::Result<SampleBatcher> {
-    if !config.train.augment {
-        return Ok(batcher.clone());
-    }
-    let &[c, h, w] = data.feature_shape.as_slice() else {
-        bail!(
-            "train.augment = true: needs images [channels, height, width], but the data's \
-             samples have shape {:?}",
-            data.feature_shape
-        );
-    };
-    Ok(batcher
-        .clone()
-        .with_augmentation(ImageAugmentation::cifar([c, h, w], config.train.seed)))
-}
+/// A phase's training and validation loaders.
+type Loaders<B> = (Loader<B>, Loader<B>);
 
-/// What every phase of a run trains with.
-struct Trainer<'a> {
-    config: &'a RunConfig,
-    data: &'a LongTailData,
-    run: &'a RunDir,
+/// What every phase of a run of task `T` trains with.
+pub struct Trainer<'a, T: TaskKind> {
+    /// The run's config.
+    pub config: &'a RunConfig,
+    /// The data.
+    pub data: &'a LongTailData<T::Target>,
+    /// The run directory.
+    pub run: &'a RunDir,
     /// The epoch of the checkpoint a resumed run continues after.
-    resume_from: Option<usize>,
-    counts: &'a ClassCounts,
+    pub resume_from: Option<usize>,
+    /// The training counts.
+    pub counts: &'a ClassCounts,
     /// The validation split's batcher: standardization only.
-    batcher: SampleBatcher,
-    train_batcher: SampleBatcher,
+    pub batcher: T::Batcher,
+    /// The training split's batcher.
+    pub train_batcher: T::Batcher,
+    /// The device to evaluate on (the first of `devices`).
+    pub device: Device,
     /// The autodiff device.
-    device: Device,
+    pub autodiff: Device,
     /// The devices training runs on (the first is `device`); several: data-parallel.
-    devices: &'a [Device],
-    progress: Option<&'a RunProgress>,
-    history: &'a HistoryRecorder,
+    pub devices: &'a [Device],
+    /// A sweep's progress bar, if any.
+    pub progress: Option<&'a RunProgress>,
+    /// The per-epoch history.
+    pub history: &'a HistoryRecorder,
 }
 
-impl Trainer<'_> {
+impl<T: TaskKind> Trainer<'_, T> {
     /// Trains the phases not done yet; the model of the last. A run resumed from its last
     /// epoch's checkpoint trains no epoch: the last phase only loads the checkpoint.
-    fn train(&self) -> anyhow::Result<Classifier> {
+    fn train(&self) -> anyhow::Result<T::Model> {
         train_phases(self.config, self.resume_from, |first, last| {
             self.phase(first, last)
         })
@@ -430,37 +387,59 @@ impl Trainer<'_> {
 
     /// Trains epochs `first..=last` from a fresh model (the loss's class weights are those of
     /// epoch `first`), or from the checkpoint a resumed run stopped at inside them.
-    fn phase(&self, first: usize, last: usize) -> anyhow::Result<Classifier> {
+    fn phase(&self, first: usize, last: usize) -> anyhow::Result<T::Model> {
         let train = &self.config.train;
-        let model = seeded_init(|| -> anyhow::Result<Classifier> {
-            self.device.seed(train.seed);
-            let loss = self
-                .config
-                .loss
-                .init_for_epoch(self.counts, first - 1, &self.device)?;
-            Ok(materialize(Classifier::new(
-                &self.config.model,
-                &self.data.feature_shape,
-                self.data.num_classes,
-                loss,
-                &self.device,
+        let model = seeded_init(|| -> anyhow::Result<T::Model> {
+            self.autodiff.seed(train.seed);
+            Ok(materialize(T::model(
+                self.config,
+                self.data,
+                self.counts,
+                first - 1,
+                &self.autodiff,
             )?))
         })?;
         let start = start_epoch(self.resume_from, first);
-        let interrupter = Interrupter::new();
-        let guard = NanGuard::new(interrupter.clone(), start + 1);
         let stage = Stage {
             dir: self.run.clone(),
             resampling: self.config.data.resampling,
+            train: train.clone(),
         };
-        let training = self.supervised_training(first, start, guard.clone(), &stage)?;
+        self.launch(model, &stage, first, start, last, start + 1)
+    }
+
+    /// Trains `model` with burn-train on the run's splits in `stage`'s folder, from epoch
+    /// `start + 1` to `last` of a phase that began at epoch `first` (re-sampled as the stage
+    /// says from epoch `start + 1` on), with the task's metrics; a NaN loss is reported as in
+    /// epoch `nan_epoch` on.
+    ///
+    /// # Errors
+    /// A re-sampling that cannot be built, or a failed training.
+    pub fn launch(
+        &self,
+        model: T::Model,
+        stage: &Stage,
+        first: usize,
+        start: usize,
+        last: usize,
+        nan_epoch: usize,
+    ) -> anyhow::Result<T::Model> {
+        let interrupter = Interrupter::new();
+        let guard = NanGuard::new(interrupter.clone(), nan_epoch);
+        let (train_loader, valid_loader) = self.loaders(first, start, stage.resampling)?;
+        let training = SupervisedTraining::new(stage.dir.path(), train_loader, valid_loader)
+            // The training loss through the guard, which checks the value the loss metric
+            // reads; it also goes into the run's history.
+            .metric_train_numeric(self.history.record(guard.clone(), Curve::TrainLoss))
+            .metric_valid_numeric(LossMetric::new());
+        let training = T::metrics(training, self.data.num_classes, self.history);
         launch_phase(
             PhaseRun {
-                run: self.run,
-                train,
+                run: &stage.dir,
+                train: &stage.train,
                 batches_per_epoch: steps_per_epoch(
                     self.data.train.len(),
-                    train.batch_size,
+                    self.config.train.batch_size,
                     self.devices.len(),
                 ),
                 start,
@@ -475,103 +454,9 @@ impl Trainer<'_> {
         )
     }
 
-    /// cRT's second stage ([`Stage2`]): `model`'s backbone frozen, its head drawn afresh and
-    /// trained alone for `stage2.epochs` epochs on re-sampled data with the stage's own loss
-    /// (plain cross-entropy unless `stage2.loss` is set) and a cosine schedule,
-    /// in the run's `stage2/` folder (burn-train's logs and checkpoints of the stage). Its
-    /// epochs follow stage 1's in the history.
-    fn retrain_classifier(&self, model: Classifier, stage2: &Stage2) -> anyhow::Result<Classifier> {
-        let train = &self.config.train;
-        let model = seeded_init(|| -> anyhow::Result<Classifier> {
-            self.device.seed(train.seed);
-            let loss = stage2.loss().init(self.counts, &self.device)?;
-            Ok(materialize(model.for_classifier_retraining(
-                &self.config.model,
-                &self.data.feature_shape,
-                self.data.num_classes,
-                loss,
-                &self.device,
-            )?))
-        })?;
-        let section = TrainSection {
-            epochs: stage2.epochs,
-            learning_rate: stage2.learning_rate.unwrap_or(train.learning_rate),
-            schedule: ScheduleKind::Cosine,
-            warmup_epochs: 0,
-            step_epochs: Vec::new(),
-            step_factors: Vec::new(),
-            stage2: None,
-            ..train.clone()
-        };
-        let stage = Stage {
-            dir: self.run.stage2(),
-            resampling: stage2.resampling,
-        };
-        // An earlier attempt's checkpoints of the stage: it starts again from stage 1's model.
-        stage.dir.remove_stage_files()?;
-        let interrupter = Interrupter::new();
-        let guard = NanGuard::new(interrupter.clone(), train.epochs + 1);
-        let training = self.supervised_training(1, 0, guard.clone(), &stage)?;
-        launch_phase(
-            PhaseRun {
-                run: &stage.dir,
-                train: &section,
-                batches_per_epoch: steps_per_epoch(
-                    self.data.train.len(),
-                    train.batch_size,
-                    self.devices.len(),
-                ),
-                start: 0,
-                last: stage2.epochs,
-                progress: self.progress,
-                devices: self.devices,
-            },
-            training,
-            model,
-            interrupter,
-            &guard,
-        )
-    }
-
-    /// burn-train's training on the run's splits (re-sampled from epoch `start + 1` on) with the
-    /// metrics that matter under imbalance; the training loss through `guard`.
-    ///
-    /// # Errors
-    /// A re-sampling that cannot be built.
-    fn supervised_training(
-        &self,
-        first: usize,
-        start: usize,
-        guard: NanGuard,
-        stage: &Stage,
-    ) -> anyhow::Result<SupervisedTraining<Classifier>> {
-        let (train, valid) = self.loaders(first, start, stage.resampling)?;
-        let num_classes = self.data.num_classes;
-        // The confusion-matrix metrics read each validation batch's predictions once, together.
-        let shared = SharedPredictions::new();
-        let balanced = ConfusionMetric::new(Score::BalancedAccuracy, num_classes);
-        Ok(SupervisedTraining::new(stage.dir.path(), train, valid)
-            // The training loss through the guard, which checks the value the loss metric
-            // reads; it and the balanced accuracy also go into the run's history.
-            .metric_train_numeric(self.history.record(guard, Curve::TrainLoss))
-            .metric_valid_numeric(LossMetric::new())
-            .metrics((AccuracyMetric::new(),))
-            .metric_valid_numeric(self.history.record(
-                balanced.with_shared(shared.clone()),
-                Curve::ValidBalancedAccuracy,
-            ))
-            .metric_valid_numeric(
-                ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
-            )
-            .metric_valid_numeric(
-                ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
-            )
-            .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared)))
-    }
-
     /// The training loader of the phase from epoch `first` (shuffled, re-sampled as
-    /// `data.resampling` says from epoch `start + 1` on, and shuffled as the phase's epochs up
-    /// to `start` were) and the validation loader (the validation split, else the test split).
+    /// `resampling` says from epoch `start + 1` on, and shuffled as the phase's epochs up to
+    /// `start` were) and the validation loader (the validation split, else the test split).
     ///
     /// # Errors
     /// A re-sampling that cannot be built.
@@ -580,28 +465,28 @@ impl Trainer<'_> {
         first: usize,
         start: usize,
         resampling: Resampling,
-    ) -> anyhow::Result<(Loader, Loader)> {
+    ) -> anyhow::Result<Loaders<T::Batch>> {
         let train = &self.config.train;
         let shuffled = Some((train.seed, start + 1 - first));
         // On several devices each takes a contiguous slice of the split: ordered so that every
         // slice is a stratified mix (a re-sampling keeps the order, its indices increasing).
         let samples = if self.devices.len() > 1 {
+            let strata = T::strata(self.data, self.counts);
             self.data
                 .train
-                .select(&stratified_order(self.data.train.labels(), train.seed))
+                .select(&stratified_order(&strata, train.seed))
         } else {
             self.data.train.clone()
         };
-        let train_loader = match resampling {
-            Resampling::None => loader(samples, &self.train_batcher, shuffled, train),
-            resampling => loader(
-                ResampledSamples::new(samples, resampling, self.data.num_classes, train.seed)?
-                    .starting_at_epoch(start)?,
-                &self.train_batcher,
-                shuffled,
-                train,
-            ),
-        };
+        let train_loader = T::train_loader(
+            samples,
+            resampling,
+            self.data.num_classes,
+            start,
+            &self.train_batcher,
+            shuffled,
+            train,
+        )?;
         let valid_split = self.data.validation.as_ref().unwrap_or(&self.data.test);
         let valid_loader = loader(valid_split.clone(), &self.batcher, None, train);
         Ok((train_loader, valid_loader))
@@ -701,14 +586,16 @@ pub(crate) fn launch_phase<M: LearnerModel>(
     Ok(result.model)
 }
 
-/// Where a stage of training writes burn-train's files, and how it re-samples.
-struct Stage {
-    dir: RunDir,
-    resampling: Resampling,
+/// A stage of training: where it writes burn-train's files, how it re-samples, and its
+/// `[train]` settings (cRT's second stage has its own epochs, rate and schedule).
+pub struct Stage {
+    /// The folder of burn-train's logs and checkpoints.
+    pub dir: RunDir,
+    /// The training split's re-sampling.
+    pub resampling: Resampling,
+    /// The stage's training settings.
+    pub train: TrainSection,
 }
-
-/// A data loader of sample batches.
-type Loader = Arc<dyn DataLoader<SampleBatch>>;
 
 /// A loader of `samples` in batches of `train.batch_size`; with `shuffle = (seed, skip)`
 /// shuffled with `seed`, as from the epoch after `skip` epochs (`skip_epochs.rs`); with
@@ -815,33 +702,12 @@ fn renderer<M: LearnerModel>(
     }
 }
 
-/// The run's plots: per-class recall against training frequency, and the training curves
-/// of `history`.
-///
-/// # Errors
-/// A plot cannot be written.
-pub(crate) fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result<()> {
-    plots::write_plots(
-        run.path(),
-        &report.train_counts,
-        &report.scores.per_class_recall,
-        &history.train_loss(),
-        &history.valid_score(),
-        history.valid_label(),
-        &format!("{} / {}: per-class recall", report.loss, report.scheme),
-    )?;
-    plots::write_reliability(
-        run.path(),
-        &report.calibration,
-        &format!("{} / {}: reliability", report.loss, report.scheme),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::history::EpochHistory;
 
     /// The quickstart, small and easy: 100 samples in the head class, 20 test samples per
     /// class, separable classes (learnt above chance in two epochs).
@@ -865,7 +731,7 @@ mod tests {
             overwrite: !resume,
             ..TrainOptions::default()
         };
-        train(config, &options).unwrap();
+        train::<crate::task::SingleLabel>(config, &options).unwrap();
     }
 
     /// The curves the plot draws: one finite value per epoch, the accuracy a fraction.

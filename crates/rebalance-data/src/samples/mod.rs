@@ -5,6 +5,7 @@
 mod multi_label;
 mod single_label;
 
+use burn::data::dataset::{Dataset, DatasetError};
 use serde::Serialize;
 
 pub(crate) use multi_label::check_positives;
@@ -13,8 +14,18 @@ pub use single_label::{Sample, Samples};
 
 /// What a sample is labelled with, for the counts the class weights come from.
 pub trait Target: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static {
+    /// One sample with this target, as a split's [`Dataset`] yields it.
+    type Sample: Clone + std::fmt::Debug + Send + Sync + 'static;
+
+    /// The sample of `features` with this target.
+    fn sample(&self, features: Vec<f32>) -> Self::Sample;
+
     /// Adds this target to per-class `counts` (classes beyond them are not counted).
     fn count(&self, counts: &mut [usize]);
+
+    /// The bytes the target takes in memory (a class index: a `usize`; a label set: a `u32`
+    /// per label).
+    fn bytes(&self) -> usize;
 
     /// The header of the target's columns in a CSV export, for classes named `class_names`.
     fn csv_header(class_names: &[String]) -> Vec<String>;
@@ -25,6 +36,19 @@ pub trait Target: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static {
 
 /// A class index counts once for its class, and is exported as one `label` column.
 impl Target for usize {
+    type Sample = Sample;
+
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<usize>()
+    }
+
+    fn sample(&self, features: Vec<f32>) -> Sample {
+        Sample {
+            features,
+            label: *self,
+        }
+    }
+
     fn count(&self, counts: &mut [usize]) {
         if let Some(slot) = counts.get_mut(*self) {
             *slot += 1;
@@ -121,6 +145,16 @@ impl<T: Target> Rows<T> {
     }
 }
 
+impl<T: Target> Dataset<T::Sample> for Rows<T> {
+    fn get(&self, index: usize) -> Result<T::Sample, DatasetError> {
+        Ok(self.labels[index].sample(self.row(index).to_vec()))
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+}
+
 /// A long-tailed dataset of either task: a training split whose class counts follow a profile
 /// (multi-label: whose label frequencies are long-tailed), a test split left as it is
 /// (balanced for the synthetic data and the standard benchmarks), and an optional validation
@@ -149,4 +183,15 @@ pub struct SplitSummary {
     pub counts: Vec<usize>,
     /// Total samples.
     pub total: usize,
+}
+
+impl<T: Target> LongTailData<T> {
+    /// The bytes the splits take in memory: the features as `f32`, and the targets.
+    pub fn bytes(&self) -> u64 {
+        let split = |s: &Rows<T>| {
+            (s.features.len() * std::mem::size_of::<f32>()
+                + s.labels.iter().map(Target::bytes).sum::<usize>()) as u64
+        };
+        split(&self.train) + split(&self.test) + self.validation.as_ref().map_or(0, split)
+    }
 }

@@ -1,6 +1,5 @@
 //! Multi-label samples: a set of positive labels per row (multi-hot targets), stored compactly.
 
-use burn::data::dataset::{Dataset, DatasetError};
 use rebalance_weights::ZeroCountPolicy;
 use serde::Serialize;
 
@@ -32,7 +31,7 @@ pub struct MultiLabelSample {
 /// Multi-label samples in memory: one flat row-major `f32` buffer and, per sample, the sorted
 /// indices of its positive labels. This is the multi-hot target matrix `[N, L]` stored
 /// compactly (only the ones); [`multi_hot`](Self::multi_hot) writes a row out in full.
-/// A Burn [`Dataset`] of [`MultiLabelSample`]s.
+/// A Burn [`Dataset`](burn::data::dataset::Dataset) of [`MultiLabelSample`]s.
 ///
 /// ```
 /// use rebalance_data::MultiLabelSamples;
@@ -222,6 +221,19 @@ impl MultiLabelSamples {
 /// per label, named by the label (read back by [`MultiLabelCsv`](crate::MultiLabelCsv) with
 /// [`LabelLayout::Columns`](crate::LabelLayout::Columns) of those names).
 impl Target for Vec<u32> {
+    type Sample = MultiLabelSample;
+
+    fn bytes(&self) -> usize {
+        self.len() * std::mem::size_of::<u32>()
+    }
+
+    fn sample(&self, features: Vec<f32>) -> MultiLabelSample {
+        MultiLabelSample {
+            features,
+            labels: self.clone(),
+        }
+    }
+
     fn count(&self, counts: &mut [usize]) {
         for &label in self {
             if let Some(slot) = counts.get_mut(label as usize) {
@@ -275,19 +287,6 @@ pub(crate) fn check_positives(
         });
     }
     Ok(counts)
-}
-
-impl Dataset<MultiLabelSample> for MultiLabelSamples {
-    fn get(&self, index: usize) -> Result<MultiLabelSample, DatasetError> {
-        Ok(MultiLabelSample {
-            features: self.row(index).to_vec(),
-            labels: self.labels[index].clone(),
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.labels.len()
-    }
 }
 
 /// A multi-label dataset ([`LongTailData`] of label sets): training, optional validation, and

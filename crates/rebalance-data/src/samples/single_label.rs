@@ -1,7 +1,5 @@
 //! Single-label samples: a class index per row.
 
-use burn::data::dataset::{Dataset, DatasetError};
-
 use super::Rows;
 use crate::DataError;
 
@@ -15,7 +13,8 @@ pub struct Sample {
     pub label: usize,
 }
 
-/// Single-label samples: [`Rows`] of class indices, a Burn [`Dataset`] of [`Sample`]s.
+/// Single-label samples: [`Rows`] of class indices, a Burn
+/// [`Dataset`](burn::data::dataset::Dataset) of [`Sample`]s.
 pub type Samples = Rows<usize>;
 
 impl Samples {
@@ -41,18 +40,5 @@ impl Samples {
     /// The labels, one per sample.
     pub fn labels(&self) -> &[usize] {
         &self.labels
-    }
-}
-
-impl Dataset<Sample> for Samples {
-    fn get(&self, index: usize) -> Result<Sample, DatasetError> {
-        Ok(Sample {
-            features: self.row(index).to_vec(),
-            label: self.labels[index],
-        })
-    }
-
-    fn len(&self) -> usize {
-        self.labels.len()
     }
 }

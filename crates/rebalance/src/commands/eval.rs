@@ -3,14 +3,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::ValueEnum;
-use rebalance_data::Task;
 
 use crate::adjustment::{TargetPrior, TauNorm};
-use crate::inference::{EvalOptions, eval_run};
-use crate::multilabel_training;
+use crate::inference::EvalOptions;
 use crate::run_dir::RunDir;
+use crate::training::eval_run;
 
 /// `rebalance eval`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -57,16 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let run = args.run;
     let task = RunDir::new(&run).read_config()?.data.task;
-    let summary = match task {
-        Task::SingleLabel => eval_run(&run, &options)?.summary(),
-        Task::MultiLabel if options.adjusts() => bail!(
-            "--posthoc-tau, --target-prior, --calibrate and --tau-norm adjust a softmax \
-             classifier and are for single-label runs; {} is a multi-label run (its thresholds are tuned with \
-             eval.thresholds = \"tuned\")",
-            run.display()
-        ),
-        Task::MultiLabel => multilabel_training::eval_run(&run)?.summary(),
-    };
+    let summary = crate::for_task!(task, T => eval_run::<T>(&run, &options)?.summary());
     println!("{summary}");
     Ok(())
 }

@@ -2,10 +2,7 @@
 
 use std::path::PathBuf;
 
-use rebalance_data::Task;
-
 use crate::config::RunConfig;
-use crate::multilabel_training;
 use crate::run_dir::RunDir;
 use crate::training::{self, TrainOptions};
 
@@ -48,10 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         progress: None,
         device: None,
     };
-    let summary = match config.data.task {
-        Task::SingleLabel => training::train(&config, &options)?.summary(),
-        Task::MultiLabel => multilabel_training::train(&config, &options)?.summary(),
-    };
+    let summary = crate::for_task!(config.data.task, T => {
+        training::train::<T>(&config, &options)?.summary()
+    });
     let run = RunDir::new(args.out.unwrap_or(config.output.dir));
     println!("{summary}");
     println!("report: {}", run.report_markdown().display());

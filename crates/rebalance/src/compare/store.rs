@@ -13,6 +13,7 @@ use crate::config::RunConfig;
 use crate::multilabel_report::MultiLabelReport;
 use crate::report::Report;
 use crate::run_dir::{PLACEMENT_KEYS, RunDir, config_difference};
+use crate::task::{TaskKind, TaskReport};
 use rebalance_data::Task;
 
 /// One (variant, seed) run of a sweep.
@@ -178,53 +179,24 @@ pub(super) enum RunReport {
 }
 
 impl RunReport {
-    /// The training samples per class (positives per label).
-    pub fn train_counts(&self) -> &[usize] {
+    /// What every report records.
+    pub fn common(&self) -> &dyn TaskReport {
         match self {
-            RunReport::SingleLabel(r) => &r.train_counts,
-            RunReport::MultiLabel(r) => &r.train_counts,
+            RunReport::SingleLabel(r) => r.as_ref(),
+            RunReport::MultiLabel(r) => r.as_ref(),
         }
     }
+}
 
-    /// The backend that trained the run.
-    pub fn backend(&self) -> &str {
-        match self {
-            RunReport::SingleLabel(r) => &r.backend,
-            RunReport::MultiLabel(r) => &r.backend,
-        }
+impl From<Report> for RunReport {
+    fn from(report: Report) -> Self {
+        RunReport::SingleLabel(Box::new(report))
     }
+}
 
-    /// The hardware that trained the run, where its report records it.
-    pub fn device(&self) -> Option<&str> {
-        match self {
-            RunReport::SingleLabel(r) => r.device.as_deref(),
-            RunReport::MultiLabel(r) => r.device.as_deref(),
-        }
-    }
-
-    /// The loss, as the report names it.
-    pub fn loss(&self) -> &str {
-        match self {
-            RunReport::SingleLabel(r) => &r.loss,
-            RunReport::MultiLabel(r) => &r.loss,
-        }
-    }
-
-    /// Training wall time, seconds.
-    pub fn wall_seconds(&self) -> f64 {
-        match self {
-            RunReport::SingleLabel(r) => r.wall_seconds,
-            RunReport::MultiLabel(r) => r.wall_seconds,
-        }
-    }
-
-    /// The score a sweep prints for a finished run: balanced accuracy (single-label) or
-    /// macro-F1 (multi-label), with its name.
-    pub fn headline(&self) -> (&'static str, f64) {
-        match self {
-            RunReport::SingleLabel(r) => ("balanced accuracy", r.scores.balanced_accuracy),
-            RunReport::MultiLabel(r) => ("macro-F1", r.macro_f1),
-        }
+impl From<MultiLabelReport> for RunReport {
+    fn from(report: MultiLabelReport) -> Self {
+        RunReport::MultiLabel(Box::new(report))
     }
 }
 
@@ -235,17 +207,14 @@ impl RunReport {
 pub(super) fn reports(runs: &[Run], task: Task) -> anyhow::Result<Vec<RunReport>> {
     runs.iter()
         .map(|run| {
-            if task == Task::MultiLabel {
-                return Ok(RunReport::MultiLabel(Box::new(
-                    run.dir.read_multi_label_report()?,
-                )));
-            }
-            let path = run.dir.report_json();
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str(&text)
-                .map(|r| RunReport::SingleLabel(Box::new(r)))
-                .with_context(|| format!("{} is damaged; delete its run folder", path.display()))
+            crate::for_task!(task, T => run
+            .dir
+            .read_report::<<T as TaskKind>::Report>()
+            .map(RunReport::from)
+            .with_context(|| format!(
+                "the finished run {} (delete its folder to train it again)",
+                run.dir.path().display()
+            )))
         })
         .collect()
 }

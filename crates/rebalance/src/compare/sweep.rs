@@ -11,8 +11,9 @@ use rebalance_data::{LongTailData, MultiLabelData, Resampling, Task};
 
 use super::store::{Run, RunReport};
 use crate::devices::DeviceSpec;
-use crate::multilabel_training::{self, zero_count};
 use crate::renderer::{ActiveRuns, RunProgress};
+use crate::task::multi_label::zero_count;
+use crate::task::{MultiLabel, SingleLabel};
 use crate::training::{TrainOptions, train_on};
 
 /// The data of a sweep's runs, loaded once per seed (and data config) and shared by the
@@ -176,10 +177,11 @@ impl Progress {
         };
         let result = match data {
             RunData::SingleLabel(data) => {
-                train_on(&run.config, &options, data).map(|r| RunReport::SingleLabel(Box::new(r)))
+                train_on::<SingleLabel>(&run.config, &options, data).map(RunReport::from)
             }
-            RunData::MultiLabel(data) => multilabel_training::train_on(&run.config, &options, data)
-                .map(|r| RunReport::MultiLabel(Box::new(r))),
+            RunData::MultiLabel(data) => {
+                train_on::<MultiLabel>(&run.config, &options, data).map(RunReport::from)
+            }
         }
         .with_context(|| format!("variant {}, seed {}", run.variant, run.seed));
         self.bar.set_message(self.active.remove(&label));
@@ -222,13 +224,13 @@ impl Progress {
             *finished += 1;
             *finished
         };
-        let (name, score) = report.headline();
+        let (name, score) = report.common().headline();
         self.say(&format!(
             "[{}/{}] {}: {name} {score:.4} ({:.1} s); {}",
             finished,
             self.runs,
             label(run),
-            report.wall_seconds(),
+            report.common().wall_seconds(),
             self.eta()
         ));
     }

@@ -156,17 +156,6 @@ impl RunDir {
         write_atomic(&self.path.join(REPORT_MD), &report.markdown())
     }
 
-    /// Reads a multi-label run's `report.json`.
-    ///
-    /// # Errors
-    /// A missing or damaged file.
-    pub fn read_multi_label_report(&self) -> anyhow::Result<MultiLabelReport> {
-        let path = self.path.join(REPORT_JSON);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
-    }
-
     /// Writes a multi-label test split's targets and probabilities as `predictions.csv`.
     ///
     /// # Errors
@@ -258,7 +247,7 @@ impl RunDir {
     ///
     /// # Errors
     /// A missing or damaged file.
-    pub fn read_report(&self) -> anyhow::Result<Report> {
+    pub fn read_report<R: serde::de::DeserializeOwned>(&self) -> anyhow::Result<R> {
         let path = self.path.join(REPORT_JSON);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;

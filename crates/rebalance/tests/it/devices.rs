@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::common::{assert_one_line_error, rebalance, workspace};
 use rebalance::config::RunConfig;
 use rebalance::run_dir::RunDir;
+use rebalance::task::SingleLabel;
 use rebalance::training::{TrainOptions, train};
 
 /// The quickstart, small and easy: 100 samples in the head class, 20 test samples per class,
@@ -29,7 +30,7 @@ fn train_into(dir: &Path, config: &RunConfig) -> rebalance::report::Report {
         out: Some(dir.to_path_buf()),
         ..TrainOptions::default()
     };
-    train(config, &options).unwrap()
+    train::<SingleLabel>(config, &options).unwrap()
 }
 
 #[test]
@@ -80,7 +81,7 @@ fn a_resumed_two_device_run_ends_as_the_uninterrupted_one() {
         resume: true,
         ..TrainOptions::default()
     };
-    let resumed = train(&tiny(&two), &options).unwrap();
+    let resumed = train::<SingleLabel>(&tiny(&two), &options).unwrap();
     assert_eq!(resumed.confusion, whole.confusion);
     assert_eq!(resumed.calibration.nll, whole.calibration.nll);
 }

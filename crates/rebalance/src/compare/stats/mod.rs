@@ -103,7 +103,7 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport])
     let rank_by = plan.rank_by;
     let counts = reports
         .first()
-        .map_or(Vec::new(), |r| r.train_counts().to_vec());
+        .map_or(Vec::new(), |r| r.common().train_counts().to_vec());
     let groups = ShotGroups::of(&counts);
     let tail = match task {
         Task::SingleLabel => Vec::new(),
@@ -138,14 +138,17 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport])
             VariantSummary {
                 name: name.to_string(),
                 seeds: mine.iter().map(|(r, _)| r.seed).collect(),
-                backend: distinct_joined(mine.iter().map(|(_, report)| report.backend())),
+                backend: distinct_joined(mine.iter().map(|(_, report)| report.common().backend())),
                 device: Some(distinct_joined(
-                    mine.iter().filter_map(|(_, report)| report.device()),
+                    mine.iter()
+                        .filter_map(|(_, report)| report.common().device()),
                 ))
                 .filter(|names| !names.is_empty()),
                 loss: mine.first().map_or(String::new(), |(_, report)| {
                     plan.variant(name)
-                        .map_or(report.loss().to_string(), |v| v.method(report.loss()))
+                        .map_or(report.common().loss().to_string(), |v| {
+                            v.method(report.common().loss())
+                        })
                 }),
                 mean,
                 std,

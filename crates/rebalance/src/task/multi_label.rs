@@ -1,0 +1,331 @@
+//! Multi-label classification (`data.task = "multi-label"`): a set of positive labels per
+//! sample, a sigmoid loss of multi-hot targets, the multi-label metrics, a decision threshold
+//! per label, and the multi-label report.
+
+use anyhow::{Context, bail};
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::prelude::*;
+use burn::train::SupervisedTraining;
+use burn::train::metric::HammingScore;
+use rebalance_data::{
+    MultiLabelBatch, MultiLabelBatcher, MultiLabelData, MultiLabelSamples, Resampling, Standardizer,
+};
+use rebalance_weights::{ClassCounts, ZeroCountPolicy};
+
+use super::{Loader, TaskKind, Trained};
+use crate::config::{RunConfig, ThresholdRule, TrainSection};
+use crate::history::{Curve, EpochHistory, HistoryRecorder};
+use crate::inference::EvalOptions;
+use crate::model::MultiLabelClassifier;
+use crate::multilabel_evaluation::{DEFAULT_THRESHOLD, MultiLabelScores};
+use crate::multilabel_metrics::{MultiLabelMetric, MultiLabelScore, SharedScores};
+use crate::multilabel_report::{MultiLabelReport, RunFacts};
+use crate::plots;
+use crate::predictions::MultiLabelPredictions;
+use crate::report::peak_memory_bytes;
+use crate::run_dir::RunDir;
+use crate::training::loader;
+
+/// Multi-label classification ([`rebalance_data::Task::MultiLabel`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MultiLabel;
+
+/// The loss's zero-count policy: a label without training positives is an error unless the
+/// weighting allows it.
+pub(crate) fn zero_count(config: &RunConfig) -> ZeroCountPolicy {
+    config
+        .loss
+        .weighting()
+        .map_or(ZeroCountPolicy::Error, |w| w.zero_count)
+}
+
+impl TaskKind for MultiLabel {
+    type Target = Vec<u32>;
+    type Batch = MultiLabelBatch;
+    type Batcher = MultiLabelBatcher;
+    type Model = MultiLabelClassifier;
+    type Output = burn::train::MultiLabelClassificationOutput;
+    type Report = MultiLabelReport;
+
+    fn load(config: &RunConfig) -> anyhow::Result<MultiLabelData> {
+        Ok(config.data.load_multi_label(zero_count(config))?)
+    }
+
+    /// The training split's positives per label.
+    fn counts(config: &RunConfig, data: &MultiLabelData) -> anyhow::Result<ClassCounts> {
+        let counts = data.train_label_counts(zero_count(config))?;
+        Ok(ClassCounts::from_counts(
+            counts.iter().map(|&n| n as u64).collect::<Vec<_>>(),
+        )?)
+    }
+
+    fn model(
+        config: &RunConfig,
+        data: &MultiLabelData,
+        counts: &ClassCounts,
+        epoch: usize,
+        device: &Device,
+    ) -> anyhow::Result<MultiLabelClassifier> {
+        let loss = config
+            .loss
+            .init_multi_label(counts, data.train.len() as u64, epoch, device)?;
+        Ok(MultiLabelClassifier::new(
+            &config.model,
+            &data.feature_shape,
+            data.num_classes,
+            loss,
+            device,
+        )?)
+    }
+
+    fn standardizer(data: &MultiLabelData) -> Standardizer {
+        Standardizer::per_feature_multi_label(&data.train)
+    }
+
+    fn batchers(
+        _config: &RunConfig,
+        data: &MultiLabelData,
+        standardizer: Option<Standardizer>,
+    ) -> anyhow::Result<(MultiLabelBatcher, MultiLabelBatcher)> {
+        let batcher = MultiLabelBatcher::new(data.num_classes, standardizer);
+        Ok((batcher.clone(), batcher))
+    }
+
+    /// Rows without a label under the sum of positive label weights.
+    fn note(config: &RunConfig, data: &MultiLabelData, options: &crate::training::TrainOptions) {
+        if let Some(weight) = config.loss.no_label_row_weight() {
+            let without = data.train.labels_per_sample().without_labels;
+            if without > 0 && options.progress.is_none() {
+                eprintln!(
+                    "note: {without} of {} training rows have no label; under the loss's sum of \
+                     positive label weights each weighs loss.no_label_weight = {weight}{}",
+                    data.train.len(),
+                    if weight == 0.0 {
+                        " and drops out of the loss (set loss.no_label_weight to keep them)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+
+    /// Each row counted under its rarest label.
+    fn strata(data: &MultiLabelData, counts: &ClassCounts) -> Vec<usize> {
+        let counts = counts.as_slice();
+        (0..data.train.len())
+            .map(|i| {
+                data.train
+                    .labels(i)
+                    .iter()
+                    .map(|&l| l as usize)
+                    .min_by_key(|&l| counts[l])
+                    .unwrap_or(data.num_classes)
+            })
+            .collect()
+    }
+
+    /// The split as it is: `DataConfig::validate` refuses a re-sampling of multi-label data.
+    fn train_loader(
+        samples: MultiLabelSamples,
+        _resampling: Resampling,
+        _num_classes: usize,
+        _start: usize,
+        batcher: &MultiLabelBatcher,
+        shuffle: Option<(u64, usize)>,
+        train: &TrainSection,
+    ) -> anyhow::Result<Loader<MultiLabelBatch>> {
+        Ok(loader(samples, batcher, shuffle, train))
+    }
+
+    /// From one read-back of each validation batch's probabilities: macro-F1 (the history's
+    /// curve), micro-F1 and mAP; burn-train's Hamming score beside them.
+    fn metrics(
+        training: SupervisedTraining<MultiLabelClassifier>,
+        num_classes: usize,
+        history: &HistoryRecorder,
+    ) -> SupervisedTraining<MultiLabelClassifier> {
+        let shared = SharedScores::new();
+        let metric = |score| MultiLabelMetric::new(score, num_classes).with_shared(shared.clone());
+        training
+            .metric_valid_numeric(
+                history.record(metric(MultiLabelScore::MacroF1), Curve::ValidMacroF1),
+            )
+            .metric_valid_numeric(metric(MultiLabelScore::MicroF1))
+            .metric_valid_numeric(metric(MultiLabelScore::MeanAveragePrecision))
+            .metric_valid_numeric(HammingScore::new().with_sigmoid(true))
+    }
+
+    /// The thresholds (0.5, or tuned on the validation split: `thresholds.json`), the test
+    /// split's evaluation at them, the report and `predictions.csv`.
+    fn finish(
+        trained: &Trained<'_, Self>,
+        model: &MultiLabelClassifier,
+    ) -> anyhow::Result<MultiLabelReport> {
+        let (config, data) = (trained.config, trained.data);
+        let batch_size = config.train.batch_size;
+        let thresholds = match config.eval.thresholds {
+            ThresholdRule::Fixed => vec![DEFAULT_THRESHOLD; data.num_classes],
+            ThresholdRule::Tuned => {
+                let validation = data.validation.as_ref().context(
+                    "eval.thresholds = \"tuned\": the data has no validation split; set \
+                     data.validation_fraction",
+                )?;
+                let valid = predict(
+                    model,
+                    validation,
+                    trained.batcher,
+                    trained.device,
+                    batch_size,
+                )?;
+                MultiLabelScores::new(valid.scores(), valid.targets(), data.num_classes)?
+                    .tune_thresholds(DEFAULT_THRESHOLD)
+            }
+        };
+        trained.run.write_thresholds(&thresholds)?;
+        let (mut report, predictions) = evaluate(trained, model, thresholds)?;
+        report.device = trained
+            .devices
+            .and_then(|devices| crate::backend::device_names(trained.backend, devices));
+        trained
+            .run
+            .write_multi_label_predictions(&predictions, &report.label_names)?;
+        trained.run.write_multi_label_report(&report)?;
+        Ok(report)
+    }
+
+    /// Per-label AP and F1 against training positives, and the training curves.
+    fn plot(run: &RunDir, report: &MultiLabelReport, history: &EpochHistory) -> anyhow::Result<()> {
+        let ap: Vec<f64> = report
+            .per_label_average_precision
+            .iter()
+            .map(|ap| ap.unwrap_or(0.0))
+            .collect();
+        plots::write_multi_label_plots(
+            run.path(),
+            &report.train_counts,
+            &ap,
+            &report.per_label_f1,
+            &history.train_loss(),
+            &history.valid_score(),
+            history.valid_label(),
+            &format!("{} / {}: per-label AP and F1", report.loss, report.scheme),
+        )
+    }
+
+    /// The test split at the thresholds the run recorded (`thresholds.json`); the report,
+    /// `predictions.csv` and plots rewritten.
+    fn reevaluate(
+        trained: &Trained<'_, Self>,
+        model: MultiLabelClassifier,
+        options: &EvalOptions,
+    ) -> anyhow::Result<MultiLabelReport> {
+        let run = trained.run;
+        if options.adjusts() {
+            bail!(
+                "--posthoc-tau, --target-prior, --calibrate and --tau-norm adjust a softmax \
+                 classifier and are for single-label runs; {} is a multi-label run (its \
+                 thresholds are tuned with eval.thresholds = \"tuned\")",
+                run.path().display()
+            );
+        }
+        let thresholds = run.read_thresholds(trained.data.num_classes)?;
+        let (mut report, predictions) = evaluate(trained, &model, thresholds)?;
+        // The training's record: the hardware that trained the model, kept from its report.
+        report.device = run
+            .read_report::<MultiLabelReport>()
+            .ok()
+            .and_then(|r| r.device);
+        run.write_multi_label_predictions(&predictions, &report.label_names)?;
+        run.write_multi_label_report(&report)?;
+        if let Ok(history) = run.read_history(trained.config.train.epochs) {
+            Self::plot(run, &report, &history)?;
+        }
+        Ok(report)
+    }
+}
+
+/// The test split's predictions at `thresholds` and the report of them.
+///
+/// # Errors
+/// The label weights cannot be computed, or the predictions or thresholds are malformed.
+fn evaluate(
+    trained: &Trained<'_, MultiLabel>,
+    model: &MultiLabelClassifier,
+    thresholds: Vec<f32>,
+) -> anyhow::Result<(MultiLabelReport, MultiLabelPredictions)> {
+    let (config, data, counts) = (trained.config, trained.data, trained.counts);
+    let predictions = predict(
+        model,
+        &data.test,
+        trained.batcher,
+        trained.device,
+        config.train.batch_size,
+    )?;
+    let weights = config
+        .loss
+        .class_weights_at(counts, config.train.epochs - 1)?
+        .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
+    let facts = RunFacts {
+        backend: trained.backend.name().to_string(),
+        epochs: config.train.epochs,
+        loss: config.loss.name().to_string(),
+        scheme: config
+            .loss
+            .weighting()
+            .map_or("uniform", |w| w.scheme.name())
+            .to_string(),
+        label_names: data.class_names.clone(),
+        train_counts: counts.as_slice().iter().map(|&n| n as usize).collect(),
+        train_samples: data.train.len(),
+        class_weights: weights,
+        wall_seconds: trained.wall_seconds,
+    };
+    let scores = MultiLabelScores::new(
+        predictions.scores(),
+        predictions.targets(),
+        data.num_classes,
+    )?;
+    let mut report = MultiLabelReport::new(facts, &scores, config.eval.thresholds, thresholds)?;
+    report.dataset_bytes = data.bytes();
+    report.peak_memory_bytes = peak_memory_bytes();
+    Ok((report, predictions))
+}
+
+/// The sigmoid probabilities of `model` on `samples`, with their targets, in order.
+///
+/// # Errors
+/// A failed device read.
+fn predict(
+    model: &MultiLabelClassifier,
+    samples: &MultiLabelSamples,
+    batcher: &MultiLabelBatcher,
+    device: &Device,
+    batch_size: usize,
+) -> anyhow::Result<MultiLabelPredictions> {
+    let mut predictions = None;
+    for first in (0..samples.len()).step_by(batch_size.max(1)) {
+        let items = (first..(first + batch_size).min(samples.len()))
+            .map(|i| samples.get(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let batch = batcher.batch(items, device);
+        let logits = model.forward(batch.features);
+        let [_, labels] = logits.dims();
+        let scores: Vec<f32> = burn::tensor::activation::sigmoid(logits)
+            .try_into_data()?
+            .convert::<f32>()
+            .iter::<f32>()
+            .collect();
+        let targets: Vec<f32> = batch
+            .targets
+            .try_into_data()?
+            .convert::<f32>()
+            .iter::<f32>()
+            .collect();
+        predictions
+            .get_or_insert_with(|| MultiLabelPredictions::new(labels))
+            .extend(&targets, &scores);
+    }
+    predictions.context("the split to evaluate has no samples")
+}

@@ -1,0 +1,289 @@
+//! Single-label classification: a class index per sample, a softmax loss, the confusion-matrix
+//! metrics, post-hoc logit adjustment, cRT's second stage and `eval`'s adjustments.
+
+use anyhow::bail;
+use burn::prelude::*;
+use burn::train::SupervisedTraining;
+use burn::train::metric::AccuracyMetric;
+use rebalance_data::{
+    ImageAugmentation, LongTailData, ResampledSamples, Resampling, SampleBatch, SampleBatcher,
+    Samples, Standardizer, Task,
+};
+use rebalance_weights::ClassCounts;
+
+use super::{Loader, TaskKind, Trained};
+use crate::adjustment::LogitAdjustment;
+use crate::config::{RunConfig, ScheduleKind, TrainSection};
+use crate::evaluation::Scores;
+use crate::history::{Curve, EpochHistory, HistoryRecorder};
+use crate::inference::{EvalOptions, evaluate, reevaluate, run_report};
+use crate::metrics::{ConfusionMetric, PerClassRecallMetric, Score, SharedPredictions};
+use crate::model::Classifier;
+use crate::plots;
+use crate::report::Report;
+use crate::run_dir::RunDir;
+use crate::training::{Stage, Trainer, loader, materialize, seeded_init};
+
+/// Single-label classification ([`Task::SingleLabel`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SingleLabel;
+
+impl TaskKind for SingleLabel {
+    type Target = usize;
+    type Batch = SampleBatch;
+    type Batcher = SampleBatcher;
+    type Model = Classifier;
+    type Output = burn::train::ClassificationOutput;
+    type Report = Report;
+
+    fn load(config: &RunConfig) -> anyhow::Result<LongTailData> {
+        if config.data.task != Task::SingleLabel {
+            bail!(
+                "data.task = \"{}\": not a single-label run",
+                config.data.task
+            );
+        }
+        Ok(config.data.load()?)
+    }
+
+    fn counts(_config: &RunConfig, data: &LongTailData) -> anyhow::Result<ClassCounts> {
+        Ok(ClassCounts::from_labels(
+            data.train.labels(),
+            data.num_classes,
+        )?)
+    }
+
+    fn model(
+        config: &RunConfig,
+        data: &LongTailData,
+        counts: &ClassCounts,
+        epoch: usize,
+        device: &Device,
+    ) -> anyhow::Result<Classifier> {
+        let loss = config.loss.init_for_epoch(counts, epoch, device)?;
+        Ok(Classifier::new(
+            &config.model,
+            &data.feature_shape,
+            data.num_classes,
+            loss,
+            device,
+        )?)
+    }
+
+    /// Per channel for images, per feature otherwise.
+    fn standardizer(data: &LongTailData) -> Standardizer {
+        match data.feature_shape.as_slice() {
+            [channels, _, _] => Standardizer::per_channel(&data.train, *channels),
+            _ => Standardizer::per_feature(&data.train),
+        }
+    }
+
+    /// With `train.augment`, the CIFAR augmentation (random crop and flip) on the training
+    /// split's batches.
+    fn batchers(
+        config: &RunConfig,
+        data: &LongTailData,
+        standardizer: Option<Standardizer>,
+    ) -> anyhow::Result<(SampleBatcher, SampleBatcher)> {
+        let batcher = SampleBatcher::new(standardizer);
+        if !config.train.augment {
+            return Ok((batcher.clone(), batcher));
+        }
+        let &[c, h, w] = data.feature_shape.as_slice() else {
+            bail!(
+                "train.augment = true: needs images [channels, height, width], but the data's \
+                 samples have shape {:?}",
+                data.feature_shape
+            );
+        };
+        let augmented = batcher
+            .clone()
+            .with_augmentation(ImageAugmentation::cifar([c, h, w], config.train.seed));
+        Ok((batcher, augmented))
+    }
+
+    fn strata(data: &LongTailData, _counts: &ClassCounts) -> Vec<usize> {
+        data.train.labels().to_vec()
+    }
+
+    fn train_loader(
+        samples: Samples,
+        resampling: Resampling,
+        num_classes: usize,
+        start: usize,
+        batcher: &SampleBatcher,
+        shuffle: Option<(u64, usize)>,
+        train: &TrainSection,
+    ) -> anyhow::Result<Loader<SampleBatch>> {
+        Ok(match resampling {
+            Resampling::None => loader(samples, batcher, shuffle, train),
+            resampling => loader(
+                ResampledSamples::new(samples, resampling, num_classes, train.seed)?
+                    .starting_at_epoch(start)?,
+                batcher,
+                shuffle,
+                train,
+            ),
+        })
+    }
+
+    /// Accuracy, and from one read-back of each validation batch's predictions the balanced
+    /// accuracy (the history's curve), macro-F1, G-mean and per-class recall.
+    fn metrics(
+        training: SupervisedTraining<Classifier>,
+        num_classes: usize,
+        history: &HistoryRecorder,
+    ) -> SupervisedTraining<Classifier> {
+        let shared = SharedPredictions::new();
+        let balanced = ConfusionMetric::new(Score::BalancedAccuracy, num_classes);
+        training
+            .metrics((AccuracyMetric::new(),))
+            .metric_valid_numeric(history.record(
+                balanced.with_shared(shared.clone()),
+                Curve::ValidBalancedAccuracy,
+            ))
+            .metric_valid_numeric(
+                ConfusionMetric::new(Score::MacroF1, num_classes).with_shared(shared.clone()),
+            )
+            .metric_valid_numeric(
+                ConfusionMetric::new(Score::GMean, num_classes).with_shared(shared.clone()),
+            )
+            .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared))
+    }
+
+    /// cRT's second stage ([`crate::config::Stage2`]) where the config asks for it: the test
+    /// scores of stage 1's model, then its backbone frozen, its head drawn afresh and trained
+    /// alone for `stage2.epochs` epochs on re-sampled data with the stage's own loss (plain
+    /// cross-entropy unless `stage2.loss` is set) and a cosine schedule, in the run's
+    /// `stage2/` folder (burn-train's logs and checkpoints of the stage). Its epochs follow
+    /// stage 1's in the history.
+    fn second_stage(
+        trainer: &Trainer<'_, Self>,
+        model: Classifier,
+    ) -> anyhow::Result<(Classifier, Option<Scores>)> {
+        let config = trainer.config;
+        let Some(stage2) = &config.train.stage2 else {
+            return Ok((model, None));
+        };
+        let train = &config.train;
+        let stage1 = evaluate(
+            &model,
+            &trainer.data.test,
+            &trainer.batcher,
+            &trainer.device,
+            train.batch_size,
+            &LogitAdjustment::default(),
+        )?;
+        let model = seeded_init(|| -> anyhow::Result<Classifier> {
+            trainer.autodiff.seed(train.seed);
+            let loss = stage2.loss().init(trainer.counts, &trainer.autodiff)?;
+            Ok(materialize(model.for_classifier_retraining(
+                &config.model,
+                &trainer.data.feature_shape,
+                trainer.data.num_classes,
+                loss,
+                &trainer.autodiff,
+            )?))
+        })?;
+        let stage = Stage {
+            dir: trainer.run.stage2(),
+            resampling: stage2.resampling,
+            train: TrainSection {
+                epochs: stage2.epochs,
+                learning_rate: stage2.learning_rate.unwrap_or(train.learning_rate),
+                schedule: ScheduleKind::Cosine,
+                warmup_epochs: 0,
+                step_epochs: Vec::new(),
+                step_factors: Vec::new(),
+                stage2: None,
+                ..train.clone()
+            },
+        };
+        // An earlier attempt's checkpoints of the stage: it starts again from stage 1's model.
+        stage.dir.remove_stage_files()?;
+        let model = trainer.launch(model, &stage, 1, 0, stage2.epochs, train.epochs + 1)?;
+        Ok((model, Some(stage1.confusion.scores())))
+    }
+
+    /// The test split's evaluation (post-hoc adjusted by `eval.posthoc_tau`), the report and
+    /// `predictions.csv`.
+    fn finish(trained: &Trained<'_, Self>, model: &Classifier) -> anyhow::Result<Report> {
+        let config = trained.config;
+        let posthoc_tau = config.eval.posthoc_tau;
+        let adjustment = posthoc_tau.map_or_else(LogitAdjustment::default, |tau| {
+            LogitAdjustment::posthoc(trained.counts.as_slice(), tau)
+        });
+        let evaluation = evaluate(
+            model,
+            &trained.data.test,
+            trained.batcher,
+            trained.device,
+            config.train.batch_size,
+            &adjustment,
+        )?;
+        let mut report = run_report(
+            config,
+            trained.backend,
+            trained.data,
+            trained.counts,
+            &evaluation,
+            trained.wall_seconds,
+            posthoc_tau,
+        )?;
+        report.stage1 = trained.stage1.clone();
+        report.device = trained
+            .devices
+            .and_then(|devices| crate::backend::device_names(trained.backend, devices));
+        trained
+            .run
+            .write_predictions(&evaluation.predictions, &report.class_names)?;
+        trained.run.write_report(&report)?;
+        Ok(report)
+    }
+
+    /// Per-class recall against training frequency, the training curves, and the reliability
+    /// diagram.
+    fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result<()> {
+        plots::write_plots(
+            run.path(),
+            &report.train_counts,
+            &report.scores.per_class_recall,
+            &history.train_loss(),
+            &history.valid_score(),
+            history.valid_label(),
+            &format!("{} / {}: per-class recall", report.loss, report.scheme),
+        )?;
+        plots::write_reliability(
+            run.path(),
+            &report.calibration,
+            &format!("{} / {}: reliability", report.loss, report.scheme),
+        )
+    }
+
+    /// cRT's model trained with its stage's loss.
+    fn trained_model(
+        config: &RunConfig,
+        data: &LongTailData,
+        counts: &ClassCounts,
+        device: &Device,
+    ) -> anyhow::Result<Classifier> {
+        match &config.train.stage2 {
+            Some(stage2) => Ok(Classifier::new(
+                &config.model,
+                &data.feature_shape,
+                data.num_classes,
+                stage2.loss().init(counts, device)?,
+                device,
+            )?),
+            None => Self::model(config, data, counts, config.train.epochs - 1, device),
+        }
+    }
+
+    fn reevaluate(
+        trained: &Trained<'_, Self>,
+        model: Classifier,
+        options: &EvalOptions,
+    ) -> anyhow::Result<Report> {
+        reevaluate(trained, model, options)
+    }
+}
