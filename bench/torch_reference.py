@@ -73,7 +73,7 @@ class BasicBlock(nn.Module):
 
 
 def resnet32(channels, classes):
-    """rebalance's ResNet-32 (crates/rebalance/src/backbone.rs) with a linear head."""
+    """rebalance's ResNet-32 (crates/rebalance/src/run/backbone.rs) with a linear head."""
     layers = [nn.Conv2d(channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
     inputs = 16
     for stage, width in enumerate([16, 32, 64]):

@@ -17,9 +17,9 @@ use burn::prelude::*;
 use rebalance_data::Task;
 use serde::Serialize;
 
-use crate::backend::compiled_backends;
-use crate::config::RunConfig;
-use crate::run_dir::RunDir;
+use crate::run::backend::compiled_backends;
+use crate::run::config::RunConfig;
+use crate::run::run_dir::RunDir;
 use crate::task::{TaskKind, TaskReport};
 
 /// Options of `rebalance bench` (its command-line flags).
@@ -210,7 +210,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
         options.backends.clone()
     };
     for b in &backends {
-        crate::backend::device(b)?;
+        crate::run::backend::device(b)?;
     }
     // Removed when dropped, so also when a run fails with an error.
     let scratch = tempfile::Builder::new()

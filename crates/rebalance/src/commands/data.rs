@@ -8,7 +8,7 @@ use rebalance_data::{DatasetSummary, LabelsPerSample, Task};
 use rebalance_weights::ZeroCountPolicy;
 
 use super::Format;
-use crate::config::RunConfig;
+use crate::run::config::RunConfig;
 
 /// `rebalance data`'s arguments.
 #[derive(Debug, clap::Args)]

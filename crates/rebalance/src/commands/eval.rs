@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use crate::adjustment::{TargetPrior, TauNorm};
-use crate::inference::EvalOptions;
-use crate::run_dir::RunDir;
-use crate::training::eval_run;
+use crate::run::eval_options::EvalOptions;
+use crate::run::eval_options::{TargetPrior, TauNorm};
+use crate::run::run_dir::RunDir;
+use crate::run::training::eval_run;
 
 /// `rebalance eval`'s arguments.
 #[derive(Debug, clap::Args)]

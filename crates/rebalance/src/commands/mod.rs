@@ -86,7 +86,7 @@ pub fn one_line(error: &anyhow::Error) -> String {
         let text = cause.to_string();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         // Bytes quoted from a file that is not text: escapes, never raw control characters.
-        let text = crate::overrides::escape_controls(&text);
+        let text = crate::run::overrides::escape_controls(&text);
         if text.is_empty() || line.contains(&text) {
             continue;
         }

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::config::RunConfig;
-use crate::run_dir::RunDir;
-use crate::training::{self, TrainOptions};
+use crate::run::config::RunConfig;
+use crate::run::run_dir::RunDir;
+use crate::run::training::{self, TrainOptions};
 
 /// `rebalance train`'s arguments.
 #[derive(Debug, clap::Args)]

@@ -18,7 +18,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::plots::{Figure, save};
+use crate::reporting::plots::{Figure, save};
 
 /// The most variants `--plot-variants` may draw as lines: the palette's colours.
 pub const MAX_LINE_VARIANTS: usize = 6;

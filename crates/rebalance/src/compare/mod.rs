@@ -29,7 +29,7 @@
 //! Without `[[variants]]` the [default set](default_variants) runs.
 //!
 //! A multi-label base config (`data.task = "multi-label"`) runs the same way: each seed's
-//! data is loaded once, each run trains with [`crate::training::train_on`] of its task, and
+//! data is loaded once, each run trains with [`crate::run::training::train_on`] of its task, and
 //! the comparison has the multi-label metrics (macro- and micro-F1, mAP, subset accuracy,
 //! Hamming loss, tail recall: [`Metric::of_task`]). Its default set is
 //! [`default_multi_label_variants`], its baseline `bce`. `[compare] rank_by` names the
@@ -70,8 +70,8 @@ pub use stats::{
 };
 pub use variants::{DefaultVariant, default_multi_label_variants, default_variants};
 
-use crate::devices::{DeviceSpec, parse_device_list};
-use crate::shots::ShotGroups;
+use crate::reporting::shots::ShotGroups;
+use crate::run::devices::{DeviceSpec, parse_device_list};
 use store::Run;
 use sweep::{Progress, SeedData};
 

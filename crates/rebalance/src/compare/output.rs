@@ -14,11 +14,11 @@ use super::stats::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, CONFIDENCE, Metric, PairedDifference, RunResult, Summary,
     VariantSummary, distinct_joined, shot_metrics, t_quantile,
 };
-use crate::shots::ShotGroups;
+use crate::reporting::shots::ShotGroups;
 use rebalance_data::Task;
 
-use crate::config::RunConfig;
-use crate::report::write_atomic;
+use crate::reporting::write_atomic;
+use crate::run::config::RunConfig;
 
 /// The score columns of a single-label `comparison.md`, in their order.
 const SINGLE_LABEL_COLUMNS: [Metric; 8] = [
@@ -163,7 +163,7 @@ fn config_sha256(plan: &ComparePlan, names: &[&str]) -> anyhow::Result<String> {
         .filter(|v| names.contains(&v.name.as_str()))
     {
         let mut config = variant.config.clone();
-        // The placement keys (crate::run_dir::PLACEMENT_KEYS) make no other run.
+        // The placement keys (crate::run::run_dir::PLACEMENT_KEYS) make no other run.
         config.train.backend = defaults.train.backend;
         config.train.workers = defaults.train.workers;
         config.output.dir.clone_from(&defaults.output.dir);
@@ -719,7 +719,7 @@ mod tests {
 
     use super::*;
     use crate::compare::stats::Metrics;
-    use crate::run_dir::PLACEMENT_KEYS;
+    use crate::run::run_dir::PLACEMENT_KEYS;
 
     /// Three variants over seeds 1–3, best first as `summarise` sorts them: `ins` clearly better
     /// than `ce` (the baseline), `ens` within the noise.

@@ -13,7 +13,7 @@ use rebalance_data::Task;
 
 use super::stats::Metric;
 use super::variants::{default_multi_label_variants, default_variants};
-use crate::config::{self, ConfigError, RunConfig, ThresholdRule};
+use crate::run::config::{self, ConfigError, RunConfig, ThresholdRule};
 
 /// The most seeds a sweep may run per variant: each is a full training run, and the plan
 /// holds every (variant, seed) run in memory before the first trains.

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use anyhow::bail;
 use rebalance_data::Resampling;
 
-use crate::config::RunConfig;
+use crate::run::config::RunConfig;
 
 /// Shard `index` (from 1) of `count`, as `--shard K/N` writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use super::plan::Variant;
-use crate::backend::Backend;
-use crate::config::RunConfig;
-use crate::multilabel_report::MultiLabelReport;
-use crate::report::Report;
-use crate::run_dir::{PLACEMENT_KEYS, RunDir, config_difference};
+use crate::run::backend::Backend;
+use crate::run::config::RunConfig;
+use crate::run::run_dir::{PLACEMENT_KEYS, RunDir, config_difference};
+use crate::task::multi_label::report::MultiLabelReport;
+use crate::task::single_label::report::Report;
 use crate::task::{TaskKind, TaskReport};
 use rebalance_data::Task;
 
@@ -168,7 +168,7 @@ pub(super) fn compact(runs: &[&Run]) -> String {
     lists.join("; ")
 }
 
-/// A finished run's report: single-label (`crate::report::Report`) or multi-label
+/// A finished run's report: single-label (`crate::task::single_label::report::Report`) or multi-label
 /// ([`MultiLabelReport`]), by the task of the sweep.
 #[derive(Debug, Clone)]
 pub(super) enum RunReport {
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn config_differences_name_the_key() {
-        use crate::run_dir::first_difference;
+        use crate::run::run_dir::first_difference;
         let parse = |t: &str| toml::Value::Table(toml::from_str(t).unwrap());
         let a = parse("[loss]\nbeta = 0.99\n");
         let b = parse("[loss]\nbeta = 0.999\n");

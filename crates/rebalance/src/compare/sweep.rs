@@ -10,11 +10,11 @@ use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rebalance_data::{LongTailData, MultiLabelData, Resampling, Task};
 
 use super::store::{Run, RunReport};
-use crate::devices::DeviceSpec;
-use crate::renderer::{ActiveRuns, RunProgress};
+use crate::run::devices::DeviceSpec;
+use crate::run::renderer::{ActiveRuns, RunProgress};
+use crate::run::training::{TrainOptions, train_on};
 use crate::task::multi_label::zero_count;
 use crate::task::{MultiLabel, SingleLabel};
-use crate::training::{TrainOptions, train_on};
 
 /// The data of a sweep's runs, loaded once per seed (and data config) and shared by the
 /// runs that train on it, also from several threads (`--jobs`); a seed's data is dropped

@@ -8,7 +8,7 @@ use rebalance_weights::Scheme;
 
 use rebalance_loss::PosWeight;
 
-use crate::config::{RunConfig, Stage2, ThresholdRule};
+use crate::run::config::{RunConfig, Stage2, ThresholdRule};
 
 /// A variant of the default set: a name and what it changes in the base config.
 #[derive(Debug, Clone, PartialEq)]

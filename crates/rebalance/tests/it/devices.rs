@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use crate::common::{assert_one_line_error, rebalance, workspace};
-use rebalance::config::RunConfig;
-use rebalance::run_dir::RunDir;
+use rebalance::run::config::RunConfig;
+use rebalance::run::run_dir::RunDir;
+use rebalance::run::training::{TrainOptions, train};
 use rebalance::task::SingleLabel;
-use rebalance::training::{TrainOptions, train};
 
 /// The quickstart, small and easy: 100 samples in the head class, 20 test samples per class,
 /// separable classes, 2 epochs.
@@ -25,7 +25,7 @@ fn tiny(extra: &[&str]) -> RunConfig {
     RunConfig::load(&workspace().join("configs/quickstart.toml"), &sets).unwrap()
 }
 
-fn train_into(dir: &Path, config: &RunConfig) -> rebalance::report::Report {
+fn train_into(dir: &Path, config: &RunConfig) -> rebalance::task::single_label::report::Report {
     let options = TrainOptions {
         out: Some(dir.to_path_buf()),
         ..TrainOptions::default()

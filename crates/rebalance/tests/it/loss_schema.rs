@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use burn::prelude::*;
-use rebalance::config::RunConfig;
+use rebalance::run::config::RunConfig;
 use rebalance_loss::{
     ClassBalancedConfig, FocalConfig, ImbalanceLoss, LabelWeighting, LadeConfig, LdamConfig,
     LogitAdjustedConfig, LossConfig, LossKind, PosWeight, Reduction, SigmoidFocalConfig, VsConfig,

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::common::{
     assert_ok, assert_one_line_error, read_json, rebalance, stderr, stdout, workspace,
 };
-use rebalance::multilabel_evaluation::{MultiLabelScores, Thresholds};
+use rebalance::task::multi_label::evaluation::{MultiLabelScores, Thresholds};
 use serde_json::Value;
 
 /// `configs/multilabel.toml`, small: 1500 samples, 8 labels, `epochs` epochs.

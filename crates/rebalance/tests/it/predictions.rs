@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::common::{assert_ok, confusion_total, read_json, rebalance};
-use rebalance::predictions::csv_field;
+use rebalance::reporting::predictions::csv_field;
 use serde_json::Value;
 
 /// The rows of a predictions file: each sample's target and probabilities, after checking the

@@ -7,8 +7,8 @@ use strum::IntoEnumIterator;
 use rebalance_data::Task;
 
 use crate::compare::store::RunReport;
-use crate::report::Report;
-use crate::shots::ShotGroups;
+use crate::reporting::shots::ShotGroups;
+use crate::task::single_label::report::Report;
 
 /// A scalar metric of [`Metrics`]: its field, its `comparison.json` key and its
 /// `comparison.csv` column. A comparison has the metrics of its task

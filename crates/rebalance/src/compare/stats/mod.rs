@@ -28,7 +28,7 @@ pub use paired::{
 
 use super::plan::ComparePlan;
 use super::store::{Run, RunReport};
-use crate::shots::ShotGroups;
+use crate::reporting::shots::ShotGroups;
 
 /// The distinct non-empty `names` in order of first appearance, joined by `", "`: the backends
 /// or devices of a variant's runs (`flex`, or `flex, wgpu` for runs of a merge trained on
@@ -53,7 +53,7 @@ pub struct VariantSummary {
     /// The backend of its runs (several, comma-separated, where a merge found runs trained on
     /// more than one).
     pub backend: String,
-    /// The hardware its runs trained on ([`crate::backend::device_names`]; several,
+    /// The hardware its runs trained on ([`crate::run::backend::device_names`]; several,
     /// comma-separated, where they differ); absent when no run's report records one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,

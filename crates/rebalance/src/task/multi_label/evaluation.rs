@@ -108,7 +108,7 @@ impl Thresholds {
 /// `[n, num_labels]`, targets 0 or 1, no NaN score.
 ///
 /// ```
-/// use rebalance::multilabel_evaluation::{MultiLabelScores, Thresholds};
+/// use rebalance::task::multi_label::evaluation::{MultiLabelScores, Thresholds};
 ///
 /// // Two samples, two labels.
 /// let scores = [0.9, 0.2, 0.4, 0.7];
@@ -117,7 +117,7 @@ impl Thresholds {
 /// let at = m.at(&Thresholds::default())?;
 /// assert_eq!(at.subset_accuracy(), 0.5); // the second row misses label 0
 /// assert_eq!(at.hamming_loss(), 0.25);
-/// # Ok::<(), rebalance::multilabel_evaluation::MultiLabelError>(())
+/// # Ok::<(), rebalance::task::multi_label::evaluation::MultiLabelError>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct MultiLabelScores<'a> {

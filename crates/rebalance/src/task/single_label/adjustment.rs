@@ -4,116 +4,9 @@
 //! via logit adjustment", ICLR 2021): `z / T − τ · log π_train`, or the general form
 //! `z / T − log π_train + log π_target` for a known target prior.
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-
-use anyhow::{Context, bail};
+use anyhow::bail;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
-
-/// The test-label distribution `eval --target-prior` adjusts for.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TargetPrior {
-    /// Every class equally likely: the same as `--posthoc-tau 1`.
-    Uniform,
-    /// A file of one non-negative number per class (counts or probabilities, separated by
-    /// commas, spaces or line breaks), normalised to sum to 1.
-    File(PathBuf),
-}
-
-impl FromStr for TargetPrior {
-    type Err = std::convert::Infallible;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(if text.eq_ignore_ascii_case("uniform") {
-            TargetPrior::Uniform
-        } else {
-            TargetPrior::File(PathBuf::from(text))
-        })
-    }
-}
-
-impl std::fmt::Display for TargetPrior {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TargetPrior::Uniform => f.write_str("uniform"),
-            TargetPrior::File(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
-
-impl TargetPrior {
-    /// The prior's `log π_target`, one per class of `num_classes`.
-    ///
-    /// # Errors
-    /// An unreadable file, a value that is not a number, a negative, zero or non-finite value,
-    /// or another number of values than classes; each names the file and the value.
-    pub fn log_prior(&self, num_classes: usize) -> anyhow::Result<Vec<f64>> {
-        match self {
-            TargetPrior::Uniform => Ok(vec![-(num_classes as f64).ln(); num_classes]),
-            TargetPrior::File(path) => read_prior(path, num_classes),
-        }
-    }
-}
-
-fn read_prior(path: &Path, num_classes: usize) -> anyhow::Result<Vec<f64>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--target-prior: cannot read {}", path.display()))?;
-    let values = text
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|v| !v.is_empty())
-        .enumerate()
-        .map(|(class, v)| match v.parse::<f64>() {
-            Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-            _ => bail!(
-                "--target-prior {}: value {} (class {class}) is {v:?}; expected a finite number > 0 \
-                 (a count or a probability per class)",
-                path.display(),
-                class + 1
-            ),
-        })
-        .collect::<anyhow::Result<Vec<f64>>>()?;
-    if values.len() != num_classes {
-        bail!(
-            "--target-prior {}: {} values for {num_classes} classes; give one per class",
-            path.display(),
-            values.len()
-        );
-    }
-    let total: f64 = values.iter().sum();
-    Ok(values.iter().map(|v| (v / total).ln()).collect())
-}
-
-/// `eval --tau-norm`: the τ of Kang et al.'s τ-normalised classifier
-/// ([`Classifier::tau_normalized`](crate::model::Classifier::tau_normalized)), or `auto` to pick
-/// it on the validation split.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TauNorm {
-    /// This τ, finite and `>= 0`.
-    Value(f64),
-    /// The τ of [`TAU_GRID`] with the best validation balanced accuracy (the smallest of equals).
-    Auto,
-}
-
-/// The τ values `--tau-norm auto` tries: 0, 0.1, …, 2.
-pub const TAU_GRID: [f64; 21] = [
-    0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8,
-    1.9, 2.0,
-];
-
-impl FromStr for TauNorm {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if text.eq_ignore_ascii_case("auto") {
-            return Ok(TauNorm::Auto);
-        }
-        match text.parse::<f64>() {
-            Ok(tau) if tau.is_finite() && tau >= 0.0 => Ok(TauNorm::Value(tau)),
-            _ => Err(format!("{text:?}: expected a number >= 0 or \"auto\"")),
-        }
-    }
-}
 
 /// The fitted temperature and what it did to the validation NLL.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -266,6 +159,7 @@ fn log_prior(counts: &[u64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::eval_options::TargetPrior;
 
     #[test]
     fn a_target_prior_equal_to_the_training_prior_shifts_nothing() {

@@ -4,8 +4,8 @@
 use rebalance_data::Task;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ThresholdRule;
-use crate::multilabel_evaluation::{MultiLabelError, MultiLabelScores, Thresholds};
+use crate::run::config::ThresholdRule;
+use crate::task::multi_label::evaluation::{MultiLabelError, MultiLabelScores, Thresholds};
 
 /// `report.json` of a multi-label run: test metrics (fractions in `[0, 1]`) at the run's
 /// thresholds, per-label vectors in label-index order, and how they were obtained.
@@ -215,6 +215,8 @@ impl MultiLabelReport {
         )
     }
 }
+
+crate::run::task::task_report!(MultiLabelReport, "macro-F1", |r| r.macro_f1);
 
 #[cfg(test)]
 mod tests {

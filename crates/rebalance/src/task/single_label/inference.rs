@@ -8,14 +8,16 @@ use burn::prelude::*;
 use rebalance_data::{LongTailData, SampleBatcher, Samples};
 use rebalance_weights::ClassCounts;
 
-use crate::adjustment::{LogitAdjustment, TAU_GRID, TargetPrior, TauNorm, fit_temperature};
-use crate::backend::Backend;
-use crate::calibration::{Calibration, CalibrationScores, ShotCalibration};
-use crate::config::RunConfig;
-use crate::evaluation::Confusion;
-use crate::model::Classifier;
-use crate::predictions::Predictions;
-use crate::report::{Report, peak_memory_bytes};
+use crate::reporting::calibration::{Calibration, CalibrationScores, ShotCalibration};
+use crate::reporting::peak_memory_bytes;
+use crate::reporting::predictions::Predictions;
+use crate::run::backend::Backend;
+use crate::run::config::RunConfig;
+use crate::run::eval_options::{EvalOptions, TAU_GRID, TauNorm};
+use crate::run::model::Classifier;
+use crate::task::single_label::adjustment::{LogitAdjustment, fit_temperature};
+use crate::task::single_label::evaluation::Confusion;
+use crate::task::single_label::report::Report;
 use crate::task::{SingleLabel, TaskKind, Trained};
 
 /// A model's predictions on a split, summarised.
@@ -117,31 +119,7 @@ fn logits_of(
     Ok((logits, targets))
 }
 
-/// How `rebalance eval` adjusts the logits, beside the run's own `eval.posthoc_tau`.
-#[derive(Debug, Clone, Default)]
-pub struct EvalOptions {
-    /// Post-hoc logit adjustment with this `τ` instead of the config's.
-    pub posthoc_tau: Option<f64>,
-    /// Adjust for this test-label prior (`z − log π_train + log π_target`).
-    pub target_prior: Option<TargetPrior>,
-    /// Fit a temperature on the validation split and divide the logits by it.
-    pub calibrate: bool,
-    /// τ-normalise the classifier's weights (Kang et al., 2020), or pick τ on the validation
-    /// split.
-    pub tau_norm: Option<TauNorm>,
-}
-
-impl EvalOptions {
-    /// Whether the evaluation departs from the run's own (and goes to `report-posthoc.*`).
-    pub fn adjusts(&self) -> bool {
-        self.posthoc_tau.is_some()
-            || self.target_prior.is_some()
-            || self.calibrate
-            || self.tau_norm.is_some()
-    }
-}
-
-/// `rebalance eval` of a single-label run (`crate::training::eval_run` rebuilt `model` from
+/// `rebalance eval` of a single-label run (`crate::run::training::eval_run` rebuilt `model` from
 /// the run directory alone): evaluates it on the test split with the post-hoc logit
 /// adjustment of its config's `eval.posthoc_tau` and rewrites the run's report,
 /// `predictions.csv` and plots. With any of `options` (another `τ`, a target prior,
@@ -259,7 +237,7 @@ pub(crate) fn reevaluate(
         run.write_predictions(&evaluation.predictions, &report.class_names)?;
         run.write_report(&report)?;
         // The run's plots follow its rewritten report.
-        if let Ok(history) = run.read_history(crate::training::total_epochs(config)) {
+        if let Ok(history) = run.read_history(crate::run::training::total_epochs(config)) {
             SingleLabel::plot(run, &report, &history)?;
         }
     }

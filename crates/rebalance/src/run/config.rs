@@ -8,10 +8,10 @@ use rebalance_loss::{LossConfig, LossError, LossKind};
 use serde::{Deserialize, Serialize};
 use strum::IntoEnumIterator;
 
-use crate::backend::Backend;
-use crate::devices::DeviceSpec;
+use crate::run::backend::Backend;
+use crate::run::devices::DeviceSpec;
 // Where compare and the run config read a file and apply `--set`.
-pub(crate) use crate::overrides::{apply_set, read_table};
+pub(crate) use crate::run::overrides::{apply_set, read_table};
 
 /// A configuration error, naming the key path and the value.
 #[derive(Debug, thiserror::Error)]

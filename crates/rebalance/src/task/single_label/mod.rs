@@ -1,6 +1,12 @@
 //! Single-label classification: a class index per sample, a softmax loss, the confusion-matrix
 //! metrics, post-hoc logit adjustment, cRT's second stage and `eval`'s adjustments.
 
+pub mod adjustment;
+pub mod evaluation;
+pub mod inference;
+pub mod metrics;
+pub mod report;
+
 use anyhow::bail;
 use burn::prelude::*;
 use burn::train::SupervisedTraining;
@@ -12,17 +18,20 @@ use rebalance_data::{
 use rebalance_weights::ClassCounts;
 
 use super::{Loader, TaskKind, Trained};
-use crate::adjustment::LogitAdjustment;
-use crate::config::{RunConfig, ScheduleKind, TrainSection};
-use crate::evaluation::Scores;
-use crate::history::{Curve, EpochHistory, HistoryRecorder};
-use crate::inference::{EvalOptions, evaluate, reevaluate, run_report};
-use crate::metrics::{ConfusionMetric, PerClassRecallMetric, Score, SharedPredictions};
-use crate::model::Classifier;
-use crate::plots;
-use crate::report::Report;
-use crate::run_dir::RunDir;
-use crate::training::{Stage, Trainer, loader, materialize, seeded_init};
+use crate::reporting::plots;
+use crate::run::config::{RunConfig, ScheduleKind, TrainSection};
+use crate::run::eval_options::EvalOptions;
+use crate::run::history::{Curve, EpochHistory, HistoryRecorder};
+use crate::run::model::Classifier;
+use crate::run::run_dir::RunDir;
+use crate::run::training::{Stage, Trainer, loader, materialize, seeded_init};
+use crate::task::single_label::adjustment::LogitAdjustment;
+use crate::task::single_label::evaluation::Scores;
+use crate::task::single_label::metrics::{
+    ConfusionMetric, PerClassRecallMetric, Score, SharedPredictions,
+};
+use crate::task::single_label::report::Report;
+use inference::{evaluate, reevaluate, run_report};
 
 /// Single-label classification ([`Task::SingleLabel`]).
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +42,7 @@ impl TaskKind for SingleLabel {
     type Batch = SampleBatch;
     type Batcher = SampleBatcher;
     type Model = Classifier;
+    type Stage1 = Option<Scores>;
     type Output = burn::train::ClassificationOutput;
     type Report = Report;
 
@@ -151,7 +161,7 @@ impl TaskKind for SingleLabel {
             .metric_valid(PerClassRecallMetric::new(num_classes).with_shared(shared))
     }
 
-    /// cRT's second stage ([`crate::config::Stage2`]) where the config asks for it: the test
+    /// cRT's second stage ([`crate::run::config::Stage2`]) where the config asks for it: the test
     /// scores of stage 1's model, then its backbone frozen, its head drawn afresh and trained
     /// alone for `stage2.epochs` epochs on re-sampled data with the stage's own loss (plain
     /// cross-entropy unless `stage2.loss` is set) and a cosine schedule, in the run's
@@ -233,7 +243,7 @@ impl TaskKind for SingleLabel {
         report.stage1 = trained.stage1.clone();
         report.device = trained
             .devices
-            .and_then(|devices| crate::backend::device_names(trained.backend, devices));
+            .and_then(|devices| crate::run::backend::device_names(trained.backend, devices));
         trained
             .run
             .write_predictions(&evaluation.predictions, &report.class_names)?;

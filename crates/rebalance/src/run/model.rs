@@ -10,8 +10,8 @@ use burn::train::{
 use rebalance_data::{MultiLabelBatch, SampleBatch};
 use rebalance_loss::{ImbalanceLoss, MultiLabelLoss, NormedLinear, NormedLinearConfig};
 
-use crate::backbone::{Backbone, ShapeError};
-use crate::config::ModelSection;
+use crate::run::backbone::{Backbone, ShapeError};
+use crate::run::config::ModelSection;
 
 /// The output layer.
 #[derive(Module, Debug)]
@@ -230,7 +230,7 @@ fn head_forward(head: &Head, x: Tensor<2>) -> Tensor<2> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RunConfig;
+    use crate::run::config::RunConfig;
 
     /// `τ = 1` gives every class's weights unit norm, `τ = 0` keeps them; the bias is dropped.
     #[test]
@@ -279,7 +279,7 @@ mod tests {
 #[cfg(test)]
 mod retraining_tests {
     use super::*;
-    use crate::config::RunConfig;
+    use crate::run::config::RunConfig;
     use rebalance_loss::LossConfig;
 
     /// The frozen backbone computes what it computed before.

@@ -1,12 +1,12 @@
 //! Reading a TOML config file and applying `--set key=value` overrides to it, before it is
-//! deserialized into a [`RunConfig`](crate::config::RunConfig).
+//! deserialized into a [`RunConfig`](crate::run::config::RunConfig).
 
 use std::path::Path;
 
 use rebalance_loss::LossKind;
 use strum::IntoEnumIterator;
 
-use crate::config::ConfigError;
+use crate::run::config::ConfigError;
 
 /// Reads and parses a TOML file.
 pub(crate) fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {

@@ -59,7 +59,7 @@ impl ShotCalibration {
         targets: &[i64],
         counts: &[usize],
     ) -> Self {
-        let groups = crate::shots::ShotGroups::of(counts);
+        let groups = crate::reporting::shots::ShotGroups::of(counts);
         let of = |classes: &[usize]| {
             let mut calibration = Calibration::default();
             for (row, &target) in probabilities.chunks_exact(num_classes).zip(targets) {
@@ -95,7 +95,7 @@ pub struct ReliabilityBin {
 /// Accumulates [`CalibrationScores`] over batches.
 ///
 /// ```
-/// use rebalance::calibration::Calibration;
+/// use rebalance::reporting::calibration::Calibration;
 ///
 /// let mut calibration = Calibration::default();
 /// // Two samples, two classes: confident and right, unsure and wrong.

@@ -13,7 +13,7 @@ use burn::train::metric::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::run_dir::RunDir;
+use crate::run::run_dir::RunDir;
 
 /// One finished epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -5,11 +5,11 @@ use anyhow::{Context, bail};
 use burn::module::Module;
 
 use super::*;
-use crate::config::RunConfig;
-use crate::history::EpochHistory;
-use crate::multilabel_report::MultiLabelReport;
-use crate::predictions::{MultiLabelPredictions, Predictions};
-use crate::report::{Report, write_atomic};
+use crate::reporting::predictions::{MultiLabelPredictions, Predictions};
+use crate::reporting::write_atomic;
+use crate::run::config::RunConfig;
+use crate::run::history::EpochHistory;
+use crate::run::task::TaskReport;
 
 impl RunDir {
     /// Writes `config.toml`.
@@ -131,29 +131,20 @@ impl RunDir {
             .with_context(|| format!("cannot load the model from {}", path.display()))
     }
 
-    /// Writes `report.json`, `report.md` and `confusion.csv`.
+    /// Writes `report.json`, `report.md` and, for a task with one, `confusion.csv`.
     ///
     /// # Errors
     /// A file cannot be written.
-    pub fn write_report(&self, report: &Report) -> anyhow::Result<()> {
+    pub fn write_report<R: TaskReport + serde::Serialize>(&self, report: &R) -> anyhow::Result<()> {
         write_atomic(
             &self.path.join(REPORT_JSON),
             &serde_json::to_string_pretty(report)?,
         )?;
         write_atomic(&self.path.join(REPORT_MD), &report.markdown())?;
-        write_atomic(&self.path.join(CONFUSION_CSV), &report.confusion_csv())
-    }
-
-    /// Writes a multi-label run's `report.json` and `report.md`.
-    ///
-    /// # Errors
-    /// A file cannot be written.
-    pub fn write_multi_label_report(&self, report: &MultiLabelReport) -> anyhow::Result<()> {
-        write_atomic(
-            &self.path.join(REPORT_JSON),
-            &serde_json::to_string_pretty(report)?,
-        )?;
-        write_atomic(&self.path.join(REPORT_MD), &report.markdown())
+        match report.confusion_csv() {
+            Some(csv) => write_atomic(&self.path.join(CONFUSION_CSV), &csv),
+            None => Ok(()),
+        }
     }
 
     /// Writes a multi-label test split's targets and probabilities as `predictions.csv`.
@@ -206,7 +197,10 @@ impl RunDir {
     ///
     /// # Errors
     /// A file cannot be written.
-    pub fn write_posthoc_report(&self, report: &Report) -> anyhow::Result<()> {
+    pub fn write_posthoc_report<R: TaskReport + serde::Serialize>(
+        &self,
+        report: &R,
+    ) -> anyhow::Result<()> {
         write_atomic(
             &self.path.join(POSTHOC_JSON),
             &serde_json::to_string_pretty(report)?,

@@ -13,8 +13,8 @@ use burn::train::metric::{
     NumericEntry, SerializedEntry,
 };
 
-use crate::metrics::SharedBatch;
-use crate::multilabel_evaluation::{MultiLabelScores, Thresholds};
+use crate::task::multi_label::evaluation::{MultiLabelScores, Thresholds};
+use crate::task::shared::SharedBatch;
 
 /// A batch's logits and 0/1 targets, `[batch_size, labels]` each.
 pub struct MultiLabelInput {

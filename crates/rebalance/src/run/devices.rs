@@ -12,7 +12,7 @@ use rand_xoshiro::rand_core::{Rng, SeedableRng};
 use std::fmt;
 use std::str::FromStr;
 
-use crate::backend::Backend;
+use crate::run::backend::Backend;
 use burn::prelude::*;
 
 /// A device as `[train] devices` and `compare --devices` name it: `BACKEND[:INDEX]`.

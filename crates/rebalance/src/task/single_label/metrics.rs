@@ -2,18 +2,18 @@
 //! recall, accumulated over the epoch from a confusion matrix (averaging per-batch values
 //! would not give the epoch's balanced accuracy).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use burn::prelude::*;
 use burn::tensor::TensorReadError;
 use burn::train::ClassificationOutput;
 use burn::train::metric::{
-    Adaptor, LossInput, LossMetric, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric,
-    NumericAttributes, NumericEntry, SerializedEntry,
+    Adaptor, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes,
+    NumericEntry, SerializedEntry,
 };
 
-use crate::evaluation::Confusion;
+use super::evaluation::Confusion;
+use crate::task::shared::SharedBatch;
 
 /// A batch's logits and true classes.
 pub struct PredictionInput {
@@ -32,64 +32,6 @@ impl Adaptor<PredictionInput> for ClassificationOutput {
 
 /// A batch's true and predicted classes on the host.
 type HostBatch = Arc<(Vec<i64>, Vec<i64>)>;
-
-/// Which batch an update is for: burn-train's progress within the epoch and its iteration.
-pub(crate) type BatchKey = (usize, usize, Option<usize>);
-
-/// One host read of a batch, shared by every metric that needs it: burn-train updates each
-/// metric in turn with the same batch, and only the first one reads (one device-to-host copy
-/// per batch instead of one per metric).
-pub struct SharedBatch<T>(Arc<Mutex<Cached<T>>>);
-
-/// The last batch read, and which batch it was.
-type Cached<T> = Option<(BatchKey, Arc<T>)>;
-
-impl<T> Clone for SharedBatch<T> {
-    fn clone(&self) -> Self {
-        Self(Arc::clone(&self.0))
-    }
-}
-
-impl<T> Default for SharedBatch<T> {
-    fn default() -> Self {
-        Self(Arc::new(Mutex::new(None)))
-    }
-}
-
-impl<T> SharedBatch<T> {
-    /// A cache no metric shares yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The batch `metadata` is at, read by `read` for the first metric that asks and reused by
-    /// the others.
-    pub(crate) fn get_or_read(
-        &self,
-        metadata: &MetricMetadata,
-        read: impl FnOnce() -> Result<T, TensorReadError>,
-    ) -> Result<Arc<T>, TensorReadError> {
-        let key = (
-            metadata.progress.items_processed,
-            metadata.progress.items_total,
-            metadata.iteration,
-        );
-        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((cached, batch)) = cache.as_ref()
-            && *cached == key
-        {
-            return Ok(Arc::clone(batch));
-        }
-        let batch = Arc::new(read()?);
-        *cache = Some((key, Arc::clone(&batch)));
-        Ok(batch)
-    }
-
-    /// Drops the cached batch (at the end of an epoch, when progress starts over).
-    pub(crate) fn forget(&self) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
-    }
-}
 
 /// A batch's `(targets, predictions)` on the host, shared by the confusion-matrix metrics.
 pub type SharedPredictions = SharedBatch<(Vec<i64>, Vec<i64>)>;
@@ -313,91 +255,6 @@ impl Metric for PerClassRecallMetric {
     }
 }
 
-/// burn-train's [`LossMetric`] for the training split, which also stops training as soon as
-/// the loss is NaN or infinite, and remembers the epoch, so the run ends with a message instead
-/// of training on garbage.
-///
-/// It checks the value the loss metric has just read back, so the guard costs no device-to-host
-/// copy of its own.
-#[derive(Clone)]
-pub struct NanGuard {
-    loss: LossMetric,
-    interrupter: burn::train::Interrupter,
-    epoch: Arc<AtomicUsize>,
-    diverged: Arc<Mutex<Option<usize>>>,
-}
-
-impl NanGuard {
-    /// A guard that stops training through `interrupter`; epochs are counted from
-    /// `first_epoch`.
-    pub fn new(interrupter: burn::train::Interrupter, first_epoch: usize) -> Self {
-        Self {
-            loss: LossMetric::new(),
-            interrupter,
-            epoch: Arc::new(AtomicUsize::new(first_epoch)),
-            diverged: Arc::new(Mutex::new(None)),
-        }
-    }
-
-    /// The epoch in which the loss stopped being finite, if it did.
-    pub fn diverged_at(&self) -> Option<usize> {
-        *self.diverged.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Metric for NanGuard {
-    type Input = LossInput;
-
-    fn name(&self) -> MetricName {
-        self.loss.name()
-    }
-
-    fn attributes(&self) -> MetricAttributes {
-        self.loss.attributes()
-    }
-
-    fn update(
-        &mut self,
-        input: &LossInput,
-        metadata: &MetricMetadata,
-    ) -> Result<SerializedEntry, TensorReadError> {
-        let entry = self.loss.update(input, metadata)?;
-        let finite = self.loss.value().is_some_and(|v| v.current().is_finite());
-        if !finite {
-            let mut diverged = self.diverged.lock().unwrap_or_else(PoisonError::into_inner);
-            if diverged.is_none() {
-                *diverged = Some(self.epoch.load(Ordering::SeqCst));
-            }
-            self.interrupter.stop(Some("the loss is not finite"));
-        }
-        Ok(entry)
-    }
-
-    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
-        self.loss.compute()
-    }
-
-    fn clear(&mut self) {
-        // burn-train clears the training metrics once per epoch.
-        self.loss.clear();
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Numeric for NanGuard {
-    fn value(&self) -> Option<NumericEntry> {
-        self.loss.value()
-    }
-
-    fn running_value(&self) -> Option<NumericEntry> {
-        self.loss.running_value()
-    }
-
-    fn final_value(&self) -> NumericEntry {
-        self.loss.final_value()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use burn::data::dataloader::Progress;
@@ -458,30 +315,5 @@ mod tests {
             *shared.read(&third, &metadata(2)).unwrap(),
             (vec![1, 1], vec![1, 1])
         );
-    }
-
-    #[test]
-    fn the_guard_is_the_loss_metric_and_stops_on_the_first_non_finite_loss() {
-        let device = Device::flex();
-        let interrupter = burn::train::Interrupter::new();
-        let mut guard = NanGuard::new(interrupter.clone(), 3);
-        let loss = |values: [f32; 2]| LossInput::new(Tensor::from_floats(values, &device));
-        assert_eq!(guard.name().as_str(), "Loss");
-        // The value is burn-train's LossMetric's: the batch mean.
-        guard.update(&loss([1.0, 2.0]), &metadata(1)).unwrap();
-        assert_eq!(guard.value().map(|v| v.current()), Some(1.5));
-        assert!(!interrupter.should_stop());
-        assert_eq!(guard.diverged_at(), None);
-        // burn-train clears the training metrics at the end of every epoch.
-        guard.clear();
-        guard.update(&loss([1.0, f32::NAN]), &metadata(1)).unwrap();
-        assert!(interrupter.should_stop());
-        assert_eq!(guard.diverged_at(), Some(4));
-        // The first epoch it diverged in is kept.
-        guard.clear();
-        guard
-            .update(&loss([f32::INFINITY, 0.0]), &metadata(1))
-            .unwrap();
-        assert_eq!(guard.diverged_at(), Some(4));
     }
 }

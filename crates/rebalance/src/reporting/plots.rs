@@ -1,6 +1,6 @@
 //! Plots, as SVG and PNG: a run's per-class recall against training frequency, its training
-//! curves and its reliability diagram. A comparison's figures are drawn by
-//! `crate::compare`'s `figures` module through `save`.
+//! curves and its reliability diagram; a comparison's figures (`crate::compare`, which calls
+//! `save`).
 
 use std::path::Path;
 
@@ -8,11 +8,11 @@ use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::calibration::CalibrationScores;
+use crate::reporting::calibration::CalibrationScores;
 
 /// DejaVu Sans (Bitstream Vera license, `assets/DejaVuSans-LICENSE.txt`), embedded so PNG text
 /// renders the same on every machine.
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();

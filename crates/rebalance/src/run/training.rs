@@ -25,20 +25,20 @@ use burn::train::{
 use rebalance_data::{LongTailData, Resampling};
 use rebalance_weights::ClassCounts;
 
-use crate::backbone::Backbone;
-use crate::backend::Backend;
-use crate::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
-use crate::devices::{DeviceSpec, steps_per_epoch, stratified_order, training_devices};
-use crate::history::{Curve, HistoryRecorder};
-use crate::inference::EvalOptions;
-use crate::metrics::NanGuard;
-use crate::panic_capture::{GuardedLogger, catch_training_panics};
-use crate::prefetch::PrefetchLoader;
-use crate::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
-use crate::run_dir::{Claim, RunDir, RunState, Start, fault_point};
-use crate::schedule::WarmupStepScheduler;
-use crate::skip_epochs::SkipEpochs;
-use crate::task::{Loader, TaskKind, Trained};
+use crate::run::backbone::Backbone;
+use crate::run::backend::Backend;
+use crate::run::config::{OptimizerKind, RunConfig, ScheduleKind, TrainSection};
+use crate::run::devices::{DeviceSpec, steps_per_epoch, stratified_order, training_devices};
+use crate::run::eval_options::EvalOptions;
+use crate::run::history::{Curve, HistoryRecorder};
+use crate::run::nan_guard::NanGuard;
+use crate::run::panic_capture::{GuardedLogger, catch_training_panics};
+use crate::run::prefetch::PrefetchLoader;
+use crate::run::renderer::{EpochLineRenderer, RunProgress, SweepRenderer};
+use crate::run::run_dir::{Claim, RunDir, RunState, Start, fault_point};
+use crate::run::schedule::WarmupStepScheduler;
+use crate::run::skip_epochs::SkipEpochs;
+use crate::run::task::{Loader, TaskKind, Trained};
 
 /// Options of `rebalance train` beside the config.
 #[derive(Debug, Clone, Default)]
@@ -225,7 +225,7 @@ pub fn eval_run<T: TaskKind>(dir: &Path, options: &EvalOptions) -> anyhow::Resul
             devices: None,
             run: &run,
             wall_seconds: run.report_wall_seconds(),
-            stage1: None,
+            stage1: T::Stage1::default(),
         },
         model,
         options,
@@ -707,7 +707,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::history::EpochHistory;
+    use crate::run::history::EpochHistory;
 
     /// The quickstart, small and easy: 100 samples in the head class, 20 test samples per
     /// class, separable classes (learnt above chance in two epochs).

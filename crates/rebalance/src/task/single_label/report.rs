@@ -1,21 +1,18 @@
-//! A run's report (`report.json`) and its renderings: `report.md`, `confusion.csv` and the
-//! terminal summary; `write_atomic`, which every file of a run is written with.
+//! A single-label run's report (`report.json`) and its renderings: `report.md`,
+//! `confusion.csv` and the terminal summary.
 
-use std::path::Path;
-
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::adjustment::TemperatureFit;
-use crate::calibration::{CalibrationScores, ShotCalibration};
-use crate::evaluation::{Confusion, Scores};
+use crate::reporting::calibration::{CalibrationScores, ShotCalibration};
+use crate::task::single_label::adjustment::TemperatureFit;
+use crate::task::single_label::evaluation::{Confusion, Scores};
 
 /// `report.json`: the run's test metrics (fractions in `[0, 1]`) and how they were obtained.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The backend that trained the model.
     pub backend: String,
-    /// The hardware that trained it ([`crate::backend::device_names`]: `NVIDIA H200`, a CPU's
+    /// The hardware that trained it ([`crate::run::backend::device_names`]: `NVIDIA H200`, a CPU's
     /// model name); absent when unknown and in reports written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
@@ -224,68 +221,9 @@ impl Report {
     }
 }
 
-/// The peak resident memory of this process so far, from `/proc/self/status` (`VmHWM`);
-/// `None` where that file does not exist (other OSes than Linux).
-pub fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// Writes `content` to a temporary file beside `path`, then renames it, so an interrupted
-/// write never leaves a half-written file at `path`; a failed one removes the temporary file.
-///
-/// # Errors
-/// The file cannot be written or renamed, naming `path`.
-pub fn write_atomic(path: &Path, content: &str) -> anyhow::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    // Flushed to the disk before the rename, so that after a power cut the name never points
-    // at an empty or half-written file (the `finished` marker is written this way, last).
-    let written = std::fs::File::create(&partial)
-        .and_then(|mut file| {
-            std::io::Write::write_all(&mut file, content.as_bytes())?;
-            file.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&partial, path))
-        .map(|()| {
-            // The rename itself reaches the disk with the directory; best effort where the
-            // platform cannot open a directory.
-            if let Some(dir) = path.parent()
-                && let Ok(dir) = std::fs::File::open(dir)
-            {
-                let _ = dir.sync_all();
-            }
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    written.with_context(|| format!("cannot write {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failed_write_leaves_no_partial_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.json");
-        // The rename fails: a folder holds the name.
-        std::fs::create_dir(&path).unwrap();
-        let err = format!("{:#}", write_atomic(&path, "{}").unwrap_err());
-        assert!(
-            err.starts_with(&format!("cannot write {}", path.display())),
-            "{err}"
-        );
-        assert!(!dir.path().join("report.json.partial").exists());
-        write_atomic(&dir.path().join("ok.json"), "{}").unwrap();
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("ok.json")).unwrap(),
-            "{}"
-        );
-        assert!(!dir.path().join("ok.json.partial").exists());
-    }
-}
+crate::run::task::task_report!(
+    Report,
+    "balanced accuracy",
+    |r| r.scores.balanced_accuracy,
+    confusion | r | r.confusion_csv()
+);

@@ -2,6 +2,10 @@
 //! sample, a sigmoid loss of multi-hot targets, the multi-label metrics, a decision threshold
 //! per label, and the multi-label report.
 
+pub mod evaluation;
+pub mod metrics;
+pub mod report;
+
 use anyhow::{Context, bail};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
@@ -14,18 +18,18 @@ use rebalance_data::{
 use rebalance_weights::{ClassCounts, ZeroCountPolicy};
 
 use super::{Loader, TaskKind, Trained};
-use crate::config::{RunConfig, ThresholdRule, TrainSection};
-use crate::history::{Curve, EpochHistory, HistoryRecorder};
-use crate::inference::EvalOptions;
-use crate::model::MultiLabelClassifier;
-use crate::multilabel_evaluation::{DEFAULT_THRESHOLD, MultiLabelScores};
-use crate::multilabel_metrics::{MultiLabelMetric, MultiLabelScore, SharedScores};
-use crate::multilabel_report::{MultiLabelReport, RunFacts};
-use crate::plots;
-use crate::predictions::MultiLabelPredictions;
-use crate::report::peak_memory_bytes;
-use crate::run_dir::RunDir;
-use crate::training::loader;
+use crate::reporting::peak_memory_bytes;
+use crate::reporting::plots;
+use crate::reporting::predictions::MultiLabelPredictions;
+use crate::run::config::{RunConfig, ThresholdRule, TrainSection};
+use crate::run::eval_options::EvalOptions;
+use crate::run::history::{Curve, EpochHistory, HistoryRecorder};
+use crate::run::model::MultiLabelClassifier;
+use crate::run::run_dir::RunDir;
+use crate::run::training::loader;
+use crate::task::multi_label::evaluation::{DEFAULT_THRESHOLD, MultiLabelScores};
+use crate::task::multi_label::metrics::{MultiLabelMetric, MultiLabelScore, SharedScores};
+use crate::task::multi_label::report::{MultiLabelReport, RunFacts};
 
 /// Multi-label classification ([`rebalance_data::Task::MultiLabel`]).
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +49,7 @@ impl TaskKind for MultiLabel {
     type Batch = MultiLabelBatch;
     type Batcher = MultiLabelBatcher;
     type Model = MultiLabelClassifier;
+    type Stage1 = ();
     type Output = burn::train::MultiLabelClassificationOutput;
     type Report = MultiLabelReport;
 
@@ -93,7 +98,11 @@ impl TaskKind for MultiLabel {
     }
 
     /// Rows without a label under the sum of positive label weights.
-    fn note(config: &RunConfig, data: &MultiLabelData, options: &crate::training::TrainOptions) {
+    fn note(
+        config: &RunConfig,
+        data: &MultiLabelData,
+        options: &crate::run::training::TrainOptions,
+    ) {
         if let Some(weight) = config.loss.no_label_row_weight() {
             let without = data.train.labels_per_sample().without_labels;
             if without > 0 && options.progress.is_none() {
@@ -187,11 +196,11 @@ impl TaskKind for MultiLabel {
         let (mut report, predictions) = evaluate(trained, model, thresholds)?;
         report.device = trained
             .devices
-            .and_then(|devices| crate::backend::device_names(trained.backend, devices));
+            .and_then(|devices| crate::run::backend::device_names(trained.backend, devices));
         trained
             .run
             .write_multi_label_predictions(&predictions, &report.label_names)?;
-        trained.run.write_multi_label_report(&report)?;
+        trained.run.write_report(&report)?;
         Ok(report)
     }
 
@@ -238,7 +247,7 @@ impl TaskKind for MultiLabel {
             .ok()
             .and_then(|r| r.device);
         run.write_multi_label_predictions(&predictions, &report.label_names)?;
-        run.write_multi_label_report(&report)?;
+        run.write_report(&report)?;
         if let Ok(history) = run.read_history(trained.config.train.epochs) {
             Self::plot(run, &report, &history)?;
         }

@@ -8,7 +8,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 
-use crate::config::{ModelKind, ModelSection};
+use crate::run::config::{ModelKind, ModelSection};
 
 /// Why a model cannot be built for the data.
 #[derive(Debug, thiserror::Error)]
@@ -208,7 +208,7 @@ impl ResNet32 {
     }
 }
 
-/// The feature extractor of a [`Classifier`](crate::model::Classifier).
+/// The feature extractor of a [`Classifier`](crate::run::model::Classifier).
 // One per model: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]

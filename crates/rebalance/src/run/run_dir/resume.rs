@@ -9,8 +9,8 @@ use burn::optim::OptimizerRecord;
 use burn::store::ModuleRecord;
 
 use super::*;
-use crate::config::RunConfig;
-use crate::report::write_atomic;
+use crate::reporting::write_atomic;
+use crate::run::config::RunConfig;
 
 /// The SHA-256 of the file at `path`, in hex.
 fn sha256(path: &Path) -> anyhow::Result<String> {

@@ -1,0 +1,20 @@
+//! A run: its configuration, its directory on disk, and training and evaluating it, for either
+//! task through [`task::TaskKind`]. Depends on `crate::reporting` only.
+
+pub mod backbone;
+pub mod backend;
+pub mod config;
+pub mod devices;
+pub mod eval_options;
+pub mod history;
+pub mod model;
+pub mod nan_guard;
+pub mod overrides;
+pub(crate) mod panic_capture;
+pub mod prefetch;
+pub mod renderer;
+pub mod run_dir;
+pub mod schedule;
+pub mod skip_epochs;
+pub mod task;
+pub mod training;
