@@ -117,3 +117,55 @@ fn every_name_in_architecture_md_exists() {
         "ARCHITECTURE.md names what the sources do not define: {missing:?}"
     );
 }
+
+/// The binary's places use only those below them (ARCHITECTURE.md, "The binary's places"):
+/// no `crate::` path in a module's code (its tests and comments aside) names a place above its
+/// own.
+#[test]
+fn the_binary_places_import_only_those_below_them() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let order = ["reporting", "run", "task", "compare", "commands"];
+    let rank = |place: &str| order.iter().position(|p| *p == place);
+    let mut violations = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(&src).unwrap();
+            let Some(own) = relative
+                .components()
+                .next()
+                .and_then(|c| rank(&c.as_os_str().to_string_lossy()))
+            else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code: String = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or("")
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for (used, _) in code.match_indices("crate::") {
+                let name: String = code[used + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(other) = rank(&name).filter(|&other| other > own) {
+                    violations.push(format!(
+                        "{} uses crate::{}",
+                        relative.display(),
+                        order[other]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(violations.is_empty(), "{violations:#?}");
+}
