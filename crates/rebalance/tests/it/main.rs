@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod compare;
 mod compare_multilabel;
+mod crt;
 mod devices;
 mod hardening_data;
 mod images;

@@ -22,9 +22,10 @@ use crate::reporting::plots;
 use crate::run::config::{RunConfig, ScheduleKind, TrainSection};
 use crate::run::eval_options::EvalOptions;
 use crate::run::history::{Curve, EpochHistory, HistoryRecorder};
+use crate::run::launch::{Stage, loader, materialize, seeded_init};
 use crate::run::model::Classifier;
 use crate::run::run_dir::RunDir;
-use crate::run::training::{Stage, Trainer, loader, materialize, seeded_init};
+use crate::run::training::Trainer;
 use crate::task::single_label::adjustment::LogitAdjustment;
 use crate::task::single_label::evaluation::Scores;
 use crate::task::single_label::metrics::{

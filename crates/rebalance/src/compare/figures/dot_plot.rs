@@ -1,0 +1,100 @@
+//! The dot plot of the ranking metric per variant, with its intervals.
+
+use super::*;
+
+/// The dot plot of the ranking metric.
+pub(super) struct DotPlot<'a>(pub(super) &'a ComparisonFigures<'a>);
+
+impl Figure for DotPlot<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let f = self.0;
+        area.fill(&WHITE).map_err(err)?;
+        let ranked = f.ranked;
+        let n = ranked.len().max(1);
+        // Row k from the top sits at y = n − 1 − k.
+        let name_of = |y: &f64| -> String {
+            let k = n as f64 - 1.0 - y;
+            if (k - k.round()).abs() > 1e-6 || k < -0.5 {
+                return String::new();
+            }
+            ranked.get(k.round() as usize).map_or(String::new(), |e| {
+                let name = if e.name == f.baseline {
+                    format!("{} (baseline)", e.name)
+                } else {
+                    e.name.clone()
+                };
+                format!("{name}  {:.3}", e.mean)
+            })
+        };
+        let longest = (0..n)
+            .map(|k| text_width(&name_of(&((n - 1 - k) as f64)), TICK))
+            .max()
+            .unwrap_or(100);
+        let (low, high) = zoomed(ranked);
+        let mut chart = ChartBuilder::on(&area)
+            .caption(format!("{} per variant", f.label), ("sans-serif", TITLE))
+            .margin(16)
+            .margin_right(44)
+            .x_label_area_size(80)
+            .y_label_area_size(longest + 24)
+            .build_cartesian_2d(low..high, -0.5..(n as f64 - 0.5))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(format!("test {}: mean, {}", f.label, f.interval))
+            .x_labels(6)
+            .x_label_formatter(&tick(high - low))
+            .y_labels(n)
+            .y_label_formatter(&name_of)
+            .label_style(("sans-serif", TICK))
+            .axis_desc_style(("sans-serif", AXIS))
+            .light_line_style(WHITE)
+            .bold_line_style(BLACK.mix(0.12))
+            .draw()
+            .map_err(err)?;
+        if let Some(base) = ranked.iter().find(|e| e.name == f.baseline) {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(base.mean, -0.5), (base.mean, n as f64 - 0.5)],
+                    10,
+                    8,
+                    VERMILLION.stroke_width(2),
+                ))
+                .map_err(err)?;
+        }
+        let colour = |e: &Estimate| {
+            if e.name == f.baseline {
+                VERMILLION
+            } else {
+                BLUE_OI
+            }
+        };
+        let y = |k: usize| (n - 1 - k) as f64;
+        chart
+            .draw_series(ranked.iter().enumerate().map(|(k, e)| {
+                ErrorBar::new_horizontal(
+                    y(k),
+                    e.low.max(low),
+                    e.mean,
+                    e.high.min(high),
+                    colour(e).stroke_width(3),
+                    16,
+                )
+            }))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                ranked
+                    .iter()
+                    .enumerate()
+                    .map(|(k, e)| Circle::new((e.mean, y(k)), 9, colour(e).filled())),
+            )
+            .map_err(err)?;
+        area.present().map_err(err)?;
+        Ok(())
+    }
+}

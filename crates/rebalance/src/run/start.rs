@@ -1,0 +1,112 @@
+//! Starting a run: the devices it trains on, and its directory planned, claimed and readied
+//! before training.
+
+use anyhow::bail;
+use burn::prelude::*;
+
+use crate::run::backend::Backend;
+use crate::run::config::RunConfig;
+use crate::run::devices::training_devices;
+use crate::run::history::HistoryRecorder;
+use crate::run::run_dir::{Claim, RunDir, RunState, Start};
+use crate::run::training::TrainOptions;
+
+/// The devices a run trains on: `train.devices` (checked against `backend`), else the one
+/// device a sweep assigned (`options.device`), else `backend`'s default device.
+///
+/// # Errors
+/// A device of another backend, or a backend not compiled in.
+pub(crate) fn run_devices(
+    config: &RunConfig,
+    options: &TrainOptions,
+    backend: Backend,
+) -> anyhow::Result<Vec<Device>> {
+    match options.device {
+        Some(spec) if config.train.devices.is_empty() => {
+            if spec.backend != backend {
+                bail!("device \"{spec}\" is not a device of train.backend = \"{backend}\"");
+            }
+            Ok(vec![spec.device()?])
+        }
+        _ => training_devices(&config.train.devices, backend),
+    }
+}
+
+/// A run directory claimed and readied for training.
+pub(crate) struct Prepared {
+    /// The standardization of the inputs: fitted for a new run, read back for a resumed one.
+    pub state: RunState,
+    /// The epoch of the checkpoint a resumed run continues after.
+    pub resume_from: Option<usize>,
+    /// The per-epoch history, holding a resumed run's epochs before its checkpoint.
+    pub history: HistoryRecorder,
+    /// This process's claim on the run, held until training ends.
+    pub claim: Claim,
+}
+
+/// Plans how `run` may be used (`--resume`, `--overwrite`), claims it, plans again under the
+/// claim, then writes `recorded` and the state (`fresh`'s for a new run; a resumed run's is
+/// read back and checked against `features`).
+///
+/// # Errors
+/// A run that may not be started or resumed as asked, a claim held by another process, or a
+/// file that cannot be read or written.
+pub(crate) fn prepare(
+    run: &RunDir,
+    recorded: &RunConfig,
+    options: &TrainOptions,
+    features: usize,
+    fresh: impl FnOnce() -> RunState,
+) -> anyhow::Result<Prepared> {
+    let start = run.plan(recorded, options.resume, options.overwrite)?;
+    if let Start::Resume { from } = start
+        && let Some(newest) = run.newest_checkpoint_file().filter(|&n| n > from)
+    {
+        eprintln!(
+            "--resume: the checkpoint of epoch {newest} is incomplete (cut short by a crash); \
+             resuming after epoch {from}"
+        );
+    }
+    let state = match start {
+        Start::Fresh { .. } => fresh(),
+        Start::Resume { .. } => run.read_state_for(features)?,
+    };
+    let resume_from = match start {
+        Start::Resume { from } => Some(from),
+        Start::Fresh { .. } => None,
+    };
+    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+
+    // Training starts: the run is claimed, then its directory readied.
+    let claim = run.claim()?.map_err(|pid| {
+        anyhow::anyhow!(
+            "{} is being trained by process {pid}; wait for it, or delete {} if that process \
+             is not rebalance",
+            run.path().display(),
+            run.claim_file().display()
+        )
+    })?;
+    // Planned again under the claim: another process may have changed the run meanwhile.
+    if run.plan(recorded, options.resume, options.overwrite)? != start {
+        bail!(
+            "the run in {} changed while this command started; run it again",
+            run.path().display()
+        );
+    }
+    if let Start::Fresh {
+        replacing: Some(old),
+    } = &start
+    {
+        eprintln!(
+            "--overwrite: replacing the finished run in {} ({old})",
+            run.path().display()
+        );
+    }
+    run.begin(&start, recorded, &state)?;
+    Ok(Prepared {
+        state,
+        resume_from,
+        history,
+        claim,
+    })
+}

@@ -1,0 +1,127 @@
+//! cRT (`[train.stage2]`, Kang et al., ICLR 2020): the classifier retrained on frozen features
+//! after stage 1, resumable, and with plain cross-entropy unless the config asks otherwise.
+use crate::common::{assert_ok, assert_one_line_error, read_json};
+use crate::runs::{eval, metrics, train, train_crashing_at};
+
+/// cRT (`[train.stage2]`): the classifier retrained on frozen features after stage 1; both
+/// stages' scores in the report, both stages' epochs in the history. A crash after stage 2
+/// resumes from stage 1's last checkpoint, retrains the classifier the same way, and ends
+/// with the uninterrupted run's metrics.
+#[test]
+fn classifier_retraining_is_a_second_stage_that_resumes() {
+    let stage2 = ["--set", "train.stage2={ epochs = 2 }"];
+    let whole = tempfile::tempdir().unwrap();
+    assert_ok(&train(whole.path(), &stage2));
+    let report = read_json(whole.path(), "report.json");
+    let stage1 = &report["stage1"];
+    assert!(stage1["balanced_accuracy"].is_f64(), "{report}");
+    assert_ne!(stage1["per_class_recall"], report["per_class_recall"]);
+    let history = read_json(whole.path(), "history.json");
+    assert_eq!(history["epochs"].as_array().unwrap().len(), 4, "{history}");
+    assert!(whole.path().join("stage2").is_dir());
+    let md = std::fs::read_to_string(whole.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("stage 1 (before the classifier was retrained)"),
+        "{md}"
+    );
+
+    // Stage 1 alone is the run without stage 2: the same first two epochs.
+    let plain = tempfile::tempdir().unwrap();
+    assert_ok(&train(plain.path(), &[]));
+    assert_eq!(
+        metrics(&read_json(plain.path(), "report.json"))[..5],
+        [
+            stage1["accuracy"].clone(),
+            stage1["balanced_accuracy"].clone(),
+            stage1["macro_f1"].clone(),
+            stage1["g_mean"].clone(),
+            stage1["per_class_recall"].clone(),
+        ]
+    );
+
+    let cut = tempfile::tempdir().unwrap();
+    let crashed = train_crashing_at(cut.path(), "after-checkpoint", &stage2);
+    assert!(!crashed.status.success());
+    let mut resume = stage2.to_vec();
+    resume.push("--resume");
+    assert_ok(&train(cut.path(), &resume));
+    assert_eq!(
+        metrics(&read_json(cut.path(), "report.json")),
+        metrics(&report)
+    );
+
+    // eval rebuilds the retrained model and keeps stage 1's record.
+    assert_ok(&eval(whole.path()));
+    let again = read_json(whole.path(), "report.json");
+    assert_eq!(metrics(&again), metrics(&report));
+    assert_eq!(again["stage1"], report["stage1"]);
+
+    // A stage without epochs is refused up front.
+    assert_one_line_error(
+        &train(
+            cut.path(),
+            &["--set", "train.stage2={ epochs = 0 }", "--overwrite"],
+        ),
+        "train.stage2.epochs = 0: must be >= 1",
+    );
+}
+
+/// cRT as Kang et al. define it: the second stage retrains the classifier with plain
+/// cross-entropy, whatever stage 1's loss, so that class-balanced sampling is its only
+/// correction. A weighted second stage is there when the config asks for it, and `eval`
+/// rebuilds either.
+#[test]
+fn classifier_retraining_uses_plain_cross_entropy_unless_asked() {
+    let ens = ["--set", "loss.scheme=\"ens\""];
+    let run = |stage2: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let set = format!("train.stage2={stage2}");
+        let mut extra = ens.to_vec();
+        extra.extend(["--set", set.as_str()]);
+        assert_ok(&train(dir.path(), &extra));
+        let report = read_json(dir.path(), "report.json");
+        (dir, report)
+    };
+    let (default_dir, default) = run("{ epochs = 2 }");
+    let (_plain_dir, plain) = run("{ epochs = 2, loss = { kind = \"cross-entropy\" } }");
+    let (weighted_dir, weighted) =
+        run("{ epochs = 2, loss = { kind = \"cross-entropy\", scheme = \"ens\" } }");
+    // Stage 1 is the same ENS-weighted training in all three.
+    assert_eq!(default["stage1"], weighted["stage1"]);
+    // The default second stage is the plain one, not stage 1's weighted loss.
+    assert_eq!(metrics(&default), metrics(&plain));
+    assert_ne!(metrics(&default), metrics(&weighted));
+    // The recorded config keeps the stage's loss, so eval rebuilds the retrained model.
+    let config = std::fs::read_to_string(weighted_dir.path().join("config.toml")).unwrap();
+    assert!(config.contains("[train.stage2.loss]"), "{config}");
+    for (dir, report) in [(&default_dir, &default), (&weighted_dir, &weighted)] {
+        assert_ok(&eval(dir.path()));
+        assert_eq!(
+            metrics(&read_json(dir.path(), "report.json")),
+            metrics(report)
+        );
+    }
+    // The stage's weights hold from its first epoch: no DRW start inside it.
+    let dir = tempfile::tempdir().unwrap();
+    assert_one_line_error(
+        &train(
+            dir.path(),
+            &[
+                "--set",
+                "train.stage2={ epochs = 2, loss = { scheme = \"ens\", drw_start_epoch = 2 } }",
+            ],
+        ),
+        "train.stage2.loss.drw_start_epoch = 2: must be left out",
+    );
+    // A bad key in the stage's loss names its path.
+    assert_one_line_error(
+        &train(
+            dir.path(),
+            &[
+                "--set",
+                "train.stage2={ epochs = 2, loss = { gamma = 2.0 } }",
+            ],
+        ),
+        "train.stage2.loss",
+    );
+}
