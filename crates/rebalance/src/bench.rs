@@ -252,8 +252,8 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
             samples_per_second: median(&mut speeds),
             wall_seconds: median(&mut walls),
             peak_memory_bytes: peak,
-            balanced_accuracy: (task == Task::SingleLabel).then(|| median(&mut scores)),
-            macro_f1: (task == Task::MultiLabel).then(|| median(&mut scores)),
+            balanced_accuracy: task.is_single_label().then(|| median(&mut scores)),
+            macro_f1: (!task.is_single_label()).then(|| median(&mut scores)),
             error,
         });
     }
@@ -361,9 +361,10 @@ impl BenchReport {
             "samples/s",
             "vs baseline",
             "wall s",
-            match self.task {
-                Task::SingleLabel => "balanced acc",
-                Task::MultiLabel => "macro-F1",
+            if self.task.is_single_label() {
+                "balanced acc"
+            } else {
+                "macro-F1"
             },
             "peak memory",
             "/ dataset"

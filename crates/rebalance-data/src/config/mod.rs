@@ -40,7 +40,7 @@ pub enum Task {
 impl Task {
     /// Whether this is the default, single-label task (which a written config leaves out).
     pub fn is_single_label(&self) -> bool {
-        *self == Task::SingleLabel
+        matches!(self, Self::SingleLabel)
     }
 }
 

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use rebalance_data::{DatasetSummary, LabelsPerSample, Task};
-use rebalance_weights::ZeroCountPolicy;
+use rebalance_data::{DatasetSummary, LabelsPerSample};
 
 use super::Format;
 use crate::run::config::RunConfig;
+use crate::task::TaskKind;
 
 /// `rebalance data`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -34,37 +34,13 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = RunConfig::load(&args.config, &args.sets)?;
     let (format, export) = (args.format, args.export);
-    match config.data.task {
-        Task::SingleLabel => {
-            let data = config.data.load()?;
-            print_data(&data.summary(), format, &[])?;
-            if let Some(dir) = export {
-                report_export(data.export_csv(&dir), &dir)?;
-            }
+    crate::for_task!(config.data.task, T => {
+        let data = T::load(&config)?;
+        print_data(&data.summary(), format, &T::labels_per_sample(&data))?;
+        if let Some(dir) = export {
+            report_export(data.export_csv(&dir), &dir)?;
         }
-        Task::MultiLabel => {
-            let zero_count = config
-                .loss
-                .weighting()
-                .map_or(ZeroCountPolicy::Error, |w| w.zero_count);
-            let data = config.data.load_multi_label(zero_count)?;
-            let per_sample = [
-                ("train", data.train.labels_per_sample()),
-                ("test", data.test.labels_per_sample()),
-            ]
-            .into_iter()
-            .chain(
-                data.validation
-                    .as_ref()
-                    .map(|v| ("validation", v.labels_per_sample())),
-            )
-            .collect::<Vec<_>>();
-            print_data(&data.summary(), format, &per_sample)?;
-            if let Some(dir) = export {
-                report_export(data.export_csv(&dir), &dir)?;
-            }
-        }
-    }
+    });
     Ok(())
 }
 

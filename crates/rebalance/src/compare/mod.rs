@@ -72,6 +72,7 @@ pub use variants::{DefaultVariant, default_multi_label_variants, default_variant
 
 use crate::reporting::shots::ShotGroups;
 use crate::run::devices::{DeviceSpec, parse_device_list};
+use crate::task::TaskKind;
 use store::Run;
 use sweep::{Progress, SeedData};
 
@@ -377,7 +378,8 @@ pub fn compare_in(
         );
     }
     let progress = Progress::new(&todo);
-    let tally = train_all(&todo, jobs, &devices, &progress);
+    let tally =
+        crate::for_task!(plan.task(), T => train_all::<T>(&todo, jobs, &devices, &progress));
     progress.finish();
     let Tally {
         skipped,
@@ -436,8 +438,13 @@ struct Tally {
 /// trains it on its seed's shared data and lets the claim go. After a failure no run starts;
 /// the runs training then finish (finished runs are kept, so running the sweep again resumes
 /// it).
-fn train_all(todo: &[&Run], jobs: usize, devices: &[DeviceSpec], progress: &Progress) -> Tally {
-    let data = SeedData::new(todo);
+fn train_all<T: TaskKind>(
+    todo: &[&Run],
+    jobs: usize,
+    devices: &[DeviceSpec],
+    progress: &Progress,
+) -> Tally {
+    let data = SeedData::<T>::new(todo);
     let next = AtomicUsize::new(0);
     let running = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -471,7 +478,7 @@ fn train_all(todo: &[&Run], jobs: usize, devices: &[DeviceSpec], progress: &Prog
                     count(|t| t.elsewhere += 1);
                     return Ok(());
                 }
-                let report = progress.train(run, &data.of(run)?, device)?;
+                let report = progress.train::<T>(run, data.of(run)?.as_ref(), device)?;
                 run.drop_checkpoints();
                 progress.finished(run, &report);
                 Ok(())
@@ -547,8 +554,9 @@ fn write_comparison(
     started: Instant,
     plot_variants: &[String],
 ) -> anyhow::Result<Comparison> {
-    let reports = store::reports(runs, plan.task())?;
-    let summary = stats::summarise(plan, runs, &reports);
+    let summary = crate::for_task!(plan.task(), T => {
+        stats::summarise(plan, runs, &store::reports::<T>(runs)?)
+    });
     let provenance = output::Provenance::of(plan, path, &summary)?;
     let markdown = output::write(&dir, &summary, &provenance, plot_variants)?;
     Ok(Comparison {

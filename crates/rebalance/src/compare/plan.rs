@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use rebalance_data::Task;
 
-use super::stats::Metric;
+use super::stats::{Metric, TaskView};
 use super::variants::{default_multi_label_variants, default_variants};
 use crate::run::config::{self, ConfigError, RunConfig, ThresholdRule};
 
@@ -198,10 +198,7 @@ impl ComparePlan {
     /// The baseline variant's name: `[compare] baseline`, else `ce` (single-label) or `bce`
     /// (multi-label) when present, else the first variant.
     pub fn baseline(&self) -> &str {
-        let plain = match self.task() {
-            Task::SingleLabel => "ce",
-            Task::MultiLabel => "bce",
-        };
+        let plain = TaskView::of(self.task()).baseline;
         self.compare
             .baseline
             .as_deref()

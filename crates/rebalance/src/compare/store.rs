@@ -11,10 +11,7 @@ use super::plan::Variant;
 use crate::run::backend::Backend;
 use crate::run::config::RunConfig;
 use crate::run::run_dir::{PLACEMENT_KEYS, RunDir, config_difference};
-use crate::task::multi_label::report::MultiLabelReport;
-use crate::task::single_label::report::Report;
-use crate::task::{TaskKind, TaskReport};
-use rebalance_data::Task;
+use crate::task::TaskKind;
 
 /// One (variant, seed) run of a sweep.
 #[derive(Debug, Clone)]
@@ -168,53 +165,19 @@ pub(super) fn compact(runs: &[&Run]) -> String {
     lists.join("; ")
 }
 
-/// A finished run's report: single-label (`crate::task::single_label::report::Report`) or multi-label
-/// ([`MultiLabelReport`]), by the task of the sweep.
-#[derive(Debug, Clone)]
-pub(super) enum RunReport {
-    /// A single-label run's.
-    SingleLabel(Box<Report>),
-    /// A multi-label run's.
-    MultiLabel(Box<MultiLabelReport>),
-}
-
-impl RunReport {
-    /// What every report records.
-    pub fn common(&self) -> &dyn TaskReport {
-        match self {
-            RunReport::SingleLabel(r) => r.as_ref(),
-            RunReport::MultiLabel(r) => r.as_ref(),
-        }
-    }
-}
-
-impl From<Report> for RunReport {
-    fn from(report: Report) -> Self {
-        RunReport::SingleLabel(Box::new(report))
-    }
-}
-
-impl From<MultiLabelReport> for RunReport {
-    fn from(report: MultiLabelReport) -> Self {
-        RunReport::MultiLabel(Box::new(report))
-    }
-}
-
-/// Reads the report of every run, single- or multi-label by `task`.
+/// Reads the report of every run, of task `T`.
 ///
 /// # Errors
 /// A run without a readable report.
-pub(super) fn reports(runs: &[Run], task: Task) -> anyhow::Result<Vec<RunReport>> {
+pub(super) fn reports<T: TaskKind>(runs: &[Run]) -> anyhow::Result<Vec<T::Report>> {
     runs.iter()
         .map(|run| {
-            crate::for_task!(task, T => run
-            .dir
-            .read_report::<<T as TaskKind>::Report>()
-            .map(RunReport::from)
-            .with_context(|| format!(
-                "the finished run {} (delete its folder to train it again)",
-                run.dir.path().display()
-            )))
+            run.dir.read_report().with_context(|| {
+                format!(
+                    "the finished run {} (delete its folder to train it again)",
+                    run.dir.path().display()
+                )
+            })
         })
         .collect()
 }

@@ -7,36 +7,29 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rebalance_data::{LongTailData, MultiLabelData, Resampling, Task};
+use rebalance_data::{LongTailData, Resampling};
 
-use super::store::{Run, RunReport};
+use super::store::Run;
 use crate::run::devices::DeviceSpec;
 use crate::run::renderer::{ActiveRuns, RunProgress};
 use crate::run::training::{TrainOptions, train_on};
-use crate::task::multi_label::zero_count;
-use crate::task::{MultiLabel, SingleLabel};
+use crate::task::{TaskKind, TaskReport};
 
-/// The data of a sweep's runs, loaded once per seed (and data config) and shared by the
-/// runs that train on it, also from several threads (`--jobs`); a seed's data is dropped
+/// The data of a sweep's runs of task `T`, loaded once per seed (and data config) and shared
+/// by the runs that train on it, also from several threads (`--jobs`); a seed's data is dropped
 /// once its last run is done.
-pub(super) struct SeedData {
-    /// By the seed and the data config, re-sampling aside (variants may change the data keys);
-    /// multi-label data also by the loss's zero-count policy.
-    loaded: Mutex<BTreeMap<String, RunData>>,
+pub(super) struct SeedData<T: TaskKind> {
+    /// By the seed and the data config, re-sampling aside (variants may change the data keys),
+    /// and the loss's zero-count policy (variants may allow an empty class, or refuse it).
+    loaded: Mutex<BTreeMap<String, Data<T>>>,
     /// Runs still to come, by seed.
     remaining: Mutex<BTreeMap<u64, usize>>,
 }
 
-/// The data one run trains on.
-#[derive(Clone)]
-pub(super) enum RunData {
-    /// Single-label.
-    SingleLabel(Arc<LongTailData>),
-    /// Multi-label.
-    MultiLabel(Arc<MultiLabelData>),
-}
+/// The data one run of task `T` trains on.
+pub(super) type Data<T> = Arc<LongTailData<<T as TaskKind>::Target>>;
 
-impl SeedData {
+impl<T: TaskKind> SeedData<T> {
     /// Data for the runs of `todo`, none loaded yet.
     pub(super) fn new(todo: &[&Run]) -> Self {
         let mut remaining = BTreeMap::new();
@@ -53,46 +46,29 @@ impl SeedData {
     ///
     /// # Errors
     /// The data cannot be loaded, naming the variant and seed.
-    pub(super) fn of(&self, run: &Run) -> anyhow::Result<RunData> {
-        let context = || {
-            format!(
-                "variant {}, seed {}: loading the data",
-                run.variant, run.seed
-            )
-        };
-        let multi_label = run.config.data.task == Task::MultiLabel;
-        let key = if multi_label {
-            // Variants differ in the loss only: a label without positives may be allowed by
-            // one loss's weighting and refused by another's.
-            let policy = zero_count(&run.config);
-            format!(
-                "{}\n{}\n{policy:?}",
-                run.seed,
-                toml::to_string(&run.config.data)?
-            )
-        } else {
-            // Re-sampling changes what training visits, not the data: variants share it.
-            let mut key = run.config.data.clone();
-            key.resampling = Resampling::None;
-            format!("{}\n{}", run.seed, toml::to_string(&key)?)
-        };
+    pub(super) fn of(&self, run: &Run) -> anyhow::Result<Data<T>> {
+        // Re-sampling changes what training visits, not the data: variants share it.
+        let mut data = run.config.data.clone();
+        data.resampling = Resampling::None;
+        let key = format!(
+            "{}\n{}\n{:?}",
+            run.seed,
+            toml::to_string(&data)?,
+            run.config.zero_count()
+        );
         // Loaded under the lock: a thread wanting the same data waits for it, not loads it
         // again.
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(data) = loaded.get(&key) {
-            return Ok(data.clone());
+            return Ok(Arc::clone(data));
         }
-        let data = if multi_label {
-            RunData::MultiLabel(Arc::new(
-                run.config
-                    .data
-                    .load_multi_label(zero_count(&run.config))
-                    .with_context(context)?,
-            ))
-        } else {
-            RunData::SingleLabel(Arc::new(run.config.data.load().with_context(context)?))
-        };
-        loaded.insert(key, data.clone());
+        let data = Arc::new(T::load(&run.config).with_context(|| {
+            format!(
+                "variant {}, seed {}: loading the data",
+                run.variant, run.seed
+            )
+        })?);
+        loaded.insert(key, Arc::clone(&data));
         Ok(data)
     }
 
@@ -153,12 +129,12 @@ impl Progress {
     ///
     /// # Errors
     /// Any failure of the run, naming the variant and seed.
-    pub(super) fn train(
+    pub(super) fn train<T: TaskKind>(
         &self,
         run: &Run,
-        data: &RunData,
+        data: &LongTailData<T::Target>,
         device: Option<DeviceSpec>,
-    ) -> anyhow::Result<RunReport> {
+    ) -> anyhow::Result<T::Report> {
         let label = match device {
             Some(device) => format!("{} on {device}", label(run)),
             None => label(run),
@@ -175,15 +151,8 @@ impl Progress {
             }),
             device,
         };
-        let result = match data {
-            RunData::SingleLabel(data) => {
-                train_on::<SingleLabel>(&run.config, &options, data).map(RunReport::from)
-            }
-            RunData::MultiLabel(data) => {
-                train_on::<MultiLabel>(&run.config, &options, data).map(RunReport::from)
-            }
-        }
-        .with_context(|| format!("variant {}, seed {}", run.variant, run.seed));
+        let result = train_on::<T>(&run.config, &options, data)
+            .with_context(|| format!("variant {}, seed {}", run.variant, run.seed));
         self.bar.set_message(self.active.remove(&label));
         result
     }
@@ -218,19 +187,19 @@ impl Progress {
     }
 
     /// Counts `run` finished and prints its line: its score and the time left.
-    pub(super) fn finished(&self, run: &Run, report: &RunReport) {
+    pub(super) fn finished(&self, run: &Run, report: &dyn TaskReport) {
         let finished = {
             let mut finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
             *finished += 1;
             *finished
         };
-        let (name, score) = report.common().headline();
+        let (name, score) = report.headline();
         self.say(&format!(
             "[{}/{}] {}: {name} {score:.4} ({:.1} s); {}",
             finished,
             self.runs,
             label(run),
-            report.common().wall_seconds(),
+            report.wall_seconds(),
             self.eta()
         ));
     }

@@ -91,6 +91,14 @@ pub trait TaskKind: Sized + 'static {
     /// What to say before training starts (nothing by default).
     fn note(_config: &RunConfig, _data: &LongTailData<Self::Target>, _options: &TrainOptions) {}
 
+    /// How many labels the samples of each split carry, for `rebalance data` (none for a task
+    /// of one label per sample).
+    fn labels_per_sample(
+        _data: &LongTailData<Self::Target>,
+    ) -> Vec<(&'static str, rebalance_data::LabelsPerSample)> {
+        Vec::new()
+    }
+
     /// The stratum of each training sample, for the order that gives every device a
     /// stratified slice: its class, or its rarest label.
     fn strata(data: &LongTailData<Self::Target>, counts: &ClassCounts) -> Vec<usize>;

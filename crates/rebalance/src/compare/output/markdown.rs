@@ -17,8 +17,9 @@ pub(super) fn markdown(summary: &Summary, provenance: &Provenance) -> String {
     );
     let _ = writeln!(md, "{}\n", provenance.markdown());
     let (rank, columns) = (summary.rank_by, columns(summary));
-    match summary.task {
-        Task::SingleLabel => {
+    let view = TaskView::of(summary.task);
+    match view.shot_groups {
+        true => {
             let _ = writeln!(
                 md,
                 "Training samples per class (head → tail): {}. Shot groups ({}): many = \
@@ -30,7 +31,7 @@ pub(super) fn markdown(summary: &Summary, provenance: &Provenance) -> String {
                 join(&groups.few),
             );
         }
-        Task::MultiLabel => {
+        false => {
             let _ = writeln!(
                 md,
                 "Multi-label. Training positives per label: {}. Tail labels (the rarest third \
@@ -42,7 +43,7 @@ pub(super) fn markdown(summary: &Summary, provenance: &Provenance) -> String {
             );
         }
     }
-    if summary.task == Task::SingleLabel && rank != Metric::BalancedAccuracy {
+    if view.shot_groups && rank != view.default_rank {
         let _ = writeln!(md, "Ranked by {}.\n", rank.label());
     }
     let labels: Vec<&str> = columns.iter().map(|m| m.label()).collect();
@@ -101,19 +102,18 @@ pub(super) fn markdown(summary: &Summary, provenance: &Provenance) -> String {
             }
         }
     }
-    md += &match summary.task {
-        Task::SingleLabel => format!(
-            "\nPlots: `{}.png` (mean and 95% CI per variant), `per_class_recall.png` (heatmap), \
-             `per_class_recall_lines.png` (a few variants, `--plot-variants`), \
-             `shot_groups.png` (and `.svg`).",
-            rank.key()
-        ),
-        Task::MultiLabel => format!(
-            "\nPlots: `{}.png` (mean and 95% CI per variant), `per_label_recall.png` (heatmap), \
-             `per_label_recall_lines.png` (a few variants, `--plot-variants`) (and `.svg`).",
-            rank.key()
-        ),
-    };
+    let _ = write!(
+        md,
+        "\nPlots: `{}.png` (mean and 95% CI per variant), `{recall}.png` (heatmap), \
+         `{recall}_lines.png` (a few variants, `--plot-variants`){} (and `.svg`).",
+        rank.key(),
+        if view.shot_groups {
+            ", `shot_groups.png`"
+        } else {
+            ""
+        },
+        recall = view.recall,
+    );
     md += " One row per run: `comparison.csv`. The table for LaTeX: `comparison.tex`.\n";
     md
 }

@@ -16,7 +16,7 @@ use super::figures::{self, ComparisonFigures, Estimate};
 use super::plan::ComparePlan;
 use super::stats::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, CONFIDENCE, Metric, PairedDifference, RunResult, Summary,
-    VariantSummary, distinct_joined, shot_metrics, t_quantile,
+    TaskView, VariantSummary, distinct_joined, shot_metrics, t_quantile,
 };
 use crate::reporting::shots::ShotGroups;
 use rebalance_data::Task;
@@ -27,36 +27,16 @@ use latex::latex;
 use markdown::markdown;
 pub use provenance::Provenance;
 
-/// The score columns of a single-label `comparison.md`, in their order.
-const SINGLE_LABEL_COLUMNS: [Metric; 8] = [
-    Metric::BalancedAccuracy,
-    Metric::Ece,
-    Metric::MacroF1,
-    Metric::GMean,
-    Metric::Accuracy,
-    Metric::ManyShot,
-    Metric::MediumShot,
-    Metric::FewShot,
-];
-
-/// The score columns of a multi-label `comparison.md`, in their order.
-const MULTI_LABEL_COLUMNS: [Metric; 6] = [
-    Metric::MacroF1,
-    Metric::MicroF1,
-    Metric::MeanAveragePrecision,
-    Metric::SubsetAccuracy,
-    Metric::HammingLoss,
-    Metric::TailRecall,
-];
+fn is_default(task: &Task) -> bool {
+    task.is_single_label()
+}
 
 /// The metric columns of `comparison.md` and `comparison.tex` after the ranking metric and
 /// the gain over the baseline: the task's scores but the ranking metric.
 fn columns(summary: &Summary) -> Vec<Metric> {
-    let all: &[Metric] = match summary.task {
-        Task::SingleLabel => &SINGLE_LABEL_COLUMNS,
-        Task::MultiLabel => &MULTI_LABEL_COLUMNS,
-    };
-    all.iter()
+    TaskView::of(summary.task)
+        .columns
+        .iter()
         .copied()
         .filter(|&m| m != summary.rank_by)
         .collect()
@@ -67,8 +47,8 @@ fn columns(summary: &Summary) -> Vec<Metric> {
 struct ComparisonFile<'a> {
     /// Where it comes from.
     provenance: &'a Provenance,
-    /// `multi-label`; absent for single-label.
-    #[serde(skip_serializing_if = "Task::is_single_label")]
+    /// `multi-label`; absent for single-label (the default).
+    #[serde(skip_serializing_if = "is_default")]
     task: Task,
     /// The variant the gains and paired differences are measured against.
     baseline: &'a str,
@@ -100,7 +80,7 @@ pub(super) fn write(
     plot_variants: &[String],
 ) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let multi_label = summary.task == Task::MultiLabel;
+    let multi_label = !TaskView::of(summary.task).shot_groups;
     let file = ComparisonFile {
         provenance,
         task: summary.task,
@@ -164,9 +144,9 @@ fn write_plots(dir: &Path, summary: &Summary, plot_variants: &[String]) -> anyho
     } else {
         plot_variants.to_vec()
     };
-    let shots: Vec<(String, Vec<Estimate>)> = match summary.task {
-        Task::MultiLabel => Vec::new(),
-        Task::SingleLabel => shot_metrics(&summary.groups)
+    let shots: Vec<(String, Vec<Estimate>)> = match TaskView::of(summary.task).shot_groups {
+        false => Vec::new(),
+        true => shot_metrics(&summary.groups)
             .into_iter()
             .map(|(metric, classes)| {
                 let counts: Vec<usize> = classes.iter().map(|&c| summary.counts[c]).collect();
@@ -203,10 +183,7 @@ fn write_plots(dir: &Path, summary: &Summary, plot_variants: &[String]) -> anyho
             label: summary.rank_by.label(),
             ranked: &ranked,
             baseline: &summary.baseline,
-            unit: match summary.task {
-                Task::SingleLabel => "class",
-                Task::MultiLabel => "label",
-            },
+            unit: TaskView::of(summary.task).unit,
             counts: &summary.counts,
             recall: &recall,
             lines: &lines,

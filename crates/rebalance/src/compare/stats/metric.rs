@@ -6,8 +6,9 @@ use strum::IntoEnumIterator;
 
 use rebalance_data::Task;
 
-use crate::compare::store::RunReport;
 use crate::reporting::shots::ShotGroups;
+use crate::task::TaskReport;
+use crate::task::multi_label::report::MultiLabelReport;
 use crate::task::single_label::report::Report;
 
 /// A scalar metric of [`Metrics`]: its field, its `comparison.json` key and its
@@ -70,6 +71,84 @@ const MULTI_LABEL: [Metric; 7] = [
     Metric::WallSeconds,
 ];
 
+/// The score columns of a single-label `comparison.md`, in their order.
+const SINGLE_LABEL_COLUMNS: [Metric; 8] = [
+    Metric::BalancedAccuracy,
+    Metric::Ece,
+    Metric::MacroF1,
+    Metric::GMean,
+    Metric::Accuracy,
+    Metric::ManyShot,
+    Metric::MediumShot,
+    Metric::FewShot,
+];
+
+/// The score columns of a multi-label `comparison.md`, in their order.
+const MULTI_LABEL_COLUMNS: [Metric; 6] = [
+    Metric::MacroF1,
+    Metric::MicroF1,
+    Metric::MeanAveragePrecision,
+    Metric::SubsetAccuracy,
+    Metric::HammingLoss,
+    Metric::TailRecall,
+];
+
+/// What a comparison of one task shows and what it calls things: the one place `compare`
+/// tells the tasks apart by value ([`Compared`] does by type).
+#[derive(Debug)]
+pub struct TaskView {
+    /// The task, as the messages name it.
+    pub name: &'static str,
+    /// The metrics, in the order of `comparison.csv`.
+    pub metrics: &'static [Metric],
+    /// The score columns of `comparison.md` and `comparison.tex`, in their order.
+    pub columns: &'static [Metric],
+    /// The metric the variants are ranked by without `[compare] rank_by`.
+    pub default_rank: Metric,
+    /// The plain loss's variant, the baseline without `[compare] baseline`.
+    pub baseline: &'static str,
+    /// What one of the targets is called: `class` or `label`.
+    pub unit: &'static str,
+    /// The per-class recall's key in `comparison.json`, and its figures' name.
+    pub recall: &'static str,
+    /// Whether the comparison reports shot groups (single-label) or tail labels (multi-label).
+    pub shot_groups: bool,
+}
+
+/// Single-label: balanced accuracy first, shot groups, `ce` the baseline.
+const SINGLE_LABEL_VIEW: TaskView = TaskView {
+    name: "single-label",
+    metrics: &SINGLE_LABEL,
+    columns: &SINGLE_LABEL_COLUMNS,
+    default_rank: Metric::BalancedAccuracy,
+    baseline: "ce",
+    unit: "class",
+    recall: "per_class_recall",
+    shot_groups: true,
+};
+
+/// Multi-label: macro-F1 first, tail labels, `bce` the baseline.
+const MULTI_LABEL_VIEW: TaskView = TaskView {
+    name: "multi-label",
+    metrics: &MULTI_LABEL,
+    columns: &MULTI_LABEL_COLUMNS,
+    default_rank: Metric::MacroF1,
+    baseline: "bce",
+    unit: "label",
+    recall: "per_label_recall",
+    shot_groups: false,
+};
+
+impl TaskView {
+    /// The view of a comparison of `task`.
+    pub fn of(task: Task) -> &'static TaskView {
+        match task {
+            Task::SingleLabel => &SINGLE_LABEL_VIEW,
+            Task::MultiLabel => &MULTI_LABEL_VIEW,
+        }
+    }
+}
+
 impl Metric {
     /// The key in `comparison.json` and the column of `comparison.csv` (`balanced_accuracy`).
     pub fn key(self) -> &'static str {
@@ -81,19 +160,13 @@ impl Metric {
     /// for multi-label, macro-F1, micro-F1, mAP, subset accuracy, Hamming loss, tail recall;
     /// the wall time last.
     pub fn of_task(task: Task) -> &'static [Metric] {
-        match task {
-            Task::SingleLabel => &SINGLE_LABEL,
-            Task::MultiLabel => &MULTI_LABEL,
-        }
+        TaskView::of(task).metrics
     }
 
     /// The metric a comparison of `task` ranks by without `[compare] rank_by`: balanced
     /// accuracy (single-label), macro-F1 (multi-label).
     pub fn default_rank(task: Task) -> Metric {
-        match task {
-            Task::SingleLabel => Metric::BalancedAccuracy,
-            Task::MultiLabel => Metric::MacroF1,
-        }
+        TaskView::of(task).default_rank
     }
 
     /// The name in `[compare] rank_by`: the key in kebab case (`balanced-accuracy`,
@@ -118,10 +191,7 @@ impl Metric {
             .ok_or_else(|| {
                 format!(
                     "compare.rank_by = \"{name}\": not a metric of a {} comparison; valid: {}",
-                    match task {
-                        Task::SingleLabel => "single-label",
-                        Task::MultiLabel => "multi-label",
-                    },
+                    TaskView::of(task).name,
                     scores.map(|m| m.name()).collect::<Vec<_>>().join(", ")
                 )
             })
@@ -226,10 +296,7 @@ impl Serialize for Metrics {
                 map.serialize_entry(metric.key(), &self.get(metric))?;
             }
         }
-        let recall = match self.task {
-            Task::SingleLabel => "per_class_recall",
-            Task::MultiLabel => "per_label_recall",
-        };
+        let recall = TaskView::of(self.task).recall;
         map.serialize_entry(recall, &self.per_class_recall)?;
         map.serialize_entry(Metric::WallSeconds.key(), &self.wall_seconds)?;
         map.end()
@@ -246,47 +313,54 @@ pub fn tail_labels(counts: &[usize]) -> Vec<usize> {
     tail
 }
 
-impl Metrics {
-    pub(super) fn of(report: &RunReport, groups: &ShotGroups, tail: &[usize]) -> Self {
-        match report {
-            RunReport::SingleLabel(report) => Self::of_single_label(report, groups),
-            RunReport::MultiLabel(r) => Self {
-                task: Task::MultiLabel,
-                macro_f1: r.macro_f1,
-                micro_f1: r.micro_f1,
-                mean_average_precision: r.mean_average_precision,
-                subset_accuracy: r.subset_accuracy,
-                hamming_loss: r.hamming_loss,
-                tail_recall: mean_and_std(
-                    tail.iter()
-                        .map(|&l| r.per_label_recall.get(l).copied().unwrap_or(0.0)),
-                )
-                .0,
-                per_class_recall: r.per_label_recall.clone(),
-                wall_seconds: r.wall_seconds,
-                ..Self::default()
-            },
-        }
-    }
+/// A run's report as a comparison reads it: the [`Metrics`] of the run's task.
+pub trait Compared: TaskReport {
+    /// The run's metrics, the shot groups and tail labels those of the training counts.
+    fn metrics(&self, groups: &ShotGroups, tail: &[usize]) -> Metrics;
+}
 
-    fn of_single_label(report: &Report, groups: &ShotGroups) -> Self {
-        let s = &report.scores;
-        let mut metrics = Self {
+impl Compared for Report {
+    fn metrics(&self, groups: &ShotGroups, _tail: &[usize]) -> Metrics {
+        let s = &self.scores;
+        let mut metrics = Metrics {
             accuracy: s.accuracy,
             balanced_accuracy: s.balanced_accuracy,
             macro_f1: s.macro_f1,
             g_mean: s.g_mean,
-            ece: report.calibration.ece,
+            ece: self.calibration.ece,
             per_class_recall: s.per_class_recall.clone(),
-            wall_seconds: report.wall_seconds,
-            ..Self::default()
+            wall_seconds: self.wall_seconds,
+            ..Metrics::default()
         };
         for (metric, classes) in shot_metrics(groups) {
-            *metric_mut(&mut metrics, metric) = groups.accuracy(&report.confusion, classes);
+            *metric_mut(&mut metrics, metric) = groups.accuracy(&self.confusion, classes);
         }
         metrics
     }
+}
 
+impl Compared for MultiLabelReport {
+    fn metrics(&self, _groups: &ShotGroups, tail: &[usize]) -> Metrics {
+        Metrics {
+            task: Task::MultiLabel,
+            macro_f1: self.macro_f1,
+            micro_f1: self.micro_f1,
+            mean_average_precision: self.mean_average_precision,
+            subset_accuracy: self.subset_accuracy,
+            hamming_loss: self.hamming_loss,
+            tail_recall: mean_and_std(
+                tail.iter()
+                    .map(|&l| self.per_label_recall.get(l).copied().unwrap_or(0.0)),
+            )
+            .0,
+            per_class_recall: self.per_label_recall.clone(),
+            wall_seconds: self.wall_seconds,
+            ..Metrics::default()
+        }
+    }
+}
+
+impl Metrics {
     /// The value of `metric`.
     pub fn get(&self, metric: Metric) -> f64 {
         match metric {
@@ -311,7 +385,7 @@ impl Metrics {
     /// the per-class recalls class by class, as many classes as the first run has.
     pub(crate) fn mean_std(runs: &[&Metrics]) -> (Metrics, Metrics) {
         let (mut mean, mut std) = (Metrics::default(), Metrics::default());
-        let task = runs.first().map_or(Task::SingleLabel, |m| m.task);
+        let task = runs.first().map(|m| m.task).unwrap_or_default();
         (mean.task, std.task) = (task, task);
         for metric in Metric::iter() {
             (
@@ -410,7 +484,7 @@ mod tests {
             ..Metrics::default()
         };
         let json = serde_json::to_value(&full).unwrap();
-        for &metric in Metric::of_task(Task::SingleLabel) {
+        for &metric in Metric::of_task(Task::default()) {
             assert_eq!(
                 json[metric.key()].as_f64(),
                 Some(full.get(metric)),
@@ -421,7 +495,7 @@ mod tests {
         assert_eq!(copy, full);
         assert_eq!(
             json.as_object().unwrap().len(),
-            Metric::of_task(Task::SingleLabel).len() + 1
+            Metric::of_task(Task::default()).len() + 1
         );
         let (_, std) = Metrics::mean_std(&[&a]);
         assert_eq!(std.balanced_accuracy, 0.0);

@@ -20,14 +20,14 @@ use serde::{Deserialize, Serialize};
 
 use rebalance_data::Task;
 
-pub use metric::{Metric, Metrics, RunResult, shot_metrics, tail_labels};
+pub use metric::{Compared, Metric, Metrics, RunResult, TaskView, shot_metrics, tail_labels};
 pub use paired::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, IntervalMethod,
     PairedDifference, t_quantile,
 };
 
 use super::plan::ComparePlan;
-use super::store::{Run, RunReport};
+use super::store::Run;
 use crate::reporting::shots::ShotGroups;
 
 /// The distinct non-empty `names` in order of first appearance, joined by `", "`: the backends
@@ -98,16 +98,17 @@ pub(super) struct Summary {
 
 /// Aggregates each variant's runs and measures the gains over the baseline: the plan's, or
 /// the first variant when the plan's was left out (`--only`).
-pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport]) -> Summary {
+pub(super) fn summarise<R: Compared>(plan: &ComparePlan, runs: &[Run], reports: &[R]) -> Summary {
     let task = plan.task();
     let rank_by = plan.rank_by;
     let counts = reports
         .first()
-        .map_or(Vec::new(), |r| r.common().train_counts().to_vec());
+        .map_or(Vec::new(), |r| r.train_counts().to_vec());
     let groups = ShotGroups::of(&counts);
-    let tail = match task {
-        Task::SingleLabel => Vec::new(),
-        Task::MultiLabel => tail_labels(&counts),
+    let tail = if TaskView::of(task).shot_groups {
+        Vec::new()
+    } else {
+        tail_labels(&counts)
     };
     let results: Vec<RunResult> = runs
         .iter()
@@ -115,7 +116,7 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport])
         .map(|(run, report)| RunResult {
             variant: run.variant.clone(),
             seed: run.seed,
-            metrics: Metrics::of(report, &groups, &tail),
+            metrics: report.metrics(&groups, &tail),
         })
         .collect();
 
@@ -128,7 +129,7 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport])
     let mut variants: Vec<VariantSummary> = order
         .iter()
         .map(|&name| {
-            let mine: Vec<(&RunResult, &RunReport)> = results
+            let mine: Vec<(&RunResult, &R)> = results
                 .iter()
                 .zip(reports)
                 .filter(|(r, _)| r.variant == name)
@@ -138,17 +139,14 @@ pub(super) fn summarise(plan: &ComparePlan, runs: &[Run], reports: &[RunReport])
             VariantSummary {
                 name: name.to_string(),
                 seeds: mine.iter().map(|(r, _)| r.seed).collect(),
-                backend: distinct_joined(mine.iter().map(|(_, report)| report.common().backend())),
+                backend: distinct_joined(mine.iter().map(|(_, report)| report.backend())),
                 device: Some(distinct_joined(
-                    mine.iter()
-                        .filter_map(|(_, report)| report.common().device()),
+                    mine.iter().filter_map(|(_, report)| report.device()),
                 ))
                 .filter(|names| !names.is_empty()),
                 loss: mine.first().map_or(String::new(), |(_, report)| {
                     plan.variant(name)
-                        .map_or(report.common().loss().to_string(), |v| {
-                            v.method(report.common().loss())
-                        })
+                        .map_or(report.loss().to_string(), |v| v.method(report.loss()))
                 }),
                 mean,
                 std,

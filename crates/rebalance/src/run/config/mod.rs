@@ -400,6 +400,14 @@ impl RunConfig {
         Ok(config)
     }
 
+    /// The loss's zero-count policy: a class or label without training samples is an error
+    /// unless the weighting allows it.
+    pub fn zero_count(&self) -> rebalance_weights::ZeroCountPolicy {
+        self.loss
+            .weighting()
+            .map_or(rebalance_weights::ZeroCountPolicy::Error, |w| w.zero_count)
+    }
+
     /// The resolved configuration as TOML, every default filled in.
     ///
     /// # Errors

@@ -13,9 +13,10 @@ use burn::prelude::*;
 use burn::train::SupervisedTraining;
 use burn::train::metric::HammingScore;
 use rebalance_data::{
-    MultiLabelBatch, MultiLabelBatcher, MultiLabelData, MultiLabelSamples, Resampling, Standardizer,
+    LabelsPerSample, MultiLabelBatch, MultiLabelBatcher, MultiLabelData, MultiLabelSamples,
+    Resampling, Standardizer,
 };
-use rebalance_weights::{ClassCounts, ZeroCountPolicy};
+use rebalance_weights::ClassCounts;
 
 use super::{Loader, TaskKind, Trained};
 use crate::reporting::peak_memory_bytes;
@@ -31,18 +32,9 @@ use crate::task::multi_label::evaluation::{DEFAULT_THRESHOLD, MultiLabelScores};
 use crate::task::multi_label::metrics::{MultiLabelMetric, MultiLabelScore, SharedScores};
 use crate::task::multi_label::report::{MultiLabelReport, RunFacts};
 
-/// Multi-label classification ([`rebalance_data::Task::MultiLabel`]).
+/// Multi-label classification: `data.task = "multi-label"`.
 #[derive(Debug, Clone, Copy)]
 pub struct MultiLabel;
-
-/// The loss's zero-count policy: a label without training positives is an error unless the
-/// weighting allows it.
-pub(crate) fn zero_count(config: &RunConfig) -> ZeroCountPolicy {
-    config
-        .loss
-        .weighting()
-        .map_or(ZeroCountPolicy::Error, |w| w.zero_count)
-}
 
 impl TaskKind for MultiLabel {
     type Target = Vec<u32>;
@@ -54,12 +46,12 @@ impl TaskKind for MultiLabel {
     type Report = MultiLabelReport;
 
     fn load(config: &RunConfig) -> anyhow::Result<MultiLabelData> {
-        Ok(config.data.load_multi_label(zero_count(config))?)
+        Ok(config.data.load_multi_label(config.zero_count())?)
     }
 
     /// The training split's positives per label.
     fn counts(config: &RunConfig, data: &MultiLabelData) -> anyhow::Result<ClassCounts> {
-        let counts = data.train_label_counts(zero_count(config))?;
+        let counts = data.train_label_counts(config.zero_count())?;
         Ok(ClassCounts::from_counts(
             counts.iter().map(|&n| n as u64).collect::<Vec<_>>(),
         )?)
@@ -118,6 +110,14 @@ impl TaskKind for MultiLabel {
                 );
             }
         }
+    }
+
+    fn labels_per_sample(data: &MultiLabelData) -> Vec<(&'static str, LabelsPerSample)> {
+        [("train", &data.train), ("test", &data.test)]
+            .into_iter()
+            .chain(data.validation.as_ref().map(|v| ("validation", v)))
+            .map(|(name, split)| (name, split.labels_per_sample()))
+            .collect()
     }
 
     /// Each row counted under its rarest label.

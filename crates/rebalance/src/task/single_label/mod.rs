@@ -34,7 +34,7 @@ use crate::task::single_label::metrics::{
 use crate::task::single_label::report::Report;
 use inference::{evaluate, reevaluate, run_report};
 
-/// Single-label classification ([`Task::SingleLabel`]).
+/// Single-label classification: `data.task = "single-label"`, the default.
 #[derive(Debug, Clone, Copy)]
 pub struct SingleLabel;
 
@@ -49,10 +49,7 @@ impl TaskKind for SingleLabel {
 
     fn load(config: &RunConfig) -> anyhow::Result<LongTailData> {
         if config.data.task != Task::SingleLabel {
-            bail!(
-                "data.task = \"{}\": not a single-label run",
-                config.data.task
-            );
+            bail!("data.task = {}: not a single-label run", config.data.task);
         }
         Ok(config.data.load()?)
     }
