@@ -151,8 +151,9 @@ impl RunConfig {
                 return Err(invalid(
                     "train.stage2",
                     format!("{{ epochs = {} }}", stage2.epochs),
-                    "left out with data.task = \"multi-label\" (classifier re-training is \
-                     single-label so far)",
+                    "left out with data.task = \"multi-label\" (cRT re-trains a softmax \
+                     classifier on class-balanced samples, which label sets do not define; \
+                     tune the sigmoid thresholds with eval.thresholds = \"tuned\")",
                 ));
             }
         }
