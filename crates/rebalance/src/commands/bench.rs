@@ -17,7 +17,7 @@ pub struct Args {
 /// Measures and prints the report.
 ///
 /// # Errors
-/// As [`bench`].
+/// As [`bench()`](crate::bench::bench).
 pub fn run(args: Args) -> anyhow::Result<()> {
     let report = bench(&args.options)?;
     match args.format {

@@ -1,12 +1,12 @@
 //! The command line: one module per command, each with its clap arguments (`Args`) and its
 //! `run`, as cargo does; [`Command`] only lists and dispatches them.
 
-mod bench;
-mod compare;
-mod data;
-mod eval;
-mod train;
-mod weights;
+pub mod bench;
+pub mod compare;
+pub mod data;
+pub mod eval;
+pub mod train;
+pub mod weights;
 
 use clap::{Parser, Subcommand, ValueEnum};
 

@@ -170,6 +170,16 @@ impl ComparePlan {
             Some(entries) => listed_variants(&table, entries, &sets, &shown)?,
             None => defaults(&base, &sets, &shown, &mut notes)?,
         };
+        if let Some(v) = variants.iter().find(|v| v.config.data.task != task) {
+            return Err(parse_error(
+                &shown,
+                format!(
+                    "variant \"{}\": data.task = {}, but the sweep's is {task}; the variants of a \
+                     sweep are of one task (set data.task in the base config)",
+                    v.name, v.config.data.task
+                ),
+            ));
+        }
         if let Some(baseline) = &compare.baseline
             && !variants.iter().any(|v| &v.name == baseline)
         {
@@ -372,8 +382,10 @@ impl Variant {
                 ", cRT {} epochs on {} re-sampling",
                 stage2.epochs, stage2.resampling
             );
-            if let Some(loss) = &stage2.loss {
-                text += &format!(" with {}", describe_loss(loss.name(), loss));
+            // The stage's loss, where it is not stage 1's plain cross-entropy already.
+            let loss = stage2.loss();
+            if stage2.loss.is_some() || self.config.loss != loss {
+                text += &format!(" with {}", describe_loss(loss.name(), &loss));
             }
         }
         text

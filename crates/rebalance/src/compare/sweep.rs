@@ -19,8 +19,8 @@ use crate::task::{TaskKind, TaskReport};
 /// by the runs that train on it, also from several threads (`--jobs`); a seed's data is dropped
 /// once its last run is done.
 pub(super) struct SeedData<T: TaskKind> {
-    /// By the seed and the data config, re-sampling aside (variants may change the data keys),
-    /// and the loss's zero-count policy (variants may allow an empty class, or refuse it).
+    /// By the seed and the data config, re-sampling aside (variants may change the data keys);
+    /// multi-label data also by the loss's zero-count policy, which its loading checks.
     loaded: Mutex<BTreeMap<String, Data<T>>>,
     /// Runs still to come, by seed.
     remaining: Mutex<BTreeMap<u64, usize>>,
@@ -50,12 +50,11 @@ impl<T: TaskKind> SeedData<T> {
         // Re-sampling changes what training visits, not the data: variants share it.
         let mut data = run.config.data.clone();
         data.resampling = Resampling::None;
-        let key = format!(
-            "{}\n{}\n{:?}",
-            run.seed,
-            toml::to_string(&data)?,
-            run.config.zero_count()
-        );
+        let mut key = format!("{}\n{}", run.seed, toml::to_string(&data)?);
+        if !data.task.is_single_label() {
+            // Multi-label loading checks the labels under the loss's zero-count policy.
+            key += &format!("\n{:?}", run.config.zero_count());
+        }
         // Loaded under the lock: a thread wanting the same data waits for it, not loads it
         // again.
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);

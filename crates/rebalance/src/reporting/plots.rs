@@ -1,5 +1,5 @@
-//! Plots, as SVG and PNG: a run's per-class recall against training frequency, its training
-//! curves and its reliability diagram; a comparison's figures (`crate::compare`, which calls
+//! Plots, as SVG and PNG: a run's per-class recall (per-label AP and F1, multi-label) against
+//! training frequency, its training curves and its reliability diagram; a comparison's figures (`crate::compare`, which calls
 //! `save`).
 
 use std::path::Path;

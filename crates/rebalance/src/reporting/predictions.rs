@@ -1,5 +1,6 @@
-//! A single-label evaluation's per-sample predictions, written as `predictions.csv`: each test
-//! sample's class and the probabilities the model gives every class, for analyses the report
+//! A run's per-sample predictions, written as `predictions.csv`: each test sample's class and
+//! the softmax probability of every class (`Predictions`), or its 0/1 labels and the sigmoid
+//! probability of every label (`MultiLabelPredictions`), for analyses the report
 //! does not make (other metrics, curves, thresholds, comparing runs sample by sample).
 
 use std::borrow::Cow;

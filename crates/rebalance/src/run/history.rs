@@ -1,4 +1,5 @@
-//! A run's per-epoch curves (training loss, validation balanced accuracy) for its plots, taken
+//! A run's per-epoch curves (training loss, and the validation score: balanced accuracy, or
+//! macro-F1 for multi-label) for its plots, taken
 //! from the metric objects themselves as burn-train computes each epoch's value, not read
 //! back from burn-train's log files by a metric's display name (a renamed metric would leave
 //! the plot empty without a word). Saved in the run directory after every epoch, so a resumed
@@ -143,7 +144,7 @@ impl HistoryRecorder {
     }
 
     /// Adds one epoch's value; burn-train ends the training split of an epoch before its
-    /// validation split, so an epoch is complete with its validation balanced accuracy.
+    /// validation split, so an epoch is complete with its validation score.
     fn add(&self, curve: Curve, value: f64) {
         let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let recording = &mut *recording;

@@ -1,5 +1,5 @@
 //! The task dimension's trait: what single-label and multi-label classification supply to the
-//! one training and evaluation path (`crate::run::training`). Its two implementations are in
+//! one training and evaluation path (`crate::run::training`, `launch` and `start`). Its two implementations are in
 //! `crate::task`.
 
 use burn::data::dataloader::DataLoader;
@@ -162,6 +162,19 @@ pub trait TaskKind: Sized + 'static {
         device: &Device,
     ) -> anyhow::Result<Self::Model> {
         Self::model(config, data, counts, config.train.epochs - 1, device)
+    }
+
+    /// Checks `eval`'s `options` against the run's `config` and `data` before its state and
+    /// model are read: an adjustment the task does not have, or one without what it needs.
+    ///
+    /// # Errors
+    /// As above, one line naming the flag.
+    fn check_eval(
+        _config: &RunConfig,
+        _data: &LongTailData<Self::Target>,
+        _options: &EvalOptions,
+    ) -> anyhow::Result<()> {
+        Ok(())
     }
 
     /// `rebalance eval` on a run of this task: re-evaluates `trained` with `options`' adjustments

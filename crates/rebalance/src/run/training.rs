@@ -75,7 +75,12 @@ pub fn train_on<T: TaskKind>(
     // Everything is checked before the run directory is touched.
     let counts = T::counts(config, data)?;
     T::batchers(config, data, None)?;
-    seeded_init(|| T::model(config, data, &counts, 0, &device).map(drop))?;
+    // The first epoch's model, and the last one's (DRW's weights, cRT's stage loss).
+    seeded_init(|| -> anyhow::Result<()> {
+        T::model(config, data, &counts, 0, &device)?;
+        T::trained_model(config, data, &counts, &device)?;
+        Ok(())
+    })?;
     scheduler(
         &config.train,
         steps_per_epoch(data.train.len(), config.train.batch_size, devices.len()),
@@ -146,6 +151,7 @@ pub fn eval_run<T: TaskKind>(dir: &Path, options: &EvalOptions) -> anyhow::Resul
     run.verify_checksums()?;
     let device = config.train.backend.device()?;
     let data = T::load(&config)?;
+    T::check_eval(&config, &data, options)?;
     let state = run.read_state_for(data.train.dim())?;
     let counts = T::counts(&config, &data)?;
     let model = run.load_model(T::trained_model(&config, &data, &counts, &device)?)?;

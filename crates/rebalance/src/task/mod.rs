@@ -1,6 +1,6 @@
 //! The task dimension: what single-label and multi-label classification do differently, behind
 //! one trait. Training, resuming, DRW phases, devices, the run directory and `eval`'s
-//! skeleton are written once (`crate::run::training`), generic over a [`TaskKind`]; each task
+//! skeleton are written once (`crate::run`: `training`, `launch`, `start`), generic over a [`TaskKind`]; each task
 //! supplies its data, loss, batches, live metrics, evaluation, report and plots.
 //!
 //! | | [`SingleLabel`] | [`MultiLabel`] |
@@ -9,7 +9,7 @@
 //! | loss | softmax ([`rebalance_loss::ImbalanceLoss`]) | sigmoid of multi-hot targets ([`rebalance_loss::MultiLabelLoss`]) |
 //! | live metrics | accuracy, balanced accuracy, macro-F1, G-mean, per-class recall | macro-F1, micro-F1, mAP, Hamming score |
 //! | decision | the argmax, post-hoc adjusted (`eval.posthoc_tau`) | a threshold per label (0.5 or tuned on validation) |
-//! | report | `report::Report` | `multilabel_report::MultiLabelReport` |
+//! | report | `single_label::report::Report` | `multi_label::report::MultiLabelReport` |
 //!
 //! Methods defined for softmax outputs only are refused for multi-label runs, with a one-line
 //! error: their config keys in `RunConfig::validate_task` (`crate::run::config`), `eval`'s flags in
@@ -20,7 +20,7 @@
 //! τ-normalisation (`eval`'s softmax calibration and Kang et al.'s softmax classifier).
 
 pub mod multi_label;
-pub(crate) mod shared;
+pub mod shared;
 pub mod single_label;
 
 pub use crate::run::task::{Loader, TaskKind, TaskReport, Trained};

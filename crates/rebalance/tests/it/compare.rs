@@ -372,6 +372,18 @@ fn compare_errors_are_one_line() {
         &compare(&write("[compare]\nbaseline = \"x\"\n"), &out, &[]),
         "compare.baseline = \"x\": no such variant",
     );
+    // A sweep's variants are of the base config's task.
+    assert_one_line_error(
+        &compare(
+            &write(
+                "[[variants]]\nname = \"ce\"\n\n[[variants]]\nname = \"bce\"\n\
+                 data = { task = \"multi-label\" }\nloss = { kind = \"sigmoid\" }\n",
+            ),
+            &out,
+            &[],
+        ),
+        "variant \"bce\": data.task = \"multi-label\", but the sweep's is \"single-label\"",
+    );
     assert!(!out.exists(), "nothing written on errors");
 }
 

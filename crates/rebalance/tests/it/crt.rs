@@ -88,6 +88,20 @@ fn classifier_retraining_uses_plain_cross_entropy_unless_asked() {
         run("{ epochs = 2, loss = { kind = \"cross-entropy\", scheme = \"ens\" } }");
     // Stage 1 is the same ENS-weighted training in all three.
     assert_eq!(default["stage1"], weighted["stage1"]);
+    // The report names the loss that trained the final classifier: stage 2's.
+    assert_eq!(
+        (&default["loss"], &default["scheme"]),
+        (&"cross-entropy".into(), &"uniform".into())
+    );
+    assert_eq!(weighted["scheme"], "ens");
+    assert!(
+        default["class_weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w == 1.0),
+        "{default}"
+    );
     // The default second stage is the plain one, not stage 1's weighted loss.
     assert_eq!(metrics(&default), metrics(&plain));
     assert_ne!(metrics(&default), metrics(&weighted));
@@ -113,6 +127,20 @@ fn classifier_retraining_uses_plain_cross_entropy_unless_asked() {
         ),
         "train.stage2.loss.drw_start_epoch = 2: must be left out",
     );
+    // A stage loss that cannot be built for the counts is refused before the run directory
+    // is touched, not after stage 1 has trained.
+    let early = tempfile::tempdir().unwrap();
+    let run = early.path().join("run");
+    let refused = train(
+        &run,
+        &[
+            "--set",
+            "train.stage2={ epochs = 1, loss = { scheme = \"custom\", custom_weights = [1.0, 2.0] } }",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert_eq!(crate::common::stderr(&refused).lines().count(), 1);
+    assert!(!run.join("config.toml").exists());
     // A bad key in the stage's loss names its path.
     assert_one_line_error(
         &train(

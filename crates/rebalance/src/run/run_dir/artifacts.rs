@@ -117,6 +117,11 @@ impl RunDir {
             let _ = std::fs::remove_file(self.path.join(MODEL_PARTIAL));
         }
         saved.with_context(context)?;
+        // On the disk before the rename, as `write_atomic` does: after a power cut the name never
+        // points at a half-written model.
+        std::fs::File::open(self.path.join(MODEL_PARTIAL))
+            .and_then(|file| file.sync_all())
+            .with_context(context)?;
         std::fs::rename(self.path.join(MODEL_PARTIAL), self.path.join(MODEL)).with_context(context)
     }
 

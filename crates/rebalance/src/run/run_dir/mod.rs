@@ -8,25 +8,28 @@
 //! checkpoint/                   burn-train's checkpoints (`model-<epoch>.bpk`, `optim-…`,
 //!                               `scheduler-…`), for `--resume`
 //! train/, valid/                burn-train's per-epoch metric logs
-//! history.json                  the training loss and validation balanced accuracy of every
-//!                               finished epoch, for the training curves
-//! model.bpk                     the trained model
-//! report.json, report.md,       the test evaluation
+//! history.json                  the training loss and validation score (balanced accuracy;
+//!                               multi-label: macro-F1) of every finished epoch, for the curves
+//! model.bpk                     the trained model (`model.partial.bpk` while it is written)
+//! stage2/                       cRT's second stage: burn-train's logs and checkpoints
+//! report.json, report.md,       the test evaluation (`confusion.csv`: single-label)
 //! confusion.csv
-//! predictions.csv               the test split, one row per sample in the split's order: its
-//!                               class index (`target`), then its softmax probability of each
-//!                               class (`score_<class name>`, names as in the report, CSV-quoted
-//!                               where needed), post-hoc adjusted where the run's evaluation is;
-//!                               written by `train` and `eval`
-//! report-posthoc.{json,md},     `rebalance eval --posthoc-tau`
-//! predictions-posthoc.csv
+//! thresholds.json               multi-label: the decision threshold of each label
+//! predictions.csv               the test split, one row per sample in the split's order:
+//!                               single-label, its class index (`target`) then its softmax
+//!                               probability of each class (`score_<class name>`, names as in
+//!                               the report, CSV-quoted where needed), post-hoc adjusted where
+//!                               the run's evaluation is; multi-label, `target_<label>` (0/1)
+//!                               then `score_<label>`; written by `train` and `eval`
+//! report-posthoc.{json,md},     `rebalance eval` with an adjustment (`--posthoc-tau`,
+//! predictions-posthoc.csv       `--target-prior`, `--calibrate`, `--tau-norm`)
 //! finished                      written last, when model, report and plots are committed: the
 //!                               SHA-256 of `model.bpk` and `state.json`; a run without it is
 //!                               unfinished and `--resume` completes it
-//! claim                         the id of the process training the run, while it does
+//! claim                         the host and process id training the run, while it does
 //! ```
 //!
-//! The plots beside them are named by `plots.rs`. Every file is written to a temporary name and
+//! The plots beside them are named by `reporting/plots.rs`. Every file is written to a temporary name and
 //! renamed, so an interrupted run never leaves a half-written one.
 
 mod artifacts;

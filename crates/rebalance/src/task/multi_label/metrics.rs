@@ -1,6 +1,6 @@
 //! burn-train metrics of a multi-label run: macro-F1, micro-F1 (at a threshold of 0.5) and mean
 //! average precision over the epoch, with scikit-learn's definitions
-//! (`multilabel_evaluation.rs`), from the sigmoid probabilities of every validation batch.
+//! (`task/multi_label/evaluation/`), from the sigmoid probabilities of every validation batch.
 //! Averaging per-batch values would not give the epoch's macro-F1 or mAP.
 
 use std::sync::Arc;

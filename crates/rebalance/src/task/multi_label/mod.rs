@@ -223,22 +223,31 @@ impl TaskKind for MultiLabel {
         )
     }
 
-    /// The test split at the thresholds the run recorded (`thresholds.json`); the report,
-    /// `predictions.csv` and plots rewritten.
-    fn reevaluate(
-        trained: &Trained<'_, Self>,
-        model: MultiLabelClassifier,
+    /// The softmax adjustments refused (see `crate::task`).
+    fn check_eval(
+        config: &RunConfig,
+        _data: &MultiLabelData,
         options: &EvalOptions,
-    ) -> anyhow::Result<MultiLabelReport> {
-        let run = trained.run;
+    ) -> anyhow::Result<()> {
         if options.adjusts() {
             bail!(
                 "--posthoc-tau, --target-prior, --calibrate and --tau-norm adjust a softmax \
                  classifier and are for single-label runs; {} is a multi-label run (its \
                  thresholds are tuned with eval.thresholds = \"tuned\")",
-                run.path().display()
+                config.output.dir.display()
             );
         }
+        Ok(())
+    }
+
+    /// The test split at the thresholds the run recorded (`thresholds.json`); the report,
+    /// `predictions.csv` and plots rewritten.
+    fn reevaluate(
+        trained: &Trained<'_, Self>,
+        model: MultiLabelClassifier,
+        _options: &EvalOptions,
+    ) -> anyhow::Result<MultiLabelReport> {
+        let run = trained.run;
         let thresholds = run.read_thresholds(trained.data.num_classes)?;
         let (mut report, predictions) = evaluate(trained, &model, thresholds)?;
         // The training's record: the hardware that trained the model, kept from its report.

@@ -1,5 +1,6 @@
 //! A multi-label run's report (`report.json`, `report.md` and the terminal summary), with
-//! scikit-learn's metric names; the multi-label counterpart of `report.rs`.
+//! scikit-learn's metric names; the multi-label counterpart of
+//! `task/single_label/report.rs`.
 
 use rebalance_data::Task;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
-//! Inference: a trained model's test evaluation (`rebalance eval` rebuilds the model from
-//! its run directory alone) and the report of a run.
+//! A single-label model's test evaluation (confusion matrix, calibration, predictions), the
+//! report of a run, and `rebalance eval`'s adjustments of a run's logits.
 
 use anyhow::Context;
 use burn::data::dataloader::batcher::Batcher;
@@ -119,23 +119,12 @@ fn logits_of(
     Ok((logits, targets))
 }
 
-/// `rebalance eval` of a single-label run (`crate::run::training::eval_run` rebuilt `model` from
-/// the run directory alone): evaluates it on the test split with the post-hoc logit
-/// adjustment of its config's `eval.posthoc_tau` and rewrites the run's report,
-/// `predictions.csv` and plots. With any of `options` (another `τ`, a target prior,
-/// temperature scaling fitted on the validation split, τ-normalisation) it writes
-/// `report-posthoc.*` and `predictions-posthoc.csv` instead, beside the run's own.
+/// `eval`'s checks of a single-label run before its state and model are read: `--calibrate`
+/// and `--tau-norm auto` fit on the validation split, which the run's data must have.
 ///
 /// # Errors
-/// `--calibrate` or `--tau-norm auto` without a validation split; an unreadable or malformed
-/// target prior.
-pub(crate) fn reevaluate(
-    trained: &Trained<'_, SingleLabel>,
-    model: Classifier,
-    options: &EvalOptions,
-) -> anyhow::Result<Report> {
-    let (config, data, run) = (trained.config, trained.data, trained.run);
-    let (batcher, device, counts) = (trained.batcher, trained.device, trained.counts);
+/// One of them without a validation split.
+pub(crate) fn check_eval(data: &LongTailData, options: &EvalOptions) -> anyhow::Result<()> {
     let needs_validation = [
         (options.calibrate, "--calibrate temperature"),
         (options.tau_norm == Some(TauNorm::Auto), "--tau-norm auto"),
@@ -148,6 +137,28 @@ pub(crate) fn reevaluate(
              data.validation_per_class (synthetic) or data.validation_fraction"
         );
     }
+    if let Some(prior) = &options.target_prior {
+        prior.log_prior(data.num_classes)?;
+    }
+    Ok(())
+}
+
+/// `rebalance eval` of a single-label run (`crate::run::training::eval_run` rebuilt `model` from
+/// the run directory alone): evaluates it on the test split with the post-hoc logit
+/// adjustment of its config's `eval.posthoc_tau` and rewrites the run's report,
+/// `predictions.csv` and plots. With any of `options` (another `τ`, a target prior,
+/// temperature scaling fitted on the validation split, τ-normalisation) it writes
+/// `report-posthoc.*` and `predictions-posthoc.csv` instead, beside the run's own.
+///
+/// # Errors
+/// An unreadable or malformed target prior.
+pub(crate) fn reevaluate(
+    trained: &Trained<'_, SingleLabel>,
+    model: Classifier,
+    options: &EvalOptions,
+) -> anyhow::Result<Report> {
+    let (config, data, run) = (trained.config, trained.data, trained.run);
+    let (batcher, device, counts) = (trained.batcher, trained.device, trained.counts);
     let num_classes = data.num_classes;
     let log_target = match &options.target_prior {
         Some(prior) => Some(prior.log_prior(num_classes)?),
@@ -244,8 +255,8 @@ pub(crate) fn reevaluate(
     Ok(report)
 }
 
-/// The report of a run: its config's loss and scheme, the class weights in force at the last
-/// epoch, and the test `evaluation`.
+/// The report of a run: the loss and scheme that trained its final classifier (cRT's second
+/// stage's, else `[loss]`), the class weights in force at the end, and the test `evaluation`.
 ///
 /// # Errors
 /// The class weights cannot be computed from `counts`.
@@ -258,16 +269,19 @@ pub(crate) fn run_report(
     wall_seconds: f64,
     posthoc_tau: Option<f64>,
 ) -> anyhow::Result<Report> {
-    let loss_config = &config.loss;
+    // The loss that trained the final classifier: cRT's second stage's, else the last epoch's.
+    let (loss_config, epoch) = match &config.train.stage2 {
+        Some(stage2) => (stage2.loss(), 0),
+        None => (config.loss.clone(), config.train.epochs - 1),
+    };
     let weights = loss_config
-        .class_weights_at(counts, config.train.epochs - 1)?
+        .class_weights_at(counts, epoch)?
         .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
     let mut report = Report::new(
         backend.into(),
         config.train.epochs,
         loss_config.name(),
-        config
-            .loss
+        loss_config
             .weighting()
             .map_or("uniform", |w| w.scheme.name()),
         data.train.class_counts(data.num_classes),

@@ -287,6 +287,14 @@ impl TaskKind for SingleLabel {
         }
     }
 
+    fn check_eval(
+        _config: &RunConfig,
+        data: &LongTailData,
+        options: &EvalOptions,
+    ) -> anyhow::Result<()> {
+        inference::check_eval(data, options)
+    }
+
     fn reevaluate(
         trained: &Trained<'_, Self>,
         model: Classifier,

@@ -18,13 +18,15 @@ pub struct Report {
     pub device: Option<String>,
     /// Epochs trained.
     pub epochs: usize,
-    /// The loss (`kind` of `[loss]`).
+    /// The loss that trained the final classifier (`kind` of `[loss]`; with cRT, of
+    /// `[train.stage2] loss`).
     pub loss: String,
-    /// The weighting scheme.
+    /// That loss's weighting scheme.
     pub scheme: String,
     /// Training samples per class.
     pub train_counts: Vec<usize>,
-    /// The class weights in force at the end of training (all 1 for an unweighted loss).
+    /// The class weights in force at the end of training (all 1 for an unweighted loss; with
+    /// cRT, the second stage's).
     pub class_weights: Vec<f64>,
     /// The class names.
     pub class_names: Vec<String>,

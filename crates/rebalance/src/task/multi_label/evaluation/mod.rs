@@ -1,6 +1,7 @@
 //! Multi-label evaluation: the metrics of scores `[n, L]` (one sigmoid probability per sample
 //! and label, row-major `f32`) against 0/1 targets `[n, L]`, as pure host functions with
-//! scikit-learn's names and definitions. The multi-label counterpart of `evaluation.rs`.
+//! scikit-learn's names and definitions. The multi-label counterpart
+//! of `task/single_label/evaluation.rs`.
 //!
 //! - [`MultiLabelScores::new`] checks the shapes once; a label is predicted positive where its
 //!   score is `>=` its threshold ([`Thresholds`]: one for every label, 0.5 by default, or one
