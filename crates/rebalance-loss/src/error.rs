@@ -14,7 +14,7 @@ pub enum LossError {
     /// A scalar parameter outside its range.
     #[error("{name} = {value}: must be {expected}")]
     InvalidParameter {
-        /// The config field (`gamma`, `smoothing`, `max_margin`, ...).
+        /// The config field (`gamma`, `smoothing`, `tau`, ...).
         name: &'static str,
         /// The rejected value, as written.
         value: String,
@@ -57,11 +57,12 @@ pub enum LossError {
         expected: String,
     },
 
-    /// A config key that the loss kind does not take (`gamma` with `kind = "ldam"`).
+    /// A config key that the loss kind does not take (`gamma` with `kind = "ldam"`, or a
+    /// misspelt key).
     #[error("{key} does not apply to kind = \"{kind}\"; its keys are {keys}")]
     KeyNotForKind {
         /// The key.
-        key: &'static str,
+        key: String,
         /// The loss kind.
         kind: LossKind,
         /// The keys the kind takes, comma-separated.

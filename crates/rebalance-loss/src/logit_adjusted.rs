@@ -2,11 +2,13 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{BuildInputs, LossKeys};
 use crate::cross_entropy::{Smoothing, class_tensor, softmax_cross_entropy};
 use crate::error::check_class_values;
 use crate::reduction::PerSample;
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
 
 /// Configuration of [`LogitAdjusted`], the logit-adjusted loss of Menon et al., "Long-Tail
 /// Learning via Logit Adjustment", ICLR 2021.
@@ -90,6 +92,62 @@ pub(crate) fn check_tau(tau: f64) -> Result<(), LossError> {
             value: tau.to_string(),
             expected: "finite",
         })
+    }
+}
+
+/// `kind = "logit-adjusted"` in a config file: the keys of [`LogitAdjusted`], each defaulting to
+/// [`LogitAdjustedConfig`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogitAdjustedKeys {
+    /// Temperature `τ`, finite.
+    pub tau: f64,
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for LogitAdjustedKeys {
+    fn default() -> Self {
+        let config = LogitAdjustedConfig::new(Vec::new());
+        Self {
+            tau: config.tau,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl LogitAdjustedKeys {
+    /// The loss's config with these keys and `counts`, without class weights.
+    fn config(&self, counts: Vec<u64>) -> LogitAdjustedConfig {
+        LogitAdjustedConfig::new(counts)
+            .with_tau(self.tau)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for LogitAdjustedKeys {
+    fn validate(&self) -> Result<(), LossError> {
+        self.config(Vec::new()).validate()
+    }
+
+    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
+        Ok(self
+            .config(inputs.class_counts())
+            .with_weights(inputs.class_weights(self.weights.as_ref())?)
+            .init(inputs.device)?
+            .into())
+    }
+
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    fn weighting(&self) -> Option<&ClassWeighting> {
+        self.weights.as_ref()
     }
 }
 

@@ -2,12 +2,14 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{BuildInputs, LossKeys};
 use crate::cross_entropy::class_tensor;
 use crate::error::{check_class_values, check_min};
 use crate::logit_adjusted::{check_tau, scaled_log_prior, shifted_cross_entropy};
 use crate::reduction::PerSample;
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
 
 /// Configuration of [`Vs`], the vector-scaling loss of Kini et al., "Label-Imbalanced and
 /// Group-Sensitive Classification under Overparameterization", NeurIPS 2021.
@@ -94,6 +96,66 @@ impl VsConfig {
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
             reduction: self.reduction,
         })
+    }
+}
+
+/// `kind = "vs"` in a config file: the keys of [`Vs`], each defaulting to
+/// [`VsConfig`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VsKeys {
+    /// Exponent `γ >= 0` of the scale `Δ_c = (n_c / n_max)^γ`.
+    pub gamma: f64,
+    /// Temperature `τ` of the additive prior, finite.
+    pub tau: f64,
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for VsKeys {
+    fn default() -> Self {
+        let config = VsConfig::new(Vec::new());
+        Self {
+            gamma: config.gamma,
+            tau: config.tau,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl VsKeys {
+    /// The loss's config with these keys and `counts`, without class weights.
+    fn config(&self, counts: Vec<u64>) -> VsConfig {
+        VsConfig::new(counts)
+            .with_gamma(self.gamma)
+            .with_tau(self.tau)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for VsKeys {
+    fn validate(&self) -> Result<(), LossError> {
+        self.config(Vec::new()).validate()
+    }
+
+    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
+        Ok(self
+            .config(inputs.class_counts())
+            .with_weights(inputs.class_weights(self.weights.as_ref())?)
+            .init(inputs.device)?
+            .into())
+    }
+
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    fn weighting(&self) -> Option<&ClassWeighting> {
+        self.weights.as_ref()
     }
 }
 

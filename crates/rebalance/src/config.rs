@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use rebalance_data::{DataConfig, DataError, Task};
-use rebalance_loss::{LossConfig, LossError, LossKind};
+use rebalance_loss::{LossConfig, LossError};
 use serde::{Deserialize, Serialize};
-use strum::IntoEnumIterator;
 
 use crate::backend::Backend;
 use crate::devices::DeviceSpec;
@@ -674,14 +673,14 @@ impl RunConfig {
     }
 }
 
-/// `path: message`, or `loss.message` for the loss library's own checks of the `[loss]` table,
-/// whose messages start with the key they are about (`beta = 1.2: must be ...`).
+/// `path: message`, or `path.message` for the loss library's errors of a loss table (`[loss]`,
+/// `train.stage2.loss`), whose messages start with the key they are about (`beta = 1.2: must
+/// be ...`).
 fn key_message(path: &str, message: &str) -> String {
     let first = message.split([' ', '[', ':']).next().unwrap_or_default();
-    let loss_key = LossKind::iter().any(|kind| kind.keys().contains(&first))
-        || ["weights", "normalization"].contains(&first);
-    if path == "loss" && loss_key {
-        format!("loss.{message}")
+    let loss_table = path == "loss" || path.ends_with(".loss");
+    if loss_table && LossConfig::is_key(first) {
+        format!("{path}.{message}")
     } else {
         format!("{path}: {message}")
     }
@@ -690,6 +689,7 @@ fn key_message(path: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rebalance_loss::{LdamKeys, LossKind};
 
     fn configs() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
@@ -772,9 +772,9 @@ mod tests {
         )
         .unwrap();
         match &config.loss {
-            LossConfig::Ldam {
+            LossConfig::Ldam(LdamKeys {
                 weights: Some(w), ..
-            } => {
+            }) => {
                 assert_eq!(w.scheme, rebalance_weights::Scheme::Ens { beta: 0.999 });
                 // 1-based epoch 160 is the library's epoch 159.
                 assert_eq!(w.start_epoch, 159);
@@ -788,7 +788,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             config.loss,
-            LossConfig::Ldam { weights: None, .. }
+            LossConfig::Ldam(LdamKeys { weights: None, .. })
         ));
         // The resolved config names the 1-based epoch again.
         let written = RunConfig::from_table(
