@@ -4,12 +4,12 @@ use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::class_tensor;
 use crate::error::check_class_values;
 use crate::logit_adjusted::shifted_cross_entropy;
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`BalancedSoftmax`], from Ren et al., "Balanced Meta-Softmax for
 /// Long-Tailed Visual Recognition", NeurIPS 2020.
@@ -99,25 +99,7 @@ impl BalancedSoftmaxKeys {
 }
 
 impl LossKeys for BalancedSoftmaxKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config(Vec::new()).validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config(inputs.class_counts())
-            .with_weights(inputs.class_weights(self.weights.as_ref())?)
-            .init(inputs.device)?
-            .into())
-    }
-
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
+    through_config!(weighted);
 }
 
 /// Balanced Softmax loss, built by [`BalancedSoftmaxConfig::init`].

@@ -4,12 +4,11 @@ use burn::prelude::*;
 use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::LossKeys;
 use crate::cross_entropy::class_tensor;
 use crate::error::{check_class_values, check_min};
-use crate::label_weighting::no_label_row_weight;
 use crate::sigmoid::SigmoidTerms;
-use crate::{ClassWeighting, ImbalanceLoss, LabelWeighting, LossError, PosWeight, Reduction};
+use crate::{ClassWeighting, LabelWeighting, LossError, PosWeight, Reduction};
 
 /// Configuration of [`WeightedBinaryCrossEntropy`]: sigmoid (one-vs-all) cross-entropy for
 /// single-label targets (class indices, one-hot encoded) and multi-label targets (multi-hot).
@@ -158,41 +157,49 @@ impl SigmoidKeys {
     }
 }
 
+/// The [`LossKeys`] methods of the sigmoid kinds (`SigmoidKeys` here, `SigmoidFocalKeys`),
+/// whose `config()` is their `*Config` without class weights or `pos_weight`: they take
+/// multi-hot targets.
+macro_rules! sigmoid_loss_keys {
+    () => {
+        fn validate(&self) -> Result<(), $crate::LossError> {
+            self.config()
+                .with_pos_weight($crate::PosWeight::given_values(self.pos_weight.as_ref()))
+                .validate()
+        }
+
+        fn build(
+            &self,
+            inputs: &$crate::config::kind::BuildInputs<'_>,
+        ) -> Result<$crate::ImbalanceLoss, $crate::LossError> {
+            Ok(self
+                .config()
+                .with_weights(inputs.class_weights(self.weights.as_ref())?)
+                .with_pos_weight(inputs.pos_weight(self.pos_weight.as_ref())?)
+                .init(inputs.device)?
+                .into())
+        }
+
+        $crate::config::kind::reduction_and_weights!();
+
+        fn multi_label(&self) -> Result<(), &'static str> {
+            Ok(())
+        }
+
+        fn no_label_row_weight(&self) -> Option<f64> {
+            $crate::label_weighting::no_label_row_weight(
+                self.weights.is_some(),
+                self.label_weighting,
+                self.no_label_weight,
+            )
+        }
+    };
+}
+
+pub(crate) use sigmoid_loss_keys;
+
 impl LossKeys for SigmoidKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config()
-            .with_pos_weight(PosWeight::given_values(self.pos_weight.as_ref()))
-            .validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config()
-            .with_weights(inputs.class_weights(self.weights.as_ref())?)
-            .with_pos_weight(inputs.pos_weight(self.pos_weight.as_ref())?)
-            .init(inputs.device)?
-            .into())
-    }
-
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
-
-    fn multi_label(&self) -> Result<(), &'static str> {
-        Ok(())
-    }
-
-    fn no_label_row_weight(&self) -> Option<f64> {
-        no_label_row_weight(
-            self.weights.is_some(),
-            self.label_weighting,
-            self.no_label_weight,
-        )
-    }
+    sigmoid_loss_keys!();
 }
 
 /// One-vs-all binary cross-entropy, built by [`WeightedBinaryCrossEntropyConfig::init`].

@@ -5,11 +5,11 @@ use rebalance_weights::{ClassCounts, ClassWeights, Scheme};
 use serde::{Deserialize, Serialize};
 
 use crate::binary_cross_entropy::check_label_weighting;
-use crate::config::kind::{BuildInputs, LossKeys};
-use crate::error::check_min;
+use crate::config::kind::{LossKeys, through_config};
+use crate::error::{check_min, refuse_given};
 use crate::label_weighting::no_label_row_weight;
 use crate::{
-    ImbalanceLoss, LabelWeighting, LossError, Reduction, SigmoidFocal, SigmoidFocalConfig,
+    LabelWeighting, LossError, Reduction, SigmoidFocal, SigmoidFocalConfig,
     WeightedBinaryCrossEntropy, WeightedBinaryCrossEntropyConfig, WeightedCrossEntropy,
     WeightedCrossEntropyConfig,
 };
@@ -197,16 +197,7 @@ impl ClassBalancedKeys {
 }
 
 impl LossKeys for ClassBalancedKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config(Vec::new()).validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config(inputs.class_counts())
-            .init(inputs.device)?
-            .into())
-    }
+    through_config!();
 
     fn reduction(&self) -> Reduction {
         self.reduction
@@ -273,35 +264,27 @@ impl TryFrom<ClassBalancedTable> for ClassBalancedKeys {
     type Error = LossError;
 
     fn try_from(table: ClassBalancedTable) -> Result<Self, LossError> {
-        if let Some(value) = table.gamma
-            && table.base != ClassBalancedBase::Focal
-        {
-            return Err(LossError::InvalidParameter {
-                name: "gamma",
-                value: value.to_string(),
-                expected: "given only with base = \"focal\" (the softmax and sigmoid bases \
-                           have no γ)",
-            });
+        if table.base != ClassBalancedBase::Focal {
+            refuse_given(
+                [("gamma", table.gamma.map(|g| g.to_string()))],
+                "given only with base = \"focal\" (the softmax and sigmoid bases have no γ)",
+            )?;
         }
         if table.base == ClassBalancedBase::Softmax {
-            let given = [
-                (
-                    "label_weighting",
-                    table.label_weighting.map(|l| l.to_string()),
-                ),
-                (
-                    "no_label_weight",
-                    table.no_label_weight.map(|w| w.to_string()),
-                ),
-            ];
-            if let Some((name, Some(value))) = given.into_iter().find(|(_, v)| v.is_some()) {
-                return Err(LossError::InvalidParameter {
-                    name,
-                    value,
-                    expected: "given only with base = \"sigmoid\" or \"focal\" (the softmax \
-                               base has one true class per sample)",
-                });
-            }
+            refuse_given(
+                [
+                    (
+                        "label_weighting",
+                        table.label_weighting.map(|l| l.to_string()),
+                    ),
+                    (
+                        "no_label_weight",
+                        table.no_label_weight.map(|w| w.to_string()),
+                    ),
+                ],
+                "given only with base = \"sigmoid\" or \"focal\" (the softmax base has one \
+                 true class per sample)",
+            )?;
         }
         let defaults = ClassBalancedKeys::default();
         Ok(ClassBalancedKeys {

@@ -4,7 +4,7 @@ use burn::prelude::*;
 use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
 use crate::error::{check_class_values, check_min};
 use crate::reduction::PerSample;
 use crate::{ClassWeighting, ImbalanceLoss, LabelAwareSmoothing, LossError, Reduction};
@@ -184,13 +184,7 @@ impl LossKeys for CrossEntropyKeys {
             .into())
     }
 
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
+    reduction_and_weights!();
 }
 
 /// Softmax cross-entropy with optional class weights, label smoothing and ignore index.

@@ -184,3 +184,22 @@ pub(crate) fn check_class_values(
         None => Ok(()),
     }
 }
+
+/// Refuses the first of `keys` that is given (its value `Some`, as written):
+/// `name = value: must be {expected}`.
+pub(crate) fn refuse_given<const N: usize>(
+    keys: [(&'static str, Option<String>); N],
+    expected: &'static str,
+) -> Result<(), LossError> {
+    match keys
+        .into_iter()
+        .find_map(|(name, value)| Some((name, value?)))
+    {
+        Some((name, value)) => Err(LossError::InvalidParameter {
+            name,
+            value,
+            expected,
+        }),
+        None => Ok(()),
+    }
+}

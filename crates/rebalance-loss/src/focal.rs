@@ -4,7 +4,7 @@ use burn::prelude::*;
 use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
 use crate::cross_entropy::{RowLogSoftmax, class_tensor};
 use crate::error::{check_class_values, check_min};
 use crate::reduction::PerSample;
@@ -114,13 +114,7 @@ impl LossKeys for FocalKeys {
             .into())
     }
 
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
+    reduction_and_weights!();
 }
 
 /// Multi-class focal loss, built by [`FocalConfig::init`].

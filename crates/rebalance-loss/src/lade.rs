@@ -4,13 +4,13 @@ use burn::prelude::*;
 use rebalance_weights::{ClassCounts, WeightError};
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::class_tensor;
 use crate::error::check_min;
 use crate::logit_adjusted::shifted_cross_entropy;
 use crate::reduction::PerSample;
 use crate::sigmoid::one_hot_targets;
-use crate::{ImbalanceLoss, LossError, Reduction};
+use crate::{LossError, Reduction};
 
 /// Configuration of [`Lade`], the label-distribution-disentangling loss of Hong et al.,
 /// "Disentangling Label Distribution for Long-tailed Visual Recognition", CVPR 2021.
@@ -146,16 +146,7 @@ impl LadeKeys {
 }
 
 impl LossKeys for LadeKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config(Vec::new()).validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config(inputs.class_counts())
-            .init(inputs.device)?
-            .into())
-    }
+    through_config!();
 
     fn reduction(&self) -> Reduction {
         self.reduction

@@ -5,10 +5,10 @@ use burn::tensor::IndexingUpdateOp;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::{RowLogSoftmax, class_tensor};
 use crate::error::{check_class_values, check_min};
-use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`Ldam`], the label-distribution-aware margin loss of Cao et al.,
 /// "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019.
@@ -137,25 +137,7 @@ impl LdamKeys {
 }
 
 impl LossKeys for LdamKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config(Vec::new()).validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config(inputs.class_counts())
-            .with_weights(inputs.class_weights(self.weights.as_ref())?)
-            .init(inputs.device)?
-            .into())
-    }
-
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
+    through_config!(weighted);
 }
 
 /// LDAM loss, built by [`LdamConfig::init`].

@@ -4,11 +4,11 @@ use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::{Smoothing, class_tensor, softmax_cross_entropy};
 use crate::error::check_class_values;
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`LogitAdjusted`], the logit-adjusted loss of Menon et al., "Long-Tail
 /// Learning via Logit Adjustment", ICLR 2021.
@@ -130,25 +130,7 @@ impl LogitAdjustedKeys {
 }
 
 impl LossKeys for LogitAdjustedKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config(Vec::new()).validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config(inputs.class_counts())
-            .with_weights(inputs.class_weights(self.weights.as_ref())?)
-            .init(inputs.device)?
-            .into())
-    }
-
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
+    through_config!(weighted);
 }
 
 /// Logit-adjusted softmax cross-entropy, built by [`LogitAdjustedConfig::init`].

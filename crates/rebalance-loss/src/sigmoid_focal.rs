@@ -4,13 +4,14 @@ use burn::prelude::*;
 use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
-use crate::binary_cross_entropy::{check_label_weighting, check_sigmoid_vectors};
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::binary_cross_entropy::{
+    check_label_weighting, check_sigmoid_vectors, sigmoid_loss_keys,
+};
+use crate::config::kind::LossKeys;
 use crate::cross_entropy::class_tensor;
 use crate::error::check_min;
-use crate::label_weighting::no_label_row_weight;
 use crate::sigmoid::SigmoidTerms;
-use crate::{ClassWeighting, ImbalanceLoss, LabelWeighting, LossError, PosWeight, Reduction};
+use crate::{ClassWeighting, LabelWeighting, LossError, PosWeight, Reduction};
 
 /// Configuration of [`SigmoidFocal`], the focal loss of Lin et al., "Focal Loss for Dense
 /// Object Detection", ICCV 2017, as torchvision's `sigmoid_focal_loss`, with class weights and
@@ -145,40 +146,7 @@ impl SigmoidFocalKeys {
 }
 
 impl LossKeys for SigmoidFocalKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config()
-            .with_pos_weight(PosWeight::given_values(self.pos_weight.as_ref()))
-            .validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config()
-            .with_weights(inputs.class_weights(self.weights.as_ref())?)
-            .with_pos_weight(inputs.pos_weight(self.pos_weight.as_ref())?)
-            .init(inputs.device)?
-            .into())
-    }
-
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
-
-    fn multi_label(&self) -> Result<(), &'static str> {
-        Ok(())
-    }
-
-    fn no_label_row_weight(&self) -> Option<f64> {
-        no_label_row_weight(
-            self.weights.is_some(),
-            self.label_weighting,
-            self.no_label_weight,
-        )
-    }
+    sigmoid_loss_keys!();
 }
 
 /// Sigmoid focal loss, built by [`SigmoidFocalConfig::init`].

@@ -4,12 +4,12 @@ use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys};
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::class_tensor;
 use crate::error::{check_class_values, check_min};
 use crate::logit_adjusted::{check_tau, scaled_log_prior, shifted_cross_entropy};
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`Vs`], the vector-scaling loss of Kini et al., "Label-Imbalanced and
 /// Group-Sensitive Classification under Overparameterization", NeurIPS 2021.
@@ -138,25 +138,7 @@ impl VsKeys {
 }
 
 impl LossKeys for VsKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config(Vec::new()).validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config(inputs.class_counts())
-            .with_weights(inputs.class_weights(self.weights.as_ref())?)
-            .init(inputs.device)?
-            .into())
-    }
-
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-
-    fn weighting(&self) -> Option<&ClassWeighting> {
-        self.weights.as_ref()
-    }
+    through_config!(weighted);
 }
 
 /// Vector-scaling loss, built by [`VsConfig::init`].

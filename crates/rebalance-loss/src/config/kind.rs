@@ -107,3 +107,58 @@ impl BuildInputs<'_> {
         Ok(Some(values))
     }
 }
+
+/// [`LossKeys::reduction`] and [`LossKeys::weighting`] of a `*Keys` with `reduction` and
+/// `weights` fields.
+macro_rules! reduction_and_weights {
+    () => {
+        fn reduction(&self) -> $crate::Reduction {
+            self.reduction
+        }
+
+        fn weighting(&self) -> Option<&$crate::ClassWeighting> {
+            self.weights.as_ref()
+        }
+    };
+}
+
+/// [`LossKeys::validate`] and [`LossKeys::build`] of a kind whose loss is its `*Config` for the
+/// class counts, `self.config(counts)`: the `*Config`'s checks (no counts needed) and its
+/// `init`. `through_config!(weighted)` builds it with the epoch's class weights (its `*Keys`
+/// has `weights` and `reduction` fields) and adds [`reduction_and_weights`].
+macro_rules! through_config {
+    () => {
+        $crate::config::kind::through_config!(@validate);
+
+        fn build(
+            &self,
+            inputs: &$crate::config::kind::BuildInputs<'_>,
+        ) -> Result<$crate::ImbalanceLoss, $crate::LossError> {
+            Ok(self.config(inputs.class_counts()).init(inputs.device)?.into())
+        }
+    };
+    (weighted) => {
+        $crate::config::kind::through_config!(@validate);
+
+        fn build(
+            &self,
+            inputs: &$crate::config::kind::BuildInputs<'_>,
+        ) -> Result<$crate::ImbalanceLoss, $crate::LossError> {
+            let weights = inputs.class_weights(self.weights.as_ref())?;
+            Ok(self
+                .config(inputs.class_counts())
+                .with_weights(weights)
+                .init(inputs.device)?
+                .into())
+        }
+
+        $crate::config::kind::reduction_and_weights!();
+    };
+    (@validate) => {
+        fn validate(&self) -> Result<(), $crate::LossError> {
+            self.config(Vec::new()).validate()
+        }
+    };
+}
+
+pub(crate) use {reduction_and_weights, through_config};

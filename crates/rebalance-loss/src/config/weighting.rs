@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::LossError;
 use crate::config::table::keyed_message;
+use crate::error::refuse_given;
 
 /// Class weights computed from the training counts, optionally deferred (DRW).
 ///
@@ -121,21 +122,17 @@ impl WeightKeys {
             self.custom_weights,
         )?;
         if scheme == Scheme::Uniform {
-            let given = [
-                ("normalize", self.normalize.map(|n| n.to_string())),
-                ("zero_count", self.zero_count.map(|z| z.to_string())),
-                (
-                    "drw_start_epoch",
-                    self.drw_start_epoch.map(|e| e.to_string()),
-                ),
-            ];
-            if let Some((name, Some(value))) = given.into_iter().find(|(_, v)| v.is_some()) {
-                return Err(LossError::InvalidParameter {
-                    name,
-                    value,
-                    expected: "given with class weights: set scheme (uniform has none)",
-                });
-            }
+            refuse_given(
+                [
+                    ("normalize", self.normalize.map(|n| n.to_string())),
+                    ("zero_count", self.zero_count.map(|z| z.to_string())),
+                    (
+                        "drw_start_epoch",
+                        self.drw_start_epoch.map(|e| e.to_string()),
+                    ),
+                ],
+                "given with class weights: set scheme (uniform has none)",
+            )?;
             return Ok(None);
         }
         Ok(Some(ClassWeighting {
