@@ -115,9 +115,20 @@ impl LossConfig {
         epoch: usize,
         device: &Device,
     ) -> Result<ImbalanceLoss, LossError> {
+        self.build(counts, counts.total(), epoch, device)
+    }
+
+    /// The loss for `epoch`, with `samples` training rows for `pos_weight = "balanced"`.
+    fn build(
+        &self,
+        counts: &ClassCounts,
+        samples: u64,
+        epoch: usize,
+        device: &Device,
+    ) -> Result<ImbalanceLoss, LossError> {
         self.as_keys().build(&BuildInputs {
             counts,
-            samples: counts.total(),
+            samples,
             epoch,
             device,
         })
@@ -156,12 +167,7 @@ impl LossConfig {
         device: &Device,
     ) -> Result<MultiLabelLoss, LossError> {
         self.check_multi_label()?;
-        let loss = self.as_keys().build(&BuildInputs {
-            counts: label_counts,
-            samples,
-            epoch,
-            device,
-        })?;
+        let loss = self.build(label_counts, samples, epoch, device)?;
         // `check_multi_label` has refused every kind that builds none.
         MultiLabelLoss::from_loss(loss).ok_or(LossError::NotMultiLabel {
             kind: self.kind(),
