@@ -24,7 +24,10 @@ use std::time::{Duration, Instant};
 use burn::nn::loss::{BinaryCrossEntropyLossConfig, CrossEntropyLossConfig};
 use burn::prelude::*;
 use criterion::Criterion;
-use rebalance_loss::{ClassWeighting, ImbalanceLoss, LossConfig, Reduction};
+use rebalance_loss::{
+    ClassBalancedKeys, ClassWeighting, CrossEntropyKeys, FocalKeys, ImbalanceLoss, LdamKeys,
+    LogitAdjustedKeys, LossConfig, LossKind, Reduction, SigmoidFocalKeys, SigmoidKeys,
+};
 use rebalance_weights::{ClassCounts, Scheme};
 
 const BATCH: usize = 1024;
@@ -39,92 +42,73 @@ fn ens() -> Option<ClassWeighting> {
 }
 
 fn losses() -> Vec<(&'static str, LossConfig)> {
-    let wm = Reduction::WeightedMean;
     vec![
         (
             "weighted CE",
-            LossConfig::CrossEntropy {
+            LossConfig::CrossEntropy(CrossEntropyKeys {
                 weights: ens(),
-                smoothing: 0.0,
-                label_aware: None,
-                ignore_index: None,
-                reduction: wm,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "weighted CE + smoothing",
-            LossConfig::CrossEntropy {
+            LossConfig::CrossEntropy(CrossEntropyKeys {
                 weights: ens(),
                 smoothing: 0.1,
-                label_aware: None,
-                ignore_index: None,
-                reduction: wm,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "focal",
-            LossConfig::Focal {
+            LossConfig::Focal(FocalKeys {
                 gamma: 2.0,
                 weights: ens(),
-                reduction: wm,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "sigmoid BCE",
-            LossConfig::Sigmoid {
+            LossConfig::Sigmoid(SigmoidKeys {
                 weights: ens(),
-                pos_weight: None,
-                label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
-                no_label_weight: 0.0,
-                reduction: wm,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "sigmoid focal",
-            LossConfig::SigmoidFocal {
+            LossConfig::SigmoidFocal(SigmoidFocalKeys {
                 gamma: 2.0,
                 alpha: 0.25,
                 weights: ens(),
-                pos_weight: None,
-                label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
-                no_label_weight: 0.0,
-                reduction: wm,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "class-balanced focal",
-            LossConfig::ClassBalanced {
+            LossConfig::ClassBalanced(ClassBalancedKeys {
                 beta: 0.9999,
                 base: rebalance_loss::ClassBalancedBase::Focal,
                 gamma: 2.0,
-                label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
-                no_label_weight: 0.0,
                 reduction: Reduction::Mean,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "LDAM-DRW",
-            LossConfig::Ldam {
-                max_margin: 0.5,
-                scale: 30.0,
+            LossConfig::Ldam(LdamKeys {
                 weights: ens(),
-                reduction: wm,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "logit-adjusted",
-            LossConfig::LogitAdjusted {
+            LossConfig::LogitAdjusted(LogitAdjustedKeys {
                 tau: 1.0,
-                weights: None,
-                reduction: wm,
-            },
+                ..Default::default()
+            }),
         ),
         (
             "balanced softmax",
-            LossConfig::BalancedSoftmax {
-                weights: None,
-                reduction: wm,
-            },
+            LossConfig::with_defaults(LossKind::BalancedSoftmax),
         ),
     ]
 }

@@ -2,12 +2,14 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::class_tensor;
 use crate::error::check_class_values;
 use crate::logit_adjusted::shifted_cross_entropy;
 use crate::reduction::PerSample;
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`BalancedSoftmax`], from Ren et al., "Balanced Meta-Softmax for
 /// Long-Tailed Visual Recognition", NeurIPS 2020.
@@ -65,6 +67,39 @@ impl BalancedSoftmaxConfig {
             reduction: self.reduction,
         })
     }
+}
+
+/// `kind = "balanced-softmax"` in a config file: the keys of [`BalancedSoftmax`], each
+/// defaulting to [`BalancedSoftmaxConfig`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BalancedSoftmaxKeys {
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for BalancedSoftmaxKeys {
+    fn default() -> Self {
+        let config = BalancedSoftmaxConfig::new(Vec::new());
+        Self {
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl BalancedSoftmaxKeys {
+    /// The loss's config with these keys and `counts`, without class weights.
+    fn config(&self, counts: Vec<u64>) -> BalancedSoftmaxConfig {
+        BalancedSoftmaxConfig::new(counts).with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for BalancedSoftmaxKeys {
+    through_config!(weighted);
 }
 
 /// Balanced Softmax loss, built by [`BalancedSoftmaxConfig::init`].

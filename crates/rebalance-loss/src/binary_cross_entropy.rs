@@ -2,11 +2,13 @@
 
 use burn::prelude::*;
 use rebalance_weights::ClassWeights;
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::LossKeys;
 use crate::cross_entropy::class_tensor;
 use crate::error::{check_class_values, check_min};
 use crate::sigmoid::SigmoidTerms;
-use crate::{LabelWeighting, LossError, Reduction};
+use crate::{ClassWeighting, LabelWeighting, LossError, PosWeight, Reduction};
 
 /// Configuration of [`WeightedBinaryCrossEntropy`]: sigmoid (one-vs-all) cross-entropy for
 /// single-label targets (class indices, one-hot encoded) and multi-label targets (multi-hot).
@@ -112,6 +114,92 @@ pub(crate) fn check_sigmoid_vectors(
         check_class_values("pos_weight", pos_weight, weights.map(<[f64]>::len))?;
     }
     Ok(())
+}
+
+/// `kind = "sigmoid"` in a config file: the keys of [`WeightedBinaryCrossEntropy`], each
+/// defaulting to [`WeightedBinaryCrossEntropyConfig`]'s. Takes multi-hot targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigmoidKeys {
+    /// Per-class weight of the positive terms: values, or `balanced` from the counts.
+    pub pos_weight: Option<PosWeight>,
+    /// How class weights weigh a multi-hot row.
+    pub label_weighting: LabelWeighting,
+    /// Under `positive-sum`, the weight of a row without a positive label.
+    pub no_label_weight: f64,
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for SigmoidKeys {
+    fn default() -> Self {
+        let config = WeightedBinaryCrossEntropyConfig::new();
+        Self {
+            pos_weight: config.pos_weight.map(PosWeight::Values),
+            label_weighting: config.label_weighting,
+            no_label_weight: config.no_label_weight,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl SigmoidKeys {
+    /// The loss's config with these keys, without class weights or `pos_weight`.
+    fn config(&self) -> WeightedBinaryCrossEntropyConfig {
+        WeightedBinaryCrossEntropyConfig::new()
+            .with_label_weighting(self.label_weighting)
+            .with_no_label_weight(self.no_label_weight)
+            .with_reduction(self.reduction)
+    }
+}
+
+/// The [`LossKeys`] methods of the sigmoid kinds (`SigmoidKeys` here, `SigmoidFocalKeys`),
+/// whose `config()` is their `*Config` without class weights or `pos_weight`: they take
+/// multi-hot targets.
+macro_rules! sigmoid_loss_keys {
+    () => {
+        fn validate(&self) -> Result<(), $crate::LossError> {
+            self.config()
+                .with_pos_weight($crate::PosWeight::given_values(self.pos_weight.as_ref()))
+                .validate()
+        }
+
+        fn build(
+            &self,
+            inputs: &$crate::config::kind::BuildInputs<'_>,
+        ) -> Result<$crate::ImbalanceLoss, $crate::LossError> {
+            Ok(self
+                .config()
+                .with_weights(inputs.class_weights(self.weights.as_ref())?)
+                .with_pos_weight(inputs.pos_weight(self.pos_weight.as_ref())?)
+                .init(inputs.device)?
+                .into())
+        }
+
+        $crate::config::kind::reduction_and_weights!();
+
+        fn multi_label(&self) -> Result<(), &'static str> {
+            Ok(())
+        }
+
+        fn no_label_row_weight(&self) -> Option<f64> {
+            $crate::label_weighting::no_label_row_weight(
+                self.weights.is_some(),
+                self.label_weighting,
+                self.no_label_weight,
+            )
+        }
+    };
+}
+
+pub(crate) use sigmoid_loss_keys;
+
+impl LossKeys for SigmoidKeys {
+    sigmoid_loss_keys!();
 }
 
 /// One-vs-all binary cross-entropy, built by [`WeightedBinaryCrossEntropyConfig::init`].

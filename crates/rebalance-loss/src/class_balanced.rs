@@ -2,9 +2,12 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, Scheme};
+use serde::{Deserialize, Serialize};
 
 use crate::binary_cross_entropy::check_label_weighting;
-use crate::error::check_min;
+use crate::config::kind::{LossKeys, through_config};
+use crate::error::{check_min, refuse_given};
+use crate::label_weighting::no_label_row_weight;
 use crate::{
     LabelWeighting, LossError, Reduction, SigmoidFocal, SigmoidFocalConfig,
     WeightedBinaryCrossEntropy, WeightedBinaryCrossEntropyConfig, WeightedCrossEntropy,
@@ -141,6 +144,171 @@ impl ClassBalancedConfig {
             ),
         };
         Ok(ClassBalanced { loss })
+    }
+}
+
+/// `kind = "class-balanced"` in a config file: the keys of [`ClassBalanced`], each defaulting
+/// to [`ClassBalancedConfig`]'s. Its class weights are the effective-number ones of `beta`,
+/// so it takes no class-weight keys. A file gives `gamma` with the focal base only, and
+/// `label_weighting` and `no_label_weight` with the sigmoid and focal bases (and they are
+/// written so).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ClassBalancedTable", into = "ClassBalancedTable")]
+pub struct ClassBalancedKeys {
+    /// `β` of the effective number, in `[0, 1)`.
+    pub beta: f64,
+    /// The base loss.
+    pub base: ClassBalancedBase,
+    /// Focusing parameter `γ` of the focal base, finite and `>= 0`.
+    pub gamma: f64,
+    /// How the sigmoid and focal bases weigh a multi-hot row.
+    pub label_weighting: LabelWeighting,
+    /// Under `positive-sum`, the weight of a row without a positive label.
+    pub no_label_weight: f64,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for ClassBalancedKeys {
+    fn default() -> Self {
+        let config = ClassBalancedConfig::new(Vec::new());
+        Self {
+            beta: config.beta,
+            base: config.base,
+            gamma: config.gamma,
+            label_weighting: config.label_weighting,
+            no_label_weight: config.no_label_weight,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl ClassBalancedKeys {
+    /// The loss's config with these keys and `counts`.
+    fn config(&self, counts: Vec<u64>) -> ClassBalancedConfig {
+        ClassBalancedConfig::new(counts)
+            .with_beta(self.beta)
+            .with_base(self.base)
+            .with_gamma(self.gamma)
+            .with_label_weighting(self.label_weighting)
+            .with_no_label_weight(self.no_label_weight)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for ClassBalancedKeys {
+    through_config!();
+
+    fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    fn multi_label(&self) -> Result<(), &'static str> {
+        match self.base {
+            ClassBalancedBase::Softmax => Err("its base = \"softmax\" has one true class per \
+                                               sample; use base = \"focal\" or \"sigmoid\""),
+            ClassBalancedBase::Sigmoid | ClassBalancedBase::Focal => Ok(()),
+        }
+    }
+
+    fn no_label_row_weight(&self) -> Option<f64> {
+        no_label_row_weight(
+            self.base != ClassBalancedBase::Softmax,
+            self.label_weighting,
+            self.no_label_weight,
+        )
+    }
+
+    fn class_weights_at(
+        &self,
+        counts: &ClassCounts,
+        _epoch: usize,
+    ) -> Result<Option<ClassWeights>, LossError> {
+        self.config(counts.as_slice().to_vec())
+            .class_weights()
+            .map(Some)
+    }
+}
+
+/// [`ClassBalancedKeys`] as a config file writes them: `gamma` with the focal base only,
+/// `label_weighting` and `no_label_weight` with the sigmoid and focal bases.
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ClassBalancedTable {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gamma: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label_weighting: Option<LabelWeighting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_label_weight: Option<f64>,
+    base: ClassBalancedBase,
+    beta: f64,
+    reduction: Reduction,
+}
+
+impl Default for ClassBalancedTable {
+    fn default() -> Self {
+        let keys = ClassBalancedKeys::default();
+        Self {
+            gamma: None,
+            label_weighting: None,
+            no_label_weight: None,
+            base: keys.base,
+            beta: keys.beta,
+            reduction: keys.reduction,
+        }
+    }
+}
+
+impl TryFrom<ClassBalancedTable> for ClassBalancedKeys {
+    type Error = LossError;
+
+    fn try_from(table: ClassBalancedTable) -> Result<Self, LossError> {
+        if table.base != ClassBalancedBase::Focal {
+            refuse_given(
+                [("gamma", table.gamma.map(|g| g.to_string()))],
+                "given only with base = \"focal\" (the softmax and sigmoid bases have no γ)",
+            )?;
+        }
+        if table.base == ClassBalancedBase::Softmax {
+            refuse_given(
+                [
+                    (
+                        "label_weighting",
+                        table.label_weighting.map(|l| l.to_string()),
+                    ),
+                    (
+                        "no_label_weight",
+                        table.no_label_weight.map(|w| w.to_string()),
+                    ),
+                ],
+                "given only with base = \"sigmoid\" or \"focal\" (the softmax base has one \
+                 true class per sample)",
+            )?;
+        }
+        let defaults = ClassBalancedKeys::default();
+        Ok(ClassBalancedKeys {
+            beta: table.beta,
+            base: table.base,
+            gamma: table.gamma.unwrap_or(defaults.gamma),
+            label_weighting: table.label_weighting.unwrap_or(defaults.label_weighting),
+            no_label_weight: table.no_label_weight.unwrap_or(defaults.no_label_weight),
+            reduction: table.reduction,
+        })
+    }
+}
+
+impl From<ClassBalancedKeys> for ClassBalancedTable {
+    fn from(keys: ClassBalancedKeys) -> Self {
+        let multi_hot = keys.base != ClassBalancedBase::Softmax;
+        ClassBalancedTable {
+            gamma: (keys.base == ClassBalancedBase::Focal).then_some(keys.gamma),
+            label_weighting: multi_hot.then_some(keys.label_weighting),
+            no_label_weight: multi_hot.then_some(keys.no_label_weight),
+            base: keys.base,
+            beta: keys.beta,
+            reduction: keys.reduction,
+        }
     }
 }
 

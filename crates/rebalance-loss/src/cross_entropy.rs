@@ -2,10 +2,12 @@
 
 use burn::prelude::*;
 use rebalance_weights::ClassWeights;
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
 use crate::error::{check_class_values, check_min};
 use crate::reduction::PerSample;
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, ImbalanceLoss, LabelAwareSmoothing, LossError, Reduction};
 
 /// Configuration of [`WeightedCrossEntropy`].
 ///
@@ -114,6 +116,75 @@ impl WeightedCrossEntropyConfig {
             reduction: self.reduction,
         })
     }
+}
+
+/// `kind = "cross-entropy"` in a config file: the keys of [`WeightedCrossEntropy`], each
+/// defaulting to [`WeightedCrossEntropyConfig`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrossEntropyKeys {
+    /// Label smoothing `ε` in `[0, 1]`.
+    pub smoothing: f64,
+    /// Label-aware smoothing: `ε` by the target's class count, instead of `smoothing`.
+    pub label_aware: Option<LabelAwareSmoothing>,
+    /// Target index excluded from the loss.
+    pub ignore_index: Option<usize>,
+    /// Class weights (the class-weight keys); `None` for the plain loss.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for CrossEntropyKeys {
+    fn default() -> Self {
+        let config = WeightedCrossEntropyConfig::new();
+        Self {
+            smoothing: config.smoothing,
+            label_aware: None,
+            ignore_index: config.ignore_index,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl CrossEntropyKeys {
+    /// The loss's config with these keys, without class weights or label-aware `ε`.
+    fn config(&self) -> WeightedCrossEntropyConfig {
+        WeightedCrossEntropyConfig::new()
+            .with_smoothing(self.smoothing)
+            .with_ignore_index(self.ignore_index)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for CrossEntropyKeys {
+    fn validate(&self) -> Result<(), LossError> {
+        if let Some(label_aware) = &self.label_aware {
+            label_aware.validate()?;
+        }
+        self.config()
+            // A stand-in ε (the real ones need the counts) for the check that excludes
+            // `smoothing`.
+            .with_class_smoothing(self.label_aware.map(|_| vec![0.0]))
+            .validate()
+    }
+
+    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
+        let class_smoothing = match &self.label_aware {
+            Some(label_aware) => Some(label_aware.epsilons(inputs.counts)?),
+            None => None,
+        };
+        Ok(self
+            .config()
+            .with_weights(inputs.class_weights(self.weights.as_ref())?)
+            .with_class_smoothing(class_smoothing)
+            .init(inputs.device)?
+            .into())
+    }
+
+    reduction_and_weights!();
 }
 
 /// Softmax cross-entropy with optional class weights, label smoothing and ignore index.

@@ -14,7 +14,7 @@ pub enum LossError {
     /// A scalar parameter outside its range.
     #[error("{name} = {value}: must be {expected}")]
     InvalidParameter {
-        /// The config field (`gamma`, `smoothing`, `max_margin`, ...).
+        /// The config field (`gamma`, `smoothing`, `tau`, ...).
         name: &'static str,
         /// The rejected value, as written.
         value: String,
@@ -57,11 +57,12 @@ pub enum LossError {
         expected: String,
     },
 
-    /// A config key that the loss kind does not take (`gamma` with `kind = "ldam"`).
+    /// A config key that the loss kind does not take (`gamma` with `kind = "ldam"`, or a
+    /// misspelt key).
     #[error("{key} does not apply to kind = \"{kind}\"; its keys are {keys}")]
     KeyNotForKind {
         /// The key.
-        key: &'static str,
+        key: String,
         /// The loss kind.
         kind: LossKind,
         /// The keys the kind takes, comma-separated.
@@ -180,6 +181,25 @@ pub(crate) fn check_class_values(
         .find(|&(_, v)| !(v.is_finite() && *v >= 0.0))
     {
         Some((class, &value)) => Err(LossError::InvalidClassValue { name, class, value }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses the first of `keys` that is given (its value `Some`, as written):
+/// `name = value: must be {expected}`.
+pub(crate) fn refuse_given<const N: usize>(
+    keys: [(&'static str, Option<String>); N],
+    expected: &'static str,
+) -> Result<(), LossError> {
+    match keys
+        .into_iter()
+        .find_map(|(name, value)| Some((name, value?)))
+    {
+        Some((name, value)) => Err(LossError::InvalidParameter {
+            name,
+            value,
+            expected,
+        }),
         None => Ok(()),
     }
 }

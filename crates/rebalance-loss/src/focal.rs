@@ -2,11 +2,13 @@
 
 use burn::prelude::*;
 use rebalance_weights::ClassWeights;
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
 use crate::cross_entropy::{RowLogSoftmax, class_tensor};
 use crate::error::{check_class_values, check_min};
 use crate::reduction::PerSample;
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
 
 /// Configuration of [`Focal`], the multi-class (softmax) focal loss.
 ///
@@ -63,6 +65,56 @@ impl FocalConfig {
             reduction: self.reduction,
         })
     }
+}
+
+/// `kind = "focal"` in a config file: the keys of [`Focal`], each defaulting to
+/// [`FocalConfig`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FocalKeys {
+    /// Focusing parameter `γ`, finite and `>= 0`.
+    pub gamma: f64,
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for FocalKeys {
+    fn default() -> Self {
+        let config = FocalConfig::new();
+        Self {
+            gamma: config.gamma,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl FocalKeys {
+    /// The loss's config with these keys, without class weights.
+    fn config(&self) -> FocalConfig {
+        FocalConfig::new()
+            .with_gamma(self.gamma)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for FocalKeys {
+    fn validate(&self) -> Result<(), LossError> {
+        self.config().validate()
+    }
+
+    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
+        Ok(self
+            .config()
+            .with_weights(inputs.class_weights(self.weights.as_ref())?)
+            .init(inputs.device)?
+            .into())
+    }
+
+    reduction_and_weights!();
 }
 
 /// Multi-class focal loss, built by [`FocalConfig::init`].

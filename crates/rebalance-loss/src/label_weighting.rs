@@ -86,6 +86,26 @@ impl PosWeight {
             PosWeight::Balanced => balanced_pos_weight(label_counts, samples),
         }
     }
+
+    /// The values of a given `pos_weight`, for the checks that need no counts (`balanced`
+    /// has none to check).
+    pub(crate) fn given_values(pos_weight: Option<&PosWeight>) -> Option<Vec<f64>> {
+        match pos_weight {
+            Some(PosWeight::Values(values)) => Some(values.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The weight of a multi-hot row without a positive label where it differs from the other
+/// rows' rule: `no_label_weight` for class weights (`weighted`) under `positive-sum`, else
+/// `None` (see [`LossConfig::no_label_row_weight`](crate::LossConfig::no_label_row_weight)).
+pub(crate) fn no_label_row_weight(
+    weighted: bool,
+    label_weighting: LabelWeighting,
+    no_label_weight: f64,
+) -> Option<f64> {
+    (weighted && label_weighting == LabelWeighting::PositiveSum).then_some(no_label_weight)
 }
 
 /// `pos_weight = "balanced"`: for each label, `n_neg / n_pos = (N - n_pos) / n_pos`, with

@@ -2,7 +2,9 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, WeightError};
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::class_tensor;
 use crate::error::check_min;
 use crate::logit_adjusted::shifted_cross_entropy;
@@ -106,6 +108,48 @@ impl LadeConfig {
             remine_lambda: self.remine_lambda,
             reduction: self.reduction,
         })
+    }
+}
+
+/// `kind = "lade"` in a config file: the keys of [`Lade`], each defaulting to
+/// [`LadeConfig`]'s. LADE has no class weights, so it takes no class-weight keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LadeKeys {
+    /// Weight `α >= 0` of the LADE regulariser.
+    pub alpha: f64,
+    /// ReMINE penalty `λ >= 0`.
+    pub remine_lambda: f64,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for LadeKeys {
+    fn default() -> Self {
+        let config = LadeConfig::new(Vec::new());
+        Self {
+            alpha: config.alpha,
+            remine_lambda: config.remine_lambda,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl LadeKeys {
+    /// The loss's config with these keys and `counts`.
+    fn config(&self, counts: Vec<u64>) -> LadeConfig {
+        LadeConfig::new(counts)
+            .with_alpha(self.alpha)
+            .with_remine_lambda(self.remine_lambda)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for LadeKeys {
+    through_config!();
+
+    fn reduction(&self) -> Reduction {
+        self.reduction
     }
 }
 

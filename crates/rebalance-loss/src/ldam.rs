@@ -3,10 +3,12 @@
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::{RowLogSoftmax, class_tensor};
 use crate::error::{check_class_values, check_min};
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`Ldam`], the label-distribution-aware margin loss of Cao et al.,
 /// "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019.
@@ -93,6 +95,49 @@ impl LdamConfig {
             reduction: self.reduction,
         })
     }
+}
+
+/// `kind = "ldam"` in a config file: the keys of [`Ldam`], each defaulting to
+/// [`LdamConfig`]'s. With class weights from
+/// `drw_start_epoch` on, LDAM-DRW.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdamKeys {
+    /// The largest margin, finite and `> 0`.
+    pub max_margin: f64,
+    /// Logit scale, finite and `> 0`.
+    pub scale: f64,
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for LdamKeys {
+    fn default() -> Self {
+        let config = LdamConfig::new(Vec::new());
+        Self {
+            max_margin: config.max_margin,
+            scale: config.scale,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl LdamKeys {
+    /// The loss's config with these keys and `counts`, without class weights.
+    fn config(&self, counts: Vec<u64>) -> LdamConfig {
+        LdamConfig::new(counts)
+            .with_max_margin(self.max_margin)
+            .with_scale(self.scale)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for LdamKeys {
+    through_config!(weighted);
 }
 
 /// LDAM loss, built by [`LdamConfig::init`].

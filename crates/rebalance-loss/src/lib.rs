@@ -170,15 +170,14 @@ mod config;
 mod cross_entropy;
 mod dense;
 mod error;
-mod flat_config;
 mod focal;
 mod fused;
-mod imbalance_loss;
 mod label_aware;
 mod label_weighting;
 mod lade;
 mod ldam;
 mod logit_adjusted;
+mod losses;
 mod multi_label_loss;
 mod normed_linear;
 mod reduction;
@@ -186,27 +185,30 @@ mod sigmoid;
 mod sigmoid_focal;
 mod vs;
 
-pub use balanced_softmax::{BalancedSoftmax, BalancedSoftmaxConfig};
-pub use binary_cross_entropy::{WeightedBinaryCrossEntropy, WeightedBinaryCrossEntropyConfig};
-pub use class_balanced::{
-    ClassBalanced, ClassBalancedBase, ClassBalancedConfig, ClassBalancedLoss, sigmoid_bias_init,
+pub use balanced_softmax::{BalancedSoftmax, BalancedSoftmaxConfig, BalancedSoftmaxKeys};
+pub use binary_cross_entropy::{
+    SigmoidKeys, WeightedBinaryCrossEntropy, WeightedBinaryCrossEntropyConfig,
 };
-pub use config::{ClassWeighting, LossConfig, LossKind};
-pub use cross_entropy::{WeightedCrossEntropy, WeightedCrossEntropyConfig};
+pub use class_balanced::{
+    ClassBalanced, ClassBalancedBase, ClassBalancedConfig, ClassBalancedKeys, ClassBalancedLoss,
+    sigmoid_bias_init,
+};
+pub use config::ClassWeighting;
+pub use cross_entropy::{CrossEntropyKeys, WeightedCrossEntropy, WeightedCrossEntropyConfig};
 pub use dense::{add_dense_label_counts, dense_class_counts, dense_to_rows};
 pub use error::LossError;
-pub use focal::{Focal, FocalConfig};
-pub use imbalance_loss::ImbalanceLoss;
+pub use focal::{Focal, FocalConfig, FocalKeys};
 pub use label_aware::{LabelAwareSmoothing, SmoothingShape};
 pub use label_weighting::{LabelWeighting, PosWeight, balanced_pos_weight};
-pub use lade::{Lade, LadeConfig};
-pub use ldam::{Ldam, LdamConfig};
-pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, posthoc_adjust};
+pub use lade::{Lade, LadeConfig, LadeKeys};
+pub use ldam::{Ldam, LdamConfig, LdamKeys};
+pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, LogitAdjustedKeys, posthoc_adjust};
+pub use losses::{ImbalanceLoss, LossConfig, LossKind};
 pub use multi_label_loss::MultiLabelLoss;
 pub use normed_linear::{NormedLinear, NormedLinearConfig};
 pub use reduction::Reduction;
-pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig};
-pub use vs::{Vs, VsConfig};
+pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig, SigmoidFocalKeys};
+pub use vs::{Vs, VsConfig, VsKeys};
 
 /// This crate's README example, run as a doc test.
 #[cfg(doctest)]

@@ -2,11 +2,13 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::{Smoothing, class_tensor, softmax_cross_entropy};
 use crate::error::check_class_values;
 use crate::reduction::PerSample;
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`LogitAdjusted`], the logit-adjusted loss of Menon et al., "Long-Tail
 /// Learning via Logit Adjustment", ICLR 2021.
@@ -91,6 +93,44 @@ pub(crate) fn check_tau(tau: f64) -> Result<(), LossError> {
             expected: "finite",
         })
     }
+}
+
+/// `kind = "logit-adjusted"` in a config file: the keys of [`LogitAdjusted`], each defaulting to
+/// [`LogitAdjustedConfig`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogitAdjustedKeys {
+    /// Temperature `τ`, finite.
+    pub tau: f64,
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for LogitAdjustedKeys {
+    fn default() -> Self {
+        let config = LogitAdjustedConfig::new(Vec::new());
+        Self {
+            tau: config.tau,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl LogitAdjustedKeys {
+    /// The loss's config with these keys and `counts`, without class weights.
+    fn config(&self, counts: Vec<u64>) -> LogitAdjustedConfig {
+        LogitAdjustedConfig::new(counts)
+            .with_tau(self.tau)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for LogitAdjustedKeys {
+    through_config!(weighted);
 }
 
 /// Logit-adjusted softmax cross-entropy, built by [`LogitAdjustedConfig::init`].

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use crate::{SigmoidFocal, WeightedBinaryCrossEntropy};
+use crate::{ClassBalancedLoss, ImbalanceLoss, SigmoidFocal, WeightedBinaryCrossEntropy};
 
 /// A one-vs-all (sigmoid) loss of multi-hot targets, built by
 /// [`LossConfig::init_multi_label`](crate::LossConfig::init_multi_label): the losses of
@@ -47,6 +47,21 @@ pub enum MultiLabelLoss {
 }
 
 impl MultiLabelLoss {
+    /// `loss` as a loss of multi-hot targets, where it is one: the sigmoid losses, and the
+    /// class-balanced loss on its sigmoid or focal base.
+    pub(crate) fn from_loss(loss: ImbalanceLoss) -> Option<Self> {
+        match loss {
+            ImbalanceLoss::Sigmoid(loss) => Some(MultiLabelLoss::Sigmoid(loss)),
+            ImbalanceLoss::SigmoidFocal(loss) => Some(MultiLabelLoss::SigmoidFocal(loss)),
+            ImbalanceLoss::ClassBalanced(loss) => match loss.into_base() {
+                ClassBalancedLoss::Sigmoid(loss) => Some(MultiLabelLoss::Sigmoid(loss)),
+                ClassBalancedLoss::Focal(loss) => Some(MultiLabelLoss::SigmoidFocal(loss)),
+                ClassBalancedLoss::Softmax(_) => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The loss reduced as configured: shape `[1]`, or `[B]` for reduction `none`.
     ///
     /// # Shapes

@@ -204,7 +204,7 @@ impl SigmoidTerms<'_> {
     }
 
     /// `Σ_c w_c·e_{n,c}`, `[B]` (`w_c = 1` without `columns`): one fused pass forward and one
-    /// backward on flex (`fused.rs`) and, with the `wgpu` feature, on Burn's CubeCL backend
+    /// backward on flex (`fused/`) and, with the `wgpu` feature, on Burn's CubeCL backend
     /// (`fused/cube.rs`); the composition of [`elements`](Self::elements) elsewhere.
     fn row_sums(
         &self,

@@ -2,12 +2,14 @@
 
 use burn::prelude::*;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use serde::{Deserialize, Serialize};
 
+use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::class_tensor;
 use crate::error::{check_class_values, check_min};
 use crate::logit_adjusted::{check_tau, scaled_log_prior, shifted_cross_entropy};
 use crate::reduction::PerSample;
-use crate::{LossError, Reduction};
+use crate::{ClassWeighting, LossError, Reduction};
 
 /// Configuration of [`Vs`], the vector-scaling loss of Kini et al., "Label-Imbalanced and
 /// Group-Sensitive Classification under Overparameterization", NeurIPS 2021.
@@ -95,6 +97,48 @@ impl VsConfig {
             reduction: self.reduction,
         })
     }
+}
+
+/// `kind = "vs"` in a config file: the keys of [`Vs`], each defaulting to
+/// [`VsConfig`]'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VsKeys {
+    /// Exponent `γ >= 0` of the scale `Δ_c = (n_c / n_max)^γ`.
+    pub gamma: f64,
+    /// Temperature `τ` of the additive prior, finite.
+    pub tau: f64,
+    /// Class weights (the class-weight keys); `None`: unweighted.
+    #[serde(flatten, with = "crate::config::weight_keys")]
+    pub weights: Option<ClassWeighting>,
+    /// How per-sample losses are reduced.
+    pub reduction: Reduction,
+}
+
+impl Default for VsKeys {
+    fn default() -> Self {
+        let config = VsConfig::new(Vec::new());
+        Self {
+            gamma: config.gamma,
+            tau: config.tau,
+            weights: None,
+            reduction: config.reduction,
+        }
+    }
+}
+
+impl VsKeys {
+    /// The loss's config with these keys and `counts`, without class weights.
+    fn config(&self, counts: Vec<u64>) -> VsConfig {
+        VsConfig::new(counts)
+            .with_gamma(self.gamma)
+            .with_tau(self.tau)
+            .with_reduction(self.reduction)
+    }
+}
+
+impl LossKeys for VsKeys {
+    through_config!(weighted);
 }
 
 /// Vector-scaling loss, built by [`VsConfig::init`].

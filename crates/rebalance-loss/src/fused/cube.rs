@@ -51,7 +51,7 @@ struct Terms {
 
 /// Element `i = ABSOLUTE_POS` of `[B, C]` in row-major order, `(n, c) = (i / C, i % C)`:
 /// `elements[n, c] = w_c·e_{n,c}` and, with `derivatives`, `derivatives[n, c] =
-/// w_c·∂e_{n,c}/∂z_{n,c}`, `e` as [`elements`](super::elements) documents it (the focal factor
+/// w_c·∂e_{n,c}/∂z_{n,c}`, `e` as [`elements`](super::forward::elements) documents it (the focal factor
 /// always in its `exp` form, as the composition computes it). Every tensor is read and written
 /// through its strides: inputs may be views, and a runtime may pad a new tensor's rows (CUDA
 /// does).
@@ -337,7 +337,7 @@ fn targets_tracked(targets: &Tensor<2>) -> bool {
 #[cfg(test)]
 mod tests {
     //! The kernel against the composition on the same wgpu device (lavapipe in CI), values and
-    //! gradients, with the flex tests' cases (`super::super::tests`).
+    //! gradients, with the flex tests' cases (`fused/tests.rs`).
     use super::super::tests::{
         cases, compare_on, dense_targets, empty_shapes_on, non_contiguous_logits_on,
     };

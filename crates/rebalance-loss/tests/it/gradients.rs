@@ -3,8 +3,9 @@
 use crate::common::*;
 use burn::prelude::*;
 use rebalance_loss::{
-    ClassBalancedBase, ClassWeighting, LabelAwareSmoothing, LossConfig, Reduction,
-    WeightedBinaryCrossEntropyConfig,
+    BalancedSoftmaxKeys, ClassBalancedBase, ClassBalancedKeys, ClassWeighting, CrossEntropyKeys,
+    FocalKeys, LabelAwareSmoothing, LadeKeys, LdamKeys, LogitAdjustedKeys, LossConfig, Reduction,
+    SigmoidFocalKeys, SigmoidKeys, VsKeys, WeightedBinaryCrossEntropyConfig,
 };
 use rebalance_weights::{ClassCounts, Scheme};
 
@@ -15,40 +16,40 @@ fn ens() -> Option<ClassWeighting> {
 /// Every loss kind, weighted where it can be, with focusing parameter `gamma`.
 fn every_loss(gamma: f64) -> Vec<LossConfig> {
     vec![
-        LossConfig::CrossEntropy {
+        LossConfig::CrossEntropy(CrossEntropyKeys {
             weights: ens(),
             smoothing: 0.1,
             label_aware: None,
             ignore_index: None,
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::CrossEntropy {
+        }),
+        LossConfig::CrossEntropy(CrossEntropyKeys {
             weights: None,
             smoothing: 0.2,
             label_aware: None,
             ignore_index: None,
             reduction: Reduction::Mean,
-        },
-        LossConfig::CrossEntropy {
+        }),
+        LossConfig::CrossEntropy(CrossEntropyKeys {
             weights: ens(),
             smoothing: 0.0,
             label_aware: Some(LabelAwareSmoothing::default()),
             ignore_index: None,
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::Focal {
+        }),
+        LossConfig::Focal(FocalKeys {
             gamma,
             weights: ens(),
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::Sigmoid {
+        }),
+        LossConfig::Sigmoid(SigmoidKeys {
             weights: ens(),
             pos_weight: Some(rebalance_loss::PosWeight::Values(vec![1.0, 2.0, 0.5])),
             label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
             no_label_weight: 0.0,
             reduction: Reduction::Mean,
-        },
-        LossConfig::SigmoidFocal {
+        }),
+        LossConfig::SigmoidFocal(SigmoidFocalKeys {
             gamma,
             alpha: 0.25,
             weights: ens(),
@@ -56,47 +57,47 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
             label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
             no_label_weight: 0.0,
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::ClassBalanced {
+        }),
+        LossConfig::ClassBalanced(ClassBalancedKeys {
             beta: 0.99,
             base: ClassBalancedBase::Focal,
             gamma,
             label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
             no_label_weight: 0.0,
             reduction: Reduction::Mean,
-        },
-        LossConfig::ClassBalanced {
+        }),
+        LossConfig::ClassBalanced(ClassBalancedKeys {
             beta: 0.99,
             base: ClassBalancedBase::Softmax,
             gamma,
             label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
             no_label_weight: 0.0,
             reduction: Reduction::Sum,
-        },
-        LossConfig::Ldam {
+        }),
+        LossConfig::Ldam(LdamKeys {
             max_margin: 0.5,
             scale: 30.0,
             weights: ens(),
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::LogitAdjusted {
+        }),
+        LossConfig::LogitAdjusted(LogitAdjustedKeys {
             tau: 1.0,
             weights: None,
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::BalancedSoftmax {
+        }),
+        LossConfig::BalancedSoftmax(BalancedSoftmaxKeys {
             weights: ens(),
             reduction: Reduction::WeightedMean,
-        },
+        }),
         // The multi-label options on class-index targets: per-label weights every column.
-        LossConfig::Sigmoid {
+        LossConfig::Sigmoid(SigmoidKeys {
             weights: ens(),
             pos_weight: Some(rebalance_loss::PosWeight::Balanced),
             label_weighting: rebalance_loss::LabelWeighting::PerLabel,
             no_label_weight: 0.0,
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::SigmoidFocal {
+        }),
+        LossConfig::SigmoidFocal(SigmoidFocalKeys {
             gamma,
             alpha: 0.25,
             weights: ens(),
@@ -104,23 +105,23 @@ fn every_loss(gamma: f64) -> Vec<LossConfig> {
             label_weighting: rebalance_loss::LabelWeighting::PerLabel,
             no_label_weight: 0.0,
             reduction: Reduction::Mean,
-        },
-        LossConfig::Vs {
+        }),
+        LossConfig::Vs(VsKeys {
             gamma: 0.3,
             tau: 1.0,
             weights: ens(),
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::Lade {
+        }),
+        LossConfig::Lade(LadeKeys {
             alpha: 0.1,
             remine_lambda: 0.1,
             reduction: Reduction::WeightedMean,
-        },
-        LossConfig::Lade {
+        }),
+        LossConfig::Lade(LadeKeys {
             alpha: 1.0,
             remine_lambda: 0.3,
             reduction: Reduction::Sum,
-        },
+        }),
     ]
 }
 
@@ -159,7 +160,7 @@ fn gradients_match_central_differences() {
             let (_, grad) = loss_and_grad(&config, &logits, &TARGETS);
             // f32 forward passes: a step of 1e-2 (1e-3 under LDAM's scale of 30) balances
             // truncation against rounding.
-            let h = if matches!(config, LossConfig::Ldam { .. }) {
+            let h = if matches!(config, LossConfig::Ldam(LdamKeys { .. })) {
                 1e-3
             } else {
                 1e-2
@@ -223,7 +224,7 @@ fn losses_and_gradients_stay_finite_at_extreme_logits() {
 fn sigmoid_focal_keeps_the_weight_of_a_hard_example() {
     // z = -100 on a positive label: (1 - p_t)^γ = σ(100)^γ = 1, and the loss is ≈ α·100.
     // Cui et al.'s exp(-γ·y·z - γ·log1p(exp(-z))) overflows to exp(-inf) = 0 here.
-    let config = LossConfig::SigmoidFocal {
+    let config = LossConfig::SigmoidFocal(SigmoidFocalKeys {
         gamma: 2.0,
         alpha: 0.25,
         weights: None,
@@ -231,7 +232,7 @@ fn sigmoid_focal_keeps_the_weight_of_a_hard_example() {
         label_weighting: rebalance_loss::LabelWeighting::PositiveSum,
         no_label_weight: 0.0,
         reduction: Reduction::Sum,
-    };
+    });
     let (value, grad) = loss_and_grad(&config, &[-100.0, -100.0, -100.0], &[0]);
     assert!((value - 25.0).abs() < 1e-3, "{value}");
     assert!((grad[0] + 0.25).abs() < 1e-4, "{grad:?}");

@@ -4,8 +4,8 @@
 use crate::common::*;
 use burn::prelude::*;
 use rebalance_loss::{
-    LabelWeighting, LossConfig, LossKind, PosWeight, Reduction, SigmoidFocalConfig,
-    WeightedBinaryCrossEntropyConfig, balanced_pos_weight,
+    ClassBalancedKeys, LabelWeighting, LossConfig, LossKind, PosWeight, Reduction,
+    SigmoidFocalConfig, SigmoidKeys, WeightedBinaryCrossEntropyConfig, balanced_pos_weight,
 };
 use rebalance_weights::ClassCounts;
 
@@ -279,13 +279,14 @@ fn config_errors_name_the_key() {
         toml::from_str::<LossConfig>("kind = \"sigmoid\"\npos_weight = \"nope\"").unwrap_err();
     assert_eq!(
         err.message(),
-        "unknown pos_weight \"nope\": expected a list of numbers (one per label) or \"balanced\""
+        "pos_weight: unknown pos_weight \"nope\": expected a list of numbers (one per label) or \
+         \"balanced\""
     );
     let err =
         toml::from_str::<LossConfig>("kind = \"sigmoid\"\nlabel_weighting = \"x\"").unwrap_err();
     assert_eq!(
         err.message(),
-        "unknown label_weighting \"x\": expected one of positive-sum, per-label"
+        "label_weighting: unknown label_weighting \"x\": expected one of positive-sum, per-label"
     );
     let config: LossConfig =
         toml::from_str("kind = \"sigmoid-focal\"\nno_label_weight = -1").unwrap();
@@ -367,12 +368,12 @@ fn the_new_keys_round_trip_through_toml() {
     let config: LossConfig =
         toml::from_str("kind = \"sigmoid\"\npos_weight = \"balanced\"\nno_label_weight = 1.5")
             .unwrap();
-    let LossConfig::Sigmoid {
+    let LossConfig::Sigmoid(SigmoidKeys {
         pos_weight,
         label_weighting,
         no_label_weight,
         ..
-    } = &config
+    }) = &config
     else {
         panic!("{config:?}")
     };
@@ -387,14 +388,14 @@ fn the_new_keys_round_trip_through_toml() {
     );
     assert!(written.contains("no_label_weight = 1.5"), "{written}");
     // The softmax base writes neither key.
-    let softmax = toml::to_string(&LossConfig::ClassBalanced {
+    let softmax = toml::to_string(&LossConfig::ClassBalanced(ClassBalancedKeys {
         beta: 0.99,
         base: rebalance_loss::ClassBalancedBase::Softmax,
         gamma: 2.0,
         label_weighting: LabelWeighting::PositiveSum,
         no_label_weight: 0.0,
         reduction: Reduction::Mean,
-    })
+    }))
     .unwrap();
     assert!(!softmax.contains("label"), "{softmax}");
     assert_eq!(

@@ -6,3 +6,4 @@
 
 mod properties;
 mod tensor;
+mod weights;

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use anyhow::bail;
 use rebalance_data::Resampling;
-use rebalance_loss::{LossConfig, PosWeight};
+use rebalance_loss::{
+    ClassBalancedKeys, CrossEntropyKeys, FocalKeys, LadeKeys, LogitAdjustedKeys, LossConfig,
+    PosWeight, SigmoidFocalKeys, SigmoidKeys, VsKeys,
+};
 use rebalance_weights::Scheme;
 use serde::{Deserialize, Serialize};
 
@@ -401,39 +404,42 @@ fn describe_loss(name: &str, l: &LossConfig) -> String {
         Some(other) => text += &format!(", {}", other.name()),
     }
     match l {
-        LossConfig::Focal { gamma, .. } | LossConfig::SigmoidFocal { gamma, .. } => {
+        LossConfig::Focal(FocalKeys { gamma, .. })
+        | LossConfig::SigmoidFocal(SigmoidFocalKeys { gamma, .. }) => {
             text += &format!(" γ={gamma}")
         }
-        LossConfig::ClassBalanced { beta, gamma, .. } => text += &format!(" β={beta} γ={gamma}"),
-        LossConfig::LogitAdjusted { tau, .. } => text += &format!(" τ={tau}"),
-        LossConfig::Vs { gamma, tau, .. } => text += &format!(" γ={gamma} τ={tau}"),
-        LossConfig::CrossEntropy {
+        LossConfig::ClassBalanced(ClassBalancedKeys { beta, gamma, .. }) => {
+            text += &format!(" β={beta} γ={gamma}")
+        }
+        LossConfig::LogitAdjusted(LogitAdjustedKeys { tau, .. }) => text += &format!(" τ={tau}"),
+        LossConfig::Vs(VsKeys { gamma, tau, .. }) => text += &format!(" γ={gamma} τ={tau}"),
+        LossConfig::CrossEntropy(CrossEntropyKeys {
             label_aware: Some(smoothing),
             ..
-        } => {
+        }) => {
             text += &format!(
                 ", label-aware smoothing {}→{} {}",
                 smoothing.head, smoothing.tail, smoothing.shape
             )
         }
-        LossConfig::Lade {
+        LossConfig::Lade(LadeKeys {
             alpha,
             remine_lambda,
             ..
-        } => text += &format!(" α={alpha} λ={remine_lambda}"),
+        }) => text += &format!(" α={alpha} λ={remine_lambda}"),
         _ => {}
     }
     if let Some(w) = l.weighting().filter(|w| w.start_epoch > 0) {
         text += &format!(", weights from epoch {}", w.start_epoch + 1);
     }
-    if let LossConfig::Sigmoid {
+    if let LossConfig::Sigmoid(SigmoidKeys {
         pos_weight: Some(pos_weight),
         ..
-    }
-    | LossConfig::SigmoidFocal {
+    })
+    | LossConfig::SigmoidFocal(SigmoidFocalKeys {
         pos_weight: Some(pos_weight),
         ..
-    } = l
+    }) = l
     {
         text += &match pos_weight {
             PosWeight::Balanced => ", pos_weight balanced".to_string(),

@@ -2,7 +2,8 @@
 
 use rebalance_data::Resampling;
 use rebalance_loss::{
-    ClassBalancedBase, ClassWeighting, LabelAwareSmoothing, LossConfig, LossKind,
+    ClassBalancedBase, ClassBalancedKeys, ClassWeighting, CrossEntropyKeys, FocalKeys,
+    LabelAwareSmoothing, LdamKeys, LogitAdjustedKeys, LossConfig, LossKind, SigmoidKeys,
 };
 use rebalance_weights::Scheme;
 
@@ -89,7 +90,7 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
     let ce = LossConfig::with_defaults(LossKind::CrossEntropy);
     let weighted_ce = |scheme: Scheme| {
         let mut loss = ce.clone();
-        if let LossConfig::CrossEntropy { weights, .. } = &mut loss {
+        if let LossConfig::CrossEntropy(CrossEntropyKeys { weights, .. }) = &mut loss {
             *weights = Some(ClassWeighting::new(scheme));
         }
         loss
@@ -112,21 +113,21 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
     }
     for gamma in [1, 2] {
         let mut focal = LossConfig::with_defaults(LossKind::Focal);
-        if let LossConfig::Focal { gamma: g, .. } = &mut focal {
+        if let LossConfig::Focal(FocalKeys { gamma: g, .. }) = &mut focal {
             *g = f64::from(gamma);
         }
         variants.push(DefaultVariant::new(format!("focal-{gamma}"), focal));
     }
     let mut cb_focal = LossConfig::with_defaults(LossKind::ClassBalanced);
-    if let LossConfig::ClassBalanced {
+    if let LossConfig::ClassBalanced(ClassBalancedKeys {
         beta, base, gamma, ..
-    } = &mut cb_focal
+    }) = &mut cb_focal
     {
         (*beta, *base, *gamma) = (0.999, ClassBalancedBase::Focal, 1.0);
     }
     variants.push(DefaultVariant::new("cb-focal", cb_focal));
     let mut ldam_drw = LossConfig::with_defaults(LossKind::Ldam);
-    if let LossConfig::Ldam { weights, .. } = &mut ldam_drw {
+    if let LossConfig::Ldam(LdamKeys { weights, .. }) = &mut ldam_drw {
         *weights = Some(ClassWeighting {
             // Cao et al. switch the weights on at epoch 161 of 200 (160 counted from 0).
             start_epoch: epochs * 4 / 5,
@@ -135,7 +136,7 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
     }
     variants.push(DefaultVariant::new("ldam-drw", ldam_drw));
     let mut logit_adjusted = LossConfig::with_defaults(LossKind::LogitAdjusted);
-    if let LossConfig::LogitAdjusted { tau, .. } = &mut logit_adjusted {
+    if let LossConfig::LogitAdjusted(LogitAdjustedKeys { tau, .. }) = &mut logit_adjusted {
         *tau = 1.0;
     }
     variants.push(DefaultVariant::new("logit-adjusted", logit_adjusted));
@@ -152,10 +153,10 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
         LossConfig::with_defaults(LossKind::Lade),
     ));
     let mut label_aware = ce.clone();
-    if let LossConfig::CrossEntropy {
+    if let LossConfig::CrossEntropy(CrossEntropyKeys {
         label_aware: smoothing,
         ..
-    } = &mut label_aware
+    }) = &mut label_aware
     {
         *smoothing = Some(LabelAwareSmoothing::default());
     }
@@ -214,20 +215,20 @@ pub fn default_multi_label_variants() -> Vec<DefaultVariant> {
     let bce = LossConfig::with_defaults(LossKind::Sigmoid);
     let weighted_bce = |scheme: Scheme| {
         let mut loss = bce.clone();
-        if let LossConfig::Sigmoid { weights, .. } = &mut loss {
+        if let LossConfig::Sigmoid(SigmoidKeys { weights, .. }) = &mut loss {
             *weights = Some(ClassWeighting::new(scheme));
         }
         loss
     };
     let ens = weighted_bce(Scheme::Ens { beta: 0.999 });
     let mut pos_balanced = bce.clone();
-    if let LossConfig::Sigmoid { pos_weight, .. } = &mut pos_balanced {
+    if let LossConfig::Sigmoid(SigmoidKeys { pos_weight, .. }) = &mut pos_balanced {
         *pos_weight = Some(PosWeight::Balanced);
     }
     let mut cb_focal = LossConfig::with_defaults(LossKind::ClassBalanced);
-    if let LossConfig::ClassBalanced {
+    if let LossConfig::ClassBalanced(ClassBalancedKeys {
         beta, base, gamma, ..
-    } = &mut cb_focal
+    }) = &mut cb_focal
     {
         (*beta, *base, *gamma) = (0.999, ClassBalancedBase::Focal, 1.0);
     }
@@ -344,10 +345,10 @@ mod tests {
         assert_eq!(plan.variants[8].config.loss, plan.variants[3].config.loss);
         assert!(matches!(
             plan.variants[4].config.loss,
-            LossConfig::Sigmoid {
+            LossConfig::Sigmoid(SigmoidKeys {
                 pos_weight: Some(PosWeight::Balanced),
                 ..
-            }
+            })
         ));
         // Every variant of a seed trains on the same data.
         assert!(

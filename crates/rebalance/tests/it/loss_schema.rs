@@ -6,8 +6,9 @@ use std::path::Path;
 use burn::prelude::*;
 use rebalance::run::config::RunConfig;
 use rebalance_loss::{
-    ClassBalancedConfig, FocalConfig, ImbalanceLoss, LabelWeighting, LadeConfig, LdamConfig,
-    LogitAdjustedConfig, LossConfig, LossKind, PosWeight, Reduction, SigmoidFocalConfig, VsConfig,
+    ClassBalancedConfig, ClassBalancedKeys, FocalConfig, FocalKeys, ImbalanceLoss, LabelWeighting,
+    LadeConfig, LdamConfig, LdamKeys, LogitAdjustedConfig, LossConfig, LossKind, PosWeight,
+    Reduction, SigmoidFocalConfig, SigmoidFocalKeys, SigmoidKeys, VsConfig,
     WeightedBinaryCrossEntropyConfig, WeightedCrossEntropyConfig,
 };
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
@@ -280,14 +281,14 @@ fn defaults_are_each_loss_configs_own() {
     let cb = through_the_binary("kind = \"class-balanced\"\n");
     assert_eq!(cb.reduction(), ClassBalancedConfig::new(vec![]).reduction);
     assert_eq!(cb.reduction(), Reduction::Mean);
-    let LossConfig::ClassBalanced { beta, .. } = cb else {
+    let LossConfig::ClassBalanced(ClassBalancedKeys { beta, .. }) = cb else {
         panic!("{cb:?}")
     };
     assert_eq!(beta, Scheme::DEFAULT_ENS_BETA);
     assert_eq!(through_the_binary(""), LossConfig::default());
     let focal = through_the_binary("kind = \"focal\"\n");
     assert_eq!(focal, LossConfig::with_defaults(LossKind::Focal));
-    let LossConfig::Focal { gamma, .. } = focal else {
+    let LossConfig::Focal(FocalKeys { gamma, .. }) = focal else {
         panic!("{focal:?}")
     };
     assert_eq!(gamma, FocalConfig::new().gamma);
@@ -305,12 +306,12 @@ fn shipped_configs_keep_their_flat_keys() {
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let cifar = RunConfig::load(&configs.join("cifar10-lt.toml"), &[]).unwrap();
     match cifar.loss {
-        LossConfig::Ldam {
+        LossConfig::Ldam(LdamKeys {
             max_margin,
             scale,
             weights: Some(w),
             ..
-        } => {
+        }) => {
             assert_eq!((max_margin, scale), (0.5, 30.0));
             assert_eq!(w.scheme, Scheme::Ens { beta: 0.9999 });
             assert_eq!(w.start_epoch, 160);
@@ -337,16 +338,16 @@ fn multi_label_keys_are_reachable() {
         }
     }
     let sigmoid = through_the_binary("kind = \"sigmoid\"\npos_weight = \"balanced\"\n");
-    let LossConfig::Sigmoid { pos_weight, .. } = &sigmoid else {
+    let LossConfig::Sigmoid(SigmoidKeys { pos_weight, .. }) = &sigmoid else {
         panic!("{sigmoid:?}")
     };
     assert_eq!(pos_weight, &Some(PosWeight::Balanced));
     // Defaults are those of the *Configs.
-    let LossConfig::SigmoidFocal {
+    let LossConfig::SigmoidFocal(SigmoidFocalKeys {
         label_weighting,
         no_label_weight,
         ..
-    } = through_the_binary("kind = \"sigmoid-focal\"\n")
+    }) = through_the_binary("kind = \"sigmoid-focal\"\n")
     else {
         panic!()
     };
@@ -355,11 +356,11 @@ fn multi_label_keys_are_reachable() {
         (label_weighting, no_label_weight),
         (c.label_weighting, c.no_label_weight)
     );
-    let LossConfig::ClassBalanced {
+    let LossConfig::ClassBalanced(ClassBalancedKeys {
         label_weighting,
         no_label_weight,
         ..
-    } = through_the_binary("kind = \"class-balanced\"\n")
+    }) = through_the_binary("kind = \"class-balanced\"\n")
     else {
         panic!()
     };

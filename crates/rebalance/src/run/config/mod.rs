@@ -6,9 +6,8 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 use rebalance_data::{DataConfig, DataError, Task};
-use rebalance_loss::{LossConfig, LossError, LossKind};
+use rebalance_loss::{LossConfig, LossError};
 use serde::{Deserialize, Serialize};
-use strum::IntoEnumIterator;
 
 use crate::run::backend::Backend;
 use crate::run::devices::DeviceSpec;
@@ -417,14 +416,14 @@ impl RunConfig {
     }
 }
 
-/// `path: message`, or `loss.message` for the loss library's own checks of the `[loss]` table,
-/// whose messages start with the key they are about (`beta = 1.2: must be ...`).
+/// `path: message`, or `path.message` for the loss library's errors of a loss table (`[loss]`,
+/// `train.stage2.loss`), whose messages start with the key they are about (`beta = 1.2: must
+/// be ...`).
 fn key_message(path: &str, message: &str) -> String {
     let first = message.split([' ', '[', ':']).next().unwrap_or_default();
-    let loss_key = LossKind::iter().any(|kind| kind.keys().contains(&first))
-        || ["weights", "normalization"].contains(&first);
-    if path == "loss" && loss_key {
-        format!("loss.{message}")
+    let loss_table = path == "loss" || path.ends_with(".loss");
+    if loss_table && LossConfig::is_key(first) {
+        format!("{path}.{message}")
     } else {
         format!("{path}: {message}")
     }

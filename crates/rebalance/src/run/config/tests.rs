@@ -1,6 +1,7 @@
 //! The config's loading, overrides and checks.
 
 use super::*;
+use rebalance_loss::{LdamKeys, LossKind};
 
 fn configs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
@@ -83,9 +84,9 @@ fn loss_section_maps_to_the_library() {
     )
     .unwrap();
     match &config.loss {
-        LossConfig::Ldam {
+        LossConfig::Ldam(LdamKeys {
             weights: Some(w), ..
-        } => {
+        }) => {
             assert_eq!(w.scheme, rebalance_weights::Scheme::Ens { beta: 0.999 });
             // 1-based epoch 160 is the library's epoch 159.
             assert_eq!(w.start_epoch, 159);
@@ -99,7 +100,7 @@ fn loss_section_maps_to_the_library() {
     .unwrap();
     assert!(matches!(
         config.loss,
-        LossConfig::Ldam { weights: None, .. }
+        LossConfig::Ldam(LdamKeys { weights: None, .. })
     ));
     // The resolved config names the 1-based epoch again.
     let written = RunConfig::from_table(
