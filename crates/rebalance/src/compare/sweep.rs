@@ -141,7 +141,9 @@ impl Progress {
         let options = TrainOptions {
             backend: None,
             out: Some(run.dir.path().to_path_buf()),
-            resume: false,
+            // An interrupted run of this sweep (the same config: `store` checked) continues
+            // from its last checkpoint; nothing it trained is lost.
+            resume: run.dir.last_checkpoint().is_some(),
             overwrite: false,
             progress: Some(RunProgress {
                 bar: self.bar.clone(),

@@ -97,10 +97,7 @@ pub(crate) fn prepare(
         replacing: Some(old),
     } = &start
     {
-        eprintln!(
-            "--overwrite: replacing the finished run in {} ({old})",
-            run.path().display()
-        );
+        eprintln!("--overwrite: replacing {old}");
     }
     run.begin(&start, recorded, &state)?;
     Ok(Prepared {

@@ -191,3 +191,22 @@ pub fn tiny_multi_label_compare_config(dir: &Path, names: &[&str], extra: &str) 
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// `comparison.json` (or any JSON) without its wall-clock fields.
+pub fn without_wall_clock(mut value: Value) -> Value {
+    match &mut value {
+        Value::Object(map) => {
+            map.remove("wall_seconds");
+            for v in map.values_mut() {
+                *v = without_wall_clock(v.take());
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                *v = without_wall_clock(v.take());
+            }
+        }
+        _ => {}
+    }
+    value
+}

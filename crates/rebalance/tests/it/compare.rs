@@ -3,7 +3,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::SystemTime;
 
-use crate::common::{assert_ok, assert_one_line_error, read_json, rebalance, stderr, stdout};
+use crate::common::{
+    assert_ok, assert_one_line_error, read_json, rebalance, rebalance_with_env, stderr, stdout,
+    without_wall_clock,
+};
 
 fn tiny_config(dir: &Path) -> PathBuf {
     crate::common::tiny_compare_config(dir, &["ce", "ins"])
@@ -470,4 +473,43 @@ fn ten_seeds_take_the_bootstrap_interval() {
     let merged = compare(&config, &out, &["--seeds", "10", "--merge"]);
     assert_ok(&merged);
     assert_eq!(read_json(&out, "comparison.json"), json);
+}
+
+/// A sweep killed inside a run continues that run from its last checkpoint when started again
+/// (issue 27: an interrupted run's epochs are kept), and ends with the uninterrupted sweep's
+/// comparison.
+#[test]
+fn an_interrupted_run_of_a_sweep_resumes_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
+    let only = ["--seeds", "1", "--only", "ce"];
+    assert_ok(&compare(&config, &whole, &only));
+    let mut args = vec![
+        "compare",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        cut.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&only);
+    let crashed = rebalance_with_env(&args, &[("REBALANCE_FAULT", "after-checkpoint")]);
+    assert!(!crashed.status.success());
+    let run = cut.join("ce/seed-1");
+    assert!(run.join("checkpoint").is_dir() && !run.join("finished").exists());
+    // burn-train's log of the first epoch: written again only if the run starts over.
+    let log = std::fs::read_dir(run.join("train/epoch-1"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let logged = modified(&log);
+    let resumed = compare(&config, &cut, &only);
+    assert_ok(&resumed);
+    assert_eq!(modified(&log), logged, "the first epoch was trained again");
+    assert_eq!(
+        without_wall_clock(read_json(&cut, "comparison.json"))["variants"],
+        without_wall_clock(read_json(&whole, "comparison.json"))["variants"]
+    );
 }

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::common::{assert_ok, assert_one_line_error, read_json, rebalance, stderr};
+use crate::common::{
+    assert_ok, assert_one_line_error, read_json, rebalance, stderr, without_wall_clock,
+};
 use serde_json::Value;
 
 fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -65,25 +67,6 @@ fn three_jobs_give_the_reports_of_one() {
         "{}",
         stderr(&output)
     );
-}
-
-/// `comparison.json` without its wall-clock fields.
-fn without_wall_clock(mut value: Value) -> Value {
-    match &mut value {
-        Value::Object(map) => {
-            map.remove("wall_seconds");
-            for v in map.values_mut() {
-                *v = without_wall_clock(v.take());
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                *v = without_wall_clock(v.take());
-            }
-        }
-        _ => {}
-    }
-    value
 }
 
 /// The same for a multi-label sweep, on two jobs.

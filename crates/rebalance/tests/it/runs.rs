@@ -153,6 +153,33 @@ fn a_crash_in_the_final_step_is_completed_by_resume() {
     }
 }
 
+/// An interrupted run's epochs are kept as a finished run's are (issue 27): `train` into it
+/// without `--resume` is refused, naming the epochs done and the two ways on, and deletes
+/// nothing; `--overwrite` starts it over and says what it replaced.
+#[test]
+fn an_unfinished_run_is_kept_without_resume_or_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = train_crashing_at(dir.path(), "after-checkpoint", &[]);
+    assert!(!crashed.status.success());
+    let before = snapshot(dir.path());
+    assert!(before.keys().any(|p| p.ends_with("checkpoint/model-2.bpk")));
+    let refused = train(dir.path(), &[]);
+    assert_one_line_error(
+        &refused,
+        "holds an unfinished run (2 of its 2 epochs done); continue it with --resume, start it \
+         over with --overwrite",
+    );
+    assert_eq!(snapshot(dir.path()), before, "nothing deleted or rewritten");
+    let replaced = train(dir.path(), &["--overwrite"]);
+    assert_ok(&replaced);
+    assert!(
+        stderr(&replaced).contains("--overwrite: replacing the unfinished run in"),
+        "{}",
+        stderr(&replaced)
+    );
+    assert!(dir.path().join("finished").exists());
+}
+
 #[test]
 fn a_refused_command_leaves_a_finished_run_alone() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,10 +5,10 @@ use std::process::Output;
 use std::time::SystemTime;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, read_json, rebalance_with_env, stderr, stdout, workspace,
+    assert_ok, assert_one_line_error, read_json, rebalance_with_env, stderr, stdout,
+    without_wall_clock, workspace,
 };
 use clap::Parser;
-use serde_json::Value;
 
 fn tiny_config(dir: &Path) -> PathBuf {
     crate::common::tiny_compare_config(dir, &["ce", "ins", "focal-1"])
@@ -28,25 +28,6 @@ fn compare(config: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> O
     }
     args.extend_from_slice(extra);
     rebalance_with_env(&args, env)
-}
-
-/// `comparison.json` without its wall-clock fields.
-fn without_wall_clock(mut value: Value) -> Value {
-    match &mut value {
-        Value::Object(map) => {
-            map.remove("wall_seconds");
-            for v in map.values_mut() {
-                *v = without_wall_clock(v.take());
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                *v = without_wall_clock(v.take());
-            }
-        }
-        _ => {}
-    }
-    value
 }
 
 fn modified(path: &Path) -> SystemTime {

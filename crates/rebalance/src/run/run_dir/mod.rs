@@ -102,9 +102,9 @@ pub(crate) fn fault_point(stage: &str) {
 /// is touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Start {
-    /// A new run; `replacing` describes the finished run it replaces (`--overwrite`).
+    /// A new run; `replacing` describes the run it replaces (`--overwrite`), finished or not.
     Fresh {
-        /// The finished run replaced, in words.
+        /// The run replaced and where, in words.
         replacing: Option<String>,
     },
     /// A run continued after the checkpoint of epoch `from` (with `from` equal to the

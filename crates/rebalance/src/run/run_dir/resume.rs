@@ -93,9 +93,29 @@ impl RunDir {
                     self.describe()
                 ),
                 Some(_) => Ok(Start::Fresh {
-                    replacing: Some(self.describe()),
+                    replacing: Some(format!(
+                        "the finished run in {} ({})",
+                        self.path.display(),
+                        self.describe()
+                    )),
                 }),
-                None => Ok(Start::Fresh { replacing: None }),
+                // An interrupted run's epochs are work too: kept unless asked otherwise.
+                None => match self.last_checkpoint() {
+                    Some(done) if !overwrite => bail!(
+                        "{} holds an unfinished run ({done} of its {} epochs done); continue it \
+                         with --resume, start it over with --overwrite, or choose another --out",
+                        self.path.display(),
+                        self.recorded_epochs()
+                            .map_or("?".to_string(), |e| e.to_string())
+                    ),
+                    Some(done) => Ok(Start::Fresh {
+                        replacing: Some(format!(
+                            "the unfinished run in {} ({done} epochs done)",
+                            self.path.display()
+                        )),
+                    }),
+                    None => Ok(Start::Fresh { replacing: None }),
+                },
             };
         }
         let checkpoints = self.path.join(CHECKPOINTS);
@@ -281,7 +301,7 @@ impl RunDir {
     /// The epoch of the newest checkpoint whose model, optimizer and scheduler records all
     /// load, if any. burn-train writes checkpoints in place: one cut short by a crash is passed
     /// over for the one before it.
-    fn last_checkpoint(&self) -> Option<usize> {
+    pub fn last_checkpoint(&self) -> Option<usize> {
         let dir = self.path.join(CHECKPOINTS);
         let mut epochs = self.checkpoint_epochs();
         epochs.sort_unstable();
@@ -291,6 +311,16 @@ impl RunDir {
                 && OptimizerRecord::load(file("optim")).is_ok()
                 && LrSchedulerRecord::load(file("scheduler")).is_ok()
         })
+    }
+
+    /// `train.epochs` of the recorded config, where it is readable.
+    fn recorded_epochs(&self) -> Option<usize> {
+        let config: toml::Table = self.recorded_config()?.parse().ok()?;
+        config
+            .get("train")?
+            .get("epochs")?
+            .as_integer()
+            .and_then(|e| usize::try_from(e).ok())
     }
 
     /// The epoch of the newest checkpoint file, loadable or not.
