@@ -34,6 +34,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = RunConfig::load(&args.config, &args.sets)?;
     let (format, export) = (args.format, args.export);
+    if let Some(dir) = &export {
+        refuse_overwriting_inputs(dir, &config)?;
+    }
     crate::for_task!(config.data.task, T => {
         let data = T::load(&config)?;
         print_data(&data.summary(), format, &T::labels_per_sample(&data))?;
@@ -41,6 +44,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             report_export(data.export_csv(&dir), &dir)?;
         }
     });
+    Ok(())
+}
+
+/// The files an export writes (`train.csv`, `test.csv`, `validation.csv` in `dir`) must not be
+/// the config's own input files, which the export would overwrite with its copy of them.
+///
+/// # Errors
+/// One of them is `data.train` or `data.test`: a one-line error naming both.
+fn refuse_overwriting_inputs(dir: &Path, config: &RunConfig) -> anyhow::Result<()> {
+    let inputs = [
+        ("data.train", &config.data.train),
+        ("data.test", &config.data.test),
+    ];
+    for name in ["train.csv", "test.csv", "validation.csv"] {
+        let Ok(written) = dir.join(name).canonicalize() else {
+            continue;
+        };
+        for (key, input) in &inputs {
+            if let Some(input) = input
+                && input.canonicalize().is_ok_and(|input| input == written)
+            {
+                anyhow::bail!(
+                    "--export {}: would overwrite {}, the config's {key}; export into another \
+                     folder",
+                    dir.display(),
+                    written.display()
+                );
+            }
+        }
+    }
     Ok(())
 }
 

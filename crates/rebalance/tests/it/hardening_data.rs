@@ -415,3 +415,33 @@ fn median_weights_of_many_classes_are_quick() {
     assert_ok(&output);
     assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
 }
+
+/// Issue 27, item 2: `data --export` into the folder of the config's own CSV files is refused,
+/// naming the file and the key, and leaves the input as it was.
+#[test]
+fn an_export_never_overwrites_its_own_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = csv_config(dir.path(), GOOD, GOOD, "");
+    let output = rebalance(&[
+        "data",
+        "--config",
+        config.to_str().unwrap(),
+        "--export",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(
+        &output,
+        "train.csv, the config's data.train; export into another",
+    );
+    assert_eq!(std::fs::read(dir.path().join("train.csv")).unwrap(), GOOD);
+    // Another folder is fine.
+    let elsewhere = dir.path().join("export");
+    assert_ok(&rebalance(&[
+        "data",
+        "--config",
+        config.to_str().unwrap(),
+        "--export",
+        elsewhere.to_str().unwrap(),
+    ]));
+    assert!(elsewhere.join("train.csv").exists());
+}
