@@ -21,8 +21,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let report = bench(&args.options)?;
     match args.format {
-        Format::Table => print!("{}", report.table()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => super::print(&report.table())?,
+        Format::Json => super::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
     }
     Ok(())
 }

@@ -20,9 +20,6 @@ pub struct Args {
 /// # Errors
 /// As [`compare::compare`].
 pub fn run(args: Args) -> anyhow::Result<()> {
-    print!(
-        "{}",
-        compare::compare(&args.config, &args.options)?.summary()
-    );
+    super::print(&compare::compare(&args.config, &args.options)?.summary())?;
     Ok(())
 }

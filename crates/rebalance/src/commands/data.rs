@@ -1,6 +1,7 @@
 //! `rebalance data`: the per-class counts of each split, the imbalance factor and the feature
 //! shape; `--export` writes the splits as CSV.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -97,7 +98,7 @@ fn print_data(
                         .collect::<std::collections::BTreeMap<_, _>>(),
                 )?;
             }
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            super::print(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
         }
         Format::Table => {
             let (what, count) = if multi_label {
@@ -105,30 +106,32 @@ fn print_data(
             } else {
                 ("classes", "samples per class")
             };
-            println!(
-                "{} {what}, features {:?}, imbalance factor {:.1} ({count})",
+            let mut text = format!(
+                "{} {what}, features {:?}, imbalance factor {:.1} ({count})\n",
                 summary.num_classes, summary.feature_shape, summary.imbalance_factor
             );
             let splits: Vec<&String> = summary.splits.keys().collect();
-            print!("{:>12}", if multi_label { "label" } else { "class" });
+            let _ = write!(text, "{:>12}", if multi_label { "label" } else { "class" });
             for s in &splits {
-                print!("  {s:>10}");
+                let _ = write!(text, "  {s:>10}");
             }
-            println!();
+            text.push('\n');
             for c in 0..summary.num_classes {
-                print!("{:>12}", summary.class_names[c]);
+                let _ = write!(text, "{:>12}", summary.class_names[c]);
                 for s in &splits {
-                    print!("  {:>10}", summary.splits[*s].counts[c]);
+                    let _ = write!(text, "  {:>10}", summary.splits[*s].counts[c]);
                 }
-                println!();
+                text.push('\n');
             }
             for (name, s) in per_sample {
-                println!(
+                let _ = writeln!(
+                    text,
                     "{name}: {} samples, {:.2} labels per sample (min {}, max {}), {} without \
                      a label",
                     summary.splits[*name].total, s.mean, s.min, s.max, s.without_labels
                 );
             }
+            super::print(&text)?;
         }
     }
     Ok(())

@@ -56,6 +56,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let run = args.run;
     let task = RunDir::new(&run).read_config()?.data.task;
     let summary = crate::for_task!(task, T => eval_run::<T>(&run, &options)?.summary());
-    println!("{summary}");
+    super::print(&format!("{summary}\n"))?;
     Ok(())
 }

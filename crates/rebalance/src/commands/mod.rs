@@ -8,6 +8,7 @@ pub mod eval;
 pub mod train;
 pub mod weights;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use eval::Calibrate;
@@ -64,6 +65,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Weights(args) => weights::run(args),
         Command::Data(args) => data::run(args),
         Command::Eval(args) => eval::run(args),
+    }
+}
+
+/// Writes a command's output to standard output. A closed pipe (`rebalance weights ... |
+/// head -1`) is not an error: the work is done and the reader wanted no more, so the command
+/// ends quietly with its work kept, as ripgrep and git do. Any other failure to write (a full
+/// disk behind `> file`) is an error.
+///
+/// # Errors
+/// Standard output cannot be written, for another reason than a closed pipe.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("cannot write the output to standard output"),
     }
 }
 

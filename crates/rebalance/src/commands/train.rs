@@ -49,7 +49,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         training::train::<T>(&config, &options)?.summary()
     });
     let run = RunDir::new(args.out.unwrap_or(config.output.dir));
-    println!("{summary}");
-    println!("report: {}", run.report_markdown().display());
+    super::print(&format!(
+        "{summary}\nreport: {}\n",
+        run.report_markdown().display()
+    ))?;
     Ok(())
 }

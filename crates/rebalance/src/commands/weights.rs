@@ -44,21 +44,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_zero_count(args.zero_count)
         .compute(&counts)?;
     match args.format {
-        Format::Json => println!(
-            "{}",
+        Format::Json => super::print(&format!(
+            "{}\n",
             serde_json::json!({
                 "scheme": scheme.to_string(),
                 "normalization": normalize.name(),
                 "counts": counts.as_slice(),
                 "weights": weights.as_slice(),
             })
-        ),
+        ))?,
         Format::Table => {
-            println!("scheme {scheme}, normalization {normalize}");
-            println!("{:>6}  {:>10}  {:>10}", "class", "count", "weight");
+            let mut text = format!("scheme {scheme}, normalization {normalize}\n");
+            text += &format!("{:>6}  {:>10}  {:>10}\n", "class", "count", "weight");
             for (c, (n, w)) in counts.as_slice().iter().zip(weights.as_slice()).enumerate() {
-                println!("{c:>6}  {n:>10}  {w:>10.6}");
+                text += &format!("{c:>6}  {n:>10}  {w:>10.6}\n");
             }
+            super::print(&text)?;
         }
     }
     Ok(())

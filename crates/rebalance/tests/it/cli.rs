@@ -473,3 +473,33 @@ fn bench_measures_a_multi_label_config() {
         "{table}"
     );
 }
+
+/// Issue 27, item 7: a closed standard output (`| head -0`) ends a command quietly with its
+/// work done (exit 0, nothing on stderr), as ripgrep and git do; a full one (`> /dev/full`) is a
+/// one-line error.
+#[test]
+fn a_closed_stdout_is_quiet_and_a_full_one_is_one_line() {
+    use std::process::{Command, Stdio};
+    let counts: Vec<String> = (1..=3000).map(|n| n.to_string()).collect();
+    let counts = counts.join(",");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rebalance"))
+        .args(["weights", "--counts", &counts])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the table is written.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+
+    if std::path::Path::new("/dev/full").exists() {
+        let full = Command::new(env!("CARGO_BIN_EXE_rebalance"))
+            .args(["weights", "--counts", "1,2,3"])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_one_line_error(&full, "cannot write the output to standard output");
+    }
+}
