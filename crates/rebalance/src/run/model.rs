@@ -193,6 +193,18 @@ impl Classifier {
         let zero = norms.clone().equal_elem(0.0);
         let scale = norms.powf_scalar(tau as f32).mask_fill(zero, 1.0);
         let weight = weight / scale;
+        let finite = weight.clone().into_data().iter::<f32>().all(f32::is_finite);
+        if !finite {
+            return Err(format!(
+                "--tau-norm {}: the normalised class weights are not finite (‖w‖^τ overflows \
+                 or vanishes); choose a τ of a few units (--tau-norm auto tries 0 to 2)",
+                if tau >= 1e6 {
+                    format!("{tau:e}")
+                } else {
+                    tau.to_string()
+                }
+            ));
+        }
         let linear = Linear {
             weight: burn::module::Param::from_tensor(weight),
             bias: None,

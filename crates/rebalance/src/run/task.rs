@@ -88,6 +88,15 @@ pub trait TaskKind: Sized + 'static {
         standardizer: Option<Standardizer>,
     ) -> anyhow::Result<(Self::Batcher, Self::Batcher)>;
 
+    /// The task's own checks of `config` against the data's `counts`, before the run directory
+    /// is touched (none by default).
+    ///
+    /// # Errors
+    /// A setting the counts make unusable, naming its key.
+    fn check(_config: &RunConfig, _counts: &ClassCounts) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// What to say before training starts (nothing by default).
     fn note(_config: &RunConfig, _data: &LongTailData<Self::Target>, _options: &TrainOptions) {}
 

@@ -75,6 +75,7 @@ pub fn train_on<T: TaskKind>(
     // Everything is checked before the run directory is touched.
     let counts = T::counts(config, data)?;
     T::batchers(config, data, None)?;
+    T::check(config, &counts)?;
     // The first epoch's model, and the last one's (DRW's weights, cRT's stage loss).
     seeded_init(|| -> anyhow::Result<()> {
         T::model(config, data, &counts, 0, &device)?;

@@ -12,6 +12,7 @@ mod compare_multilabel;
 mod crt;
 mod devices;
 mod hardening_data;
+mod hardening_runs;
 mod images;
 mod jobs;
 mod loss_schema;

@@ -124,6 +124,36 @@ impl LogitAdjustment {
         }
     }
 
+    /// Checks that the shift stays finite in `f32`, the logits' type: a `τ` so large that
+    /// `τ · log π` overflows (or a target prior that far from the training prior) would turn
+    /// every logit into infinities and every score into NaN.
+    ///
+    /// # Errors
+    /// The first class whose shift is not finite, naming `τ` (or the target prior).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some((counts, tau)) = &self.posthoc
+            && let Some((class, shift)) = log_prior(counts)
+                .iter()
+                .map(|log| tau * log)
+                .enumerate()
+                .find(|(_, shift)| !(*shift as f32).is_finite())
+        {
+            return Err(format!(
+                "the shift τ · log π of class {class} is {shift:e}, beyond the logits' f32; \
+                 choose a τ of a few units (Menon et al. use τ = 1)"
+            ));
+        }
+        if let Some(shift) = &self.target_shift
+            && let Some(class) = shift.iter().position(|s| !(*s as f32).is_finite())
+        {
+            return Err(format!(
+                "the target prior's shift of class {class} is {:e}, beyond the logits' f32",
+                shift[class]
+            ));
+        }
+        Ok(())
+    }
+
     /// `logits / T`, then the post-hoc or target-prior shift.
     ///
     /// # Errors
@@ -154,6 +184,16 @@ fn log_prior(counts: &[u64]) -> Vec<f64> {
         .iter()
         .map(|&n| (n.max(1) as f64 / total.max(1) as f64).ln())
         .collect()
+}
+
+/// `value` as a message shows it: in scientific notation where plain digits would be long
+/// (`1e300`, not 301 digits).
+pub fn short(value: f64) -> String {
+    if value != 0.0 && (value.abs() >= 1e6 || value.abs() < 1e-4) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
 }
 
 #[cfg(test)]

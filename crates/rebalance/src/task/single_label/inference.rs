@@ -15,7 +15,7 @@ use crate::run::backend::Backend;
 use crate::run::config::RunConfig;
 use crate::run::eval_options::{EvalOptions, TAU_GRID, TauNorm};
 use crate::run::model::Classifier;
-use crate::task::single_label::adjustment::{LogitAdjustment, fit_temperature};
+use crate::task::single_label::adjustment::{LogitAdjustment, fit_temperature, short};
 use crate::task::single_label::evaluation::Confusion;
 use crate::task::single_label::report::Report;
 use crate::task::{SingleLabel, TaskKind, Trained};
@@ -68,6 +68,13 @@ pub fn evaluate(
             .iter::<i64>()
             .collect();
         let targets: Vec<i64> = batch.targets.try_into_data()?.iter::<i64>().collect();
+        // Scores of NaN would make a report of NaN that looks like a result.
+        if probabilities.iter().any(|p| !p.is_finite()) {
+            anyhow::bail!(
+                "the model's probabilities are not finite (NaN or infinite logits): an \
+                 adjustment too large (post-hoc τ, target prior, --tau-norm) or a diverged model"
+            );
+        }
         confusion.add(&targets, &predictions);
         calibration.add(&probabilities, num_classes, &targets);
         collected.extend(&targets, &probabilities);
@@ -137,8 +144,21 @@ pub(crate) fn check_eval(data: &LongTailData, options: &EvalOptions) -> anyhow::
              data.validation_per_class (synthetic) or data.validation_fraction"
         );
     }
+    let counts: Vec<u64> = data
+        .train
+        .class_counts(data.num_classes)
+        .iter()
+        .map(|&n| n as u64)
+        .collect();
     if let Some(prior) = &options.target_prior {
-        prior.log_prior(data.num_classes)?;
+        LogitAdjustment::target_prior(&counts, &prior.log_prior(data.num_classes)?)
+            .check()
+            .map_err(|e| anyhow::anyhow!("--target-prior {prior}: {e}"))?;
+    }
+    if let Some(tau) = options.posthoc_tau {
+        LogitAdjustment::posthoc(&counts, tau)
+            .check()
+            .map_err(|e| anyhow::anyhow!("--posthoc-tau {}: {e}", short(tau)))?;
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ use crate::run::launch::{Stage, loader, materialize, seeded_init};
 use crate::run::model::Classifier;
 use crate::run::run_dir::RunDir;
 use crate::run::training::Trainer;
-use crate::task::single_label::adjustment::LogitAdjustment;
+use crate::task::single_label::adjustment::{LogitAdjustment, short};
 use crate::task::single_label::evaluation::Scores;
 use crate::task::single_label::metrics::{
     ConfusionMetric, PerClassRecallMetric, Score, SharedPredictions,
@@ -76,6 +76,16 @@ impl TaskKind for SingleLabel {
             loss,
             device,
         )?)
+    }
+
+    /// `eval.posthoc_tau`'s shift stays finite.
+    fn check(config: &RunConfig, counts: &ClassCounts) -> anyhow::Result<()> {
+        if let Some(tau) = config.eval.posthoc_tau {
+            LogitAdjustment::posthoc(counts.as_slice(), tau)
+                .check()
+                .map_err(|e| anyhow::anyhow!("eval.posthoc_tau = {}: {e}", short(tau)))?;
+        }
+        Ok(())
     }
 
     /// Per channel for images, per feature otherwise.
