@@ -37,3 +37,26 @@ fn adjustments_that_overflow_are_refused_before_anything_is_written() {
     assert_eq!(read_json(&run, "report.json"), report);
     assert!(!run.join("report-posthoc.json").exists());
 }
+
+/// Issue 27, item 4: a finished run's config is part of what `eval` checks: an edited setting
+/// (`data.seed`) is refused, naming the file, where the backend, workers and directory may
+/// change.
+#[test]
+fn eval_refuses_a_config_changed_after_the_run_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    assert_ok(&train(&run, &[]));
+    let report = read_json(&run, "report.json");
+    let config = run.join("config.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, original.replace("workers = 0", "workers = 1")).unwrap();
+    assert_ok(&eval_with(&run, &[]));
+    let seeded = original.replacen("seed = 1", "seed = 2", 1);
+    assert_ne!(seeded, original);
+    std::fs::write(&config, seeded).unwrap();
+    assert_one_line_error(
+        &eval_with(&run, &[]),
+        "config.toml was changed after the run finished",
+    );
+    assert_eq!(read_json(&run, "report.json")["scores"], report["scores"]);
+}

@@ -24,7 +24,8 @@
 //! report-posthoc.{json,md},     `rebalance eval` with an adjustment (`--posthoc-tau`,
 //! predictions-posthoc.csv       `--target-prior`, `--calibrate`, `--tau-norm`)
 //! finished                      written last, when model, report and plots are committed: the
-//!                               SHA-256 of `model.bpk` and `state.json`; a run without it is
+//!                               SHA-256 of `model.bpk`, `state.json` and `config.toml` (its
+//!                               backend, workers and directory aside); a run without it is
 //!                               unfinished and `--resume` completes it
 //! claim                         the host and process id training the run, while it does
 //! ```

@@ -14,12 +14,33 @@ use crate::run::config::RunConfig;
 
 /// The SHA-256 of the file at `path`, in hex.
 fn sha256(path: &Path) -> anyhow::Result<String> {
-    use sha2::Digest;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(sha2::Sha256::digest(&bytes)
+    Ok(hex_sha256(&bytes))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect())
+        .collect()
+}
+
+/// The SHA-256 of the config at `path` without its [`PLACEMENT_KEYS`]: what the model was
+/// trained with, which `eval` must not see changed (the backend, workers and directory may).
+fn config_sha256(path: &Path) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{} is damaged", path.display()))?;
+    for key in PLACEMENT_KEYS {
+        let (section, name) = key.split_once('.').unwrap_or(("", key));
+        if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+            t.remove(name);
+        }
+    }
+    Ok(hex_sha256(toml::to_string(&table)?.as_bytes()))
 }
 
 /// The first key whose value differs between two configs written as TOML (`old`, `new`), as
@@ -256,14 +277,18 @@ impl RunDir {
         for name in CHECKSUMMED {
             sums.insert(name.to_string(), sha256(&self.path.join(name))?.into());
         }
+        sums.insert(
+            CONFIG.to_string(),
+            config_sha256(&self.path.join(CONFIG))?.into(),
+        );
         write_atomic(
             &self.path.join(FINISHED),
             &serde_json::to_string_pretty(&sums)?,
         )
     }
 
-    /// Checks a finished run's model and state against the checksums it recorded (nothing for a
-    /// run finished before runs recorded them).
+    /// Checks a finished run's model, state and config (its [`PLACEMENT_KEYS`] aside) against
+    /// the checksums it recorded (nothing for a run finished before runs recorded them).
     ///
     /// # Errors
     /// An unfinished run, or a file whose checksum differs, naming it.
@@ -294,6 +319,19 @@ impl RunDir {
                     marker.display()
                 );
             }
+        }
+        // A run finished before the marker recorded its config is not checked.
+        let config = self.path.join(CONFIG);
+        if let Some(recorded) = sums.get(CONFIG).and_then(|v| v.as_str())
+            && recorded != config_sha256(&config)?
+        {
+            bail!(
+                "{} was changed after the run finished: the model was trained with other \
+                 settings (only {} may change); restore it, or train a new run with the new \
+                 settings",
+                config.display(),
+                PLACEMENT_KEYS.join(", ")
+            );
         }
         Ok(())
     }
