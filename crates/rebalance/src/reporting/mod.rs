@@ -11,6 +11,15 @@ use std::path::Path;
 
 use anyhow::Context;
 
+/// `text` as one cell of a Markdown table: a line break or a `|` (a class name read from a
+/// quoted CSV field may hold either) would end the cell or the row, so they are escaped.
+pub fn markdown_cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace("\r\n", "\\n")
+        .replace(['\n', '\r'], "\\n")
+}
+
 /// The peak resident memory of this process so far, from `/proc/self/status` (`VmHWM`);
 /// `None` where that file does not exist (other OSes than Linux).
 pub fn peak_memory_bytes() -> Option<u64> {
@@ -55,6 +64,16 @@ pub fn write_atomic(path: &Path, content: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 27, item 6: a class name from a quoted CSV field keeps a Markdown row one row.
+    #[test]
+    fn a_markdown_cell_is_one_cell() {
+        assert_eq!(markdown_cell("plain"), "plain");
+        assert_eq!(markdown_cell("two\nlines"), "two\\nlines");
+        assert_eq!(markdown_cell("a|b"), "a\\|b");
+        assert_eq!(markdown_cell("crlf\r\nend"), "crlf\\nend");
+        assert_eq!(markdown_cell("back\\slash"), "back\\\\slash");
+    }
 
     #[test]
     fn a_failed_write_leaves_no_partial_file() {

@@ -162,6 +162,21 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
         "--posthoc-tau, --target-prior, --calibrate and --tau-norm adjust a softmax classifier \
          and are for single-label runs",
     );
+
+    // Issue 27, item 5: thresholds that are no probabilities are a damaged file, not a result.
+    let labels = thresholds.len();
+    let mut bad = vec![0.5_f32; labels];
+    (bad[0], bad[1]) = (5.0, -1.0);
+    std::fs::write(
+        dir.path().join("thresholds.json"),
+        serde_json::to_string(&bad).unwrap(),
+    )
+    .unwrap();
+    assert_one_line_error(
+        &rebalance(&["eval", "--run", dir.path().to_str().unwrap()]),
+        "thresholds.json is damaged: the threshold of label 0 is 5; a threshold is a sigmoid \
+         probability in [0, 1]",
+    );
 }
 
 #[test]

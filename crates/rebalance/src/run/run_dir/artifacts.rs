@@ -186,12 +186,22 @@ impl RunDir {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let thresholds: Vec<f32> = serde_json::from_str(&text)
             .with_context(|| format!("{} is damaged", path.display()))?;
-        if thresholds.len() != labels || thresholds.iter().any(|t| !t.is_finite()) {
+        if thresholds.len() != labels {
             bail!(
-                "{} is damaged: it holds {} thresholds for {labels} labels, or one that is not \
-                 finite",
+                "{} is damaged: it holds {} thresholds for {labels} labels",
                 path.display(),
                 thresholds.len()
+            );
+        }
+        if let Some((label, t)) = thresholds
+            .iter()
+            .enumerate()
+            .find(|(_, t)| !(0.0..=1.0).contains(*t))
+        {
+            bail!(
+                "{} is damaged: the threshold of label {label} is {t}; a threshold is a sigmoid \
+                 probability in [0, 1]",
+                path.display()
             );
         }
         Ok(thresholds)

@@ -2,6 +2,7 @@
 //! scikit-learn's metric names; the multi-label counterpart of
 //! `task/single_label/report.rs`.
 
+use crate::reporting::markdown_cell;
 use rebalance_data::Task;
 use serde::{Deserialize, Serialize};
 
@@ -180,7 +181,7 @@ impl MultiLabelReport {
                 .map_or("–".to_string(), |v| format!("{v:.4}"));
             md += &format!(
                 "| {} | {} | {:.4} | {:.3} | {:.4} | {:.4} | {:.4} | {ap} | {} |\n",
-                self.label_names[l],
+                markdown_cell(&self.label_names[l]),
                 self.train_counts[l],
                 self.weight(l),
                 self.thresholds[l],

@@ -1,6 +1,7 @@
 //! A single-label run's report (`report.json`) and its renderings: `report.md`,
 //! `confusion.csv` and the terminal summary.
 
+use crate::reporting::markdown_cell;
 use serde::{Deserialize, Serialize};
 
 use crate::reporting::calibration::{CalibrationScores, ShotCalibration};
@@ -158,7 +159,7 @@ impl Report {
         for c in 0..self.train_counts.len() {
             md += &format!(
                 "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {} |\n",
-                self.class_names.get(c).map_or(c.to_string(), Clone::clone),
+                markdown_cell(&self.class_names.get(c).map_or(c.to_string(), Clone::clone)),
                 self.train_counts[c],
                 self.class_weights.get(c).copied().unwrap_or(1.0),
                 s.per_class_precision[c],
