@@ -18,7 +18,7 @@ pub struct Args {
     run: PathBuf,
     /// Post-hoc logit adjustment: subtract τ · log(training prior) from the logits.
     /// Writes report-posthoc.* and predictions-posthoc.csv, as the other adjustments do.
-    #[arg(long, conflicts_with = "target_prior")]
+    #[arg(long, conflicts_with = "target_prior", allow_negative_numbers = true)]
     posthoc_tau: Option<f64>,
     /// Adjust the logits for a known test-label distribution: z − log π_train + log π_target.
     /// `uniform`, or a file of one count or probability per class (commas, spaces or lines).
@@ -31,7 +31,7 @@ pub struct Args {
     /// τ-normalise the classifier (Kang et al., ICLR 2020): each class's weights divided by
     /// their norm to the power τ, bias dropped; `auto` picks τ in 0, 0.1, …, 2 by the
     /// validation split's balanced accuracy.
-    #[arg(long, value_name = "TAU|auto")]
+    #[arg(long, value_name = "TAU|auto", allow_hyphen_values = true)]
     tau_norm: Option<TauNorm>,
 }
 

@@ -53,6 +53,45 @@ pub enum Command {
     Eval(eval::Args),
 }
 
+/// The command line of this process, parsed. `--help` and `--version` print and exit 0 as
+/// clap does; a bad argument exits 2 with one line, as every other error is one line: clap's
+/// message and, where it gives them, the valid values and its tip, without the usage and help
+/// hint that follow.
+pub fn parse() -> Cli {
+    use clap::error::ErrorKind;
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            error.exit()
+        }
+        Err(error) => {
+            eprintln!("error: {}", argument_error(&error.render().to_string()));
+            std::process::exit(2)
+        }
+    }
+}
+
+/// clap's rendered error as one line: its first line, then its `[possible values: ...]` and
+/// `tip:` lines, joined.
+fn argument_error(rendered: &str) -> String {
+    let mut parts = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if parts.is_empty() {
+            parts.push(line.trim_start_matches("error: ").to_string());
+        } else if line.starts_with("[possible values") || line.starts_with("tip:") {
+            parts.push(line.to_string());
+        }
+    }
+    parts.join("; ")
+}
+
 /// Runs a parsed command line.
 ///
 /// # Errors

@@ -8,7 +8,12 @@ use super::Format;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Training samples per class, comma-separated: 5000,2997,1796.
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required = true,
+        allow_hyphen_values = true
+    )]
     counts: Vec<u64>,
     /// Scheme: uniform, ins, isns, power, ens, balanced, median [default: ens].
     #[arg(long, default_value = "ens")]

@@ -106,7 +106,12 @@ pub struct CompareOptions {
     /// Train only shard K of N (K from 1 to N): a fixed partition of the runs, balanced by
     /// expected cost; writes no comparison [default: from SLURM_ARRAY_TASK_ID and
     /// SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shards; else every run].
-    #[arg(long, value_name = "K/N", conflicts_with = "merge")]
+    #[arg(
+        long,
+        value_name = "K/N",
+        conflicts_with = "merge",
+        allow_hyphen_values = true
+    )]
     pub shard: Option<Shard>,
     /// The number of shards, with JOB_COMPLETION_INDEX (from 0) giving the index: a Kubernetes
     /// Indexed Job's completions [default: none].

@@ -503,3 +503,47 @@ fn a_closed_stdout_is_quiet_and_a_full_one_is_one_line() {
         assert_one_line_error(&full, "cannot write the output to standard output");
     }
 }
+
+/// Issue 27, item 8: an argument error is one line, as every other error, with the valid values
+/// or clap's tip where it has them, and exit status 2; negative numbers are values, not unknown
+/// flags.
+#[test]
+fn argument_errors_are_one_line_and_negative_numbers_are_values() {
+    let one_line_2 = |args: &[&str], expected: &str| {
+        let output = rebalance(args);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert_one_line_error(&output, expected);
+    };
+    one_line_2(
+        &["weights", "--countz", "1"],
+        "unexpected argument '--countz' found; tip: a similar argument exists: '--counts'",
+    );
+    one_line_2(
+        &["weights", "--counts", "3,5", "--format", "xml"],
+        "invalid value 'xml' for '--format <FORMAT>'; [possible values: table, json]",
+    );
+    // A negative count is a value the parser refuses, naming it.
+    one_line_2(
+        &["weights", "--counts", "-3,5"],
+        "invalid value '-3' for '--counts <COUNTS>'",
+    );
+    one_line_2(
+        &["compare", "--config", "x.toml", "--shard", "-1/2"],
+        "invalid value '-1/2' for '--shard <K/N>'",
+    );
+    // `--posthoc-tau -1` reaches the command, as `--posthoc-tau=-1` does.
+    let dir = tempfile::tempdir().unwrap();
+    let output = rebalance(&[
+        "eval",
+        "--run",
+        dir.path().to_str().unwrap(),
+        "--posthoc-tau",
+        "-1",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_one_line_error(&output, "is not a run directory");
+    // Help is not an error.
+    let help = rebalance(&["--help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("Usage: rebalance <COMMAND>"));
+}
