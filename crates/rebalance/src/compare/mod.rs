@@ -411,10 +411,31 @@ pub fn compare_in(
         }));
     }
     if skipped > 0 {
-        bail!(
-            "{skipped} runs are being trained by another process; run this command again when \
-             it has finished to write the comparison"
-        );
+        // The other process may have finished them meanwhile: only runs still unfinished wait.
+        let waiting: Vec<&Run> = runs.iter().filter(|run| !run.dir.is_finished()).collect();
+        if !waiting.is_empty() {
+            let training = waiting
+                .iter()
+                .filter_map(|run| run.dir.claimed_by())
+                .collect::<std::collections::BTreeSet<u32>>();
+            bail!(
+                "{} runs are not finished, being trained by another process ({}); run this \
+                 command again when it has finished to write the comparison",
+                waiting.len(),
+                if training.is_empty() {
+                    "it has stopped without finishing them".to_string()
+                } else {
+                    format!(
+                        "process {}",
+                        training
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            );
+        }
     }
     Ok(Outcome::Comparison(write_comparison(
         &plan,

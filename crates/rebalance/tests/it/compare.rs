@@ -513,3 +513,48 @@ fn an_interrupted_run_of_a_sweep_resumes_from_its_checkpoint() {
         without_wall_clock(read_json(&whole, "comparison.json"))["variants"]
     );
 }
+
+/// Issue 27, item 9: two compare processes on one directory share its runs; the one that ends
+/// last finds every run finished and writes the comparison, instead of both ending with "runs
+/// are being trained by another process".
+#[test]
+fn two_processes_on_one_sweep_end_with_its_comparison() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let out = dir.path().join("cmp");
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rebalance"))
+            .args(["compare", "--config", config.to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap(), "--seeds", "3"])
+            .current_dir(crate::common::workspace())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    assert!(
+        outputs.iter().any(|o| o.status.success()),
+        "{}\n{}",
+        stderr(&outputs[0]),
+        stderr(&outputs[1])
+    );
+    for output in outputs.iter().filter(|o| !o.status.success()) {
+        assert_one_line_error_last(output, "being trained by another process");
+    }
+    assert!(out.join("comparison.json").exists());
+}
+
+/// A failed command whose last stderr line is the error, containing `expected`.
+fn assert_one_line_error_last(output: &Output, expected: &str) {
+    let err = stderr(output);
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: ") && last.contains(expected),
+        "{err}"
+    );
+}

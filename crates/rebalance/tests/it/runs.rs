@@ -420,10 +420,10 @@ fn compare_skips_a_run_another_process_trains() {
         "{err}"
     );
     assert!(
-        err.lines()
-            .last()
-            .unwrap()
-            .contains("error: 1 runs are being trained by another process; run this command again"),
+        err.lines().last().unwrap().contains(&format!(
+            "error: 1 runs are not finished, being trained by another process (process \
+                 {live}); run this command again"
+        )),
         "{err}"
     );
     assert!(out.join("ce/seed-1/finished").exists());
