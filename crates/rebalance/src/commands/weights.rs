@@ -15,7 +15,8 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     counts: Vec<u64>,
-    /// Scheme: uniform, ins, isns, power, ens, balanced, median [default: ens].
+    /// Scheme: uniform, ins, isns, power, ens, balanced, median, or custom:W0,W1,... (one
+    /// weight per class) [default: ens].
     #[arg(long, default_value = "ens")]
     scheme: String,
     /// β of the ens scheme, in [0, 1) [default: 0.9999].
@@ -41,6 +42,13 @@ pub struct Args {
 /// # Errors
 /// A scheme, parameter or counts the weights library refuses.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.scheme.eq_ignore_ascii_case("custom") {
+        anyhow::bail!(
+            "--scheme custom: give the weights with the scheme, one per class, as \
+             --scheme custom:W0,W1,... (here {} of them)",
+            args.counts.len()
+        );
+    }
     let scheme = Scheme::from_parts(&args.scheme, args.beta, args.power, None)?;
     let counts = ClassCounts::from_counts(args.counts)?;
     let normalize = args.normalize;

@@ -318,7 +318,15 @@ fn resume_continues_from_the_last_checkpoint() {
     let empty = tempfile::tempdir().unwrap();
     assert_one_line_error(
         &train(empty.path(), &["--resume"]),
-        "--resume: no checkpoint in",
+        "(none was written), so no epoch to continue from; start the run again without --resume",
+    );
+    // Issue 27, item 13: a checkpoint cut short is named, with the way on.
+    let cut = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(cut.path().join("checkpoint")).unwrap();
+    std::fs::write(cut.path().join("checkpoint/model-1.bpk"), b"cut short").unwrap();
+    assert_one_line_error(
+        &train(cut.path(), &["--resume"]),
+        "(the one of epoch 1 was cut short before it was complete), so no epoch to continue from",
     );
 }
 

@@ -60,3 +60,25 @@ fn eval_refuses_a_config_changed_after_the_run_finished() {
     );
     assert_eq!(read_json(&run, "report.json")["scores"], report["scores"]);
 }
+
+/// Issue 27, item 14: `--scheme custom` shows its syntax; `eval` of an unfinished run is one
+/// line that says how to finish it, without an OS error after it.
+#[test]
+fn messages_show_the_way_on() {
+    assert_one_line_error(
+        &rebalance(&["weights", "--counts", "10,5", "--scheme", "custom"]),
+        "--scheme custom: give the weights with the scheme, one per class, as --scheme \
+         custom:W0,W1,... (here 2 of them)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let crashed = crate::runs::train_crashing_at(&run, "after-model", &[]);
+    assert!(!crashed.status.success());
+    let output = eval_with(&run, &[]);
+    assert_one_line_error(
+        &output,
+        "is not finished (it has no finished marker); complete it",
+    );
+    let err = crate::common::stderr(&output);
+    assert!(err.trim_end().ends_with("--resume`"), "{err}");
+}

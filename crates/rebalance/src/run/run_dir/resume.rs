@@ -141,7 +141,17 @@ impl RunDir {
         }
         let checkpoints = self.path.join(CHECKPOINTS);
         let Some(from) = self.last_checkpoint() else {
-            bail!("--resume: no checkpoint in {}", checkpoints.display());
+            let found = match self.newest_checkpoint_file() {
+                Some(epoch) => {
+                    format!("the one of epoch {epoch} was cut short before it was complete")
+                }
+                None => "none was written".to_string(),
+            };
+            bail!(
+                "--resume: no complete checkpoint in {} ({found}), so no epoch to continue \
+                 from; start the run again without --resume",
+                checkpoints.display()
+            );
         };
         self.check_resumable(config)?;
         let epochs = config.train.epochs;
@@ -297,15 +307,17 @@ impl RunDir {
             return Ok(());
         }
         let marker = self.path.join(FINISHED);
-        let text = std::fs::read_to_string(&marker).with_context(|| {
-            format!(
+        if !marker.exists() {
+            bail!(
                 "the run in {} is not finished (it has no {FINISHED} marker); complete it with \
                  `rebalance train --config {} --out {} --resume`",
                 self.path.display(),
                 self.path.join(CONFIG).display(),
                 self.path.display()
-            )
-        })?;
+            );
+        }
+        let text = std::fs::read_to_string(&marker)
+            .with_context(|| format!("cannot read {}", marker.display()))?;
         let sums: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
             .with_context(|| format!("{} is damaged", marker.display()))?;
         for name in CHECKSUMMED {
