@@ -127,10 +127,24 @@ impl DataConfig {
         }
         let available = train.class_counts(self.num_classes);
         if let Some(class) = available.iter().position(|&n| n == 0) {
+            let present: Vec<String> = available
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(c, _)| c.to_string())
+                .collect();
             return Err(DataError::EmptyClass {
                 class,
                 split: "training",
-                cause: " in the source files".to_string(),
+                cause: format!(
+                    " in the source files, whose labels are {} of data.num_classes = {}; \
+                     renumber the labels 0..{} and set data.num_classes = {} (a training split \
+                     needs a sample of every class)",
+                    present.join(", "),
+                    self.num_classes,
+                    present.len(),
+                    present.len()
+                ),
             });
         }
         // `validate` has refused `max_per_class` beside `none`.

@@ -54,6 +54,13 @@ pub(crate) fn open_csv(
         .from_path(path)
         .map_err(|e| csv_error(path, e))?;
     let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    if headers.is_empty() {
+        return Err(DataError::format(
+            path,
+            "",
+            "the file is empty; a CSV file starts with a header row of column names",
+        ));
+    }
     // Names are quoted with `{:?}`: a file that is not text shows escapes, not raw bytes.
     let names: Vec<String> = headers.iter().map(|h| h.trim().to_string()).collect();
     for (i, name) in names.iter().enumerate() {
@@ -174,16 +181,20 @@ pub(crate) fn csv_error(path: &Path, err: csv::Error) -> DataError {
     let location = err
         .position()
         .map_or(String::new(), |p| format!("line {}: ", p.line()));
-    match err.into_kind() {
-        csv::ErrorKind::Io(source) => DataError::io(path, source),
+    let message = match err.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
-        } => DataError::format(
-            path,
-            location,
-            format!("a row of {len} fields where the header has {expected_len}"),
+        } => format!("a row of {len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { err: utf8, .. } => format!(
+            "field {} is not UTF-8 text (its bytes from {} on are not); save the file as UTF-8",
+            utf8.field() + 1,
+            utf8.valid_up_to()
         ),
-        other => DataError::format(path, location, format!("{other:?}")),
+        _ => err.to_string(),
+    };
+    match err.into_kind() {
+        csv::ErrorKind::Io(source) => DataError::io(path, source),
+        _ => DataError::format(path, location, message),
     }
 }
 

@@ -77,6 +77,15 @@ fn csv_errors_name_file_line_and_value() {
         b"a,class\n1,0\n",
         "line 1: no label column \"label\"; the columns are a, class",
     );
+    // Issue 27, item 10: bytes that are not UTF-8, and an empty file, said plainly.
+    check(
+        b"a,lab\xe9l\n1,0\n",
+        "line 1: field 2 is not UTF-8 text (its bytes from 3 on are not); save the file as UTF-8",
+    );
+    check(
+        b"",
+        "the file is empty; a CSV file starts with a header row of column names",
+    );
 
     let missing = dir.path().join("missing.csv");
     let err = read_csv_pair(&missing, &good, "label")

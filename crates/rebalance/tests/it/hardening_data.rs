@@ -445,3 +445,24 @@ fn an_export_never_overwrites_its_own_input() {
     ]));
     assert!(elsewhere.join("train.csv").exists());
 }
+
+/// Issue 27, item 11: labels that leave a class out name the labels there are and the way on.
+#[test]
+fn a_class_without_samples_names_the_labels_and_the_way_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = csv_config(
+        dir.path(),
+        b"a,label\n1,0\n2,2\n3,5\n",
+        b"a,label\n1,0\n",
+        "",
+    );
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("num_classes = 2", "num_classes = 6");
+    std::fs::write(&config, text).unwrap();
+    assert_one_line_error(
+        &data(&config, &[]),
+        "class 1 has no training samples in the source files, whose labels are 0, 2, 5 of \
+         data.num_classes = 6; renumber the labels 0..3 and set data.num_classes = 3",
+    );
+}
