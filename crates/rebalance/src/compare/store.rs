@@ -108,6 +108,11 @@ pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&
                     continue;
                 }
             };
+            // Looked at again under the claim: another process may have retrained it with
+            // this config between the look above and the claim.
+            if !matches!(run.inspect(), Found::Changed(_)) {
+                continue;
+            }
             eprintln!(
                 "--force: deleting the {} run {} seed {} in {}, of another config ({difference})",
                 if run.dir.is_finished() {

@@ -40,6 +40,12 @@ impl UnknownBackend {
 }
 
 impl Backend {
+    /// Whether `BACKEND:K` names a device of its own (a GPU; LibTorch's CUDA device): the CPU
+    /// backends have one device, whose indices are workers.
+    pub fn has_indexed_devices(self) -> bool {
+        matches!(self, Backend::Wgpu | Backend::Cuda | Backend::Tch)
+    }
+
     /// Whether this binary was built with the backend.
     pub fn compiled_in(self) -> bool {
         match self {

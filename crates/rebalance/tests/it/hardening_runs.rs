@@ -82,3 +82,24 @@ fn messages_show_the_way_on() {
     let err = crate::common::stderr(&output);
     assert!(err.trim_end().ends_with("--resume`"), "{err}");
 }
+
+/// Issue 27, items 15 and 18: devices named twice, a CPU worker beyond the cores, and a number
+/// of epochs no schedule has are refused, naming the key.
+#[test]
+fn absurd_devices_and_epochs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    assert_one_line_error(
+        &train(&run, &["--set", "train.devices=[\"flex:0\", \"flex:0\"]"]),
+        "train.devices = \"flex:0\" (entry 2): must be each device once",
+    );
+    assert_one_line_error(
+        &train(&run, &["--set", "train.devices=[\"flex:1000\"]"]),
+        "train.devices = \"flex:1000\": must be workers of the CPU's one device, flex:0 to",
+    );
+    assert_one_line_error(
+        &train(&run, &["--set", "train.epochs=10000000"]),
+        "train.epochs = 10000000: must be in 1..=100000",
+    );
+    assert!(!run.exists());
+}

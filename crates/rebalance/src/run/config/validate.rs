@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// The most epochs a run may have: far beyond any schedule in the literature (CIFAR-LT's
+/// are 200), and small enough that epochs times batches never overflows the schedules'
+/// step counts.
+pub const MAX_EPOCHS: usize = 100_000;
+
 impl RunConfig {
     /// Range checks that the types cannot express, section by section, before anything is
     /// loaded or trained (a compare sweep checks every variant this way up front).
@@ -35,11 +40,49 @@ impl RunConfig {
             ));
         }
         let train = &self.train;
-        if train.epochs == 0 {
-            return Err(invalid("train.epochs", 0, ">= 1"));
+        if !(1..=MAX_EPOCHS).contains(&train.epochs) {
+            return Err(invalid(
+                "train.epochs",
+                train.epochs,
+                format!("in 1..={MAX_EPOCHS}"),
+            ));
+        }
+        if train.warmup_epochs > train.epochs {
+            return Err(invalid(
+                "train.warmup_epochs",
+                train.warmup_epochs,
+                format!("<= train.epochs = {}", train.epochs),
+            ));
         }
         if train.batch_size == 0 {
             return Err(invalid("train.batch_size", 0, ">= 1"));
+        }
+        if let Some((k, twice)) = train
+            .devices
+            .iter()
+            .enumerate()
+            .find(|(k, d)| train.devices[..*k].contains(d))
+        {
+            return Err(invalid(
+                "train.devices",
+                format!("\"{twice}\" (entry {})", k + 1),
+                "each device once",
+            ));
+        }
+        // A CPU backend has one device: its indices are workers, at most one per core.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        if let Some(worker) = train.devices.iter().find(|d| {
+            !train.backend.has_indexed_devices() && d.index.is_some_and(|index| index >= cores)
+        }) {
+            return Err(invalid(
+                "train.devices",
+                format!("\"{worker}\""),
+                format!(
+                    "workers of the CPU's one device, {0}:0 to {0}:{1} here (one per core)",
+                    train.backend,
+                    cores - 1
+                ),
+            ));
         }
         if let Some(other) = train.devices.iter().find(|d| d.backend != train.backend) {
             return Err(invalid(
