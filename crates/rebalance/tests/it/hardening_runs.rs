@@ -103,3 +103,23 @@ fn absurd_devices_and_epochs_are_refused() {
     );
     assert!(!run.exists());
 }
+
+/// Issue 27, item 12: a model that does not fit its config (a run finished before the marker
+/// recorded the config, then `model.hidden` edited) is one short line naming config.toml, not
+/// Burn's list of every tensor's shapes.
+#[test]
+fn a_model_that_does_not_fit_its_config_names_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    assert_ok(&train(&run, &[]));
+    let config = run.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let edited = text.replacen("hidden = [\n    128,\n    128,\n]", "hidden = [64]", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&config, edited).unwrap();
+    // The marker as runs finished before it recorded the config.
+    crate::runs::refinish(&run);
+    let output = eval_with(&run, &[]);
+    assert_one_line_error(&output, "its weights do not fit the model");
+    assert!(crate::common::stderr(&output).len() < 400);
+}

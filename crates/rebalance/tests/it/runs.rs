@@ -93,7 +93,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// The run's `finished` marker recomputed, as if `state.json` had been written so.
-fn refinish(run: &Path) {
+pub(crate) fn refinish(run: &Path) {
     use sha2::Digest;
     let sum = |name: &str| -> String {
         sha2::Sha256::digest(std::fs::read(run.join(name)).unwrap())

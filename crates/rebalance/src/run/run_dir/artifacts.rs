@@ -131,9 +131,21 @@ impl RunDir {
     /// A missing or unreadable file, or weights of another model.
     pub fn load_model<M: Module>(&self, model: M) -> anyhow::Result<M> {
         let path = self.path.join(MODEL);
-        model
-            .try_load_file(&path)
-            .with_context(|| format!("cannot load the model from {}", path.display()))
+        if !path.exists() {
+            bail!("cannot load the model: {} does not exist", path.display());
+        }
+        // Burn's message lists every tensor whose shape differs: hundreds of characters that
+        // say one thing, that the config describes another model.
+        model.try_load_file(&path).map_err(|_| {
+            anyhow::anyhow!(
+                "cannot load the model from {}: its weights do not fit the model {} describes \
+                 (model.*, data.num_classes, the data's features); was {} edited after \
+                 training, or the file damaged?",
+                path.display(),
+                self.path.join(CONFIG).display(),
+                CONFIG
+            )
+        })
     }
 
     /// Writes `report.json`, `report.md` and, for a task with one, `confusion.csv`.
