@@ -43,6 +43,13 @@ impl ImageAugmentation {
         }
     }
 
+    /// Makes `batch` (counted from 0) the next batch drawn for: a run resumed after `k` epochs
+    /// of `n` batches starts at `k · n`, so it draws the crops and flips the uninterrupted run
+    /// drew.
+    pub fn start_at_batch(&self, batch: u64) {
+        self.batches.store(batch, Ordering::SeqCst);
+    }
+
     /// A generator for the next batch.
     pub(crate) fn next_batch(&self) -> Xoshiro256PlusPlus {
         let batch = self.batches.fetch_add(1, Ordering::SeqCst);

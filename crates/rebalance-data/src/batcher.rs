@@ -38,6 +38,11 @@ impl SampleBatcher {
         self.augmentation = Some(augmentation);
         self
     }
+
+    /// The augmentation of the training batches, if any.
+    pub fn augmentation(&self) -> Option<&ImageAugmentation> {
+        self.augmentation.as_ref()
+    }
 }
 
 impl Batcher<Sample, SampleBatch> for SampleBatcher {

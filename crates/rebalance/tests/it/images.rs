@@ -133,3 +133,47 @@ fn an_image_model_needs_images() {
     let output = train_with(&path, &dir.path().join("run"));
     assert_one_line_error(&output, "train.augment = true: needs images");
 }
+
+/// Issue 27, item 16: a run with `train.augment` resumed after its first epoch draws the
+/// crops and flips of the uninterrupted run, and ends with its metrics.
+#[test]
+fn an_augmented_run_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<(u8, u8)> = (0..40u8).map(|i| (i % 10, i * 6)).collect();
+    for b in 1..=5 {
+        std::fs::write(
+            dir.path().join(format!("data_batch_{b}.bin")),
+            cifar_batch(&records),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("test_batch.bin"), cifar_batch(&records)).unwrap();
+    let config = |epochs: usize| {
+        format!(
+            "[data]\nsource = \"cifar10\"\ndir = {:?}\nprofile = {{ kind = \"none\" }}\n\
+             [model]\nkind = \"mlp\"\nhidden = [16]\n\
+             [train]\nepochs = {epochs}\nbatch_size = 16\naugment = true\n",
+            dir.path()
+        )
+    };
+    let path = dir.path().join("c.toml");
+    let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
+    std::fs::write(&path, config(2)).unwrap();
+    assert_ok(&train_with(&path, &whole));
+    std::fs::write(&path, config(1)).unwrap();
+    assert_ok(&train_with(&path, &cut));
+    std::fs::write(&path, config(2)).unwrap();
+    assert_ok(&rebalance(&[
+        "train",
+        "--config",
+        path.to_str().unwrap(),
+        "--out",
+        cut.to_str().unwrap(),
+        "--resume",
+    ]));
+    let scores = |run: &Path| {
+        let report = read_json(run, "report.json");
+        (report["scores"].clone(), report["confusion"].clone())
+    };
+    assert_eq!(scores(&cut), scores(&whole));
+}

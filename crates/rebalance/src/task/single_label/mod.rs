@@ -133,7 +133,7 @@ impl TaskKind for SingleLabel {
         shuffle: Option<(u64, usize)>,
         train: &TrainSection,
     ) -> anyhow::Result<Loader<SampleBatch>> {
-        Ok(match resampling {
+        let loader = match resampling {
             Resampling::None => loader(samples, batcher, shuffle, train),
             resampling => loader(
                 ResampledSamples::new(samples, resampling, num_classes, train.seed)?
@@ -142,7 +142,17 @@ impl TaskKind for SingleLabel {
                 shuffle,
                 train,
             ),
-        })
+        };
+        // A phase that starts after `start` epochs (a resumed run, DRW's second phase) draws
+        // the crops and flips the uninterrupted run drew in its epoch `start + 1`: the
+        // augmentation counts the batches of the run.
+        if start > 0
+            && let Some(augmentation) = batcher.augmentation()
+        {
+            let batches = loader.num_items().div_ceil(train.batch_size) as u64;
+            augmentation.start_at_batch(start as u64 * batches);
+        }
+        Ok(loader)
     }
 
     /// Accuracy, and from one read-back of each validation batch's predictions the balanced
