@@ -146,9 +146,19 @@ pub(crate) fn check_min(
     } else {
         Err(LossError::InvalidParameter {
             name,
-            value: value.to_string(),
+            value: shown(value),
             expected,
         })
+    }
+}
+
+/// `value` as a message shows it: in scientific notation where plain digits would be long
+/// (`1e30`, not 31 digits).
+pub(crate) fn shown(value: f64) -> String {
+    if value.is_finite() && value != 0.0 && (value.abs() >= 1e6 || value.abs() < 1e-4) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
     }
 }
 

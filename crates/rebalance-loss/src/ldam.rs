@@ -5,6 +5,9 @@ use burn::tensor::IndexingUpdateOp;
 use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
 use serde::{Deserialize, Serialize};
 
+/// The largest logit scale `s` [`LdamConfig::validate`] accepts.
+const MAX_SCALE: f64 = 1000.0;
+
 use crate::config::kind::{LossKeys, through_config};
 use crate::cross_entropy::{RowLogSoftmax, class_tensor};
 use crate::error::{check_class_values, check_min};
@@ -27,7 +30,7 @@ pub struct LdamConfig {
     /// The largest margin `max_m`, `> 0`. Default 0.5.
     #[config(default = 0.5)]
     pub max_margin: f64,
-    /// Logit scale `s`, `> 0`. Default 30.
+    /// Logit scale `s`, in `(0, 1000]`. Default 30.
     #[config(default = 30.0)]
     pub scale: f64,
     /// Per-class weights (the DRW phase), finite and `>= 0`, one per class. Default `None`.
@@ -70,6 +73,16 @@ impl LdamConfig {
     /// As [`init`](Self::init), for those parameters.
     pub fn validate(&self) -> Result<(), LossError> {
         check_min("scale", self.scale, 0.0, true, "finite and > 0")?;
+        // The logits are cosines times `s`: far beyond the paper's 30 the softmax saturates
+        // (every probability 0 or 1, the gradients vanish) and the model stays untrained.
+        if self.scale > MAX_SCALE {
+            return Err(LossError::InvalidParameter {
+                name: "scale",
+                value: crate::error::shown(self.scale),
+                expected: "at most 1000 (Cao et al. use 30; a larger scale saturates the \
+                           softmax, whose gradients vanish)",
+            });
+        }
         check_min("max_margin", self.max_margin, 0.0, true, "finite and > 0")?;
         match &self.weights {
             Some(weights) => check_class_values("weights", weights, None),

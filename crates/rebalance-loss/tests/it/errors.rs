@@ -198,3 +198,21 @@ fn unknown_names_list_the_valid_ones() {
         "unknown class-balanced base loss \"huber\": expected one of softmax, sigmoid, focal"
     );
 }
+
+/// Issue 27, item 15: LDAM's scale far beyond the paper's 30 is refused, as it would leave the
+/// model untrained, and the value is shown short.
+#[test]
+fn an_ldam_scale_that_saturates_the_softmax_is_refused() {
+    let config = rebalance_loss::LdamConfig::new(vec![10, 1]).with_scale(1e30);
+    let err = config.validate().unwrap_err().to_string();
+    assert!(
+        err.starts_with("scale = 1e30: must be at most 1000"),
+        "{err}"
+    );
+    assert!(
+        rebalance_loss::LdamConfig::new(vec![10, 1])
+            .with_scale(1000.0)
+            .validate()
+            .is_ok()
+    );
+}
