@@ -64,7 +64,7 @@ fn set_overrides_and_creates_keys() {
         "--set train.epochs: expected key=value, as in train.epochs=3"
     );
     let err = RunConfig::load(&path, &["train.epochs=0".to_string()]).unwrap_err();
-    assert_eq!(err.to_string(), "train.epochs = 0: must be >= 1");
+    assert_eq!(err.to_string(), "train.epochs = 0: must be in 1..=100000");
     let err = RunConfig::load(&path, &["train.step_epochs=[10]".to_string()]).unwrap_err();
     assert_eq!(
         err.to_string(),
