@@ -16,8 +16,9 @@ pub struct Args {
     /// The run directory.
     #[arg(long)]
     run: PathBuf,
-    /// Post-hoc logit adjustment: subtract τ · log(training prior) from the logits.
-    /// Writes report-posthoc.* and predictions-posthoc.csv, as the other adjustments do.
+    /// Post-hoc logit adjustment: subtract τ · log(training prior) from the logits (Menon et
+    /// al. use τ = 1). Writes report-posthoc.* and predictions-posthoc.csv, as the other
+    /// adjustments do. Single-label runs only.
     #[arg(long, conflicts_with = "target_prior", allow_negative_numbers = true)]
     posthoc_tau: Option<f64>,
     /// Adjust the logits for a known test-label distribution: z − log π_train + log π_target.

@@ -25,7 +25,8 @@ pub struct Args {
     /// with a larger train.epochs).
     #[arg(long, conflicts_with = "overwrite")]
     resume: bool,
-    /// Replace the finished run the run directory holds.
+    /// Replace the run the run directory holds, finished or interrupted (without it, train
+    /// refuses to touch either).
     #[arg(long)]
     overwrite: bool,
 }
