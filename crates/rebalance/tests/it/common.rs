@@ -210,3 +210,30 @@ pub fn without_wall_clock(mut value: Value) -> Value {
     }
     value
 }
+
+/// `rebalance compare --config CONFIG --out OUT --seeds 2 EXTRA...` (`EXTRA`'s own `--seeds`
+/// wins), run in the workspace root.
+pub fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
+    compare_with_env(config, out, extra, &[])
+}
+
+/// [`compare`] with the variables `env` set.
+pub fn compare_with_env(config: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut args = vec![
+        "compare",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if !extra.contains(&"--seeds") {
+        args.extend_from_slice(&["--seeds", "2"]);
+    }
+    args.extend_from_slice(extra);
+    rebalance_with_env(&args, env)
+}
+
+/// When `path` was last modified.
+pub fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}

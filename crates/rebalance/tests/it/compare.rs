@@ -1,34 +1,14 @@
 //! End-to-end: `rebalance compare` as a user runs it.
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::SystemTime;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, read_json, rebalance, rebalance_with_env, stderr, stdout,
-    without_wall_clock,
+    assert_ok, assert_one_line_error, compare, modified, read_json, rebalance_with_env, stderr,
+    stdout, without_wall_clock,
 };
 
 fn tiny_config(dir: &Path) -> PathBuf {
     crate::common::tiny_compare_config(dir, &["ce", "ins"])
-}
-
-fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "compare",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    if !extra.contains(&"--seeds") {
-        args.extend_from_slice(&["--seeds", "2"]);
-    }
-    args.extend_from_slice(extra);
-    rebalance(&args)
-}
-
-fn modified(path: &Path) -> SystemTime {
-    std::fs::metadata(path).unwrap().modified().unwrap()
 }
 
 #[test]

@@ -1,10 +1,8 @@
 //! End-to-end: `rebalance compare` on a multi-label config: the multi-label metrics in every
 //! output, `[compare] rank_by`, finished runs skipped on a re-run, shards and a merge.
-use std::path::Path;
-use std::process::Output;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, read_json, rebalance, stderr, tiny_multi_label_compare_config,
+    assert_ok, assert_one_line_error, compare, read_json, stderr, tiny_multi_label_compare_config,
 };
 use serde_json::Value;
 
@@ -17,21 +15,6 @@ const SCORES: [&str; 6] = [
     "hamming_loss",
     "tail_recall",
 ];
-
-fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "compare",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    if !extra.contains(&"--seeds") {
-        args.extend_from_slice(&["--seeds", "2"]);
-    }
-    args.extend_from_slice(extra);
-    rebalance(&args)
-}
 
 /// `comparison.json` without the wall-clock and checkout fields.
 fn comparable(mut json: Value) -> Value {

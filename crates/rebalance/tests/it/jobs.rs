@@ -1,27 +1,11 @@
 //! `compare --jobs N --devices LIST`: several runs of a sweep trained at once in one process
 //! give each run the report of the sequential sweep; errors of the flags are one line; a
 //! failing run names itself and stops the sweep.
-use std::path::Path;
-use std::process::Output;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, read_json, rebalance, stderr, without_wall_clock,
+    assert_ok, assert_one_line_error, compare, read_json, stderr, without_wall_clock,
 };
 use serde_json::Value;
-
-fn compare(config: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "compare",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "2",
-    ];
-    args.extend_from_slice(extra);
-    rebalance(&args)
-}
 
 /// A report without what depends on the machine's speed and memory.
 fn metrics(mut report: Value) -> Value {

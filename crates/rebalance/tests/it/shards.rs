@@ -1,37 +1,15 @@
 //! End-to-end: a compare sweep split into shards (`--shard`, Slurm job arrays, Kubernetes
 //! Indexed Jobs) and merged, as docs/cluster.md runs it.
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::SystemTime;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, read_json, rebalance_with_env, stderr, stdout,
+    assert_ok, assert_one_line_error, compare_with_env, modified, read_json, stderr, stdout,
     without_wall_clock, workspace,
 };
 use clap::Parser;
 
 fn tiny_config(dir: &Path) -> PathBuf {
     crate::common::tiny_compare_config(dir, &["ce", "ins", "focal-1"])
-}
-
-/// `rebalance compare --config CONFIG --out OUT --seeds 2 EXTRA...` with `env` set.
-fn compare(config: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut args = vec![
-        "compare",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    if !extra.contains(&"--seeds") {
-        args.extend_from_slice(&["--seeds", "2"]);
-    }
-    args.extend_from_slice(extra);
-    rebalance_with_env(&args, env)
-}
-
-fn modified(path: &Path) -> SystemTime {
-    std::fs::metadata(path).unwrap().modified().unwrap()
 }
 
 #[test]
@@ -41,7 +19,7 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
 
     // One unsharded sweep: 3 variants × 2 seeds.
     let whole = dir.path().join("whole");
-    let output = compare(&config, &whole, &[], &[]);
+    let output = compare_with_env(&config, &whole, &[], &[]);
     assert_ok(&output);
     let expected = read_json(&whole, "comparison.json");
 
@@ -52,7 +30,7 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
         ("SLURM_ARRAY_TASK_COUNT", "2"),
         ("SLURM_ARRAY_TASK_MIN", "1"),
     ];
-    let first = compare(&config, &sharded, &["--shard", "1/2"], &slurm);
+    let first = compare_with_env(&config, &sharded, &["--shard", "1/2"], &slurm);
     assert_ok(&first);
     let (out, err) = (stdout(&first), stderr(&first));
     assert!(
@@ -80,13 +58,13 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
 
     // A merge now lists exactly the runs that are missing, and fails.
     assert_one_line_error(
-        &compare(&config, &sharded, &["--merge"], &[]),
+        &compare_with_env(&config, &sharded, &["--merge"], &[]),
         "--merge: 3 of 6 runs are not finished: ins seed 1; ce seed 2; focal-1 seed 2;",
     );
     assert!(!sharded.join("comparison.json").exists());
 
     // Shard 2 of 2 as a Kubernetes Indexed Job's pod of index 1.
-    let second = compare(
+    let second = compare_with_env(
         &config,
         &sharded,
         &["--shards", "2"],
@@ -104,7 +82,7 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
     );
     assert!(!sharded.join("comparison.json").exists());
     // Shard 2 again: nothing to train.
-    let again = compare(
+    let again = compare_with_env(
         &config,
         &sharded,
         &["--shards", "2"],
@@ -119,7 +97,7 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
     assert!(stdout(&again).contains("3 finished before"));
 
     // The merge gives the comparison of the unsharded sweep, wall-clock times aside.
-    let merged = compare(&config, &sharded, &["--merge"], &[]);
+    let merged = compare_with_env(&config, &sharded, &["--merge"], &[]);
     assert_ok(&merged);
     assert!(
         stdout(&merged).contains("0 runs trained"),
@@ -131,7 +109,7 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
         without_wall_clock(expected)
     );
     // So does a plain compare, training nothing.
-    let plain = compare(&config, &sharded, &[], &[]);
+    let plain = compare_with_env(&config, &sharded, &[], &[]);
     assert_ok(&plain);
     assert!(
         stderr(&plain).contains("(6 finished before, 0 to train)"),
@@ -146,7 +124,7 @@ fn finished_runs_of_another_backend_or_place_are_kept() {
     let config = tiny_config(dir.path());
     let trained = dir.path().join("trained");
     let only = ["--seeds", "1", "--only", "ce,ins"];
-    assert_ok(&compare(&config, &trained, &only, &[]));
+    assert_ok(&compare_with_env(&config, &trained, &only, &[]));
     // The compare directory moves (another machine mounts it elsewhere): each run's recorded
     // output.dir is then another path, and the run the same.
     let out = dir.path().join("moved");
@@ -156,7 +134,7 @@ fn finished_runs_of_another_backend_or_place_are_kept() {
 
     // A merge with another backend takes the runs as they are.
     let merge = [&only[..], &["--merge", "--backend", "wgpu"]].concat();
-    let merged = compare(&config, &out, &merge, &[]);
+    let merged = compare_with_env(&config, &out, &merge, &[]);
     assert_ok(&merged);
     let json = read_json(&out, "comparison.json");
     assert_eq!(json["variants"][0]["backend"], "flex", "{json}");
@@ -166,7 +144,7 @@ fn finished_runs_of_another_backend_or_place_are_kept() {
     if cfg!(feature = "ndarray") {
         extra.extend_from_slice(&["--backend", "ndarray"]);
     }
-    let forced = compare(&config, &out, &[&only[..], &extra].concat(), &[]);
+    let forced = compare_with_env(&config, &out, &[&only[..], &extra].concat(), &[]);
     assert_ok(&forced);
     let err = stderr(&forced);
     assert!(err.contains("(2 finished before, 0 to train)"), "{err}");
@@ -180,7 +158,7 @@ fn finished_runs_of_another_backend_or_place_are_kept() {
 
     // --force retrains a run of another config only after naming it.
     let changed = [&only[..], &["--set", "train.learning_rate=0.01", "--force"]].concat();
-    let retrained = compare(&config, &out, &changed, &[]);
+    let retrained = compare_with_env(&config, &out, &changed, &[]);
     assert_ok(&retrained);
     let err = stderr(&retrained);
     let deleted: Vec<&str> = err
@@ -205,7 +183,7 @@ fn shard_sources_that_disagree_are_one_line_errors() {
     let config = tiny_config(dir.path());
     let out = dir.path().join("cmp");
     assert_one_line_error(
-        &compare(
+        &compare_with_env(
             &config,
             &out,
             &["--shards", "2"],
@@ -214,11 +192,11 @@ fn shard_sources_that_disagree_are_one_line_errors() {
         "JOB_COMPLETION_INDEX=2 is outside --shards 2",
     );
     assert_one_line_error(
-        &compare(&config, &out, &[], &[("JOB_COMPLETION_INDEX", "0")]),
+        &compare_with_env(&config, &out, &[], &[("JOB_COMPLETION_INDEX", "0")]),
         "JOB_COMPLETION_INDEX=0 is set (a Kubernetes Indexed Job) but --shards is not",
     );
     assert_one_line_error(
-        &compare(
+        &compare_with_env(
             &config,
             &out,
             &["--shards", "3"],
@@ -231,7 +209,7 @@ fn shard_sources_that_disagree_are_one_line_errors() {
         "--shards 3 disagrees with SLURM_ARRAY_TASK_COUNT=4",
     );
     assert_one_line_error(
-        &compare(&config, &out, &["--shard", "1/4", "--shards", "2"], &[]),
+        &compare_with_env(&config, &out, &["--shard", "1/4", "--shards", "2"], &[]),
         "--shards 2 disagrees with --shard 1/4",
     );
     assert!(!out.exists(), "nothing written on errors");
@@ -242,7 +220,7 @@ fn shard_sources_that_disagree_are_one_line_errors() {
         &["--shard", "1/2", "--merge"],
         &["--merge", "--force"],
     ] {
-        let output = compare(&config, &out, bad, &[]);
+        let output = compare_with_env(&config, &out, bad, &[]);
         assert!(!output.status.success(), "{bad:?}");
         assert!(stderr(&output).contains("error:"), "{}", stderr(&output));
     }
