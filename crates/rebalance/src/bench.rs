@@ -32,7 +32,7 @@ pub struct BenchOptions {
     #[arg(long, value_delimiter = ',')]
     pub backends: Vec<String>,
     /// Training runs per backend; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
     pub repeats: usize,
     /// Override a config key (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -226,7 +226,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
         let mut peak = None;
         let mut error = None;
         for r in 0..options.repeats {
-            eprintln!(
+            crate::say!(
                 "training on {backend}, run {}/{} ...",
                 r + 1,
                 options.repeats
@@ -240,7 +240,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
                     peak = peak.max(run.peak_memory_bytes);
                 }
                 Err(message) => {
-                    eprintln!("{backend} did not run: {message}");
+                    crate::say!("{backend} did not run: {message}");
                     error = Some(message);
                     break;
                 }
@@ -259,7 +259,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     }
     drop(scratch);
 
-    eprintln!("data pipeline ...");
+    crate::say!("data pipeline ...");
     let pipeline = crate::for_task!(task, T => pipeline::<T>(&config)?);
     Ok(BenchReport {
         machine: Machine::here(),

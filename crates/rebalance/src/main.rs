@@ -10,7 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let cli = rebalance::commands::parse();
     if let Err(error) = rebalance::commands::run(cli) {
-        eprintln!("error: {}", rebalance::commands::one_line(&error));
+        rebalance::say!("error: {}", rebalance::commands::one_line(&error));
         std::process::exit(1);
     }
 }

@@ -144,7 +144,7 @@ fn report_export(
 ) -> anyhow::Result<()> {
     let files = written.with_context(|| format!("cannot export to {}", dir.display()))?;
     for f in files {
-        eprintln!("wrote {}", f.display());
+        crate::say!("wrote {}", f.display());
     }
     Ok(())
 }

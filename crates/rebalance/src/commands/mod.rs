@@ -72,7 +72,7 @@ pub fn parse() -> Cli {
             error.exit()
         }
         Err(error) => {
-            eprintln!("error: {}", argument_error(&error.render().to_string()));
+            crate::say!("error: {}", argument_error(&error.render().to_string()));
             std::process::exit(2)
         }
     }
@@ -81,12 +81,28 @@ pub fn parse() -> Cli {
 /// clap's rendered error as one line: its first line, then its `[possible values: ...]` and
 /// `tip:` lines, joined.
 fn argument_error(rendered: &str) -> String {
-    let mut parts = Vec::new();
-    for line in rendered.lines().map(str::trim) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut listing = false;
+    for raw in rendered.lines() {
+        let line = raw.trim();
         if parts.is_empty() {
+            listing = line.ends_with(':');
             parts.push(line.trim_start_matches("error: ").to_string());
-        } else if line.starts_with("[possible values") || line.starts_with("tip:") {
-            parts.push(line.to_string());
+        } else if listing && raw.starts_with("  ") && !line.is_empty() {
+            // The arguments a "not provided" error lists, one per line.
+            let first = parts.len() == 1;
+            let last = parts.last_mut().expect("the first line is there");
+            last.push_str(if first && last.ends_with(':') {
+                " "
+            } else {
+                ", "
+            });
+            last.push_str(line);
+        } else {
+            listing = false;
+            if line.starts_with("[possible values") || line.starts_with("tip:") {
+                parts.push(line.to_string());
+            }
         }
     }
     parts.join("; ")

@@ -20,10 +20,10 @@ pub struct Args {
     #[arg(long, default_value = "ens")]
     scheme: String,
     /// β of the ens scheme, in [0, 1) [default: 0.9999].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     beta: Option<f64>,
     /// Exponent of the power scheme [default: 0.5].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     power: Option<f64>,
     /// Normalization: sum-to-classes, mean-sample, none.
     #[arg(long, default_value = "sum-to-classes")]

@@ -83,7 +83,7 @@ pub struct CompareOptions {
     #[arg(long)]
     pub backend: Option<String>,
     /// Seeds per variant, in 1..=1000 [default: the config's compare.seeds, 3].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seeds: Option<usize>,
     /// Compare directory [default: the config's output.dir].
     #[arg(long)]
@@ -115,7 +115,12 @@ pub struct CompareOptions {
     pub shard: Option<Shard>,
     /// The number of shards, with JOB_COMPLETION_INDEX (from 0) giving the index: a Kubernetes
     /// Indexed Job's completions [default: none].
-    #[arg(long, value_name = "N", conflicts_with = "merge")]
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "merge",
+        allow_negative_numbers = true
+    )]
     pub shards: Option<usize>,
     /// Train nothing: write the comparison from the finished runs, or list the missing ones and
     /// fail.
@@ -125,7 +130,7 @@ pub struct CompareOptions {
     /// those of one run after another (with model.dropout = 0). For several GPUs, or small
     /// models that leave a GPU idle; on a CPU the runs share its cores. A failing run stops
     /// the sweep: the runs training then finish, no other starts [default: 1].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub jobs: Option<usize>,
     /// Devices the runs train on, assigned round-robin in the sweep's order (several jobs may
     /// share one): comma-separated BACKEND or BACKEND:INDEX, BACKEND:A-B for a range, all of
@@ -267,7 +272,7 @@ pub fn compare_in(
     let variants = plan.select(&options.only)?;
     check_plot_variants(&options.plot_variants, &variants)?;
     for note in &plan.notes {
-        eprintln!("compare: {note}");
+        crate::say!("compare: {note}");
     }
     let seeds = options.seeds.unwrap_or(plan.compare.seeds);
     if !(1..=MAX_SEEDS).contains(&seeds) {
@@ -368,7 +373,7 @@ pub fn compare_in(
         ),
         None => format!("{} runs", runs.len()),
     };
-    eprintln!(
+    crate::say!(
         "compare: {} variants × {seeds} seeds = {which} on {backend} ({} finished before, {} to \
          train) into {}",
         variants.len(),
@@ -377,7 +382,7 @@ pub fn compare_in(
         dir.display()
     );
     if jobs > 1 && todo.iter().any(|run| run.config.model.dropout > 0.0) {
-        eprintln!(
+        crate::say!(
             "compare: note: model.dropout > 0 draws from Burn's process-wide generator while \
              training: with --jobs {jobs} the runs are seeded but not bit-identical to --jobs 1"
         );

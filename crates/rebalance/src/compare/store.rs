@@ -99,7 +99,7 @@ pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&
             let claim = match run.dir.claim()? {
                 Ok(claim) => claim,
                 Err(pid) => {
-                    eprintln!(
+                    crate::say!(
                         "--force: leaving {} seed {} in {}: process {pid} is training it",
                         run.variant,
                         run.seed,
@@ -113,7 +113,7 @@ pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&
             if !matches!(run.inspect(), Found::Changed(_)) {
                 continue;
             }
-            eprintln!(
+            crate::say!(
                 "--force: deleting the {} run {} seed {} in {}, of another config ({difference})",
                 if run.dir.is_finished() {
                     "finished"

@@ -223,7 +223,7 @@ impl Progress {
     /// Prints a line above the bar, or to stderr when there is no bar.
     fn say(&self, line: &str) {
         if self.bar.is_hidden() {
-            eprintln!("{line}");
+            crate::say!("{line}");
         } else {
             self.bar.println(line);
         }

@@ -168,7 +168,7 @@ fn drop_stale_loss_keys(loss: &mut toml::Table, set: &str) {
         .collect();
     for key in &stale {
         if let Some(value) = loss.remove(key) {
-            eprintln!(
+            crate::say!(
                 "note: --set {set} drops loss.{key} = {value}, which went with the old setting"
             );
         }

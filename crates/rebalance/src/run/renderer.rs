@@ -105,7 +105,7 @@ impl TrainingProgressLogger for EpochLineRenderer {
             line += &format!("  {name} {value}");
         }
         line += &format!("  ({:.1} s)", self.started.elapsed().as_secs_f64());
-        eprintln!("{line}");
+        crate::say!("{line}");
     }
 
     fn start_split(&mut self, _split: &str, _total_items: usize) {}

@@ -62,7 +62,7 @@ pub(crate) fn prepare(
     if let Start::Resume { from } = start
         && let Some(newest) = run.newest_checkpoint_file().filter(|&n| n > from)
     {
-        eprintln!(
+        crate::say!(
             "--resume: the checkpoint of epoch {newest} is incomplete (cut short by a crash); \
              resuming after epoch {from}"
         );
@@ -97,7 +97,7 @@ pub(crate) fn prepare(
         replacing: Some(old),
     } = &start
     {
-        eprintln!("--overwrite: replacing {old}");
+        crate::say!("--overwrite: replacing {old}");
     }
     run.begin(&start, recorded, &state)?;
     Ok(Prepared {

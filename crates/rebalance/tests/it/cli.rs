@@ -539,6 +539,14 @@ fn argument_errors_are_one_line_and_negative_numbers_are_values() {
         &["compare", "--config", "x.toml", "--shard", "-1/2"],
         "invalid value '-1/2' for '--shard <K/N>'",
     );
+    one_line_2(
+        &["eval"],
+        "the following required arguments were not provided: --run <RUN>",
+    );
+    one_line_2(
+        &["compare", "--config", "x.toml", "--jobs", "-1"],
+        "invalid value '-1' for '--jobs <N>'",
+    );
     // `--posthoc-tau -1` reaches the command, as `--posthoc-tau=-1` does.
     let dir = tempfile::tempdir().unwrap();
     let output = rebalance(&[
@@ -554,4 +562,47 @@ fn argument_errors_are_one_line_and_negative_numbers_are_values() {
     let help = rebalance(&["--help"]);
     assert!(help.status.success());
     assert!(stdout(&help).contains("Usage: rebalance <COMMAND>"));
+}
+
+/// A closed or full standard error (`2>&1 | head -1`, `2>log` on a full disk) loses the
+/// progress lines, never the run: training finishes and exits 0 (it panicked with 101, or hung
+/// with a full one).
+#[test]
+fn a_closed_or_full_stderr_does_not_stop_training() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let mut args = vec!["train", "--config", "configs/quickstart.toml", "--out"];
+    args.push(run.to_str().unwrap());
+    args.extend([
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "data.max_per_class=100",
+        "--set",
+        "data.test_per_class=20",
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rebalance"))
+        .args(&args)
+        .current_dir(crate::common::workspace())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert!(child.wait().unwrap().success());
+    assert!(run.join("finished").exists());
+    if Path::new("/dev/full").exists() {
+        let full = dir.path().join("full");
+        args[4] = full.to_str().unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_rebalance"))
+            .args(&args)
+            .current_dir(crate::common::workspace())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create("/dev/full").unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(full.join("finished").exists());
+    }
 }

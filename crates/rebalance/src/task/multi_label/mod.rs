@@ -98,7 +98,7 @@ impl TaskKind for MultiLabel {
         if let Some(weight) = config.loss.no_label_row_weight() {
             let without = data.train.labels_per_sample().without_labels;
             if without > 0 && options.progress.is_none() {
-                eprintln!(
+                crate::say!(
                     "note: {without} of {} training rows have no label; under the loss's sum of \
                      positive label weights each weighs loss.no_label_weight = {weight}{}",
                     data.train.len(),
