@@ -101,6 +101,10 @@ fn absurd_devices_and_epochs_are_refused() {
         &train(&run, &["--set", "train.epochs=10000000"]),
         "train.epochs = 10000000: must be in 1..=100000",
     );
+    assert_one_line_error(
+        &train(&run, &["--set", "train.stage2={ epochs = 10000000 }"]),
+        "train.stage2.epochs = 10000000: must be in 1..=100000",
+    );
     assert!(!run.exists());
 }
 

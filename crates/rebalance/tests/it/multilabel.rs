@@ -172,6 +172,13 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
         serde_json::to_string(&bad).unwrap(),
     )
     .unwrap();
+    // The finished run's marker notices the edit ...
+    assert_one_line_error(
+        &rebalance(&["eval", "--run", dir.path().to_str().unwrap()]),
+        "thresholds.json was changed or removed after the run finished",
+    );
+    // ... and a file damaged before the marker was written is refused on its values.
+    crate::runs::refinish(dir.path());
     assert_one_line_error(
         &rebalance(&["eval", "--run", dir.path().to_str().unwrap()]),
         "thresholds.json is damaged: the threshold of label 0 is 5; a threshold is a sigmoid \

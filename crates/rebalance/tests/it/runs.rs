@@ -92,7 +92,8 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-/// The run's `finished` marker recomputed, as if `state.json` had been written so.
+/// The run's `finished` marker recomputed, as if `state.json` (and `thresholds.json`)
+/// had been written so.
 pub(crate) fn refinish(run: &Path) {
     use sha2::Digest;
     let sum = |name: &str| -> String {
@@ -101,8 +102,11 @@ pub(crate) fn refinish(run: &Path) {
             .map(|b| format!("{b:02x}"))
             .collect()
     };
-    let marker =
+    let mut marker =
         serde_json::json!({ "model.bpk": sum("model.bpk"), "state.json": sum("state.json") });
+    if run.join("thresholds.json").exists() {
+        marker["thresholds.json"] = sum("thresholds.json").into();
+    }
     std::fs::write(run.join("finished"), marker.to_string()).unwrap();
 }
 

@@ -308,6 +308,13 @@ impl Stage2 {
     /// The first value out of range, naming its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let stage2 = self;
+        if stage2.epochs > MAX_EPOCHS {
+            return Err(invalid(
+                "train.stage2.epochs",
+                stage2.epochs,
+                format!("in 1..={MAX_EPOCHS}"),
+            ));
+        }
         if stage2.epochs == 0 {
             return Err(invalid("train.stage2.epochs", 0, ">= 1"));
         }

@@ -291,6 +291,11 @@ impl RunDir {
             CONFIG.to_string(),
             config_sha256(&self.path.join(CONFIG))?.into(),
         );
+        // A multi-label run's decision thresholds are part of what it reports.
+        let thresholds = self.path.join(THRESHOLDS);
+        if thresholds.exists() {
+            sums.insert(THRESHOLDS.to_string(), sha256(&thresholds)?.into());
+        }
         write_atomic(
             &self.path.join(FINISHED),
             &serde_json::to_string_pretty(&sums)?,
@@ -329,6 +334,17 @@ impl RunDir {
                      finished",
                     path.display(),
                     marker.display()
+                );
+            }
+        }
+        if let Some(recorded) = sums.get(THRESHOLDS).and_then(|v| v.as_str()) {
+            let path = self.path.join(THRESHOLDS);
+            if !path.exists() || recorded != sha256(&path)? {
+                bail!(
+                    "{} was changed or removed after the run finished: its thresholds decided \
+                     the reported predictions; restore it, or train the run again with \
+                     eval.thresholds set as you want them",
+                    path.display()
                 );
             }
         }
