@@ -6,6 +6,7 @@
 //! run still plots the epochs before its checkpoint.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use anyhow::bail;
 use burn::tensor::TensorReadError;
@@ -26,6 +27,11 @@ pub struct EpochValues {
     /// The validation score after the epoch, in `[0, 1]`, under its own key.
     #[serde(flatten)]
     pub valid: ValidScore,
+    /// Seconds of training from the run's start to the end of the epoch, summed over the
+    /// sessions of a resumed run (what a killed session spent after its last checkpoint is
+    /// not counted); 0 in a history written before it was recorded.
+    #[serde(default)]
+    pub wall_seconds: f64,
 }
 
 /// The validation score a run tracks per epoch, written under its own key in `history.json`.
@@ -113,6 +119,10 @@ struct Recording {
     train_loss: Option<f64>,
     /// The first failure to record or save, reported by [`HistoryRecorder::finish`].
     failure: Option<String>,
+    /// When this session started.
+    started: Instant,
+    /// The training seconds of the sessions before it: those up to the checkpoint resumed.
+    before: f64,
 }
 
 impl HistoryRecorder {
@@ -126,12 +136,23 @@ impl HistoryRecorder {
             Some(done) => run.read_history(done)?,
             None => EpochHistory::default(),
         };
+        let before = history.epochs.last().map_or(0.0, |e| e.wall_seconds);
         Ok(Self(Arc::new(Mutex::new(Recording {
             run,
             history,
             train_loss: None,
             failure: None,
+            started: Instant::now(),
+            before,
         }))))
+    }
+
+    /// The run's training wall time so far, in seconds: this session's, after the time its
+    /// history recorded up to the checkpoint it resumed from. A resumed run reports the time
+    /// its epochs took, not only the last session's.
+    pub fn wall_seconds(&self) -> f64 {
+        let recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        recording.before + recording.started.elapsed().as_secs_f64()
     }
 
     /// `metric`, which records its value of each epoch as `curve`.
@@ -165,6 +186,7 @@ impl HistoryRecorder {
                         Curve::ValidMacroF1 => ValidScore::MacroF1(value / 100.0),
                         _ => ValidScore::BalancedAccuracy(value / 100.0),
                     },
+                    wall_seconds: recording.before + recording.started.elapsed().as_secs_f64(),
                 });
                 if let Err(error) = recording.run.write_history(&recording.history) {
                     recording
@@ -308,14 +330,20 @@ mod tests {
                 epoch: 1,
                 train_loss: 1.5,
                 valid: ValidScore::BalancedAccuracy(0.6),
+                wall_seconds: history.epochs[0].wall_seconds,
             },
             EpochValues {
                 epoch: 2,
                 train_loss: 0.5,
                 valid: ValidScore::BalancedAccuracy(0.8),
+                wall_seconds: history.epochs[1].wall_seconds,
             },
         ];
         assert_eq!(history.epochs, expected);
+        // The clock runs on from epoch to epoch.
+        assert!(
+            expected[0].wall_seconds > 0.0 && expected[1].wall_seconds >= expected[0].wall_seconds
+        );
         assert_eq!(run.read_history(2).unwrap(), history);
         // Under its own key, as runs before multi-label wrote it.
         let text = std::fs::read_to_string(dir.path().join("history.json")).unwrap();
@@ -333,6 +361,9 @@ mod tests {
         let history = resumed.finish(2).unwrap();
         assert_eq!(history.epochs[0], expected[0]);
         assert_eq!(history.train_loss(), [1.5, 3.0]);
+        // The resumed session's time counts after the time up to the checkpoint.
+        assert!(history.epochs[1].wall_seconds > expected[0].wall_seconds);
+        assert!(resumed.wall_seconds() >= history.epochs[1].wall_seconds);
         let err = HistoryRecorder::start(run, Some(3))
             .err()
             .unwrap()

@@ -3,7 +3,6 @@
 //! (`crate::task`).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::prelude::*;
 use burn::train::metric::LossMetric;
@@ -111,10 +110,10 @@ pub fn train_on<T: TaskKind>(
         progress: options.progress.as_ref(),
         history: &history,
     };
-    let started = Instant::now();
     let model = trainer.train()?;
     let (model, stage1) = T::second_stage(&trainer, model)?;
-    let wall_seconds = started.elapsed().as_secs_f64();
+    // Over every session of a resumed run, so that its throughput counts the epochs it timed.
+    let wall_seconds = history.wall_seconds();
     fault_point("after-checkpoint");
     run.save_model(&model)?;
     fault_point("after-model");

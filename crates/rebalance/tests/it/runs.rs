@@ -136,6 +136,14 @@ fn a_crash_in_the_final_step_is_completed_by_resume() {
             .filter(|l| l.starts_with("epoch "))
             .count();
         assert_eq!(epochs, 0, "{stage}: {}", stderr(&resumed));
+        // Its wall time (and throughput) counts the crashed session's epochs.
+        let timed = read_json(dir.path(), "history.json")["epochs"][1]["wall_seconds"]
+            .as_f64()
+            .unwrap();
+        let wall = read_json(dir.path(), "report.json")["wall_seconds"]
+            .as_f64()
+            .unwrap();
+        assert!(timed > 0.0 && wall >= timed, "{stage}: {wall} < {timed}");
         assert!(dir.path().join("finished").exists(), "{stage}");
         assert!(!dir.path().join("claim").exists(), "{stage}");
         assert_eq!(
