@@ -172,7 +172,8 @@ impl DataConfig {
                 "data.max_per_class",
                 n_max,
                 format!(
-                    "at most {have}: the profile asks {want} samples of class {class}, which has {have}"
+                    "at most {have}: the profile asks {want} samples of class {class}, which has \
+                     {have}; or set data.profile = {{ kind = \"none\" }} to train on the split as it is"
                 ),
             ));
         }

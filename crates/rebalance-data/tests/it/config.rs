@@ -142,8 +142,15 @@ fn csv_source_with_a_profile_and_validation() {
     let err = config(&too_many).load().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "data.max_per_class = 150: must be at most 100: the profile asks 150 samples of class 0, which has 100"
+        "data.max_per_class = 150: must be at most 100: the profile asks 150 samples of class 0, \
+         which has 100; or set data.profile = { kind = \"none\" } to train on the split as it is"
     );
+    // The way it suggests works: the split as it is, every sample kept.
+    let as_it_is = format!(
+        "source = \"csv\"\nnum_classes = 3\ntrain = {:?}\ntest = {:?}\nprofile = {{ kind = \"none\" }}",
+        train, test
+    );
+    assert!(config(&as_it_is).load().is_ok());
     let few_classes = format!(
         "source = \"csv\"\nnum_classes = 2\ntrain = {:?}\ntest = {:?}",
         train, test
