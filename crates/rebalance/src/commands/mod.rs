@@ -64,11 +64,22 @@ pub fn parse() -> Cli {
         Err(error)
             if matches!(
                 error.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
             ) =>
         {
+            // To standard output, as `print` writes: a closed pipe is quiet, a full disk an
+            // error, not a help that was never written and exit 0.
+            use std::io::Write;
+            let written = error.print().and_then(|()| std::io::stdout().flush());
+            match written {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    crate::say!("error: cannot write the help to standard output: {e}");
+                    std::process::exit(1)
+                }
+                _ => std::process::exit(0),
+            }
+        }
+        Err(error) if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             error.exit()
         }
         Err(error) => {

@@ -509,6 +509,13 @@ fn a_closed_stdout_is_quiet_and_a_full_one_is_one_line() {
             .output()
             .unwrap();
         assert_one_line_error(&full, "cannot write the output to standard output");
+        // --help too: a help that was never written is not exit 0.
+        let help = Command::new(env!("CARGO_BIN_EXE_rebalance"))
+            .args(["train", "--help"])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_one_line_error(&help, "cannot write the help to standard output");
     }
 }
 
