@@ -119,6 +119,8 @@ pub(crate) struct PhaseRun<'a> {
     pub progress: Option<&'a RunProgress>,
     /// The devices: one, or several for burn-train's multi-device strategy.
     pub devices: &'a [Device],
+    /// The stage's name in its epoch lines (`stage 2`), if not the run's training.
+    pub name: Option<&'static str>,
 }
 
 /// Trains `model` with `training` (its metrics set, the training loss through `guard`, which
@@ -158,7 +160,7 @@ pub(crate) fn launch_phase<M: LearnerModel>(
         scheduler(train, phase.batches_per_epoch)?,
     );
     // burn-train's own panic hook and `experiment.log` are left out: a failure is one line.
-    let training = renderer(training, phase.progress).with_application_logger(None);
+    let training = renderer(training, phase.progress, phase.name).with_application_logger(None);
     let result = catch_training_panics(phase.run.path(), || training.launch(learner))?;
     if let Some(epoch) = guard.diverged_at() {
         bail!(
@@ -182,6 +184,8 @@ pub struct Stage {
     pub resampling: Resampling,
     /// The stage's training settings.
     pub train: TrainSection,
+    /// Its name in the epoch lines (`stage 2`); `None` for the run's training.
+    pub name: Option<&'static str>,
 }
 
 /// A loader of `samples` in batches of `train.batch_size`; with `shuffle = (seed, skip)`
@@ -281,10 +285,11 @@ pub(crate) fn scheduler(
 fn renderer<M: LearnerModel>(
     training: SupervisedTraining<M>,
     progress: Option<&RunProgress>,
+    stage: Option<&str>,
 ) -> SupervisedTraining<M> {
     match progress {
         Some(progress) => training.renderer(Box::new(SweepRenderer::new(progress.clone()))),
         None if std::io::stdout().is_terminal() => training,
-        None => training.renderer(Box::new(EpochLineRenderer::default())),
+        None => training.renderer(Box::new(EpochLineRenderer::of_stage(stage))),
     }
 }

@@ -15,8 +15,10 @@ use burn::train::renderer::{
 };
 
 /// Prints `epoch 3/30  train loss 0.512 ...  valid loss 0.61  balanced accuracy 54.2 % ...`
-/// at the end of each epoch, to stderr.
+/// at the end of each epoch, to stderr (`stage 2: epoch 1/10 ...` in cRT's second stage).
 pub struct EpochLineRenderer {
+    /// What goes before `epoch`: the stage's name and a colon, or nothing.
+    prefix: String,
     names: BTreeMap<String, String>,
     train: BTreeMap<String, String>,
     valid: BTreeMap<String, String>,
@@ -27,11 +29,22 @@ pub struct EpochLineRenderer {
 impl Default for EpochLineRenderer {
     fn default() -> Self {
         Self {
+            prefix: String::new(),
             names: BTreeMap::new(),
             train: BTreeMap::new(),
             valid: BTreeMap::new(),
             total_epochs: 0,
             started: Instant::now(),
+        }
+    }
+}
+
+impl EpochLineRenderer {
+    /// The lines of a named stage (`stage 2`), or of the run's training if `None`.
+    pub fn of_stage(stage: Option<&str>) -> Self {
+        Self {
+            prefix: stage.map_or(String::new(), |name| format!("{name}: ")),
+            ..Self::default()
         }
     }
 }
@@ -92,7 +105,7 @@ impl TrainingProgressLogger for EpochLineRenderer {
     }
 
     fn update_epoch(&mut self, epoch: usize) {
-        let mut line = format!("epoch {epoch}/{}", self.total_epochs);
+        let mut line = format!("{}epoch {epoch}/{}", self.prefix, self.total_epochs);
         if let Some(loss) = self.train.get("Loss") {
             line += &format!("  train loss {loss}");
         }

@@ -246,6 +246,7 @@ impl<T: TaskKind> Trainer<'_, T> {
             dir: self.run.clone(),
             resampling: self.config.data.resampling,
             train: train.clone(),
+            name: None,
         };
         self.launch(model, &stage, first, start, last, start + 1)
     }
@@ -288,6 +289,7 @@ impl<T: TaskKind> Trainer<'_, T> {
                 last,
                 progress: self.progress,
                 devices: self.devices,
+                name: stage.name,
             },
             training,
             model,

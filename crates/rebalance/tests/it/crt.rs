@@ -1,6 +1,6 @@
 //! cRT (`[train.stage2]`, Kang et al., ICLR 2020): the classifier retrained on frozen features
 //! after stage 1, resumable, and with plain cross-entropy unless the config asks otherwise.
-use crate::common::{assert_ok, assert_one_line_error, read_json};
+use crate::common::{assert_ok, assert_one_line_error, read_json, stderr};
 use crate::runs::{eval, metrics, train, train_crashing_at};
 
 /// cRT (`[train.stage2]`): the classifier retrained on frozen features after stage 1; both
@@ -11,7 +11,25 @@ use crate::runs::{eval, metrics, train, train_crashing_at};
 fn classifier_retraining_is_a_second_stage_that_resumes() {
     let stage2 = ["--set", "train.stage2={ epochs = 2 }"];
     let whole = tempfile::tempdir().unwrap();
-    assert_ok(&train(whole.path(), &stage2));
+    let trained = train(whole.path(), &stage2);
+    assert_ok(&trained);
+    // Each stage's epoch lines say which stage they are.
+    let lines: Vec<String> = stderr(&trained)
+        .lines()
+        .filter(|l| l.contains("epoch "))
+        .map(|l| l.split("  ").next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "epoch 1/2",
+            "epoch 2/2",
+            "stage 2: epoch 1/2",
+            "stage 2: epoch 2/2"
+        ],
+        "{}",
+        stderr(&trained)
+    );
     let report = read_json(whole.path(), "report.json");
     let stage1 = &report["stage1"];
     assert!(stage1["balanced_accuracy"].is_f64(), "{report}");

@@ -226,6 +226,7 @@ impl TaskKind for SingleLabel {
                 stage2: None,
                 ..train.clone()
             },
+            name: Some("stage 2"),
         };
         // An earlier attempt's checkpoints of the stage: it starts again from stage 1's model.
         stage.dir.remove_stage_files()?;
