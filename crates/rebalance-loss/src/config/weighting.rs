@@ -58,7 +58,7 @@ impl ClassWeighting {
 pub(crate) const RENAMED_KEYS: [(&str, &str); 2] = [
     (
         "weights",
-        "the nested weights table is now flat keys of [loss]: scheme = \"ens\", beta = 0.9999, \
+        "the nested weights table is now flat keys of the loss table: scheme = \"ens\", beta = 0.9999, \
          normalize, zero_count, drw_start_epoch (counted from 1)",
     ),
     (

@@ -44,3 +44,21 @@ macro_rules! for_task {
         }
     };
 }
+
+/// A loss that cannot be built as one line naming its table's key: a `custom_weights` of the
+/// wrong length is `loss.custom_weights` (or `train.stage2.loss.custom_weights`), counted
+/// against the classes the data has, which validation alone cannot know.
+pub(crate) fn loss_error(
+    table: &'static str,
+) -> impl FnOnce(rebalance_loss::LossError) -> anyhow::Error {
+    move |error| match error {
+        rebalance_loss::LossError::Weights(rebalance_weights::WeightError::CustomLength {
+            len,
+            num_classes,
+        }) => anyhow::anyhow!(
+            "{table}.custom_weights = [{len} values]: must be {num_classes} weights, one per \
+             class of the data"
+        ),
+        other => other.into(),
+    }
+}

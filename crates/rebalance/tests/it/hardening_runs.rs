@@ -105,6 +105,35 @@ fn absurd_devices_and_epochs_are_refused() {
         &train(&run, &["--set", "train.stage2={ epochs = 10000000 }"]),
         "train.stage2.epochs = 10000000: must be in 1..=100000",
     );
+    // Custom weights counted against the data's classes name their table's key.
+    // (After the note that the quickstart's beta goes with its old scheme.)
+    let custom = train(
+        &run,
+        &[
+            "--set",
+            "loss.scheme=\"custom\"",
+            "--set",
+            "loss.custom_weights=[1, 2]",
+        ],
+    );
+    let err = crate::common::stderr(&custom);
+    assert!(!custom.status.success(), "{err}");
+    assert!(
+        err.trim_end().ends_with(
+            "error: loss.custom_weights = [2 values]: must be 10 weights, one per class of the data"
+        ),
+        "{err}"
+    );
+    assert_one_line_error(
+        &train(
+            &run,
+            &[
+                "--set",
+                "train.stage2={ epochs = 1, loss = { kind = \"cross-entropy\", scheme = \"custom\", custom_weights = [1] } }",
+            ],
+        ),
+        "train.stage2.loss.custom_weights = [1 values]",
+    );
     assert!(!run.exists());
 }
 

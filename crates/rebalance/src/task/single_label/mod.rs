@@ -68,7 +68,10 @@ impl TaskKind for SingleLabel {
         epoch: usize,
         device: &Device,
     ) -> anyhow::Result<Classifier> {
-        let loss = config.loss.init_for_epoch(counts, epoch, device)?;
+        let loss = config
+            .loss
+            .init_for_epoch(counts, epoch, device)
+            .map_err(super::loss_error("loss"))?;
         Ok(Classifier::new(
             &config.model,
             &data.feature_shape,
@@ -301,7 +304,10 @@ impl TaskKind for SingleLabel {
                 &config.model,
                 &data.feature_shape,
                 data.num_classes,
-                stage2.loss().init(counts, device)?,
+                stage2
+                    .loss()
+                    .init(counts, device)
+                    .map_err(super::loss_error("train.stage2.loss"))?,
                 device,
             )?),
             None => Self::model(config, data, counts, config.train.epochs - 1, device),
