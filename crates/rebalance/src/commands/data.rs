@@ -117,7 +117,9 @@ fn print_data(
             }
             text.push('\n');
             for c in 0..summary.num_classes {
-                let _ = write!(text, "{:>12}", summary.class_names[c]);
+                // A label with a newline or a terminal escape stays on its row, visible.
+                let name = crate::run::overrides::escape_controls(&summary.class_names[c]);
+                let _ = write!(text, "{name:>12}");
                 for s in &splits {
                     let _ = write!(text, "  {:>10}", summary.splits[*s].counts[c]);
                 }

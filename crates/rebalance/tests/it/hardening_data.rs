@@ -130,6 +130,19 @@ fn messages_name_the_key_set_and_escape_file_bytes() {
         !err.trim_end().chars().any(char::is_control),
         "raw control bytes in {err:?}"
     );
+
+    // A class label with a newline or an escape stays on its row of `rebalance data`'s table.
+    let labels = b"x,y,label\n1,2,\"a\nb\"\n3,4,\"c\x1b[2J\"\n5,6,\"a\nb\"\n7,8,\"c\x1b[2J\"\n";
+    let config = csv_config(dir.path(), labels, labels, "");
+    let output = data(&config, &["data.profile={ kind = \"none\" }"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(table.lines().count(), 4, "{table}");
+    assert!(
+        table.contains("a\\nb") && table.contains("c\\u{1b}[2J"),
+        "{table}"
+    );
+    assert!(!table.contains('\x1b'), "{table:?}");
 }
 
 /// Item 10: every u64 is a seed, as a `--set` value or a string in the file; an integer
