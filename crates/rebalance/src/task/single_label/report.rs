@@ -207,10 +207,13 @@ impl Report {
     /// The terminal summary.
     pub fn summary(&self) -> String {
         let s = &self.scores;
-        let recall: Vec<String> = s
-            .per_class_recall
+        // From the most to the fewest training samples: class indices (text labels sort
+        // alphabetically) need not be in that order.
+        let mut order: Vec<usize> = (0..s.per_class_recall.len()).collect();
+        order.sort_by_key(|&c| std::cmp::Reverse(self.train_counts.get(c).copied().unwrap_or(0)));
+        let recall: Vec<String> = order
             .iter()
-            .map(|r| format!("{r:.2}"))
+            .map(|&c| format!("{:.2}", s.per_class_recall[c]))
             .collect();
         format!(
             "accuracy {:.4}  balanced accuracy {:.4}  macro-F1 {:.4}  G-mean {:.4}\n\
@@ -230,3 +233,34 @@ crate::run::task::task_report!(
     |r| r.scores.balanced_accuracy,
     confusion | r | r.confusion_csv()
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_lists_recall_from_head_to_tail_by_training_count() {
+        // Class 0 ("ant") is the tail, class 1 ("bee") the head, as text labels sort.
+        let mut confusion = Confusion::new(2);
+        confusion.add(&[0, 0, 1, 1], &[0, 1, 1, 1]);
+        let report = Report::new(
+            "ndarray",
+            1,
+            "cross-entropy",
+            "none",
+            vec![5, 50],
+            vec![1.0, 1.0],
+            vec!["ant".into(), "bee".into()],
+            &confusion,
+            1.0,
+            None,
+        );
+        assert!(
+            report
+                .summary()
+                .ends_with("per-class recall (head → tail): 1.00 0.50"),
+            "{}",
+            report.summary()
+        );
+    }
+}
