@@ -79,9 +79,30 @@ impl TargetPrior {
 fn read_prior(path: &Path, num_classes: usize) -> anyhow::Result<Vec<f64>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--target-prior: cannot read {}", path.display()))?;
-    let values = text
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|v| !v.is_empty())
+    // A spreadsheet's byte-order mark is not part of the first value.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    // Values apart by commas or whitespace. An empty field between commas (`10,,30`) would
+    // shift every later class's value onto the class before: an error, not skipped. A comma
+    // that ends a line is allowed.
+    let mut tokens: Vec<&str> = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        for (i, field) in fields.iter().enumerate() {
+            let before = tokens.len();
+            tokens.extend(field.split_whitespace());
+            let last = i + 1 == fields.len();
+            if tokens.len() == before && fields.len() > 1 && !last {
+                bail!(
+                    "--target-prior {}: line {}, field {} is empty; give one value per class",
+                    path.display(),
+                    number + 1,
+                    i + 1
+                );
+            }
+        }
+    }
+    let values = tokens
+        .into_iter()
         .enumerate()
         .map(|(class, v)| match v.parse::<f64>() {
             Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
@@ -132,5 +153,37 @@ impl FromStr for TauNorm {
             Ok(tau) if tau.is_finite() && tau >= 0.0 => Ok(TauNorm::Value(tau)),
             _ => Err(format!("{text:?}: expected a number >= 0 or \"auto\"")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prior(text: &str, classes: usize) -> anyhow::Result<Vec<f64>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prior.csv");
+        std::fs::write(&path, text).unwrap();
+        TargetPrior::File(path).log_prior(classes)
+    }
+
+    #[test]
+    fn a_prior_file_reads_commas_whitespace_and_a_byte_order_mark() {
+        let expected: Vec<f64> = [0.1_f64, 0.2, 0.7].iter().map(|p| p.ln()).collect();
+        for text in ["1,2,7", "1 2 7\n", "\u{feff}1,2,7,\n", "1,\n2,\n7\n"] {
+            let got = prior(text, 3).unwrap();
+            for (g, e) in got.iter().zip(&expected) {
+                assert!((g - e).abs() < 1e-12, "{text:?}: {got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_field_is_an_error_not_a_shift() {
+        let err = prior("10,,20,30", 3).unwrap_err().to_string();
+        assert!(
+            err.contains("line 1, field 2 is empty; give one value per class"),
+            "{err}"
+        );
     }
 }
