@@ -54,11 +54,9 @@ mod sweep;
 mod variants;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 pub use figures::MAX_LINE_VARIANTS;
 pub use output::{DEFAULT_PLOT_VARIANTS, Provenance};
@@ -71,10 +69,9 @@ pub use stats::{
 pub use variants::{DefaultVariant, default_multi_label_variants, default_variants};
 
 use crate::reporting::shots::ShotGroups;
-use crate::run::devices::{DeviceSpec, parse_device_list};
-use crate::task::TaskKind;
+use crate::run::devices::parse_device_list;
 use store::Run;
-use sweep::{Progress, SeedData};
+use sweep::{Progress, Tally, train_all};
 
 /// Options of `rebalance compare` beside the config file (its command-line flags).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -451,101 +448,6 @@ pub fn compare_in(
         started,
         &options.plot_variants,
     )?))
-}
-
-/// What the threads of a sweep did.
-#[derive(Default)]
-struct Tally {
-    /// Runs left to another process that holds their claim.
-    skipped: usize,
-    /// Runs another process finished while this one waited.
-    elsewhere: usize,
-    /// The runs that failed, in the order they did, each error naming its variant and seed.
-    failures: Vec<anyhow::Error>,
-}
-
-/// Trains `todo` on `jobs` threads (the calling one when `jobs` is 1), the `k`-th run on
-/// `devices[k % len]` when there are devices. Each thread takes the next run, claims it,
-/// trains it on its seed's shared data and lets the claim go. After a failure no run starts;
-/// the runs training then finish (finished runs are kept, so running the sweep again resumes
-/// it).
-fn train_all<T: TaskKind>(
-    todo: &[&Run],
-    jobs: usize,
-    devices: &[DeviceSpec],
-    progress: &Progress,
-) -> Tally {
-    let data = SeedData::<T>::new(todo);
-    let next = AtomicUsize::new(0);
-    let running = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let tally = Mutex::new(Tally::default());
-    let count = |f: fn(&mut Tally)| f(&mut tally.lock().unwrap_or_else(PoisonError::into_inner));
-    let worker = || {
-        while !stop.load(Ordering::SeqCst) {
-            let k = next.fetch_add(1, Ordering::SeqCst);
-            let Some(&run) = todo.get(k) else { break };
-            let device = (!devices.is_empty()).then(|| devices[k % devices.len()]);
-            running.fetch_add(1, Ordering::SeqCst);
-            let result = (|| -> anyhow::Result<()> {
-                // A run another compare process trains is left to it.
-                let claimed = run.dir.claim().with_context(|| {
-                    format!(
-                        "variant {}, seed {}: claiming the run",
-                        run.variant, run.seed
-                    )
-                })?;
-                let _claim = match claimed {
-                    Ok(claim) => claim,
-                    Err(pid) => {
-                        progress.skipped(run, pid);
-                        count(|t| t.skipped += 1);
-                        return Ok(());
-                    }
-                };
-                if run.dir.is_finished() {
-                    // Another process finished it since the sweep looked.
-                    progress.finished_elsewhere(run);
-                    count(|t| t.elsewhere += 1);
-                    return Ok(());
-                }
-                let report = progress.train::<T>(run, data.of(run)?.as_ref(), device)?;
-                run.drop_checkpoints();
-                progress.finished(run, &report);
-                Ok(())
-            })();
-            let still = running.fetch_sub(1, Ordering::SeqCst) - 1;
-            data.done(run);
-            if let Err(error) = result {
-                stop.store(true, Ordering::SeqCst);
-                progress.failed(run, still);
-                tally
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .failures
-                    .push(error);
-            }
-        }
-    };
-    if jobs == 1 {
-        worker();
-    } else {
-        std::thread::scope(|scope| {
-            for k in 0..jobs.min(todo.len()) {
-                // The main thread's stack size: deep backbones recurse in debug builds.
-                let spawned = std::thread::Builder::new()
-                    .name(format!("compare-job-{k}"))
-                    .stack_size(8 << 20)
-                    .spawn_scoped(scope, worker);
-                if spawned.is_err() {
-                    // No thread: the runs go to the threads there are (at worst this one).
-                    worker();
-                    break;
-                }
-            }
-        });
-    }
-    tally.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `--plot-variants`: each a variant of the sweep, at most [`MAX_LINE_VARIANTS`], none twice.

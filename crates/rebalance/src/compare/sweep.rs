@@ -1,7 +1,8 @@
-//! Training the runs of a sweep: the data they share and the progress bar over all of them,
-//! run after run or several at once (`--jobs`).
+//! Training the runs of a sweep: the data they share, the progress bar over all of them, and
+//! the threads that train them, run after run or several at once (`--jobs`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -241,4 +242,99 @@ fn label(run: &Run) -> String {
 
 fn epochs(run: &Run) -> u64 {
     run.config.train.epochs as u64
+}
+
+/// What the threads of a sweep did.
+#[derive(Default)]
+pub(super) struct Tally {
+    /// Runs left to another process that holds their claim.
+    pub(super) skipped: usize,
+    /// Runs another process finished while this one waited.
+    pub(super) elsewhere: usize,
+    /// The runs that failed, in the order they did, each error naming its variant and seed.
+    pub(super) failures: Vec<anyhow::Error>,
+}
+
+/// Trains `todo` on `jobs` threads (the calling one when `jobs` is 1), the `k`-th run on
+/// `devices[k % len]` when there are devices. Each thread takes the next run, claims it,
+/// trains it on its seed's shared data and lets the claim go. After a failure no run starts;
+/// the runs training then finish (finished runs are kept, so running the sweep again resumes
+/// it).
+pub(super) fn train_all<T: TaskKind>(
+    todo: &[&Run],
+    jobs: usize,
+    devices: &[DeviceSpec],
+    progress: &Progress,
+) -> Tally {
+    let data = SeedData::<T>::new(todo);
+    let next = AtomicUsize::new(0);
+    let running = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let tally = Mutex::new(Tally::default());
+    let count = |f: fn(&mut Tally)| f(&mut tally.lock().unwrap_or_else(PoisonError::into_inner));
+    let worker = || {
+        while !stop.load(Ordering::SeqCst) {
+            let k = next.fetch_add(1, Ordering::SeqCst);
+            let Some(&run) = todo.get(k) else { break };
+            let device = (!devices.is_empty()).then(|| devices[k % devices.len()]);
+            running.fetch_add(1, Ordering::SeqCst);
+            let result = (|| -> anyhow::Result<()> {
+                // A run another compare process trains is left to it.
+                let claimed = run.dir.claim().with_context(|| {
+                    format!(
+                        "variant {}, seed {}: claiming the run",
+                        run.variant, run.seed
+                    )
+                })?;
+                let _claim = match claimed {
+                    Ok(claim) => claim,
+                    Err(pid) => {
+                        progress.skipped(run, pid);
+                        count(|t| t.skipped += 1);
+                        return Ok(());
+                    }
+                };
+                if run.dir.is_finished() {
+                    // Another process finished it since the sweep looked.
+                    progress.finished_elsewhere(run);
+                    count(|t| t.elsewhere += 1);
+                    return Ok(());
+                }
+                let report = progress.train::<T>(run, data.of(run)?.as_ref(), device)?;
+                run.drop_checkpoints();
+                progress.finished(run, &report);
+                Ok(())
+            })();
+            let still = running.fetch_sub(1, Ordering::SeqCst) - 1;
+            data.done(run);
+            if let Err(error) = result {
+                stop.store(true, Ordering::SeqCst);
+                progress.failed(run, still);
+                tally
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .failures
+                    .push(error);
+            }
+        }
+    };
+    if jobs == 1 {
+        worker();
+    } else {
+        std::thread::scope(|scope| {
+            for k in 0..jobs.min(todo.len()) {
+                // The main thread's stack size: deep backbones recurse in debug builds.
+                let spawned = std::thread::Builder::new()
+                    .name(format!("compare-job-{k}"))
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, worker);
+                if spawned.is_err() {
+                    // No thread: the runs go to the threads there are (at worst this one).
+                    worker();
+                    break;
+                }
+            }
+        });
+    }
+    tally.into_inner().unwrap_or_else(PoisonError::into_inner)
 }

@@ -21,3 +21,4 @@ mod predictions;
 mod readme;
 mod runs;
 mod shards;
+mod streams;
