@@ -282,28 +282,16 @@ impl<M: Numeric> Numeric for Recorded<M> {
 
 #[cfg(test)]
 mod tests {
-    use burn::data::dataloader::Progress;
     use burn::prelude::*;
     use burn::train::metric::{LossInput, LossMetric};
 
     use super::*;
-
-    fn metadata() -> MetricMetadata {
-        MetricMetadata {
-            progress: Progress {
-                items_processed: 1,
-                items_total: 1,
-                unit: None,
-            },
-            iteration: None,
-            lr: None,
-        }
-    }
+    use crate::run::metric_testing;
 
     /// One epoch of `metric` as burn-train runs it: a batch of `values`, then compute and clear.
     fn epoch<M: Metric<Input = LossInput>>(metric: &mut M, values: [f32; 2]) {
         let input = LossInput::new(Tensor::from_floats(values, &Device::flex()));
-        metric.update(&input, &metadata()).unwrap();
+        metric.update(&input, &metric_testing::metadata(1)).unwrap();
         metric.compute().unwrap();
         metric.clear();
     }

@@ -20,3 +20,23 @@ pub mod skip_epochs;
 pub mod start;
 pub mod task;
 pub mod training;
+
+/// What the metric tests share.
+#[cfg(test)]
+pub(crate) mod metric_testing {
+    use burn::data::dataloader::Progress;
+    use burn::train::metric::MetricMetadata;
+
+    /// The metadata burn-train passes a metric's update, `items_processed` of 2 items in.
+    pub(crate) fn metadata(items_processed: usize) -> MetricMetadata {
+        MetricMetadata {
+            progress: Progress {
+                items_processed,
+                items_total: 2,
+                unit: None,
+            },
+            iteration: None,
+            lr: None,
+        }
+    }
+}

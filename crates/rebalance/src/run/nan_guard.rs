@@ -96,22 +96,10 @@ impl Numeric for NanGuard {
 
 #[cfg(test)]
 mod tests {
-    use burn::data::dataloader::Progress;
     use burn::prelude::*;
 
     use super::*;
-
-    fn metadata(items_processed: usize) -> MetricMetadata {
-        MetricMetadata {
-            progress: Progress {
-                items_processed,
-                items_total: 2,
-                unit: None,
-            },
-            iteration: None,
-            lr: None,
-        }
-    }
+    use crate::run::metric_testing::metadata;
 
     #[test]
     fn the_guard_is_the_loss_metric_and_stops_on_the_first_non_finite_loss() {

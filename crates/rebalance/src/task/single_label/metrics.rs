@@ -257,21 +257,9 @@ impl Metric for PerClassRecallMetric {
 
 #[cfg(test)]
 mod tests {
-    use burn::data::dataloader::Progress;
 
     use super::*;
-
-    fn metadata(items_processed: usize) -> MetricMetadata {
-        MetricMetadata {
-            progress: Progress {
-                items_processed,
-                items_total: 2,
-                unit: None,
-            },
-            iteration: None,
-            lr: None,
-        }
-    }
+    use crate::run::metric_testing::metadata;
 
     fn input(logits: [[f32; 2]; 2], targets: [i64; 2]) -> PredictionInput {
         let device = Device::flex();
