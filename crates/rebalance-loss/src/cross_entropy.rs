@@ -201,23 +201,12 @@ pub struct WeightedCrossEntropy {
     reduction: Reduction,
 }
 
+crate::reduction::row_forwards!(
+    WeightedCrossEntropy,
+    "A target may be the ignore index, whose loss is 0 and which no reduction counts."
+);
+
 impl WeightedCrossEntropy {
-    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
-    ///
-    /// # Shapes
-    /// - logits: `[batch_size, num_classes]`
-    /// - targets: `[batch_size]`, class indices in `0..num_classes` (or the ignore index).
-    ///   Indices are not checked on the device; see the crate docs.
-    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).reduce(self.reduction)
-    }
-
-    /// The per-sample losses `l_n`, already weighted, shape `[batch_size]` (0 for ignored
-    /// samples).
-    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).loss
-    }
-
     pub(crate) fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
         softmax_cross_entropy(
             logits,

@@ -168,22 +168,12 @@ pub struct Lade {
     reduction: Reduction,
 }
 
+crate::reduction::row_forwards!(
+    Lade,
+    "Each is `CE_n + α · R`: the batch's regulariser `R` is added to every sample (see [`LadeConfig`])."
+);
+
 impl Lade {
-    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
-    ///
-    /// # Shapes
-    /// - logits: `[batch_size, num_classes]`
-    /// - targets: `[batch_size]`, class indices in `0..num_classes`
-    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).reduce(self.reduction)
-    }
-
-    /// The per-sample losses `CE_n + α · R`, shape `[batch_size]`: the batch's regulariser
-    /// `R` is added to every sample (see [`LadeConfig`]).
-    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).loss
-    }
-
     /// The LADE regulariser `R` of the batch, shape `[1]`, without `α`.
     ///
     /// # Shapes

@@ -163,21 +163,9 @@ pub struct Ldam {
     reduction: Reduction,
 }
 
+crate::reduction::row_forwards!(Ldam);
+
 impl Ldam {
-    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
-    ///
-    /// # Shapes
-    /// - logits: `[batch_size, num_classes]`
-    /// - targets: `[batch_size]`, class indices in `0..num_classes`
-    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).reduce(self.reduction)
-    }
-
-    /// The per-sample losses, already weighted, shape `[batch_size]`.
-    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).loss
-    }
-
     fn per_sample(
         &self,
         logits: Tensor<2>,

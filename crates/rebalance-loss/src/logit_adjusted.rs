@@ -142,21 +142,9 @@ pub struct LogitAdjusted {
     reduction: Reduction,
 }
 
+crate::reduction::row_forwards!(LogitAdjusted);
+
 impl LogitAdjusted {
-    /// The loss reduced by the configured [`Reduction`]: shape `[1]`, or `[B]` for `none`.
-    ///
-    /// # Shapes
-    /// - logits: `[batch_size, num_classes]`
-    /// - targets: `[batch_size]`, class indices in `0..num_classes`
-    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).reduce(self.reduction)
-    }
-
-    /// The per-sample losses, already weighted, shape `[batch_size]`.
-    pub fn forward_no_reduction(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
-        self.per_sample(logits, targets).loss
-    }
-
     fn per_sample(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> PerSample {
         shifted_cross_entropy(logits, targets, &self.shift, self.weights.as_ref())
     }

@@ -95,6 +95,37 @@ impl PerSample {
     }
 }
 
+/// `forward` and `forward_no_reduction` of a softmax loss over class-index targets, from its
+/// `per_sample` and its `reduction`: written once for every such loss. An optional note is
+/// appended to `forward_no_reduction`'s docs.
+macro_rules! row_forwards {
+    ($loss:ty $(, $note:literal)?) => {
+        impl $loss {
+            /// The loss reduced by the configured [`Reduction`](crate::Reduction): shape `[1]`,
+            /// or `[B]` for `none`.
+            ///
+            /// # Shapes
+            /// - logits: `[batch_size, num_classes]`
+            /// - targets: `[batch_size]`, class indices in `0..num_classes`, not checked on the
+            ///   device (see the crate docs)
+            pub fn forward(&self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+                self.per_sample(logits, targets).reduce(self.reduction)
+            }
+
+            /// The per-sample losses, already weighted, shape `[batch_size]`.
+            $(#[doc = ""] #[doc = $note])?
+            pub fn forward_no_reduction(
+                &self,
+                logits: Tensor<2>,
+                targets: Tensor<1, Int>,
+            ) -> Tensor<1> {
+                self.per_sample(logits, targets).loss
+            }
+        }
+    };
+}
+pub(crate) use row_forwards;
+
 /// `numerator / denominator`, or `numerator` itself where the denominator is 0. Weights are
 /// non-negative, so a zero denominator means every term of the numerator was multiplied by 0:
 /// the result is 0 and so is its gradient. Branch-free, so nothing is read back from the device.
