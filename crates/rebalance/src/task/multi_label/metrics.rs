@@ -3,18 +3,13 @@
 //! (`task/multi_label/evaluation/`), from the sigmoid probabilities of every validation batch.
 //! Averaging per-batch values would not give the epoch's macro-F1 or mAP.
 
-use std::sync::Arc;
-
 use burn::prelude::*;
 use burn::tensor::TensorReadError;
 use burn::train::MultiLabelClassificationOutput;
-use burn::train::metric::{
-    Adaptor, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes,
-    NumericEntry, SerializedEntry,
-};
+use burn::train::metric::{Adaptor, MetricMetadata};
 
 use crate::task::multi_label::evaluation::{MultiLabelScores, Thresholds};
-use crate::task::shared::SharedBatch;
+use crate::task::shared::{EpochScore, PercentMetric, SharedBatch};
 
 /// A batch's logits and 0/1 targets, `[batch_size, labels]` each.
 pub struct MultiLabelInput {
@@ -85,105 +80,65 @@ impl MultiLabelScore {
     }
 }
 
-/// A numeric burn-train metric of the epoch's multi-label predictions, in percent.
+/// A multi-label score ([`MultiLabelScore`]) of the epoch's predictions, which it keeps.
 #[derive(Clone)]
-pub struct MultiLabelMetric {
+pub struct EpochPredictions {
     score: MultiLabelScore,
-    name: MetricName,
     num_labels: usize,
     scores: Vec<f32>,
     targets: Vec<f32>,
-    batch_value: f64,
     shared: SharedScores,
 }
+
+/// A numeric burn-train metric of the epoch's multi-label predictions, in percent.
+pub type MultiLabelMetric = PercentMetric<EpochPredictions>;
 
 impl MultiLabelMetric {
     /// A metric of `score` over `num_labels` labels.
     pub fn new(score: MultiLabelScore, num_labels: usize) -> Self {
-        Self {
+        Self::of(EpochPredictions {
             score,
-            name: Arc::new(score.name().to_string()),
             num_labels,
             scores: Vec::new(),
             targets: Vec::new(),
-            batch_value: 0.0,
             shared: SharedScores::new(),
-        }
+        })
     }
 
     /// Reads each batch through `shared`, with the other metrics given it.
-    pub fn with_shared(mut self, shared: SharedScores) -> Self {
-        self.shared = shared;
-        self
+    pub fn with_shared(self, shared: SharedScores) -> Self {
+        self.map_score(|score| EpochPredictions { shared, ..score })
+    }
+}
+
+impl EpochScore for EpochPredictions {
+    type Input = MultiLabelInput;
+
+    fn name(&self) -> &'static str {
+        self.score.name()
+    }
+
+    fn add(
+        &mut self,
+        input: &MultiLabelInput,
+        metadata: &MetricMetadata,
+    ) -> Result<(f64, usize), TensorReadError> {
+        let batch = self.shared.get_or_read(metadata, || read(input))?;
+        let (scores, targets) = (&batch.0, &batch.1);
+        self.scores.extend_from_slice(scores);
+        self.targets.extend_from_slice(targets);
+        let value = self.score.of(scores, targets, self.num_labels);
+        Ok((value, scores.len() / self.num_labels.max(1)))
     }
 
     fn epoch_value(&self) -> f64 {
         self.score.of(&self.scores, &self.targets, self.num_labels)
     }
-}
-
-impl Metric for MultiLabelMetric {
-    type Input = MultiLabelInput;
-
-    fn name(&self) -> MetricName {
-        self.name.clone()
-    }
-
-    fn attributes(&self) -> MetricAttributes {
-        NumericAttributes {
-            unit: Some("%".to_string()),
-            higher_is_better: true,
-        }
-        .into()
-    }
-
-    fn update(
-        &mut self,
-        input: &MultiLabelInput,
-        metadata: &MetricMetadata,
-    ) -> Result<SerializedEntry, TensorReadError> {
-        let batch = self.shared.get_or_read(metadata, || read(input))?;
-        let (scores, targets) = (&batch.0, &batch.1);
-        self.scores.extend_from_slice(scores);
-        self.targets.extend_from_slice(targets);
-        self.batch_value = self.score.of(scores, targets, self.num_labels);
-        Ok(SerializedEntry::new(
-            format!("batch {:.2} %", self.batch_value),
-            NumericEntry::Aggregated {
-                aggregated_value: self.batch_value,
-                count: scores.len() / self.num_labels.max(1),
-            }
-            .serialize(),
-        ))
-    }
-
-    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
-        let value = self.epoch_value();
-        Ok(SerializedEntry::new(
-            format!("{value:.2} %"),
-            NumericEntry::Final(value).serialize(),
-        ))
-    }
 
     fn clear(&mut self) {
         self.scores.clear();
         self.targets.clear();
-        self.batch_value = 0.0;
         self.shared.forget();
-    }
-}
-
-impl Numeric for MultiLabelMetric {
-    fn value(&self) -> Option<NumericEntry> {
-        Some(NumericEntry::Value(self.batch_value))
-    }
-
-    fn running_value(&self) -> Option<NumericEntry> {
-        Some(NumericEntry::Value(self.epoch_value()))
-    }
-
-    fn final_value(&self) -> NumericEntry {
-        NumericEntry::Final(self.epoch_value())
     }
 }
 

@@ -7,13 +7,10 @@ use std::sync::Arc;
 use burn::prelude::*;
 use burn::tensor::TensorReadError;
 use burn::train::ClassificationOutput;
-use burn::train::metric::{
-    Adaptor, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes,
-    NumericEntry, SerializedEntry,
-};
+use burn::train::metric::{Adaptor, Metric, MetricMetadata, MetricName, SerializedEntry};
 
 use super::evaluation::Confusion;
-use crate::task::shared::SharedBatch;
+use crate::task::shared::{EpochScore, PercentMetric, SharedBatch};
 
 /// A batch's logits and true classes.
 pub struct PredictionInput {
@@ -89,105 +86,63 @@ impl Score {
     }
 }
 
-/// A numeric burn-train metric computed from the epoch's confusion matrix, in percent.
+/// A score of the epoch's confusion matrix ([`Score`]), accumulated batch by batch.
 #[derive(Clone)]
-pub struct ConfusionMetric {
+pub struct ConfusionScore {
     score: Score,
-    name: MetricName,
     epoch: Confusion,
     batch: Confusion,
-    batch_value: f64,
-    batch_count: usize,
     shared: SharedPredictions,
 }
+
+/// A numeric burn-train metric computed from the epoch's confusion matrix, in percent.
+pub type ConfusionMetric = PercentMetric<ConfusionScore>;
 
 impl ConfusionMetric {
     /// A metric of `score` over `num_classes` classes.
     pub fn new(score: Score, num_classes: usize) -> Self {
-        Self {
+        Self::of(ConfusionScore {
             score,
-            name: Arc::new(score.name().to_string()),
             epoch: Confusion::new(num_classes),
             batch: Confusion::new(num_classes),
-            batch_value: 0.0,
-            batch_count: 0,
             shared: SharedPredictions::new(),
-        }
+        })
     }
 
     /// Reads each batch's predictions through `shared`, with the other metrics given it.
-    pub fn with_shared(mut self, shared: SharedPredictions) -> Self {
-        self.shared = shared;
-        self
+    pub fn with_shared(self, shared: SharedPredictions) -> Self {
+        self.map_score(|score| ConfusionScore { shared, ..score })
     }
 }
 
-impl Metric for ConfusionMetric {
+impl EpochScore for ConfusionScore {
     type Input = PredictionInput;
 
-    fn name(&self) -> MetricName {
-        self.name.clone()
+    fn name(&self) -> &'static str {
+        self.score.name()
     }
 
-    fn attributes(&self) -> MetricAttributes {
-        NumericAttributes {
-            unit: Some("%".to_string()),
-            higher_is_better: true,
-        }
-        .into()
-    }
-
-    fn update(
+    fn add(
         &mut self,
         input: &PredictionInput,
         metadata: &MetricMetadata,
-    ) -> Result<SerializedEntry, TensorReadError> {
+    ) -> Result<(f64, usize), TensorReadError> {
         let batch = self.shared.read(input, metadata)?;
         let (targets, predictions) = (&batch.0, &batch.1);
         self.batch.clear();
         self.batch.add(targets, predictions);
         self.epoch.add(targets, predictions);
-        self.batch_value = self.score.of(&self.batch);
-        self.batch_count = targets.len();
-        let epoch = self.score.of(&self.epoch);
-        Ok(SerializedEntry::new(
-            format!("epoch {epoch:.2} % - batch {:.2} %", self.batch_value),
-            NumericEntry::Aggregated {
-                aggregated_value: self.batch_value,
-                count: self.batch_count,
-            }
-            .serialize(),
-        ))
+        Ok((self.score.of(&self.batch), targets.len()))
     }
 
-    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
-        let value = self.score.of(&self.epoch);
-        Ok(SerializedEntry::new(
-            format!("{value:.2} %"),
-            NumericEntry::Final(value).serialize(),
-        ))
+    fn epoch_value(&self) -> f64 {
+        self.score.of(&self.epoch)
     }
 
     fn clear(&mut self) {
         self.epoch.clear();
         self.batch.clear();
-        self.batch_value = 0.0;
-        self.batch_count = 0;
         self.shared.forget();
-    }
-}
-
-impl Numeric for ConfusionMetric {
-    fn value(&self) -> Option<NumericEntry> {
-        Some(NumericEntry::Value(self.batch_value))
-    }
-
-    fn running_value(&self) -> Option<NumericEntry> {
-        Some(NumericEntry::Value(self.score.of(&self.epoch)))
-    }
-
-    fn final_value(&self) -> NumericEntry {
-        NumericEntry::Final(self.score.of(&self.epoch))
     }
 }
 
@@ -258,8 +213,10 @@ impl Metric for PerClassRecallMetric {
 #[cfg(test)]
 mod tests {
 
+    use burn::train::metric::Numeric;
+
     use super::*;
-    use crate::run::metric_testing::metadata;
+    use crate::run::testing::metadata;
 
     fn input(logits: [[f32; 2]; 2], targets: [i64; 2]) -> PredictionInput {
         let device = Device::flex();
@@ -294,7 +251,7 @@ mod tests {
             (vec![1, 1], vec![1, 0])
         );
         // Class 0: 1 of 2 right; class 1: 1 of 2 right.
-        assert_eq!(balanced.score.of(&balanced.epoch), 50.0);
+        assert_eq!(balanced.final_value().current(), 50.0);
         assert_eq!(recall.formatted(), "[50.0 50.0] %");
         // A new epoch starts over, even with the same progress as the last batch.
         balanced.clear();
