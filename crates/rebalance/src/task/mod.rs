@@ -23,6 +23,10 @@ pub mod multi_label;
 pub mod shared;
 pub mod single_label;
 
+use burn::prelude::{Device, Module};
+
+use crate::run::config::RunConfig;
+use crate::run::model::{TaskClassifier, TaskLoss};
 pub use crate::run::task::{Loader, TaskKind, TaskReport, Trained};
 pub use multi_label::MultiLabel;
 pub use single_label::SingleLabel;
@@ -43,6 +47,27 @@ macro_rules! for_task {
             }
         }
     };
+}
+
+/// The classifier `config.model` describes for `data`, with `loss` (`[loss]`, built for the
+/// task) as its field: both tasks' `TaskKind::model`.
+///
+/// # Errors
+/// A loss that could not be built, or a model that does not fit the data.
+pub(crate) fn classifier<L: Module + TaskLoss, T: rebalance_data::Target>(
+    config: &RunConfig,
+    data: &rebalance_data::LongTailData<T>,
+    loss: Result<L, rebalance_loss::LossError>,
+    device: &Device,
+) -> anyhow::Result<TaskClassifier<L>> {
+    let loss = loss.map_err(loss_error("loss"))?;
+    Ok(TaskClassifier::new(
+        &config.model,
+        &data.feature_shape,
+        data.num_classes,
+        loss,
+        device,
+    )?)
 }
 
 /// A loss that cannot be built as one line naming its table's key: a `custom_weights` of the

@@ -66,15 +66,8 @@ impl TaskKind for MultiLabel {
     ) -> anyhow::Result<MultiLabelClassifier> {
         let loss = config
             .loss
-            .init_multi_label(counts, data.train.len() as u64, epoch, device)
-            .map_err(super::loss_error("loss"))?;
-        Ok(MultiLabelClassifier::new(
-            &config.model,
-            &data.feature_shape,
-            data.num_classes,
-            loss,
-            device,
-        )?)
+            .init_multi_label(counts, data.train.len() as u64, epoch, device);
+        super::classifier(config, data, loss, device)
     }
 
     fn standardizer(data: &MultiLabelData) -> Standardizer {

@@ -68,17 +68,8 @@ impl TaskKind for SingleLabel {
         epoch: usize,
         device: &Device,
     ) -> anyhow::Result<Classifier> {
-        let loss = config
-            .loss
-            .init_for_epoch(counts, epoch, device)
-            .map_err(super::loss_error("loss"))?;
-        Ok(Classifier::new(
-            &config.model,
-            &data.feature_shape,
-            data.num_classes,
-            loss,
-            device,
-        )?)
+        let loss = config.loss.init_for_epoch(counts, epoch, device);
+        super::classifier(config, data, loss, device)
     }
 
     /// `eval.posthoc_tau`'s shift stays finite.
