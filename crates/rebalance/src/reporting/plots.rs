@@ -32,7 +32,6 @@ where
     DB::ErrorType: 'static,
 {
     let counts = figure.counts;
-    area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let max = counts.iter().copied().max().unwrap_or(1).max(2) as f64;
     let min = counts.iter().copied().filter(|&n| n > 0).min().unwrap_or(1) as f64;
     let mut chart = ChartBuilder::on(&area)
@@ -78,16 +77,8 @@ where
             .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
     }
     if figure.series.len() > 1 {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(|e| anyhow!("{e:?}"))?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     }
-    area.present().map_err(|e| anyhow!("{e:?}"))?;
     Ok(())
 }
 
@@ -101,7 +92,6 @@ fn draw_curves<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
     let epochs = loss.len().max(valid.len()).max(2) as f64;
     for (area, values, title, colour) in [
@@ -132,15 +122,50 @@ where
             .draw_series(points.map(|p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| anyhow!("{e:?}"))?;
     }
-    area.present().map_err(|e| anyhow!("{e:?}"))?;
     Ok(())
 }
 
-/// A figure that draws on any plotters backend, so it can be saved as SVG and as PNG.
+/// A figure that draws on any plotters backend, so it can be saved as SVG and as PNG. Its
+/// area comes filled white, and is presented after drawing ([`save`]).
 pub(crate) trait Figure {
     fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static;
+}
+
+/// The chart's series labels at `position`, on a translucent white box.
+fn legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> anyhow::Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged,
+    Y: Ranged,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(|e| anyhow!("{e:?}"))
+}
+
+/// Draws `figure` on a white `area` and presents it (writes the file).
+fn render<DB: DrawingBackend>(
+    figure: &impl Figure,
+    area: DrawingArea<DB, Shift>,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
+    figure.draw(area.clone())?;
+    area.present().map_err(|e| anyhow!("{e:?}"))?;
+    Ok(())
 }
 
 /// Saves `figure` as `dir/stem.svg` and `dir/stem.png`, each through a temporary name that is
@@ -160,9 +185,12 @@ pub(crate) fn save(
         let partial = dir.join(format!("{stem}.partial.{ext}"));
         let path = dir.join(format!("{stem}.{ext}"));
         let drawn = if ext == "svg" {
-            figure.draw(SVGBackend::new(&partial, size).into_drawing_area())
+            render(figure, SVGBackend::new(&partial, size).into_drawing_area())
         } else {
-            figure.draw(BitMapBackend::new(&partial, size).into_drawing_area())
+            render(
+                figure,
+                BitMapBackend::new(&partial, size).into_drawing_area(),
+            )
         };
         let saved = drawn.and_then(|()| Ok(std::fs::rename(&partial, &path)?));
         if let Err(error) = saved {
@@ -233,7 +261,6 @@ fn draw_reliability<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    area.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let caption = format!("{title} (ECE {:.3})", calibration.ece);
     let mut chart = ChartBuilder::on(&area)
         .caption(caption, ("sans-serif", 20))
@@ -287,15 +314,7 @@ where
         .map_err(|e| anyhow!("{e:?}"))?
         .label("perfect calibration")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(|e| anyhow!("{e:?}"))?;
-    area.present().map_err(|e| anyhow!("{e:?}"))?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 

@@ -11,7 +11,6 @@ impl Figure for DotPlot<'_> {
         DB::ErrorType: 'static,
     {
         let f = self.0;
-        area.fill(&WHITE).map_err(err)?;
         let ranked = f.ranked;
         let n = ranked.len().max(1);
         // Row k from the top sits at y = n − 1 − k.
@@ -94,7 +93,6 @@ impl Figure for DotPlot<'_> {
                     .map(|(k, e)| Circle::new((e.mean, y(k)), 9, colour(e).filled())),
             )
             .map_err(err)?;
-        area.present().map_err(err)?;
         Ok(())
     }
 }

@@ -55,7 +55,6 @@ impl Figure for Heatmap<'_> {
         DB::ErrorType: 'static,
     {
         let f = self.f;
-        area.fill(&WHITE).map_err(err)?;
         let (cw, ch) = (self.cell.0 as i32, self.cell.1 as i32);
         let (left, top) = (self.left as i32, Self::TOP as i32);
         let centred = |size: u32| font(size, HPos::Center, VPos::Center);
@@ -158,7 +157,6 @@ impl Figure for Heatmap<'_> {
             ))
             .map_err(err)?;
         }
-        area.present().map_err(err)?;
         Ok(())
     }
 }

@@ -11,7 +11,6 @@ impl Figure for RecallLines<'_> {
         DB::ErrorType: 'static,
     {
         let f = self.0;
-        area.fill(&WHITE).map_err(err)?;
         let drawn: Vec<(&String, &Vec<f64>)> = f
             .lines
             .iter()
@@ -106,7 +105,6 @@ impl Figure for RecallLines<'_> {
                 )
                 .map_err(err)?;
         }
-        area.present().map_err(err)?;
         Ok(())
     }
 }

@@ -11,7 +11,6 @@ impl Figure for ShotBars<'_> {
         DB::ErrorType: 'static,
     {
         let f = self.0;
-        area.fill(&WHITE).map_err(err)?;
         let groups = f.shots.len();
         let (head, plot) = area.split_vertically(60 + 34 * groups as u32);
         let (title, legend) = head.split_vertically(50);
@@ -101,7 +100,6 @@ impl Figure for ShotBars<'_> {
                 }))
                 .map_err(err)?;
         }
-        area.present().map_err(err)?;
         Ok(())
     }
 }
