@@ -286,12 +286,12 @@ mod tests {
     use burn::train::metric::{LossInput, LossMetric};
 
     use super::*;
-    use crate::run::metric_testing;
+    use crate::run::testing;
 
     /// One epoch of `metric` as burn-train runs it: a batch of `values`, then compute and clear.
     fn epoch<M: Metric<Input = LossInput>>(metric: &mut M, values: [f32; 2]) {
         let input = LossInput::new(Tensor::from_floats(values, &Device::flex()));
-        metric.update(&input, &metric_testing::metadata(1)).unwrap();
+        metric.update(&input, &testing::metadata(1)).unwrap();
         metric.compute().unwrap();
         metric.clear();
     }

@@ -99,7 +99,7 @@ mod tests {
     use burn::prelude::*;
 
     use super::*;
-    use crate::run::metric_testing::metadata;
+    use crate::run::testing::metadata;
 
     #[test]
     fn the_guard_is_the_loss_metric_and_stops_on_the_first_non_finite_loss() {

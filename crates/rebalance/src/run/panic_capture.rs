@@ -217,6 +217,7 @@ mod tests {
 
     #[test]
     fn a_logger_panic_becomes_an_error_naming_the_file() {
+        let _alone = crate::run::testing::PANICS.write();
         let dir = Path::new("run");
         let err = catch_training_panics(dir, || {
             std::thread::spawn(|| {
@@ -260,6 +261,7 @@ mod tests {
     /// other threads naming its directory; the other's result is untouched.
     #[test]
     fn concurrent_captures_keep_their_own_panics() {
+        let _alone = crate::run::testing::PANICS.write();
         let barrier = std::sync::Barrier::new(2);
         std::thread::scope(|scope| {
             let failing = scope.spawn(|| {

@@ -108,20 +108,8 @@ impl<O> DataLoaderIterator<O> for Prefetched<O> {
 
 #[cfg(test)]
 mod tests {
-    use burn::data::dataloader::DataLoaderBuilder;
-    use burn::data::dataloader::batcher::Batcher;
-    use burn::data::dataset::InMemDataset;
-
     use super::*;
-
-    #[derive(Clone)]
-    struct Ids;
-
-    impl Batcher<usize, Vec<usize>> for Ids {
-        fn batch(&self, items: Vec<usize>, _device: &Device) -> Vec<usize> {
-            items
-        }
-    }
+    use crate::run::testing::numbered_loader;
 
     fn epochs(loader: &dyn DataLoader<Vec<usize>>) -> Vec<Vec<Vec<usize>>> {
         (0..3)
@@ -131,12 +119,7 @@ mod tests {
 
     #[test]
     fn the_same_batches_in_the_same_order() {
-        let build = || {
-            DataLoaderBuilder::new(Ids)
-                .batch_size(7)
-                .shuffle(5)
-                .build(InMemDataset::new((0..100).collect::<Vec<usize>>()))
-        };
+        let build = || numbered_loader(100, 7, 5);
         let plain = epochs(&*build());
         for depth in [1, 2, 8] {
             let prefetched = PrefetchLoader::new(build(), depth);

@@ -48,29 +48,12 @@ impl<O: Send + 'static> DataLoader<O> for SkipEpochs<O> {
 
 #[cfg(test)]
 mod tests {
-    use burn::data::dataloader::DataLoaderBuilder;
-    use burn::data::dataloader::batcher::Batcher;
-    use burn::data::dataset::InMemDataset;
-
     use super::*;
-
-    #[derive(Clone)]
-    struct Ids;
-
-    impl Batcher<usize, Vec<usize>> for Ids {
-        fn batch(&self, items: Vec<usize>, _device: &Device) -> Vec<usize> {
-            items
-        }
-    }
+    use crate::run::testing::numbered_loader;
 
     #[test]
     fn a_skipped_loader_continues_the_shuffles() {
-        let build = || {
-            DataLoaderBuilder::new(Ids)
-                .batch_size(4)
-                .shuffle(9)
-                .build(InMemDataset::new((0..20).collect::<Vec<usize>>()))
-        };
+        let build = || numbered_loader(20, 4, 9);
         let epoch = |loader: &dyn DataLoader<Vec<usize>>| -> Vec<Vec<usize>> {
             loader.iter().map(Result::unwrap).collect()
         };

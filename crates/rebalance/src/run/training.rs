@@ -359,6 +359,7 @@ mod tests {
     }
 
     fn train_into(dir: &Path, config: &RunConfig, resume: bool) {
+        let _shared = crate::run::testing::PANICS.read();
         let options = TrainOptions {
             out: Some(dir.to_path_buf()),
             resume,
