@@ -3,6 +3,8 @@
 mod checks;
 mod load;
 mod multi_label;
+mod single_label;
+mod task;
 
 use std::path::PathBuf;
 
@@ -26,8 +28,20 @@ use crate::{
 /// assert_eq!(config.task, Task::MultiLabel);
 /// assert_eq!(DataConfig::default().task, Task::SingleLabel);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Task {
     /// One class per sample, `0..num_classes` (the default; softmax or sigmoid losses).
     #[default]
@@ -47,15 +61,12 @@ impl Task {
 /// The config file's spelling, quoted: `"single-label"`, `"multi-label"`.
 impl std::fmt::Display for Task {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Task::SingleLabel => "\"single-label\"",
-            Task::MultiLabel => "\"multi-label\"",
-        })
+        write!(f, "\"{}\"", <&str>::from(self))
     }
 }
 
 /// Where the samples come from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, strum::EnumIter)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataSource {
     /// The Gaussian-mixture generator (the default; no file needed).
@@ -369,41 +380,9 @@ impl DataConfig {
     }
 
     /// The config with the synthetic source's defaults written out (`features = 16`, ...), so
-    /// a recorded config shows every value the run used; other sources are left as they are.
-    pub fn with_defaults(mut self) -> Self {
-        if self.task == Task::MultiLabel {
-            if self.source == DataSource::Synthetic {
-                let s = self.multi_label_synthetic();
-                self.samples = Some(s.samples);
-                self.head_frequency = Some(s.head_frequency);
-                self.co_occurrence = Some(s.co_occurrence);
-                self.features = Some(s.features);
-                self.informative = Some(s.informative);
-                self.label_sep = Some(s.label_sep);
-                self.test_fraction = Some(s.test_fraction);
-            } else if self.source == DataSource::Csv {
-                // The files' training split is kept as it is: the record says so.
-                self.profile = ImbalanceProfile::None;
-                if self.label_columns.is_none() && self.label_separator.is_none() {
-                    self.label_separator = Some(DEFAULT_SEPARATOR.to_string());
-                }
-            }
-            return self;
-        }
-        if self.source == DataSource::Synthetic {
-            let s = self.synthetic();
-            // Easy is written as nothing, as before the key existed: the recorded configs of
-            // earlier runs stay equal to today's.
-            self.difficulty = (s.difficulty != Difficulty::Easy).then_some(s.difficulty);
-            self.max_per_class = Some(s.max_per_class);
-            self.features = Some(s.features);
-            self.informative = Some(s.informative);
-            self.clusters_per_class = Some(s.clusters_per_class);
-            self.class_sep = Some(s.class_sep);
-            self.label_noise = Some(s.label_noise);
-            self.test_per_class = Some(s.test_per_class);
-            self.validation_per_class = Some(s.validation_per_class);
-        }
-        self
+    /// a recorded config shows every value the run used; other sources are left as they are
+    /// (a multi-label CSV's profile is written as `none`, its label separator as used).
+    pub fn with_defaults(self) -> Self {
+        self.task.section().with_defaults(self)
     }
 }

@@ -3,62 +3,81 @@
 
 use rebalance_weights::ZeroCountPolicy;
 
-use super::checks::multi_label_bytes;
+use super::task::{MultiLabelCsvKeys, TaskSection, keys_of};
 use crate::config::{DEFAULT_SEPARATOR, in_data_section, quoted_list};
 use crate::memory::{human_bytes, total_memory};
 use crate::{
-    DataConfig, DataError, DataSource, LabelLayout, MultiLabelCsv, MultiLabelData, Resampling, Task,
+    DataConfig, DataError, DataSource, ImbalanceProfile, LabelLayout, MultiLabelCsv,
+    MultiLabelData, MultiLabelSyntheticConfig, Task,
 };
+
+/// The multi-label task's view of `[data]`: a generator or CSV files.
+pub(crate) struct MultiLabelSection;
+
+impl TaskSection for MultiLabelSection {
+    fn source_keys(&self, source: DataSource) -> Option<Vec<String>> {
+        match source {
+            DataSource::Synthetic => Some(keys_of(&MultiLabelSyntheticConfig::default())),
+            DataSource::Csv => Some(keys_of(&MultiLabelCsvKeys::default())),
+            DataSource::Idx | DataSource::Cifar10 => None,
+        }
+    }
+
+    fn task_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn validate(&self, config: &DataConfig) -> Result<(), DataError> {
+        config.validate_multi_label()
+    }
+
+    fn with_defaults(&self, mut config: DataConfig) -> DataConfig {
+        if config.source == DataSource::Synthetic {
+            let s = config.multi_label_synthetic();
+            config.samples = Some(s.samples);
+            config.head_frequency = Some(s.head_frequency);
+            config.co_occurrence = Some(s.co_occurrence);
+            config.features = Some(s.features);
+            config.informative = Some(s.informative);
+            config.label_sep = Some(s.label_sep);
+            config.test_fraction = Some(s.test_fraction);
+        } else if config.source == DataSource::Csv {
+            // The files' training split is kept as it is: the record says so.
+            config.profile = ImbalanceProfile::None;
+            if config.label_columns.is_none() && config.label_separator.is_none() {
+                config.label_separator = Some(DEFAULT_SEPARATOR.to_string());
+            }
+        }
+        config
+    }
+
+    fn estimated_bytes(&self, config: &DataConfig) -> Option<u128> {
+        (config.source == DataSource::Synthetic)
+            .then(|| multi_label_bytes(&config.multi_label_synthetic()))
+    }
+}
+
+/// The bytes the multi-label synthetic data needs at most: features (4 bytes each) and a
+/// label list per sample (a 24-byte header and the labels' 4-byte indices), twice (the pool
+/// and the splits), plus the label directions. Saturating.
+fn multi_label_bytes(s: &MultiLabelSyntheticConfig) -> u128 {
+    let n = |v: usize| v as u128;
+    let per_sample = n(s.features)
+        .saturating_mul(4)
+        .saturating_add(24)
+        .saturating_add(n(s.num_labels).saturating_mul(4));
+    n(s.samples)
+        .saturating_mul(per_sample)
+        .saturating_mul(2)
+        .saturating_add(
+            n(s.num_labels)
+                .saturating_mul(n(s.informative))
+                .saturating_mul(4),
+        )
+}
 
 /// The multi-label task.
 impl DataConfig {
-    /// Keys of the other task: the multi-label keys in the single-label task, the single-label
-    /// keys and sources in the multi-label task.
-    pub(crate) fn check_task_keys(&self) -> Result<(), DataError> {
-        let multi_only = [
-            ("samples", self.samples.is_some()),
-            ("head_frequency", self.head_frequency.is_some()),
-            ("co_occurrence", self.co_occurrence.is_some()),
-            ("label_sep", self.label_sep.is_some()),
-            ("test_fraction", self.test_fraction.is_some()),
-            ("label_columns", self.label_columns.is_some()),
-            ("label_separator", self.label_separator.is_some()),
-        ];
-        let single_only = [
-            ("difficulty", self.difficulty.is_some()),
-            ("clusters_per_class", self.clusters_per_class.is_some()),
-            ("class_sep", self.class_sep.is_some()),
-            ("label_noise", self.label_noise.is_some()),
-            ("max_per_class", self.max_per_class.is_some()),
-            ("test_per_class", self.test_per_class.is_some()),
-            ("validation_per_class", self.validation_per_class.is_some()),
-            ("dir", self.dir.is_some()),
-            ("resampling", self.resampling != Resampling::None),
-        ];
-        let (foreign, other) = match self.task {
-            Task::SingleLabel => (&multi_only[..], Task::MultiLabel),
-            Task::MultiLabel => (&single_only[..], Task::SingleLabel),
-        };
-        if let Some((name, _)) = foreign.iter().find(|(_, set)| *set) {
-            return Err(DataError::invalid(
-                "data.task",
-                format!("{} with data.{name}", self.task),
-                format!("{other} (the task that uses data.{name}), or data.{name} removed"),
-            ));
-        }
-        if self.task == Task::MultiLabel
-            && !matches!(self.source, DataSource::Synthetic | DataSource::Csv)
-        {
-            return Err(DataError::invalid(
-                "data.task",
-                format!("{} with data.source = {}", self.task, self.source),
-                "\"single-label\" for that source; multi-label data comes from the sources \
-                 \"synthetic\" and \"csv\"",
-            ));
-        }
-        Ok(())
-    }
-
     /// The multi-label keys: the generator's parameters, or the CSV files and label layout.
     pub(crate) fn validate_multi_label(&self) -> Result<(), DataError> {
         match self.source {

@@ -13,7 +13,7 @@ use burn::train::SupervisedTraining;
 use burn::train::metric::AccuracyMetric;
 use rebalance_data::{
     ImageAugmentation, LongTailData, ResampledSamples, Resampling, SampleBatch, SampleBatcher,
-    Samples, Standardizer, Task,
+    Samples, Standardizer,
 };
 use rebalance_weights::ClassCounts;
 
@@ -48,9 +48,6 @@ impl TaskKind for SingleLabel {
     type Report = Report;
 
     fn load(config: &RunConfig) -> anyhow::Result<LongTailData> {
-        if config.data.task != Task::SingleLabel {
-            bail!("data.task = {}: not a single-label run", config.data.task);
-        }
         Ok(config.data.load()?)
     }
 
