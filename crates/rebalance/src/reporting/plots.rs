@@ -125,12 +125,13 @@ where
     Ok(())
 }
 
+/// A whole figure's drawing area on a plotters backend.
+pub(crate) type Area<DB> = DrawingArea<DB, Shift>;
+
 /// A figure that draws on any plotters backend, so it can be saved as SVG and as PNG. Its
 /// area comes filled white, and is presented after drawing ([`save`]).
 pub(crate) trait Figure {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static;
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()>;
 }
 
 /// The chart's series labels at `position`, on a translucent white box.
@@ -228,10 +229,7 @@ struct FrequencyFigure<'a> {
 }
 
 impl Figure for FrequencyFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         draw_by_frequency(area, self)
     }
 }
@@ -243,10 +241,7 @@ struct CurvesFigure<'a> {
 }
 
 impl Figure for CurvesFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         draw_curves(area, self.loss, self.valid, self.valid_label)
     }
 }
@@ -324,10 +319,7 @@ struct ReliabilityFigure<'a> {
 }
 
 impl Figure for ReliabilityFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         draw_reliability(area, self.calibration, self.title)
     }
 }

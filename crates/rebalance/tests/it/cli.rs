@@ -4,30 +4,20 @@ use std::process::Output;
 
 use crate::common::{
     assert_ok, assert_one_line_error, confusion_total, read_json, rebalance, stderr, stdout,
+    train_with,
 };
 use serde_json::Value;
 
 /// A short quickstart run: 300 samples in the head class, 50 test samples per class.
 fn train(out: &Path, extra: &[&str]) -> Output {
-    let out = out.to_str().unwrap();
-    let mut args = vec![
-        "train",
-        "--config",
-        "configs/quickstart.toml",
-        "--out",
-        out,
-        "--set",
+    // Separable classes: learnt above chance in a few epochs.
+    let sets = [
         "train.epochs=3",
-        "--set",
         "data.max_per_class=300",
-        "--set",
         "data.test_per_class=50",
-        // Separable classes: learnt above chance in a few epochs.
-        "--set",
         "data.difficulty=\"easy\"",
     ];
-    args.extend_from_slice(extra);
-    rebalance(&args)
+    train_with("configs/quickstart.toml", out, &sets, extra)
 }
 
 #[test]

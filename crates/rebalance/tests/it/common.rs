@@ -42,6 +42,25 @@ pub fn wgpu_ran(test: &str, output: &Output) -> bool {
 }
 
 /// `rebalance ARGS...`, run in the workspace root.
+/// `train --config CONFIG --out OUT`, then `--set S` for each of `sets`.
+pub fn train_command(config: &str, out: &Path, sets: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["train", "--config", config, "--out"]
+        .map(String::from)
+        .into();
+    args.push(out.to_str().unwrap().to_string());
+    for set in sets {
+        args.extend(["--set".to_string(), set.to_string()]);
+    }
+    args
+}
+
+/// Runs [`train_command`], then `extra`, in the workspace.
+pub fn train_with(config: &str, out: &Path, sets: &[&str], extra: &[&str]) -> Output {
+    let mut args = train_command(config, out, sets);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    rebalance(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 pub fn rebalance(args: &[&str]) -> Output {
     rebalance_with_env(args, &[])
 }

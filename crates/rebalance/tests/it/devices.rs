@@ -4,7 +4,7 @@
 //! one batch per device per step, the gradients summed), on one CPU.
 use std::path::Path;
 
-use crate::common::{assert_one_line_error, rebalance, workspace};
+use crate::common::{assert_one_line_error, rebalance, train_with, workspace};
 use rebalance::run::config::RunConfig;
 use rebalance::run::run_dir::RunDir;
 use rebalance::run::training::{TrainOptions, train};
@@ -115,23 +115,7 @@ fn a_multi_label_run_trains_on_two_devices() {
 #[test]
 fn devices_of_another_backend_or_malformed_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let args = |set: &'static str| {
-        [
-            "train",
-            "--config",
-            "configs/quickstart.toml",
-            "--out",
-            out,
-            "--set",
-            set,
-        ]
-        .map(str::to_string)
-    };
-    let run = |set| {
-        let args = args(set);
-        rebalance(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let run = |set| train_with("configs/quickstart.toml", dir.path(), &[set], &[]);
     assert_one_line_error(
         &run("train.devices=[\"cuda:0\"]"),
         "train.devices = \"cuda:0\": must be devices of train.backend = \"flex\"",

@@ -2,7 +2,7 @@
 //! agrees with the report.
 use std::path::Path;
 
-use crate::common::{assert_ok, confusion_total, read_json, rebalance};
+use crate::common::{assert_ok, confusion_total, read_json, rebalance, train_with};
 use rebalance::reporting::predictions::csv_field;
 use serde_json::Value;
 
@@ -62,19 +62,7 @@ fn check_against_report(dir: &Path, file: &str, report_name: &str) -> String {
 fn train_and_eval_write_predictions_that_agree_with_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    assert_ok(&rebalance(&[
-        "train",
-        "--config",
-        "configs/quickstart.toml",
-        "--out",
-        out,
-        "--set",
-        "train.epochs=2",
-        "--set",
-        "data.max_per_class=100",
-        "--set",
-        "data.test_per_class=20",
-    ]));
+    assert_ok(&crate::runs::train(dir.path(), &[]));
     let trained = check_against_report(dir.path(), "predictions.csv", "report.json");
     // 10 classes of 20 test samples, and the header.
     assert_eq!(trained.lines().count(), 201);
@@ -110,21 +98,18 @@ fn target_priors_and_temperature_scaling() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let config = crate::common::workspace().join("configs/quickstart.toml");
-    assert_ok(&rebalance(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out,
-        "--set",
+    let sets = [
         "train.epochs=3",
-        "--set",
         "data.max_per_class=100",
-        "--set",
         "data.test_per_class=20",
-        "--set",
         "data.validation_per_class=20",
-    ]));
+    ];
+    assert_ok(&train_with(
+        config.to_str().unwrap(),
+        dir.path(),
+        &sets,
+        &[],
+    ));
     let report = read_json(dir.path(), "report.json");
     let trained = std::fs::read_to_string(dir.path().join("predictions.csv")).unwrap();
 

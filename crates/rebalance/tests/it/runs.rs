@@ -6,31 +6,31 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::{assert_ok, assert_one_line_error, read_json, rebalance, stderr, workspace};
+use crate::common::{
+    assert_ok, assert_one_line_error, read_json, rebalance, stderr, train_command, workspace,
+};
 use serde_json::Value;
 
 /// The arguments of a tiny quickstart run (100 samples in the head class, 20 test samples per
 /// class, 2 epochs) into `out`, then `extra`.
-pub(crate) fn train_args<'a>(out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "train",
-        "--config",
-        "configs/quickstart.toml",
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
+pub(crate) fn train_args(out: &Path, extra: &[&str]) -> Vec<String> {
+    let sets = [
         "train.epochs=2",
-        "--set",
         "data.max_per_class=100",
-        "--set",
         "data.test_per_class=20",
     ];
-    args.extend_from_slice(extra);
+    let mut args = train_command("configs/quickstart.toml", out, &sets);
+    args.extend(extra.iter().map(|a| a.to_string()));
     args
 }
 
 pub(crate) fn train(out: &Path, extra: &[&str]) -> Output {
-    rebalance(&train_args(out, extra))
+    rebalance(
+        &train_args(out, extra)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// `train` with the fault-injection hook set to abort at `stage` of the final step.

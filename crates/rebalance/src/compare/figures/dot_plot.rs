@@ -6,10 +6,7 @@ use super::*;
 pub(super) struct DotPlot<'a>(pub(super) &'a ComparisonFigures<'a>);
 
 impl Figure for DotPlot<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         let f = self.0;
         let ranked = f.ranked;
         let n = ranked.len().max(1);

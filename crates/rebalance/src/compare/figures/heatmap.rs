@@ -50,10 +50,7 @@ impl<'a> Heatmap<'a> {
 }
 
 impl Figure for Heatmap<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         let f = self.f;
         let (cw, ch) = (self.cell.0 as i32, self.cell.1 as i32);
         let (left, top) = (self.left as i32, Self::TOP as i32);

@@ -23,7 +23,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::reporting::plots::{Figure, save};
+use crate::reporting::plots::{Area, Figure, save};
 use dot_plot::DotPlot;
 use heatmap::Heatmap;
 use recall_lines::RecallLines;

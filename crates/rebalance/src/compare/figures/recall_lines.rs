@@ -6,10 +6,7 @@ use super::*;
 pub(super) struct RecallLines<'a>(pub(super) &'a ComparisonFigures<'a>);
 
 impl Figure for RecallLines<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         let f = self.0;
         let drawn: Vec<(&String, &Vec<f64>)> = f
             .lines

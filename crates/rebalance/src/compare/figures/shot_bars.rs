@@ -6,10 +6,7 @@ use super::*;
 pub(super) struct ShotBars<'a>(pub(super) &'a ComparisonFigures<'a>);
 
 impl Figure for ShotBars<'_> {
-    fn draw<DB: DrawingBackend>(&self, area: DrawingArea<DB, Shift>) -> anyhow::Result<()>
-    where
-        DB::ErrorType: 'static,
-    {
+    fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         let f = self.0;
         let groups = f.shots.len();
         let (head, plot) = area.split_vertically(60 + 34 * groups as u32);
