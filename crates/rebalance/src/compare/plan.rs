@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use rebalance_data::Task;
 
 use super::stats::{Metric, TaskView};
-use super::variants::{default_multi_label_variants, default_variants};
 use crate::run::config::{self, ConfigError, RunConfig, ThresholdRule};
 
 /// The most seeds a sweep may run per variant: each is a full training run, and the plan
@@ -260,26 +259,7 @@ fn defaults(
     shown: &str,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Variant>, ConfigError> {
-    let defaults = match base.data.task {
-        Task::SingleLabel => default_variants(base.train.epochs),
-        Task::MultiLabel => {
-            let (tuned, mut others): (Vec<_>, Vec<_>) = default_multi_label_variants()
-                .into_iter()
-                .partition(|v| v.tunes_thresholds());
-            if base.data.validation_fraction > 0.0 {
-                others.extend(tuned);
-            } else {
-                let names: Vec<&str> = tuned.iter().map(|v| v.name.as_str()).collect();
-                notes.push(format!(
-                    "default variants {} left out: tuned thresholds need a validation split \
-                     and every variant of a seed trains on the same data; set \
-                     data.validation_fraction (e.g. 0.15) to compare them",
-                    names.join(", ")
-                ));
-            }
-            others
-        }
-    };
+    let defaults = (TaskView::of(base.data.task).defaults)(base, notes);
     defaults
         .into_iter()
         .map(|default| {

@@ -191,6 +191,37 @@ pub fn default_variants(epochs: usize) -> Vec<DefaultVariant> {
     variants
 }
 
+/// The single-label default set on `base` ([`default_variants`]).
+pub(crate) fn single_label_defaults(
+    base: &RunConfig,
+    _notes: &mut Vec<String>,
+) -> Vec<DefaultVariant> {
+    default_variants(base.train.epochs)
+}
+
+/// The multi-label default set on `base` ([`default_multi_label_variants`]), without its
+/// tuned-threshold variants when `base` has no validation split, noted in `notes`.
+pub(crate) fn multi_label_defaults(
+    base: &RunConfig,
+    notes: &mut Vec<String>,
+) -> Vec<DefaultVariant> {
+    let (tuned, mut others): (Vec<_>, Vec<_>) = default_multi_label_variants()
+        .into_iter()
+        .partition(|v| v.tunes_thresholds());
+    if base.data.validation_fraction > 0.0 {
+        others.extend(tuned);
+    } else {
+        let names: Vec<&str> = tuned.iter().map(|v| v.name.as_str()).collect();
+        notes.push(format!(
+            "default variants {} left out: tuned thresholds need a validation split and every \
+             variant of a seed trains on the same data; set data.validation_fraction (e.g. \
+             0.15) to compare them",
+            names.join(", ")
+        ));
+    }
+    others
+}
+
 /// The default variants of a multi-label config: one-vs-all sigmoid losses, the weighting
 /// schemes under the `positive-sum` label weighting (each row weighs the sum of its positive
 /// labels' weights, the article's rule), and thresholds tuned per label against the fixed 0.5.

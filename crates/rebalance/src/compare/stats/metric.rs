@@ -6,7 +6,9 @@ use strum::IntoEnumIterator;
 
 use rebalance_data::Task;
 
+use crate::compare::variants::{DefaultVariant, multi_label_defaults, single_label_defaults};
 use crate::reporting::shots::ShotGroups;
+use crate::run::config::RunConfig;
 use crate::task::TaskReport;
 use crate::task::multi_label::report::MultiLabelReport;
 use crate::task::single_label::report::Report;
@@ -113,6 +115,8 @@ pub struct TaskView {
     pub recall: &'static str,
     /// Whether the comparison reports shot groups (single-label) or tail labels (multi-label).
     pub shot_groups: bool,
+    /// The default set of variants on a base config, with notes on what it leaves out.
+    pub defaults: fn(&RunConfig, &mut Vec<String>) -> Vec<DefaultVariant>,
 }
 
 /// Single-label: balanced accuracy first, shot groups, `ce` the baseline.
@@ -125,6 +129,7 @@ const SINGLE_LABEL_VIEW: TaskView = TaskView {
     unit: "class",
     recall: "per_class_recall",
     shot_groups: true,
+    defaults: single_label_defaults,
 };
 
 /// Multi-label: macro-F1 first, tail labels, `bce` the baseline.
@@ -137,6 +142,7 @@ const MULTI_LABEL_VIEW: TaskView = TaskView {
     unit: "label",
     recall: "per_label_recall",
     shot_groups: false,
+    defaults: multi_label_defaults,
 };
 
 impl TaskView {
