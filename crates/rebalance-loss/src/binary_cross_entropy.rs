@@ -1,7 +1,6 @@
 //! One-vs-all binary cross-entropy with class weights and `pos_weight`.
 
 use burn::prelude::*;
-use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::config::kind::LossKeys;
@@ -47,11 +46,6 @@ pub struct WeightedBinaryCrossEntropyConfig {
 }
 
 impl WeightedBinaryCrossEntropyConfig {
-    /// Uses `weights` as the class weights.
-    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
-        self.with_weights(Some(weights.as_slice().to_vec()))
-    }
-
     /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
     /// runs these checks too.
     ///

@@ -1,7 +1,6 @@
 //! Softmax cross-entropy with class weights, label smoothing and an ignore index.
 
 use burn::prelude::*;
-use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
@@ -37,7 +36,7 @@ use crate::{ClassWeighting, ImbalanceLoss, LabelAwareSmoothing, LossError, Reduc
 pub struct WeightedCrossEntropyConfig {
     /// Per-class weights `w_c`, finite and `>= 0` (0 is allowed: that class is ignored), one
     /// per class. `None` (the default) is the unweighted loss. Typically
-    /// [`ClassWeights::as_slice`] (see [`with_class_weights`](Self::with_class_weights)).
+    /// [`ClassWeights::as_slice`](rebalance_weights::ClassWeights::as_slice) (see [`with_class_weights`](Self::with_class_weights)).
     pub weights: Option<Vec<f64>>,
     /// Label smoothing `ε` in `[0, 1]`, PyTorch's semantics. Default 0.
     #[config(default = 0.0)]
@@ -57,11 +56,6 @@ pub struct WeightedCrossEntropyConfig {
 }
 
 impl WeightedCrossEntropyConfig {
-    /// Uses `weights` as the class weights.
-    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
-        self.with_weights(Some(weights.as_slice().to_vec()))
-    }
-
     /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
     /// runs these checks too.
     ///

@@ -1,7 +1,6 @@
 //! Softmax (multi-class) focal loss.
 
 use burn::prelude::*;
-use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
@@ -35,11 +34,6 @@ pub struct FocalConfig {
 }
 
 impl FocalConfig {
-    /// Uses `weights` as the class weights.
-    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
-        self.with_weights(Some(weights.as_slice().to_vec()))
-    }
-
     /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
     /// runs these checks too.
     ///

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
-use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use rebalance_weights::{ClassCounts, WeightError};
 use serde::{Deserialize, Serialize};
 
 /// The largest logit scale `s` [`LdamConfig::validate`] accepts.
@@ -42,11 +42,6 @@ pub struct LdamConfig {
 }
 
 impl LdamConfig {
-    /// Uses `weights` as the class weights.
-    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
-        self.with_weights(Some(weights.as_slice().to_vec()))
-    }
-
     /// The margins `m_c`.
     ///
     /// # Errors

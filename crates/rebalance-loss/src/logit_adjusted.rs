@@ -1,7 +1,7 @@
 //! Logit-adjusted loss and post-hoc logit adjustment (Menon et al., ICLR 2021).
 
 use burn::prelude::*;
-use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use rebalance_weights::{ClassCounts, WeightError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::kind::{LossKeys, through_config};
@@ -32,11 +32,6 @@ pub struct LogitAdjustedConfig {
 }
 
 impl LogitAdjustedConfig {
-    /// Uses `weights` as the class weights.
-    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
-        self.with_weights(Some(weights.as_slice().to_vec()))
-    }
-
     /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
     /// runs these checks too.
     ///

@@ -1,7 +1,6 @@
 //! Sigmoid (one-vs-all) focal loss.
 
 use burn::prelude::*;
-use rebalance_weights::ClassWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::binary_cross_entropy::{
@@ -53,11 +52,6 @@ pub struct SigmoidFocalConfig {
 }
 
 impl SigmoidFocalConfig {
-    /// Uses `weights` as the class weights.
-    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
-        self.with_weights(Some(weights.as_slice().to_vec()))
-    }
-
     /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
     /// runs these checks too.
     ///

@@ -1,7 +1,7 @@
 //! Vector-scaling (VS) loss (Kini et al., NeurIPS 2021).
 
 use burn::prelude::*;
-use rebalance_weights::{ClassCounts, ClassWeights, WeightError};
+use rebalance_weights::{ClassCounts, WeightError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::kind::{LossKeys, through_config};
@@ -41,11 +41,6 @@ pub struct VsConfig {
 }
 
 impl VsConfig {
-    /// Uses `weights` as the class weights.
-    pub fn with_class_weights(self, weights: &ClassWeights) -> Self {
-        self.with_weights(Some(weights.as_slice().to_vec()))
-    }
-
     /// Checks the parameters that need neither the class counts nor a device; [`init`](Self::init)
     /// runs these checks too.
     ///

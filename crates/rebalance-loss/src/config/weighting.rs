@@ -169,3 +169,26 @@ pub(crate) mod weight_keys {
         keys.weighting().map_err(serde::de::Error::custom)
     }
 }
+
+/// `with_class_weights` of the `*Config`s with a `weights` field: written once.
+macro_rules! with_class_weights {
+    ($($config:ty),* $(,)?) => {$(
+        impl $config {
+            /// Uses `weights` as the class weights.
+            pub fn with_class_weights(self, weights: &rebalance_weights::ClassWeights) -> Self {
+                self.with_weights(Some(weights.as_slice().to_vec()))
+            }
+        }
+    )*};
+}
+
+with_class_weights!(
+    crate::BalancedSoftmaxConfig,
+    crate::WeightedBinaryCrossEntropyConfig,
+    crate::WeightedCrossEntropyConfig,
+    crate::FocalConfig,
+    crate::LdamConfig,
+    crate::LogitAdjustedConfig,
+    crate::SigmoidFocalConfig,
+    crate::VsConfig,
+);
