@@ -180,6 +180,7 @@ mod logit_adjusted;
 mod losses;
 mod multi_label_loss;
 mod normed_linear;
+mod packed;
 mod reduction;
 mod sigmoid;
 mod sigmoid_focal;
@@ -206,6 +207,7 @@ pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, LogitAdjustedKeys, 
 pub use losses::{ImbalanceLoss, LossConfig, LossKind};
 pub use multi_label_loss::MultiLabelLoss;
 pub use normed_linear::{NormedLinear, NormedLinearConfig};
+pub use packed::{PackedLoss, PackedMultiLabelLoss};
 pub use reduction::Reduction;
 pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig, SigmoidFocalKeys};
 pub use vs::{Vs, VsConfig, VsKeys};
