@@ -40,8 +40,10 @@ use softmax::{PackedSoftmax, SoftmaxRun};
 ///
 /// # The kinds
 ///
-/// Every kind of [`LossConfig`]. All are computed on the `[R·B, C]` rows, with each row's
-/// class constants gathered from its run's row of the `[R, C]` tensors (`r·C + y`):
+/// Every kind of [`LossConfig`]. The softmax kinds take the single losses' log-softmax of the
+/// `[R·B, C]` rows, each sample's class constants gathered from its run's row of the `[R, C]`
+/// tensors; the sigmoid kinds take the single losses' element loss of the `[B, R·C]` matrix of
+/// the runs side by side:
 ///
 /// | kind | run `r`'s per-sample loss | paper | per run |
 /// |---|---|---|---|
