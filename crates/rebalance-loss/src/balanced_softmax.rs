@@ -100,8 +100,8 @@ impl LossKeys for BalancedSoftmaxKeys {
 /// Balanced Softmax loss, built by [`BalancedSoftmaxConfig::init`].
 #[derive(Module, Debug)]
 pub struct BalancedSoftmax {
-    log_counts: Tensor<1>,
-    weights: Option<Tensor<1>>,
+    pub(crate) log_counts: Tensor<1>,
+    pub(crate) weights: Option<Tensor<1>>,
     #[module(skip)]
     reduction: Reduction,
 }

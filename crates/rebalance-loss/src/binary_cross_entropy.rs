@@ -209,7 +209,7 @@ pub struct WeightedBinaryCrossEntropy {
 }
 
 impl WeightedBinaryCrossEntropy {
-    fn terms(&self) -> SigmoidTerms<'_> {
+    pub(crate) fn terms(&self) -> SigmoidTerms<'_> {
         SigmoidTerms {
             weights: self.weights.as_ref(),
             pos_weight: self.pos_weight.as_ref(),

@@ -187,10 +187,10 @@ impl LossKeys for CrossEntropyKeys {
 /// module: it moves with `to_device`/`fork` and is not re-uploaded per step.
 #[derive(Module, Debug)]
 pub struct WeightedCrossEntropy {
-    weights: Option<Tensor<1>>,
-    smoothing: f64,
-    class_smoothing: Option<Tensor<1>>,
-    ignore_index: Option<usize>,
+    pub(crate) weights: Option<Tensor<1>>,
+    pub(crate) smoothing: f64,
+    pub(crate) class_smoothing: Option<Tensor<1>>,
+    pub(crate) ignore_index: Option<usize>,
     #[module(skip)]
     reduction: Reduction,
 }

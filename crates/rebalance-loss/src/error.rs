@@ -116,6 +116,23 @@ pub enum LossError {
         num_classes: usize,
     },
 
+    /// A run of a pack that differs from the pack's first run where the runs of a pack must
+    /// agree (the loss kind, the number of classes, a parameter the pack shares): see
+    /// [`PackedLoss`](crate::PackedLoss).
+    #[error("run {run} of the pack has {name} = {found} but run 0 has {expected}: {why}")]
+    PackMismatch {
+        /// Index of the run, counted from 0.
+        run: usize,
+        /// What differs (`kind`, `classes`, `gamma`, ...).
+        name: &'static str,
+        /// The run's value.
+        found: String,
+        /// Run 0's value.
+        expected: String,
+        /// Why they must agree, and what to do.
+        why: &'static str,
+    },
+
     /// The class counts or weights could not be turned into class weights.
     #[error(transparent)]
     Weights(#[from] WeightError),

@@ -114,8 +114,8 @@ impl LossKeys for FocalKeys {
 /// Multi-class focal loss, built by [`FocalConfig::init`].
 #[derive(Module, Debug)]
 pub struct Focal {
-    weights: Option<Tensor<1>>,
-    gamma: f64,
+    pub(crate) weights: Option<Tensor<1>>,
+    pub(crate) gamma: f64,
     #[module(skip)]
     reduction: Reduction,
 }

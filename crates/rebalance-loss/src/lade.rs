@@ -157,13 +157,13 @@ impl LossKeys for LadeKeys {
 #[derive(Module, Debug)]
 pub struct Lade {
     /// `π_c`.
-    prior: Tensor<1>,
+    pub(crate) prior: Tensor<1>,
     /// `log π_c`.
-    log_prior: Tensor<1>,
+    pub(crate) log_prior: Tensor<1>,
     /// `log(1/C) - log π_c`.
-    target_shift: Tensor<1>,
-    alpha: f64,
-    remine_lambda: f64,
+    pub(crate) target_shift: Tensor<1>,
+    pub(crate) alpha: f64,
+    pub(crate) remine_lambda: f64,
     #[module(skip)]
     reduction: Reduction,
 }

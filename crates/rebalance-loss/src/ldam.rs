@@ -151,9 +151,9 @@ impl LossKeys for LdamKeys {
 /// LDAM loss, built by [`LdamConfig::init`].
 #[derive(Module, Debug)]
 pub struct Ldam {
-    margins: Tensor<1>,
-    scale: f64,
-    weights: Option<Tensor<1>>,
+    pub(crate) margins: Tensor<1>,
+    pub(crate) scale: f64,
+    pub(crate) weights: Option<Tensor<1>>,
     #[module(skip)]
     reduction: Reduction,
 }

@@ -19,7 +19,8 @@
 //! Plus [`posthoc_adjust`] (`z - τ log π` at inference, Menon et al.), [`NormedLinear`] (the
 //! cosine classifier LDAM is meant for), [`sigmoid_bias_init`] (Cui et al. §5.2), and
 //! [`LossConfig`] / [`ImbalanceLoss`]: any loss from a config file behind one `forward`, and
-//! [`MultiLabelLoss`] (`LossConfig::init_multi_label`): the sigmoid losses of multi-hot targets.
+//! [`MultiLabelLoss`] (`LossConfig::init_multi_label`): the sigmoid losses of multi-hot targets;
+//! [`PackedLoss`] / [`PackedMultiLabelLoss`]: the losses of R runs trained as one model.
 //!
 //! # Multi-label targets
 //!
@@ -40,6 +41,19 @@
 //! sigmoid losses' per-sample sums run as one fused, vectorized pass with its own backward, at
 //! about the cost of cross-entropy; on every other backend they run as tensor operations. The
 //! two agree to float precision (the crate's README has the measurements).
+//!
+//! # Packed runs (ensembles, sweeps)
+//!
+//! [`PackedLoss`] (`packed/`) computes the losses of R runs trained as one model, whose
+//! parameters carry a leading run dimension, in one pass per loss kind: logits `[R, B, C]`,
+//! targets `[R, B]`, each run's class tensors (weights, logit offsets, margins, ...) stacked
+//! `[R, C]`, one reduced loss per run `[R]`; differentiate its sum and each run gets its own
+//! gradient. It is built from one [`LossConfig`] and `ClassCounts` per run
+//! (`PackedLoss::new(&configs, &counts, epoch, &device)`), covers every kind, and refuses
+//! runs of different kinds or class counts with [`LossError::PackMismatch`].
+//! [`PackedMultiLabelLoss`] is the packed [`MultiLabelLoss`], of multi-hot targets
+//! `[R, B, C]`. `examples/ensemble.rs` trains an ensemble of MLPs with three weighting schemes
+//! this way (`cargo run -p rebalance-loss --example ensemble`).
 //!
 //! # Dense targets (segmentation)
 //!
@@ -159,7 +173,9 @@
 //! ```
 //!
 //! `examples/train.rs` does the whole loop with burn-train's `SupervisedTraining`
-//! (`cargo run -p rebalance-loss --example train --release`).
+//! (`cargo run -p rebalance-loss --example train --release`); `examples/ensemble.rs` trains
+//! several runs as one model with a [`PackedLoss`] in a loop of its own
+//! (`cargo run -p rebalance-loss --example ensemble`).
 //!
 //! [`Module`]: burn::module::Module
 
@@ -180,6 +196,7 @@ mod logit_adjusted;
 mod losses;
 mod multi_label_loss;
 mod normed_linear;
+mod packed;
 mod reduction;
 mod sigmoid;
 mod sigmoid_focal;
@@ -206,6 +223,7 @@ pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, LogitAdjustedKeys, 
 pub use losses::{ImbalanceLoss, LossConfig, LossKind};
 pub use multi_label_loss::MultiLabelLoss;
 pub use normed_linear::{NormedLinear, NormedLinearConfig};
+pub use packed::{PackedLoss, PackedMultiLabelLoss};
 pub use reduction::Reduction;
 pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig, SigmoidFocalKeys};
 pub use vs::{Vs, VsConfig, VsKeys};

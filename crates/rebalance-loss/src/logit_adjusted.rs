@@ -131,8 +131,8 @@ impl LossKeys for LogitAdjustedKeys {
 /// Logit-adjusted softmax cross-entropy, built by [`LogitAdjustedConfig::init`].
 #[derive(Module, Debug)]
 pub struct LogitAdjusted {
-    shift: Tensor<1>,
-    weights: Option<Tensor<1>>,
+    pub(crate) shift: Tensor<1>,
+    pub(crate) weights: Option<Tensor<1>>,
     #[module(skip)]
     reduction: Reduction,
 }

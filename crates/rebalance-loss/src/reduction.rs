@@ -129,7 +129,7 @@ pub(crate) use row_forwards;
 /// `numerator / denominator`, or `numerator` itself where the denominator is 0. Weights are
 /// non-negative, so a zero denominator means every term of the numerator was multiplied by 0:
 /// the result is 0 and so is its gradient. Branch-free, so nothing is read back from the device.
-fn safe_div(numerator: Tensor<1>, denominator: Tensor<1>) -> Tensor<1> {
+pub(crate) fn safe_div(numerator: Tensor<1>, denominator: Tensor<1>) -> Tensor<1> {
     let is_zero = denominator.clone().equal_elem(0.0).float();
     numerator / (denominator + is_zero)
 }

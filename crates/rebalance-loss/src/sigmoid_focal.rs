@@ -158,7 +158,7 @@ pub struct SigmoidFocal {
 }
 
 impl SigmoidFocal {
-    fn terms(&self) -> SigmoidTerms<'_> {
+    pub(crate) fn terms(&self) -> SigmoidTerms<'_> {
         SigmoidTerms {
             weights: self.weights.as_ref(),
             pos_weight: self.pos_weight.as_ref(),

@@ -139,9 +139,9 @@ impl LossKeys for VsKeys {
 /// Vector-scaling loss, built by [`VsConfig::init`].
 #[derive(Module, Debug)]
 pub struct Vs {
-    scale: Tensor<1>,
-    shift: Tensor<1>,
-    weights: Option<Tensor<1>>,
+    pub(crate) scale: Tensor<1>,
+    pub(crate) shift: Tensor<1>,
+    pub(crate) weights: Option<Tensor<1>>,
     #[module(skip)]
     reduction: Reduction,
 }

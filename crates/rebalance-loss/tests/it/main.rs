@@ -10,5 +10,6 @@ mod dense;
 mod errors;
 mod gradients;
 mod multi_label;
+mod packed;
 mod reference;
 mod wgpu;
