@@ -12,18 +12,11 @@ impl Figure for DotPlot<'_> {
         let n = ranked.len().max(1);
         // Row k from the top sits at y = n − 1 − k.
         let name_of = |y: &f64| -> String {
-            let k = n as f64 - 1.0 - y;
-            if (k - k.round()).abs() > 1e-6 || k < -0.5 {
-                return String::new();
-            }
-            ranked.get(k.round() as usize).map_or(String::new(), |e| {
-                let name = if e.name == f.baseline {
-                    format!("{} (baseline)", e.name)
-                } else {
-                    e.name.clone()
-                };
-                format!("{name}  {:.3}", e.mean)
-            })
+            row_at(*y, n)
+                .and_then(|k| ranked.get(k))
+                .map_or(String::new(), |e| {
+                    format!("{}  {:.3}", row_name(&e.name, f.baseline), e.mean)
+                })
         };
         let longest = (0..n)
             .map(|k| text_width(&name_of(&((n - 1 - k) as f64)), TICK))

@@ -164,6 +164,22 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 /// The width of `text` at `size` pixels in DejaVu Sans, estimated (0.62 em a character).
+/// The row of `n` (drawn top to bottom, row k at y = n − 1 − k) that the axis value `y`
+/// stands at; `None` between rows.
+fn row_at(y: f64, n: usize) -> Option<usize> {
+    let k = n as f64 - 1.0 - y;
+    ((k - k.round()).abs() <= 1e-6 && k >= -0.5).then(|| k.round() as usize)
+}
+
+/// The name of a variant's row, marked when it is the baseline.
+fn row_name(name: &str, baseline: &str) -> String {
+    if name == baseline {
+        format!("{name} (baseline)")
+    } else {
+        name.to_string()
+    }
+}
+
 fn text_width(text: &str, size: u32) -> u32 {
     (text.chars().count() as f64 * 0.62 * size as f64).ceil() as u32
 }

@@ -28,17 +28,9 @@ impl Figure for ShotBars<'_> {
         let names: Vec<&str> = f.ranked.iter().map(|e| e.name.as_str()).collect();
         let n = names.len().max(1);
         let name_of = |y: &f64| -> String {
-            let k = n as f64 - 1.0 - y;
-            if (k - k.round()).abs() > 1e-6 || k < -0.5 {
-                return String::new();
-            }
-            names.get(k.round() as usize).map_or(String::new(), |s| {
-                if *s == f.baseline {
-                    format!("{s} (baseline)")
-                } else {
-                    s.to_string()
-                }
-            })
+            row_at(*y, n)
+                .and_then(|k| names.get(k))
+                .map_or(String::new(), |name| row_name(name, f.baseline))
         };
         let longest = (0..n)
             .map(|k| text_width(&name_of(&((n - 1 - k) as f64)), TICK))
