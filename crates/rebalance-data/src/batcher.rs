@@ -3,7 +3,9 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 
-use crate::{ImageAugmentation, MultiLabelSample, Sample, Standardizer};
+use rand::rngs::Xoshiro256PlusPlus;
+
+use crate::{AugmentedSample, ImageAugmentation, MultiLabelSample, Sample, Standardizer};
 
 /// A batch: features `[batch_size, features]` (images flattened; reshape to
 /// `[batch_size, channels, height, width]` in the model) and class indices `[batch_size]`.
@@ -33,7 +35,8 @@ impl SampleBatcher {
         }
     }
 
-    /// The same batcher, augmenting each image after standardization (for training batches).
+    /// The same batcher, augmenting each image after standardization (for training batches of
+    /// [`AugmentedSample`]s, which [`crate::AugmentedSamples`] numbers).
     pub fn with_augmentation(mut self, augmentation: ImageAugmentation) -> Self {
         self.augmentation = Some(augmentation);
         self
@@ -45,26 +48,28 @@ impl SampleBatcher {
     }
 }
 
-impl Batcher<Sample, SampleBatch> for SampleBatcher {
-    fn batch(&self, items: Vec<Sample>, device: &Device) -> SampleBatch {
+impl SampleBatcher {
+    /// The batch of `items`, each standardized, then augmented where it comes with its draws.
+    fn batch_of<'a>(
+        &self,
+        items: impl ExactSizeIterator<Item = (&'a Sample, Option<Xoshiro256PlusPlus>)>,
+        device: &Device,
+    ) -> SampleBatch {
         let batch_size = items.len();
-        let dim = items.first().map_or(0, |s| s.features.len());
-        let mut features = Vec::with_capacity(batch_size * dim);
+        let mut features = Vec::new();
         let mut targets = Vec::with_capacity(batch_size);
-        let mut rng = self
-            .augmentation
-            .as_ref()
-            .map(ImageAugmentation::next_batch);
-        let mut standardized = Vec::with_capacity(dim);
-        for item in &items {
-            match (&self.augmentation, &mut rng) {
-                (Some(augmentation), Some(rng)) => {
+        let mut standardized = Vec::new();
+        let mut dim = 0;
+        for (item, draws) in items {
+            dim = item.features.len();
+            match (&self.augmentation, draws) {
+                (Some(augmentation), Some(mut rng)) => {
                     standardized.clear();
                     match &self.standardizer {
                         Some(s) => s.apply_into(&item.features, &mut standardized),
                         None => standardized.extend_from_slice(&item.features),
                     }
-                    augmentation.apply(&standardized, rng, &mut features);
+                    augmentation.apply(&standardized, &mut rng, &mut features);
                 }
                 _ => match &self.standardizer {
                     Some(s) => s.apply_into(&item.features, &mut features),
@@ -77,6 +82,26 @@ impl Batcher<Sample, SampleBatch> for SampleBatcher {
             features: Tensor::<2>::from_data(TensorData::new(features, [batch_size, dim]), device),
             targets: Tensor::<1, Int>::from_data(TensorData::new(targets, [batch_size]), device),
         }
+    }
+}
+
+/// Standardized samples, not augmented (the draws need each sample's epoch and position).
+impl Batcher<Sample, SampleBatch> for SampleBatcher {
+    fn batch(&self, items: Vec<Sample>, device: &Device) -> SampleBatch {
+        self.batch_of(items.iter().map(|item| (item, None)), device)
+    }
+}
+
+/// Standardized samples, augmented if the batcher augments: each with the draws of its epoch
+/// and position.
+impl Batcher<AugmentedSample, SampleBatch> for SampleBatcher {
+    fn batch(&self, items: Vec<AugmentedSample>, device: &Device) -> SampleBatch {
+        let draws = |item: &AugmentedSample| {
+            self.augmentation
+                .as_ref()
+                .map(|a| a.draws(item.epoch, item.index))
+        };
+        self.batch_of(items.iter().map(|item| (&item.sample, draws(item))), device)
     }
 }
 

@@ -10,8 +10,8 @@
 //!   seeded shuffle) and [`stratified_split`].
 //! - Burn integration: [`Samples`] is a `Dataset<Sample>`, [`SampleBatcher`] a `Batcher` that
 //!   standardizes with a [`Standardizer`] fit on the training split, optionally augments images
-//!   ([`ImageAugmentation`]: random crop and flip), and builds the tensors on the device it is
-//!   given.
+//!   ([`ImageAugmentation`]: random crop and flip, each drawn for the sample's epoch and position
+//!   that [`AugmentedSamples`] numbers), and builds the tensors on the device it is given.
 //! - [`Resampling`]: class-balanced, square-root, over- and under-sampling as epoch index
 //!   lists in Burn's `SelectionDataset`, to set re-sampling beside re-weighting.
 //! - Multi-label data (sigmoid losses, multi-hot targets): [`MultiLabelSamples`] (features
@@ -60,7 +60,7 @@ mod standardize;
 mod summary;
 mod synthetic;
 
-pub use augment::ImageAugmentation;
+pub use augment::{AugmentedSample, AugmentedSamples, ImageAugmentation};
 pub use batcher::{MultiLabelBatch, MultiLabelBatcher, SampleBatch, SampleBatcher};
 pub use config::{DataConfig, DataSource, Task};
 pub use csv_file::{CsvTable, LabelLayout, LabelMap, MultiLabelCsv, read_csv_pair};

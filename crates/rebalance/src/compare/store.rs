@@ -234,6 +234,54 @@ mod tests {
         );
     }
 
+    /// Issue 27, item 17: `--force` deletes a run of another config only under the run's
+    /// claim. A claim held by another live process (a child started for the test) keeps every
+    /// file, the claim included; once that process has ended, the stale claim is taken over
+    /// and the run cleared.
+    #[test]
+    fn force_deletes_no_run_another_process_has_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let quickstart =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/quickstart.toml");
+        let config = RunConfig::load(&quickstart, &[]).unwrap();
+        let run_dir = RunDir::new(dir.path().join("ce/seed-1"));
+        let run = Run {
+            variant: "ce".to_string(),
+            seed: 1,
+            dir: run_dir.clone(),
+            recorded: config.to_toml().unwrap(),
+            config: config.clone(),
+        };
+        let mut other = config;
+        other.train.learning_rate *= 2.0;
+        std::fs::create_dir_all(run_dir.path()).unwrap();
+        let files = ["config.toml", "model.bpk", "claim"];
+        let mut holder = std::process::Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .unwrap();
+        std::fs::write(run_dir.path().join(files[0]), other.to_toml().unwrap()).unwrap();
+        std::fs::write(run_dir.path().join(files[1]), b"weights").unwrap();
+        std::fs::write(run_dir.path().join(files[2]), holder.id().to_string()).unwrap();
+        let contents = || -> Vec<Option<Vec<u8>>> {
+            files
+                .iter()
+                .map(|name| std::fs::read(run_dir.path().join(name)).ok())
+                .collect()
+        };
+        let before = contents();
+        let pending_while_held = pending(&[&run], true).map(|todo| todo.len());
+        let kept = contents();
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        assert_eq!(pending_while_held.unwrap(), 1);
+        assert_eq!(kept, before, "a claimed run was touched");
+
+        // The holder has ended: its claim is stale, taken over, and the run cleared.
+        assert_eq!(pending(&[&run], true).unwrap().len(), 1);
+        assert_eq!(contents(), vec![None, None, None]);
+    }
+
     #[test]
     fn config_differences_name_the_key() {
         use crate::run::run_dir::first_difference;

@@ -159,7 +159,9 @@ pub(crate) fn launch_phase<M: LearnerModel>(
         optimizer(train),
         scheduler(train, phase.batches_per_epoch)?,
     );
-    // burn-train's own panic hook and `experiment.log` are left out: a failure is one line.
+    // burn-train's own logger is left out: its panic hook would print a failure on several
+    // lines, and it logs every run of the process to the first's file. `experiment.log` is
+    // written by `experiment_log.rs`.
     let training = renderer(training, phase.progress, phase.name).with_application_logger(None);
     let result = catch_training_panics(phase.run.path(), || training.launch(learner))?;
     if let Some(epoch) = guard.diverged_at() {

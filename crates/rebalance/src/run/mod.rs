@@ -6,6 +6,7 @@ pub mod backend;
 pub mod config;
 pub mod devices;
 pub mod eval_options;
+pub(crate) mod experiment_log;
 pub mod history;
 pub mod launch;
 pub mod model;

@@ -19,6 +19,8 @@ use burn::train::logger::{FileMetricLogger, MetricLogger};
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, NumericEntry};
 
+use crate::run::experiment_log::LogContext;
+
 /// A training running under [`catch_training_panics`].
 struct Capture {
     id: u64,
@@ -119,6 +121,8 @@ pub(crate) struct GuardedLogger {
     interrupter: Interrupter,
     /// The run directory.
     dir: PathBuf,
+    /// The run burn-train's logger thread works for: what it logs goes to the run's log.
+    context: LogContext,
 }
 
 impl GuardedLogger {
@@ -128,10 +132,12 @@ impl GuardedLogger {
             inner: Some(FileMetricLogger::new(dir)),
             interrupter,
             dir: dir.to_path_buf(),
+            context: LogContext::current(),
         }
     }
 
     fn guard<R>(&mut self, call: impl FnOnce(&mut FileMetricLogger) -> R) -> Option<R> {
+        let _entered = self.context.enter();
         let inner = self.inner.as_mut()?;
         match std::panic::catch_unwind(AssertUnwindSafe(|| call(inner))) {
             Ok(value) => Some(value),

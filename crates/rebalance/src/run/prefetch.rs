@@ -15,6 +15,8 @@ use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
 use burn::prelude::Device;
 
+use crate::run::experiment_log::LogContext;
+
 /// A loader whose batches `inner` makes on a background thread, up to `depth` ahead.
 pub struct PrefetchLoader<O> {
     inner: Arc<dyn DataLoader<O>>,
@@ -37,9 +39,11 @@ impl<O: Send + 'static> DataLoader<O> for PrefetchLoader<O> {
         let (begun, has_begun) = sync_channel(0);
         let inner = self.inner.clone();
         let total = inner.num_items();
+        let context = LogContext::current();
         let started = std::thread::Builder::new()
             .name("rebalance-prefetch".to_string())
             .spawn(move || {
+                let _entered = context.enter();
                 // The epoch's shuffle is drawn here; `iter` waits for it, so epochs draw in
                 // order even when one is dropped at once.
                 let mut batches = inner.iter();

@@ -15,6 +15,7 @@ use crate::run::backend::Backend;
 use crate::run::config::RunConfig;
 use crate::run::devices::{DeviceSpec, steps_per_epoch, stratified_order};
 use crate::run::eval_options::EvalOptions;
+use crate::run::experiment_log::ExperimentLog;
 use crate::run::history::{Curve, HistoryRecorder};
 use crate::run::launch::{
     PhaseRun, Stage, launch_phase, loader, materialize, scheduler, seeded_init, start_epoch,
@@ -95,6 +96,8 @@ pub fn train_on<T: TaskKind>(
         standardizer: T::standardizer(data),
     })?;
 
+    // From here, what burn-train logs goes to the run's `experiment.log`.
+    let _log = ExperimentLog::open(&run, resume_from, total_epochs(config))?;
     let (batcher, train_batcher) = T::batchers(config, data, Some(state.standardizer))?;
     let trainer = Trainer::<T> {
         config,

@@ -138,6 +138,21 @@ fn an_image_model_needs_images() {
 /// crops and flips of the uninterrupted run, and ends with its metrics.
 #[test]
 fn an_augmented_run_resumes_exactly() {
+    assert_augmented_run_resumes_exactly("");
+}
+
+/// The same on two devices, each batching its slice on its own thread, with two loading
+/// workers each: the crops do not depend on which thread draws first. (One device and two
+/// train apart anyway, their slices and summed gradients being other batches: that the
+/// crops are the same whatever the threads is `augment.rs`'s test.)
+#[test]
+fn an_augmented_two_device_run_resumes_exactly() {
+    assert_augmented_run_resumes_exactly("devices = [\"flex:0\", \"flex:1\"]\nworkers = 2\n");
+}
+
+/// An augmented run on CIFAR-style files, cut after epoch 1 and resumed, ends with the
+/// scores and confusion of the uninterrupted run; `train_keys` are added to its `[train]`.
+fn assert_augmented_run_resumes_exactly(train_keys: &str) {
     let dir = tempfile::tempdir().unwrap();
     let records: Vec<(u8, u8)> = (0..40u8).map(|i| (i % 10, i * 6)).collect();
     for b in 1..=5 {
@@ -152,7 +167,7 @@ fn an_augmented_run_resumes_exactly() {
         format!(
             "[data]\nsource = \"cifar10\"\ndir = {:?}\nprofile = {{ kind = \"none\" }}\n\
              [model]\nkind = \"mlp\"\nhidden = [16]\n\
-             [train]\nepochs = {epochs}\nbatch_size = 16\naugment = true\n",
+             [train]\nepochs = {epochs}\nbatch_size = 16\naugment = true\n{train_keys}",
             dir.path()
         )
     };

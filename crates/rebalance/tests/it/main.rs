@@ -11,6 +11,7 @@ mod compare;
 mod compare_multilabel;
 mod crt;
 mod devices;
+mod experiment_log;
 mod hardening_data;
 mod hardening_runs;
 mod images;

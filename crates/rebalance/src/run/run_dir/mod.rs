@@ -8,6 +8,9 @@
 //! checkpoint/                   burn-train's checkpoints (`model-<epoch>.bpk`, `optim-…`,
 //!                               `scheduler-…`), for `--resume`
 //! train/, valid/                burn-train's per-epoch metric logs
+//! experiment.log                what burn-train logs while it trains (epochs, iterations, the
+//!                               checkpoint restored; `run/experiment_log.rs`); each `--resume`
+//!                               appends its session, after a line saying where it resumes
 //! history.json                  the training loss and validation score (balanced accuracy;
 //!                               multi-label: macro-F1) of every finished epoch, for the curves
 //! model.bpk                     the trained model (`model.partial.bpk` while it is written)
@@ -53,6 +56,7 @@ const STATE: &str = "state.json";
 /// burn-train's `with_default_checkpointers` writes here: `model-<epoch>.bpk` and the like.
 const CHECKPOINTS: &str = "checkpoint";
 const HISTORY: &str = "history.json";
+const EXPERIMENT_LOG: &str = "experiment.log";
 const MODEL: &str = "model.bpk";
 const MODEL_PARTIAL: &str = "model.partial.bpk";
 const REPORT_JSON: &str = "report.json";
@@ -158,6 +162,11 @@ impl RunDir {
     /// Where `predictions-posthoc.csv` is.
     pub fn posthoc_predictions_csv(&self) -> PathBuf {
         self.path.join(POSTHOC_PREDICTIONS_CSV)
+    }
+
+    /// Where `experiment.log` is: burn-train's log of the run's training.
+    pub fn experiment_log(&self) -> PathBuf {
+        self.path.join(EXPERIMENT_LOG)
     }
 
     /// Where `report.md` is, for the user to open.

@@ -209,6 +209,7 @@ impl RunDir {
                 REPORT_MD,
                 CONFUSION_CSV,
                 HISTORY,
+                EXPERIMENT_LOG,
                 POSTHOC_JSON,
                 POSTHOC_MD,
                 PREDICTIONS_CSV,

@@ -8,12 +8,13 @@ pub mod metrics;
 pub mod report;
 
 use anyhow::bail;
+use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use burn::train::SupervisedTraining;
 use burn::train::metric::AccuracyMetric;
 use rebalance_data::{
-    ImageAugmentation, LongTailData, ResampledSamples, Resampling, SampleBatch, SampleBatcher,
-    Samples, Standardizer,
+    AugmentedSamples, ImageAugmentation, LongTailData, ResampledSamples, Resampling, Sample,
+    SampleBatch, SampleBatcher, Samples, Standardizer,
 };
 use rebalance_weights::ClassCounts;
 
@@ -124,26 +125,17 @@ impl TaskKind for SingleLabel {
         shuffle: Option<(u64, usize)>,
         train: &TrainSection,
     ) -> anyhow::Result<Loader<SampleBatch>> {
-        let loader = match resampling {
-            Resampling::None => loader(samples, batcher, shuffle, train),
-            resampling => loader(
+        Ok(match resampling {
+            Resampling::None => augmented_loader(samples, start, batcher, shuffle, train),
+            resampling => augmented_loader(
                 ResampledSamples::new(samples, resampling, num_classes, train.seed)?
                     .starting_at_epoch(start)?,
+                start,
                 batcher,
                 shuffle,
                 train,
             ),
-        };
-        // A phase that starts after `start` epochs (a resumed run, DRW's second phase) draws
-        // the crops and flips the uninterrupted run drew in its epoch `start + 1`: the
-        // augmentation counts the batches of the run.
-        if start > 0
-            && let Some(augmentation) = batcher.augmentation()
-        {
-            let batches = loader.num_items().div_ceil(train.batch_size) as u64;
-            augmentation.start_at_batch(start as u64 * batches);
-        }
-        Ok(loader)
+        })
     }
 
     /// Accuracy, and from one read-back of each validation batch's predictions the balanced
@@ -316,5 +308,28 @@ impl TaskKind for SingleLabel {
         options: &EvalOptions,
     ) -> anyhow::Result<Report> {
         reevaluate(trained, model, options)
+    }
+}
+
+/// The training loader of `samples`; with an augmenting `batcher`, each sample numbered with
+/// its epoch (from `start`, the epochs done before the phase) and position, which its crop and
+/// flip are drawn for: the same whatever thread or device slice batches it, and the same in a
+/// resumed run as in the uninterrupted one.
+fn augmented_loader(
+    samples: impl Dataset<Sample> + 'static,
+    start: usize,
+    batcher: &SampleBatcher,
+    shuffle: Option<(u64, usize)>,
+    train: &TrainSection,
+) -> Loader<SampleBatch> {
+    if batcher.augmentation().is_some() {
+        loader(
+            AugmentedSamples::new(samples, start),
+            batcher,
+            shuffle,
+            train,
+        )
+    } else {
+        loader(samples, batcher, shuffle, train)
     }
 }
