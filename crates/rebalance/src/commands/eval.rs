@@ -17,8 +17,9 @@ pub struct Args {
     #[arg(long)]
     run: PathBuf,
     /// Post-hoc logit adjustment: subtract τ · log(training prior) from the logits (Menon et
-    /// al. use τ = 1). Writes report-posthoc.* and predictions-posthoc.csv, as the other
-    /// adjustments do. Single-label runs only.
+    /// al. use τ = 1). Writes report-tau-<τ>.{json,md} and predictions-tau-<τ>.csv; each
+    /// adjustment writes its own files, named by it (report-prior-uniform.json,
+    /// report-temperature.json, report-tau-norm-auto.json, ...). Single-label runs only.
     #[arg(long, conflicts_with = "target_prior", allow_negative_numbers = true)]
     posthoc_tau: Option<f64>,
     /// Adjust the logits for a known test-label distribution: z − log π_train + log π_target.

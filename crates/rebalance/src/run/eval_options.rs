@@ -22,12 +22,51 @@ pub struct EvalOptions {
 }
 
 impl EvalOptions {
-    /// Whether the evaluation departs from the run's own (and goes to `report-posthoc.*`).
+    /// Whether the evaluation departs from the run's own (and goes to its own files,
+    /// [`name`](Self::name)).
     pub fn adjusts(&self) -> bool {
-        self.posthoc_tau.is_some()
-            || self.target_prior.is_some()
-            || self.calibrate
-            || self.tau_norm.is_some()
+        self.name().is_some()
+    }
+
+    /// The adjustment's name in its files' names (`report-<name>.json`,
+    /// `predictions-<name>.csv`), so that each adjustment keeps its own and a second one never
+    /// replaces the first's: `tau-1.0`, `prior-uniform`, `prior-<file stem>`, `temperature`,
+    /// `tau-norm-0.5`, `tau-norm-auto`, joined by `_` when several are asked; `None` for the
+    /// run's own evaluation.
+    pub fn name(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            self.posthoc_tau.map(|tau| format!("tau-{tau:?}")),
+            self.target_prior.as_ref().map(|prior| match prior {
+                TargetPrior::Uniform => "prior-uniform".to_string(),
+                TargetPrior::File(path) => format!(
+                    "prior-{}",
+                    path.file_stem()
+                        .map_or("file".into(), |s| s.to_string_lossy())
+                ),
+            }),
+            self.calibrate.then(|| "temperature".to_string()),
+            self.tau_norm.map(|tau| match tau {
+                TauNorm::Value(tau) => format!("tau-norm-{tau:?}"),
+                TauNorm::Auto => "tau-norm-auto".to_string(),
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        // A file name everywhere: letters, digits, `.`, `-` and `_` only.
+        (!parts.is_empty()).then(|| {
+            parts
+                .join("_")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        })
     }
 }
 

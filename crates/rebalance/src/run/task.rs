@@ -187,7 +187,7 @@ pub trait TaskKind: Sized + 'static {
     }
 
     /// `rebalance eval` on a run of this task: re-evaluates `trained` with `options`' adjustments
-    /// and rewrites the run's report, predictions and plots (or writes `report-posthoc.*`).
+    /// and rewrites the run's report, predictions and plots (or writes `report-<adjustment>.*`).
     ///
     /// # Errors
     /// An adjustment the task does not have, or one that cannot be fitted.

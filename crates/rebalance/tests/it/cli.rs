@@ -143,7 +143,7 @@ fn quickstart_trains_and_reports() {
     ]);
     assert_ok(&output);
     assert_eq!(
-        read_json(dir.path(), "report-posthoc.json")["posthoc_tau"],
+        read_json(dir.path(), "report-tau-1.0.json")["posthoc_tau"],
         1.0
     );
 }

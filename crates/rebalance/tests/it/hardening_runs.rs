@@ -35,7 +35,8 @@ fn adjustments_that_overflow_are_refused_before_anything_is_written() {
         "--tau-norm 1e9: the normalised class weights are not finite",
     );
     assert_eq!(read_json(&run, "report.json"), report);
-    assert!(!run.join("report-posthoc.json").exists());
+    assert!(!run.join("report-tau-1e300.json").exists());
+    assert!(!run.join("report-tau-norm-1e9.json").exists());
 }
 
 /// Issue 27, item 4: a finished run's config is part of what `eval` checks: an edited setting

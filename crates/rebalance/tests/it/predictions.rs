@@ -75,7 +75,7 @@ fn train_and_eval_write_predictions_that_agree_with_the_report() {
     // A post-hoc adjusted evaluation writes its own, matching its own report.
     assert_ok(&rebalance(&["eval", "--run", out, "--posthoc-tau", "1"]));
     let adjusted =
-        check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
+        check_against_report(dir.path(), "predictions-tau-1.0.csv", "report-tau-1.0.json");
     assert_ne!(adjusted, trained);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("predictions.csv")).unwrap(),
@@ -129,10 +129,14 @@ fn target_priors_and_temperature_scaling() {
         "--target-prior",
         prior.to_str().unwrap(),
     ]));
-    let same = check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
+    let same = check_against_report(
+        dir.path(),
+        "predictions-prior-train-prior.csv",
+        "report-prior-train-prior.json",
+    );
     assert_eq!(same, trained);
     assert_eq!(
-        read_json(dir.path(), "report-posthoc.json")["target_prior"],
+        read_json(dir.path(), "report-prior-train-prior.json")["target_prior"],
         prior.to_str().unwrap()
     );
 
@@ -144,9 +148,9 @@ fn target_priors_and_temperature_scaling() {
         "--target-prior",
         "uniform",
     ]));
-    let uniform = read_json(dir.path(), "report-posthoc.json");
+    let uniform = read_json(dir.path(), "report-prior-uniform.json");
     assert_ok(&rebalance(&["eval", "--run", out, "--posthoc-tau", "1"]));
-    let posthoc = read_json(dir.path(), "report-posthoc.json");
+    let posthoc = read_json(dir.path(), "report-tau-1.0.json");
     assert_eq!(uniform["confusion"], posthoc["confusion"]);
 
     // Temperature scaling: fitted on the validation split, lowering its NLL.
@@ -157,7 +161,7 @@ fn target_priors_and_temperature_scaling() {
         "--calibrate",
         "temperature",
     ]));
-    let calibrated = read_json(dir.path(), "report-posthoc.json");
+    let calibrated = read_json(dir.path(), "report-temperature.json");
     let fit = &calibrated["temperature"];
     assert!(
         fit["validation_nll_after"].as_f64().unwrap()
@@ -166,15 +170,45 @@ fn target_priors_and_temperature_scaling() {
     );
     // A temperature does not change the argmax.
     assert_eq!(calibrated["confusion"], report["confusion"]);
-    check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
+    check_against_report(
+        dir.path(),
+        "predictions-temperature.csv",
+        "report-temperature.json",
+    );
 
     // τ-normalisation: τ = 0 drops the bias only; auto picks τ on the validation split.
     assert_ok(&rebalance(&["eval", "--run", out, "--tau-norm", "auto"]));
-    let tau = read_json(dir.path(), "report-posthoc.json")["tau_norm"]
+    let tau = read_json(dir.path(), "report-tau-norm-auto.json")["tau_norm"]
         .as_f64()
         .unwrap();
     assert!((0.0..=2.0).contains(&tau), "{tau}");
-    check_against_report(dir.path(), "predictions-posthoc.csv", "report-posthoc.json");
+    check_against_report(
+        dir.path(),
+        "predictions-tau-norm-auto.csv",
+        "report-tau-norm-auto.json",
+    );
+    // Every adjustment kept its own files: none replaced another's.
+    for name in [
+        "prior-train-prior",
+        "prior-uniform",
+        "tau-1.0",
+        "temperature",
+        "tau-norm-auto",
+    ] {
+        assert!(
+            dir.path().join(format!("report-{name}.json")).is_file(),
+            "{name}"
+        );
+        assert!(
+            dir.path().join(format!("report-{name}.md")).is_file(),
+            "{name}"
+        );
+        assert!(
+            dir.path().join(format!("predictions-{name}.csv")).is_file(),
+            "{name}"
+        );
+    }
+    assert_eq!(read_json(dir.path(), "report-temperature.json"), calibrated);
     let negative = rebalance(&["eval", "--run", out, "--tau-norm=-1"]);
     assert!(!negative.status.success());
     assert!(

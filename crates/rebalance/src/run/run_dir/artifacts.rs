@@ -219,20 +219,19 @@ impl RunDir {
         Ok(thresholds)
     }
 
-    /// Writes a post-hoc adjusted evaluation as `report-posthoc.json` and `report-posthoc.md`,
-    /// beside the run's own report.
+    /// Writes the evaluation adjusted by `adjustment` (`EvalOptions::name`) as
+    /// `report-<adjustment>.json` and `.md`, beside the run's own report.
     ///
     /// # Errors
     /// A file cannot be written.
-    pub fn write_posthoc_report<R: TaskReport + serde::Serialize>(
+    pub fn write_adjusted_report<R: TaskReport + serde::Serialize>(
         &self,
+        adjustment: &str,
         report: &R,
     ) -> anyhow::Result<()> {
-        write_atomic(
-            &self.path.join(POSTHOC_JSON),
-            &serde_json::to_string_pretty(report)?,
-        )?;
-        write_atomic(&self.path.join(POSTHOC_MD), &report.markdown())
+        let [json, md] = self.adjusted_report(adjustment);
+        write_atomic(&json, &serde_json::to_string_pretty(report)?)?;
+        write_atomic(&md, &report.markdown())
     }
 
     /// Writes the test split's per-sample probabilities as `predictions.csv`, the class names
@@ -248,18 +247,19 @@ impl RunDir {
         write_atomic(&self.predictions_csv(), &predictions.csv(class_names))
     }
 
-    /// Writes a post-hoc adjusted evaluation's probabilities as `predictions-posthoc.csv`,
-    /// beside the run's own.
+    /// Writes the probabilities of the evaluation adjusted by `adjustment` as
+    /// `predictions-<adjustment>.csv`, beside the run's own.
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn write_posthoc_predictions(
+    pub fn write_adjusted_predictions(
         &self,
+        adjustment: &str,
         predictions: &Predictions,
         class_names: &[String],
     ) -> anyhow::Result<()> {
         write_atomic(
-            &self.posthoc_predictions_csv(),
+            &self.adjusted_predictions_csv(adjustment),
             &predictions.csv(class_names),
         )
     }

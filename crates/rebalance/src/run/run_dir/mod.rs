@@ -24,8 +24,11 @@
 //!                               the report, CSV-quoted where needed), post-hoc adjusted where
 //!                               the run's evaluation is; multi-label, `target_<label>` (0/1)
 //!                               then `score_<label>`; written by `train` and `eval`
-//! report-posthoc.{json,md},     `rebalance eval` with an adjustment (`--posthoc-tau`,
-//! predictions-posthoc.csv       `--target-prior`, `--calibrate`, `--tau-norm`)
+//! report-<adjustment>.{json,md} `rebalance eval` with an adjustment, each its own files:
+//! predictions-<adjustment>.csv  `tau-1.0` (`--posthoc-tau 1`), `prior-uniform` or
+//!                               `prior-<file stem>` (`--target-prior`), `temperature`
+//!                               (`--calibrate`), `tau-norm-0.5` or `tau-norm-auto`
+//!                               (`--tau-norm`), joined by `_` when several are asked
 //! finished                      written last, when model, report and plots are committed: the
 //!                               SHA-256 of `model.bpk`, `state.json` and `config.toml` (its
 //!                               backend, workers and directory aside); a run without it is
@@ -62,10 +65,7 @@ const MODEL_PARTIAL: &str = "model.partial.bpk";
 const REPORT_JSON: &str = "report.json";
 const REPORT_MD: &str = "report.md";
 const CONFUSION_CSV: &str = "confusion.csv";
-const POSTHOC_JSON: &str = "report-posthoc.json";
-const POSTHOC_MD: &str = "report-posthoc.md";
 const PREDICTIONS_CSV: &str = "predictions.csv";
-const POSTHOC_PREDICTIONS_CSV: &str = "predictions-posthoc.csv";
 const THRESHOLDS: &str = "thresholds.json";
 /// cRT's second stage: burn-train's logs and checkpoints of the stage.
 const STAGE2: &str = "stage2";
@@ -159,9 +159,15 @@ impl RunDir {
         self.path.join(PREDICTIONS_CSV)
     }
 
-    /// Where `predictions-posthoc.csv` is.
-    pub fn posthoc_predictions_csv(&self) -> PathBuf {
-        self.path.join(POSTHOC_PREDICTIONS_CSV)
+    /// Where `predictions-<adjustment>.csv` is: the test probabilities of `eval` with an
+    /// adjustment (`EvalOptions::name`).
+    pub fn adjusted_predictions_csv(&self, adjustment: &str) -> PathBuf {
+        self.path.join(format!("predictions-{adjustment}.csv"))
+    }
+
+    /// Where `report-<adjustment>.json` and `.md` are.
+    pub fn adjusted_report(&self, adjustment: &str) -> [PathBuf; 2] {
+        ["json", "md"].map(|ext| self.path.join(format!("report-{adjustment}.{ext}")))
     }
 
     /// Where `experiment.log` is: burn-train's log of the run's training.

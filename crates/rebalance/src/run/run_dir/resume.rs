@@ -210,12 +210,12 @@ impl RunDir {
                 CONFUSION_CSV,
                 HISTORY,
                 EXPERIMENT_LOG,
-                POSTHOC_JSON,
-                POSTHOC_MD,
                 PREDICTIONS_CSV,
-                POSTHOC_PREDICTIONS_CSV,
             ] {
                 remove_if_present(&self.path.join(name))?;
+            }
+            for adjusted in self.adjusted_outputs()? {
+                remove_if_present(&adjusted)?;
             }
             let checkpoints = self.path.join(CHECKPOINTS);
             if checkpoints.exists() {
@@ -225,6 +225,28 @@ impl RunDir {
             self.write_state(state)?;
         }
         self.write_config(config)
+    }
+
+    /// The files of `eval`'s adjusted evaluations (`report-<adjustment>.{json,md}`,
+    /// `predictions-<adjustment>.csv`, and the older `report-posthoc.*`).
+    ///
+    /// # Errors
+    /// The directory cannot be listed.
+    fn adjusted_outputs(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let entries = std::fs::read_dir(&self.path)
+            .with_context(|| format!("cannot list {}", self.path.display()))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let adjusted = (name.starts_with("report-")
+                && (name.ends_with(".json") || name.ends_with(".md")))
+                || (name.starts_with("predictions-") && name.ends_with(".csv"));
+            if adjusted && path.is_file() {
+                found.push(path);
+            }
+        }
+        Ok(found)
     }
 
     /// The epochs of the finished run the directory holds, if it holds one.

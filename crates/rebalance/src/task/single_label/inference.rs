@@ -168,7 +168,8 @@ pub(crate) fn check_eval(data: &LongTailData, options: &EvalOptions) -> anyhow::
 /// adjustment of its config's `eval.posthoc_tau` and rewrites the run's report,
 /// `predictions.csv` and plots. With any of `options` (another `τ`, a target prior,
 /// temperature scaling fitted on the validation split, τ-normalisation) it writes
-/// `report-posthoc.*` and `predictions-posthoc.csv` instead, beside the run's own.
+/// `report-<adjustment>.*` and `predictions-<adjustment>.csv` instead, beside the run's own
+/// ([`EvalOptions::name`]).
 ///
 /// # Errors
 /// An unreadable or malformed target prior.
@@ -261,9 +262,9 @@ pub(crate) fn reevaluate(
     report.stage1 = trained.as_ref().and_then(|r| r.stage1.clone());
     report.device = trained.and_then(|r| r.device);
     report.target_prior = options.target_prior.as_ref().map(ToString::to_string);
-    if options.adjusts() {
-        run.write_posthoc_predictions(&evaluation.predictions, &report.class_names)?;
-        run.write_posthoc_report(&report)?;
+    if let Some(adjustment) = options.name() {
+        run.write_adjusted_predictions(&adjustment, &evaluation.predictions, &report.class_names)?;
+        run.write_adjusted_report(&adjustment, &report)?;
     } else {
         run.write_predictions(&evaluation.predictions, &report.class_names)?;
         run.write_report(&report)?;
