@@ -94,6 +94,7 @@ pub fn train_on<T: TaskKind>(
         claim: _claim,
     } = prepare(&run, &recorded, options, data.train.dim(), || RunState {
         standardizer: T::standardizer(data),
+        data_root: std::env::current_dir().ok(),
     })?;
 
     // From here, what burn-train logs goes to the run's `experiment.log`.
@@ -152,6 +153,8 @@ pub fn eval_run<T: TaskKind>(dir: &Path, options: &EvalOptions) -> anyhow::Resul
     let run = RunDir::new(dir);
     let config = run.read_config()?;
     run.verify_checksums()?;
+    // Relative data paths start where `train` ran.
+    let config = run.read_state()?.locate_data(config);
     let device = config.train.backend.device()?;
     let data = T::load(&config)?;
     T::check_eval(&config, &data, options)?;

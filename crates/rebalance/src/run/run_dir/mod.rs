@@ -4,7 +4,9 @@
 //! config.toml                   the resolved config: every default filled in, the backend and
 //!                               directory used
 //! state.json                    what rebuilding the inputs needs beside the model: the
-//!                               standardization statistics
+//!                               standardization statistics, and `train`'s working directory,
+//!                               where the config's relative data paths start (for `eval`
+//!                               from elsewhere)
 //! checkpoint/                   burn-train's checkpoints (`model-<epoch>.bpk`, `optim-…`,
 //!                               `scheduler-…`), for `--resume`
 //! train/, valid/                burn-train's per-epoch metric logs
@@ -45,6 +47,7 @@ mod resume;
 
 use std::path::{Path, PathBuf};
 
+use crate::run::config::RunConfig;
 use anyhow::Context;
 use rebalance_data::Standardizer;
 use serde::{Deserialize, Serialize};
@@ -120,11 +123,39 @@ pub enum Start {
     },
 }
 
-/// What a run keeps beside the model to rebuild its inputs: the standardization statistics.
+/// What a run keeps beside the model to rebuild its inputs: the standardization statistics,
+/// and where its relative data paths start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
     /// The statistics the training inputs were standardized with.
     pub standardizer: Standardizer,
+    /// The working directory of `train`, against which the config's relative data paths
+    /// (`data.train`, `data.test`, `data.dir`) were read: `eval` from another directory finds
+    /// the files through it. Absent in runs trained before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_root: Option<PathBuf>,
+}
+
+impl RunState {
+    /// `config` with its relative data paths that do not exist from the current directory
+    /// but do from [`data_root`](Self::data_root) read from there. The recorded config itself
+    /// is left as it is (its paths, and so its hash, stay the same on every machine).
+    pub fn locate_data(&self, mut config: RunConfig) -> RunConfig {
+        let Some(root) = &self.data_root else {
+            return config;
+        };
+        let data = &mut config.data;
+        for path in [&mut data.train, &mut data.test, &mut data.dir]
+            .into_iter()
+            .flatten()
+        {
+            let there = root.join(&*path);
+            if path.is_relative() && !path.exists() && there.exists() {
+                *path = there;
+            }
+        }
+        config
+    }
 }
 
 /// A run directory (`[output] dir` or `--out`).
