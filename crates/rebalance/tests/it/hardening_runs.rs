@@ -54,10 +54,18 @@ fn eval_refuses_a_config_changed_after_the_run_finished() {
     assert_ok(&eval_with(&run, &[]));
     let seeded = original.replacen("seed = 1", "seed = 2", 1);
     assert_ne!(seeded, original);
-    std::fs::write(&config, seeded).unwrap();
+    std::fs::write(&config, &seeded).unwrap();
     assert_one_line_error(
         &eval_with(&run, &[]),
-        "config.toml was changed after the run finished",
+        "config.toml was changed after the run finished (in data.seed): the model was trained",
+    );
+    // A removed key (back to its default) and a changed one are both named.
+    let edited = seeded.replace("class_sep = ", "# class_sep = ");
+    assert_ne!(edited, seeded);
+    std::fs::write(&config, edited).unwrap();
+    assert_one_line_error(
+        &eval_with(&run, &[]),
+        "changed after the run finished (in data.class_sep, data.seed)",
     );
     assert_eq!(read_json(&run, "report.json")["scores"], report["scores"]);
 }

@@ -29,6 +29,13 @@ fn hex_sha256(bytes: &[u8]) -> String {
 /// The SHA-256 of the config at `path` without its [`PLACEMENT_KEYS`]: what the model was
 /// trained with, which `eval` must not see changed (the backend, workers and directory may).
 fn config_sha256(path: &Path) -> anyhow::Result<String> {
+    Ok(hex_sha256(
+        toml::to_string(&placed_config(path)?)?.as_bytes(),
+    ))
+}
+
+/// The config at `path` without its [`PLACEMENT_KEYS`].
+fn placed_config(path: &Path) -> anyhow::Result<toml::Table> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut table: toml::Table = text
@@ -40,7 +47,44 @@ fn config_sha256(path: &Path) -> anyhow::Result<String> {
             t.remove(name);
         }
     }
-    Ok(hex_sha256(toml::to_string(&table)?.as_bytes()))
+    Ok(table)
+}
+
+/// The marker's entry of each config key's checksum, which names the keys edited after the
+/// run finished.
+const CONFIG_KEYS: &str = "config.toml keys";
+
+/// A short checksum of each key (`section.key`) of the config at `path`, its placement keys
+/// aside.
+fn config_key_sums(path: &Path) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let mut sums = serde_json::Map::new();
+    for (section, value) in placed_config(path)? {
+        let keys: Vec<(String, toml::Value)> = match value {
+            toml::Value::Table(table) => table
+                .into_iter()
+                .map(|(key, value)| (format!("{section}.{key}"), value))
+                .collect(),
+            value => vec![(section, value)],
+        };
+        for (key, value) in keys {
+            let sum = hex_sha256(value.to_string().as_bytes());
+            sums.insert(key, sum[..16].into());
+        }
+    }
+    Ok(sums)
+}
+
+/// The keys whose checksums differ between `recorded` and `now` (changed, added or removed),
+/// in order.
+fn changed_keys(
+    recorded: &serde_json::Map<String, serde_json::Value>,
+    now: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = recorded.keys().chain(now.keys()).collect();
+    keys.into_iter()
+        .filter(|key| recorded.get(*key) != now.get(*key))
+        .cloned()
+        .collect()
 }
 
 /// The first key whose value differs between two configs written as TOML (`old`, `new`), as
@@ -314,6 +358,10 @@ impl RunDir {
             CONFIG.to_string(),
             config_sha256(&self.path.join(CONFIG))?.into(),
         );
+        sums.insert(
+            CONFIG_KEYS.to_string(),
+            config_key_sums(&self.path.join(CONFIG))?.into(),
+        );
         // A multi-label run's decision thresholds are part of what it reports.
         let thresholds = self.path.join(THRESHOLDS);
         if thresholds.exists() {
@@ -376,10 +424,18 @@ impl RunDir {
         if let Some(recorded) = sums.get(CONFIG).and_then(|v| v.as_str())
             && recorded != config_sha256(&config)?
         {
+            // Markers written since they record each key's checksum name the edited keys.
+            let edited = match sums.get(CONFIG_KEYS).and_then(|v| v.as_object()) {
+                Some(keys) => {
+                    let changed = changed_keys(keys, &config_key_sums(&config)?);
+                    format!(" (in {})", changed.join(", "))
+                }
+                None => String::new(),
+            };
             bail!(
-                "{} was changed after the run finished: the model was trained with other \
-                 settings (only {} may change); restore it, or train a new run with the new \
-                 settings",
+                "{} was changed after the run finished{edited}: the model was trained with \
+                 other settings (only {} may change); restore it, or train a new run with the \
+                 new settings",
                 config.display(),
                 PLACEMENT_KEYS.join(", ")
             );
