@@ -94,6 +94,15 @@ impl Scheme {
     /// The exponent `p` of a bare `power`: 0.5, which is ISNS.
     pub const DEFAULT_POWER: f64 = 0.5;
 
+    /// The keys that give a scheme's parameter apart from its name, each with the scheme that
+    /// takes it ([`from_parts`](Self::from_parts)): `beta` goes with `ens`, `power` with
+    /// `power`, `custom_weights` with `custom`.
+    pub const PARAMETER_KEYS: [(&'static str, &'static str); 3] = [
+        ("beta", "ens"),
+        ("power", "power"),
+        ("custom_weights", "custom"),
+    ];
+
     /// A scheme from a name and its parameters given apart, as config files and command lines
     /// give them: `scheme = "ens"` with `beta = 0.999`, `"power"` with `power`, `"custom"`
     /// with `custom_weights`. A missing `beta` or `power` takes its default
@@ -157,16 +166,12 @@ impl Scheme {
             (other, _) => other,
         };
         // Each key with the scheme it belongs to.
-        let given = [
-            ("beta", "ens", beta.map(|b| b.to_string())),
-            ("power", "power", power.map(|p| p.to_string())),
-            (
-                "custom_weights",
-                "custom",
-                custom_weights.as_ref().map(|w| format!("{w:?}")),
-            ),
+        let values = [
+            beta.map(|b| b.to_string()),
+            power.map(|p| p.to_string()),
+            custom_weights.as_ref().map(|w| format!("{w:?}")),
         ];
-        for (key, owner, value) in given {
+        for ((key, owner), value) in Self::PARAMETER_KEYS.into_iter().zip(values) {
             let Some(value) = value else { continue };
             if bare && scheme.name() == owner {
                 continue;

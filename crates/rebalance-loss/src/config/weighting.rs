@@ -31,6 +31,10 @@ pub struct ClassWeighting {
 }
 
 impl ClassWeighting {
+    /// The keys of a weighting beside its scheme, which a `uniform` scheme (no weighting)
+    /// refuses: `normalize`, `zero_count`, `drw_start_epoch`.
+    pub const OPTION_KEYS: [&'static str; 3] = ["normalize", "zero_count", "drw_start_epoch"];
+
     /// Weights from the start, with the default normalization and zero-count policy.
     pub fn new(scheme: Scheme) -> Self {
         Self {
@@ -122,14 +126,12 @@ impl WeightKeys {
             self.custom_weights,
         )?;
         if scheme == Scheme::Uniform {
+            let [normalize, zero_count, drw_start_epoch] = ClassWeighting::OPTION_KEYS;
             refuse_given(
                 [
-                    ("normalize", self.normalize.map(|n| n.to_string())),
-                    ("zero_count", self.zero_count.map(|z| z.to_string())),
-                    (
-                        "drw_start_epoch",
-                        self.drw_start_epoch.map(|e| e.to_string()),
-                    ),
+                    (normalize, self.normalize.map(|n| n.to_string())),
+                    (zero_count, self.zero_count.map(|z| z.to_string())),
+                    (drw_start_epoch, self.drw_start_epoch.map(|e| e.to_string())),
                 ],
                 "given with class weights: set scheme (uniform has none)",
             )?;

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use rebalance_loss::LossKind;
+use rebalance_loss::{ClassWeighting, LossKind};
+use rebalance_weights::Scheme;
 use strum::IntoEnumIterator;
 
 use crate::run::config::ConfigError;
@@ -150,12 +151,19 @@ fn drop_stale_loss_keys(loss: &mut toml::Table, set: &str) {
         .get("scheme")
         .and_then(toml::Value::as_str)
         .unwrap_or("uniform");
-    let scheme_takes = |key: &str| match key {
-        "beta" => kind == LossKind::ClassBalanced || scheme.eq_ignore_ascii_case("ens"),
-        "power" => scheme.eq_ignore_ascii_case("power"),
-        "custom_weights" => scheme.eq_ignore_ascii_case("custom"),
-        "normalize" | "zero_count" | "drw_start_epoch" => !scheme.eq_ignore_ascii_case("uniform"),
-        _ => true,
+    // A kind without class weights (no `scheme` key) owns all its keys; with them, a
+    // scheme's parameter goes with its scheme, and the weighting's options with any but
+    // uniform.
+    let weighted = keys.contains(&"scheme");
+    let scheme_takes = |key: &str| {
+        if !weighted {
+            return true;
+        }
+        if let Some((_, owner)) = Scheme::PARAMETER_KEYS.iter().find(|(k, _)| *k == key) {
+            return scheme.eq_ignore_ascii_case(owner);
+        }
+        !ClassWeighting::OPTION_KEYS.contains(&key)
+            || !scheme.eq_ignore_ascii_case(Scheme::Uniform.name())
     };
     let stale: Vec<String> = loss
         .keys()
