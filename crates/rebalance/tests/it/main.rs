@@ -17,6 +17,7 @@ mod images;
 mod jobs;
 mod loss_schema;
 mod multilabel;
+mod packing;
 mod predictions;
 mod readme;
 mod runs;
