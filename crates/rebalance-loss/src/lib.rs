@@ -222,7 +222,7 @@ pub use ldam::{Ldam, LdamConfig, LdamKeys};
 pub use logit_adjusted::{LogitAdjusted, LogitAdjustedConfig, LogitAdjustedKeys, posthoc_adjust};
 pub use losses::{ImbalanceLoss, LossConfig, LossKind};
 pub use multi_label_loss::MultiLabelLoss;
-pub use normed_linear::{NormedLinear, NormedLinearConfig};
+pub use normed_linear::{NormedLinear, NormedLinearConfig, l2_normalize};
 pub use packed::{PackedLoss, PackedMultiLabelLoss};
 pub use reduction::Reduction;
 pub use sigmoid_focal::{SigmoidFocal, SigmoidFocalConfig, SigmoidFocalKeys};

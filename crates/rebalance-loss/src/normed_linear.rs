@@ -44,8 +44,9 @@ impl NormedLinear {
     }
 }
 
-/// `x / max(‖x‖₂, 1e-12)` along `dim` (PyTorch's `F.normalize`).
-fn l2_normalize(x: Tensor<2>, dim: usize) -> Tensor<2> {
+/// `x / max(‖x‖₂, 1e-12)` along `dim` (PyTorch's `F.normalize`): what [`NormedLinear`]
+/// normalises its inputs and class weights with, for a packed cosine head to compute the same.
+pub fn l2_normalize<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     let norm = x
         .clone()
         .powf_scalar(2.0)

@@ -46,6 +46,7 @@
 
 mod figures;
 mod output;
+mod packing;
 mod plan;
 pub mod shard;
 mod stats;
@@ -60,6 +61,7 @@ use anyhow::bail;
 
 pub use figures::MAX_LINE_VARIANTS;
 pub use output::{DEFAULT_PLOT_VARIANTS, Provenance};
+pub use packing::{AUTO_GROUP, Pack};
 pub use plan::{ComparePlan, CompareSection, MAX_SEEDS, Variant};
 pub use shard::{Shard, ShardEnv};
 pub use stats::{
@@ -136,6 +138,12 @@ pub struct CompareOptions {
     /// backend's default device].
     #[arg(long, value_name = "LIST")]
     pub devices: Option<String>,
+    /// Train the runs that can share a step (same model, data, batch size, epochs, optimizer
+    /// and schedule; any seed, loss, weights, DRW) as one packed model, each run's results its
+    /// own: auto (on a GPU, groups of up to 32; on a CPU every run alone), off, or N (groups
+    /// of at most N on any backend) [default: the config's compare.pack, auto].
+    #[arg(long, value_name = "auto|off|N")]
+    pub pack: Option<Pack>,
 }
 
 /// What `rebalance compare` returns: the summaries, best first by the ranking metric.
@@ -384,9 +392,18 @@ pub fn compare_in(
              training: with --jobs {jobs} the runs are seeded but not bit-identical to --jobs 1"
         );
     }
+    let group_size = options
+        .pack
+        .unwrap_or(plan.compare.pack)
+        .group_size(backend)?;
     let progress = Progress::new(&todo);
-    let tally =
-        crate::for_task!(plan.task(), T => train_all::<T>(&todo, jobs, &devices, &progress));
+    let tally = crate::for_task!(plan.task(), T => {
+        let (units, notes) = packing::units::<T>(&todo, group_size);
+        for note in notes {
+            crate::say!("compare: --pack: {note}");
+        }
+        train_all::<T>(&units, &dir, jobs, &devices, &progress)
+    });
     progress.finish();
     let Tally {
         skipped,

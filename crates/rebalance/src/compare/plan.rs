@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use rebalance_data::Task;
 
+use super::packing::Pack;
 use super::stats::{Metric, TaskView};
 use crate::run::config::{self, ConfigError, RunConfig, ThresholdRule};
 
@@ -37,6 +38,10 @@ pub struct CompareSection {
     /// first), `tail-recall`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank_by: Option<String>,
+    /// Which runs train packed, as one model: `"auto"` (default: on a GPU), `"off"`, or a
+    /// number N, groups of at most N runs on any backend; `--pack` overrides
+    /// (docs/compare.md, "Packed sweeps").
+    pub pack: Pack,
 }
 
 impl Default for CompareSection {
@@ -45,6 +50,7 @@ impl Default for CompareSection {
             seeds: 3,
             baseline: None,
             rank_by: None,
+            pack: Pack::Auto,
         }
     }
 }

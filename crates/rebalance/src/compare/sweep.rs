@@ -2,6 +2,7 @@
 //! the threads that train them, run after run or several at once (`--jobs`).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -10,9 +11,12 @@ use anyhow::Context;
 use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rebalance_data::{LongTailData, Resampling};
 
+use super::packing;
 use super::store::Run;
 use crate::run::devices::DeviceSpec;
+use crate::run::pack::{Group, GroupRun};
 use crate::run::renderer::{ActiveRuns, RunProgress};
+use crate::run::run_dir::RunDir;
 use crate::run::training::{TrainOptions, train_on};
 use crate::task::{TaskKind, TaskReport};
 
@@ -159,6 +163,54 @@ impl Progress {
         result
     }
 
+    /// Trains `runs` as one packed model in `folder` (on `device` if given), each on its
+    /// `data`, their epochs on the bar under one label naming the group's runs.
+    ///
+    /// # Errors
+    /// The group's failure, naming the run where it is one run's.
+    pub(super) fn train_group<T: TaskKind>(
+        &self,
+        runs: &[&Run],
+        data: &[Data<T>],
+        folder: RunDir,
+        device: Option<DeviceSpec>,
+    ) -> anyhow::Result<Vec<T::Report>> {
+        let Some(packing) = T::packing() else {
+            anyhow::bail!("this task's runs do not pack");
+        };
+        let names: Vec<String> = runs.iter().map(|run| label(run)).collect();
+        let mut label = format!("pack of {}: {}", runs.len(), names.join(", "));
+        if let Some(device) = device {
+            label += &format!(" on {device}");
+        }
+        self.say(&format!("{label}: training as one model"));
+        let progress = RunProgress {
+            bar: self.bar.clone(),
+            label: label.clone(),
+            active: self.active.clone(),
+        };
+        let group = Group {
+            runs: runs
+                .iter()
+                .zip(data)
+                .map(|(run, data)| GroupRun {
+                    config: &run.config,
+                    options: TrainOptions {
+                        out: Some(run.dir.path().to_path_buf()),
+                        device,
+                        ..TrainOptions::default()
+                    },
+                    data: data.as_ref(),
+                })
+                .collect(),
+            dir: folder,
+            progress: Some(progress),
+        };
+        let result = (packing.train)(&group).with_context(|| label.clone());
+        self.bar.set_message(self.active.remove(&label));
+        result
+    }
+
     /// Counts `run` failed: says so, and that the runs training now finish and no other starts.
     pub(super) fn failed(&self, run: &Run, running: usize) {
         self.say(&format!(
@@ -255,18 +307,21 @@ pub(super) struct Tally {
     pub(super) failures: Vec<anyhow::Error>,
 }
 
-/// Trains `todo` on `jobs` threads (the calling one when `jobs` is 1), the `k`-th run on
-/// `devices[k % len]` when there are devices. Each thread takes the next run, claims it,
-/// trains it on its seed's shared data and lets the claim go. After a failure no run starts;
-/// the runs training then finish (finished runs are kept, so running the sweep again resumes
-/// it).
+/// Trains the runs of `units` (each a run alone, or a group of runs to train packed as one
+/// model, whose folder goes into `.packs/` of the compare directory `dir`) on `jobs` threads
+/// (the calling one when `jobs` is 1), the `k`-th unit on `devices[k % len]` when there are
+/// devices. Each thread takes the next unit, claims its runs, trains them on their seeds'
+/// shared data and lets the claims go. After a failure no unit starts; those training then
+/// finish (finished runs are kept, so running the sweep again resumes it).
 pub(super) fn train_all<T: TaskKind>(
-    todo: &[&Run],
+    units: &[Vec<&Run>],
+    dir: &Path,
     jobs: usize,
     devices: &[DeviceSpec],
     progress: &Progress,
 ) -> Tally {
-    let data = SeedData::<T>::new(todo);
+    let todo: Vec<&Run> = units.iter().flatten().copied().collect();
+    let data = SeedData::<T>::new(&todo);
     let next = AtomicUsize::new(0);
     let running = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -275,41 +330,65 @@ pub(super) fn train_all<T: TaskKind>(
     let worker = || {
         while !stop.load(Ordering::SeqCst) {
             let k = next.fetch_add(1, Ordering::SeqCst);
-            let Some(&run) = todo.get(k) else { break };
+            let Some(unit) = units.get(k) else { break };
             let device = (!devices.is_empty()).then(|| devices[k % devices.len()]);
-            running.fetch_add(1, Ordering::SeqCst);
+            running.fetch_add(unit.len(), Ordering::SeqCst);
             let result = (|| -> anyhow::Result<()> {
-                // A run another compare process trains is left to it.
-                let claimed = run.dir.claim().with_context(|| {
-                    format!(
-                        "variant {}, seed {}: claiming the run",
-                        run.variant, run.seed
-                    )
-                })?;
-                let _claim = match claimed {
-                    Ok(claim) => claim,
-                    Err(pid) => {
-                        progress.skipped(run, pid);
-                        count(|t| t.skipped += 1);
-                        return Ok(());
+                // Runs another compare process trains are left to it.
+                let mut claims = Vec::new();
+                let mut mine = Vec::new();
+                for &run in unit {
+                    let claimed = run.dir.claim().with_context(|| {
+                        format!(
+                            "variant {}, seed {}: claiming the run",
+                            run.variant, run.seed
+                        )
+                    })?;
+                    match claimed {
+                        Err(pid) => {
+                            progress.skipped(run, pid);
+                            count(|t| t.skipped += 1);
+                        }
+                        // Another process finished it since the sweep looked.
+                        Ok(_) if run.dir.is_finished() => {
+                            progress.finished_elsewhere(run);
+                            count(|t| t.elsewhere += 1);
+                        }
+                        Ok(claim) => {
+                            claims.push(claim);
+                            mine.push(run);
+                        }
                     }
-                };
-                if run.dir.is_finished() {
-                    // Another process finished it since the sweep looked.
-                    progress.finished_elsewhere(run);
-                    count(|t| t.elsewhere += 1);
-                    return Ok(());
                 }
-                let report = progress.train::<T>(run, data.of(run)?.as_ref(), device)?;
-                run.drop_checkpoints();
-                progress.finished(run, &report);
-                Ok(())
+                match mine.as_slice() {
+                    [] => Ok(()),
+                    [run] => {
+                        let report = progress.train::<T>(run, data.of(run)?.as_ref(), device)?;
+                        run.drop_checkpoints();
+                        progress.finished(run, &report);
+                        Ok(())
+                    }
+                    group => {
+                        let loaded = group
+                            .iter()
+                            .map(|run| data.of(run))
+                            .collect::<anyhow::Result<Vec<_>>>()?;
+                        let folder = packing::group_dir(dir, group)?;
+                        let reports = progress.train_group::<T>(group, &loaded, folder, device)?;
+                        for (run, report) in group.iter().zip(&reports) {
+                            progress.finished(run, report);
+                        }
+                        Ok(())
+                    }
+                }
             })();
-            let still = running.fetch_sub(1, Ordering::SeqCst) - 1;
-            data.done(run);
+            let still = running.fetch_sub(unit.len(), Ordering::SeqCst) - unit.len();
+            for run in unit {
+                data.done(run);
+            }
             if let Err(error) = result {
                 stop.store(true, Ordering::SeqCst);
-                progress.failed(run, still);
+                progress.failed(unit[0], still);
                 tally
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -322,7 +401,7 @@ pub(super) fn train_all<T: TaskKind>(
         worker();
     } else {
         std::thread::scope(|scope| {
-            for k in 0..jobs.min(todo.len()) {
+            for k in 0..jobs.min(units.len()) {
                 // The main thread's stack size: deep backbones recurse in debug builds.
                 let spawned = std::thread::Builder::new()
                     .name(format!("compare-job-{k}"))

@@ -46,6 +46,16 @@ impl Mlp {
         (mlp, width)
     }
 
+    /// The linear layers, first to last.
+    pub(crate) fn layers(&self) -> &[Linear] {
+        &self.layers
+    }
+
+    /// The dropout after each layer.
+    pub(crate) fn dropout(&self) -> &Dropout {
+        &self.dropout
+    }
+
     fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
         for layer in &self.layers {
             x = self

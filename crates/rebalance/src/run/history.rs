@@ -125,6 +125,21 @@ struct Recording {
     before: f64,
 }
 
+impl Recording {
+    /// Appends the next epoch and saves the history.
+    fn push(&mut self, train_loss: f64, valid: ValidScore) {
+        self.history.epochs.push(EpochValues {
+            epoch: self.history.epochs.len() + 1,
+            train_loss,
+            valid,
+            wall_seconds: self.before + self.started.elapsed().as_secs_f64(),
+        });
+        if let Err(error) = self.run.write_history(&self.history) {
+            self.failure.get_or_insert_with(|| format!("{error:#}"));
+        }
+    }
+}
+
 impl HistoryRecorder {
     /// Starts the history of a training run in `run`: empty for a new run, the epochs up to
     /// the checkpoint for a run resumed after epoch `resume_from`.
@@ -172,29 +187,29 @@ impl HistoryRecorder {
         match curve {
             Curve::TrainLoss => recording.train_loss = Some(value),
             Curve::ValidBalancedAccuracy | Curve::ValidMacroF1 => {
-                let epoch = recording.history.epochs.len() + 1;
                 let Some(train_loss) = recording.train_loss.take() else {
+                    let epoch = recording.history.epochs.len() + 1;
                     recording.failure.get_or_insert_with(|| {
                         format!("epoch {epoch}: a validation result without a training loss")
                     });
                     return;
                 };
-                recording.history.epochs.push(EpochValues {
-                    epoch,
-                    train_loss,
-                    valid: match curve {
-                        Curve::ValidMacroF1 => ValidScore::MacroF1(value / 100.0),
-                        _ => ValidScore::BalancedAccuracy(value / 100.0),
-                    },
-                    wall_seconds: recording.before + recording.started.elapsed().as_secs_f64(),
-                });
-                if let Err(error) = recording.run.write_history(&recording.history) {
-                    recording
-                        .failure
-                        .get_or_insert_with(|| format!("{error:#}"));
-                }
+                let valid = match curve {
+                    Curve::ValidMacroF1 => ValidScore::MacroF1(value / 100.0),
+                    _ => ValidScore::BalancedAccuracy(value / 100.0),
+                };
+                recording.push(train_loss, valid);
             }
         }
+    }
+
+    /// Adds a whole epoch: its training loss and validation score, computed by the caller (a
+    /// packed group, `crate::run::pack`, computes each run's own).
+    pub(crate) fn add_epoch(&self, train_loss: f64, valid: ValidScore) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(train_loss, valid);
     }
 
     /// The history of a run that trained `epochs` epochs.

@@ -223,7 +223,7 @@ where
 }
 
 /// The optimizer `train.optimizer` names, with `train.weight_decay` and `train.momentum`.
-fn optimizer(train: &TrainSection) -> ModuleOptimizer {
+pub(crate) fn optimizer(train: &TrainSection) -> ModuleOptimizer {
     match train.optimizer {
         OptimizerKind::Adam => {
             let mut adam = AdamConfig::new();

@@ -112,6 +112,21 @@ impl<L: Module + TaskLoss> TaskClassifier<L> {
         })
     }
 
+    /// The backbone and the head (`crate::run::pack` stacks them).
+    pub(crate) fn parts(&self) -> (&Backbone, &Head) {
+        (&self.backbone, &self.head)
+    }
+
+    /// This classifier, its loss kept, with `backbone` and `head` (`crate::run::pack` splits a
+    /// packed model back into classifiers).
+    pub(crate) fn with_network(self, backbone: Backbone, head: Head) -> Self {
+        Self {
+            backbone,
+            head,
+            ..self
+        }
+    }
+
     /// `[batch_size, features]` (images flattened) to `[batch_size, classes]` logits.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         head_forward(&self.head, self.backbone.forward(x))

@@ -44,9 +44,24 @@ pub(crate) struct Prepared {
     pub claim: Claim,
 }
 
-/// Plans how `run` may be used (`--resume`, `--overwrite`), claims it, plans again under the
-/// claim, then writes `recorded` and the state (`fresh`'s for a new run; a resumed run's is
-/// read back and checked against `features`).
+/// How a run joins training: alone, as its [`TrainOptions`] say (`--resume`, `--overwrite`), or
+/// as a run of a packed group (`crate::run::pack`), whose checkpoint, in the group's folder,
+/// holds every run's epochs up to `done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Joining {
+    /// Trained alone.
+    Alone,
+    /// In a packed group: resumed after epoch `done` where the group has a checkpoint, else
+    /// new (an unfinished run's files without checkpoints are replaced).
+    Pack {
+        /// The epoch of the group's checkpoint.
+        done: Option<usize>,
+    },
+}
+
+/// Plans how `run` may be used (`--resume`, `--overwrite`, or as `joining` a packed group
+/// says), claims it, plans again under the claim, then writes `recorded` and the state
+/// (`fresh`'s for a new run; a resumed run's is read back and checked against `features`).
 ///
 /// # Errors
 /// A run that may not be started or resumed as asked, a claim held by another process, or a
@@ -55,10 +70,17 @@ pub(crate) fn prepare(
     run: &RunDir,
     recorded: &RunConfig,
     options: &TrainOptions,
+    joining: Joining,
     features: usize,
     fresh: impl FnOnce() -> RunState,
 ) -> anyhow::Result<Prepared> {
-    let start = run.plan(recorded, options.resume, options.overwrite)?;
+    let plan = || match joining {
+        Joining::Alone => run.plan(recorded, options.resume, options.overwrite),
+        // The sweep found the run unfinished with this config (`compare::store`).
+        Joining::Pack { done: Some(from) } => Ok(Start::Resume { from }),
+        Joining::Pack { done: None } => run.plan(recorded, false, options.overwrite),
+    };
+    let start = plan()?;
     if let Start::Resume { from } = start
         && let Some(newest) = run.newest_checkpoint_file().filter(|&n| n > from)
     {
@@ -87,7 +109,7 @@ pub(crate) fn prepare(
         )
     })?;
     // Planned again under the claim: another process may have changed the run meanwhile.
-    if run.plan(recorded, options.resume, options.overwrite)? != start {
+    if plan()? != start {
         bail!(
             "the run in {} changed while this command started; run it again",
             run.path().display()

@@ -23,8 +23,8 @@ use crate::run::launch::{
 };
 use crate::run::nan_guard::NanGuard;
 use crate::run::renderer::RunProgress;
-use crate::run::run_dir::{RunDir, RunState, fault_point};
-use crate::run::start::{Prepared, prepare, run_devices};
+use crate::run::run_dir::{Claim, RunDir, RunState, fault_point};
+use crate::run::start::{Joining, Prepared, prepare, run_devices};
 use crate::run::task::{Loader, TaskKind, Trained};
 
 /// Options of `rebalance train` beside the config.
@@ -65,6 +65,55 @@ pub fn train_on<T: TaskKind>(
     options: &TrainOptions,
     data: &LongTailData<T::Target>,
 ) -> anyhow::Result<T::Report> {
+    let begun = begin::<T>(config, options, data, Joining::Alone)?;
+    let (model, stage1) = {
+        let trainer = begun.trainer(options.progress.as_ref());
+        let model = trainer.train()?;
+        T::second_stage(&trainer, model)?
+    };
+    begun.conclude(model, stage1)
+}
+
+/// A run checked and its directory claimed and readied: what its training and its end need.
+pub(crate) struct Begun<'a, T: TaskKind> {
+    /// The run's config.
+    pub config: &'a RunConfig,
+    /// The data.
+    pub data: &'a LongTailData<T::Target>,
+    /// The backend it trains on.
+    pub backend: Backend,
+    /// The run directory.
+    pub run: RunDir,
+    /// The devices it trains on (the first evaluates).
+    pub devices: Vec<Device>,
+    /// The training counts.
+    pub counts: ClassCounts,
+    /// The validation split's batcher: standardization only.
+    pub batcher: T::Batcher,
+    /// The training split's batcher.
+    pub train_batcher: T::Batcher,
+    /// The epoch of the checkpoint a resumed run continues after.
+    pub resume_from: Option<usize>,
+    /// The per-epoch history.
+    pub history: HistoryRecorder,
+    /// The run's `experiment.log`, open until the run ends.
+    _log: ExperimentLog,
+    /// This process's claim on the run, held until it ends.
+    _claim: Claim,
+}
+
+/// Checks `config` against `data` (the model, its first and last losses, the schedule), then
+/// claims and readies the run directory (`prepare`) as `joining` says, so the recorded config
+/// has every default filled in.
+///
+/// # Errors
+/// As [`train`], before training.
+pub(crate) fn begin<'a, T: TaskKind>(
+    config: &'a RunConfig,
+    options: &TrainOptions,
+    data: &'a LongTailData<T::Target>,
+    joining: Joining,
+) -> anyhow::Result<Begun<'a, T>> {
     Backbone::check_input(config.model.kind, &data.feature_shape)?;
     let backend = options.backend.unwrap_or(config.train.backend);
     let devices = run_devices(config, options, backend)?;
@@ -91,56 +140,87 @@ pub fn train_on<T: TaskKind>(
         state,
         resume_from,
         history,
-        claim: _claim,
-    } = prepare(&run, &recorded, options, data.train.dim(), || RunState {
-        standardizer: T::standardizer(data),
-        data_root: std::env::current_dir().ok(),
+        claim,
+    } = prepare(&run, &recorded, options, joining, data.train.dim(), || {
+        RunState {
+            standardizer: T::standardizer(data),
+            data_root: std::env::current_dir().ok(),
+        }
     })?;
-
-    // From here, what burn-train logs goes to the run's `experiment.log`.
-    let _log = ExperimentLog::open(&run, resume_from, total_epochs(config))?;
+    // From here, what burn-train logs on this thread goes to the run's `experiment.log`.
+    let log = ExperimentLog::open(&run, resume_from, total_epochs(config))?;
     let (batcher, train_batcher) = T::batchers(config, data, Some(state.standardizer))?;
-    let trainer = Trainer::<T> {
+    Ok(Begun {
         config,
         data,
-        run: &run,
-        resume_from,
-        counts: &counts,
+        backend,
+        run,
+        devices,
+        counts,
+        batcher,
         train_batcher,
-        batcher: batcher.clone(),
-        device: device.clone(),
-        autodiff: device.clone().autodiff(),
-        devices: &devices,
-        progress: options.progress.as_ref(),
-        history: &history,
-    };
-    let model = trainer.train()?;
-    let (model, stage1) = T::second_stage(&trainer, model)?;
-    // Over every session of a resumed run, so that its throughput counts the epochs it timed.
-    let wall_seconds = history.wall_seconds();
-    fault_point("after-checkpoint");
-    run.save_model(&model)?;
-    fault_point("after-model");
+        resume_from,
+        history,
+        _log: log,
+        _claim: claim,
+    })
+}
 
-    let report = T::finish(
-        &Trained {
-            config,
-            backend,
-            data,
-            counts: &counts,
-            batcher: &batcher,
-            device: &device,
-            devices: Some(&devices),
-            run: &run,
-            wall_seconds,
-            stage1,
-        },
-        &model,
-    )?;
-    fault_point("after-report");
-    T::plot(&run, &report, &history.finish(total_epochs(config))?)?;
-    run.mark_finished()?;
-    Ok(report)
+impl<'a, T: TaskKind> Begun<'a, T> {
+    /// The trainer of the run's phases, its epochs on `progress` if given.
+    pub(crate) fn trainer<'b>(&'b self, progress: Option<&'b RunProgress>) -> Trainer<'b, T> {
+        Trainer::<T> {
+            config: self.config,
+            data: self.data,
+            run: &self.run,
+            resume_from: self.resume_from,
+            counts: &self.counts,
+            train_batcher: self.train_batcher.clone(),
+            batcher: self.batcher.clone(),
+            device: self.devices[0].clone(),
+            autodiff: self.devices[0].clone().autodiff(),
+            devices: &self.devices,
+            progress,
+            history: &self.history,
+        }
+    }
+
+    /// Ends the run with its trained `model`: saves it, evaluates it on the test split, writes
+    /// the report, predictions and plots, and marks the run finished.
+    ///
+    /// # Errors
+    /// A failed evaluation or a file that cannot be written.
+    pub(crate) fn conclude(self, model: T::Model, stage1: T::Stage1) -> anyhow::Result<T::Report> {
+        // Over every session of a resumed run, so that its throughput counts the epochs it timed.
+        let wall_seconds = self.history.wall_seconds();
+        fault_point("after-checkpoint");
+        self.run.save_model(&model)?;
+        fault_point("after-model");
+
+        let report = T::finish(
+            &Trained {
+                config: self.config,
+                backend: self.backend,
+                data: self.data,
+                counts: &self.counts,
+                batcher: &self.batcher,
+                device: &self.devices[0],
+                devices: Some(&self.devices),
+                run: &self.run,
+                wall_seconds,
+                stage1,
+            },
+            &model,
+        )?;
+        fault_point("after-report");
+        T::plot(
+            &self.run,
+            &report,
+            &self.history.finish(total_epochs(self.config))?,
+        )?;
+        self.run.mark_finished()?;
+        Ok(report)
+    }
 }
 
 /// `rebalance eval`: rebuilds a run's model of task `T` from its directory alone and
@@ -194,7 +274,7 @@ pub(crate) fn resolved(config: &RunConfig, backend: Backend, run: &RunDir) -> Ru
 }
 
 /// A phase's training and validation loaders.
-type Loaders<B> = (Loader<B>, Loader<B>);
+pub(crate) type Loaders<B> = (Loader<B>, Loader<B>);
 
 /// What every phase of a run of task `T` trains with.
 pub struct Trainer<'a, T: TaskKind> {
@@ -310,7 +390,7 @@ impl<T: TaskKind> Trainer<'_, T> {
     ///
     /// # Errors
     /// A re-sampling that cannot be built.
-    fn loaders(
+    pub(crate) fn loaders(
         &self,
         first: usize,
         start: usize,

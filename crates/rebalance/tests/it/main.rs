@@ -18,6 +18,7 @@ mod images;
 mod jobs;
 mod loss_schema;
 mod multilabel;
+mod packing;
 mod predictions;
 mod readme;
 mod runs;

@@ -1,0 +1,184 @@
+//! `--pack auto|off|N` and `[compare] pack`: which runs of a sweep train as one packed model
+//! (`crate::run::pack`), in groups of at most N runs that can share a step.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::store::Run;
+use crate::run::backend::{Backend, device_names};
+use crate::run::pack::step_key;
+use crate::run::run_dir::RunDir;
+use crate::task::TaskKind;
+
+/// The largest group `auto` makes: the MLP's packs are small (R × its parameters, activations
+/// `[R, batch, width]`), far under a GPU's memory at this size.
+pub const AUTO_GROUP: usize = 32;
+
+/// How a sweep packs its runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pack {
+    /// Packs where it pays: on a GPU (CUDA, or wgpu on a GPU adapter), groups of up to
+    /// [`AUTO_GROUP`]; on a CPU (flex, ndarray, LibTorch's CPU, wgpu on lavapipe) every run
+    /// alone, as `off`.
+    #[default]
+    Auto,
+    /// Every run alone.
+    Off,
+    /// Groups of at most N runs, on any backend (1: every run alone).
+    Runs(usize),
+}
+
+impl Pack {
+    /// The largest group on `backend`: `None` for every run alone.
+    ///
+    /// # Errors
+    /// The backend's device cannot be opened (only `auto` on wgpu asks it its name).
+    pub fn group_size(self, backend: Backend) -> anyhow::Result<Option<usize>> {
+        Ok(match self {
+            Pack::Off | Pack::Runs(0 | 1) => None,
+            Pack::Runs(n) => Some(n),
+            Pack::Auto => match backend {
+                Backend::Cuda => Some(AUTO_GROUP),
+                Backend::Wgpu => {
+                    let name = device_names(backend, &[backend.device()?]).unwrap_or_default();
+                    let cpu = ["llvmpipe", "lavapipe", "SwiftShader"]
+                        .iter()
+                        .any(|adapter| name.contains(adapter));
+                    (!cpu).then_some(AUTO_GROUP)
+                }
+                Backend::Flex | Backend::Ndarray | Backend::Tch => None,
+            },
+        })
+    }
+}
+
+impl FromStr for Pack {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Pack::Auto),
+            "off" => Ok(Pack::Off),
+            n => match n.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(Pack::Runs(n)),
+                _ => Err(format!(
+                    "pack {s:?}: expected auto, off or a number of runs >= 1"
+                )),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Pack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pack::Auto => f.write_str("auto"),
+            Pack::Off => f.write_str("off"),
+            Pack::Runs(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for Pack {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Pack::Runs(n) => serializer.serialize_u64(*n as u64),
+            other => serializer.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Pack {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// `pack = 6` or `pack = "auto"`.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Runs(u64),
+            Name(String),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Runs(n) => n.to_string().parse(),
+            Written::Name(name) => name.parse(),
+        }
+        .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The sweep's units of work, in the order of `todo`: a group of runs to train as one model, or
+/// one run alone; with what the packing left alone and why (said once per reason).
+pub(super) fn units<'a, T: TaskKind>(
+    todo: &[&'a Run],
+    group_size: Option<usize>,
+) -> (Vec<Vec<&'a Run>>, Vec<String>) {
+    let Some(size) = group_size else {
+        return (todo.iter().map(|&run| vec![run]).collect(), Vec::new());
+    };
+    let mut notes = Vec::new();
+    if T::packing().is_none() {
+        notes.push("multi-label runs train alone (packing is single-label for now)".to_string());
+        return (todo.iter().map(|&run| vec![run]).collect(), notes);
+    }
+    let mut keyed: Vec<(Option<String>, Vec<&Run>)> = Vec::new();
+    for &run in todo {
+        // An interrupted run with its own checkpoints continues alone, from them.
+        let key = match (run.dir.last_checkpoint(), step_key(&run.config)) {
+            (Some(_), _) => None,
+            (None, Ok(key)) => Some(key),
+            (None, Err(reason)) => {
+                let note = format!("{reason}: its runs train alone");
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+                None
+            }
+        };
+        match keyed
+            .iter_mut()
+            .find(|(k, runs)| key.is_some() && *k == key && runs.len() < size)
+        {
+            Some((_, runs)) => runs.push(run),
+            None => keyed.push((key, vec![run])),
+        }
+    }
+    let units = keyed.into_iter().map(|(_, runs)| runs).collect();
+    (units, notes)
+}
+
+/// The folder of a group of `runs` in the compare directory `dir`: named by its runs and their
+/// configs, so the same group of an interrupted sweep finds its checkpoints again.
+pub(super) fn group_dir(dir: &std::path::Path, runs: &[&Run]) -> anyhow::Result<RunDir> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for run in runs {
+        hash.update(run.dir.path().to_string_lossy().as_bytes());
+        hash.update(run.config.to_toml()?.as_bytes());
+    }
+    let id: String = hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(RunDir::new(dir.join(".packs").join(format!("group-{id}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_reads_auto_off_and_a_number() {
+        assert_eq!("auto".parse(), Ok(Pack::Auto));
+        assert_eq!("off".parse(), Ok(Pack::Off));
+        assert_eq!("6".parse(), Ok(Pack::Runs(6)));
+        assert!("0".parse::<Pack>().is_err());
+        assert!("many".parse::<Pack>().is_err());
+        let toml: toml::Table = toml::from_str("a = 4\nb = \"off\"").unwrap();
+        assert_eq!(Pack::deserialize(toml["a"].clone()).unwrap(), Pack::Runs(4));
+        assert_eq!(Pack::deserialize(toml["b"].clone()).unwrap(), Pack::Off);
+        assert_eq!(Pack::Runs(1).group_size(Backend::Flex).unwrap(), None);
+        assert_eq!(Pack::Auto.group_size(Backend::Flex).unwrap(), None);
+        assert_eq!(Pack::Runs(6).group_size(Backend::Flex).unwrap(), Some(6));
+    }
+}

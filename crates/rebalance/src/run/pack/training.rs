@@ -1,0 +1,322 @@
+//! Training a packed group: each run begun as alone (its checks, its directory claimed), one
+//! loop over the group's epochs (one optimizer step per step of every run, each run's DRW phase
+//! its own), each run's history per epoch, a checkpoint per epoch in the group's folder; then
+//! the pack split back into the runs' classifiers, each run finished as alone.
+
+use anyhow::{Context, bail};
+use burn::lr_scheduler::LrSchedulerRecord;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use rebalance_loss::LossConfig;
+use rebalance_weights::ClassCounts;
+
+use super::loader::Lockstep;
+use super::loss::GroupLoss;
+use super::model::PackedClassifier;
+use super::{Group, PackTask};
+use crate::run::devices::steps_per_epoch;
+use crate::run::launch::{materialize, optimizer, phases, scheduler, seeded_init};
+use crate::run::model::Classifier;
+use crate::run::renderer::RunProgress;
+use crate::run::run_dir::RunDir;
+use crate::run::start::Joining;
+use crate::run::task::Loader;
+use crate::run::training::{Begun, begin};
+use rebalance_data::SampleBatch;
+
+/// The checkpoints a group keeps: the last two epochs', as burn-train keeps a run's.
+const KEPT_CHECKPOINTS: usize = 2;
+
+/// Trains `group` as one model and finishes each of its runs as a run trained alone would be
+/// (`model.bpk`, report, predictions, plots, history); the reports in the group's order. A
+/// group interrupted after a checkpoint continues from it.
+///
+/// # Errors
+/// Any run's failure, naming its directory; runs whose epochs do not step together.
+pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::Report>> {
+    let done = group.dir.last_checkpoint();
+    let begun = group
+        .runs
+        .iter()
+        .map(|run| {
+            begin::<T>(run.config, &run.options, run.data, Joining::Pack { done })
+                .with_context(|| named(run.config))
+        })
+        .collect::<anyhow::Result<Vec<Begun<'_, T>>>>()?;
+    let models = Pack {
+        runs: &begun,
+        dir: &group.dir,
+        progress: group.progress.as_ref(),
+    }
+    .train(done)?;
+    let reports = begun
+        .into_iter()
+        .zip(models)
+        .map(|(run, model)| {
+            let name = named(run.config);
+            run.conclude(model, T::Stage1::default()).context(name)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    std::fs::remove_dir_all(group.dir.path())
+        .with_context(|| format!("cannot delete {}", group.dir.path().display()))?;
+    Ok(reports)
+}
+
+/// A run as errors name it: its directory.
+fn named(config: &crate::run::config::RunConfig) -> String {
+    format!("the packed run in {}", config.output.dir.display())
+}
+
+/// A group's runs, begun, and where their pack trains.
+struct Pack<'a, 'b, T: PackTask> {
+    runs: &'a [Begun<'b, T>],
+    dir: &'a RunDir,
+    progress: Option<&'a RunProgress>,
+}
+
+impl<T: PackTask> Pack<'_, '_, T> {
+    /// Run `r`'s model as its phase from epoch `first` builds it alone: seeded with its seed,
+    /// with the loss of epoch `first - 1`, on the autodiff device.
+    fn single(&self, r: usize, first: usize) -> anyhow::Result<Classifier> {
+        let run = &self.runs[r];
+        let autodiff = run.devices[0].clone().autodiff();
+        seeded_init(|| -> anyhow::Result<Classifier> {
+            autodiff.seed(run.config.train.seed);
+            Ok(materialize(T::model(
+                run.config,
+                run.data,
+                &run.counts,
+                first - 1,
+                &autodiff,
+            )?))
+        })
+    }
+
+    /// Trains the pack from the checkpoint of epoch `done` (or from the runs' initial models)
+    /// to the last epoch; the runs' trained classifiers.
+    fn train(&self, done: Option<usize>) -> anyhow::Result<Vec<Classifier>> {
+        let first = &self.runs[0];
+        let train = &first.config.train;
+        let autodiff = first.devices[0].clone().autodiff();
+        let batches = steps_per_epoch(first.data.train.len(), train.batch_size, 1);
+        let singles = (0..self.runs.len())
+            .map(|r| self.single(r, 1))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut model = PackedClassifier::stack(&singles.iter().collect::<Vec<_>>())?;
+        drop(singles);
+        let mut optim = optimizer(train);
+        let mut schedule = scheduler(train, batches)?;
+        let start = done.unwrap_or(0);
+        if start > 0 {
+            (model, optim, schedule) = self.restore(model, optim, schedule, start)?;
+        }
+        let phases: Vec<Vec<(usize, usize)>> =
+            self.runs.iter().map(|run| phases(run.config)).collect();
+        let phase = |r: usize, epoch: usize| -> (usize, usize) {
+            *phases[r]
+                .iter()
+                .find(|&&(f, l)| f <= epoch && epoch <= l)
+                .unwrap_or(&(1, train.epochs))
+        };
+        let mut loaders: Vec<(Loader<SampleBatch>, Loader<SampleBatch>)> = Vec::new();
+        let mut loss = None;
+        for epoch in start + 1..=train.epochs {
+            // A run whose phase starts now (or the session's first epoch): its loaders and
+            // loss as its phase builds them alone.
+            let renewed = (0..self.runs.len())
+                .filter(|&r| epoch == start + 1 || phase(r, epoch).0 == epoch)
+                .collect::<Vec<_>>();
+            for &r in &renewed {
+                let loaders_r = self.loaders(r, phase(r, epoch).0, epoch - 1)?;
+                if loaders.len() <= r {
+                    loaders.push(loaders_r);
+                } else {
+                    loaders[r] = loaders_r;
+                }
+            }
+            if !renewed.is_empty() {
+                let configs: Vec<&LossConfig> = self.runs.iter().map(|r| &r.config.loss).collect();
+                let counts: Vec<ClassCounts> = self.runs.iter().map(|r| r.counts.clone()).collect();
+                let epochs: Vec<usize> = (0..self.runs.len())
+                    .map(|r| phase(r, epoch).0 - 1)
+                    .collect();
+                loss = Some(GroupLoss::new(&configs, &counts, &epochs, &autodiff)?);
+            }
+            let Some(loss) = &loss else {
+                bail!("no loss for epoch {epoch}");
+            };
+            let train_loaders: Vec<Loader<SampleBatch>> =
+                loaders.iter().map(|(t, _)| t.clone()).collect();
+            let valid_loaders: Vec<Loader<SampleBatch>> =
+                loaders.iter().map(|(_, v)| v.clone()).collect();
+            for split in [&train_loaders, &valid_loaders] {
+                let items: Vec<usize> = split.iter().map(|l| l.num_items()).collect();
+                if items.windows(2).any(|w| w[0] != w[1]) {
+                    bail!(
+                        "the runs of the pack in {} have splits of different sizes ({items:?} \
+                         samples): they cannot share a step; train them with --pack off",
+                        self.dir.path().display()
+                    );
+                }
+            }
+            let mut sums = vec![0.0f64; self.runs.len()];
+            let mut items = 0usize;
+            for batch in Lockstep::new(&train_loaders) {
+                let batch = batch?;
+                let size = batch.targets.dims()[1];
+                let losses = loss.forward(model.forward(batch.features), batch.targets);
+                let values: Vec<f32> = losses.clone().into_data().iter::<f32>().collect();
+                for (sum, value) in sums.iter_mut().zip(&values) {
+                    *sum += f64::from(*value) * size as f64;
+                }
+                items += size;
+                let grads = GradientsParams::from_grads(losses.sum().backward(), &model);
+                model = optim.step(schedule.step(), model, grads);
+            }
+            let losses: Vec<f64> = sums.iter().map(|s| s / items.max(1) as f64).collect();
+            if let Some(r) = losses.iter().position(|l| !l.is_finite()) {
+                bail!(
+                    "{}: training diverged: the loss became NaN or infinite in epoch {epoch}; \
+                     lower train.learning_rate (now {}) or check the data",
+                    named(self.runs[r].config),
+                    train.learning_rate
+                );
+            }
+            let scores = self.validate(&model, &valid_loaders)?;
+            for ((run, loss), score) in self.runs.iter().zip(losses).zip(scores) {
+                run.history.add_epoch(loss, score);
+            }
+            self.checkpoint(&model, &optim, &schedule, epoch)?;
+            self.show(epoch, train.epochs);
+        }
+        let templates = (0..self.runs.len())
+            .map(|r| self.single(r, phase(r, train.epochs).0))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(model.unstack(templates))
+    }
+
+    /// Run `r`'s training loader of its phase from epoch `first`, as from epoch `start + 1`
+    /// (on the autodiff device), and its validation loader, as its phase builds them alone.
+    fn loaders(
+        &self,
+        r: usize,
+        first: usize,
+        start: usize,
+    ) -> anyhow::Result<(Loader<SampleBatch>, Loader<SampleBatch>)> {
+        let run = &self.runs[r];
+        let trainer = run.trainer(None);
+        let (train, valid) = trainer.loaders(first, start, run.config.data.resampling)?;
+        Ok((
+            train.to_device(&trainer.autodiff),
+            valid.to_device(&trainer.device),
+        ))
+    }
+
+    /// Each run's validation score of `model` on its validation loader.
+    fn validate(
+        &self,
+        model: &PackedClassifier,
+        loaders: &[Loader<SampleBatch>],
+    ) -> anyhow::Result<Vec<crate::run::history::ValidScore>> {
+        let model = model.valid();
+        let runs = self.runs.len();
+        let mut targets: Vec<Vec<i64>> = vec![Vec::new(); runs];
+        let mut predictions: Vec<Vec<i64>> = vec![Vec::new(); runs];
+        for batch in Lockstep::new(loaders) {
+            let batch = batch?;
+            let [_, size] = batch.targets.dims();
+            let predicted = model
+                .forward(batch.features)
+                .argmax(2)
+                .reshape([runs, size]);
+            // Targets and predictions in one read-back per step.
+            let both: Vec<i64> = Tensor::cat(vec![batch.targets, predicted], 0)
+                .into_data()
+                .iter::<i64>()
+                .collect();
+            let (truth, predicted) = both.split_at(runs * size);
+            for r in 0..runs {
+                targets[r].extend_from_slice(&truth[r * size..(r + 1) * size]);
+                predictions[r].extend_from_slice(&predicted[r * size..(r + 1) * size]);
+            }
+        }
+        let classes = self.runs[0].data.num_classes;
+        Ok(targets
+            .iter()
+            .zip(&predictions)
+            .map(|(t, p)| T::valid_score(t, p, classes))
+            .collect())
+    }
+
+    /// The group's checkpoint file of `part` at `epoch`.
+    fn file(&self, part: &str, epoch: usize) -> std::path::PathBuf {
+        self.dir
+            .path()
+            .join("checkpoint")
+            .join(format!("{part}-{epoch}.bpk"))
+    }
+
+    /// Writes the group's checkpoint of `epoch` (the files burn-train writes for a run, which
+    /// [`RunDir::last_checkpoint`] reads) and drops the one before the last kept.
+    fn checkpoint(
+        &self,
+        model: &PackedClassifier,
+        optim: &ModuleOptimizer,
+        schedule: &ModuleLrScheduler,
+        epoch: usize,
+    ) -> anyhow::Result<()> {
+        let folder = self.dir.path().join("checkpoint");
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+        let saved = model
+            .clone()
+            .into_record()
+            .save(self.file("model", epoch))
+            .and_then(|()| optim.to_record().save(self.file("optim", epoch)))
+            .and_then(|()| schedule.to_record().save(self.file("scheduler", epoch)));
+        saved.map_err(|e| anyhow::anyhow!("{}: checkpoint {epoch}: {e}", folder.display()))?;
+        if let Some(old) = epoch.checked_sub(KEPT_CHECKPOINTS) {
+            for part in ["model", "optim", "scheduler"] {
+                let _ = std::fs::remove_file(self.file(part, old));
+            }
+        }
+        Ok(())
+    }
+
+    /// `model`, `optim` and `schedule` as the group's checkpoint of `epoch` left them.
+    fn restore(
+        &self,
+        model: PackedClassifier,
+        optim: ModuleOptimizer,
+        schedule: ModuleLrScheduler,
+        epoch: usize,
+    ) -> anyhow::Result<(PackedClassifier, ModuleOptimizer, ModuleLrScheduler)> {
+        let failed = |e: &dyn std::fmt::Display| {
+            anyhow::anyhow!(
+                "{}: the checkpoint of epoch {epoch}: {e}",
+                self.dir.path().display()
+            )
+        };
+        let record = ModuleRecord::load(self.file("model", epoch)).map_err(|e| failed(&e))?;
+        let model = model.try_load_record(record).map_err(|e| failed(&e))?;
+        let optim = optim
+            .load_record(OptimizerRecord::load(self.file("optim", epoch)).map_err(|e| failed(&e))?);
+        let schedule = schedule.load_record(
+            LrSchedulerRecord::load(self.file("scheduler", epoch)).map_err(|e| failed(&e))?,
+        );
+        Ok((model, optim, schedule))
+    }
+
+    /// Counts an epoch of every run on the sweep's bar.
+    fn show(&self, epoch: usize, epochs: usize) {
+        if let Some(progress) = self.progress {
+            progress.bar.inc(self.runs.len() as u64);
+            let status = format!("epoch {}/{epochs}", (epoch + 1).min(epochs));
+            progress
+                .bar
+                .set_message(progress.active.set(&progress.label, status));
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Packed sweeps (issue 28): `compare --pack N` trains the runs that can share a step as one
+//! model, and every run ends as it ends trained alone (`--pack off`).
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::{assert_ok, compare, compare_with_env, read_json, rebalance, stderr};
+
+/// Seven variants over two seeds: losses of four kinds, three weightings, LDAM with deferred
+/// re-weighting on a linear and on a cosine head (another model: its own group), and a
+/// class-balanced re-sampled run (another epoch length: its own group). Small and easy data,
+/// two epochs.
+fn sweep_config(dir: &Path) -> PathBuf {
+    let text = r#"
+[data]
+num_classes = 6
+max_per_class = 120
+test_per_class = 100
+difficulty = "easy"
+profile = { kind = "exponential", factor = 20 }
+
+[model]
+kind = "mlp"
+hidden = [32]
+
+[train]
+epochs = 2
+batch_size = 32
+learning_rate = 0.003
+
+[[variants]]
+name = "ce"
+loss = { kind = "cross-entropy" }
+
+[[variants]]
+name = "ins"
+loss = { kind = "cross-entropy", scheme = "ins" }
+
+[[variants]]
+name = "ens"
+loss = { kind = "cross-entropy", scheme = "ens", beta = 0.99 }
+
+[[variants]]
+name = "focal"
+loss = { kind = "focal", gamma = 1.0 }
+
+[[variants]]
+name = "ldam-drw"
+loss = { kind = "ldam", scheme = "ens", beta = 0.99, drw_start_epoch = 1 }
+
+[[variants]]
+name = "ldam-cosine"
+loss = { kind = "ldam", scheme = "ins", drw_start_epoch = 1 }
+model = { cosine_head = true }
+
+[[variants]]
+name = "cb-resampling"
+loss = { kind = "cross-entropy" }
+data = { resampling = "class-balanced" }
+"#;
+    let path = dir.join("compare.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Every run directory of a compare directory: `variant/seed-N`.
+fn runs(out: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .flat_map(|variant| {
+            std::fs::read_dir(variant)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+        })
+        .collect();
+    runs.sort();
+    runs
+}
+
+/// The class metrics of a report must be equal; the probability metrics (NLL, Brier, ECE)
+/// within 1e-4. Packed, a run's arithmetic differs from its alone one in order only (a batched
+/// matrix product, the packed loss's sums): weights agree to float rounding, which flips no
+/// test prediction in two epochs here (observed: equal), and at most 0.005 balanced accuracy
+/// (3 of the 600 test samples) is allowed for a platform whose kernels round otherwise.
+#[track_caller]
+fn assert_same_run(packed: &Value, alone: &Value, run: &Path) {
+    for key in ["balanced_accuracy", "macro_f1", "accuracy", "g_mean"] {
+        let (p, a) = (packed[key].as_f64().unwrap(), alone[key].as_f64().unwrap());
+        assert!(
+            (p - a).abs() <= 0.005,
+            "{}: {key} {p} packed, {a} alone",
+            run.display()
+        );
+    }
+    for key in ["nll", "brier", "ece"] {
+        let (p, a) = (packed[key].as_f64().unwrap(), alone[key].as_f64().unwrap());
+        assert!(
+            (p - a).abs() <= 1e-4,
+            "{}: {key} {p} packed, {a} alone",
+            run.display()
+        );
+    }
+    assert_eq!(packed["train_counts"], alone["train_counts"]);
+    assert_eq!(packed["class_weights"], alone["class_weights"]);
+}
+
+/// The variants of `comparison.json`, best first.
+fn ranking(out: &Path) -> Vec<String> {
+    read_json(out, "comparison.json")["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_packed_sweep_gives_each_run_its_results_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sweep_config(dir.path());
+    let (packed, alone) = (dir.path().join("packed"), dir.path().join("alone"));
+    let trained = compare(&config, &packed, &["--pack", "6"]);
+    assert_ok(&trained);
+    // Ten runs share a step (5 variants × 2 seeds): groups of 6 and 4; the cosine head and the
+    // re-sampled runs pack by themselves (2 each).
+    let err = stderr(&trained);
+    for (group, count) in [
+        ("pack of 6: ce seed 1, ins seed 1", 1),
+        ("pack of 4:", 1),
+        ("pack of 2:", 2),
+    ] {
+        assert_eq!(err.matches(group).count(), count, "{group}: {err}");
+    }
+    assert_ok(&compare(&config, &alone, &["--pack", "off"]));
+
+    let runs = runs(&packed);
+    assert_eq!(runs.len(), 14);
+    for run in &runs {
+        let twin = alone.join(run.strip_prefix(&packed).unwrap());
+        assert_same_run(
+            &read_json(run, "report.json"),
+            &read_json(&twin, "report.json"),
+            run,
+        );
+        // Each run's own curves, epoch by epoch.
+        let history = read_json(run, "history.json");
+        assert_eq!(history["epochs"].as_array().unwrap().len(), 2, "{history}");
+        assert!(run.join("predictions.csv").is_file() && run.join("finished").is_file());
+    }
+    assert_eq!(ranking(&packed), ranking(&alone));
+    // The groups' folders are gone once their runs are finished.
+    assert_eq!(std::fs::read_dir(packed.join(".packs")).unwrap().count(), 0);
+
+    // A packed run's model, evaluated alone, gives its report.
+    let run = packed.join("ldam-drw/seed-2");
+    let before = read_json(&run, "report.json");
+    assert_ok(&rebalance(&["eval", "--run", run.to_str().unwrap()]));
+    let again = read_json(&run, "report.json");
+    for key in ["balanced_accuracy", "macro_f1", "accuracy"] {
+        assert_eq!(again[key], before[key], "{key}");
+    }
+    // Evaluated on the plain device rather than the training's: float rounding.
+    let nll = (
+        again["nll"].as_f64().unwrap(),
+        before["nll"].as_f64().unwrap(),
+    );
+    assert!((nll.0 - nll.1).abs() < 1e-6, "{nll:?}");
+}
+
+/// A packed group killed after its last checkpoint continues from the checkpoint in its folder
+/// (no epoch trained again) and ends with the results of the uninterrupted sweep.
+#[test]
+fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = sweep_config(dir.path());
+    let out = dir.path().join("cut");
+    let only = ["--pack", "4", "--seeds", "2", "--only", "ce,ins"];
+    let crashed = compare_with_env(
+        &config,
+        &out,
+        &only,
+        &[("REBALANCE_FAULT", "after-checkpoint")],
+    );
+    assert!(!crashed.status.success());
+    let groups: Vec<PathBuf> = std::fs::read_dir(out.join(".packs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let checkpoint = groups[0].join("checkpoint/model-2.bpk");
+    assert!(checkpoint.is_file());
+    let history = read_json(&out.join("ce/seed-1"), "history.json");
+    assert!(!out.join("ce/seed-1/finished").exists());
+
+    let resumed = compare(&config, &out, &only);
+    assert_ok(&resumed);
+    // The epochs were not trained again: each run's history is the one before the crash.
+    assert_eq!(read_json(&out.join("ce/seed-1"), "history.json"), history);
+    assert!(!groups[0].exists());
+
+    let whole = dir.path().join("whole");
+    assert_ok(&compare(&config, &whole, &only));
+    for run in runs(&out) {
+        let twin = whole.join(run.strip_prefix(&out).unwrap());
+        assert_same_run(
+            &read_json(&run, "report.json"),
+            &read_json(&twin, "report.json"),
+            &run,
+        );
+    }
+}
