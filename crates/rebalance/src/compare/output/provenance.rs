@@ -35,10 +35,11 @@ pub struct Provenance {
     pub seeds: Vec<u64>,
     /// `train.epochs` of the base config.
     pub epochs: usize,
-    /// The number of runs summarised.
+    /// The number of runs summarised; in a tuned comparison, the runs of every grid point.
     pub runs: usize,
     /// The training wall time of the sweep: the sum of its runs' (each is in
-    /// `comparison.csv`), whether they trained in this call or before, one by one or in shards.
+    /// `comparison.csv`; in a tuned comparison, every grid point's run too), whether they
+    /// trained in this call or before, one by one or in shards.
     pub wall_seconds: f64,
 }
 

@@ -64,6 +64,7 @@ const REPORT_MD: &str = "report.md";
 const CONFUSION_CSV: &str = "confusion.csv";
 const POSTHOC_JSON: &str = "report-posthoc.json";
 const POSTHOC_MD: &str = "report-posthoc.md";
+const VALIDATION_JSON: &str = "report-validation.json";
 const PREDICTIONS_CSV: &str = "predictions.csv";
 const POSTHOC_PREDICTIONS_CSV: &str = "predictions-posthoc.csv";
 const THRESHOLDS: &str = "thresholds.json";
