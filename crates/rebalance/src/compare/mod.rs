@@ -40,6 +40,11 @@
 //! sees the same data, split and initialisation seed, and the data of a seed is generated once
 //! and shared by all its variants.
 //!
+//! A variant may list a grid, `tune = { beta = [0.9, 0.99, 0.999, 0.9999] }`: with `--tune`
+//! (or `[compare] tune = true`) every point trains for every seed and each seed keeps the point
+//! best on the validation split by the ranking metric ([`tune`](Tuned)); the test split is not
+//! read for the choice.
+//!
 //! Several processes share a sweep through the compare directory: `--shard K/N` (or a Slurm
 //! job array, or a Kubernetes Indexed Job, see [`shard`]) trains one shard of the runs, and
 //! `--merge` writes the comparison once all are finished (docs/cluster.md).

@@ -39,7 +39,7 @@ pub struct CompareSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank_by: Option<String>,
     /// Train every point of each variant's `tune` grid and keep, per seed, the point best on
-    /// the validation split ([`super::tune`]); `compare --tune` sets it. Default false.
+    /// the validation split (docs/compare.md); `compare --tune` sets it. Default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tune: bool,
 }
