@@ -28,8 +28,8 @@ pub struct Provenance {
     /// SHA-256 (hex) of the compared variants' resolved configs: each variant's name and its
     /// complete config as TOML (every default written out, `--set` applied, seed 0), in the
     /// config's order, with the placement keys (`train.backend`, `train.workers`,
-    /// `output.dir`) at their defaults: shards, merges on another backend and moved compare
-    /// directories of one sweep agree.
+    /// `output.dir`) at their defaults (and, tuned, each tuned variant's grid): shards, merges
+    /// on another backend and moved compare directories of one sweep agree.
     pub config_sha256: String,
     /// Every `train.seed` of the runs, ascending.
     pub seeds: Vec<u64>,
@@ -117,6 +117,10 @@ pub(super) fn config_sha256(plan: &ComparePlan, names: &[&str]) -> anyhow::Resul
         config.output.dir.clone_from(&defaults.output.dir);
         hasher.update(format!("[[variants]] name = {:?}\n", variant.name));
         hasher.update(config.to_toml()?);
+        // A tuned comparison's variant is its grid.
+        if let Some(grid) = variant.tune.as_ref().filter(|_| plan.compare.tune) {
+            hasher.update(format!("tune = {}\n", grid.describe()));
+        }
     }
     Ok(hasher
         .finalize()
