@@ -40,6 +40,11 @@
 //! sees the same data, split and initialisation seed, and the data of a seed is generated once
 //! and shared by all its variants.
 //!
+//! A variant may list a grid, `tune = { beta = [0.9, 0.99, 0.999, 0.9999] }`: with `--tune`
+//! (or `[compare] tune = true`) every point trains for every seed and each seed keeps the point
+//! best on the validation split by the ranking metric ([`tune`](Tuned)); the test split is not
+//! read for the choice.
+//!
 //! Several processes share a sweep through the compare directory: `--shard K/N` (or a Slurm
 //! job array, or a Kubernetes Indexed Job, see [`shard`]) trains one shard of the runs, and
 //! `--merge` writes the comparison once all are finished (docs/cluster.md).
@@ -52,6 +57,7 @@ pub mod shard;
 mod stats;
 mod store;
 mod sweep;
+mod tune;
 mod variants;
 
 use std::path::{Path, PathBuf};
@@ -68,9 +74,14 @@ pub use stats::{
     BOOTSTRAP_FROM, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE, IntervalMethod, Metric,
     Metrics, PairedDifference, RunResult, VariantSummary, shot_metrics, t_quantile, tail_labels,
 };
+pub use tune::{
+    Chosen, Grid, GridKey, TUNE_VALIDATION_FRACTION, TUNE_VALIDATION_PER_CLASS, Tuned,
+    tuned_defaults,
+};
 pub use variants::{DefaultVariant, default_multi_label_variants, default_variants};
 
 use crate::reporting::shots::ShotGroups;
+use crate::run::backend::Backend;
 use crate::run::devices::parse_device_list;
 use store::Run;
 use sweep::{Progress, Tally, train_all};
@@ -144,6 +155,11 @@ pub struct CompareOptions {
     /// of at most N on any backend) [default: the config's compare.pack, auto].
     #[arg(long, value_name = "auto|off|N")]
     pub pack: Option<Pack>,
+    /// Tune: train every point of each variant's `tune` grid per seed and keep the point best
+    /// on the validation split by the ranking metric (the config's split, else one held out
+    /// for every variant; docs/compare.md) [default: the config's compare.tune, false].
+    #[arg(long)]
+    pub tune: bool,
 }
 
 /// What `rebalance compare` returns: the summaries, best first by the ranking metric.
@@ -273,7 +289,11 @@ pub fn compare_in(
     env: &ShardEnv,
 ) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let plan = ComparePlan::load(path, &options.sets)?;
+    let mut sets = options.sets.clone();
+    if options.tune {
+        sets.push("compare.tune=true".to_string());
+    }
+    let plan = ComparePlan::load(path, &sets)?;
     let variants = plan.select(&options.only)?;
     check_plot_variants(&options.plot_variants, &variants)?;
     for note in &plan.notes {
@@ -326,7 +346,9 @@ pub fn compare_in(
              the first device's); a sweep runs on one backend"
         );
     }
-    let runs = store::runs(&dir, &variants, seeds, backend)?;
+    let tuning = tune::Tuning::of(&plan, &variants)?;
+    let expanded = tuning.expand(&variants)?;
+    let runs = store::runs(&dir, &expanded.iter().collect::<Vec<_>>(), seeds, backend)?;
     let all: Vec<&Run> = runs.iter().collect();
     if options.merge {
         // Nothing is trained: no device is needed, and runs of any backend are taken.
@@ -343,7 +365,7 @@ pub fn compare_in(
         return Ok(Outcome::Comparison(write_comparison(
             &plan,
             path,
-            &runs,
+            (&runs, &tuning, backend),
             dir,
             0,
             started,
@@ -459,7 +481,7 @@ pub fn compare_in(
     Ok(Outcome::Comparison(write_comparison(
         &plan,
         path,
-        &runs,
+        (&runs, &tuning, backend),
         dir,
         trained,
         started,
@@ -494,20 +516,30 @@ fn check_plot_variants(names: &[String], variants: &[&Variant]) -> anyhow::Resul
     Ok(())
 }
 
-/// Reads every run's report and writes the comparison into `dir`.
+/// Reads every run's report and writes the comparison into `dir`; with `tuning`, of each
+/// tuned variant the runs of the points chosen on the validation split (scored on
+/// `backend`'s device where not yet).
 fn write_comparison(
     plan: &ComparePlan,
     path: &Path,
-    runs: &[Run],
+    (runs, tuning, backend): (&[Run], &tune::Tuning, Backend),
     dir: PathBuf,
     trained: usize,
     started: Instant,
     plot_variants: &[String],
 ) -> anyhow::Result<Comparison> {
     let summary = crate::for_task!(plan.task(), T => {
-        stats::summarise(plan, runs, &store::reports::<T>(runs)?)
+        let (compared, tuned) = tuning.choose::<T>(plan, runs, backend)?;
+        let mut summary = stats::summarise(plan, &compared, &store::reports::<T>(&compared)?);
+        tune::Tuning::annotate(&mut summary, tuned, &compared);
+        summary
     });
-    let provenance = output::Provenance::of(plan, path, &summary)?;
+    let mut provenance = output::Provenance::of(plan, path, &summary)?;
+    if tuning.is_active() {
+        // Every grid point's training counts, not only the chosen ones'.
+        provenance.runs = runs.len();
+        provenance.wall_seconds = runs.iter().map(|r| r.dir.report_wall_seconds()).sum();
+    }
     let markdown = output::write(&dir, &summary, &provenance, plot_variants)?;
     Ok(Comparison {
         variants: summary.variants,

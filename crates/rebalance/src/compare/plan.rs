@@ -16,6 +16,7 @@ use rebalance_data::Task;
 
 use super::packing::Pack;
 use super::stats::{Metric, TaskView};
+use super::tune::{self, Grid};
 use crate::run::config::{self, ConfigError, RunConfig, ThresholdRule};
 
 /// The most seeds a sweep may run per variant: each is a full training run, and the plan
@@ -42,6 +43,10 @@ pub struct CompareSection {
     /// number N, groups of at most N runs on any backend; `--pack` overrides
     /// (docs/compare.md, "Packed sweeps").
     pub pack: Pack,
+    /// Train every point of each variant's `tune` grid and keep, per seed, the point best on
+    /// the validation split (docs/compare.md); `compare --tune` sets it. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tune: bool,
 }
 
 impl Default for CompareSection {
@@ -51,6 +56,7 @@ impl Default for CompareSection {
             baseline: None,
             rank_by: None,
             pack: Pack::Auto,
+            tune: false,
         }
     }
 }
@@ -62,6 +68,9 @@ pub struct Variant {
     pub name: String,
     /// The run configuration.
     pub config: RunConfig,
+    /// Its grid of settings (`tune = { ... }`), trained with `--tune`; each point's config
+    /// is checked when the plan is read.
+    pub tune: Option<Grid>,
 }
 
 /// A parsed compare config.
@@ -161,6 +170,10 @@ impl ComparePlan {
             });
         }
         let entries = table.remove("variants");
+        let mut notes = Vec::new();
+        if compare.tune {
+            notes.extend(tune::default_validation(&mut table, &shown)?);
+        }
         let base = RunConfig::from_table(table.clone(), &shown)?;
         // `--set` applies to every variant, and wins over what the variant sets.
         let sets: Vec<String> = sets
@@ -173,10 +186,9 @@ impl ComparePlan {
             None => Metric::default_rank(task),
             Some(name) => Metric::parse_rank(name, task).map_err(|e| parse_error(&shown, e))?,
         };
-        let mut notes = Vec::new();
         let variants = match entries {
             Some(entries) => listed_variants(&table, entries, &sets, &shown)?,
-            None => defaults(&base, &sets, &shown, &mut notes)?,
+            None => defaults(&base, &sets, &shown, compare.tune, &mut notes)?,
         };
         if let Some(v) = variants.iter().find(|v| v.config.data.task != task) {
             return Err(parse_error(
@@ -263,9 +275,13 @@ fn defaults(
     base: &RunConfig,
     sets: &[String],
     shown: &str,
+    tuned: bool,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Variant>, ConfigError> {
-    let defaults = (TaskView::of(base.data.task).defaults)(base, notes);
+    let mut defaults = (TaskView::of(base.data.task).defaults)(base, notes);
+    if tuned {
+        defaults = tune::tuned_defaults(defaults);
+    }
     defaults
         .into_iter()
         .map(|default| {
@@ -281,9 +297,13 @@ fn defaults(
                     .map_err(|e| parse_error(&source, e.to_string()))?;
                 variant_config(table, sets, &source)?
             };
+            if let Some(grid) = &default.tune {
+                tune::check(grid, &config, &source)?;
+            }
             Ok(Variant {
                 name: default.name,
                 config,
+                tune: default.tune,
             })
         })
         .collect()
@@ -337,9 +357,21 @@ fn listed_variants(
                 format!("variants[{i}].name = \"{name}\": used twice; names must differ"),
             ));
         }
+        let grid = keys
+            .remove("tune")
+            .map(|value| Grid::parse(&value, &name))
+            .transpose()
+            .map_err(|e| parse_error(shown, e))?;
         let source = format!("{shown}, variant \"{name}\"");
         let config = variant_config(merge(table, &keys), sets, &source)?;
-        out.push(Variant { name, config });
+        if let Some(grid) = &grid {
+            tune::check(grid, &config, &source)?;
+        }
+        out.push(Variant {
+            name,
+            config,
+            tune: grid,
+        });
     }
     Ok(out)
 }

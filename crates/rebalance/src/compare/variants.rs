@@ -9,6 +9,7 @@ use rebalance_weights::Scheme;
 
 use rebalance_loss::PosWeight;
 
+use super::tune::Grid;
 use crate::run::config::{RunConfig, Stage2, ThresholdRule};
 
 /// A variant of the default set: a name and what it changes in the base config.
@@ -26,6 +27,8 @@ pub struct DefaultVariant {
     pub thresholds: Option<ThresholdRule>,
     /// `train.stage2`, where set (cRT).
     pub stage2: Option<Stage2>,
+    /// Its grid of settings for `--tune` ([`super::tuned_defaults`]), where it has one.
+    pub tune: Option<Grid>,
 }
 
 impl DefaultVariant {
@@ -37,6 +40,7 @@ impl DefaultVariant {
             resampling: None,
             thresholds: None,
             stage2: None,
+            tune: None,
         }
     }
 

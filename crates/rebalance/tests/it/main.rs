@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod compare;
 mod compare_multilabel;
+mod compare_tune;
 mod crt;
 mod devices;
 mod experiment_log;

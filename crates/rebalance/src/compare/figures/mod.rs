@@ -9,12 +9,15 @@
 //! - `per_class_recall_lines` (`per_label_recall_lines`): the same recall as lines, for the
 //!   few variants chosen with `--plot-variants`;
 //! - `shot_groups` (single-label only): many/medium/few-shot accuracy per variant as grouped
-//!   bars with their 95% confidence intervals.
+//!   bars with their 95% confidence intervals;
+//! - `tuning` (tuned comparisons only): each tuned variant's validation scores against its
+//!   grid's keys, a panel per variant.
 
 mod dot_plot;
 mod heatmap;
 mod recall_lines;
 mod shot_bars;
+mod tuning;
 
 use std::path::Path;
 
@@ -28,6 +31,7 @@ use dot_plot::DotPlot;
 use heatmap::Heatmap;
 use recall_lines::RecallLines;
 use shot_bars::ShotBars;
+pub(super) use tuning::{TuningPanels, write as write_tuning};
 
 /// The most variants `--plot-variants` may draw as lines: the palette's colours.
 pub const MAX_LINE_VARIANTS: usize = 6;

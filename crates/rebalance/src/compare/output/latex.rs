@@ -44,6 +44,7 @@ pub(super) fn tex_escape(text: &str) -> String {
             '—' => out += "---",
             '→' => out += "$\\to$",
             '×' => out += "$\\times$",
+            '∈' => out += "$\\in$",
             '≤' => out += "$\\le$",
             '≥' => out += "$\\ge$",
             '±' => out += "$\\pm$",

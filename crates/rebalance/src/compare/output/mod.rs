@@ -5,6 +5,7 @@
 mod latex;
 mod markdown;
 mod provenance;
+mod tuned;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -95,14 +96,18 @@ pub(super) fn write(
         &dir.join("comparison.json"),
         &serde_json::to_string_pretty(&file)?,
     )?;
-    let markdown = markdown(summary, provenance);
+    let markdown = markdown(summary, provenance) + &tuned::markdown(summary);
     write_atomic(&dir.join("comparison.md"), &markdown)?;
-    write_atomic(&dir.join("comparison.tex"), &latex(summary))?;
+    write_atomic(
+        &dir.join("comparison.tex"),
+        &(latex(summary) + &tuned::latex(summary)),
+    )?;
     write_atomic(
         &dir.join("comparison.csv"),
         &csv(summary.task, &summary.results),
     )?;
     write_plots(dir, summary, plot_variants)?;
+    tuned::figure(dir, summary)?;
     Ok(markdown)
 }
 

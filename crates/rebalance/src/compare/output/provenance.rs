@@ -28,17 +28,18 @@ pub struct Provenance {
     /// SHA-256 (hex) of the compared variants' resolved configs: each variant's name and its
     /// complete config as TOML (every default written out, `--set` applied, seed 0), in the
     /// config's order, with the placement keys (`train.backend`, `train.workers`,
-    /// `output.dir`) at their defaults: shards, merges on another backend and moved compare
-    /// directories of one sweep agree.
+    /// `output.dir`) at their defaults (and, tuned, each tuned variant's grid): shards, merges
+    /// on another backend and moved compare directories of one sweep agree.
     pub config_sha256: String,
     /// Every `train.seed` of the runs, ascending.
     pub seeds: Vec<u64>,
     /// `train.epochs` of the base config.
     pub epochs: usize,
-    /// The number of runs summarised.
+    /// The number of runs summarised; in a tuned comparison, the runs of every grid point.
     pub runs: usize,
     /// The training wall time of the sweep: the sum of its runs' (each is in
-    /// `comparison.csv`), whether they trained in this call or before, one by one or in shards.
+    /// `comparison.csv`; in a tuned comparison, every grid point's run too), whether they
+    /// trained in this call or before, one by one or in shards.
     pub wall_seconds: f64,
 }
 
@@ -116,6 +117,10 @@ pub(super) fn config_sha256(plan: &ComparePlan, names: &[&str]) -> anyhow::Resul
         config.output.dir.clone_from(&defaults.output.dir);
         hasher.update(format!("[[variants]] name = {:?}\n", variant.name));
         hasher.update(config.to_toml()?);
+        // A tuned comparison's variant is its grid.
+        if let Some(grid) = variant.tune.as_ref().filter(|_| plan.compare.tune) {
+            hasher.update(format!("tune = {}\n", grid.describe()));
+        }
     }
     Ok(hasher
         .finalize()

@@ -78,6 +78,7 @@ fn summary() -> Summary {
                 mean,
                 std,
                 paired_difference,
+                tune: None,
             }
         })
         .collect();

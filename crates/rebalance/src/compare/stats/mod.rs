@@ -70,6 +70,10 @@ pub struct VariantSummary {
     /// both have, with its 95% confidence interval; absent for the baseline itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired_difference: Option<BTreeMap<String, PairedDifference>>,
+    /// What a tuned comparison chose for the variant on the validation split; absent for a
+    /// variant not tuned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tune: Option<super::tune::Tuned>,
 }
 
 /// What a sweep's outputs show.
@@ -152,6 +156,7 @@ pub(super) fn summarise<R: Compared>(plan: &ComparePlan, runs: &[Run], reports: 
                 std,
                 gain_over_baseline: 0.0,
                 paired_difference: None,
+                tune: None,
             }
         })
         .collect();

@@ -164,6 +164,29 @@ impl RunDir {
         }
     }
 
+    /// Writes `report-validation.json`: the report of the model on the validation split (a
+    /// tuned comparison's score of the run, `crate::compare`).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_validation_report<R: serde::Serialize>(&self, report: &R) -> anyhow::Result<()> {
+        write_atomic(
+            &self.path.join(VALIDATION_JSON),
+            &serde_json::to_string_pretty(report)?,
+        )
+    }
+
+    /// Reads `report-validation.json`.
+    ///
+    /// # Errors
+    /// None written, or unreadable.
+    pub fn read_validation_report<R: serde::de::DeserializeOwned>(&self) -> anyhow::Result<R> {
+        let path = self.path.join(VALIDATION_JSON);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
+    }
+
     /// Writes a multi-label test split's targets and probabilities as `predictions.csv`.
     ///
     /// # Errors

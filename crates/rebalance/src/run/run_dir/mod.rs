@@ -68,6 +68,7 @@ const MODEL_PARTIAL: &str = "model.partial.bpk";
 const REPORT_JSON: &str = "report.json";
 const REPORT_MD: &str = "report.md";
 const CONFUSION_CSV: &str = "confusion.csv";
+const VALIDATION_JSON: &str = "report-validation.json";
 const PREDICTIONS_CSV: &str = "predictions.csv";
 const THRESHOLDS: &str = "thresholds.json";
 /// cRT's second stage: burn-train's logs and checkpoints of the stage.

@@ -187,7 +187,7 @@ impl TaskKind for MultiLabel {
             }
         };
         trained.run.write_thresholds(&thresholds)?;
-        let (mut report, predictions) = evaluate(trained, model, thresholds)?;
+        let (mut report, predictions) = evaluate(trained, model, &trained.data.test, thresholds)?;
         report.device = trained
             .devices
             .and_then(|devices| crate::run::backend::device_names(trained.backend, devices));
@@ -243,7 +243,7 @@ impl TaskKind for MultiLabel {
     ) -> anyhow::Result<MultiLabelReport> {
         let run = trained.run;
         let thresholds = run.read_thresholds(trained.data.num_classes)?;
-        let (mut report, predictions) = evaluate(trained, &model, thresholds)?;
+        let (mut report, predictions) = evaluate(trained, &model, &trained.data.test, thresholds)?;
         // The training's record: the hardware that trained the model, kept from its report.
         report.device = run
             .read_report::<MultiLabelReport>()
@@ -258,19 +258,40 @@ impl TaskKind for MultiLabel {
     }
 }
 
-/// The test split's predictions at `thresholds` and the report of them.
+/// The report of the trained `model` on the validation split at the thresholds the run
+/// recorded, as [`TaskKind::finish`] evaluates the test split (a tuned comparison's score,
+/// `crate::compare`).
+///
+/// # Errors
+/// The data has no validation split, no thresholds are recorded, or the evaluation fails.
+pub fn validation_report(
+    trained: &Trained<'_, MultiLabel>,
+    model: &MultiLabelClassifier,
+) -> anyhow::Result<MultiLabelReport> {
+    let validation = trained
+        .data
+        .validation
+        .as_ref()
+        .context("the run's data has no validation split to evaluate on")?;
+    let thresholds = trained.run.read_thresholds(trained.data.num_classes)?;
+    Ok(evaluate(trained, model, validation, thresholds)?.0)
+}
+
+/// The predictions of `samples` (the test split, or the validation split) at `thresholds` and
+/// the report of them.
 ///
 /// # Errors
 /// The label weights cannot be computed, or the predictions or thresholds are malformed.
 fn evaluate(
     trained: &Trained<'_, MultiLabel>,
     model: &MultiLabelClassifier,
+    samples: &MultiLabelSamples,
     thresholds: Vec<f32>,
 ) -> anyhow::Result<(MultiLabelReport, MultiLabelPredictions)> {
     let (config, data, counts) = (trained.config, trained.data, trained.counts);
     let predictions = predict(
         model,
-        &data.test,
+        samples,
         trained.batcher,
         trained.device,
         config.train.batch_size,

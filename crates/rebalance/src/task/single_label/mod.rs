@@ -225,28 +225,7 @@ impl TaskKind for SingleLabel {
     /// The test split's evaluation (post-hoc adjusted by `eval.posthoc_tau`), the report and
     /// `predictions.csv`.
     fn finish(trained: &Trained<'_, Self>, model: &Classifier) -> anyhow::Result<Report> {
-        let config = trained.config;
-        let posthoc_tau = config.eval.posthoc_tau;
-        let adjustment = posthoc_tau.map_or_else(LogitAdjustment::default, |tau| {
-            LogitAdjustment::posthoc(trained.counts.as_slice(), tau)
-        });
-        let evaluation = evaluate(
-            model,
-            &trained.data.test,
-            trained.batcher,
-            trained.device,
-            config.train.batch_size,
-            &adjustment,
-        )?;
-        let mut report = run_report(
-            config,
-            trained.backend,
-            trained.data,
-            trained.counts,
-            &evaluation,
-            trained.wall_seconds,
-            posthoc_tau,
-        )?;
+        let (evaluation, mut report) = evaluate_split(trained, model, &trained.data.test)?;
         report.stage1 = trained.stage1.clone();
         report.device = trained
             .devices
@@ -314,6 +293,57 @@ impl TaskKind for SingleLabel {
     ) -> anyhow::Result<Report> {
         reevaluate(trained, model, options)
     }
+}
+
+/// The evaluation of `model` on `samples` (post-hoc adjusted by `eval.posthoc_tau`) and the
+/// run's report of it.
+///
+/// # Errors
+/// A failed evaluation, or class weights that cannot be computed.
+fn evaluate_split(
+    trained: &Trained<'_, SingleLabel>,
+    model: &Classifier,
+    samples: &rebalance_data::Samples,
+) -> anyhow::Result<(inference::Evaluation, Report)> {
+    let config = trained.config;
+    let posthoc_tau = config.eval.posthoc_tau;
+    let adjustment = posthoc_tau.map_or_else(LogitAdjustment::default, |tau| {
+        LogitAdjustment::posthoc(trained.counts.as_slice(), tau)
+    });
+    let evaluation = evaluate(
+        model,
+        samples,
+        trained.batcher,
+        trained.device,
+        config.train.batch_size,
+        &adjustment,
+    )?;
+    let report = run_report(
+        config,
+        trained.backend,
+        trained.data,
+        trained.counts,
+        &evaluation,
+        trained.wall_seconds,
+        posthoc_tau,
+    )?;
+    Ok((evaluation, report))
+}
+
+/// The report of the trained `model` on the validation split instead of the test split, as
+/// [`TaskKind::finish`] evaluates the test split (a tuned comparison's score, `crate::compare`).
+///
+/// # Errors
+/// The data has no validation split, or the evaluation fails.
+pub fn validation_report(
+    trained: &Trained<'_, SingleLabel>,
+    model: &Classifier,
+) -> anyhow::Result<Report> {
+    let validation =
+        trained.data.validation.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("the run's data has no validation split to evaluate on")
+        })?;
+    Ok(evaluate_split(trained, model, validation)?.1)
 }
 
 /// The training loader of `samples`; with an augmenting `batcher`, each sample numbered with
