@@ -11,6 +11,7 @@ pub mod launch;
 pub mod model;
 pub mod nan_guard;
 pub mod overrides;
+pub mod pack;
 pub(crate) mod panic_capture;
 pub mod prefetch;
 pub mod renderer;
