@@ -246,6 +246,10 @@ pub struct PackedCnn {
 impl PackedCnn {
     /// The runs' CNNs as one, run `r` at index `r` of every input and output.
     ///
+    /// Build each model as its run alone does (`Trainer::phase`: seed the device, build,
+    /// `materialize`, under `seeded_init`): `stack` copies the parameters and draws nothing, but a
+    /// parameter still lazy would be drawn here, from the generator as it is now.
+    ///
     /// # Panics
     /// No model, or models of different shapes or dropout.
     pub fn stack(models: &[&Cnn]) -> Self {
