@@ -208,6 +208,20 @@ mod tests {
         eprintln!("packed ResNet-32: gradients' relative error {error}");
     }
 
+    /// The same checks on wgpu (Mesa's lavapipe without a GPU), three-channel images.
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn packed_resnet_equals_each_run_alone_on_wgpu() {
+        let test = "packed_resnet_equals_each_run_alone_on_wgpu";
+        let Some(device) = rebalance_testing::wgpu_device(test) else {
+            return;
+        };
+        let kind = ModelKind::Resnet32;
+        let errors = testing::check_forward::<ResNet32>(kind, &SHAPE, 2, &device);
+        let error = testing::check_gradients::<ResNet32>(kind, &SHAPE, 2, &device);
+        eprintln!("packed ResNet-32 on wgpu: relative errors {errors:?}, gradients {error}");
+    }
+
     /// Not a check: the time of a training step's forward and backward of ResNet-32, four runs
     /// packed against the four one after another, batch 32, on flex. Run it in release:
     /// `cargo test --release -p rebalance --lib -- --ignored packed_resnet_step_time --nocapture`.
