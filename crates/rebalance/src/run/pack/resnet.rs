@@ -89,11 +89,9 @@ pub struct PackedResNet32 {
 }
 
 impl PackedResNet32 {
-    /// The runs' networks as one, run `r` at index `r` of every input and output.
-    ///
-    /// Build each model as its run alone does (`Trainer::phase`: seed the device, build,
-    /// `materialize`, under `seeded_init`): `stack` copies the parameters and draws nothing, but a
-    /// parameter still lazy would be drawn here, from the generator as it is now.
+    /// The runs' networks as one, run `r` at index `r` of every input and output. Build each
+    /// model as its run alone does, as [`PackedCnn::stack`](crate::run::pack::conv::PackedCnn::stack)
+    /// says.
     ///
     /// # Panics
     /// No model, or models for images of different shapes.
