@@ -9,7 +9,7 @@
 # `gpu-tuning` (Burn issue #5257 reports wrong results with fusion and autotune together on
 # Vulkan, so both are checked, and they differ in speed). With STEPS not running `agree`, BIN
 # runs the later steps. The machine needs a Vulkan loader (libvulkan1; the device tool's
-# README says how to carry one). Steps (STEPS, default "agree compare throughput"):
+# README says how to carry one). Steps (STEPS, default "agree compare packed throughput"):
 #
 #   agree       the quickstart on flex (train.seed 1..5) and on wgpu with each binary (seeds 1..3):
 #               wgpu's mean balanced accuracy must lie within what the initial weights explain
@@ -23,6 +23,11 @@
 #               and ResNet-32 on CIFAR-10-shaped random images (long-tailed 2 000 -> 200 per
 #               class, 3 epochs, batch 128, Adam; the machine cannot download CIFAR-10, and
 #               throughput does not depend on the pixels).
+#   packed      packed sweeps (issue 28) against one run at a time: the default sweep and a
+#               ResNet-32 sweep (4 weightings x 3 seeds on CIFAR-shaped random images), each with
+#               `--pack $PACK` (default auto) and `--pack off`, and PyTorch on TORCH_DEVICE
+#               training the ResNet sweep's runs one after another; wall times, ratios and
+#               whether the rankings agree go into summary.txt (RESULTS/packed/).
 #   losses      (only when asked for in STEPS) every loss's forward + backward on wgpu against
 #               burn-nn's weighted cross-entropy, the sigmoid losses through the fused CubeCL
 #               kernel: LOSS_BENCH, the bench binary of
@@ -50,7 +55,7 @@ mkdir -p "$results"
 results="$(realpath "$results")"
 python="${PYTHON:-python3}"
 torch_device="${TORCH_DEVICE:-cuda}"
-steps="${STEPS:-agree compare throughput}"
+steps="${STEPS:-agree compare packed throughput}"
 jobs="${JOBS:-4}"
 # `limit SECONDS command...`: the command, stopped after SECONDS (none if empty).
 limit() {
@@ -156,16 +161,11 @@ open(os.path.join(d, "chosen"), "w").write(chosen or "")
 PY
 }
 
-# --- throughput ----------------------------------------------------------------------------------
-throughput() {
-    local backend="$1" bin="$2"
-    shift 2
-    local work="$results/throughput" images
-    mkdir -p "$work"
-    # CIFAR-10's binary format: per image one label byte, then 3 072 pixel bytes. 154 MB of
-    # random bytes that the seed remakes: kept out of RESULTS.
-    images="$(mktemp -d)"
-    "$python" - "$images/cifar" <<'PY' || return 1
+# `random_cifar DIR`: CIFAR-10's binary format (per image one label byte, then 3 072 pixel bytes),
+# 154 MB of random bytes that the seed remakes (the machine cannot download CIFAR-10, and speed
+# does not depend on the pixels); kept out of RESULTS.
+random_cifar() {
+    "$python" - "$1" <<'PY'
 import os, random, sys
 folder = sys.argv[1]
 os.makedirs(folder, exist_ok=True)
@@ -175,6 +175,130 @@ for name, images in [(f"data_batch_{i}.bin", 10000) for i in range(1, 6)] + [("t
         for i in range(images):
             f.write(bytes([i % 10]) + rng.randbytes(3072))
 PY
+}
+
+# `timed NAME command...`: runs the command, its output to RESULTS/NAME.log, and prints
+# "NAME SECONDS" (wall time, to the millisecond) to RESULTS/packed/times.
+timed() {
+    local name="$1" start end rc
+    shift
+    start=$(date +%s.%N)
+    "$@" >"$results/packed/$name.log" 2>&1
+    rc=$?
+    end=$(date +%s.%N)
+    echo "$name $(echo "$end - $start" | bc)" >>"$results/packed/times"
+    [ "$rc" -eq 0 ] || { echo "$name failed:"; tail -5 "$results/packed/$name.log"; }
+    return "$rc"
+}
+
+# --- packed --------------------------------------------------------------------------------------
+# Packed sweeps (issue 28) against one run at a time, the same binary and backend:
+#   - the default sweep (configs/compare.toml, 60 runs), `--pack $PACK` (default auto) and
+#     `--pack off`, both with --jobs 1;
+#   - a ResNet-32 sweep on CIFAR-shaped random images (4 weighting variants x 3 seeds, 3 epochs,
+#     batch 128), packed and off;
+#   - PyTorch on TORCH_DEVICE training the ResNet sweep's runs one after another
+#     (bench/torch_reference.py --repeats 1 on each finished run, on the data of seed 1's
+#     export: the same sizes and work), if it imports torch.
+# Prints each wall time and the ratios, and whether packed and off rank the variants alike.
+packed() {
+    local dir="$results/packed" images
+    mkdir -p "$dir"
+    : >"$dir/times"
+    local pack="${PACK:-auto}" status=0
+    timed default-off "$bin" compare --config configs/compare.toml --backend "$backend" --jobs 1 \
+        --pack off --out "$dir/default-off" "$@" </dev/null || status=1
+    timed default-packed "$bin" compare --config configs/compare.toml --backend "$backend" --jobs 1 \
+        --pack "$pack" --out "$dir/default-packed" "$@" </dev/null || status=1
+    images="$(mktemp -d)"
+    random_cifar "$images/cifar" || return 1
+    cat >"$dir/resnet.toml" <<TOML
+[compare]
+seeds = 3
+baseline = "ce"
+
+[data]
+source = "cifar10"
+dir = "$images/cifar"
+num_classes = 10
+profile = { kind = "exponential", factor = 10 }
+max_per_class = 2000
+
+[model]
+kind = "resnet32"
+
+[loss]
+kind = "cross-entropy"
+
+[train]
+epochs = 3
+batch_size = 128
+learning_rate = 0.001
+
+[[variants]]
+name = "ce"
+
+[[variants]]
+name = "ins"
+loss = { kind = "cross-entropy", scheme = "ins" }
+
+[[variants]]
+name = "isns"
+loss = { kind = "cross-entropy", scheme = "isns" }
+
+[[variants]]
+name = "ens"
+loss = { kind = "cross-entropy", scheme = "ens", beta = 0.999 }
+TOML
+    timed resnet-off "$bin" compare --config "$dir/resnet.toml" --backend "$backend" --jobs 1 \
+        --pack off --out "$dir/resnet-off" "$@" </dev/null || status=1
+    timed resnet-packed "$bin" compare --config "$dir/resnet.toml" --backend "$backend" --jobs 1 \
+        --pack "$pack" --out "$dir/resnet-packed" "$@" </dev/null || status=1
+    if "$python" -c "import torch, numpy" 2>/dev/null; then
+        "$bin" data --config "$dir/resnet.toml" "$@" --export "$dir/resnet-data" >/dev/null 2>&1 &&
+            timed resnet-pytorch bash -c '
+                for run in "$1"/*/seed-*/; do
+                    "$2" bench/torch_reference.py --run "$run" --data "$3" --device "$4" --repeats 1 || exit 1
+                done' _ "$dir/resnet-off" "$python" "$dir/resnet-data" "$torch_device" || status=1
+    else
+        echo "resnet-pytorch: $python cannot import torch; skipped" | tee -a "$dir/times"
+    fi
+    rm -rf "$images"
+    "$python" - "$dir" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+times = {}
+for line in open(os.path.join(d, "times")):
+    parts = line.split()
+    if len(parts) == 2:
+        times[parts[0]] = float(parts[1])
+for sweep in ("default", "resnet"):
+    off, packed = times.get(f"{sweep}-off"), times.get(f"{sweep}-packed")
+    if off and packed:
+        print(f"{sweep} sweep: off {off:.1f} s, packed {packed:.1f} s: packed/off = {packed / off:.2f}x")
+    ranks = []
+    for mode in ("off", "packed"):
+        path = os.path.join(d, f"{sweep}-{mode}", "comparison.json")
+        if os.path.exists(path):
+            ranks.append([v["name"] for v in json.load(open(path))["variants"]])
+    if len(ranks) == 2:
+        print(f"{sweep} sweep: the same ranking packed and off: {'yes' if ranks[0] == ranks[1] else 'NO'}")
+torch = times.get("resnet-pytorch")
+if torch and times.get("resnet-packed"):
+    print(f"resnet sweep: PyTorch one run after another {torch:.1f} s; "
+          f"packed rebalance / PyTorch = {times['resnet-packed'] / torch:.2f}x")
+PY
+    return $status
+}
+
+# --- throughput ----------------------------------------------------------------------------------
+throughput() {
+    local backend="$1" bin="$2"
+    shift 2
+    local work="$results/throughput" images
+    mkdir -p "$work"
+    images="$(mktemp -d)"
+    random_cifar "$images/cifar" || return 1
     cat >"$work/resnet.toml" <<TOML
 [data]
 source = "cifar10"
@@ -249,6 +373,10 @@ for name in $steps; do
         [ -f "$results/compare/comparison.md" ] && cat "$results/compare/comparison.md" >>"$summary"
         ;;
     throughput) step throughput throughput "$backend" "$bin" "$@" ;;
+    packed)
+        step packed packed "$@"
+        grep -E "sweep:|skipped" "$results/packed.log" >>"$summary"
+        ;;
     losses)
         if [ -z "${LOSS_BENCH:-}" ]; then
             say "losses: set LOSS_BENCH to the bench binary of cargo bench -p rebalance-loss --features wgpu --no-run"
@@ -259,7 +387,7 @@ for name in $steps; do
         fi
         ;;
     *)
-        say "unknown step $name (agree, compare, throughput, losses)"
+        say "unknown step $name (agree, compare, throughput, packed, losses)"
         failed=1
         ;;
     esac

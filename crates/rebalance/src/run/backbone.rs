@@ -77,15 +77,15 @@ fn conv3x3(input: usize, output: usize, stride: usize, device: &Device) -> Conv2
 /// Two 3×3 convolution blocks with max pooling, then a dense layer: for 28×28 images.
 #[derive(Module, Debug)]
 pub struct Cnn {
-    conv1: Conv2d,
-    bn1: BatchNorm,
-    conv2: Conv2d,
-    bn2: BatchNorm,
-    pool: MaxPool2d,
-    dense: Linear,
-    activation: Relu,
-    dropout: Dropout,
-    shape: [usize; 3],
+    pub(crate) conv1: Conv2d,
+    pub(crate) bn1: BatchNorm,
+    pub(crate) conv2: Conv2d,
+    pub(crate) bn2: BatchNorm,
+    pub(crate) pool: MaxPool2d,
+    pub(crate) dense: Linear,
+    pub(crate) activation: Relu,
+    pub(crate) dropout: Dropout,
+    pub(crate) shape: [usize; 3],
 }
 
 impl Cnn {
@@ -127,12 +127,12 @@ impl Cnn {
 /// and an identity shortcut, or a 1×1 projection where the shape changes.
 #[derive(Module, Debug)]
 pub struct BasicBlock {
-    conv1: Conv2d,
-    bn1: BatchNorm,
-    conv2: Conv2d,
-    bn2: BatchNorm,
-    shortcut: Option<(Conv2d, BatchNorm)>,
-    activation: Relu,
+    pub(crate) conv1: Conv2d,
+    pub(crate) bn1: BatchNorm,
+    pub(crate) conv2: Conv2d,
+    pub(crate) bn2: BatchNorm,
+    pub(crate) shortcut: Option<(Conv2d, BatchNorm)>,
+    pub(crate) activation: Relu,
 }
 
 impl BasicBlock {
@@ -156,7 +156,7 @@ impl BasicBlock {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    pub(crate) fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.shortcut {
             Some((conv, bn)) => bn.forward(conv.forward(x.clone())),
             None => x.clone(),
@@ -174,12 +174,12 @@ impl BasicBlock {
 /// backbone of Cui et al. and Cao et al. on long-tailed CIFAR.
 #[derive(Module, Debug)]
 pub struct ResNet32 {
-    stem: Conv2d,
-    bn: BatchNorm,
-    blocks: Vec<BasicBlock>,
-    pool: AdaptiveAvgPool2d,
-    activation: Relu,
-    shape: [usize; 3],
+    pub(crate) stem: Conv2d,
+    pub(crate) bn: BatchNorm,
+    pub(crate) blocks: Vec<BasicBlock>,
+    pub(crate) pool: AdaptiveAvgPool2d,
+    pub(crate) activation: Relu,
+    pub(crate) shape: [usize; 3],
 }
 
 impl ResNet32 {

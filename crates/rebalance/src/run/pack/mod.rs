@@ -10,13 +10,21 @@
 //! is its own. After training the pack is split back into R classifiers, and each run's
 //! directory is finished by the code that finishes a run trained alone (`Begun::conclude`).
 //!
+//! The convolutional backbones pack too ([`conv`]: the CNN, [`resnet`]: ResNet-32, as grouped
+//! convolutions with each run's batch-norm channels side by side); training them packed is
+//! not wired into [`step_key`] yet, so their runs train alone.
+//!
 //! What runs must share to train as one model is [`step_key`]; a run without one trains
 //! alone. The group's checkpoints live in its own folder (`training`), from which an
 //! interrupted group resumes.
 
+pub mod conv;
 mod loader;
 mod loss;
 pub mod model;
+pub mod resnet;
+#[cfg(test)]
+mod testing;
 mod training;
 
 use rebalance_data::SampleBatch;
