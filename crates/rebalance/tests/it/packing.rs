@@ -106,6 +106,38 @@ fn assert_same_run(packed: &Value, alone: &Value, run: &Path) {
     assert_eq!(packed["class_weights"], alone["class_weights"]);
 }
 
+/// Each epoch of the run's history (`history.json`) as its twin's: the training loss (the mean
+/// of the epoch's batch losses, each batch once, as burn-train records it) within 1e-4 of it,
+/// relative, and the validation balanced accuracy within 0.005, for the reasons of
+/// [`assert_same_run`].
+#[track_caller]
+fn assert_same_history(run: &Path, twin: &Path) {
+    let epochs = |dir: &Path| read_json(dir, "history.json")["epochs"].clone();
+    let (packed, alone) = (epochs(run), epochs(twin));
+    let (packed, alone) = (packed.as_array().unwrap(), alone.as_array().unwrap());
+    assert_eq!(packed.len(), alone.len(), "{}", run.display());
+    for (p, a) in packed.iter().zip(alone) {
+        let (lp, la) = (
+            p["train_loss"].as_f64().unwrap(),
+            a["train_loss"].as_f64().unwrap(),
+        );
+        assert!(
+            (lp - la).abs() <= 1e-4 * la.abs().max(1.0),
+            "{}: epoch {}: training loss {lp} packed, {la} alone",
+            run.display(),
+            p["epoch"]
+        );
+        let key = "valid_balanced_accuracy";
+        let (vp, va) = (p[key].as_f64().unwrap(), a[key].as_f64().unwrap());
+        assert!(
+            (vp - va).abs() <= 0.005,
+            "{}: epoch {}: {key} {vp} packed, {va} alone",
+            run.display(),
+            p["epoch"]
+        );
+    }
+}
+
 /// The variants of `comparison.json`, best first.
 fn ranking(out: &Path) -> Vec<String> {
     read_json(out, "comparison.json")["variants"]
@@ -147,6 +179,7 @@ fn a_packed_sweep_gives_each_run_its_results_alone() {
         // Each run's own curves, epoch by epoch.
         let history = read_json(run, "history.json");
         assert_eq!(history["epochs"].as_array().unwrap().len(), 2, "{history}");
+        assert_same_history(run, &twin);
         assert!(run.join("predictions.csv").is_file() && run.join("finished").is_file());
     }
     assert_eq!(ranking(&packed), ranking(&alone));
