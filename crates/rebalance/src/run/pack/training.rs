@@ -196,7 +196,13 @@ impl<T: PackTask> Pack<'_, '_, T> {
         let templates = (0..self.runs.len())
             .map(|r| self.single(r, phase(r, train.epochs).0))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(model.unstack(templates))
+        // Each in inference mode on the plain device, as burn-train hands back a run trained
+        // alone (`LearningResult::model`): its batch norms evaluate with running statistics.
+        Ok(model
+            .unstack(templates)
+            .into_iter()
+            .map(|m| m.valid())
+            .collect())
     }
 
     /// Run `r`'s training loader of its phase from epoch `first`, as from epoch `start + 1`
