@@ -13,7 +13,9 @@ use crate::run::run_dir::RunDir;
 use crate::task::TaskKind;
 
 /// The largest group `auto` makes: the MLP's packs are small (R × its parameters, activations
-/// `[R, batch, width]`), far under a GPU's memory at this size.
+/// `[R, batch, width]`), far under a GPU's memory at this size. The convolutional packs hold R
+/// runs' activations too (ResNet-32's are the largest); their memory at this size is not
+/// measured yet.
 pub const AUTO_GROUP: usize = 32;
 
 /// How a sweep packs its runs.

@@ -9,7 +9,7 @@ use rebalance_testing::{cifar_batch, idx};
 use serde_json::Value;
 
 /// `per_class` 28×28 images of each of 10 classes: class `c` lights row block `c`.
-fn write_mnist(dir: &Path, prefix: &str, per_class: usize) {
+pub(crate) fn write_mnist(dir: &Path, prefix: &str, per_class: usize) {
     let (mut images, mut labels) = (Vec::new(), Vec::new());
     for i in 0..per_class * 10 {
         let class = i % 10;

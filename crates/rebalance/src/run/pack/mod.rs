@@ -10,9 +10,13 @@
 //! is its own. After training the pack is split back into R classifiers, and each run's
 //! directory is finished by the code that finishes a run trained alone (`Begun::conclude`).
 //!
-//! The convolutional backbones pack too ([`conv`]: the CNN, [`resnet`]: ResNet-32, as grouped
-//! convolutions with each run's batch-norm channels side by side); training them packed is
-//! not wired into [`step_key`] yet, so their runs train alone.
+//! Every backbone packs: the MLP as batched matrix products ([`model`]), the CNN ([`conv`]) and
+//! ResNet-32 ([`resnet`]) as grouped convolutions with each run's batch-norm channels side by
+//! side. A training step normalises each run's channels with its own batch's statistics and
+//! updates its running statistics; validation runs the pack on the plain device (`valid()`),
+//! with the running statistics, as burn-train validates a run alone; after training each run's
+//! running statistics go to its own model, whose evaluation uses them. A run's augmentation
+//! (`train.augment`) is drawn by its own loader, per its seed, epoch and sample.
 //!
 //! What runs must share to train as one model is [`step_key`]; a run without one trains
 //! alone. The group's checkpoints live in its own folder (`training`), from which an
@@ -29,7 +33,7 @@ mod training;
 
 use rebalance_data::SampleBatch;
 
-use crate::run::config::{ModelKind, RunConfig};
+use crate::run::config::RunConfig;
 use crate::run::history::ValidScore;
 use crate::run::model::Classifier;
 use crate::run::renderer::RunProgress;
@@ -89,17 +93,9 @@ pub struct Group<'a, T: TaskKind> {
 /// still have one number of batches, which the group checks once their data is loaded.
 ///
 /// # Errors
-/// Why `config`'s run trains alone: a backbone with no packed form yet (CNN, ResNet-32), cRT's
-/// second stage (trained alone for now), or data-parallel `train.devices`.
+/// Why `config`'s run trains alone: cRT's second stage (trained alone for now), or data-parallel
+/// `train.devices`. Every model packs (MLP, CNN, ResNet-32).
 pub fn step_key(config: &RunConfig) -> Result<String, String> {
-    let unpacked = match config.model.kind {
-        ModelKind::Mlp => None,
-        ModelKind::Cnn => Some("cnn"),
-        ModelKind::Resnet32 => Some("resnet32"),
-    };
-    if let Some(kind) = unpacked {
-        return Err(format!("model.kind = {kind} has no packed form yet"));
-    }
     if config.train.stage2.is_some() {
         return Err("cRT's second stage (train.stage2) trains alone for now".to_string());
     }

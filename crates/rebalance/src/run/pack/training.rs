@@ -161,21 +161,23 @@ impl<T: PackTask> Pack<'_, '_, T> {
                     );
                 }
             }
+            // Each run's epoch loss is the mean of its batches' losses, each batch counting
+            // once whatever its size, as burn-train's `LossMetric` records a run alone (its
+            // loss tensor is one value a batch).
             let mut sums = vec![0.0f64; self.runs.len()];
-            let mut items = 0usize;
+            let mut steps = 0usize;
             for batch in Lockstep::new(&train_loaders) {
                 let batch = batch?;
-                let size = batch.targets.dims()[1];
                 let losses = loss.forward(model.forward(batch.features), batch.targets);
                 let values: Vec<f32> = losses.clone().into_data().iter::<f32>().collect();
                 for (sum, value) in sums.iter_mut().zip(&values) {
-                    *sum += f64::from(*value) * size as f64;
+                    *sum += f64::from(*value);
                 }
-                items += size;
+                steps += 1;
                 let grads = GradientsParams::from_grads(losses.sum().backward(), &model);
                 model = optim.step(schedule.step(), model, grads);
             }
-            let losses: Vec<f64> = sums.iter().map(|s| s / items.max(1) as f64).collect();
+            let losses: Vec<f64> = sums.iter().map(|s| s / steps.max(1) as f64).collect();
             if let Some(r) = losses.iter().position(|l| !l.is_finite()) {
                 bail!(
                     "{}: training diverged: the loss became NaN or infinite in epoch {epoch}; \
@@ -194,7 +196,13 @@ impl<T: PackTask> Pack<'_, '_, T> {
         let templates = (0..self.runs.len())
             .map(|r| self.single(r, phase(r, train.epochs).0))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(model.unstack(templates))
+        // Each in inference mode on the plain device, as burn-train hands back a run trained
+        // alone (`LearningResult::model`): its batch norms evaluate with running statistics.
+        Ok(model
+            .unstack(templates)
+            .into_iter()
+            .map(|m| m.valid())
+            .collect())
     }
 
     /// Run `r`'s training loader of its phase from epoch `first`, as from epoch `start + 1`
