@@ -151,8 +151,9 @@ pub struct CompareOptions {
     pub devices: Option<String>,
     /// Train the runs that can share a step (same model, data, batch size, epochs, optimizer
     /// and schedule; any seed, loss, weights, DRW) as one packed model, each run's results its
-    /// own: auto (on a GPU, groups of up to 32; on a CPU every run alone), off, or N (groups
-    /// of at most N on any backend) [default: the config's compare.pack, auto].
+    /// own: auto (where it measured faster: on a GPU groups of up to 32, on wgpu over lavapipe the
+    /// MLP's; on flex every run alone), off, or N (groups of at most N on any backend)
+    /// [default: the config's compare.pack, auto].
     #[arg(long, value_name = "auto|off|N")]
     pub pack: Option<Pack>,
     /// Tune: train every point of each variant's `tune` grid per seed and keep the point best
@@ -417,7 +418,7 @@ pub fn compare_in(
     let group_size = options
         .pack
         .unwrap_or(plan.compare.pack)
-        .group_size(backend)?;
+        .group_size(backend, plan.base.model.kind)?;
     let progress = Progress::new(&todo);
     let tally = crate::for_task!(plan.task(), T => {
         let (units, notes) = packing::units::<T>(&todo, group_size);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::store::Run;
 use crate::run::backend::{Backend, device_names};
+use crate::run::config::ModelKind;
 use crate::run::pack::step_key;
 use crate::run::run_dir::RunDir;
 use crate::task::TaskKind;
@@ -21,9 +22,12 @@ pub const AUTO_GROUP: usize = 32;
 /// How a sweep packs its runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pack {
-    /// Packs where it pays: on a GPU (CUDA, or wgpu on a GPU adapter), groups of up to
-    /// [`AUTO_GROUP`]; on a CPU (flex, ndarray, LibTorch's CPU, wgpu on lavapipe) every run
-    /// alone, as `off`.
+    /// Packs where it measured faster (docs/compare.md, "Packed sweeps"): on a GPU (CUDA, or
+    /// wgpu on a GPU adapter), groups of up to [`AUTO_GROUP`]; on wgpu over a CPU adapter
+    /// (lavapipe) the MLP's runs too (0.67–0.78× the time, a fifth of the kernel launches),
+    /// the convolutional nets' alone; on flex, ndarray and LibTorch's CPU every run alone, as
+    /// `off` (a step of one small model already computes at the core's speed; `--jobs` uses
+    /// the other cores).
     #[default]
     Auto,
     /// Every run alone.
@@ -33,11 +37,11 @@ pub enum Pack {
 }
 
 impl Pack {
-    /// The largest group on `backend`: `None` for every run alone.
+    /// The largest group on `backend` for runs of `model`: `None` for every run alone.
     ///
     /// # Errors
     /// The backend's device cannot be opened (only `auto` on wgpu asks it its name).
-    pub fn group_size(self, backend: Backend) -> anyhow::Result<Option<usize>> {
+    pub fn group_size(self, backend: Backend, model: ModelKind) -> anyhow::Result<Option<usize>> {
         Ok(match self {
             Pack::Off | Pack::Runs(0 | 1) => None,
             Pack::Runs(n) => Some(n),
@@ -48,7 +52,7 @@ impl Pack {
                     let cpu = ["llvmpipe", "lavapipe", "SwiftShader"]
                         .iter()
                         .any(|adapter| name.contains(adapter));
-                    (!cpu).then_some(AUTO_GROUP)
+                    (!cpu || model == ModelKind::Mlp).then_some(AUTO_GROUP)
                 }
                 Backend::Flex | Backend::Ndarray | Backend::Tch => None,
             },
@@ -179,8 +183,16 @@ mod tests {
         let toml: toml::Table = toml::from_str("a = 4\nb = \"off\"").unwrap();
         assert_eq!(Pack::deserialize(toml["a"].clone()).unwrap(), Pack::Runs(4));
         assert_eq!(Pack::deserialize(toml["b"].clone()).unwrap(), Pack::Off);
-        assert_eq!(Pack::Runs(1).group_size(Backend::Flex).unwrap(), None);
-        assert_eq!(Pack::Auto.group_size(Backend::Flex).unwrap(), None);
-        assert_eq!(Pack::Runs(6).group_size(Backend::Flex).unwrap(), Some(6));
+        let mlp = ModelKind::Mlp;
+        assert_eq!(Pack::Runs(1).group_size(Backend::Flex, mlp).unwrap(), None);
+        assert_eq!(Pack::Auto.group_size(Backend::Flex, mlp).unwrap(), None);
+        assert_eq!(
+            Pack::Runs(6).group_size(Backend::Flex, mlp).unwrap(),
+            Some(6)
+        );
+        assert_eq!(
+            Pack::Auto.group_size(Backend::Cuda, mlp).unwrap(),
+            Some(AUTO_GROUP)
+        );
     }
 }
