@@ -273,18 +273,19 @@ for line in open(os.path.join(d, "times")):
     if len(parts) == 2:
         times[parts[0]] = float(parts[1])
 for sweep in ("default", "resnet"):
-    off, packed = times.get(f"{sweep}-off"), times.get(f"{sweep}-packed")
-    if off and packed:
-        print(f"{sweep} sweep: off {off:.1f} s, packed {packed:.1f} s: packed/off = {packed / off:.2f}x")
     ranks = []
     for mode in ("off", "packed"):
         path = os.path.join(d, f"{sweep}-{mode}", "comparison.json")
         if os.path.exists(path):
             ranks.append([v["name"] for v in json.load(open(path))["variants"]])
-    if len(ranks) == 2:
-        print(f"{sweep} sweep: the same ranking packed and off: {'yes' if ranks[0] == ranks[1] else 'NO'}")
+    if len(ranks) < 2:
+        print(f"{sweep} sweep: not measured (a sweep failed; see RESULTS/packed/{sweep}-*.log)")
+        continue
+    off, packed = times[f"{sweep}-off"], times[f"{sweep}-packed"]
+    print(f"{sweep} sweep: off {off:.1f} s, packed {packed:.1f} s: packed/off = {packed / off:.2f}x")
+    print(f"{sweep} sweep: the same ranking packed and off: {'yes' if ranks[0] == ranks[1] else 'NO'}")
 torch = times.get("resnet-pytorch")
-if torch and times.get("resnet-packed"):
+if torch and os.path.exists(os.path.join(d, "resnet-packed", "comparison.json")):
     print(f"resnet sweep: PyTorch one run after another {torch:.1f} s; "
           f"packed rebalance / PyTorch = {times['resnet-packed'] / torch:.2f}x")
 PY

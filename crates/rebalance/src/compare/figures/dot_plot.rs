@@ -31,20 +31,16 @@ impl Figure for DotPlot<'_> {
             .y_label_area_size(longest + 24)
             .build_cartesian_2d(low..high, -0.5..(n as f64 - 0.5))
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(format!("test {}: mean, {}", f.label, f.interval))
-            .x_labels(6)
-            .x_label_formatter(&tick(high - low))
-            .y_labels(n)
-            .y_label_formatter(&name_of)
-            .label_style(("sans-serif", TICK))
-            .axis_desc_style(("sans-serif", AXIS))
-            .light_line_style(WHITE)
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .x_desc(format!("test {}: mean, {}", f.label, f.interval))
+                .x_labels(6)
+                .x_label_formatter(&tick(high - low))
+                .y_labels(n)
+                .y_label_formatter(&name_of),
+        )?;
         if let Some(base) = ranked.iter().find(|e| e.name == f.baseline) {
             chart
                 .draw_series(DashedLineSeries::new(

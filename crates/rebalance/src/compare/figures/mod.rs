@@ -22,7 +22,9 @@ mod tuning;
 use std::path::Path;
 
 use anyhow::anyhow;
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -161,6 +163,22 @@ pub fn write(dir: &Path, figures: &ComparisonFigures) -> anyhow::Result<()> {
 /// DejaVu Sans at `size` pixels, anchored at `h`, `v`.
 fn font(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
     TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(h, v))
+}
+
+/// Draws a chart's mesh, configured by the caller, in the figures' style: their tick and axis
+/// fonts, no minor lines, light major lines.
+fn draw_mesh<X, Y, DB>(mesh: &mut MeshStyle<'_, '_, X, Y, DB>) -> anyhow::Result<()>
+where
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+    DB: DrawingBackend,
+{
+    mesh.label_style(("sans-serif", TICK))
+        .axis_desc_style(("sans-serif", AXIS))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.12))
+        .draw()
+        .map_err(err)
 }
 
 fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {

@@ -68,23 +68,19 @@ impl Figure for RecallLines<'_> {
         let tail = order
             .last()
             .map_or(0, |&c| f.counts.get(c).copied().unwrap_or(0));
-        chart
-            .configure_mesh()
-            .x_desc(format!(
-                "{}, head → tail ({first} … {tail} training samples)",
-                f.unit
-            ))
-            .y_desc("test recall")
-            .x_labels(classes.min(20))
-            .x_label_formatter(&label)
-            .y_labels(6)
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .label_style(("sans-serif", TICK))
-            .axis_desc_style(("sans-serif", AXIS))
-            .light_line_style(WHITE)
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .x_desc(format!(
+                    "{}, head → tail ({first} … {tail} training samples)",
+                    f.unit
+                ))
+                .y_desc("test recall")
+                .x_labels(classes.min(20))
+                .x_label_formatter(&label)
+                .y_labels(6)
+                .y_label_formatter(&|v| format!("{v:.1}")),
+        )?;
         for ((_, recall), &colour) in drawn.iter().zip(&colours) {
             let points: Vec<(f64, f64)> = order
                 .iter()

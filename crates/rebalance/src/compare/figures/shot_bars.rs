@@ -43,20 +43,16 @@ impl Figure for ShotBars<'_> {
             .y_label_area_size(longest + 24)
             .build_cartesian_2d(0.0..1.0, -0.5..(n as f64 - 0.5))
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(format!("test accuracy of the group: mean, {}", f.interval))
-            .x_labels(6)
-            .x_label_formatter(&|v| format!("{v:.1}"))
-            .y_labels(n)
-            .y_label_formatter(&name_of)
-            .label_style(("sans-serif", TICK))
-            .axis_desc_style(("sans-serif", AXIS))
-            .light_line_style(WHITE)
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .x_desc(format!("test accuracy of the group: mean, {}", f.interval))
+                .x_labels(6)
+                .x_label_formatter(&|v| format!("{v:.1}"))
+                .y_labels(n)
+                .y_label_formatter(&name_of),
+        )?;
         let band = 0.84 / groups.max(1) as f64;
         for (g, ((_, estimates), &colour)) in
             f.shots.iter().zip(SHOT_COLOURS.iter().cycle()).enumerate()

@@ -97,20 +97,16 @@ fn draw_panel<DB: DrawingBackend<ErrorType: 'static>>(
         .y_label_area_size(80)
         .build_cartesian_2d(-0.3..last + 0.3, low..high)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(first.key.as_str())
-        .y_desc(label)
-        .x_labels(values.len().max(2))
-        .x_label_formatter(&tick_of)
-        .y_labels(5)
-        .y_label_formatter(&tick(high - low))
-        .label_style(("sans-serif", TICK))
-        .axis_desc_style(("sans-serif", AXIS))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.12))
-        .draw()
-        .map_err(err)?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .x_desc(first.key.as_str())
+            .y_desc(label)
+            .x_labels(values.len().max(2))
+            .x_label_formatter(&tick_of)
+            .y_labels(5)
+            .y_label_formatter(&tick(high - low)),
+    )?;
     for line in 0..inner.max(1) {
         let colour = OKABE_ITO[line % OKABE_ITO.len()];
         let at = |x: usize| x * inner + line;
