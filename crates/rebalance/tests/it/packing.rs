@@ -150,6 +150,33 @@ fn packed_and_alone(config: &Path, pack: &str) -> (PathBuf, PathBuf, String) {
     (packed, alone, stderr(&trained))
 }
 
+/// The packed sweeps on wgpu (lavapipe in CI): the MLP sweep's and the CNN sweep's runs end as
+/// they end trained alone on wgpu, within the flex tests' tolerances, and rank alike.
+#[cfg(feature = "wgpu")]
+#[test]
+fn packed_sweeps_on_wgpu_give_each_run_its_results_alone() {
+    for (make, pack) in [
+        (sweep_config as fn(&Path) -> PathBuf, "6"),
+        (cnn_sweep_config, "4"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = make(dir.path());
+        let (packed, alone) = (dir.path().join("packed"), dir.path().join("alone"));
+        let trained = compare(&config, &packed, &["--pack", pack, "--backend", "wgpu"]);
+        if !crate::common::wgpu_ran("packed_sweeps_on_wgpu", &trained) {
+            return;
+        }
+        assert_ok(&trained);
+        assert!(stderr(&trained).contains(&format!("pack of {pack}:")));
+        assert_ok(&compare(
+            &config,
+            &alone,
+            &["--pack", "off", "--backend", "wgpu"],
+        ));
+        assert_runs_as_alone(&packed, &alone);
+    }
+}
+
 /// Every run of the packed sweep in `packed` ends as its twin in `alone` ([`assert_same_run`],
 /// [`assert_same_history`]), and the variants rank alike; the runs.
 #[track_caller]
