@@ -70,7 +70,7 @@ const GRIDS: [(&str, &str, Keys); 11] = [
 /// set.
 const FOLDED: [&str; 4] = ["ens-0.9", "ens-0.99", "ens-0.9999", "focal-1"];
 
-/// The default set `defaults` as `--tune` runs it: the variants of [`GRIDS`] with their grids
+/// The default set `defaults` as `--tune` runs it: the variants of `GRIDS` with their grids
 /// (the ENS and focal families each one tuned variant, `ens` and `focal`), the others as
 /// they are.
 pub fn tuned_defaults(defaults: Vec<DefaultVariant>) -> Vec<DefaultVariant> {

@@ -5,8 +5,8 @@
 //! Each run stays itself: its model is built as when it trains alone (its seed,
 //! `seeded_init`) and stacked into the pack ([`model`]); its loader is its own (its data,
 //! shuffle order, re-sampling) and the group's steps stack one batch of every run
-//! ([`loader`]); its loss, class weights and DRW phases are its own (one `PackedLoss` per loss
-//! kind, [`loss`]); the group's optimizer and schedule are element-wise, so each run's update
+//! (`loader`); its loss, class weights and DRW phases are its own (one `PackedLoss` per loss
+//! kind, `loss`); the group's optimizer and schedule are element-wise, so each run's update
 //! is its own. After training the pack is split back into R classifiers, and each run's
 //! directory is finished by the code that finishes a run trained alone (`Begun::conclude`).
 //!
