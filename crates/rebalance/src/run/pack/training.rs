@@ -163,21 +163,30 @@ impl<T: PackTask> Pack<'_, '_, T> {
             }
             // Each run's epoch loss is the mean of its batches' losses, each batch counting
             // once whatever its size, as burn-train's `LossMetric` records a run alone (its
-            // loss tensor is one value a batch).
-            let mut sums = vec![0.0f64; self.runs.len()];
+            // loss tensor is one value a batch). Summed on the device and read once an epoch:
+            // a read every step would make the device wait for each step to finish.
+            let mut sums: Option<Tensor<1>> = None;
             let mut steps = 0usize;
             for batch in Lockstep::new(&train_loaders) {
                 let batch = batch?;
                 let losses = loss.forward(model.forward(batch.features), batch.targets);
-                let values: Vec<f32> = losses.clone().into_data().iter::<f32>().collect();
-                for (sum, value) in sums.iter_mut().zip(&values) {
-                    *sum += f64::from(*value);
-                }
+                let detached = losses.clone().detach();
+                sums = Some(match sums {
+                    Some(sum) => sum + detached,
+                    None => detached,
+                });
                 steps += 1;
                 let grads = GradientsParams::from_grads(losses.sum().backward(), &model);
                 model = optim.step(schedule.step(), model, grads);
             }
-            let losses: Vec<f64> = sums.iter().map(|s| s / steps.max(1) as f64).collect();
+            let losses: Vec<f64> = match sums {
+                Some(sums) => sums
+                    .into_data()
+                    .iter::<f32>()
+                    .map(|s| f64::from(s) / steps as f64)
+                    .collect(),
+                None => vec![0.0; self.runs.len()],
+            };
             if let Some(r) = losses.iter().position(|l| !l.is_finite()) {
                 bail!(
                     "{}: training diverged: the loss became NaN or infinite in epoch {epoch}; \
