@@ -177,6 +177,30 @@ for name, images in [(f"data_batch_{i}.bin", 10000) for i in range(1, 6)] + [("t
 PY
 }
 
+# `resnet_sections DIR`: the [data], [model] and [train] tables of the ResNet-32 measurements
+# (the throughput row and the packed sweep): CIFAR-shaped images in DIR, long-tailed 2 000 -> 200
+# per class, 3 epochs at batch 128, Adam at 0.001.
+resnet_sections() {
+    cat <<TOML
+[data]
+source = "cifar10"
+dir = "$1"
+num_classes = 10
+profile = { kind = "exponential", factor = 10 }
+max_per_class = 2000
+
+[model]
+kind = "resnet32"
+
+[train]
+epochs = 3
+batch_size = 128
+learning_rate = 0.001
+seed = 1
+
+TOML
+}
+
 # `timed NAME command...`: runs the command, its output to RESULTS/NAME.log, and prints
 # "NAME SECONDS" (wall time, to the millisecond) to RESULTS/packed/times.
 timed() {
@@ -212,28 +236,15 @@ packed() {
         --pack "$pack" --out "$dir/default-packed" "$@" </dev/null || status=1
     images="$(mktemp -d)"
     random_cifar "$images/cifar" || return 1
-    cat >"$dir/resnet.toml" <<TOML
+    {
+        resnet_sections "$images/cifar"
+        cat <<TOML
 [compare]
 seeds = 3
 baseline = "ce"
 
-[data]
-source = "cifar10"
-dir = "$images/cifar"
-num_classes = 10
-profile = { kind = "exponential", factor = 10 }
-max_per_class = 2000
-
-[model]
-kind = "resnet32"
-
 [loss]
 kind = "cross-entropy"
-
-[train]
-epochs = 3
-batch_size = 128
-learning_rate = 0.001
 
 [[variants]]
 name = "ce"
@@ -250,6 +261,7 @@ loss = { kind = "cross-entropy", scheme = "isns" }
 name = "ens"
 loss = { kind = "cross-entropy", scheme = "ens", beta = 0.999 }
 TOML
+    } >"$dir/resnet.toml"
     timed resnet-off "$bin" compare --config "$dir/resnet.toml" --backend "$backend" --jobs 1 \
         --pack off --out "$dir/resnet-off" "$@" </dev/null || status=1
     timed resnet-packed "$bin" compare --config "$dir/resnet.toml" --backend "$backend" --jobs 1 \
@@ -300,31 +312,18 @@ throughput() {
     mkdir -p "$work"
     images="$(mktemp -d)"
     random_cifar "$images/cifar" || return 1
-    cat >"$work/resnet.toml" <<TOML
-[data]
-source = "cifar10"
-dir = "$images/cifar"
-num_classes = 10
-profile = { kind = "exponential", factor = 10 }
-max_per_class = 2000
-
-[model]
-kind = "resnet32"
-
+    {
+        resnet_sections "$images/cifar"
+        cat <<TOML
 [loss]
 kind = "cross-entropy"
 scheme = "ens"
 beta = 0.999
 
-[train]
-epochs = 3
-batch_size = 128
-learning_rate = 0.001
-seed = 1
-
 [output]
 dir = "$work/runs"
 TOML
+    } >"$work/resnet.toml"
     local status=0
     peer() {
         BIN="$bin" BACKEND="$backend" TORCH_DEVICE="$torch_device" PYTHON="$python" \
