@@ -420,13 +420,12 @@ pub fn compare_in(
         .unwrap_or(plan.compare.pack)
         .group_size(backend, plan.base.model.kind)?;
     let progress = Progress::new(&todo);
-    let tally = crate::for_task!(plan.task(), T => {
-        let (units, notes) = packing::units::<T>(&todo, group_size);
-        for note in notes {
-            crate::say!("compare: --pack: {note}");
-        }
-        train_all::<T>(&units, &dir, jobs, &devices, &progress)
-    });
+    let (units, notes) = packing::units(&todo, group_size);
+    for note in notes {
+        crate::say!("compare: --pack: {note}");
+    }
+    let tally =
+        crate::for_task!(plan.task(), T => train_all::<T>(&units, &dir, jobs, &devices, &progress));
     progress.finish();
     let Tally {
         skipped,

@@ -11,7 +11,6 @@ use crate::run::backend::{Backend, device_names};
 use crate::run::config::ModelKind;
 use crate::run::pack::step_key;
 use crate::run::run_dir::RunDir;
-use crate::task::TaskKind;
 
 /// The largest group `auto` makes: the MLP's packs are small (R × its parameters, activations
 /// `[R, batch, width]`), far under a GPU's memory at this size. The convolutional packs hold R
@@ -115,7 +114,7 @@ impl<'de> Deserialize<'de> for Pack {
 
 /// The sweep's units of work, in the order of `todo`: a group of runs to train as one model, or
 /// one run alone; with what the packing left alone and why (said once per reason).
-pub(super) fn units<'a, T: TaskKind>(
+pub(super) fn units<'a>(
     todo: &[&'a Run],
     group_size: Option<usize>,
 ) -> (Vec<Vec<&'a Run>>, Vec<String>) {
@@ -123,10 +122,6 @@ pub(super) fn units<'a, T: TaskKind>(
         return (todo.iter().map(|&run| vec![run]).collect(), Vec::new());
     };
     let mut notes = Vec::new();
-    if T::packing().is_none() {
-        notes.push("multi-label runs train alone (packing is single-label for now)".to_string());
-        return (todo.iter().map(|&run| vec![run]).collect(), notes);
-    }
     let mut keyed: Vec<(Option<String>, Vec<&Run>)> = Vec::new();
     for &run in todo {
         // An interrupted run with its own checkpoints continues alone, from them.

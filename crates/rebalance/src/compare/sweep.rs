@@ -175,9 +175,7 @@ impl Progress {
         folder: RunDir,
         device: Option<DeviceSpec>,
     ) -> anyhow::Result<Vec<T::Report>> {
-        let Some(packing) = T::packing() else {
-            anyhow::bail!("this task's runs do not pack");
-        };
+        let packing = T::packing();
         let names: Vec<String> = runs.iter().map(|run| label(run)).collect();
         let mut label = format!("pack of {}: {}", runs.len(), names.join(", "));
         if let Some(device) = device {
@@ -292,8 +290,9 @@ fn label(run: &Run) -> String {
     format!("{} seed {}", run.variant, run.seed)
 }
 
+/// The epochs `run` counts on the bar: both stages' (cRT's second stage reports its own).
 fn epochs(run: &Run) -> u64 {
-    run.config.train.epochs as u64
+    crate::run::training::total_epochs(&run.config) as u64
 }
 
 /// What the threads of a sweep did.

@@ -127,11 +127,8 @@ pub trait TaskKind: Sized + 'static {
         train: &TrainSection,
     ) -> anyhow::Result<Loader<Self::Batch>>;
 
-    /// How runs of this task train packed, several as one model (`crate::run::pack`); `None`
-    /// where each trains alone: multi-label runs, for now.
-    fn packing() -> Option<crate::run::pack::Packing<Self>> {
-        None
-    }
+    /// How runs of this task train packed, several as one model (`crate::run::pack`).
+    fn packing() -> crate::run::pack::Packing<Self>;
 
     /// `training` with the task's validation metrics, those the history records among them.
     fn metrics(

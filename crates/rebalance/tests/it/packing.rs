@@ -7,10 +7,10 @@ use serde_json::Value;
 use crate::common::{assert_ok, compare, compare_with_env, read_json, rebalance, stderr};
 use crate::images::write_mnist;
 
-/// Seven variants over two seeds: losses of four kinds, three weightings, LDAM with deferred
-/// re-weighting on a linear and on a cosine head (another model: its own group), and a
-/// class-balanced re-sampled run (another epoch length: its own group). Small and easy data,
-/// two epochs.
+/// Eight variants over two seeds: losses of four kinds, three weightings, LDAM with deferred
+/// re-weighting on a linear and on a cosine head (another model: its own group), a
+/// class-balanced re-sampled run (another epoch length: its own group), and cRT (its first
+/// stage packed with the others, its second alone). Small and easy data, two epochs.
 fn sweep_config(dir: &Path) -> PathBuf {
     let text = r#"
 [data]
@@ -58,6 +58,11 @@ model = { cosine_head = true }
 name = "cb-resampling"
 loss = { kind = "cross-entropy" }
 data = { resampling = "class-balanced" }
+
+[[variants]]
+name = "crt"
+loss = { kind = "cross-entropy" }
+train = { stage2 = { epochs = 1 } }
 "#;
     let path = dir.join("compare.toml");
     std::fs::write(&path, text).unwrap();
@@ -209,28 +214,41 @@ fn ranking(out: &Path) -> Vec<String> {
 fn a_packed_sweep_gives_each_run_its_results_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (packed, alone, err) = packed_and_alone(&sweep_config(dir.path()), "6");
-    // Ten runs share a step (5 variants × 2 seeds): groups of 6 and 4; the cosine head and the
+    // Twelve runs share a step (6 variants × 2 seeds): two groups of 6; the cosine head and the
     // re-sampled runs pack by themselves (2 each).
     for (group, count) in [
         ("pack of 6: ce seed 1, ins seed 1", 1),
-        ("pack of 4:", 1),
+        ("pack of 6:", 2),
         ("pack of 2:", 2),
     ] {
         assert_eq!(err.matches(group).count(), count, "{group}: {err}");
     }
 
     let runs = assert_runs_as_alone(&packed, &alone);
-    assert_eq!(runs.len(), 14);
+    assert_eq!(runs.len(), 16);
     for run in &runs {
-        // Each run's own curves, epoch by epoch.
+        // Each run's own curves, epoch by epoch (cRT's second stage's epoch too).
         let history = read_json(run, "history.json");
-        assert_eq!(history["epochs"].as_array().unwrap().len(), 2, "{history}");
+        let epochs = if run.starts_with(packed.join("crt")) {
+            3
+        } else {
+            2
+        };
+        assert_eq!(
+            history["epochs"].as_array().unwrap().len(),
+            epochs,
+            "{history}"
+        );
         assert!(run.join("predictions.csv").is_file() && run.join("finished").is_file());
     }
     // The groups' folders are gone once their runs are finished.
     assert_eq!(std::fs::read_dir(packed.join(".packs")).unwrap().count(), 0);
 
     assert_eval_gives_its_report(&packed.join("ldam-drw/seed-2"));
+    // cRT's report keeps its first stage's scores beside the retrained classifier's.
+    let crt = read_json(&packed.join("crt/seed-1"), "report.json");
+    assert!(crt["stage1"]["balanced_accuracy"].is_f64(), "{crt}");
+    assert!(packed.join("crt/seed-1/stage2").is_dir());
 }
 
 /// A packed run's `model.bpk`, evaluated alone (`eval --run`), gives its report: the class
@@ -348,4 +366,106 @@ fn a_packed_cnn_sweep_gives_each_run_its_results_alone() {
 
     assert_eq!(assert_runs_as_alone(&packed, &alone).len(), 4);
     assert_eval_gives_its_report(&packed.join("ins/seed-2"));
+}
+
+/// Six multi-label variants over two seeds on the tiny multi-label data, two epochs: sigmoid
+/// BCE plain, with INS weights, ENS with deferred re-weighting, `pos_weight`, tuned thresholds,
+/// and the sigmoid focal loss (another kind: its own loss pack inside the group).
+fn multi_label_sweep_config(dir: &Path) -> PathBuf {
+    let base = crate::common::TINY_MULTI_LABEL_COMPARE_BASE.replace("epochs = 1", "epochs = 2");
+    let text = format!(
+        r#"{base}
+[[variants]]
+name = "bce"
+loss = {{ kind = "sigmoid" }}
+
+[[variants]]
+name = "bce-ins"
+loss = {{ kind = "sigmoid", scheme = "ins" }}
+
+[[variants]]
+name = "bce-ens-drw"
+loss = {{ kind = "sigmoid", scheme = "ens", beta = 0.99, drw_start_epoch = 1 }}
+
+[[variants]]
+name = "bce-pos-weight"
+loss = {{ kind = "sigmoid", pos_weight = "balanced" }}
+
+[[variants]]
+name = "bce-tuned"
+loss = {{ kind = "sigmoid" }}
+eval = {{ thresholds = "tuned" }}
+
+[[variants]]
+name = "focal"
+loss = {{ kind = "sigmoid-focal", gamma = 2.0 }}
+"#
+    );
+    let path = dir.join("compare.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A packed multi-label sweep: every run ends as it ends trained alone (its multi-label scores
+/// within 0.005, its history's training loss within 1e-4 and validation macro-F1 within 0.005,
+/// for the reasons of [`assert_same_run`]), the variants rank alike, and a packed run's model
+/// evaluated alone gives its report.
+#[test]
+fn a_packed_multi_label_sweep_gives_each_run_its_results_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (packed, alone, err) = packed_and_alone(&multi_label_sweep_config(dir.path()), "6");
+    assert_eq!(err.matches("pack of 6:").count(), 2, "{err}");
+    assert!(!err.contains("train alone"), "{err}");
+    let runs = runs(&packed);
+    assert_eq!(runs.len(), 12);
+    for run in &runs {
+        let twin = alone.join(run.strip_prefix(&packed).unwrap());
+        let (p, a) = (
+            read_json(run, "report.json"),
+            read_json(&twin, "report.json"),
+        );
+        for key in [
+            "macro_f1",
+            "micro_f1",
+            "mean_average_precision",
+            "subset_accuracy",
+            "hamming_loss",
+        ] {
+            let (p, a) = (p[key].as_f64().unwrap(), a[key].as_f64().unwrap());
+            assert!(
+                (p - a).abs() <= 0.005,
+                "{}: {key} {p} packed, {a} alone",
+                run.display()
+            );
+        }
+        assert_eq!(p["class_weights"], a["class_weights"], "{}", run.display());
+        let epochs = |dir: &Path| read_json(dir, "history.json")["epochs"].clone();
+        let (hp, ha) = (epochs(run), epochs(&twin));
+        let (hp, ha) = (hp.as_array().unwrap(), ha.as_array().unwrap());
+        assert_eq!(hp.len(), 2);
+        for (p, a) in hp.iter().zip(ha) {
+            let (lp, la) = (
+                p["train_loss"].as_f64().unwrap(),
+                a["train_loss"].as_f64().unwrap(),
+            );
+            assert!(
+                (lp - la).abs() <= 1e-4 * la.abs().max(1.0),
+                "{}: {lp} vs {la}",
+                run.display()
+            );
+            let (vp, va) = (
+                p["valid_macro_f1"].as_f64().unwrap(),
+                a["valid_macro_f1"].as_f64().unwrap(),
+            );
+            assert!((vp - va).abs() <= 0.005, "{}: {vp} vs {va}", run.display());
+        }
+    }
+    assert_eq!(ranking(&packed), ranking(&alone));
+    let run = packed.join("bce-ens-drw/seed-2");
+    let before = read_json(&run, "report.json");
+    assert_ok(&rebalance(&["eval", "--run", run.to_str().unwrap()]));
+    let again = read_json(&run, "report.json");
+    for key in ["macro_f1", "mean_average_precision", "subset_accuracy"] {
+        assert_eq!(again[key], before[key], "{key}");
+    }
 }

@@ -1,37 +1,43 @@
-//! The losses of a packed group: one [`PackedLoss`] per loss kind present (the library packs one
-//! kind at a time), each on its runs' rows of the logits, put back in the group's order.
+//! The losses of a packed group: one packed loss of the library per loss kind present (it packs
+//! one kind at a time; [`PackTask::PackedLoss`]), each on its runs' rows of the logits, put
+//! back in the group's order.
 
 use burn::prelude::*;
-use rebalance_loss::{LossConfig, PackedLoss};
+use rebalance_loss::LossConfig;
 use rebalance_weights::ClassCounts;
+
+use super::PackTask;
 
 /// The losses of a group's runs at one epoch: run `r`'s loss is `forward(..)[r]`.
 #[derive(Debug)]
-pub(super) struct GroupLoss {
+pub(super) struct GroupLoss<T: PackTask> {
     /// The packs of one kind each, with their runs (indices in the group, increasing).
-    packs: Vec<(Vec<usize>, PackedLoss)>,
+    packs: Vec<(Vec<usize>, T::PackedLoss)>,
     /// Where each run's loss is in the packs' losses side by side: `[R]`.
     order: Option<Tensor<1, Int>>,
 }
 
-impl GroupLoss {
-    /// The losses `configs[r]` of the runs with `counts[r]`, each with the class weights in
-    /// force at `epochs[r]` (counted from 0: a DRW run's phase), on `device`. A run joins the
-    /// first pack that takes it ([`PackedLoss::new`] decides what packs), else starts one.
+impl<T: PackTask> GroupLoss<T> {
+    /// The losses `configs[r]` of the runs with `counts[r]` over `samples[r]` training rows,
+    /// each with the class weights in force at `epochs[r]` (counted from 0: a DRW run's phase),
+    /// on `device`. A run joins the first pack that takes it (the library's packed loss
+    /// decides what packs, [`PackTask::pack_loss`]), else starts one.
     ///
     /// # Errors
     /// A loss that cannot be built.
     pub(super) fn new(
         configs: &[&LossConfig],
         counts: &[ClassCounts],
+        samples: &[u64],
         epochs: &[usize],
         device: &Device,
     ) -> anyhow::Result<Self> {
         let build = |runs: &[usize]| {
             let configs: Vec<LossConfig> = runs.iter().map(|&r| configs[r].clone()).collect();
             let counts: Vec<ClassCounts> = runs.iter().map(|&r| counts[r].clone()).collect();
+            let samples: Vec<u64> = runs.iter().map(|&r| samples[r]).collect();
             // Runs in one phase share the epoch their weights are computed for.
-            PackedLoss::new(&configs, &counts, epochs[runs[0]], device)
+            T::pack_loss(&configs, &counts, &samples, epochs[runs[0]], device)
         };
         let mut packs: Vec<Vec<usize>> = Vec::new();
         for r in 0..configs.len() {
@@ -66,9 +72,9 @@ impl GroupLoss {
         Ok(Self { packs, order })
     }
 
-    /// Each run's loss, `[R]`, of `logits` `[R, B, C]` against `targets` `[R, B]`:
-    /// differentiate their sum, and each run's parameters get its own loss's gradient.
-    pub(super) fn forward(&self, logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
+    /// Each run's loss, `[R]`, of `logits` `[R, B, C]` against `targets`: differentiate their
+    /// sum, and each run's parameters get its own loss's gradient.
+    pub(super) fn forward(&self, logits: Tensor<3>, targets: T::Targets) -> Tensor<1> {
         let [(_, only)] = self.packs.as_slice() else {
             let device = logits.device();
             let losses: Vec<Tensor<1>> = self
@@ -77,9 +83,10 @@ impl GroupLoss {
                 .map(|(runs, loss)| {
                     let rows: Vec<i64> = runs.iter().map(|&r| r as i64).collect();
                     let rows = Tensor::<1, Int>::from_ints(rows.as_slice(), &device);
-                    loss.forward(
+                    T::loss(
+                        loss,
                         logits.clone().select(0, rows.clone()),
-                        targets.clone().select(0, rows),
+                        T::select(targets.clone(), rows),
                     )
                 })
                 .collect();
@@ -89,6 +96,6 @@ impl GroupLoss {
                 None => side_by_side,
             };
         };
-        only.forward(logits, targets)
+        T::loss(only, logits, targets)
     }
 }

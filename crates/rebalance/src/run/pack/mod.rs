@@ -18,6 +18,10 @@
 //! running statistics go to its own model, whose evaluation uses them. A run's augmentation
 //! (`train.augment`) is drawn by its own loader, per its seed, epoch and sample.
 //!
+//! Both tasks pack ([`PackTask`]: single-label's class indices and `PackedLoss`, multi-label's
+//! multi-hot rows and `PackedMultiLabelLoss`). A cRT run trains its first stage in the pack and
+//! its second stage (its own classifier retrained) alone after it.
+//!
 //! What runs must share to train as one model is [`step_key`]; a run without one trains
 //! alone. The group's checkpoints live in its own folder (`training`), from which an
 //! interrupted group resumes.
@@ -31,11 +35,13 @@ pub mod resnet;
 mod testing;
 mod training;
 
-use rebalance_data::SampleBatch;
+use burn::prelude::*;
+use rebalance_loss::{LossConfig, LossError};
+use rebalance_weights::ClassCounts;
 
 use crate::run::config::RunConfig;
 use crate::run::history::ValidScore;
-use crate::run::model::Classifier;
+use crate::run::model::{TaskClassifier, TaskLoss};
 use crate::run::renderer::RunProgress;
 use crate::run::run_dir::RunDir;
 use crate::run::task::TaskKind;
@@ -43,12 +49,50 @@ use crate::run::training::TrainOptions;
 
 pub use training::train_group;
 
-/// A task whose runs pack: single-label classification (the classifier, its batches), and how
-/// it scores a run's validation split each epoch for the history.
-pub trait PackTask: TaskKind<Model = Classifier, Batch = SampleBatch> {
-    /// The validation score of one run's epoch from the true and the predicted classes of its
-    /// whole validation split: the curve [`TaskKind::metrics`] records in the history.
-    fn valid_score(targets: &[i64], predictions: &[i64], num_classes: usize) -> ValidScore;
+/// A task whose runs pack: how its batches stack over a group's runs, which packed loss of the
+/// library computes their losses, and how a run's validation is scored each epoch for the
+/// history. Single-label ([`rebalance_loss::PackedLoss`], class indices) and multi-label
+/// ([`rebalance_loss::PackedMultiLabelLoss`], multi-hot rows) implement it in `crate::task`.
+pub trait PackTask: TaskKind<Model = TaskClassifier<Self::Loss>> {
+    /// The loss a run's classifier holds.
+    type Loss: Module + TaskLoss;
+    /// A step's targets over the group's runs: `[R, B]` class indices, or `[R, B, C]` multi-hot.
+    type Targets: Clone + std::fmt::Debug;
+    /// The library's packed loss of one kind.
+    type PackedLoss: std::fmt::Debug;
+
+    /// The runs' batches of one step (`batches[r]` is run `r`'s): their features, and their
+    /// targets stacked.
+    fn split(batches: Vec<Self::Batch>) -> (Vec<Tensor<2>>, Self::Targets);
+
+    /// The targets of the runs `rows` of a step.
+    fn select(targets: Self::Targets, rows: Tensor<1, Int>) -> Self::Targets;
+
+    /// The packed loss of runs whose losses are `configs[r]`, with the training counts
+    /// `counts[r]` over `samples[r]` training rows, at `epoch` (counted from 0).
+    ///
+    /// # Errors
+    /// Runs whose losses the library does not pack together, or a loss that cannot be built.
+    fn pack_loss(
+        configs: &[LossConfig],
+        counts: &[ClassCounts],
+        samples: &[u64],
+        epoch: usize,
+        device: &Device,
+    ) -> Result<Self::PackedLoss, LossError>;
+
+    /// Each run's loss, `[R]`, of `logits` `[R, B, C]` against `targets`.
+    fn loss(loss: &Self::PackedLoss, logits: Tensor<3>, targets: Self::Targets) -> Tensor<1>;
+
+    /// What the validation score reads of a step, per run: the truth and the model's answers,
+    /// each `[R, n]` (the class and the predicted class; the multi-hot row and the
+    /// probabilities), read back together once a step.
+    fn valid_rows(logits: Tensor<3>, targets: Self::Targets) -> (Tensor<2>, Tensor<2>);
+
+    /// One run's validation score of an epoch from the `truth` and the `answers` of its whole
+    /// validation split ([`valid_rows`](Self::valid_rows)): the curve [`TaskKind::metrics`]
+    /// records in the history of a run trained alone.
+    fn valid_score(truth: &[f32], answers: &[f32], num_classes: usize) -> ValidScore;
 }
 
 /// How a task trains a packed group ([`TaskKind::packing`]).
@@ -92,13 +136,13 @@ pub struct Group<'a, T: TaskKind> {
 /// key differ in what packs (seeds, losses and class weights, DRW phases); their epochs must
 /// still have one number of batches, which the group checks once their data is loaded.
 ///
+/// cRT's second stage (`train.stage2`) is not in the key: a cRT run trains its first stage in
+/// a pack with the others and its second stage alone, after the pack (`training`).
+///
 /// # Errors
-/// Why `config`'s run trains alone: cRT's second stage (trained alone for now), or data-parallel
-/// `train.devices`. Every model packs (MLP, CNN, ResNet-32).
+/// Why `config`'s run trains alone: data-parallel `train.devices`. Every model packs (MLP, CNN,
+/// ResNet-32), of either task.
 pub fn step_key(config: &RunConfig) -> Result<String, String> {
-    if config.train.stage2.is_some() {
-        return Err("cRT's second stage (train.stage2) trains alone for now".to_string());
-    }
     if !config.train.devices.is_empty() {
         return Err("train.devices (one model on several devices) trains alone".to_string());
     }
@@ -106,6 +150,7 @@ pub fn step_key(config: &RunConfig) -> Result<String, String> {
     shared.data.seed = 0;
     shared.train.seed = 0;
     shared.train.workers = 0;
+    shared.train.stage2 = None;
     shared.loss = Default::default();
     shared.eval = Default::default();
     shared.output = Default::default();

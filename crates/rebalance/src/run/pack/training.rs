@@ -1,7 +1,8 @@
 //! Training a packed group: each run begun as alone (its checks, its directory claimed), one
 //! loop over the group's epochs (one optimizer step per step of every run, each run's DRW phase
 //! its own), each run's history per epoch, a checkpoint per epoch in the group's folder; then
-//! the pack split back into the runs' classifiers, each run finished as alone.
+//! the pack split back into the runs' classifiers, each run finished as alone (cRT's second
+//! stage too: it retrains one run's classifier, alone).
 
 use anyhow::{Context, bail};
 use burn::lr_scheduler::LrSchedulerRecord;
@@ -18,13 +19,11 @@ use super::model::PackedClassifier;
 use super::{Group, PackTask};
 use crate::run::devices::steps_per_epoch;
 use crate::run::launch::{materialize, optimizer, phases, scheduler, seeded_init};
-use crate::run::model::Classifier;
 use crate::run::renderer::RunProgress;
 use crate::run::run_dir::RunDir;
 use crate::run::start::Joining;
 use crate::run::task::Loader;
-use crate::run::training::{Begun, begin};
-use rebalance_data::SampleBatch;
+use crate::run::training::{Begun, Loaders, begin};
 
 /// The checkpoints a group keeps: the last two epochs', as burn-train keeps a run's.
 const KEPT_CHECKPOINTS: usize = 2;
@@ -56,7 +55,9 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::R
         .zip(models)
         .map(|(run, model)| {
             let name = named(run.config);
-            run.conclude(model, T::Stage1::default()).context(name)
+            let (model, stage1) = T::second_stage(&run.trainer(group.progress.as_ref()), model)
+                .with_context(|| name.clone())?;
+            run.conclude(model, stage1).context(name)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     std::fs::remove_dir_all(group.dir.path())
@@ -79,10 +80,10 @@ struct Pack<'a, 'b, T: PackTask> {
 impl<T: PackTask> Pack<'_, '_, T> {
     /// Run `r`'s model as its phase from epoch `first` builds it alone: seeded with its seed,
     /// with the loss of epoch `first - 1`, on the autodiff device.
-    fn single(&self, r: usize, first: usize) -> anyhow::Result<Classifier> {
+    fn single(&self, r: usize, first: usize) -> anyhow::Result<T::Model> {
         let run = &self.runs[r];
         let autodiff = run.devices[0].clone().autodiff();
-        seeded_init(|| -> anyhow::Result<Classifier> {
+        seeded_init(|| -> anyhow::Result<T::Model> {
             autodiff.seed(run.config.train.seed);
             Ok(materialize(T::model(
                 run.config,
@@ -96,7 +97,7 @@ impl<T: PackTask> Pack<'_, '_, T> {
 
     /// Trains the pack from the checkpoint of epoch `done` (or from the runs' initial models)
     /// to the last epoch; the runs' trained classifiers.
-    fn train(&self, done: Option<usize>) -> anyhow::Result<Vec<Classifier>> {
+    fn train(&self, done: Option<usize>) -> anyhow::Result<Vec<T::Model>> {
         let first = &self.runs[0];
         let train = &first.config.train;
         let autodiff = first.devices[0].clone().autodiff();
@@ -120,7 +121,7 @@ impl<T: PackTask> Pack<'_, '_, T> {
                 .find(|&&(f, l)| f <= epoch && epoch <= l)
                 .unwrap_or(&(1, train.epochs))
         };
-        let mut loaders: Vec<(Loader<SampleBatch>, Loader<SampleBatch>)> = Vec::new();
+        let mut loaders: Vec<Loaders<T::Batch>> = Vec::new();
         let mut loss = None;
         for epoch in start + 1..=train.epochs {
             // A run whose phase starts now (or the session's first epoch): its loaders and
@@ -139,17 +140,24 @@ impl<T: PackTask> Pack<'_, '_, T> {
             if !renewed.is_empty() {
                 let configs: Vec<&LossConfig> = self.runs.iter().map(|r| &r.config.loss).collect();
                 let counts: Vec<ClassCounts> = self.runs.iter().map(|r| r.counts.clone()).collect();
+                let samples: Vec<u64> = self
+                    .runs
+                    .iter()
+                    .map(|r| r.data.train.len() as u64)
+                    .collect();
                 let epochs: Vec<usize> = (0..self.runs.len())
                     .map(|r| phase(r, epoch).0 - 1)
                     .collect();
-                loss = Some(GroupLoss::new(&configs, &counts, &epochs, &autodiff)?);
+                loss = Some(GroupLoss::<T>::new(
+                    &configs, &counts, &samples, &epochs, &autodiff,
+                )?);
             }
             let Some(loss) = &loss else {
                 bail!("no loss for epoch {epoch}");
             };
-            let train_loaders: Vec<Loader<SampleBatch>> =
+            let train_loaders: Vec<Loader<T::Batch>> =
                 loaders.iter().map(|(t, _)| t.clone()).collect();
-            let valid_loaders: Vec<Loader<SampleBatch>> =
+            let valid_loaders: Vec<Loader<T::Batch>> =
                 loaders.iter().map(|(_, v)| v.clone()).collect();
             for split in [&train_loaders, &valid_loaders] {
                 let items: Vec<usize> = split.iter().map(|l| l.num_items()).collect();
@@ -167,7 +175,7 @@ impl<T: PackTask> Pack<'_, '_, T> {
             // a read every step would make the device wait for each step to finish.
             let mut sums: Option<Tensor<1>> = None;
             let mut steps = 0usize;
-            for batch in Lockstep::new(&train_loaders) {
+            for batch in Lockstep::<T>::new(&train_loaders) {
                 let batch = batch?;
                 let losses = loss.forward(model.forward(batch.features), batch.targets);
                 let detached = losses.clone().detach();
@@ -216,12 +224,7 @@ impl<T: PackTask> Pack<'_, '_, T> {
 
     /// Run `r`'s training loader of its phase from epoch `first`, as from epoch `start + 1`
     /// (on the autodiff device), and its validation loader, as its phase builds them alone.
-    fn loaders(
-        &self,
-        r: usize,
-        first: usize,
-        start: usize,
-    ) -> anyhow::Result<(Loader<SampleBatch>, Loader<SampleBatch>)> {
+    fn loaders(&self, r: usize, first: usize, start: usize) -> anyhow::Result<Loaders<T::Batch>> {
         let run = &self.runs[r];
         let trainer = run.trainer(None);
         let (train, valid) = trainer.loaders(first, start, run.config.data.resampling)?;
@@ -235,35 +238,34 @@ impl<T: PackTask> Pack<'_, '_, T> {
     fn validate(
         &self,
         model: &PackedClassifier,
-        loaders: &[Loader<SampleBatch>],
+        loaders: &[Loader<T::Batch>],
     ) -> anyhow::Result<Vec<crate::run::history::ValidScore>> {
         let model = model.valid();
         let runs = self.runs.len();
-        let mut targets: Vec<Vec<i64>> = vec![Vec::new(); runs];
-        let mut predictions: Vec<Vec<i64>> = vec![Vec::new(); runs];
-        for batch in Lockstep::new(loaders) {
+        let mut truth: Vec<Vec<f32>> = vec![Vec::new(); runs];
+        let mut answers: Vec<Vec<f32>> = vec![Vec::new(); runs];
+        for batch in Lockstep::<T>::new(loaders) {
             let batch = batch?;
-            let [_, size] = batch.targets.dims();
-            let predicted = model
-                .forward(batch.features)
-                .argmax(2)
-                .reshape([runs, size]);
-            // Targets and predictions in one read-back per step.
-            let both: Vec<i64> = Tensor::cat(vec![batch.targets, predicted], 0)
+            let (true_rows, answer_rows) =
+                T::valid_rows(model.forward(batch.features), batch.targets);
+            let [_, size] = true_rows.dims();
+            // Both in one read-back per step.
+            let both: Vec<f32> = Tensor::cat(vec![true_rows, answer_rows], 0)
                 .into_data()
-                .iter::<i64>()
+                .convert::<f32>()
+                .iter::<f32>()
                 .collect();
-            let (truth, predicted) = both.split_at(runs * size);
+            let (true_values, answer_values) = both.split_at(runs * size);
             for r in 0..runs {
-                targets[r].extend_from_slice(&truth[r * size..(r + 1) * size]);
-                predictions[r].extend_from_slice(&predicted[r * size..(r + 1) * size]);
+                truth[r].extend_from_slice(&true_values[r * size..(r + 1) * size]);
+                answers[r].extend_from_slice(&answer_values[r * size..(r + 1) * size]);
             }
         }
         let classes = self.runs[0].data.num_classes;
-        Ok(targets
+        Ok(truth
             .iter()
-            .zip(&predictions)
-            .map(|(t, p)| T::valid_score(t, p, classes))
+            .zip(&answers)
+            .map(|(t, a)| T::valid_score(t, a, classes))
             .collect())
     }
 

@@ -64,7 +64,7 @@ impl MultiLabelScore {
 
     /// The score of `scores` against `targets`, in percent; 0 for no samples, NaN for NaN
     /// scores (a diverged model, which the loss guard reports).
-    fn of(self, scores: &[f32], targets: &[f32], num_labels: usize) -> f64 {
+    pub(crate) fn of(self, scores: &[f32], targets: &[f32], num_labels: usize) -> f64 {
         let Ok(m) = MultiLabelScores::new(scores, targets, num_labels) else {
             return f64::NAN;
         };

@@ -4,6 +4,7 @@
 
 pub mod evaluation;
 pub mod metrics;
+mod packing;
 pub mod report;
 
 use anyhow::{Context, bail};
@@ -27,6 +28,7 @@ use crate::run::eval_options::EvalOptions;
 use crate::run::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::run::launch::loader;
 use crate::run::model::MultiLabelClassifier;
+use crate::run::pack::Packing;
 use crate::run::run_dir::RunDir;
 use crate::task::multi_label::evaluation::{DEFAULT_THRESHOLD, MultiLabelScores};
 use crate::task::multi_label::metrics::{MultiLabelMetric, MultiLabelScore, SharedScores};
@@ -68,6 +70,10 @@ impl TaskKind for MultiLabel {
             .loss
             .init_multi_label(counts, data.train.len() as u64, epoch, device);
         super::classifier(config, data, loss, device)
+    }
+
+    fn packing() -> Packing<Self> {
+        Packing::of()
     }
 
     fn standardizer(data: &MultiLabelData) -> Standardizer {

@@ -5,6 +5,7 @@ pub mod adjustment;
 pub mod evaluation;
 pub mod inference;
 pub mod metrics;
+mod packing;
 pub mod report;
 
 use anyhow::bail;
@@ -22,14 +23,14 @@ use super::{Loader, TaskKind, Trained};
 use crate::reporting::plots;
 use crate::run::config::{RunConfig, ScheduleKind, TrainSection};
 use crate::run::eval_options::EvalOptions;
-use crate::run::history::{Curve, EpochHistory, HistoryRecorder, ValidScore};
+use crate::run::history::{Curve, EpochHistory, HistoryRecorder};
 use crate::run::launch::{Stage, loader, materialize, seeded_init};
 use crate::run::model::Classifier;
-use crate::run::pack::{PackTask, Packing};
+use crate::run::pack::Packing;
 use crate::run::run_dir::RunDir;
 use crate::run::training::Trainer;
 use crate::task::single_label::adjustment::{LogitAdjustment, short};
-use crate::task::single_label::evaluation::{Confusion, Scores};
+use crate::task::single_label::evaluation::Scores;
 use crate::task::single_label::metrics::{
     ConfusionMetric, PerClassRecallMetric, Score, SharedPredictions,
 };
@@ -139,8 +140,8 @@ impl TaskKind for SingleLabel {
         })
     }
 
-    fn packing() -> Option<Packing<Self>> {
-        Some(Packing::of())
+    fn packing() -> Packing<Self> {
+        Packing::of()
     }
 
     /// Accuracy, and from one read-back of each validation batch's predictions the balanced
@@ -366,15 +367,5 @@ fn augmented_loader(
         )
     } else {
         loader(samples, batcher, shuffle, train)
-    }
-}
-
-/// A packed run's validation curve: the balanced accuracy of the epoch's confusion matrix, as
-/// its [`ConfusionMetric`] computes it for a run trained alone.
-impl PackTask for SingleLabel {
-    fn valid_score(targets: &[i64], predictions: &[i64], num_classes: usize) -> ValidScore {
-        let mut confusion = Confusion::new(num_classes);
-        confusion.add(targets, predictions);
-        ValidScore::BalancedAccuracy(confusion.balanced_accuracy())
     }
 }
