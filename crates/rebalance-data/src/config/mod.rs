@@ -26,7 +26,7 @@ use crate::{
 ///
 /// let config: DataConfig = toml::from_str("task = \"multi-label\"").unwrap();
 /// assert_eq!(config.task, Task::MultiLabel);
-/// assert_eq!(DataConfig::default().task, Task::SingleLabel);
+/// assert!(DataConfig::default().task.is_single_label());
 /// ```
 #[derive(
     Debug,
@@ -329,7 +329,7 @@ impl Default for DataConfig {
             label_column: None,
             dir: None,
             resampling: Resampling::None,
-            task: Task::SingleLabel,
+            task: Default::default(),
             samples: None,
             head_frequency: None,
             co_occurrence: None,

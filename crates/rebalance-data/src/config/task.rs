@@ -102,6 +102,25 @@ pub(crate) struct FolderKeys {
 }
 
 impl DataConfig {
+    /// Whether this config's task and source take `key` of `[data]`.
+    ///
+    /// ```
+    /// use rebalance_data::DataConfig;
+    ///
+    /// let synthetic = DataConfig::default();
+    /// assert!(synthetic.takes_key("validation_per_class") && synthetic.takes_key("seed"));
+    /// let tags: DataConfig = toml::from_str("task = \"multi-label\"").unwrap();
+    /// assert!(!tags.takes_key("validation_per_class") && tags.takes_key("co_occurrence"));
+    /// ```
+    pub fn takes_key(&self, key: &str) -> bool {
+        let section = self.task.section();
+        COMMON_KEYS.contains(&key)
+            || section.task_keys().contains(&key)
+            || section
+                .source_keys(self.source)
+                .is_some_and(|keys| keys.iter().any(|k| k == key))
+    }
+
     /// Keys set for another task or another source, a source the task does not read, and the
     /// validation fraction's range.
     pub(crate) fn check_keys(&self) -> Result<(), DataError> {

@@ -36,12 +36,110 @@ impl LabelMap {
     }
 }
 
-struct RawTable {
-    feature_names: Vec<String>,
-    features: Vec<f32>,
-    labels: Vec<String>,
-    /// The line of each record, for messages.
-    lines: Vec<u64>,
+/// One file's rows, before their labels are indexed: the features, and each row's label as
+/// the reader made it of its label fields.
+pub(crate) struct RawRows<L> {
+    /// The feature columns' names, in order.
+    pub feature_names: Vec<String>,
+    /// The features, row after row.
+    pub features: Vec<f32>,
+    /// Each row's label.
+    pub labels: Vec<L>,
+    /// The line of each row, for messages.
+    pub lines: Vec<u64>,
+}
+
+impl<L> RawRows<L> {
+    /// Each row's label with its line.
+    pub(crate) fn labelled(&self) -> impl Iterator<Item = (&L, u64)> {
+        self.labels.iter().zip(self.lines.iter().copied())
+    }
+}
+
+/// Reads the CSV file `path` of either task: its header; the columns `label_columns`, which
+/// it must have (the message lists its columns); every other column a feature (at least one,
+/// else the error `no_features`), each a finite number; and each row's label, which `label`
+/// makes of the row's label fields (`(column index, field)`, in `label_columns`' order) and
+/// its line.
+///
+/// # Errors
+/// As above, and a ragged row, a file without rows, or `label`'s error; each names the file.
+pub(crate) fn read_rows<L>(
+    path: &Path,
+    label_columns: &[&str],
+    no_features: &str,
+    mut label: impl FnMut(&[(usize, &str)], u64) -> Result<L, DataError>,
+) -> Result<RawRows<L>, DataError> {
+    let (mut reader, names) = open_csv(path)?;
+    let label_index = label_columns
+        .iter()
+        .map(|&column| {
+            names.iter().position(|n| n == column).ok_or_else(|| {
+                DataError::format(
+                    path,
+                    "line 1: ",
+                    format!(
+                        "no label column {column:?}; the columns are {}",
+                        column_list(&names)
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
+    let feature_names: Vec<String> = names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !label_index.contains(i))
+        .map(|(_, n)| n.clone())
+        .collect();
+    if feature_names.is_empty() {
+        return Err(DataError::format(path, "line 1: ", no_features));
+    }
+    let mut rows = RawRows {
+        feature_names,
+        features: Vec::new(),
+        labels: Vec::new(),
+        lines: Vec::new(),
+    };
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(path, e))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let mut fields = vec![(0, ""); label_index.len()];
+        for (i, field) in record.iter().enumerate() {
+            match label_index.iter().position(|&li| li == i) {
+                Some(k) => fields[k] = (i, field),
+                None => rows
+                    .features
+                    .push(parse_feature(path, line, i, &names[i], field)?),
+            }
+        }
+        rows.labels.push(label(&fields, line)?);
+        rows.lines.push(line);
+    }
+    if rows.labels.is_empty() {
+        return Err(no_rows(path));
+    }
+    Ok(rows)
+}
+
+/// Refuses a test file (`test` at `path`) whose feature columns differ from the training
+/// file's.
+pub(crate) fn check_same_features<L>(
+    train: &RawRows<L>,
+    test: &RawRows<L>,
+    path: &Path,
+) -> Result<(), DataError> {
+    if train.feature_names == test.feature_names {
+        return Ok(());
+    }
+    Err(DataError::format(
+        path,
+        "line 1: ",
+        format!(
+            "feature columns {:?} differ from the training file's {:?}",
+            test.feature_names, train.feature_names
+        ),
+    ))
 }
 
 /// Opens a CSV file with a header row and returns the reader with the trimmed column names,
@@ -87,65 +185,24 @@ pub(crate) fn column_list(names: &[String]) -> String {
         .join(", ")
 }
 
-fn read_raw(path: &Path, label_column: &str) -> Result<RawTable, DataError> {
-    let (mut reader, names) = open_csv(path)?;
-    let label_index = names
-        .iter()
-        .position(|h| h == label_column)
-        .ok_or_else(|| {
-            DataError::format(
-                path,
-                "line 1: ",
-                format!(
-                    "no label column {label_column:?}; the columns are {}",
-                    column_list(&names)
-                ),
-            )
-        })?;
-    let feature_names: Vec<String> = names
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != label_index)
-        .map(|(_, h)| h.to_string())
-        .collect();
-    if feature_names.is_empty() {
-        return Err(DataError::format(
-            path,
-            "line 1: ",
-            format!("no feature column beside the label column {label_column:?}"),
-        ));
-    }
-    let mut table = RawTable {
-        feature_names,
-        features: Vec::new(),
-        labels: Vec::new(),
-        lines: Vec::new(),
-    };
-    for record in reader.records() {
-        let record = record.map_err(|e| csv_error(path, e))?;
-        let line = record.position().map_or(0, |p| p.line());
-        for (i, field) in record.iter().enumerate() {
-            if i == label_index {
-                if field.trim().is_empty() {
-                    return Err(DataError::format(
-                        path,
-                        format!("line {line}, column {}: ", i + 1),
-                        format!("the label ({label_column:?}) is empty"),
-                    ));
-                }
-                table.labels.push(field.trim().to_string());
-            } else {
-                table
-                    .features
-                    .push(parse_feature(path, line, i, &names[i], field)?);
+/// A single-label file's rows, each label its trimmed text (not empty).
+fn read_raw(path: &Path, label_column: &str) -> Result<RawRows<String>, DataError> {
+    read_rows(
+        path,
+        &[label_column],
+        &format!("no feature column beside the label column {label_column:?}"),
+        |fields, line| {
+            let (i, field) = fields[0];
+            if field.trim().is_empty() {
+                return Err(DataError::format(
+                    path,
+                    format!("line {line}, column {}: ", i + 1),
+                    format!("the label ({label_column:?}) is empty"),
+                ));
             }
-        }
-        table.lines.push(line);
-    }
-    if table.labels.is_empty() {
-        return Err(no_rows(path));
-    }
-    Ok(table)
+            Ok(field.trim().to_string())
+        },
+    )
 }
 
 /// A feature value: a finite number within `f32`'s range. `NaN`, `inf` and `1e39` (which
@@ -214,24 +271,10 @@ pub fn read_csv_pair(
 ) -> Result<(CsvTable, CsvTable, LabelMap), DataError> {
     let train_raw = read_raw(train, label_column)?;
     let test_raw = read_raw(test, label_column)?;
-    if train_raw.feature_names != test_raw.feature_names {
-        return Err(DataError::format(
-            test,
-            "line 1: ",
-            format!(
-                "feature columns {:?} differ from the training file's {:?}",
-                test_raw.feature_names, train_raw.feature_names
-            ),
-        ));
-    }
+    check_same_features(&train_raw, &test_raw, test)?;
     let all: Vec<(&Path, u64, &String)> = [(&train_raw, train), (&test_raw, test)]
         .into_iter()
-        .flat_map(|(raw, path)| {
-            raw.labels
-                .iter()
-                .zip(&raw.lines)
-                .map(move |(label, &line)| (path, line, label))
-        })
+        .flat_map(|(raw, path)| raw.labelled().map(move |(label, line)| (path, line, label)))
         .collect();
     let integer = all.iter().all(|(_, _, l)| l.parse::<usize>().is_ok());
     // Integer labels with a stray `0.0` or `1.5` among them: not names, a typo to point at.
@@ -261,12 +304,10 @@ pub fn read_csv_pair(
         let names: BTreeSet<&String> = train_raw.labels.iter().collect();
         LabelMap::Names(names.into_iter().cloned().collect())
     };
-    let to_table = |raw: RawTable, path: &Path| -> Result<CsvTable, DataError> {
+    let to_table = |raw: RawRows<String>, path: &Path| -> Result<CsvTable, DataError> {
         let labels = raw
-            .labels
-            .iter()
-            .zip(&raw.lines)
-            .map(|(label, &line)| match &map {
+            .labelled()
+            .map(|(label, line)| match &map {
                 LabelMap::Integer => label.parse::<usize>().map_err(|_| unreachable_label()),
                 LabelMap::Names(names) => names.binary_search(label).map_err(|_| {
                     DataError::format(

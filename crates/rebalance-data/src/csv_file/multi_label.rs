@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rebalance_weights::ZeroCountPolicy;
 
-use crate::csv_file::{column_list, csv_error, no_rows, open_csv, parse_feature};
+use crate::csv_file::{RawRows, check_same_features, read_rows};
 use crate::samples::check_positives;
 use crate::{DataError, MultiLabelData, MultiLabelSamples};
 
@@ -74,14 +74,6 @@ pub struct MultiLabelCsv {
     pub zero_count: ZeroCountPolicy,
 }
 
-/// One file's rows, labels still as names (list layout) or indices (column layout).
-struct RawRows {
-    feature_names: Vec<String>,
-    features: Vec<f32>,
-    labels: Vec<Vec<String>>,
-    lines: Vec<u64>,
-}
-
 impl MultiLabelCsv {
     /// Reads both files.
     ///
@@ -112,18 +104,18 @@ impl MultiLabelCsv {
                 "at least one label column",
             ));
         }
-        let train = self.read_rows(&self.train)?;
-        let test = self.read_rows(&self.test)?;
-        if train.feature_names != test.feature_names {
-            return Err(DataError::format(
-                &self.test,
-                "line 1: ",
-                format!(
-                    "feature columns {:?} differ from the training file's {:?}",
-                    test.feature_names, train.feature_names
-                ),
+        if let LabelLayout::Columns(columns) = &self.layout
+            && let Some(k) = (1..columns.len()).find(|&k| columns[..k].contains(&columns[k]))
+        {
+            return Err(DataError::invalid(
+                "label_columns",
+                format!("{:?} twice", columns[k]),
+                "a list of distinct columns",
             ));
         }
+        let train = self.read_rows(&self.train)?;
+        let test = self.read_rows(&self.test)?;
+        check_same_features(&train, &test, &self.test)?;
         let label_names: Vec<String> = match &self.layout {
             LabelLayout::Columns(columns) => columns.clone(),
             LabelLayout::List { .. } => {
@@ -133,32 +125,33 @@ impl MultiLabelCsv {
         };
         let num_labels = label_names.len();
         let dim = train.feature_names.len();
-        let to_samples = |rows: RawRows, path: &Path| -> Result<MultiLabelSamples, DataError> {
-            let mut sets = Vec::with_capacity(rows.labels.len());
-            for (names, line) in rows.labels.iter().zip(&rows.lines) {
-                let mut set = Vec::with_capacity(names.len());
-                for name in names {
-                    let index = label_names.binary_search(name).or_else(|_| {
-                        // Column order is the user's, not sorted: look it up in full.
-                        label_names.iter().position(|n| n == name).ok_or_else(|| {
-                            DataError::format(
-                                path,
-                                format!("line {line}: "),
-                                format!(
-                                    "label {name:?} does not occur in the training file {}",
-                                    self.train.display()
-                                ),
-                            )
-                        })
-                    })?;
-                    set.push(index as u32);
+        let to_samples =
+            |rows: RawRows<Vec<String>>, path: &Path| -> Result<MultiLabelSamples, DataError> {
+                let mut sets = Vec::with_capacity(rows.labels.len());
+                for (names, line) in rows.labelled() {
+                    let mut set = Vec::with_capacity(names.len());
+                    for name in names {
+                        let index = label_names.binary_search(name).or_else(|_| {
+                            // Column order is the user's, not sorted: look it up in full.
+                            label_names.iter().position(|n| n == name).ok_or_else(|| {
+                                DataError::format(
+                                    path,
+                                    format!("line {line}: "),
+                                    format!(
+                                        "label {name:?} does not occur in the training file {}",
+                                        self.train.display()
+                                    ),
+                                )
+                            })
+                        })?;
+                        set.push(index as u32);
+                    }
+                    set.sort_unstable();
+                    set.dedup();
+                    sets.push(set);
                 }
-                set.sort_unstable();
-                set.dedup();
-                sets.push(set);
-            }
-            Ok(MultiLabelSamples::from_parts(rows.features, sets, dim))
-        };
+                Ok(MultiLabelSamples::from_parts(rows.features, sets, dim))
+            };
         let train_samples = to_samples(train, &self.train)?;
         let test_samples = to_samples(test, &self.test)?;
         if num_labels == 0 {
@@ -185,107 +178,55 @@ impl MultiLabelCsv {
         })
     }
 
-    fn read_rows(&self, path: &Path) -> Result<RawRows, DataError> {
-        let (mut reader, names) = open_csv(path)?;
+    /// One file's rows, each label the names of its positive labels.
+    fn read_rows(&self, path: &Path) -> Result<RawRows<Vec<String>>, DataError> {
         let label_columns: Vec<&str> = match &self.layout {
             LabelLayout::Columns(columns) => columns.iter().map(String::as_str).collect(),
             LabelLayout::List { column, .. } => vec![column.as_str()],
         };
-        // For each label column (in the layout's order), its index in the file.
-        let mut label_index = Vec::with_capacity(label_columns.len());
-        for (k, &column) in label_columns.iter().enumerate() {
-            if label_columns[..k].contains(&column) {
-                return Err(DataError::invalid(
-                    "label_columns",
-                    format!("{column:?} twice"),
-                    "a list of distinct columns",
-                ));
-            }
-            let index = names.iter().position(|n| n == column).ok_or_else(|| {
-                DataError::format(
-                    path,
-                    "line 1: ",
-                    format!(
-                        "no label column {column:?}; the columns are {}",
-                        column_list(&names)
-                    ),
-                )
-            })?;
-            label_index.push(index);
-        }
-        let feature_names: Vec<String> = names
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !label_index.contains(i))
-            .map(|(_, n)| n.clone())
-            .collect();
-        if feature_names.is_empty() {
-            return Err(DataError::format(
-                path,
-                "line 1: ",
-                "no feature column beside the label columns",
-            ));
-        }
-        let mut rows = RawRows {
-            feature_names,
-            features: Vec::new(),
-            labels: Vec::new(),
-            lines: Vec::new(),
-        };
-        for record in reader.records() {
-            let record = record.map_err(|e| csv_error(path, e))?;
-            let line = record.position().map_or(0, |p| p.line());
+        let no_features = "no feature column beside the label columns";
+        read_rows(path, &label_columns, no_features, |fields, line| {
             let mut positives = Vec::new();
-            for (i, field) in record.iter().enumerate() {
-                match label_index.iter().position(|&li| li == i) {
-                    None => rows
-                        .features
-                        .push(parse_feature(path, line, i, &names[i], field)?),
-                    Some(k) => match &self.layout {
-                        LabelLayout::Columns(columns) => match field.trim() {
-                            "1" => positives.push(columns[k].clone()),
-                            "0" => {}
-                            other => {
+            for (k, &(i, field)) in fields.iter().enumerate() {
+                match &self.layout {
+                    LabelLayout::Columns(columns) => match field.trim() {
+                        "1" => positives.push(columns[k].clone()),
+                        "0" => {}
+                        other => {
+                            return Err(DataError::format(
+                                path,
+                                format!("line {line}, column {}: ", i + 1),
+                                format!(
+                                    "label {:?} is {other:?}; a label column holds 0 or 1",
+                                    columns[k]
+                                ),
+                            ));
+                        }
+                    },
+                    LabelLayout::List { column, separator } => {
+                        let list = field.trim();
+                        if list.is_empty() {
+                            continue;
+                        }
+                        for name in list.split(separator.as_str()) {
+                            let name = name.trim();
+                            if name.is_empty() {
                                 return Err(DataError::format(
                                     path,
                                     format!("line {line}, column {}: ", i + 1),
                                     format!(
-                                        "label {:?} is {other:?}; a label column holds 0 or 1",
-                                        columns[k]
+                                        "label list {list:?} (column {column:?}) has an empty \
+                                         name; names are separated by {separator:?}, an empty \
+                                         field means no label"
                                     ),
                                 ));
                             }
-                        },
-                        LabelLayout::List { column, separator } => {
-                            let list = field.trim();
-                            if list.is_empty() {
-                                continue;
-                            }
-                            for name in list.split(separator.as_str()) {
-                                let name = name.trim();
-                                if name.is_empty() {
-                                    return Err(DataError::format(
-                                        path,
-                                        format!("line {line}, column {}: ", i + 1),
-                                        format!(
-                                            "label list {list:?} (column {column:?}) has an \
-                                             empty name; names are separated by \
-                                             {separator:?}, an empty field means no label"
-                                        ),
-                                    ));
-                                }
-                                positives.push(name.to_string());
-                            }
+                            positives.push(name.to_string());
                         }
-                    },
+                    }
                 }
             }
-            rows.labels.push(positives);
-            rows.lines.push(line);
-        }
-        if rows.labels.is_empty() {
-            return Err(no_rows(path));
-        }
-        Ok(rows)
+            Ok(positives)
+        })
     }
 }

@@ -481,7 +481,7 @@ mod tests {
             ..Metrics::default()
         };
         let json = serde_json::to_value(&full).unwrap();
-        for &metric in Metric::of_task(Task::default()) {
+        for &metric in Metric::of_task(Default::default()) {
             assert_eq!(
                 json[metric.key()].as_f64(),
                 Some(full.get(metric)),
@@ -492,7 +492,7 @@ mod tests {
         assert_eq!(copy, full);
         assert_eq!(
             json.as_object().unwrap().len(),
-            Metric::of_task(Task::default()).len() + 1
+            Metric::of_task(Default::default()).len() + 1
         );
         let (_, std) = Metrics::mean_std(&[&a]);
         assert_eq!(std.balanced_accuracy, 0.0);

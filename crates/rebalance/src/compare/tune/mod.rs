@@ -35,7 +35,6 @@ use super::stats::Summary;
 use super::store::Run;
 use crate::run::backend::Backend;
 use crate::run::config::{ConfigError, RunConfig};
-use rebalance_data::{DataSource, Task};
 
 /// Validation samples per class `--tune` holds out of synthetic single-label data (generated
 /// beside the training split, balanced as the test split is) when the config sets none.
@@ -62,18 +61,19 @@ pub(super) fn default_validation(
     if has_validation(&base) {
         return Ok(None);
     }
-    let (key, value) =
-        if base.data.source == DataSource::Synthetic && base.data.task == Task::SingleLabel {
-            (
-                "validation_per_class",
-                toml::Value::Integer(TUNE_VALIDATION_PER_CLASS as i64),
-            )
-        } else {
-            (
-                "validation_fraction",
-                toml::Value::Float(TUNE_VALIDATION_FRACTION),
-            )
-        };
+    // A validation split of so many samples a class where the data takes one (single-label
+    // generated data), else a fraction.
+    let (key, value) = if base.data.takes_key("validation_per_class") {
+        (
+            "validation_per_class",
+            toml::Value::Integer(TUNE_VALIDATION_PER_CLASS as i64),
+        )
+    } else {
+        (
+            "validation_fraction",
+            toml::Value::Float(TUNE_VALIDATION_FRACTION),
+        )
+    };
     let data = table
         .entry("data")
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));

@@ -14,7 +14,7 @@ use crate::run::task::Loader;
 pub(super) struct PackedBatch<T: PackTask> {
     /// `[R, B, features]`.
     pub features: Tensor<3>,
-    /// The runs' targets ([`PackTask::Targets`]).
+    /// The runs' targets, as their task stacks them ([`PackTask`]).
     pub targets: T::Targets,
 }
 

@@ -1,5 +1,5 @@
 //! The losses of a packed group: one packed loss of the library per loss kind present (it packs
-//! one kind at a time; [`PackTask::PackedLoss`]), each on its runs' rows of the logits, put
+//! one kind at a time; the task's, [`PackTask`]), each on its runs' rows of the logits, put
 //! back in the group's order.
 
 use burn::prelude::*;
@@ -21,7 +21,7 @@ impl<T: PackTask> GroupLoss<T> {
     /// The losses `configs[r]` of the runs with `counts[r]` over `samples[r]` training rows,
     /// each with the class weights in force at `epochs[r]` (counted from 0: a DRW run's phase),
     /// on `device`. A run joins the first pack that takes it (the library's packed loss
-    /// decides what packs, [`PackTask::pack_loss`]), else starts one.
+    /// decides what packs, through its [`PackTask`]), else starts one.
     ///
     /// # Errors
     /// A loss that cannot be built.
