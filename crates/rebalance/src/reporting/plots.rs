@@ -219,13 +219,21 @@ fn plot_error(path: &Path, error: &anyhow::Error) -> anyhow::Error {
 }
 
 /// Per-class (or per-label) values against the training frequency.
-struct FrequencyFigure<'a> {
-    counts: &'a [usize],
+/// A run's scores of each class (label) against its training samples (positives), head →
+/// tail on a log scale: [`write_plots`]' first figure.
+pub struct FrequencyFigure<'a> {
+    /// The file's name, without extension (`per_class_recall`).
+    pub name: &'a str,
+    /// Each class's training samples (a label's positives).
+    pub counts: &'a [usize],
     /// `(legend, one value per class)`.
-    series: Vec<(&'a str, &'a [f64])>,
-    x_desc: &'a str,
-    y_desc: &'a str,
-    title: &'a str,
+    pub series: Vec<(&'a str, &'a [f64])>,
+    /// The x axis' description.
+    pub x_desc: &'a str,
+    /// The y axis' description.
+    pub y_desc: &'a str,
+    /// The title.
+    pub title: &'a str,
 }
 
 impl Figure for FrequencyFigure<'_> {
@@ -234,15 +242,19 @@ impl Figure for FrequencyFigure<'_> {
     }
 }
 
-struct CurvesFigure<'a> {
-    loss: &'a [f64],
-    valid: &'a [f64],
-    valid_label: &'a str,
+/// A run's training curves: [`write_plots`]' second figure, `training_curves`.
+pub struct CurvesFigure {
+    /// The training loss of each epoch.
+    pub loss: Vec<f64>,
+    /// The validation score of each epoch.
+    pub valid: Vec<f64>,
+    /// The validation score's name.
+    pub valid_label: &'static str,
 }
 
-impl Figure for CurvesFigure<'_> {
+impl Figure for CurvesFigure {
     fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
-        draw_curves(area, self.loss, self.valid, self.valid_label)
+        draw_curves(area, &self.loss, &self.valid, self.valid_label)
     }
 }
 
@@ -341,81 +353,18 @@ pub fn write_reliability(
     )
 }
 
-/// Writes `per_class_recall.{svg,png}` and `training_curves.{svg,png}` into `dir`.
+/// Writes a run's `frequency` figure (`per_class_recall`, `per_label`) and its
+/// `training_curves` into `dir`, each as `.svg` and `.png`.
 ///
 /// # Errors
 /// A file cannot be written.
 pub fn write_plots(
     dir: &Path,
-    counts: &[usize],
-    recall: &[f64],
-    loss: &[f64],
-    valid: &[f64],
-    valid_label: &str,
-    title: &str,
+    frequency: &FrequencyFigure,
+    curves: &CurvesFigure,
 ) -> anyhow::Result<()> {
-    save(
-        dir,
-        "per_class_recall",
-        (800, 500),
-        &FrequencyFigure {
-            counts,
-            series: vec![("test recall", recall)],
-            x_desc: "training samples of the class (log scale)",
-            y_desc: "test recall",
-            title,
-        },
-    )?;
-    save(
-        dir,
-        "training_curves",
-        (1000, 400),
-        &CurvesFigure {
-            loss,
-            valid,
-            valid_label,
-        },
-    )
-}
-
-/// Writes a multi-label run's `per_label.{svg,png}` (each label's test average precision and
-/// F1 against its training positives, head → tail) and `training_curves.{svg,png}` into `dir`.
-///
-/// # Errors
-/// A file cannot be written.
-#[allow(clippy::too_many_arguments)]
-pub fn write_multi_label_plots(
-    dir: &Path,
-    counts: &[usize],
-    average_precision: &[f64],
-    f1: &[f64],
-    loss: &[f64],
-    valid: &[f64],
-    valid_label: &str,
-    title: &str,
-) -> anyhow::Result<()> {
-    save(
-        dir,
-        "per_label",
-        (800, 500),
-        &FrequencyFigure {
-            counts,
-            series: vec![("average precision", average_precision), ("F1", f1)],
-            x_desc: "training positives of the label (log scale)",
-            y_desc: "test score",
-            title,
-        },
-    )?;
-    save(
-        dir,
-        "training_curves",
-        (1000, 400),
-        &CurvesFigure {
-            loss,
-            valid,
-            valid_label,
-        },
-    )
+    save(dir, frequency.name, (800, 500), frequency)?;
+    save(dir, "training_curves", (1000, 400), curves)
 }
 
 #[cfg(test)]
@@ -425,12 +374,19 @@ mod tests {
     fn plots_into(dir: &Path) -> anyhow::Result<()> {
         write_plots(
             dir,
-            &[10, 5, 1],
-            &[0.9, 0.5, 0.1],
-            &[1.0, 0.5],
-            &[0.3, 0.6],
-            "validation balanced accuracy",
-            "t",
+            &FrequencyFigure {
+                name: "per_class_recall",
+                counts: &[10, 5, 1],
+                series: vec![("test recall", &[0.9, 0.5, 0.1])],
+                x_desc: "training samples of the class (log scale)",
+                y_desc: "test recall",
+                title: "t",
+            },
+            &CurvesFigure {
+                loss: vec![1.0, 0.5],
+                valid: vec![0.3, 0.6],
+                valid_label: "validation balanced accuracy",
+            },
         )
     }
 

@@ -89,6 +89,15 @@ impl EpochHistory {
             })
     }
 
+    /// The training curves' figure of these epochs.
+    pub fn curves(&self) -> crate::reporting::plots::CurvesFigure {
+        crate::reporting::plots::CurvesFigure {
+            loss: self.train_loss(),
+            valid: self.valid_score(),
+            valid_label: self.valid_label(),
+        }
+    }
+
     /// Whether it holds exactly epochs `1..=epochs`, in order.
     pub fn covers(&self, epochs: usize) -> bool {
         self.epochs.len() == epochs && self.epochs.iter().zip(1..).all(|(e, n)| e.epoch == n)

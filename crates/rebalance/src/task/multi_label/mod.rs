@@ -211,15 +211,17 @@ impl TaskKind for MultiLabel {
             .iter()
             .map(|ap| ap.unwrap_or(0.0))
             .collect();
-        plots::write_multi_label_plots(
+        plots::write_plots(
             run.path(),
-            &report.train_counts,
-            &ap,
-            &report.per_label_f1,
-            &history.train_loss(),
-            &history.valid_score(),
-            history.valid_label(),
-            &format!("{} / {}: per-label AP and F1", report.loss, report.scheme),
+            &plots::FrequencyFigure {
+                name: "per_label",
+                counts: &report.train_counts,
+                series: vec![("average precision", &ap), ("F1", &report.per_label_f1)],
+                x_desc: "training positives of the label (log scale)",
+                y_desc: "test score",
+                title: &format!("{} / {}: per-label AP and F1", report.loss, report.scheme),
+            },
+            &history.curves(),
         )
     }
 

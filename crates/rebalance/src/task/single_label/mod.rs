@@ -243,12 +243,15 @@ impl TaskKind for SingleLabel {
     fn plot(run: &RunDir, report: &Report, history: &EpochHistory) -> anyhow::Result<()> {
         plots::write_plots(
             run.path(),
-            &report.train_counts,
-            &report.scores.per_class_recall,
-            &history.train_loss(),
-            &history.valid_score(),
-            history.valid_label(),
-            &format!("{} / {}: per-class recall", report.loss, report.scheme),
+            &plots::FrequencyFigure {
+                name: "per_class_recall",
+                counts: &report.train_counts,
+                series: vec![("test recall", &report.scores.per_class_recall)],
+                x_desc: "training samples of the class (log scale)",
+                y_desc: "test recall",
+                title: &format!("{} / {}: per-class recall", report.loss, report.scheme),
+            },
+            &history.curves(),
         )?;
         plots::write_reliability(
             run.path(),
