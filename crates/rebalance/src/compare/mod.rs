@@ -415,17 +415,14 @@ pub fn compare_in(
              training: with --jobs {jobs} the runs are seeded but not bit-identical to --jobs 1"
         );
     }
-    let group_size = options
-        .pack
-        .unwrap_or(plan.compare.pack)
-        .group_size(backend, plan.base.model.kind)?;
+    let pack = options.pack.unwrap_or(plan.compare.pack);
+    let group_size = pack.group_size(backend, plan.base.model.kind)?;
     let progress = Progress::new(&todo);
     let (units, notes) = packing::units(&todo, group_size);
     for note in notes {
         crate::say!("compare: --pack: {note}");
     }
-    let tally =
-        crate::for_task!(plan.task(), T => train_all::<T>(&units, &dir, jobs, &devices, &progress));
+    let tally = crate::for_task!(plan.task(), T => train_all::<T>(&units, pack, &dir, jobs, &devices, &progress));
     progress.finish();
     let Tally {
         skipped,

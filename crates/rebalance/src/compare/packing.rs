@@ -9,20 +9,22 @@ use serde::{Deserialize, Serialize};
 use super::store::Run;
 use crate::run::backend::{Backend, device_names};
 use crate::run::config::ModelKind;
+use crate::run::pack::memory::{AUTO_MEMORY_BYTES, run_bytes, runs_within};
 use crate::run::pack::step_key;
 use crate::run::run_dir::RunDir;
+use crate::task::TaskKind;
+use rebalance_data::LongTailData;
 
-/// The largest group `auto` makes: the MLP's packs are small (R × its parameters, activations
-/// `[R, batch, width]`), far under a GPU's memory at this size. The convolutional packs hold R
-/// runs' activations too (ResNet-32's are the largest); their memory at this size is not
-/// measured yet.
+/// The largest group `auto` makes; a group is smaller where its runs' estimated memory would
+/// pass [`AUTO_MEMORY_BYTES`] ([`Pack::split`]).
 pub const AUTO_GROUP: usize = 32;
 
 /// How a sweep packs its runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pack {
     /// Packs where it measured faster (docs/compare.md, "Packed sweeps"): on a GPU (CUDA, or
-    /// wgpu on a GPU adapter), groups of up to [`AUTO_GROUP`]; on wgpu over a CPU adapter
+    /// wgpu on a GPU adapter), groups of up to [`AUTO_GROUP`] that fit [`AUTO_MEMORY_BYTES`]
+    /// ([`Pack::split`]); on wgpu over a CPU adapter
     /// (lavapipe) the MLP's runs too (0.67–0.78× the time, a fifth of the kernel launches),
     /// the convolutional nets' alone; on flex, ndarray and LibTorch's CPU every run alone, as
     /// `off` (a step of one small model already computes at the core's speed; `--jobs` uses
@@ -57,6 +59,39 @@ impl Pack {
             },
         })
     }
+
+    /// `group` (runs that share a step, all of one model, batch size and data shape, which the
+    /// first run's `data` gives) in near-equal parts that each fit [`AUTO_MEMORY_BYTES`] by
+    /// [`run_bytes`]' estimate, under `auto`; as it is under `N` (the user's size), or where
+    /// the estimate cannot be made (the model's own check then reports why).
+    pub(super) fn split<'a, T: TaskKind>(
+        self,
+        group: &[&'a Run],
+        data: &LongTailData<T::Target>,
+    ) -> Vec<Vec<&'a Run>> {
+        let config = &group[0].config;
+        let estimate = run_bytes(
+            &config.model,
+            &data.feature_shape,
+            data.num_classes,
+            config.train.batch_size,
+        );
+        let fit = match (self, estimate) {
+            (Pack::Auto, Ok(bytes)) => runs_within(AUTO_MEMORY_BYTES, bytes),
+            _ => group.len(),
+        };
+        group
+            .chunks(part_size(group.len(), fit))
+            .map(<[&Run]>::to_vec)
+            .collect()
+    }
+}
+
+/// The size of the near-equal parts of a group of `runs` where `fit` runs fit at most: 48 runs
+/// of which 23 fit go in three parts of 16, not 23, 23 and 2.
+fn part_size(runs: usize, fit: usize) -> usize {
+    let parts = runs.div_ceil(fit.max(1)).max(1);
+    runs.div_ceil(parts).max(1)
 }
 
 impl FromStr for Pack {
@@ -167,6 +202,16 @@ pub(super) fn group_dir(dir: &std::path::Path, runs: &[&Run]) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_split_into_near_equal_parts_that_fit() {
+        assert_eq!(part_size(48, 23), 16);
+        assert_eq!(part_size(32, 32), 32);
+        assert_eq!(part_size(32, 100), 32);
+        assert_eq!(part_size(5, 1), 1);
+        assert_eq!(part_size(7, 3), 3);
+        assert_eq!(part_size(1, 0), 1);
+    }
 
     #[test]
     fn pack_reads_auto_off_and_a_number() {

@@ -11,7 +11,7 @@ use anyhow::Context;
 use indicatif::{HumanDuration, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rebalance_data::{LongTailData, Resampling};
 
-use super::packing;
+use super::packing::{self, Pack};
 use super::store::Run;
 use crate::run::devices::DeviceSpec;
 use crate::run::pack::{Group, GroupRun};
@@ -310,10 +310,12 @@ pub(super) struct Tally {
 /// model, whose folder goes into `.packs/` of the compare directory `dir`) on `jobs` threads
 /// (the calling one when `jobs` is 1), the `k`-th unit on `devices[k % len]` when there are
 /// devices. Each thread takes the next unit, claims its runs, trains them on their seeds'
-/// shared data and lets the claims go. After a failure no unit starts; those training then
-/// finish (finished runs are kept, so running the sweep again resumes it).
+/// shared data (a group in the parts `pack` splits it into, [`Pack::split`]) and lets the claims
+/// go. After a failure no unit starts; those training then finish (finished runs are kept, so
+/// running the sweep again resumes it).
 pub(super) fn train_all<T: TaskKind>(
     units: &[Vec<&Run>],
+    pack: Pack,
     dir: &Path,
     jobs: usize,
     devices: &[DeviceSpec],
@@ -359,27 +361,37 @@ pub(super) fn train_all<T: TaskKind>(
                         }
                     }
                 }
-                match mine.as_slice() {
-                    [] => Ok(()),
-                    [run] => {
-                        let report = progress.train::<T>(run, data.of(run)?.as_ref(), device)?;
-                        run.drop_checkpoints();
-                        progress.finished(run, &report);
-                        Ok(())
-                    }
-                    group => {
-                        let loaded = group
-                            .iter()
-                            .map(|run| data.of(run))
-                            .collect::<anyhow::Result<Vec<_>>>()?;
-                        let folder = packing::group_dir(dir, group)?;
-                        let reports = progress.train_group::<T>(group, &loaded, folder, device)?;
-                        for (run, report) in group.iter().zip(&reports) {
-                            progress.finished(run, report);
+                let Some(first) = mine.first() else {
+                    return Ok(());
+                };
+                // A group in parts that fit the device's memory (`auto`).
+                let parts = match mine.len() {
+                    1 => vec![mine.clone()],
+                    _ => pack.split::<T>(&mine, data.of(first)?.as_ref()),
+                };
+                for part in parts {
+                    match part.as_slice() {
+                        [run] => {
+                            let report =
+                                progress.train::<T>(run, data.of(run)?.as_ref(), device)?;
+                            run.drop_checkpoints();
+                            progress.finished(run, &report);
                         }
-                        Ok(())
+                        group => {
+                            let loaded = group
+                                .iter()
+                                .map(|run| data.of(run))
+                                .collect::<anyhow::Result<Vec<_>>>()?;
+                            let folder = packing::group_dir(dir, group)?;
+                            let reports =
+                                progress.train_group::<T>(group, &loaded, folder, device)?;
+                            for (run, report) in group.iter().zip(&reports) {
+                                progress.finished(run, report);
+                            }
+                        }
                     }
                 }
+                Ok(())
             })();
             let still = running.fetch_sub(unit.len(), Ordering::SeqCst) - unit.len();
             for run in unit {

@@ -29,6 +29,7 @@
 pub mod conv;
 mod loader;
 mod loss;
+pub mod memory;
 pub mod model;
 pub mod resnet;
 #[cfg(test)]
