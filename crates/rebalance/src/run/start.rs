@@ -38,6 +38,9 @@ pub(crate) struct Prepared {
     pub state: RunState,
     /// The epoch of the checkpoint a resumed run continues after.
     pub resume_from: Option<usize>,
+    /// The epoch of cRT's second stage a resumed run continues after: where its first stage is
+    /// done and the stage's own checkpoint (`stage2/checkpoint/`) and history hold it.
+    pub stage2_from: Option<usize>,
     /// The per-epoch history, holding a resumed run's epochs before its checkpoint.
     pub history: HistoryRecorder,
     /// This process's claim on the run, held until training ends.
@@ -97,7 +100,7 @@ pub(crate) fn prepare(
         Start::Resume { from } => Some(from),
         Start::Fresh { .. } => None,
     };
-    let history = HistoryRecorder::start(run.clone(), resume_from)?;
+    let (stage2_from, history) = resumed_history(run, recorded, resume_from)?;
 
     // Training starts: the run is claimed, then its directory readied.
     let claim = run.claim()?.map_err(|pid| {
@@ -125,7 +128,33 @@ pub(crate) fn prepare(
     Ok(Prepared {
         state,
         resume_from,
+        stage2_from,
         history,
         claim,
     })
+}
+
+/// The history of a run resumed after epoch `resume_from`, and the epoch of cRT's second stage
+/// it continues after: where the first stage is done (`train.epochs`) and the stage has a
+/// checkpoint of epoch `k` whose epochs the history holds, the history up to `k` epochs into
+/// the stage; else up to `resume_from`, the stage started again.
+fn resumed_history(
+    run: &RunDir,
+    recorded: &RunConfig,
+    resume_from: Option<usize>,
+) -> anyhow::Result<(Option<usize>, HistoryRecorder)> {
+    let stage2_from = resume_from
+        .filter(|&from| recorded.train.stage2.is_some() && from == recorded.train.epochs)
+        .and_then(|from| Some((from, run.stage2().last_checkpoint()?)))
+        .and_then(|(from, done)| {
+            let history = HistoryRecorder::start(run.clone(), Some(from + done)).ok()?;
+            Some((done, history))
+        });
+    match stage2_from {
+        Some((done, history)) => {
+            crate::say!("--resume: cRT's second stage continues after its epoch {done}");
+            Ok((Some(done), history))
+        }
+        None => Ok((None, HistoryRecorder::start(run.clone(), resume_from)?)),
+    }
 }

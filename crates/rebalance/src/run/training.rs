@@ -94,6 +94,8 @@ pub(crate) struct Begun<'a, T: TaskKind> {
     pub train_batcher: T::Batcher,
     /// The epoch of the checkpoint a resumed run continues after.
     pub resume_from: Option<usize>,
+    /// The epoch of cRT's second stage a resumed run continues after (`Prepared`).
+    pub stage2_from: Option<usize>,
     /// The per-epoch history.
     pub history: HistoryRecorder,
     /// The run's `experiment.log`, open until the run ends.
@@ -139,6 +141,7 @@ pub(crate) fn begin<'a, T: TaskKind>(
     let Prepared {
         state,
         resume_from,
+        stage2_from,
         history,
         claim,
     } = prepare(&run, &recorded, options, joining, data.train.dim(), || {
@@ -160,6 +163,7 @@ pub(crate) fn begin<'a, T: TaskKind>(
         batcher,
         train_batcher,
         resume_from,
+        stage2_from,
         history,
         _log: log,
         _claim: claim,
@@ -174,6 +178,7 @@ impl<'a, T: TaskKind> Begun<'a, T> {
             data: self.data,
             run: &self.run,
             resume_from: self.resume_from,
+            stage2_from: self.stage2_from,
             counts: &self.counts,
             train_batcher: self.train_batcher.clone(),
             batcher: self.batcher.clone(),
@@ -286,6 +291,8 @@ pub struct Trainer<'a, T: TaskKind> {
     pub run: &'a RunDir,
     /// The epoch of the checkpoint a resumed run continues after.
     pub resume_from: Option<usize>,
+    /// The epoch of cRT's second stage a resumed run continues after, from its own checkpoint.
+    pub stage2_from: Option<usize>,
     /// The training counts.
     pub counts: &'a ClassCounts,
     /// The validation split's batcher: standardization only.

@@ -4,9 +4,9 @@ use crate::common::{assert_ok, assert_one_line_error, read_json, stderr};
 use crate::runs::{eval, metrics, train, train_crashing_at};
 
 /// cRT (`[train.stage2]`): the classifier retrained on frozen features after stage 1; both
-/// stages' scores in the report, both stages' epochs in the history. A crash after stage 2
-/// resumes from stage 1's last checkpoint, retrains the classifier the same way, and ends
-/// with the uninterrupted run's metrics.
+/// stages' scores in the report, both stages' epochs in the history. A crash inside stage 2
+/// resumes from the stage's own last checkpoint (stage 1 is done) and ends with the
+/// uninterrupted run's metrics.
 #[test]
 fn classifier_retraining_is_a_second_stage_that_resumes() {
     let stage2 = ["--set", "train.stage2={ epochs = 2 }"];
@@ -60,9 +60,30 @@ fn classifier_retraining_is_a_second_stage_that_resumes() {
     let cut = tempfile::tempdir().unwrap();
     let crashed = train_crashing_at(cut.path(), "after-checkpoint", &stage2);
     assert!(!crashed.status.success());
+    // As a crash after stage 2's first epoch leaves the run: the stage's checkpoint of its
+    // epoch 2 not written yet.
+    let checkpoints = cut.path().join("stage2/checkpoint");
+    for part in ["model", "optim", "scheduler"] {
+        std::fs::remove_file(checkpoints.join(format!("{part}-2.bpk"))).unwrap();
+    }
+    let first_epoch = |dir: &std::path::Path| read_json(dir, "history.json")["epochs"][2].clone();
+    let before = first_epoch(cut.path());
     let mut resume = stage2.to_vec();
     resume.push("--resume");
-    assert_ok(&train(cut.path(), &resume));
+    let resumed = train(cut.path(), &resume);
+    assert_ok(&resumed);
+    // Stage 2 continues from its own checkpoint: only its second epoch is trained again.
+    let err = stderr(&resumed);
+    assert!(
+        err.contains("cRT's second stage continues after its epoch 1"),
+        "{err}"
+    );
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("epoch ")).collect();
+    assert!(
+        lines.iter().all(|l| !l.contains("stage 2: epoch 1/2")),
+        "{err}"
+    );
+    assert_eq!(first_epoch(cut.path()), before);
     assert_eq!(
         metrics(&read_json(cut.path(), "report.json")),
         metrics(&report)

@@ -217,9 +217,17 @@ impl TaskKind for SingleLabel {
             },
             name: Some("stage 2"),
         };
-        // An earlier attempt's checkpoints of the stage: it starts again from stage 1's model.
-        stage.dir.remove_stage_files()?;
-        let model = trainer.launch(model, &stage, 1, 0, stage2.epochs, train.epochs + 1)?;
+        // A resumed stage continues from its checkpoint (which burn-train loads into the model
+        // built above); an earlier attempt's files without one are removed, and the stage
+        // starts again from stage 1's model.
+        let start = match trainer.stage2_from {
+            Some(done) => done,
+            None => {
+                stage.dir.remove_stage_files()?;
+                0
+            }
+        };
+        let model = trainer.launch(model, &stage, 1, start, stage2.epochs, train.epochs + 1)?;
         Ok((model, Some(stage1.confusion.scores())))
     }
 
