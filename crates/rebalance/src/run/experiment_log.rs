@@ -178,6 +178,13 @@ impl ExperimentLog {
     }
 }
 
+impl ExperimentLog {
+    /// The run of this log, to make another thread, or this one for a while, log to it.
+    pub(crate) fn context(&self) -> LogContext {
+        LogContext(Some(self.file.clone()))
+    }
+}
+
 impl Drop for ExperimentLog {
     fn drop(&mut self) {
         open_logs().retain(|log| !Arc::ptr_eq(log, &self.file));

@@ -99,7 +99,7 @@ pub(crate) struct Begun<'a, T: TaskKind> {
     /// The per-epoch history.
     pub history: HistoryRecorder,
     /// The run's `experiment.log`, open until the run ends.
-    _log: ExperimentLog,
+    experiment_log: ExperimentLog,
     /// This process's claim on the run, held until it ends.
     _claim: Claim,
 }
@@ -165,12 +165,18 @@ pub(crate) fn begin<'a, T: TaskKind>(
         resume_from,
         stage2_from,
         history,
-        _log: log,
+        experiment_log: log,
         _claim: claim,
     })
 }
 
 impl<'a, T: TaskKind> Begun<'a, T> {
+    /// Writes `line` to the run's `experiment.log` (from whichever thread trains it).
+    pub(crate) fn log(&self, line: &str) {
+        let _entered = self.experiment_log.context().enter();
+        log::info!("{line}");
+    }
+
     /// The trainer of the run's phases, its epochs on `progress` if given.
     pub(crate) fn trainer<'b>(&'b self, progress: Option<&'b RunProgress>) -> Trainer<'b, T> {
         Trainer::<T> {

@@ -240,6 +240,10 @@ fn a_packed_sweep_gives_each_run_its_results_alone() {
             "{history}"
         );
         assert!(run.join("predictions.csv").is_file() && run.join("finished").is_file());
+        // Its experiment.log says it trained packed, and its epochs.
+        let log = std::fs::read_to_string(run.join("experiment.log")).unwrap();
+        assert!(log.contains("trained packed, as one model with"), "{log}");
+        assert!(log.contains("epoch 2/2: training loss"), "{log}");
     }
     // The groups' folders are gone once their runs are finished.
     assert_eq!(std::fs::read_dir(packed.join(".packs")).unwrap().count(), 0);

@@ -44,6 +44,21 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::R
                 .with_context(|| named(run.config))
         })
         .collect::<anyhow::Result<Vec<Begun<'_, T>>>>()?;
+    let names: Vec<String> = begun
+        .iter()
+        .map(|run| run.run.path().display().to_string())
+        .collect();
+    for run in &begun {
+        run.log(&format!(
+            "trained packed, as one model with {} runs ({}), in {}{}",
+            begun.len(),
+            names.join(", "),
+            group.dir.path().display(),
+            done.map_or(String::new(), |d| format!(
+                ", from the group's checkpoint of epoch {d}"
+            ))
+        ));
+    }
     let models = Pack {
         runs: &begun,
         dir: &group.dir,
@@ -205,6 +220,12 @@ impl<T: PackTask> Pack<'_, '_, T> {
             }
             let scores = self.validate(&model, &valid_loaders)?;
             for ((run, loss), score) in self.runs.iter().zip(losses).zip(scores) {
+                run.log(&format!(
+                    "epoch {epoch}/{}: training loss {loss:.6}, {} {:.4} (packed)",
+                    train.epochs,
+                    score.label(),
+                    score.value()
+                ));
                 run.history.add_epoch(loss, score);
             }
             self.checkpoint(&model, &optim, &schedule, epoch)?;

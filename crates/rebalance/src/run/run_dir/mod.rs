@@ -9,10 +9,12 @@
 //!                               from elsewhere)
 //! checkpoint/                   burn-train's checkpoints (`model-<epoch>.bpk`, `optim-…`,
 //!                               `scheduler-…`), for `--resume`
-//! train/, valid/                burn-train's per-epoch metric logs
+//! train/, valid/                burn-train's per-epoch metric logs (none for a run trained
+//!                               packed: `compare --pack`)
 //! experiment.log                what burn-train logs while it trains (epochs, iterations, the
-//!                               checkpoint restored; `run/experiment_log.rs`); each `--resume`
-//!                               appends its session, after a line saying where it resumes
+//!                               checkpoint restored; `run/experiment_log.rs`), or a packed
+//!                               run's group and epochs; each `--resume` appends its session,
+//!                               after a line saying where it resumes
 //! history.json                  the training loss and validation score (balanced accuracy;
 //!                               multi-label: macro-F1) of every finished epoch, for the curves
 //! model.bpk                     the trained model (`model.partial.bpk` while it is written)
