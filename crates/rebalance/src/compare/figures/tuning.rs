@@ -55,6 +55,9 @@ impl Figure for TuningPanels<'_> {
     }
 }
 
+/// The height of a legend row, in pixels, at the legend's font ([`CELL`]).
+const LEGEND_ROW: f64 = CELL as f64 + 6.0;
+
 /// One variant's panel.
 fn draw_panel<DB: DrawingBackend<ErrorType: 'static>>(
     area: &Area<DB>,
@@ -81,6 +84,15 @@ fn draw_panel<DB: DrawingBackend<ErrorType: 'static>>(
         (low - pad, high + pad)
     } else {
         (0.0, 1.0)
+    };
+    // With a legend, room above the points for it, so that it covers none: its rows' share
+    // of the plot's height (the panel less its caption, margins and x labels).
+    let high = if inner > 1 {
+        let plot = f64::from(area.dim_in_pixel().1).max(200.0) - (AXIS as f64 + 28.0 + 60.0);
+        let share = ((LEGEND_ROW * inner as f64 + 16.0) / plot.max(1.0)).min(0.6);
+        high + (high - low) * share / (1.0 - share)
+    } else {
+        high
     };
     let last = first.values.len().max(2) as f64 - 1.0;
     let values: Vec<String> = first.values.iter().map(name_of).collect();
@@ -154,7 +166,7 @@ fn draw_panel<DB: DrawingBackend<ErrorType: 'static>>(
             .label_font(("sans-serif", CELL))
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .draw()
             .map_err(err)?;
     }
