@@ -433,6 +433,9 @@ pub fn compare_in(
         return Err(first);
     }
     let trained = todo.len() - skipped - elsewhere;
+    // The grid points trained here are scored on the validation split here, where their data
+    // is: a merge only reads the reports.
+    crate::for_task!(plan.task(), T => tuning.validate_trained::<T>(&todo, backend))?;
     if let Some((shard, from)) = shard {
         let sweep_missing = runs.iter().filter(|run| !run.dir.is_finished()).count();
         return Ok(Outcome::Shard(ShardReport {

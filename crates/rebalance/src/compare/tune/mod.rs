@@ -179,6 +179,37 @@ impl Tuning {
         Ok(out)
     }
 
+    /// The tuned variant (its index) and grid point (its index) `run` is of; `None` for a run
+    /// of an untuned variant.
+    fn point_of(&self, run: &Run) -> Option<(usize, usize)> {
+        self.tuned.iter().enumerate().find_map(|(t, tuned)| {
+            let k = tuned
+                .points
+                .iter()
+                .position(|p| point_name(&tuned.name, p) == run.variant)?;
+            Some((t, k))
+        })
+    }
+
+    /// Writes the validation report (`report-validation.json`) of each of `runs` that is a
+    /// finished grid point, where it has none, on `backend`'s device: a sweep or a shard scores
+    /// the points it trained, where their data is, and a merge reads the reports.
+    ///
+    /// # Errors
+    /// As [`score::validation_reports`].
+    pub(super) fn validate_trained<T: Validated>(
+        &self,
+        runs: &[&Run],
+        backend: Backend,
+    ) -> anyhow::Result<()> {
+        let points: Vec<&Run> = runs
+            .iter()
+            .filter(|run| self.point_of(run).is_some() && run.dir.is_finished())
+            .copied()
+            .collect();
+        score::validation_reports::<T>(&points, backend).map(drop)
+    }
+
     /// Each tuned variant's choice per seed among the finished `runs` of the expanded sweep:
     /// the runs of the comparison (the chosen points' runs named as their variants, the
     /// others as they are, in the order of `runs`) and what was chosen. Validation scores are
@@ -192,15 +223,7 @@ impl Tuning {
         runs: &[Run],
         backend: Backend,
     ) -> anyhow::Result<(Vec<Run>, BTreeMap<String, Tuned>)> {
-        let point_of = |run: &Run| -> Option<(usize, usize)> {
-            self.tuned.iter().enumerate().find_map(|(t, tuned)| {
-                let k = tuned
-                    .points
-                    .iter()
-                    .position(|p| point_name(&tuned.name, p) == run.variant)?;
-                Some((t, k))
-            })
-        };
+        let point_of = |run: &Run| self.point_of(run);
         let grid_runs: Vec<&Run> = runs.iter().filter(|r| point_of(r).is_some()).collect();
         let scores = score::validation_scores::<T>(&grid_runs, plan.rank_by, backend)?;
         let score_of: BTreeMap<(String, u64), f64> = grid_runs

@@ -47,22 +47,47 @@ impl Validated for MultiLabel {
     }
 }
 
-/// Each of `runs`' validation score by `metric` (the ranking metric), in their order; each
-/// seed's data is loaded once, on `backend`'s device.
+/// Each of `runs`' validation score by `metric` (the ranking metric), in their order
+/// ([`validation_reports`]).
 ///
 /// # Errors
-/// A run whose validation report cannot be read or computed, naming it.
+/// As [`validation_reports`].
 pub(super) fn validation_scores<T: Validated>(
     runs: &[&Run],
     metric: Metric,
     backend: Backend,
 ) -> anyhow::Result<Vec<f64>> {
+    Ok(validation_reports::<T>(runs, backend)?
+        .iter()
+        .zip(runs)
+        .map(|(report, run)| {
+            let counts = report.train_counts().to_vec();
+            let tail = if TaskView::of(run.config.data.task).shot_groups {
+                Vec::new()
+            } else {
+                tail_labels(&counts)
+            };
+            report.metrics(&ShotGroups::of(&counts), &tail).get(metric)
+        })
+        .collect())
+}
+
+/// Each of the finished `runs`' validation report, in their order: read from its directory
+/// (`report-validation.json`), else computed on `backend`'s device and written there. Each
+/// seed's data is loaded once.
+///
+/// # Errors
+/// A run whose validation report cannot be read or computed, naming it.
+pub(super) fn validation_reports<T: Validated>(
+    runs: &[&Run],
+    backend: Backend,
+) -> anyhow::Result<Vec<T::Report>> {
     if runs.is_empty() {
         return Ok(Vec::new());
     }
     let data = SeedData::<T>::new(runs);
     let mut device = None;
-    let mut scores = Vec::with_capacity(runs.len());
+    let mut reports = Vec::with_capacity(runs.len());
     for run in runs {
         let report = match run.dir.read_validation_report::<T::Report>() {
             Ok(report) => report,
@@ -83,15 +108,9 @@ pub(super) fn validation_scores<T: Validated>(
             }
         };
         data.done(run);
-        let counts = report.train_counts().to_vec();
-        let tail = if TaskView::of(run.config.data.task).shot_groups {
-            Vec::new()
-        } else {
-            tail_labels(&counts)
-        };
-        scores.push(report.metrics(&ShotGroups::of(&counts), &tail).get(metric));
+        reports.push(report);
     }
-    Ok(scores)
+    Ok(reports)
 }
 
 /// The validation report of the finished `run`, its model read from its directory.
