@@ -1,6 +1,6 @@
 //! The CSV, IDX and CIFAR-10 readers on small files written by the tests, and their errors.
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -9,6 +9,24 @@ use rebalance_testing::{cifar_batch, idx};
 
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
+}
+
+/// The error of reading `train` and `test` as a CSV pair with the label column `label`.
+fn csv_error(train: &Path, test: &Path) -> String {
+    read_csv_pair(train, test, "label").unwrap_err().to_string()
+}
+
+/// `content` written to `dir/bad.csv`; its path.
+fn write_bad(dir: &Path, content: &[u8]) -> PathBuf {
+    let bad = dir.join("bad.csv");
+    write(&bad, content);
+    bad
+}
+
+/// The reader's error `err` is `file`'s path, then `expected`.
+#[track_caller]
+fn assert_names_file(err: String, file: &Path, expected: &str) {
+    assert_eq!(err, format!("{}: {expected}", file.display()));
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -60,10 +78,8 @@ fn csv_errors_name_file_line_and_value() {
     let good = dir.path().join("good.csv");
     write(&good, b"a,label\n1,0\n");
     let check = |content: &[u8], expected: &str| {
-        let bad = dir.path().join("bad.csv");
-        write(&bad, content);
-        let err = read_csv_pair(&bad, &good, "label").unwrap_err().to_string();
-        assert_eq!(err, format!("{}: {expected}", bad.display()));
+        let bad = write_bad(dir.path(), content);
+        assert_names_file(csv_error(&bad, &good), &bad, expected);
     };
     check(
         b"a,label\n1,0\n2,1,9\n",
@@ -88,9 +104,7 @@ fn csv_errors_name_file_line_and_value() {
     );
 
     let missing = dir.path().join("missing.csv");
-    let err = read_csv_pair(&missing, &good, "label")
-        .unwrap_err()
-        .to_string();
+    let err = csv_error(&missing, &good);
     assert!(
         err.starts_with(&format!("{}: ", missing.display())),
         "{err}"
@@ -100,9 +114,7 @@ fn csv_errors_name_file_line_and_value() {
     let test = dir.path().join("named_test.csv");
     write(&train, b"a,label\n1,cat\n");
     write(&test, b"a,label\n1,cat\n2,dog\n");
-    let err = read_csv_pair(&train, &test, "label")
-        .unwrap_err()
-        .to_string();
+    let err = csv_error(&train, &test);
     assert_eq!(
         err,
         format!(
@@ -228,13 +240,10 @@ fn csv_values_headers_and_labels_that_would_mislead_training_are_errors() {
     let good = dir.path().join("good.csv");
     write(&good, b"a,b,label\n1,2,0\n");
     let check = |content: &[u8], expected: &str| {
-        let bad = dir.path().join("bad.csv");
-        write(&bad, content);
+        let bad = write_bad(dir.path(), content);
         // As the training file and as the test file.
-        let err = read_csv_pair(&bad, &good, "label").unwrap_err().to_string();
-        assert_eq!(err, format!("{}: {expected}", bad.display()));
-        let err = read_csv_pair(&good, &bad, "label").unwrap_err().to_string();
-        assert_eq!(err, format!("{}: {expected}", bad.display()));
+        assert_names_file(csv_error(&bad, &good), &bad, expected);
+        assert_names_file(csv_error(&good, &bad), &bad, expected);
     };
     for value in ["NaN", "inf", "-inf", "1e39"] {
         check(
@@ -264,7 +273,7 @@ fn csv_values_headers_and_labels_that_would_mislead_training_are_errors() {
     // `0.0` among integer labels: not a fourth class name, a value to point at.
     let bad = dir.path().join("float_label.csv");
     write(&bad, b"a,b,label\n1,2,1\n1,2,0.0\n");
-    let err = read_csv_pair(&good, &bad, "label").unwrap_err().to_string();
+    let err = csv_error(&good, &bad);
     assert_eq!(
         err,
         format!(
@@ -277,7 +286,7 @@ fn csv_values_headers_and_labels_that_would_mislead_training_are_errors() {
     // A binary file: its bytes are quoted escaped, never raw.
     let bad = dir.path().join("binary.csv");
     write(&bad, b"\x01\x02\x1b[2J,x\n1,2\n");
-    let err = read_csv_pair(&bad, &good, "label").unwrap_err().to_string();
+    let err = csv_error(&bad, &good);
     assert!(err.contains("\\u{1}\\u{2}\\u{1b}[2J"), "{err}");
     assert!(!err.chars().any(char::is_control), "{err:?}");
 }

@@ -33,34 +33,32 @@ fn negative_gamma() {
 
 #[test]
 fn beta_out_of_range() {
-    assert_message(
-        ClassBalancedConfig::new(vec![5, 1])
-            .with_beta(1.0)
-            .init(&device()),
-        "beta = 1: must be in [0, 1)",
-    );
-    assert_message(
-        ClassBalancedConfig::new(vec![5, 1])
-            .with_beta(-0.1)
-            .init(&device()),
-        "beta = -0.1: must be in [0, 1)",
-    );
+    for (beta, expected) in [
+        (1.0, "beta = 1: must be in [0, 1)"),
+        (-0.1, "beta = -0.1: must be in [0, 1)"),
+    ] {
+        assert_message(
+            ClassBalancedConfig::new(vec![5, 1])
+                .with_beta(beta)
+                .init(&device()),
+            expected,
+        );
+    }
 }
 
 #[test]
 fn smoothing_out_of_range() {
-    assert_message(
-        WeightedCrossEntropyConfig::new()
-            .with_smoothing(1.5)
-            .init(&device()),
-        "smoothing = 1.5: must be in [0, 1]",
-    );
-    assert_message(
-        WeightedCrossEntropyConfig::new()
-            .with_smoothing(-0.1)
-            .init(&device()),
-        "smoothing = -0.1: must be in [0, 1]",
-    );
+    for (smoothing, expected) in [
+        (1.5, "smoothing = 1.5: must be in [0, 1]"),
+        (-0.1, "smoothing = -0.1: must be in [0, 1]"),
+    ] {
+        assert_message(
+            WeightedCrossEntropyConfig::new()
+                .with_smoothing(smoothing)
+                .init(&device()),
+            expected,
+        );
+    }
 }
 
 #[test]

@@ -34,6 +34,13 @@ fn bce(label_weighting: LabelWeighting, reduction: Reduction) -> WeightedBinaryC
         .with_reduction(reduction)
 }
 
+/// The loss of `config` on the batch (multi-hot targets), on `device`.
+fn bce_on_batch(config: WeightedBinaryCrossEntropyConfig, device: &Device) -> f64 {
+    let loss = config.init(device).unwrap();
+    let (z, y) = batch(device);
+    scalar(loss.forward_multi_hot(z, y))
+}
+
 /// The multi-label loss of a config on the batch, with `samples` training rows.
 fn multi_label(config: &str, counts: &[u64], samples: u64) -> f64 {
     let device = Device::flex();
@@ -44,6 +51,12 @@ fn multi_label(config: &str, counts: &[u64], samples: u64) -> f64 {
         .unwrap();
     let (z, y) = batch(&device);
     scalar(loss.forward(z, y))
+}
+
+/// [`multi_label`] of `kind = "KIND"` with the class weights [`W_KEYS`] and `keys`, one
+/// positive per label in three training rows.
+fn weighted_multi_label(kind: &str, keys: &str) -> f64 {
+    multi_label(&format!("kind = \"{kind}\"\n{W_KEYS}{keys}"), &[1, 1, 1], 3)
 }
 
 #[test]
@@ -57,12 +70,8 @@ fn per_label_weights_are_pytorchs_weight_argument() {
         (Reduction::WeightedMean, 2.617018435753896),
         (Reduction::Sum, 10.468073743015584),
     ] {
-        let loss = bce(LabelWeighting::PerLabel, reduction)
-            .init(&device)
-            .unwrap();
-        let (z, y) = batch(&device);
         assert_close(
-            scalar(loss.forward_multi_hot(z, y)),
+            bce_on_batch(bce(LabelWeighting::PerLabel, reduction), &device),
             expected,
             1e-6,
             &format!("per-label {reduction}"),
@@ -77,11 +86,11 @@ fn per_label_weights_are_pytorchs_weight_argument() {
     let elements = loss.forward_elementwise(z, y);
     assert_close(scalar(elements.sum()), 10.468073743015584, 1e-6, "elements");
     // The same through the config keys.
-    let config = format!(
-        "kind = \"sigmoid\"\n{W_KEYS}label_weighting = \"per-label\"\nreduction = \"mean\""
-    );
     assert_close(
-        multi_label(&config, &[1, 1, 1], 3),
+        weighted_multi_label(
+            "sigmoid",
+            "label_weighting = \"per-label\"\nreduction = \"mean\"",
+        ),
         3.489357914338528,
         1e-6,
         "per-label config",
@@ -91,18 +100,16 @@ fn per_label_weights_are_pytorchs_weight_argument() {
 #[test]
 fn all_ones_per_label_weights_give_the_plain_mean() {
     let device = Device::flex();
-    let (z, y) = batch(&device);
-    let plain = WeightedBinaryCrossEntropyConfig::new()
-        .init(&device)
-        .unwrap()
-        .forward_multi_hot(z.clone(), y.clone());
+    let plain = bce_on_batch(WeightedBinaryCrossEntropyConfig::new(), &device);
     let ones = WeightedBinaryCrossEntropyConfig::new()
         .with_weights(Some(vec![1.0; 3]))
-        .with_label_weighting(LabelWeighting::PerLabel)
-        .init(&device)
-        .unwrap()
-        .forward_multi_hot(z, y);
-    assert_close(scalar(ones), scalar(plain), 1e-6, "weighted-mean of ones");
+        .with_label_weighting(LabelWeighting::PerLabel);
+    assert_close(
+        bce_on_batch(ones, &device),
+        plain,
+        1e-6,
+        "weighted-mean of ones",
+    );
 }
 
 #[test]
@@ -111,23 +118,20 @@ fn no_label_weight_weighs_the_rows_without_a_positive_label() {
     // sample weights s = [w0 + w2, 0.5, w1 + w2] = [2.0, 0.5, 3.5]: Σ s·l / Σ s.
     let device = Device::flex();
     for (no_label_weight, expected) in [(0.5, 2.89985416145068), (0.0, 2.9436042587665368)] {
-        let loss = bce(LabelWeighting::PositiveSum, Reduction::WeightedMean)
-            .with_no_label_weight(no_label_weight)
-            .init(&device)
-            .unwrap();
-        let (z, y) = batch(&device);
+        let config = bce(LabelWeighting::PositiveSum, Reduction::WeightedMean)
+            .with_no_label_weight(no_label_weight);
         assert_close(
-            scalar(loss.forward_multi_hot(z, y)),
+            bce_on_batch(config, &device),
             expected,
             1e-6,
             &format!("no_label_weight = {no_label_weight}"),
         );
     }
-    let config = format!(
-        "kind = \"sigmoid-focal\"\n{W_KEYS}gamma = 0.0\nalpha = -1.0\nno_label_weight = 0.5"
-    );
     assert_close(
-        multi_label(&config, &[1, 1, 1], 3),
+        weighted_multi_label(
+            "sigmoid-focal",
+            "gamma = 0.0\nalpha = -1.0\nno_label_weight = 0.5",
+        ),
         2.89985416145068,
         1e-6,
         "focal with γ = 0 through the config",
@@ -182,33 +186,29 @@ fn per_label_on_class_indices_weighs_every_column() {
     let device = Device::flex();
     let targets = || Tensor::<1, Int>::from_ints([0, 2, 1], &device);
     let z = || Tensor::<2>::from_floats(Z, &device);
-    let per_label = bce(LabelWeighting::PerLabel, Reduction::Mean)
-        .init(&device)
-        .unwrap();
-    assert_close(
-        scalar(per_label.forward(z(), targets())),
-        4.689357914338529,
-        1e-6,
-        "per-label mean",
-    );
-    let per_label = bce(LabelWeighting::PerLabel, Reduction::WeightedMean)
-        .init(&device)
-        .unwrap();
-    assert_close(
-        scalar(per_label.forward(z(), targets())),
-        3.5170184357538963,
-        1e-6,
-        "per-label weighted-mean",
-    );
-    let positive_sum = bce(LabelWeighting::PositiveSum, Reduction::WeightedMean)
-        .init(&device)
-        .unwrap();
-    assert_close(
-        scalar(positive_sum.forward(z(), targets())),
-        3.522872359849235,
-        1e-6,
-        "positive-sum weighted-mean",
-    );
+    for (label_weighting, reduction, expected, what) in [
+        (
+            LabelWeighting::PerLabel,
+            Reduction::Mean,
+            4.689357914338529,
+            "per-label mean",
+        ),
+        (
+            LabelWeighting::PerLabel,
+            Reduction::WeightedMean,
+            3.5170184357538963,
+            "per-label weighted-mean",
+        ),
+        (
+            LabelWeighting::PositiveSum,
+            Reduction::WeightedMean,
+            3.522872359849235,
+            "positive-sum weighted-mean",
+        ),
+    ] {
+        let loss = bce(label_weighting, reduction).init(&device).unwrap();
+        assert_close(scalar(loss.forward(z(), targets())), expected, 1e-6, what);
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Properties every valid input must satisfy, checked on random counts and parameters.
 use proptest::prelude::*;
-use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig};
+use rebalance_weights::{ClassCounts, ClassWeights, Normalization, Scheme, WeightsConfig};
 
 /// Counts from 1 to 10^9 for 1 to 200 classes: every class has samples.
 fn counts() -> impl Strategy<Value = Vec<u64>> {
@@ -34,6 +34,26 @@ fn any_scheme(num_classes: usize) -> impl Strategy<Value = Scheme> {
     ]
 }
 
+/// Counts, as [`counts`], with a scheme of [`any_scheme`] for their number of classes.
+fn counts_and_scheme() -> impl Strategy<Value = (Vec<u64>, Scheme)> {
+    counts().prop_flat_map(|c| {
+        let n = c.len();
+        (Just(c), any_scheme(n))
+    })
+}
+
+/// The weights of `scheme` on `counts`, normalized by `normalization`.
+fn normalized_weights(
+    counts: &ClassCounts,
+    scheme: Scheme,
+    normalization: Normalization,
+) -> ClassWeights {
+    WeightsConfig::new(scheme)
+        .with_normalization(normalization)
+        .compute(counts)
+        .unwrap()
+}
+
 fn normalization() -> impl Strategy<Value = Normalization> {
     prop_oneof![
         Just(Normalization::SumToClasses),
@@ -47,14 +67,11 @@ proptest! {
 
     #[test]
     fn weights_are_finite_and_non_negative(
-        (counts, scheme) in counts().prop_flat_map(|c| { let n = c.len(); (Just(c), any_scheme(n)) }),
+        (counts, scheme) in counts_and_scheme(),
         normalization in normalization(),
     ) {
         let counts = ClassCounts::from_counts(counts).unwrap();
-        let weights = WeightsConfig::new(scheme)
-            .with_normalization(normalization)
-            .compute(&counts)
-            .unwrap();
+        let weights = normalized_weights(&counts, scheme, normalization);
         prop_assert_eq!(weights.num_classes(), counts.num_classes());
         for &w in weights.as_slice() {
             prop_assert!(w.is_finite() && w >= 0.0, "{:?}", weights.as_slice());
@@ -63,7 +80,7 @@ proptest! {
 
     #[test]
     fn sum_to_classes_sums_to_the_number_of_classes(
-        (counts, scheme) in counts().prop_flat_map(|c| { let n = c.len(); (Just(c), any_scheme(n)) }),
+        (counts, scheme) in counts_and_scheme(),
     ) {
         let counts = ClassCounts::from_counts(counts).unwrap();
         let weights = scheme.weights(&counts).unwrap();
@@ -78,10 +95,7 @@ proptest! {
         scheme in monotone_scheme(),
     ) {
         let counts = ClassCounts::from_counts(counts).unwrap();
-        let weights = WeightsConfig::new(scheme)
-            .with_normalization(Normalization::MeanSample)
-            .compute(&counts)
-            .unwrap();
+        let weights = normalized_weights(&counts, scheme, Normalization::MeanSample);
         let weighted: f64 = weights.as_slice().iter().zip(counts.as_slice())
             .map(|(w, &n)| w * n as f64).sum();
         let total = counts.total() as f64;
@@ -95,10 +109,7 @@ proptest! {
         normalization in normalization(),
     ) {
         let counts = ClassCounts::from_counts(counts).unwrap();
-        let weights = WeightsConfig::new(scheme)
-            .with_normalization(normalization)
-            .compute(&counts)
-            .unwrap();
+        let weights = normalized_weights(&counts, scheme, normalization);
         let mut by_count: Vec<(u64, f64)> = counts.as_slice().iter().copied()
             .zip(weights.as_slice().iter().copied()).collect();
         by_count.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));

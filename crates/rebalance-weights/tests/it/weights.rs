@@ -18,47 +18,47 @@ fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
     }
 }
 
+/// `scheme`'s weights of [`CIFAR10_LT`] (normalized to sum to the number of classes) are
+/// `expected`, to 5e-7.
+#[track_caller]
+fn assert_cifar_weights(scheme: Scheme, expected: &[f64]) {
+    let w = scheme.weights(&cifar_counts()).unwrap();
+    assert_close(w.as_slice(), expected, 5e-7);
+}
+
 // Reference values from numpy (float64):
 //   n = np.array([5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50], float)
 //   w = (1 - b) / (1 - b ** n)  |  1 / n  |  1 / np.sqrt(n);   w * len(n) / w.sum()
 #[test]
 fn ens_cifar10_lt_matches_reference() {
-    let w = Scheme::Ens { beta: 0.9999 }
-        .weights(&cifar_counts())
-        .unwrap();
-    assert_close(
-        w.as_slice(),
+    assert_cifar_weights(
+        Scheme::Ens { beta: 0.9999 },
         &[
             0.050611, 0.076900, 0.121134, 0.195037, 0.318805, 0.524590, 0.868349, 1.442627,
             2.409223, 3.992724,
         ],
-        5e-7,
     );
 }
 
 #[test]
 fn ins_cifar10_lt_matches_reference() {
-    let w = Scheme::Ins.weights(&cifar_counts()).unwrap();
-    assert_close(
-        w.as_slice(),
+    assert_cifar_weights(
+        Scheme::Ins,
         &[
             0.040236, 0.067128, 0.112017, 0.186799, 0.311911, 0.519851, 0.867166, 1.447356,
             2.423885, 4.023650,
         ],
-        5e-7,
     );
 }
 
 #[test]
 fn isns_cifar10_lt_matches_reference() {
-    let w = Scheme::Isns.weights(&cifar_counts()).unwrap();
-    assert_close(
-        w.as_slice(),
+    assert_cifar_weights(
+        Scheme::Isns,
         &[
             0.244529, 0.315843, 0.408002, 0.526875, 0.680825, 0.878941, 1.135197, 1.466587,
             1.897912, 2.445289,
         ],
-        5e-7,
     );
 }
 

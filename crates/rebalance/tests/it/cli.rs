@@ -3,8 +3,8 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, confusion_total, read_json, rebalance, stderr, stdout,
-    train_with,
+    assert_ok, assert_one_line_error, confusion_total, eval_with, read_json, rebalance, stderr,
+    stdout, train_with,
 };
 use serde_json::Value;
 
@@ -119,7 +119,7 @@ fn quickstart_trains_and_reports() {
     }
 
     // eval rebuilds the model from the run directory and reproduces the test metrics.
-    let output = rebalance(&["eval", "--run", dir.path().to_str().unwrap()]);
+    let output = eval_with(dir.path(), &[]);
     assert_ok(&output);
     let again = read_json(dir.path(), "report.json");
     for key in [
@@ -134,13 +134,7 @@ fn quickstart_trains_and_reports() {
         assert_eq!(again[key], r[key], "{key}");
     }
     // Post-hoc adjustment writes its own report.
-    let output = rebalance(&[
-        "eval",
-        "--run",
-        dir.path().to_str().unwrap(),
-        "--posthoc-tau",
-        "1",
-    ]);
+    let output = eval_with(dir.path(), &["--posthoc-tau", "1"]);
     assert_ok(&output);
     assert_eq!(
         read_json(dir.path(), "report-tau-1.0.json")["posthoc_tau"],
@@ -410,14 +404,20 @@ fn bench_args<'a>(config: &'a str, sets: &[&'a str], format: &'a str) -> Vec<&'a
     args
 }
 
+/// `rebalance bench` of `config` with `sets` overrides, as [`bench_args`] in JSON, which
+/// succeeds; what it printed, parsed.
+#[track_caller]
+fn bench_json(config: &str, sets: &[&str]) -> Value {
+    let output = rebalance(&bench_args(config, sets, "json"));
+    assert_ok(&output);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// `rebalance bench` on a tiny config: one flex run, the data pipeline, memory, ratios.
 #[test]
 fn bench_prints_ratios_against_its_baseline() {
     let sets = ["data.max_per_class=200", "data.test_per_class=20"];
-    let args = |format| bench_args("configs/quickstart.toml", &sets, format);
-    let output = rebalance(&args("json"));
-    assert_ok(&output);
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = bench_json("configs/quickstart.toml", &sets);
     let flex = &json["training"][0];
     assert_eq!(flex["backend"], "flex");
     assert_eq!(flex["runs"], 1);
@@ -432,7 +432,7 @@ fn bench_prints_ratios_against_its_baseline() {
     assert!(json["batcher_samples_per_second"].as_f64().unwrap() > 0.0);
     assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
 
-    let output = rebalance(&args("table"));
+    let output = rebalance(&bench_args("configs/quickstart.toml", &sets, "table"));
     assert_ok(&output);
     let table = stdout(&output);
     assert!(table.contains("1.00×"), "{table}");
@@ -451,10 +451,7 @@ fn bench_prints_ratios_against_its_baseline() {
 #[test]
 fn bench_measures_a_multi_label_config() {
     let sets = ["data.samples=1500", "data.num_classes=8"];
-    let args = |format| bench_args("configs/multilabel.toml", &sets, format);
-    let output = rebalance(&args("json"));
-    assert_ok(&output);
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = bench_json("configs/multilabel.toml", &sets);
     assert_eq!(json["task"], "multi-label");
     let flex = &json["training"][0];
     assert_eq!(flex["runs"], 1, "{flex}");
@@ -465,7 +462,11 @@ fn bench_measures_a_multi_label_config() {
     assert!(json["train_samples"].as_u64().unwrap() > 0);
     assert!(json["dataset_bytes"].as_u64().unwrap() > 1500 * 16 * 4);
     assert!(json["batcher_samples_per_second"].as_f64().unwrap() > 0.0);
-    let table = stdout(&rebalance(&args("table")));
+    let table = stdout(&rebalance(&bench_args(
+        "configs/multilabel.toml",
+        &sets,
+        "table",
+    )));
     assert!(
         table.contains("macro-F1") && table.contains("1.00×"),
         "{table}"
@@ -477,45 +478,41 @@ fn bench_measures_a_multi_label_config() {
 /// flags.
 #[test]
 fn argument_errors_are_one_line_and_negative_numbers_are_values() {
-    let one_line_2 = |args: &[&str], expected: &str| {
+    let argument_errors: [(&[&str], &str); 6] = [
+        (
+            &["weights", "--countz", "1"],
+            "unexpected argument '--countz' found; tip: a similar argument exists: '--counts'",
+        ),
+        (
+            &["weights", "--counts", "3,5", "--format", "xml"],
+            "invalid value 'xml' for '--format <FORMAT>'; [possible values: table, json]",
+        ),
+        // A negative count is a value the parser refuses, naming it.
+        (
+            &["weights", "--counts", "-3,5"],
+            "invalid value '-3' for '--counts <COUNTS>'",
+        ),
+        (
+            &["compare", "--config", "x.toml", "--shard", "-1/2"],
+            "invalid value '-1/2' for '--shard <K/N>'",
+        ),
+        (
+            &["eval"],
+            "the following required arguments were not provided: --run <RUN>",
+        ),
+        (
+            &["compare", "--config", "x.toml", "--jobs", "-1"],
+            "invalid value '-1' for '--jobs <N>'",
+        ),
+    ];
+    for (args, expected) in argument_errors {
         let output = rebalance(args);
         assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
         assert_one_line_error(&output, expected);
-    };
-    one_line_2(
-        &["weights", "--countz", "1"],
-        "unexpected argument '--countz' found; tip: a similar argument exists: '--counts'",
-    );
-    one_line_2(
-        &["weights", "--counts", "3,5", "--format", "xml"],
-        "invalid value 'xml' for '--format <FORMAT>'; [possible values: table, json]",
-    );
-    // A negative count is a value the parser refuses, naming it.
-    one_line_2(
-        &["weights", "--counts", "-3,5"],
-        "invalid value '-3' for '--counts <COUNTS>'",
-    );
-    one_line_2(
-        &["compare", "--config", "x.toml", "--shard", "-1/2"],
-        "invalid value '-1/2' for '--shard <K/N>'",
-    );
-    one_line_2(
-        &["eval"],
-        "the following required arguments were not provided: --run <RUN>",
-    );
-    one_line_2(
-        &["compare", "--config", "x.toml", "--jobs", "-1"],
-        "invalid value '-1' for '--jobs <N>'",
-    );
+    }
     // `--posthoc-tau -1` reaches the command, as `--posthoc-tau=-1` does.
     let dir = tempfile::tempdir().unwrap();
-    let output = rebalance(&[
-        "eval",
-        "--run",
-        dir.path().to_str().unwrap(),
-        "--posthoc-tau",
-        "-1",
-    ]);
+    let output = eval_with(dir.path(), &["--posthoc-tau", "-1"]);
     assert_eq!(output.status.code(), Some(1));
     assert_one_line_error(&output, "is not a run directory");
     // Help is not an error.

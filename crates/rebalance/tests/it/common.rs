@@ -61,6 +61,20 @@ pub fn train_with(config: &str, out: &Path, sets: &[&str], extra: &[&str]) -> Ou
     rebalance(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
+/// `configs/multilabel.toml`, small: 1500 samples, 8 labels, `epochs` epochs, trained into
+/// `out`, then `--set S` for each of `sets`.
+pub fn train_multi_label(out: &Path, epochs: usize, sets: &[&str]) -> Output {
+    let config = workspace().join("configs/multilabel.toml");
+    let epochs = format!("train.epochs={epochs}");
+    let base = ["data.samples=1500", "data.num_classes=8", epochs.as_str()];
+    train_with(
+        config.to_str().unwrap(),
+        out,
+        &[&base[..], sets].concat(),
+        &[],
+    )
+}
+
 pub fn rebalance(args: &[&str]) -> Output {
     rebalance_with_env(args, &[])
 }
@@ -80,6 +94,11 @@ pub fn rebalance_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// `rebalance eval --run RUN ARGS...`, run in the workspace root.
+pub fn eval_with(run: &Path, args: &[&str]) -> Output {
+    rebalance(&[&["eval", "--run", run.to_str().unwrap()], args].concat())
+}
+
 /// What the command printed on stdout.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -94,6 +113,22 @@ pub fn stderr(output: &Output) -> String {
 #[track_caller]
 pub fn assert_ok(output: &Output) {
     assert!(output.status.success(), "failed:\n{}", stderr(output));
+}
+
+/// The command succeeded and printed `expected` on stdout; its stdout is the failure message
+/// otherwise.
+#[track_caller]
+pub fn assert_ok_with_stdout(output: &Output, expected: &str) {
+    assert_ok(output);
+    assert!(stdout(output).contains(expected), "{}", stdout(output));
+}
+
+/// The command succeeded and printed `expected` on stderr; its stderr is the failure message
+/// otherwise.
+#[track_caller]
+pub fn assert_ok_with_stderr(output: &Output, expected: &str) {
+    assert_ok(output);
+    assert!(stderr(output).contains(expected), "{}", stderr(output));
 }
 
 /// A failed command: non-zero exit, exactly one line on stderr, which starts with `error: ` and
@@ -250,6 +285,24 @@ pub fn compare_with_env(config: &Path, out: &Path, extra: &[&str], env: &[(&str,
     }
     args.extend_from_slice(extra);
     rebalance_with_env(&args, env)
+}
+
+/// A sweep that trained all its runs: `output` succeeded, its stderr says `plan` and has a
+/// line per finished run (starting with `[`), `runs` of them, the first starting with `first`;
+/// those lines.
+#[track_caller]
+pub fn assert_sweep_trained(output: &Output, plan: &str, runs: usize, first: &str) -> Vec<String> {
+    assert_ok(output);
+    let err = stderr(output);
+    assert!(err.contains(plan), "{err}");
+    let finished: Vec<String> = err
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(String::from)
+        .collect();
+    assert_eq!(finished.len(), runs, "{err}");
+    assert!(finished[0].starts_with(first), "{err}");
+    finished
 }
 
 /// When `path` was last modified.

@@ -3,10 +3,23 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, compare, modified, read_json, rebalance_with_env, stderr,
-    stdout, without_wall_clock,
+    assert_ok, assert_ok_with_stderr, assert_one_line_error, assert_sweep_trained, compare,
+    modified, read_json, rebalance_with_env, stderr, stdout, without_wall_clock,
 };
 
+/// The scores of a variant's `mean`, `std` and `paired_difference` in `comparison.json`, each
+/// in [0, 1].
+const SCORES: [&str; 7] = [
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "g_mean",
+    "many_shot",
+    "medium_shot",
+    "few_shot",
+];
+
+/// The tiny compare config of the variants `ce` and `ins`, written in `dir`.
 fn tiny_config(dir: &Path) -> PathBuf {
     crate::common::tiny_compare_config(dir, &["ce", "ins"])
 }
@@ -17,20 +30,14 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     let config = tiny_config(dir.path());
     let out = dir.path().join("cmp");
     let first = compare(&config, &out, &[]);
-    assert_ok(&first);
-    let err = stderr(&first);
-    assert!(
-        err.contains("2 variants × 2 seeds = 4 runs on flex (0 finished before, 4 to train)"),
-        "{err}"
-    );
     // A line per finished run, with its balanced accuracy.
-    let finished: Vec<&str> = err.lines().filter(|l| l.starts_with('[')).collect();
-    assert_eq!(finished.len(), 4, "{err}");
-    assert!(
-        finished[0].starts_with("[1/4] ce seed 1: balanced accuracy 0."),
-        "{err}"
+    let finished = assert_sweep_trained(
+        &first,
+        "2 variants × 2 seeds = 4 runs on flex (0 finished before, 4 to train)",
+        4,
+        "[1/4] ce seed 1: balanced accuracy 0.",
     );
-    assert!(finished[3].contains("done"), "{err}");
+    assert!(finished[3].contains("done"), "{}", stderr(&first));
 
     // comparison.json: the provenance, and one entry per variant, mean and std of each metric.
     let json = read_json(&out, "comparison.json");
@@ -95,15 +102,7 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
         assert_eq!(e["seeds"], serde_json::json!([1, 2]));
         assert_eq!(e["backend"], "flex");
         for stat in ["mean", "std"] {
-            for key in [
-                "accuracy",
-                "balanced_accuracy",
-                "macro_f1",
-                "g_mean",
-                "many_shot",
-                "medium_shot",
-                "few_shot",
-            ] {
+            for key in SCORES {
                 let v = e[stat][key].as_f64().unwrap();
                 assert!((0.0..=1.0).contains(&v), "{stat}.{key} = {v}");
             }
@@ -172,15 +171,7 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
         (d["high"].as_f64().unwrap() - (mean + half)).abs() < 1e-9,
         "{d}"
     );
-    for key in [
-        "accuracy",
-        "balanced_accuracy",
-        "macro_f1",
-        "g_mean",
-        "many_shot",
-        "medium_shot",
-        "few_shot",
-    ] {
+    for key in SCORES {
         assert_eq!(ins["paired_difference"][key]["n"], 2, "{key}");
     }
     assert!(ins["paired_difference"].get("wall_seconds").is_none());
@@ -246,12 +237,7 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
 
     // The same command again trains nothing and gives the same comparison.
     let again = compare(&config, &out, &[]);
-    assert_ok(&again);
-    assert!(
-        stderr(&again).contains("(4 finished before, 0 to train)"),
-        "{}",
-        stderr(&again)
-    );
+    assert_ok_with_stderr(&again, "(4 finished before, 0 to train)");
     assert!(stdout(&again).contains("0 runs trained"));
     assert_eq!(modified(&run_report), trained_at);
     let json_again = read_json(&out, "comparison.json");
@@ -267,21 +253,15 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
 
     // An interrupted sweep continues: a run without its report is trained again, alone.
     std::fs::remove_file(out.join("ce/seed-2/report.json")).unwrap();
-    let resumed = compare(&config, &out, &[]);
-    assert_ok(&resumed);
-    assert!(
-        stderr(&resumed).contains("(3 finished before, 1 to train)"),
-        "{}",
-        stderr(&resumed)
+    assert_ok_with_stderr(
+        &compare(&config, &out, &[]),
+        "(3 finished before, 1 to train)",
     );
     // A third seed adds runs and keeps the others.
     let more = compare(&config, &out, &["--seeds", "3", "--only", "ins"]);
-    assert_ok(&more);
-    assert!(
-        stderr(&more)
-            .contains("1 variants × 3 seeds = 3 runs on flex (2 finished before, 1 to train)"),
-        "{}",
-        stderr(&more)
+    assert_ok_with_stderr(
+        &more,
+        "1 variants × 3 seeds = 3 runs on flex (2 finished before, 1 to train)",
     );
 
     // A changed config refuses to mix with the old results, naming the key ...
@@ -292,16 +272,13 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
     );
     assert_eq!(modified(&run_report), trained_at);
     // ... unless forced.
-    let forced = compare(
-        &config,
-        &out,
-        &["--set", "train.learning_rate=0.01", "--force"],
-    );
-    assert_ok(&forced);
-    assert!(
-        stderr(&forced).contains("4 to train"),
-        "{}",
-        stderr(&forced)
+    assert_ok_with_stderr(
+        &compare(
+            &config,
+            &out,
+            &["--set", "train.learning_rate=0.01", "--force"],
+        ),
+        "4 to train",
     );
 }
 
@@ -310,22 +287,27 @@ fn compare_errors_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny_config(dir.path());
     let out = dir.path().join("cmp");
-    assert_one_line_error(
-        &compare(&config, &out, &["--only", "focal"]),
-        "--only focal: no such variant; the variants are ce, ins",
-    );
-    assert_one_line_error(
-        &compare(&config, &out, &["--plot-variants", "ce,focal"]),
-        "--plot-variants focal: no such variant in this sweep; the variants are ce, ins",
-    );
-    assert_one_line_error(
-        &compare(&config, &out, &["--only", "ins", "--plot-variants", "ce"]),
-        "--plot-variants ce: no such variant in this sweep; the variants are ins",
-    );
-    assert_one_line_error(
-        &compare(&config, &out, &["--plot-variants", "ins,ins"]),
-        "--plot-variants ins: named twice",
-    );
+    let argument_errors: [(&[&str], &str); 4] = [
+        (
+            &["--only", "focal"],
+            "--only focal: no such variant; the variants are ce, ins",
+        ),
+        (
+            &["--plot-variants", "ce,focal"],
+            "--plot-variants focal: no such variant in this sweep; the variants are ce, ins",
+        ),
+        (
+            &["--only", "ins", "--plot-variants", "ce"],
+            "--plot-variants ce: no such variant in this sweep; the variants are ins",
+        ),
+        (
+            &["--plot-variants", "ins,ins"],
+            "--plot-variants ins: named twice",
+        ),
+    ];
+    for (args, expected) in argument_errors {
+        assert_one_line_error(&compare(&config, &out, args), expected);
+    }
     let write = |text: &str| {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).unwrap();

@@ -2,7 +2,8 @@
 //! output, `[compare] rank_by`, finished runs skipped on a re-run, shards and a merge.
 
 use crate::common::{
-    assert_ok, assert_one_line_error, compare, read_json, stderr, tiny_multi_label_compare_config,
+    assert_ok, assert_one_line_error, assert_sweep_trained, compare, read_json, stderr,
+    tiny_multi_label_compare_config,
 };
 use serde_json::Value;
 
@@ -42,18 +43,11 @@ fn a_multi_label_compare_ranks_by_map_and_skips_finished_runs() {
         "[compare]\nrank_by = \"map\"",
     );
     let out = dir.path().join("cmp");
-    let first = compare(&config, &out, &[]);
-    assert_ok(&first);
-    let err = stderr(&first);
-    assert!(
-        err.contains("3 variants × 2 seeds = 6 runs on flex (0 finished before, 6 to train)"),
-        "{err}"
-    );
-    let finished: Vec<&str> = err.lines().filter(|l| l.starts_with('[')).collect();
-    assert_eq!(finished.len(), 6, "{err}");
-    assert!(
-        finished[0].starts_with("[1/6] bce seed 1: macro-F1 0."),
-        "{err}"
+    assert_sweep_trained(
+        &compare(&config, &out, &[]),
+        "3 variants × 2 seeds = 6 runs on flex (0 finished before, 6 to train)",
+        6,
+        "[1/6] bce seed 1: macro-F1 0.",
     );
 
     for file in [

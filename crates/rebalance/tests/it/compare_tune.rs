@@ -19,15 +19,41 @@ fn tuned_config(dir: &Path) -> PathBuf {
     path
 }
 
-/// The `tune` entry of `variant` in `comparison.json`.
-fn tune_of(comparison: &Value, variant: &str) -> Value {
+/// The entry of `variant` in `comparison.json`'s `variants`.
+fn variant_of<'a>(comparison: &'a Value, variant: &str) -> &'a Value {
     comparison["variants"]
         .as_array()
         .unwrap()
         .iter()
         .find(|v| v["name"] == variant)
-        .unwrap()["tune"]
-        .clone()
+        .unwrap()
+}
+
+/// The `tune` entry of `variant` in `comparison.json`.
+fn tune_of(comparison: &Value, variant: &str) -> Value {
+    variant_of(comparison, variant)["tune"].clone()
+}
+
+/// The validation scores of an entry of a `tune`'s `chosen`, one per grid point, and the
+/// index of the best of them (the first of a tie).
+fn validation_scores(chosen: &Value) -> (Vec<f64>, usize) {
+    let scores: Vec<f64> = chosen["validation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let best = if scores[1] > scores[0] { 1 } else { 0 };
+    (scores, best)
+}
+
+/// `compare --tune` of `config` into `out` succeeds and says it trained `runs` runs.
+#[track_caller]
+fn assert_tuned_sweep_trains(config: &Path, out: &Path, runs: usize) {
+    assert_ok_with_stdout(
+        &compare(config, out, &["--tune"]),
+        &format!("{runs} runs trained"),
+    );
 }
 
 #[test]
@@ -35,13 +61,7 @@ fn a_tuned_sweep_keeps_the_point_best_on_validation_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let config = tuned_config(dir.path());
     let out = dir.path().join("cmp");
-    let first = compare(&config, &out, &["--tune"]);
-    assert_ok(&first);
-    assert!(
-        stdout(&first).contains("6 runs trained"),
-        "{}",
-        stdout(&first)
-    );
+    assert_tuned_sweep_trains(&config, &out, 6);
     let json = read_json(&out, "comparison.json");
     let tune = tune_of(&json, "ens");
     assert_eq!(tune["rank_by"], "balanced_accuracy");
@@ -53,23 +73,12 @@ fn a_tuned_sweep_keeps_the_point_best_on_validation_and_resumes() {
     assert!(tune_of(&json, "ce").is_null());
     let chosen = tune["chosen"].as_array().unwrap();
     assert_eq!(chosen.len(), 2);
-    let ens = json["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "ens")
-        .unwrap();
+    let ens = variant_of(&json, "ens");
     let mut test_scores = Vec::new();
     for (c, seed) in chosen.iter().zip([1, 2]) {
         assert_eq!(c["seed"], seed);
         // The chosen point has the best validation score, the first of a tie.
-        let scores: Vec<f64> = c["validation"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        let best = if scores[1] > scores[0] { 1 } else { 0 };
+        let (scores, best) = validation_scores(c);
         let point = ["beta-0.9", "beta-0.999"][best];
         assert_eq!(c["point"], point);
         assert_eq!(c["values"]["beta"], [0.9, 0.999][best]);
@@ -110,13 +119,7 @@ fn a_tuned_sweep_keeps_the_point_best_on_validation_and_resumes() {
     assert!(out.join("tuning.png").exists() && out.join("tuning.svg").exists());
 
     // Run again: every grid point is finished, nothing trains, the same choice.
-    let again = compare(&config, &out, &["--tune"]);
-    assert_ok(&again);
-    assert!(
-        stdout(&again).contains("0 runs trained"),
-        "{}",
-        stdout(&again)
-    );
+    assert_tuned_sweep_trains(&config, &out, 0);
     let same = read_json(&out, "comparison.json");
     assert_eq!(
         without_wall_clock(same["variants"].clone()),
@@ -124,13 +127,7 @@ fn a_tuned_sweep_keeps_the_point_best_on_validation_and_resumes() {
     );
     // A lost grid point is trained again, alone; the choice is the same.
     std::fs::remove_dir_all(out.join("ens/tune/beta-0.9/seed-2")).unwrap();
-    let resumed = compare(&config, &out, &["--tune"]);
-    assert_ok(&resumed);
-    assert!(
-        stdout(&resumed).contains("1 runs trained"),
-        "{}",
-        stdout(&resumed)
-    );
+    assert_tuned_sweep_trains(&config, &out, 1);
     assert_eq!(tune_of(&read_json(&out, "comparison.json"), "ens"), tune);
 
     // Shards and a merge take the grid points as runs and make the same choice.
@@ -300,13 +297,7 @@ fn a_multi_label_sweep_tunes_by_macro_f1() {
     let tune = tune_of(&read_json(&out, "comparison.json"), "bce-ens");
     assert_eq!(tune["rank_by"], "macro_f1");
     let chosen = &tune["chosen"][0];
-    let scores: Vec<f64> = chosen["validation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    let best = if scores[1] > scores[0] { 1 } else { 0 };
+    let (scores, best) = validation_scores(chosen);
     assert_eq!(chosen["point"], ["beta-0.9", "beta-0.999"][best]);
     let run = out.join(format!(
         "bce-ens/tune/{}/seed-1",

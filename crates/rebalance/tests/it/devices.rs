@@ -4,7 +4,7 @@
 //! one batch per device per step, the gradients summed), on one CPU.
 use std::path::Path;
 
-use crate::common::{assert_one_line_error, rebalance, train_with, workspace};
+use crate::common::{assert_one_line_error, train_multi_label, train_with, workspace};
 use rebalance::run::config::RunConfig;
 use rebalance::run::run_dir::RunDir;
 use rebalance::run::training::{TrainOptions, train};
@@ -90,22 +90,7 @@ fn a_resumed_two_device_run_ends_as_the_uninterrupted_one() {
 #[test]
 fn a_multi_label_run_trains_on_two_devices() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let output = rebalance(&[
-        "train",
-        "--config",
-        "configs/multilabel.toml",
-        "--out",
-        out,
-        "--set",
-        "data.samples=1500",
-        "--set",
-        "data.num_classes=8",
-        "--set",
-        "train.epochs=2",
-        "--set",
-        "train.devices=[\"flex:0\", \"flex:1\"]",
-    ]);
+    let output = train_multi_label(dir.path(), 2, &["train.devices=[\"flex:0\", \"flex:1\"]"]);
     crate::common::assert_ok(&output);
     let report = crate::common::read_json(dir.path(), "report.json");
     let macro_f1 = report["macro_f1"].as_f64().unwrap();

@@ -2,6 +2,7 @@
 //! release binary is refused with a non-zero exit and one line naming the key or the file,
 //! line, column and value, before anything trains or is written.
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Instant;
 
 use crate::common::{assert_ok, assert_one_line_error, rebalance, stderr, stdout};
@@ -28,20 +29,38 @@ fn csv_config(dir: &Path, train: &[u8], test: &[u8], extra: &str) -> PathBuf {
 
 const GOOD: &[u8] = b"a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n";
 
-fn data(config: &Path, sets: &[&str]) -> std::process::Output {
-    let mut args = vec!["data", "--config", config.to_str().unwrap()];
+/// `rebalance SUBCOMMAND --config CONFIG`, then `--set S` for each of `sets`.
+fn with_sets(subcommand: &str, config: &Path, sets: &[&str]) -> Output {
+    let mut args = vec![subcommand, "--config", config.to_str().unwrap()];
     for set in sets {
         args.extend(["--set", set]);
     }
     rebalance(&args)
 }
 
-fn train(config: &Path, sets: &[&str]) -> std::process::Output {
-    let mut args = vec!["train", "--config", config.to_str().unwrap()];
-    for set in sets {
-        args.extend(["--set", set]);
-    }
-    rebalance(&args)
+/// `rebalance data --config CONFIG`, then `--set S` for each of `sets`.
+fn data(config: &Path, sets: &[&str]) -> Output {
+    with_sets("data", config, sets)
+}
+
+/// `rebalance data --config configs/quickstart.toml --set SET`.
+fn quickstart_data(set: &str) -> Output {
+    data(Path::new("configs/quickstart.toml"), &[set])
+}
+
+/// `rebalance data --config CONFIG` fails with one line on stderr that contains `expected`.
+#[track_caller]
+fn assert_data_error(config: &Path, expected: &str) {
+    assert_one_line_error(&data(config, &[]), expected);
+}
+
+/// `rebalance train --config CONFIG` (the config of [`csv_config`] or [`idx_config`] in
+/// `dir`) fails with one line on stderr that contains `expected`, before its run directory
+/// `dir/run` is created.
+#[track_caller]
+fn assert_train_refused(dir: &Path, config: &Path, expected: &str) {
+    assert_one_line_error(&with_sets("train", config, &[]), expected);
+    assert!(!dir.join("run").exists());
 }
 
 /// Item 6: non-finite and beyond-f32 features, in the test or the training file.
@@ -51,18 +70,17 @@ fn non_finite_features_are_load_errors_naming_the_place() {
     for value in ["NaN", "inf", "1e39"] {
         let bad = format!("a,b,label\n1,2,0\n3,{value},1\n");
         let config = csv_config(dir.path(), GOOD, bad.as_bytes(), "");
-        let output = train(&config, &[]);
-        assert_one_line_error(
-            &output,
+        assert_train_refused(
+            dir.path(),
+            &config,
             &format!(
                 "{}: line 3, column 2: feature \"b\" is \"{value}\", not a finite number",
                 dir.path().join("test.csv").display()
             ),
         );
-        assert!(!dir.path().join("run").exists());
         let config = csv_config(dir.path(), bad.as_bytes(), GOOD, "");
-        assert_one_line_error(
-            &data(&config, &[]),
+        assert_data_error(
+            &config,
             &format!(
                 "{}: line 3, column 2: feature \"b\" is \"{value}\"",
                 dir.path().join("train.csv").display()
@@ -76,8 +94,8 @@ fn non_finite_features_are_load_errors_naming_the_place() {
 fn duplicate_column_names_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let config = csv_config(dir.path(), b"a,label,label\n1,0,1\n2,1,0\n", GOOD, "");
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         "train.csv: line 1, column 3: column \"label\" appears twice (also column 2)",
     );
 }
@@ -87,13 +105,13 @@ fn duplicate_column_names_are_errors() {
 fn odd_labels_name_the_file_line_and_value() {
     let dir = tempfile::tempdir().unwrap();
     let config = csv_config(dir.path(), GOOD, b"a,b,label\n1,2,0\n3,4,\n", "");
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         "test.csv: line 3, column 3: the label (\"label\") is empty",
     );
     let config = csv_config(dir.path(), GOOD, b"a,b,label\n1,2,0\n3,4,0.0\n", "");
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         "test.csv: line 3: label \"0.0\" is not a non-negative integer",
     );
 }
@@ -102,23 +120,11 @@ fn odd_labels_name_the_file_line_and_value() {
 #[test]
 fn messages_name_the_key_set_and_escape_file_bytes() {
     assert_one_line_error(
-        &rebalance(&[
-            "data",
-            "--config",
-            "configs/quickstart.toml",
-            "--set",
-            "data.features=0",
-        ]),
+        &quickstart_data("data.features=0"),
         "data.features = 0: must be >= 1",
     );
     assert_one_line_error(
-        &rebalance(&[
-            "data",
-            "--config",
-            "configs/quickstart.toml",
-            "--set",
-            "data.features=4",
-        ]),
+        &quickstart_data("data.features=4"),
         "data.features = 4: must be >= 8 (the default of data.informative)",
     );
     let dir = tempfile::tempdir().unwrap();
@@ -150,22 +156,15 @@ fn messages_name_the_key_set_and_escape_file_bytes() {
 #[test]
 fn seeds_take_the_whole_u64_range_or_say_it() {
     for key in ["data.seed", "train.seed"] {
-        let output = rebalance(&[
-            "data",
-            "--config",
-            "configs/quickstart.toml",
-            "--set",
-            &format!("{key}=18446744073709551615"),
-        ]);
-        assert_ok(&output);
+        assert_ok(&quickstart_data(&format!("{key}=18446744073709551615")));
     }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("seed.toml");
     std::fs::write(&config, "[data]\nmax_per_class = 20\ntest_per_class = 2\nprofile = { kind = \"none\" }\nseed = \"18446744073709551615\"\n[train]\nseed = \"18446744073709551615\"\n").unwrap();
     assert_ok(&data(&config, &[]));
     std::fs::write(&config, "[data]\nseed = 18446744073709551615\n").unwrap();
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         &format!("{}:2:8: 18446744073709551615: ", config.display()),
     );
     let err = stderr(&data(&config, &[]));
@@ -175,8 +174,8 @@ fn seeds_take_the_whole_u64_range_or_say_it() {
         "{err}"
     );
     std::fs::write(&config, "[train]\nseed = -1\n").unwrap();
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         "train.seed: -1: must be a seed in 0..=18446744073709551615",
     );
 }
@@ -192,26 +191,14 @@ fn toml_errors_give_line_and_column() {
         ("[train]\nepochs = \n", ":2:"),
     ] {
         std::fs::write(&config, text).unwrap();
-        assert_one_line_error(&data(&config, &[]), &format!("{}{place}", config.display()));
+        assert_data_error(&config, &format!("{}{place}", config.display()));
     }
     assert_one_line_error(
-        &rebalance(&[
-            "data",
-            "--config",
-            "configs/quickstart.toml",
-            "--set",
-            "data.profile={ kind = \"step\", kind = \"none\" }",
-        ]),
+        &quickstart_data("data.profile={ kind = \"step\", kind = \"none\" }"),
         "--set data.profile={ kind = \"step\", kind = \"none\" }: column ",
     );
     assert_one_line_error(
-        &rebalance(&[
-            "data",
-            "--config",
-            "configs/quickstart.toml",
-            "--set",
-            "train.epochs=",
-        ]),
+        &quickstart_data("train.epochs="),
         "--set train.epochs=: no value after '='",
     );
 }
@@ -244,15 +231,14 @@ fn weights_takes_the_zero_count_policy() {
 fn empty_splits_are_load_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = csv_config(dir.path(), GOOD, b"a,b,label\n", "");
-    let output = train(&config, &[]);
-    assert_one_line_error(
-        &output,
+    assert_train_refused(
+        dir.path(),
+        &config,
         &format!(
             "{}: no samples: the file has a header and no rows",
             dir.path().join("test.csv").display()
         ),
     );
-    assert!(!dir.path().join("run").exists());
 
     let cifar = dir.path().join("cifar");
     std::fs::create_dir(&cifar).unwrap();
@@ -272,8 +258,8 @@ fn empty_splits_are_load_errors_naming_the_file() {
         ),
     )
     .unwrap();
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         &format!(
             "{}: no samples: the file is empty",
             cifar.join("test_batch.bin").display()
@@ -310,19 +296,19 @@ fn idx_config(dir: &Path, train: u32, test: u32, model: &str) -> PathBuf {
 fn models_that_cannot_take_the_data_are_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let config = csv_config(dir.path(), b"label\n0\n1\n", b"label\n0\n1\n", "");
-    assert_one_line_error(
-        &train(&config, &[]),
+    assert_train_refused(
+        dir.path(),
+        &config,
         "train.csv: line 1: no feature column beside the label column \"label\"",
     );
-    assert!(!dir.path().join("run").exists());
 
     let config = idx_config(dir.path(), 1, 1, "cnn");
-    assert_one_line_error(
-        &train(&config, &[]),
+    assert_train_refused(
+        dir.path(),
+        &config,
         "model.kind = cnn: needs images [channels, height, width] of at least 1 channel and \
          4×4 pixels, but the data's samples have shape [1, 1, 1]",
     );
-    assert!(!dir.path().join("run").exists());
 }
 
 /// Item 15: IDX test images of another size than the training images.
@@ -330,8 +316,8 @@ fn models_that_cannot_take_the_data_are_refused_before_training() {
 fn image_splits_of_different_sizes_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let config = idx_config(dir.path(), 28, 14, "mlp");
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         "t10k-images-idx3-ubyte: images of 14×14 pixels, but the training images",
     );
 }
@@ -376,42 +362,27 @@ fn absurd_sizes_are_refused_naming_the_key() {
     }
 }
 
+/// `rebalance compare --config configs/compare.toml ARGS...`.
+fn compare_example(args: &[&str]) -> Output {
+    rebalance(&[&["compare", "--config", "configs/compare.toml"], args].concat())
+}
+
 /// Item 19: the number of seeds of a sweep is bounded before anything is planned.
 #[test]
 fn compare_seeds_are_bounded() {
     for seeds in ["18446744073709551615", "100000000", "0"] {
         let started = Instant::now();
-        let output = rebalance(&[
-            "compare",
-            "--config",
-            "configs/compare.toml",
-            "--seeds",
-            seeds,
-        ]);
+        let output = compare_example(&["--seeds", seeds]);
         assert_one_line_error(&output, &format!("--seeds {seeds}: must be in 1..=1000"));
         assert!(started.elapsed().as_secs() < 30);
     }
     assert_one_line_error(
-        &rebalance(&[
-            "compare",
-            "--config",
-            "configs/compare.toml",
-            "--set",
-            "compare.seeds=5000",
-        ]),
+        &compare_example(&["--set", "compare.seeds=5000"]),
         "compare.seeds = 5000: must be in 1..=1000",
     );
     // Seed k adds k: the last seed must still be a u64.
     assert_one_line_error(
-        &rebalance(&[
-            "compare",
-            "--config",
-            "configs/compare.toml",
-            "--set",
-            "data.seed=18446744073709551615",
-            "--seeds",
-            "2",
-        ]),
+        &compare_example(&["--set", "data.seed=18446744073709551615", "--seeds", "2"]),
         "data.seed = 18446744073709551615: must be at most 18446744073709551614 for 2 seeds",
     );
 }
@@ -435,27 +406,23 @@ fn median_weights_of_many_classes_are_quick() {
 fn an_export_never_overwrites_its_own_input() {
     let dir = tempfile::tempdir().unwrap();
     let config = csv_config(dir.path(), GOOD, GOOD, "");
-    let output = rebalance(&[
-        "data",
-        "--config",
-        config.to_str().unwrap(),
-        "--export",
-        dir.path().to_str().unwrap(),
-    ]);
+    let export = |to: &Path| {
+        rebalance(&[
+            "data",
+            "--config",
+            config.to_str().unwrap(),
+            "--export",
+            to.to_str().unwrap(),
+        ])
+    };
     assert_one_line_error(
-        &output,
+        &export(dir.path()),
         "train.csv, the config's data.train; export into another",
     );
     assert_eq!(std::fs::read(dir.path().join("train.csv")).unwrap(), GOOD);
     // Another folder is fine.
     let elsewhere = dir.path().join("export");
-    assert_ok(&rebalance(&[
-        "data",
-        "--config",
-        config.to_str().unwrap(),
-        "--export",
-        elsewhere.to_str().unwrap(),
-    ]));
+    assert_ok(&export(&elsewhere));
     assert!(elsewhere.join("train.csv").exists());
 }
 
@@ -473,8 +440,8 @@ fn a_class_without_samples_names_the_labels_and_the_way_on() {
         .unwrap()
         .replace("num_classes = 2", "num_classes = 6");
     std::fs::write(&config, text).unwrap();
-    assert_one_line_error(
-        &data(&config, &[]),
+    assert_data_error(
+        &config,
         "class 1 has no training samples in the source files, whose labels are 0, 2, 5 of \
          data.num_classes = 6; renumber the labels 0..3 and set data.num_classes = 3",
     );

@@ -1,15 +1,7 @@
 //! Regression tests of issue 27 (nothing lost, round three): adjustments that would make every
 //! score NaN are refused, with one line, before anything is written.
-use std::path::Path;
-
-use crate::common::{assert_ok, assert_one_line_error, read_json, rebalance};
+use crate::common::{assert_ok, assert_one_line_error, eval_with, read_json, rebalance};
 use crate::runs::train;
-
-fn eval_with(run: &Path, flags: &[&str]) -> std::process::Output {
-    let mut args = vec!["eval", "--run", run.to_str().unwrap()];
-    args.extend_from_slice(flags);
-    rebalance(&args)
-}
 
 #[test]
 fn adjustments_that_overflow_are_refused_before_anything_is_written() {
@@ -98,22 +90,26 @@ fn messages_show_the_way_on() {
 fn absurd_devices_and_epochs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    assert_one_line_error(
-        &train(&run, &["--set", "train.devices=[\"flex:0\", \"flex:0\"]"]),
-        "train.devices = \"flex:0\" (entry 2): must be each device once",
-    );
-    assert_one_line_error(
-        &train(&run, &["--set", "train.devices=[\"flex:1000\"]"]),
-        "train.devices = \"flex:1000\": must be workers of the CPU's one device, flex:0 to",
-    );
-    assert_one_line_error(
-        &train(&run, &["--set", "train.epochs=10000000"]),
-        "train.epochs = 10000000: must be in 1..=100000",
-    );
-    assert_one_line_error(
-        &train(&run, &["--set", "train.stage2={ epochs = 10000000 }"]),
-        "train.stage2.epochs = 10000000: must be in 1..=100000",
-    );
+    for (set, expected) in [
+        (
+            "train.devices=[\"flex:0\", \"flex:0\"]",
+            "train.devices = \"flex:0\" (entry 2): must be each device once",
+        ),
+        (
+            "train.devices=[\"flex:1000\"]",
+            "train.devices = \"flex:1000\": must be workers of the CPU's one device, flex:0 to",
+        ),
+        (
+            "train.epochs=10000000",
+            "train.epochs = 10000000: must be in 1..=100000",
+        ),
+        (
+            "train.stage2={ epochs = 10000000 }",
+            "train.stage2.epochs = 10000000: must be in 1..=100000",
+        ),
+    ] {
+        assert_one_line_error(&train(&run, &["--set", set]), expected);
+    }
     // Custom weights counted against the data's classes name their table's key.
     // (After the note that the quickstart's beta goes with its old scheme.)
     let custom = train(

@@ -35,24 +35,38 @@ pub(crate) fn write_mnist(dir: &Path, prefix: &str, per_class: usize) {
     .unwrap();
 }
 
+/// CIFAR-10 binary files in `dir`: the five training batches and the test batch, each of
+/// `records`.
+fn write_cifar(dir: &Path, records: &[(u8, u8)]) {
+    for b in 1..=5 {
+        std::fs::write(
+            dir.join(format!("data_batch_{b}.bin")),
+            cifar_batch(records),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("test_batch.bin"), cifar_batch(records)).unwrap();
+}
+
 /// `rebalance train` on `config`, written to `dir`; the run's report.
 fn run(config: &str, dir: &Path) -> Value {
     let path = dir.join("config.toml");
     std::fs::write(&path, config).unwrap();
     let out = dir.join("run");
-    assert_ok(&train_with(&path, &out));
+    assert_ok(&train_with(&path, &out, &[]));
     read_json(&out, "report.json")
 }
 
-/// `rebalance train --config path --out run`.
-fn train_with(path: &Path, run: &Path) -> Output {
-    rebalance(&[
+/// `rebalance train --config path --out run`, then `extra`.
+fn train_with(path: &Path, run: &Path, extra: &[&str]) -> Output {
+    let args = [
         "train",
         "--config",
         path.to_str().unwrap(),
         "--out",
         run.to_str().unwrap(),
-    ])
+    ];
+    rebalance(&[&args[..], extra].concat())
 }
 
 #[test]
@@ -83,14 +97,7 @@ fn cnn_on_idx_images() {
 fn resnet32_on_cifar_files() {
     let dir = tempfile::tempdir().unwrap();
     let records: Vec<(u8, u8)> = (0..10u8).map(|c| (c, c * 25)).collect();
-    for b in 1..=5 {
-        std::fs::write(
-            dir.path().join(format!("data_batch_{b}.bin")),
-            cifar_batch(&records),
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.path().join("test_batch.bin"), cifar_batch(&records)).unwrap();
+    write_cifar(dir.path(), &records);
     let report = run(
         &format!(
             "[data]\nsource = \"cifar10\"\ndir = {:?}\nprofile = {{ kind = \"step\", factor = 5 }}\n\
@@ -118,7 +125,7 @@ fn an_image_model_needs_images() {
         "[model]\nkind = \"resnet32\"\n[data]\nmax_per_class = 100\ntest_per_class = 5\n",
     )
     .unwrap();
-    let output = train_with(&path, &dir.path().join("run"));
+    let output = train_with(&path, &dir.path().join("run"), &[]);
     assert!(!output.status.success());
     let err = stderr(&output);
     assert_eq!(
@@ -130,7 +137,7 @@ fn an_image_model_needs_images() {
         "[train]\naugment = true\n[data]\nmax_per_class = 100\ntest_per_class = 5\n",
     )
     .unwrap();
-    let output = train_with(&path, &dir.path().join("run"));
+    let output = train_with(&path, &dir.path().join("run"), &[]);
     assert_one_line_error(&output, "train.augment = true: needs images");
 }
 
@@ -155,14 +162,7 @@ fn an_augmented_two_device_run_resumes_exactly() {
 fn assert_augmented_run_resumes_exactly(train_keys: &str) {
     let dir = tempfile::tempdir().unwrap();
     let records: Vec<(u8, u8)> = (0..40u8).map(|i| (i % 10, i * 6)).collect();
-    for b in 1..=5 {
-        std::fs::write(
-            dir.path().join(format!("data_batch_{b}.bin")),
-            cifar_batch(&records),
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.path().join("test_batch.bin"), cifar_batch(&records)).unwrap();
+    write_cifar(dir.path(), &records);
     let config = |epochs: usize| {
         format!(
             "[data]\nsource = \"cifar10\"\ndir = {:?}\nprofile = {{ kind = \"none\" }}\n\
@@ -174,18 +174,11 @@ fn assert_augmented_run_resumes_exactly(train_keys: &str) {
     let path = dir.path().join("c.toml");
     let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
     std::fs::write(&path, config(2)).unwrap();
-    assert_ok(&train_with(&path, &whole));
+    assert_ok(&train_with(&path, &whole, &[]));
     std::fs::write(&path, config(1)).unwrap();
-    assert_ok(&train_with(&path, &cut));
+    assert_ok(&train_with(&path, &cut, &[]));
     std::fs::write(&path, config(2)).unwrap();
-    assert_ok(&rebalance(&[
-        "train",
-        "--config",
-        path.to_str().unwrap(),
-        "--out",
-        cut.to_str().unwrap(),
-        "--resume",
-    ]));
+    assert_ok(&train_with(&path, &cut, &["--resume"]));
     let scores = |run: &Path| {
         let report = read_json(run, "report.json");
         (report["scores"].clone(), report["confusion"].clone())

@@ -77,22 +77,20 @@ fn jobs_and_devices_errors_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = crate::common::tiny_compare_config(dir.path(), &["ce"]);
     let out = dir.path().join("out");
-    assert_one_line_error(
-        &compare(&config, &out, &["--jobs", "0"]),
-        "--jobs 0: must be >= 1",
-    );
-    assert_one_line_error(
-        &compare(&config, &out, &["--devices", "tpu:0"]),
-        "--devices: invalid device \"tpu:0\"",
-    );
-    assert_one_line_error(
-        &compare(
-            &config,
-            &out,
-            &["--backend", "flex", "--devices", "cuda:0-1"],
+    let argument_errors: [(&[&str], &str); 3] = [
+        (&["--jobs", "0"], "--jobs 0: must be >= 1"),
+        (
+            &["--devices", "tpu:0"],
+            "--devices: invalid device \"tpu:0\"",
         ),
-        "--devices: \"cuda:0\" is not a device of backend \"flex\"",
-    );
+        (
+            &["--backend", "flex", "--devices", "cuda:0-1"],
+            "--devices: \"cuda:0\" is not a device of backend \"flex\"",
+        ),
+    ];
+    for (args, expected) in argument_errors {
+        assert_one_line_error(&compare(&config, &out, args), expected);
+    }
 }
 
 #[test]

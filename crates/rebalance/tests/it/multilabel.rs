@@ -4,34 +4,11 @@
 use std::path::Path;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, read_json, rebalance, stderr, stdout, workspace,
+    assert_ok, assert_one_line_error, eval_with, read_json, rebalance, stderr, stdout,
+    train_multi_label, train_with, workspace,
 };
 use rebalance::task::multi_label::evaluation::{MultiLabelScores, Thresholds};
 use serde_json::Value;
-
-/// `configs/multilabel.toml`, small: 1500 samples, 8 labels, `epochs` epochs.
-fn train(out: &Path, epochs: usize, extra: &[&str]) -> std::process::Output {
-    let config = workspace().join("configs/multilabel.toml");
-    let epochs = format!("train.epochs={epochs}");
-    let out = out.to_str().unwrap();
-    let mut args = vec![
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out,
-        "--set",
-        "data.samples=1500",
-        "--set",
-        "data.num_classes=8",
-        "--set",
-        &epochs,
-    ];
-    for e in extra {
-        args.extend(["--set", e]);
-    }
-    rebalance(&args)
-}
 
 /// `predictions.csv`: the header in label order, then each row's targets and scores.
 fn read_predictions(dir: &Path, labels: &[String]) -> (Vec<f32>, Vec<f32>) {
@@ -93,7 +70,7 @@ fn check_report_against_predictions(dir: &Path) -> Value {
 #[test]
 fn a_multi_label_run_reports_what_its_predictions_say() {
     let dir = tempfile::tempdir().unwrap();
-    let out = train(dir.path(), 2, &[]);
+    let out = train_multi_label(dir.path(), 2, &[]);
     assert_ok(&out);
     assert!(stdout(&out).contains("macro-F1"), "{}", stdout(&out));
     // Rows without a label weigh 0 under the article's rule: said, with the way out.
@@ -139,8 +116,8 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
     assert!(history["epochs"][1]["valid_macro_f1"].is_f64(), "{history}");
 
     // eval rebuilds the model, reuses the thresholds and writes the same report.
-    let eval = rebalance(&["eval", "--run", dir.path().to_str().unwrap()]);
-    assert_ok(&eval);
+    let eval = |args: &[&str]| eval_with(dir.path(), args);
+    assert_ok(&eval(&[]));
     let again = check_report_against_predictions(dir.path());
     assert_eq!(again["thresholds"], report["thresholds"]);
     assert_eq!(again["macro_f1"], report["macro_f1"]);
@@ -150,15 +127,8 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
     );
 
     // A post-hoc adjustment is single-label.
-    let posthoc = rebalance(&[
-        "eval",
-        "--run",
-        dir.path().to_str().unwrap(),
-        "--posthoc-tau",
-        "1",
-    ]);
     assert_one_line_error(
-        &posthoc,
+        &eval(&["--posthoc-tau", "1"]),
         "--posthoc-tau, --target-prior, --calibrate and --tau-norm adjust a softmax classifier \
          and are for single-label runs",
     );
@@ -174,13 +144,13 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
     .unwrap();
     // The finished run's marker notices the edit ...
     assert_one_line_error(
-        &rebalance(&["eval", "--run", dir.path().to_str().unwrap()]),
+        &eval(&[]),
         "thresholds.json was changed or removed after the run finished",
     );
     // ... and a file damaged before the marker was written is refused on its values.
     crate::runs::refinish(dir.path());
     assert_one_line_error(
-        &rebalance(&["eval", "--run", dir.path().to_str().unwrap()]),
+        &eval(&[]),
         "thresholds.json is damaged: the threshold of label 0 is 5; a threshold is a sigmoid \
          probability in [0, 1]",
     );
@@ -190,21 +160,15 @@ fn a_multi_label_run_reports_what_its_predictions_say() {
 fn a_resumed_multi_label_run_ends_as_the_uninterrupted_one() {
     let (whole, cut) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let fixed = "eval.thresholds=\"fixed\"";
-    assert_ok(&train(whole.path(), 2, &[fixed]));
-    assert_ok(&train(cut.path(), 1, &[fixed]));
-    let resumed = {
-        let config = cut.path().join("config.toml");
-        rebalance(&[
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            cut.path().to_str().unwrap(),
-            "--set",
-            "train.epochs=2",
-            "--resume",
-        ])
-    };
+    assert_ok(&train_multi_label(whole.path(), 2, &[fixed]));
+    assert_ok(&train_multi_label(cut.path(), 1, &[fixed]));
+    let config = cut.path().join("config.toml");
+    let resumed = train_with(
+        config.to_str().unwrap(),
+        cut.path(),
+        &["train.epochs=2"],
+        &["--resume"],
+    );
     assert_ok(&resumed);
     let (a, b) = (
         read_json(whole.path(), "report.json"),
@@ -226,12 +190,12 @@ fn a_resumed_multi_label_run_ends_as_the_uninterrupted_one() {
 fn a_multi_label_run_trains_on_wgpu_as_on_flex() {
     let (flex, wgpu) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let focal = "loss.kind=\"sigmoid-focal\"";
-    let output = train(wgpu.path(), 3, &[focal, "train.backend=\"wgpu\""]);
+    let output = train_multi_label(wgpu.path(), 3, &[focal, "train.backend=\"wgpu\""]);
     if !crate::common::wgpu_ran("a_multi_label_run_trains_on_wgpu_as_on_flex", &output) {
         return;
     }
     assert_ok(&output);
-    assert_ok(&train(flex.path(), 3, &[focal]));
+    assert_ok(&train_multi_label(flex.path(), 3, &[focal]));
     let [flex, wgpu] = [flex.path(), wgpu.path()].map(|dir| read_json(dir, "report.json"));
     assert_eq!(wgpu["backend"], "wgpu");
     let map = |r: &Value| r["mean_average_precision"].as_f64().unwrap();
@@ -247,15 +211,15 @@ fn a_multi_label_run_trains_on_wgpu_as_on_flex() {
 fn the_task_refuses_what_does_not_apply_to_it() {
     let dir = tempfile::tempdir().unwrap();
     assert_one_line_error(
-        &train(dir.path(), 1, &["loss.kind=\"focal\""]),
+        &train_multi_label(dir.path(), 1, &["loss.kind=\"focal\""]),
         "loss.kind = \"focal\" cannot train multi-label data: it is a softmax loss",
     );
     assert_one_line_error(
-        &train(dir.path(), 1, &["data.validation_fraction=0"]),
+        &train_multi_label(dir.path(), 1, &["data.validation_fraction=0"]),
         "eval.thresholds = \"tuned\": must be given with a validation split",
     );
     assert_one_line_error(
-        &train(dir.path(), 1, &["eval.posthoc_tau=1.0"]),
+        &train_multi_label(dir.path(), 1, &["eval.posthoc_tau=1.0"]),
         "eval.posthoc_tau = 1: must be left out with data.task = \"multi-label\"",
     );
     // Nothing was written.
@@ -279,26 +243,17 @@ fn the_task_refuses_what_does_not_apply_to_it() {
 #[test]
 fn data_shows_label_frequencies_and_labels_per_sample() {
     let config = workspace().join("configs/multilabel.toml");
-    let out = rebalance(&[
-        "data",
-        "--config",
-        config.to_str().unwrap(),
-        "--set",
-        "data.samples=2000",
-    ]);
+    // `rebalance data` of the config with 2000 samples, then `args`.
+    let data = |args: &[&str]| {
+        let base = ["data", "--config", config.to_str().unwrap()];
+        rebalance(&[&base[..], &["--set", "data.samples=2000"], args].concat())
+    };
+    let out = data(&[]);
     assert_ok(&out);
     let text = stdout(&out);
     assert!(text.starts_with("20 labels, features [32]"), "{text}");
     assert!(text.contains("labels per sample"), "{text}");
-    let json = rebalance(&[
-        "data",
-        "--config",
-        config.to_str().unwrap(),
-        "--set",
-        "data.samples=2000",
-        "--format",
-        "json",
-    ]);
+    let json = data(&["--format", "json"]);
     let value: Value = serde_json::from_str(&stdout(&json)).unwrap();
     assert_eq!(value["task"], "multi-label");
     assert!(
@@ -337,23 +292,19 @@ fn the_csv_config_trains_on_a_tags_column() {
     write_tags_csv(&test, 40);
     let out = dir.path().join("run");
     let config = workspace().join("configs/multilabel-csv.toml");
-    let sets = [
+    let (train_set, test_set) = (
         format!("data.train={:?}", train.to_str().unwrap()),
         format!("data.test={:?}", test.to_str().unwrap()),
-        "data.num_classes=3".to_string(),
-        "train.epochs=1".to_string(),
+    );
+    let sets = [
+        train_set.as_str(),
+        test_set.as_str(),
+        "data.num_classes=3",
+        "train.epochs=1",
     ];
-    let mut args = vec![
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    for s in &sets {
-        args.extend(["--set", s]);
-    }
-    assert_ok(&rebalance(&args));
+    // The run's `train` command, then `extra`.
+    let run = |extra: &[&str]| train_with(config.to_str().unwrap(), &out, &sets, extra);
+    assert_ok(&run(&[]));
     let report = check_report_against_predictions(&out);
     assert_eq!(report["label_names"], serde_json::json!(["a", "b", "c"]));
     // 15 % of 120 rows held out to tune on: 102 train on, every label with positives.
@@ -369,21 +320,17 @@ fn the_csv_config_trains_on_a_tags_column() {
     // The files are kept as they are: the record says so, and a profile for them is refused.
     let recorded = std::fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(recorded.contains("kind = \"none\""), "{recorded}");
-    let mut profiled = args.clone();
-    profiled.extend([
-        "--set",
-        "data.profile={ kind = \"exponential\", factor = 10 }",
-    ]);
     assert_one_line_error(
-        &rebalance(&profiled),
+        &run(&[
+            "--set",
+            "data.profile={ kind = \"exponential\", factor = 10 }",
+        ]),
         "data.profile = { kind = \"exponential\" }: must be left out (or { kind = \"none\" })",
     );
 
     // Four labels asked, three found: the error names the file and the labels.
-    let mut wrong = args.clone();
-    wrong.extend(["--set", "data.num_classes=4"]);
     assert_one_line_error(
-        &rebalance(&wrong),
+        &run(&["--set", "data.num_classes=4"]),
         "data.num_classes = 4: must be 3, the number of distinct labels in",
     );
 }

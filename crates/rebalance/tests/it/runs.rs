@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::{
-    assert_ok, assert_one_line_error, read_json, rebalance, stderr, train_command, workspace,
+    assert_ok, assert_ok_with_stderr, assert_one_line_error, read_json, rebalance, stderr,
+    train_command, workspace,
 };
 use serde_json::Value;
 
@@ -43,8 +44,9 @@ pub(crate) fn train_crashing_at(out: &Path, stage: &str, extra: &[&str]) -> Outp
         .unwrap()
 }
 
+/// `rebalance eval --run RUN`.
 pub(crate) fn eval(run: &Path) -> Output {
-    rebalance(&["eval", "--run", run.to_str().unwrap()])
+    crate::common::eval_with(run, &[])
 }
 
 /// The test metrics of a report, everything but timings and memory.
@@ -182,12 +184,9 @@ fn an_unfinished_run_is_kept_without_resume_or_overwrite() {
          over with --overwrite",
     );
     assert_eq!(snapshot(dir.path()), before, "nothing deleted or rewritten");
-    let replaced = train(dir.path(), &["--overwrite"]);
-    assert_ok(&replaced);
-    assert!(
-        stderr(&replaced).contains("--overwrite: replacing the unfinished run in"),
-        "{}",
-        stderr(&replaced)
+    assert_ok_with_stderr(
+        &train(dir.path(), &["--overwrite"]),
+        "--overwrite: replacing the unfinished run in",
     );
     assert!(dir.path().join("finished").exists());
 }
@@ -202,25 +201,24 @@ fn a_refused_command_leaves_a_finished_run_alone() {
     // A model that does not fit the data is refused before anything is touched.
     let cnn = train(dir.path(), &["--set", "model.kind=\"cnn\"", "--overwrite"]);
     assert_one_line_error(&cnn, "cnn");
-    // A finished run is replaced only on request.
-    assert_one_line_error(
-        &train(dir.path(), &[]),
-        "holds a finished run (loss cross-entropy, scheme ens, 2 epochs, balanced accuracy",
-    );
-    assert_one_line_error(&train(dir.path(), &[]), "pass --overwrite to replace it");
-    // Nothing to resume, whatever the epochs.
-    assert_one_line_error(
-        &train(dir.path(), &["--resume", "--set", "train.epochs=2"]),
-        "has already finished its 2 epochs",
-    );
-    assert_one_line_error(
-        &train(dir.path(), &["--resume", "--set", "train.epochs=1"]),
-        "has already finished its 2 epochs",
-    );
-    // Another config is not a resume.
-    assert_one_line_error(
-        &train(
-            dir.path(),
+    let refused: [(&[&str], &str); 5] = [
+        // A finished run is replaced only on request.
+        (
+            &[],
+            "holds a finished run (loss cross-entropy, scheme ens, 2 epochs, balanced accuracy",
+        ),
+        (&[], "pass --overwrite to replace it"),
+        // Nothing to resume, whatever the epochs.
+        (
+            &["--resume", "--set", "train.epochs=2"],
+            "has already finished its 2 epochs",
+        ),
+        (
+            &["--resume", "--set", "train.epochs=1"],
+            "has already finished its 2 epochs",
+        ),
+        // Another config is not a resume.
+        (
             &[
                 "--resume",
                 "--set",
@@ -228,9 +226,12 @@ fn a_refused_command_leaves_a_finished_run_alone() {
                 "--set",
                 "loss.beta=0.99",
             ],
+            "the config differs from the run's",
         ),
-        "the config differs from the run's",
-    );
+    ];
+    for (extra, expected) in refused {
+        assert_one_line_error(&train(dir.path(), extra), expected);
+    }
     assert_eq!(
         snapshot(dir.path()),
         before,
@@ -242,12 +243,9 @@ fn a_refused_command_leaves_a_finished_run_alone() {
     assert_eq!(metrics(&read_json(dir.path(), "report.json")), expected);
 
     // Replaced when asked, saying what is replaced.
-    let replaced = train(dir.path(), &["--overwrite", "--set", "train.epochs=1"]);
-    assert_ok(&replaced);
-    assert!(
-        stderr(&replaced).contains("replacing the finished run in"),
-        "{}",
-        stderr(&replaced)
+    assert_ok_with_stderr(
+        &train(dir.path(), &["--overwrite", "--set", "train.epochs=1"]),
+        "replacing the finished run in",
     );
     assert_eq!(read_json(dir.path(), "report.json")["epochs"], 1);
     assert_eq!(
@@ -265,21 +263,16 @@ fn resume_refuses_a_changed_config_naming_the_key() {
     let crashed = train_crashing_at(dir.path(), "after-checkpoint", &[]);
     assert!(!crashed.status.success());
     let before = snapshot(dir.path());
-    assert_one_line_error(
-        &train(dir.path(), &["--resume", "--set", "model.hidden=[64]"]),
-        "the config differs from the run's",
-    );
-    assert_one_line_error(
-        &train(dir.path(), &["--resume", "--set", "model.hidden=[64]"]),
-        "model.hidden: [128, 128] → [64]",
-    );
-    assert_one_line_error(
-        &train(
-            dir.path(),
-            &["--resume", "--set", "train.learning_rate=0.01"],
+    for (set, expected) in [
+        ("model.hidden=[64]", "the config differs from the run's"),
+        ("model.hidden=[64]", "model.hidden: [128, 128] → [64]"),
+        (
+            "train.learning_rate=0.01",
+            "train.learning_rate: 0.003 → 0.01",
         ),
-        "train.learning_rate: 0.003 → 0.01",
-    );
+    ] {
+        assert_one_line_error(&train(dir.path(), &["--resume", "--set", set]), expected);
+    }
     assert_eq!(snapshot(dir.path()), before);
 
     // The keys that may change: more epochs, other workers.
@@ -407,17 +400,8 @@ fn compare_skips_a_run_another_process_trains() {
     let config = dir.path().join("compare.toml");
     std::fs::write(&config, COMPARE).unwrap();
     let out = dir.path().join("out");
-    let compare = || {
-        rebalance(&[
-            "compare",
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--seeds",
-            "2",
-        ])
-    };
+    // `compare --seeds 2`.
+    let compare = || crate::common::compare(&config, &out, &[]);
     let claimed = out.join("ce/seed-2");
     std::fs::create_dir_all(&claimed).unwrap();
     let live = std::process::id();
@@ -444,12 +428,7 @@ fn compare_skips_a_run_another_process_trains() {
     // Its process gone, the claim is stale: taken over.
     std::fs::write(claimed.join("claim"), dead_pid().to_string()).unwrap();
     let finished = compare();
-    assert_ok(&finished);
-    assert!(
-        stderr(&finished).contains("(1 finished before, 1 to train)"),
-        "{}",
-        stderr(&finished)
-    );
+    assert_ok_with_stderr(&finished, "(1 finished before, 1 to train)");
     assert!(claimed.join("finished").exists());
     assert!(!claimed.join("claim").exists());
 }

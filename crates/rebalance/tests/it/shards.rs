@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::{
-    assert_ok, assert_one_line_error, compare_with_env, modified, read_json, stderr, stdout,
-    without_wall_clock, workspace,
+    assert_ok, assert_ok_with_stderr, assert_ok_with_stdout, assert_one_line_error,
+    compare_with_env, modified, read_json, stderr, stdout, without_wall_clock, workspace,
 };
 use clap::Parser;
 
@@ -64,12 +64,15 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
     assert!(!sharded.join("comparison.json").exists());
 
     // Shard 2 of 2 as a Kubernetes Indexed Job's pod of index 1.
-    let second = compare_with_env(
-        &config,
-        &sharded,
-        &["--shards", "2"],
-        &[("JOB_COMPLETION_INDEX", "1")],
-    );
+    let shard_2 = || {
+        compare_with_env(
+            &config,
+            &sharded,
+            &["--shards", "2"],
+            &[("JOB_COMPLETION_INDEX", "1")],
+        )
+    };
+    let second = shard_2();
     assert_ok(&second);
     let out = stdout(&second);
     assert!(
@@ -82,39 +85,23 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
     );
     assert!(!sharded.join("comparison.json").exists());
     // Shard 2 again: nothing to train.
-    let again = compare_with_env(
-        &config,
-        &sharded,
-        &["--shards", "2"],
-        &[("JOB_COMPLETION_INDEX", "1")],
-    );
-    assert_ok(&again);
-    assert!(
-        stdout(&again).contains("3 runs: 0 trained in"),
-        "{}",
-        stdout(&again)
-    );
+    let again = shard_2();
+    assert_ok_with_stdout(&again, "3 runs: 0 trained in");
     assert!(stdout(&again).contains("3 finished before"));
 
     // The merge gives the comparison of the unsharded sweep, wall-clock times aside.
-    let merged = compare_with_env(&config, &sharded, &["--merge"], &[]);
-    assert_ok(&merged);
-    assert!(
-        stdout(&merged).contains("0 runs trained"),
-        "{}",
-        stdout(&merged)
+    assert_ok_with_stdout(
+        &compare_with_env(&config, &sharded, &["--merge"], &[]),
+        "0 runs trained",
     );
     assert_eq!(
         without_wall_clock(read_json(&sharded, "comparison.json")),
         without_wall_clock(expected)
     );
     // So does a plain compare, training nothing.
-    let plain = compare_with_env(&config, &sharded, &[], &[]);
-    assert_ok(&plain);
-    assert!(
-        stderr(&plain).contains("(6 finished before, 0 to train)"),
-        "{}",
-        stderr(&plain)
+    assert_ok_with_stderr(
+        &compare_with_env(&config, &sharded, &[], &[]),
+        "(6 finished before, 0 to train)",
     );
 }
 

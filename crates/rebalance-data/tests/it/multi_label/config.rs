@@ -42,26 +42,36 @@ fn config_multi_label_synthetic() {
 #[test]
 fn config_keys_of_the_other_task_are_errors() {
     let err = |text: &str| data_config(text).validate().unwrap_err().to_string();
-    assert_eq!(
-        err("samples = 100"),
-        "data.task = \"single-label\" with data.samples: must be \"multi-label\" (the task that \
-         uses data.samples), or data.samples removed"
-    );
-    assert_eq!(
-        err("label_columns = [\"a\"]\nsource = \"csv\"\ntrain = \"a\"\ntest = \"b\""),
-        "data.task = \"single-label\" with data.label_columns: must be \"multi-label\" (the task \
-         that uses data.label_columns), or data.label_columns removed"
-    );
-    assert_eq!(
-        err("task = \"multi-label\"\nclass_sep = 1.0"),
-        "data.task = \"multi-label\" with data.class_sep: must be \"single-label\" (the task that \
-         uses data.class_sep), or data.class_sep removed"
-    );
-    assert_eq!(
-        err("task = \"multi-label\"\nresampling = \"class-balanced\""),
-        "data.task = \"multi-label\" with data.resampling: must be \"single-label\" (the task \
-         that uses data.resampling), or data.resampling removed"
-    );
+    // A key of the other task: (config, the key, the task set, the task that uses the key).
+    for (text, key, task, other) in [
+        ("samples = 100", "samples", "single-label", "multi-label"),
+        (
+            "label_columns = [\"a\"]\nsource = \"csv\"\ntrain = \"a\"\ntest = \"b\"",
+            "label_columns",
+            "single-label",
+            "multi-label",
+        ),
+        (
+            "task = \"multi-label\"\nclass_sep = 1.0",
+            "class_sep",
+            "multi-label",
+            "single-label",
+        ),
+        (
+            "task = \"multi-label\"\nresampling = \"class-balanced\"",
+            "resampling",
+            "multi-label",
+            "single-label",
+        ),
+    ] {
+        assert_eq!(
+            err(text),
+            format!(
+                "data.task = \"{task}\" with data.{key}: must be \"{other}\" (the task that uses \
+                 data.{key}), or data.{key} removed"
+            )
+        );
+    }
     assert_eq!(
         err("task = \"multi-label\"\nsource = \"idx\""),
         "data.task = \"multi-label\" with data.source = \"idx\": must be \"single-label\" for \

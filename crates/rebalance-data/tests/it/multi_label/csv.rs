@@ -40,16 +40,23 @@ fn csv_with_a_label_list_sorts_the_names() {
     assert_eq!(data.train.label_counts(2), [1, 2]);
 }
 
-/// The error of reading `train` (with a good test file) as one line: the file's path, then
-/// `expected`.
-fn train_error(train: &str, layout: LabelLayout, expected: &str) {
-    let header = train.lines().next().unwrap();
-    let f = files(train, &format!("{header}\n"));
-    // The test file is read second: an error here is the training file's.
+/// The error of reading the files `train` and `test` (written by [`files`], which are
+/// returned beside it) with `layout`.
+fn read_error(train: &str, test: &str, layout: LabelLayout) -> (String, Files) {
+    let f = files(train, test);
     let err = csv(&f.train, &f.test, layout)
         .read()
         .unwrap_err()
         .to_string();
+    (err, f)
+}
+
+/// The error of reading `train` (with a good test file) as one line: the file's path, then
+/// `expected`.
+fn train_error(train: &str, layout: LabelLayout, expected: &str) {
+    let header = train.lines().next().unwrap();
+    // The test file is read second: an error here is the training file's.
+    let (err, f) = read_error(train, &format!("{header}\n"), layout);
     assert!(!err.contains('\n'), "{err}");
     assert_eq!(err, format!("{}: {expected}", f.train.display()));
 }
@@ -105,12 +112,8 @@ fn a_label_list_with_an_empty_name() {
             ),
         );
     }
-    let f = files("x,tags\n1,a\n", "x,tags\n1,a\n");
     assert_eq!(
-        csv(&f.train, &f.test, list("tags", ""))
-            .read()
-            .unwrap_err()
-            .to_string(),
+        read_error("x,tags\n1,a\n", "x,tags\n1,a\n", list("tags", "")).0,
         "label_separator = \"\": must be a non-empty string, such as \"|\""
     );
 }
@@ -146,24 +149,18 @@ fn non_finite_and_non_numeric_features() {
 
 #[test]
 fn the_test_file_must_match_the_training_file() {
-    let f = files("x,tags\n1,a\n", "x,tags\n2,b\n");
+    let (err, f) = read_error("x,tags\n1,a\n", "x,tags\n2,b\n", list("tags", "|"));
     assert_eq!(
-        csv(&f.train, &f.test, list("tags", "|"))
-            .read()
-            .unwrap_err()
-            .to_string(),
+        err,
         format!(
             "{}: line 2: label \"b\" does not occur in the training file {}",
             f.test.display(),
             f.train.display()
         )
     );
-    let f = files("x,tags\n1,a\n", "z,tags\n2,a\n");
+    let (err, f) = read_error("x,tags\n1,a\n", "z,tags\n2,a\n", list("tags", "|"));
     assert_eq!(
-        csv(&f.train, &f.test, list("tags", "|"))
-            .read()
-            .unwrap_err()
-            .to_string(),
+        err,
         format!(
             "{}: line 1: feature columns [\"z\"] differ from the training file's [\"x\"]",
             f.test.display()
@@ -213,12 +210,9 @@ fn a_label_without_a_training_positive_names_the_policies() {
          \"add-one\" (every label's count taken as n + 1)"
     );
     // A label list names only labels that occur, so only an empty file of labels fails.
-    let f = files("x,tags\n1,\n", "x,tags\n2,\n");
+    let (err, f) = read_error("x,tags\n1,\n", "x,tags\n2,\n", list("tags", "|"));
     assert_eq!(
-        csv(&f.train, &f.test, list("tags", "|"))
-            .read()
-            .unwrap_err()
-            .to_string(),
+        err,
         format!(
             "{}: no row names a label; a multi-label file needs at least one",
             f.train.display()
