@@ -135,6 +135,13 @@ fn a_tuned_sweep_keeps_the_point_best_on_validation_and_resumes() {
     for shard in ["1/2", "2/2"] {
         assert_ok(&compare(&config, &sharded, &["--tune", "--shard", shard]));
     }
+    // Each shard scored the grid points it trained: the merge only reads their reports.
+    for point in ["beta-0.9", "beta-0.999"] {
+        for seed in ["seed-1", "seed-2"] {
+            let run = sharded.join("ens/tune").join(point).join(seed);
+            assert!(run.join("report-validation.json").is_file(), "{}", run.display());
+        }
+    }
     assert_ok(&compare(&config, &sharded, &["--tune", "--merge"]));
     assert_eq!(
         tune_of(&read_json(&sharded, "comparison.json"), "ens"),
