@@ -58,6 +58,7 @@ mod stats;
 mod store;
 mod sweep;
 mod tune;
+mod twins;
 mod variants;
 
 use std::path::{Path, PathBuf};
@@ -417,12 +418,20 @@ pub fn compare_in(
     }
     let pack = options.pack.unwrap_or(plan.compare.pack);
     let group_size = pack.group_size(backend, plan.base.model.kind)?;
-    let progress = Progress::new(&todo);
-    let (units, notes) = packing::units(&todo, group_size);
+    // Runs of one training (differing in `[eval]` only) train once.
+    let (train, twins) = twins::split(&todo, &all);
+    let progress = Progress::new(&train);
+    let (units, notes) = packing::units(&train, group_size);
     for note in notes {
         crate::say!("compare: --pack: {note}");
     }
     let tally = crate::for_task!(plan.task(), T => train_all::<T>(&units, pack, &dir, jobs, &devices, &progress));
+    // After a failure nothing new starts, evaluations neither.
+    let evaluated = if tally.failures.is_empty() {
+        crate::for_task!(plan.task(), T => progress.evaluate_twins::<T>(&twins))
+    } else {
+        Ok(())
+    };
     progress.finish();
     let Tally {
         skipped,
@@ -432,6 +441,7 @@ pub fn compare_in(
     if let Some(first) = failures.into_iter().next() {
         return Err(first);
     }
+    evaluated?;
     let trained = todo.len() - skipped - elsewhere;
     // The grid points trained here are scored on the validation split here, where their data
     // is: a merge only reads the reports.

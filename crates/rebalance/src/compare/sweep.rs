@@ -17,7 +17,7 @@ use crate::run::devices::DeviceSpec;
 use crate::run::pack::{Group, GroupRun};
 use crate::run::renderer::{ActiveRuns, RunProgress};
 use crate::run::run_dir::RunDir;
-use crate::run::training::{TrainOptions, train_on};
+use crate::run::training::{TrainOptions, evaluate_trained, train_on};
 use crate::task::{TaskKind, TaskReport};
 
 /// The data of a sweep's runs of task `T`, loaded once per seed (and data config) and shared
@@ -207,6 +207,43 @@ impl Progress {
         let result = (packing.train)(&group).with_context(|| label.clone());
         self.bar.set_message(self.active.remove(&label));
         result
+    }
+
+    /// Finishes each `(run, source)` of `twins` with `source`'s trained model, evaluated with
+    /// the run's own `[eval]` (`super::twins`), and says so; a run whose source is not
+    /// finished (another process trains it) is left.
+    ///
+    /// # Errors
+    /// A run that cannot be finished, naming it.
+    pub(super) fn evaluate_twins<T: TaskKind>(&self, twins: &[(&Run, &Run)]) -> anyhow::Result<()> {
+        let runs: Vec<&Run> = twins.iter().map(|&(run, _)| run).collect();
+        let data = SeedData::<T>::new(&runs);
+        for &(run, source) in twins {
+            if !source.dir.is_finished() {
+                self.say(&format!(
+                    "{}: left untrained: {} it shares its training with is not finished",
+                    label(run),
+                    label(source)
+                ));
+                continue;
+            }
+            let options = TrainOptions {
+                out: Some(run.dir.path().to_path_buf()),
+                ..TrainOptions::default()
+            };
+            let report =
+                evaluate_trained::<T>(&run.config, &options, data.of(run)?.as_ref(), &source.dir)
+                    .with_context(|| format!("variant {}, seed {}", run.variant, run.seed))?;
+            data.done(run);
+            let (name, score) = report.headline();
+            self.say(&format!(
+                "{}: {name} {score:.4}, the model of {} (the same training) evaluated with its \
+                 own [eval]",
+                label(run),
+                label(source)
+            ));
+        }
+        Ok(())
     }
 
     /// Counts `run` failed: says so, and that the runs training now finish and no other starts.

@@ -221,6 +221,21 @@ impl HistoryRecorder {
             .push(train_loss, valid);
     }
 
+    /// Takes `history`, another run's whole history (its epochs and their times), as this
+    /// run's, and saves it: a run that evaluates a model another run trained
+    /// (`crate::run::training::evaluate_trained`) records the training that made it.
+    pub(crate) fn replay(&self, history: EpochHistory) {
+        let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        recording.before = history.epochs.last().map_or(0.0, |e| e.wall_seconds);
+        recording.started = Instant::now();
+        recording.history = history;
+        if let Err(error) = recording.run.write_history(&recording.history) {
+            recording
+                .failure
+                .get_or_insert_with(|| format!("{error:#}"));
+        }
+    }
+
     /// The history of a run that trained `epochs` epochs.
     ///
     /// # Errors

@@ -74,6 +74,36 @@ pub fn train_on<T: TaskKind>(
     begun.conclude(model, stage1)
 }
 
+/// A run whose config is `source`'s (a finished run) but for `[eval]`: begun as a new run, given
+/// `source`'s trained model and history instead of training them again, and finished by its
+/// own evaluation (`compare`'s runs of one training, `crate::compare::twins`).
+///
+/// # Errors
+/// As [`train`], and a `source` whose history or model cannot be read.
+pub fn evaluate_trained<T: TaskKind>(
+    config: &RunConfig,
+    options: &TrainOptions,
+    data: &LongTailData<T::Target>,
+    source: &RunDir,
+) -> anyhow::Result<T::Report> {
+    let begun = begin::<T>(config, options, data, Joining::Alone)?;
+    begun
+        .history
+        .replay(source.read_history(total_epochs(config))?);
+    let model = source.load_model(T::trained_model(
+        config,
+        data,
+        &begun.counts,
+        &begun.devices[0],
+    )?)?;
+    begun.log(&format!(
+        "not trained: the model of {} (the same config but for [eval]), evaluated with this \
+         run's [eval]",
+        source.path().display()
+    ));
+    begun.conclude(model, T::Stage1::default())
+}
+
 /// A run checked and its directory claimed and readied: what its training and its end need.
 pub(crate) struct Begun<'a, T: TaskKind> {
     /// The run's config.

@@ -43,12 +43,24 @@ fn a_multi_label_compare_ranks_by_map_and_skips_finished_runs() {
         "[compare]\nrank_by = \"map\"",
     );
     let out = dir.path().join("cmp");
+    let swept = compare(&config, &out, &[]);
+    // `bce-tuned` is `bce` but for its thresholds: it evaluates `bce`'s model.
     assert_sweep_trained(
-        &compare(&config, &out, &[]),
+        &swept,
         "3 variants × 2 seeds = 6 runs on flex (0 finished before, 6 to train)",
-        6,
-        "[1/6] bce seed 1: macro-F1 0.",
+        4,
+        "[1/4] bce seed 1: macro-F1 0.",
     );
+    let err = stderr(&swept);
+    for seed in [1, 2] {
+        let twin = format!("bce-tuned seed {seed}: macro-F1 0.");
+        let source = format!("the model of bce seed {seed} (the same training)");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&twin) && l.contains(&source)),
+            "{err}"
+        );
+    }
 
     for file in [
         "comparison.json",

@@ -139,7 +139,11 @@ fn a_tuned_sweep_keeps_the_point_best_on_validation_and_resumes() {
     for point in ["beta-0.9", "beta-0.999"] {
         for seed in ["seed-1", "seed-2"] {
             let run = sharded.join("ens/tune").join(point).join(seed);
-            assert!(run.join("report-validation.json").is_file(), "{}", run.display());
+            assert!(
+                run.join("report-validation.json").is_file(),
+                "{}",
+                run.display()
+            );
         }
     }
     assert_ok(&compare(&config, &sharded, &["--tune", "--merge"]));
@@ -313,5 +317,74 @@ fn a_multi_label_sweep_tunes_by_macro_f1() {
     assert_eq!(
         read_json(&run, "report-validation.json")["macro_f1"].as_f64(),
         Some(scores[best])
+    );
+}
+
+/// Runs that differ only in `[eval]` share one training: `ce` trains, and the points of
+/// `ce-posthoc`'s post-hoc τ grid evaluate its model with their own τ. Each such run is still a
+/// whole run: its report, history and model are those of the same config trained alone (flex
+/// trains bit for bit alike), and `eval` rebuilds it from its directory.
+#[test]
+fn runs_differing_only_in_eval_share_one_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("posthoc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{TINY_COMPARE_BASE}\n[[variants]]\nname = \"ce\"\nloss = {{ kind = \"cross-entropy\" }}\n\
+             \n[[variants]]\nname = \"ce-posthoc\"\nloss = {{ kind = \"cross-entropy\" }}\n\
+             tune = {{ eval.posthoc_tau = [0.5, 1.0] }}\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let swept = compare(&config, &out, &["--tune", "--seeds", "1"]);
+    assert_ok(&swept);
+    let err = stderr(&swept);
+    assert_eq!(
+        err.matches("the model of ce seed 1 (the same training) evaluated with its own [eval]")
+            .count(),
+        2,
+        "{err}"
+    );
+    assert!(err.contains("[1/1] ce seed 1"), "{err}");
+
+    let twin = out.join("ce-posthoc/tune/eval.posthoc_tau-0.5/seed-1");
+    let alone = dir.path().join("alone");
+    let config_of_twin = twin.join("config.toml");
+    assert_ok(&rebalance(&[
+        "train",
+        "--config",
+        config_of_twin.to_str().unwrap(),
+        "--out",
+        alone.to_str().unwrap(),
+    ]));
+    let (shared, trained) = (
+        read_json(&twin, "report.json"),
+        read_json(&alone, "report.json"),
+    );
+    for key in [
+        "balanced_accuracy",
+        "per_class_recall",
+        "nll",
+        "class_weights",
+    ] {
+        assert_eq!(shared[key], trained[key], "{key}");
+    }
+    let losses = |dir: &Path| -> Vec<Value> {
+        read_json(dir, "history.json")["epochs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["train_loss"].clone())
+            .collect()
+    };
+    assert_eq!(losses(&twin), losses(&alone));
+    let log = std::fs::read_to_string(twin.join("experiment.log")).unwrap();
+    assert!(log.contains("not trained: the model of"), "{log}");
+    assert_ok(&rebalance(&["eval", "--run", twin.to_str().unwrap()]));
+    assert_eq!(
+        read_json(&twin, "report.json")["balanced_accuracy"],
+        shared["balanced_accuracy"]
     );
 }

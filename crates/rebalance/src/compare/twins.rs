@@ -1,0 +1,48 @@
+//! Runs that differ only in `[eval]` share one trained model: the grid points of a post-hoc
+//! setting (`tune = { eval.posthoc_tau = [...] }`), or a variant that is another's plus an
+//! evaluation setting (`ce-posthoc` and `ce`). Trained alone, each would train the same model
+//! again (on a CPU bit for bit); instead the first of them trains and the others evaluate its
+//! model with their own `[eval]` (`crate::run::training::evaluate_trained`), so a post-hoc grid
+//! also compares its settings on one model, as the method means.
+
+use super::store::Run;
+
+/// What a run's training depends on: its config without `[eval]` and its directory, and its
+/// seed; `None` for a run that trains alone whatever its twins (cRT: its report also records
+/// its first stage, which only training gives).
+fn training_key(run: &Run) -> Option<String> {
+    if run.config.train.stage2.is_some() {
+        return None;
+    }
+    let mut training = run.config.clone();
+    training.eval = Default::default();
+    training.output = Default::default();
+    Some(format!("{}\n{}", run.seed, training.to_toml().ok()?))
+}
+
+/// The runs of `todo` to train, and the others with the run whose model each evaluates: the
+/// first run of `all` (the sweep's order) with its training, where that run is finished or
+/// trains in `todo`. A run whose twin is left to another shard trains itself.
+pub(super) fn split<'a>(
+    todo: &[&'a Run],
+    all: &[&'a Run],
+) -> (Vec<&'a Run>, Vec<(&'a Run, &'a Run)>) {
+    let mut train = Vec::new();
+    let mut twins = Vec::new();
+    for &run in todo {
+        let source = training_key(run).and_then(|key| {
+            all.iter()
+                .copied()
+                .find(|other| training_key(other).as_ref() == Some(&key))
+                .filter(|first| !std::ptr::eq(*first, run))
+                .filter(|first| {
+                    first.dir.is_finished() || todo.iter().any(|t| std::ptr::eq(*t, *first))
+                })
+        });
+        match source {
+            Some(source) => twins.push((run, source)),
+            None => train.push(run),
+        }
+    }
+    (train, twins)
+}
