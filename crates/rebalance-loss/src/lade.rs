@@ -168,6 +168,30 @@ pub struct Lade {
     reduction: Reduction,
 }
 
+/// One run's LADE terms as a packed loss stacks them (`crate::packed`).
+pub(crate) struct LadeTerms {
+    /// `π_c`.
+    pub prior: Tensor<1>,
+    /// `log(1/C) - log π_c`.
+    pub target_shift: Tensor<1>,
+    /// The regulariser's weight `α`.
+    pub alpha: f64,
+    /// The ReMINE penalty `λ`.
+    pub lambda: f64,
+}
+
+impl Lade {
+    /// The terms of this loss that a packed loss stacks over its runs.
+    pub(crate) fn run_terms(&self) -> LadeTerms {
+        LadeTerms {
+            prior: self.prior.clone(),
+            target_shift: self.target_shift.clone(),
+            alpha: self.alpha,
+            lambda: self.remine_lambda,
+        }
+    }
+}
+
 crate::reduction::row_forwards!(
     Lade,
     "Each is `CE_n + α · R`: the batch's regulariser `R` is added to every sample (see [`LadeConfig`])."

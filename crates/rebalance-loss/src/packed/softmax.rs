@@ -14,6 +14,7 @@ use burn::tensor::IndexingUpdateOp;
 use super::reduce::PackedPerSample;
 use super::{run_values, stack_classes};
 use crate::cross_entropy::RowLogSoftmax;
+use crate::lade::LadeTerms;
 use crate::sigmoid::one_hot_targets;
 use crate::{ClassBalancedLoss, ImbalanceLoss, LossError, WeightedCrossEntropy};
 
@@ -31,16 +32,8 @@ pub(crate) struct SoftmaxRun {
     logit_scale: Option<f64>,
     smoothing: Option<Tensor<1>>,
     gamma: Option<f64>,
-    lade: Option<LadeRun>,
+    lade: Option<LadeTerms>,
     ignore_index: Option<usize>,
-}
-
-/// One run's LADE terms, as [`Lade`](crate::Lade) holds them.
-struct LadeRun {
-    prior: Tensor<1>,
-    target_shift: Tensor<1>,
-    alpha: f64,
-    remine_lambda: f64,
 }
 
 impl SoftmaxRun {
@@ -82,12 +75,7 @@ impl SoftmaxRun {
             },
             ImbalanceLoss::Lade(loss) => Self {
                 shift: Some(loss.log_prior.clone()),
-                lade: Some(LadeRun {
-                    prior: loss.prior.clone(),
-                    target_shift: loss.target_shift.clone(),
-                    alpha: loss.alpha,
-                    remine_lambda: loss.remine_lambda,
-                }),
+                lade: Some(loss.run_terms()),
                 ..Self::default()
             },
             ImbalanceLoss::Sigmoid(_) | ImbalanceLoss::SigmoidFocal(_) => return None,
@@ -147,7 +135,7 @@ pub struct PackedLade {
     /// `[R, 1]` weight `α_r` of the regulariser.
     alpha: Tensor<2>,
     /// `[R, 1, 1]` ReMINE penalty `λ_r`.
-    remine_lambda: Tensor<3>,
+    lambda: Tensor<3>,
 }
 
 impl PackedSoftmax {
@@ -322,17 +310,17 @@ impl PackedSoftmax {
 }
 
 impl PackedLade {
-    fn new(runs: &[&LadeRun], device: &Device) -> Self {
-        let stack = |part: fn(&LadeRun) -> Tensor<1>| {
+    fn new(runs: &[&LadeTerms], device: &Device) -> Self {
+        let stack = |part: fn(&LadeTerms) -> Tensor<1>| {
             Tensor::stack(runs.iter().map(|run| part(run)).collect(), 0)
         };
         let scalars =
-            |part: fn(&LadeRun) -> f64| run_values(runs.iter().map(|run| part(run)), device);
+            |part: fn(&LadeTerms) -> f64| run_values(runs.iter().map(|run| part(run)), device);
         Self {
             prior: stack(|run| run.prior.clone()),
             target_shift: stack(|run| run.target_shift.clone()),
             alpha: scalars(|run| run.alpha).unsqueeze_dim(1),
-            remine_lambda: scalars(|run| run.remine_lambda).reshape([runs.len(), 1, 1]),
+            lambda: scalars(|run| run.lambda).reshape([runs.len(), 1, 1]),
         }
     }
 
@@ -351,7 +339,7 @@ impl PackedLade {
         let max = shifted.clone().detach().max_dim(1);
         let second =
             (shifted - max.clone()).exp().sum_dim(1).log() + max - (batch_size.max(1) as f64).ln();
-        let bound = first - second.clone() - second.clone() * (second * self.remine_lambda.clone());
+        let bound = first - second.clone() - second.clone() * (second * self.lambda.clone());
         (bound * self.prior.clone().unsqueeze_dim::<3>(1))
             .sum_dim(2)
             .reshape([runs, 1])

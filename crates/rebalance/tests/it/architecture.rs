@@ -169,3 +169,32 @@ fn the_binary_places_import_only_those_below_them() {
     }
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+/// Every `.rs` file below `dir`.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A loss owns its configuration: its own keys are spelled in its file alone within the loss
+/// crate's sources (issue 26), packed losses included.
+#[test]
+fn a_loss_key_is_spelled_in_its_own_file_only() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rebalance-loss/src");
+    for (key, own) in [("max_margin", "ldam.rs"), ("remine_lambda", "lade.rs")] {
+        let elsewhere: Vec<_> = rust_files(&src)
+            .into_iter()
+            .filter(|file| !file.ends_with(own))
+            .filter(|file| std::fs::read_to_string(file).unwrap().contains(key))
+            .collect();
+        assert!(elsewhere.is_empty(), "{key} is spelled in {elsewhere:?}");
+    }
+}
