@@ -25,6 +25,24 @@ use burn::prelude::*;
 
 use crate::run::backbone::Cnn;
 
+/// The first of `parts` (one per run), which all are `alike` it.
+///
+/// # Panics
+/// No part ("a pack of at least one run"), or one not alike: "the runs of a pack have `what`
+/// of different shapes".
+pub(crate) fn first_alike<'a, M>(
+    parts: &[&'a M],
+    what: &str,
+    alike: impl Fn(&M, &M) -> bool,
+) -> &'a M {
+    let first = parts.first().expect("a pack of at least one run");
+    assert!(
+        parts.iter().all(|part| alike(part, first)),
+        "the runs of a pack have {what} of different shapes"
+    );
+    first
+}
+
 /// A trainable parameter from a stacked or unstacked value, detached from the graph that made it.
 fn param<const D: usize>(value: Tensor<D>) -> Param<Tensor<D>> {
     Param::from_tensor(value.detach())
@@ -36,19 +54,15 @@ fn param<const D: usize>(value: Tensor<D>) -> Param<Tensor<D>> {
 /// # Panics
 /// No convolution, or convolutions of different shapes or options.
 pub(crate) fn stack_conv(convs: &[&Conv2d]) -> Conv2d {
-    let first = convs.first().expect("a pack of at least one run");
-    for conv in convs {
-        assert!(
-            conv.weight.dims() == first.weight.dims()
-                && conv.stride == first.stride
-                && conv.kernel_size == first.kernel_size
-                && conv.dilation == first.dilation
-                && conv.groups == first.groups
-                && conv.padding == first.padding
-                && conv.bias.is_some() == first.bias.is_some(),
-            "the runs of a pack have convolutions of different shapes"
-        );
-    }
+    let first = first_alike(convs, "convolutions", |conv, first| {
+        conv.weight.dims() == first.weight.dims()
+            && conv.stride == first.stride
+            && conv.kernel_size == first.kernel_size
+            && conv.dilation == first.dilation
+            && conv.groups == first.groups
+            && conv.padding == first.padding
+            && conv.bias.is_some() == first.bias.is_some()
+    });
     let weight = Tensor::cat(convs.iter().map(|c| c.weight.val()).collect(), 0);
     let bias = first.bias.as_ref().map(|_| {
         let biases = convs
@@ -97,15 +111,11 @@ pub(crate) fn unstack_conv(conv: Conv2d, runs: usize) -> Vec<Conv2d> {
 /// # Panics
 /// No batch norm, or batch norms of different widths, momenta or epsilons.
 pub(crate) fn stack_norm(norms: &[&BatchNorm]) -> BatchNorm {
-    let first = norms.first().expect("a pack of at least one run");
-    for norm in norms {
-        assert!(
-            norm.gamma.dims() == first.gamma.dims()
-                && norm.momentum == first.momentum
-                && norm.epsilon == first.epsilon,
-            "the runs of a pack have batch norms of different shapes"
-        );
-    }
+    let first = first_alike(norms, "batch norms", |norm, first| {
+        norm.gamma.dims() == first.gamma.dims()
+            && norm.momentum == first.momentum
+            && norm.epsilon == first.epsilon
+    });
     let cat = |part: fn(&BatchNorm) -> Tensor<1>| {
         Tensor::cat(norms.iter().map(|&n| part(n)).collect(), 0).detach()
     };
@@ -156,14 +166,10 @@ impl PackedLinear {
     /// # Panics
     /// No layer, or layers of different shapes.
     pub fn stack(layers: &[&Linear]) -> Self {
-        let first = layers.first().expect("a pack of at least one run");
-        for layer in layers {
-            assert!(
-                layer.weight.dims() == first.weight.dims()
-                    && layer.bias.is_some() == first.bias.is_some(),
-                "the runs of a pack have linear layers of different shapes"
-            );
-        }
+        let first = first_alike(layers, "linear layers", |layer, first| {
+            layer.weight.dims() == first.weight.dims()
+                && layer.bias.is_some() == first.bias.is_some()
+        });
         let weight = Tensor::stack(layers.iter().map(|l| l.weight.val()).collect(), 0);
         let bias = first.bias.as_ref().map(|_| {
             let biases = layers
@@ -259,13 +265,9 @@ impl PackedCnn {
     /// # Panics
     /// No model, or models of different shapes or dropout.
     pub fn stack(models: &[&Cnn]) -> Self {
-        let first = models.first().expect("a pack of at least one run");
-        assert!(
-            models
-                .iter()
-                .all(|m| m.shape == first.shape && m.dropout.prob == first.dropout.prob),
-            "the runs of a pack have CNNs of different shapes"
-        );
+        let first = first_alike(models, "CNNs", |m, first| {
+            m.shape == first.shape && m.dropout.prob == first.dropout.prob
+        });
         let conv = |part: fn(&Cnn) -> &Conv2d| {
             stack_conv(&models.iter().map(|&m| part(m)).collect::<Vec<_>>())
         };

@@ -12,7 +12,7 @@ use burn::prelude::*;
 
 use crate::run::backbone::{BasicBlock, ResNet32};
 use crate::run::pack::conv::{
-    stack_conv, stack_norm, to_channels, to_runs, unstack_conv, unstack_norm,
+    first_alike, stack_conv, stack_norm, to_channels, to_runs, unstack_conv, unstack_norm,
 };
 
 /// The runs' blocks as one block of grouped convolutions.
@@ -96,13 +96,9 @@ impl PackedResNet32 {
     /// # Panics
     /// No model, or models for images of different shapes.
     pub fn stack(models: &[&ResNet32]) -> Self {
-        let first = models.first().expect("a pack of at least one run");
-        assert!(
-            models
-                .iter()
-                .all(|m| m.shape == first.shape && m.blocks.len() == first.blocks.len()),
-            "the runs of a pack have ResNets of different shapes"
-        );
+        let first = first_alike(models, "ResNets", |m, first| {
+            m.shape == first.shape && m.blocks.len() == first.blocks.len()
+        });
         let stems: Vec<&Conv2d> = models.iter().map(|m| &m.stem).collect();
         let norms: Vec<&BatchNorm> = models.iter().map(|m| &m.bn).collect();
         let blocks = (0..first.blocks.len())
