@@ -442,6 +442,7 @@ pub fn compare_in(
         return Err(first);
     }
     evaluated?;
+    packing::tidy(&dir, runs.iter().all(|run| run.dir.is_finished()));
     let trained = todo.len() - skipped - elsewhere;
     // The grid points trained here are scored on the validation split here, where their data
     // is: a merge only reads the reports.

@@ -183,6 +183,18 @@ pub(super) fn units<'a>(
     (units, notes)
 }
 
+/// Tidies the compare directory `dir`'s `.packs/` after a sweep: deleted whole where every
+/// run of the sweep is finished (no group can resume from it), else only if empty (a shard's
+/// groups beside it may still train).
+pub(super) fn tidy(dir: &std::path::Path, all_finished: bool) {
+    let packs = dir.join(".packs");
+    let _ = if all_finished {
+        std::fs::remove_dir_all(&packs)
+    } else {
+        std::fs::remove_dir(&packs)
+    };
+}
+
 /// The folder of a group of `runs` in the compare directory `dir`: named by its runs and their
 /// configs, so the same group of an interrupted sweep finds its checkpoints again.
 pub(super) fn group_dir(dir: &std::path::Path, runs: &[&Run]) -> anyhow::Result<RunDir> {

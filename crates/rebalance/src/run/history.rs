@@ -128,20 +128,26 @@ struct Recording {
     train_loss: Option<f64>,
     /// The first failure to record or save, reported by [`HistoryRecorder::finish`].
     failure: Option<String>,
-    /// When this session started.
-    started: Instant,
+    /// When this session's clock started; `None` while it is paused ([`HistoryRecorder::pause`]).
+    started: Option<Instant>,
     /// The training seconds of the sessions before it: those up to the checkpoint resumed.
     before: f64,
 }
 
 impl Recording {
+    /// The training seconds so far: the sessions' before this one, and this one's while its
+    /// clock runs.
+    fn seconds(&self) -> f64 {
+        self.before + self.started.map_or(0.0, |t| t.elapsed().as_secs_f64())
+    }
+
     /// Appends the next epoch and saves the history.
     fn push(&mut self, train_loss: f64, valid: ValidScore) {
         self.history.epochs.push(EpochValues {
             epoch: self.history.epochs.len() + 1,
             train_loss,
             valid,
-            wall_seconds: self.before + self.started.elapsed().as_secs_f64(),
+            wall_seconds: self.seconds(),
         });
         if let Err(error) = self.run.write_history(&self.history) {
             self.failure.get_or_insert_with(|| format!("{error:#}"));
@@ -166,7 +172,7 @@ impl HistoryRecorder {
             history,
             train_loss: None,
             failure: None,
-            started: Instant::now(),
+            started: Some(Instant::now()),
             before,
         }))))
     }
@@ -176,7 +182,7 @@ impl HistoryRecorder {
     /// its epochs took, not only the last session's.
     pub fn wall_seconds(&self) -> f64 {
         let recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        recording.before + recording.started.elapsed().as_secs_f64()
+        recording.seconds()
     }
 
     /// `metric`, which records its value of each epoch as `curve`.
@@ -221,13 +227,29 @@ impl HistoryRecorder {
             .push(train_loss, valid);
     }
 
+    /// Stops the training clock: what follows is not this run's training (a packed group
+    /// writing its other runs' results). [`resume`](Self::resume) starts it again.
+    pub(crate) fn pause(&self) {
+        let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        recording.before = recording.seconds();
+        recording.started = None;
+    }
+
+    /// Starts the training clock again after [`pause`](Self::pause).
+    pub(crate) fn resume(&self) {
+        let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if recording.started.is_none() {
+            recording.started = Some(Instant::now());
+        }
+    }
+
     /// Takes `history`, another run's whole history (its epochs and their times), as this
     /// run's, and saves it: a run that evaluates a model another run trained
     /// (`crate::run::training::evaluate_trained`) records the training that made it.
     pub(crate) fn replay(&self, history: EpochHistory) {
         let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         recording.before = history.epochs.last().map_or(0.0, |e| e.wall_seconds);
-        recording.started = Instant::now();
+        recording.started = Some(Instant::now());
         recording.history = history;
         if let Err(error) = recording.run.write_history(&recording.history) {
             recording

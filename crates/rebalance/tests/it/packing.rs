@@ -246,13 +246,33 @@ fn a_packed_sweep_gives_each_run_its_results_alone() {
         assert!(log.contains("epoch 2/2: training loss"), "{log}");
     }
     // The groups' folders are gone once their runs are finished.
-    assert_eq!(std::fs::read_dir(packed.join(".packs")).unwrap().count(), 0);
+    assert!(!packed.join(".packs").exists());
+    // A packed run's training time is its group's, whatever its place in the group (cRT's
+    // adds its own second stage): writing the others' results is not its training.
+    let first = err
+        .lines()
+        .find_map(|l| l.split("pack of 6: ").nth(1))
+        .and_then(|l| l.split(": training").next())
+        .unwrap();
+    let seconds: Vec<f64> = first
+        .split(", ")
+        .filter(|run| !run.starts_with("crt "))
+        .map(|run| {
+            let (variant, seed) = run.split_once(" seed ").unwrap();
+            let dir = packed.join(variant).join(format!("seed-{seed}"));
+            read_json(&dir, "report.json")["wall_seconds"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let spread = seconds.iter().cloned().fold(f64::MIN, f64::max)
+        - seconds.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(seconds.len() >= 5 && spread < 0.2, "{first}: {seconds:?}");
 
     assert_eval_gives_its_report(&packed.join("ldam-drw/seed-2"));
     // cRT's report keeps its first stage's scores beside the retrained classifier's.
     let crt = read_json(&packed.join("crt/seed-1"), "report.json");
     assert!(crt["stage1"]["balanced_accuracy"].is_f64(), "{crt}");
-    assert!(packed.join("crt/seed-1/stage2").is_dir());
 }
 
 /// A packed run's `model.bpk`, evaluated alone (`eval --run`), gives its report: the class
@@ -272,19 +292,26 @@ fn assert_eval_gives_its_report(run: &Path) {
     assert!((nll.0 - nll.1).abs() < 1e-6, "{nll:?}");
 }
 
-/// A packed group killed after its last checkpoint continues from the checkpoint in its folder
-/// (no epoch trained again) and ends with the results of the uninterrupted sweep.
+/// A packed group killed in training, after the group's checkpoint of epoch 1, continues from
+/// that checkpoint in its folder (epoch 1 not trained again). Killed after its training, while
+/// its runs' results are written, each unfinished run continues alone from its own checkpoint
+/// of the last epoch (nothing trained again). Both end with the uninterrupted sweep's results,
+/// and no group folder is left.
 #[test]
 fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let config = sweep_config(dir.path());
-    let out = dir.path().join("cut");
     let only = ["--pack", "4", "--seeds", "2", "--only", "ce,ins"];
+    let whole = dir.path().join("whole");
+    assert_ok(&compare(&config, &whole, &only));
+
+    // In training.
+    let out = dir.path().join("cut");
     let crashed = compare_with_env(
         &config,
         &out,
         &only,
-        &[("REBALANCE_FAULT", "after-checkpoint")],
+        &[("REBALANCE_FAULT", "after-pack-checkpoint")],
     );
     assert!(!crashed.status.success());
     let groups: Vec<PathBuf> = std::fs::read_dir(out.join(".packs"))
@@ -292,26 +319,55 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(groups.len(), 1, "{groups:?}");
-    let checkpoint = groups[0].join("checkpoint/model-2.bpk");
-    assert!(checkpoint.is_file());
-    let history = read_json(&out.join("ce/seed-1"), "history.json");
-    assert!(!out.join("ce/seed-1/finished").exists());
-
+    assert!(groups[0].join("checkpoint/model-1.bpk").is_file());
+    let first_epoch =
+        |out: &Path| read_json(&out.join("ce/seed-1"), "history.json")["epochs"][0].clone();
+    let before = first_epoch(&out);
     let resumed = compare(&config, &out, &only);
     assert_ok(&resumed);
-    // The epochs were not trained again: each run's history is the one before the crash.
-    assert_eq!(read_json(&out.join("ce/seed-1"), "history.json"), history);
-    assert!(!groups[0].exists());
+    assert!(
+        stderr(&resumed).contains("pack of 4:"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert_eq!(first_epoch(&out), before);
+    assert!(!out.join(".packs").exists());
 
-    let whole = dir.path().join("whole");
-    assert_ok(&compare(&config, &whole, &only));
-    for run in runs(&out) {
-        let twin = whole.join(run.strip_prefix(&out).unwrap());
-        assert_same_run(
-            &read_json(&run, "report.json"),
-            &read_json(&twin, "report.json"),
-            &run,
+    // After training, while the runs' results are written (the first run's, here).
+    let late = dir.path().join("late");
+    let crashed = compare_with_env(
+        &config,
+        &late,
+        &only,
+        &[("REBALANCE_FAULT", "after-checkpoint")],
+    );
+    assert!(!crashed.status.success());
+    assert_eq!(std::fs::read_dir(late.join(".packs")).unwrap().count(), 0);
+    for run in runs(&late) {
+        assert!(
+            run.join("checkpoint/model-2.bpk").is_file(),
+            "{}",
+            run.display()
         );
+    }
+    let history = read_json(&late.join("ins/seed-2"), "history.json");
+    let resumed = compare(&config, &late, &only);
+    assert_ok(&resumed);
+    let err = stderr(&resumed);
+    assert!(!err.contains("pack of"), "{err}");
+    assert_eq!(read_json(&late.join("ins/seed-2"), "history.json"), history);
+    assert!(!late.join(".packs").exists());
+
+    for cut in [&out, &late] {
+        for run in runs(cut) {
+            let twin = whole.join(run.strip_prefix(cut).unwrap());
+            assert_same_run(
+                &read_json(&run, "report.json"),
+                &read_json(&twin, "report.json"),
+                &run,
+            );
+            assert!(!run.join("checkpoint").exists(), "{}", run.display());
+        }
     }
 }
 

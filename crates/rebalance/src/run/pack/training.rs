@@ -20,7 +20,7 @@ use super::{Group, PackTask};
 use crate::run::devices::steps_per_epoch;
 use crate::run::launch::{materialize, optimizer, phases, scheduler, seeded_init};
 use crate::run::renderer::RunProgress;
-use crate::run::run_dir::RunDir;
+use crate::run::run_dir::{RunDir, fault_point};
 use crate::run::start::Joining;
 use crate::run::task::Loader;
 use crate::run::training::{Begun, Loaders, begin};
@@ -59,25 +59,36 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::R
             ))
         ));
     }
-    let models = Pack {
+    let pack = Pack {
         runs: &begun,
         dir: &group.dir,
         progress: group.progress.as_ref(),
+    };
+    let models = pack.train(done)?;
+    // The group's training is over: each run's clock stops (writing the others' results is
+    // not its training), and each run gets its own checkpoint of the last epoch, from which
+    // it resumes alone if this process stops before it is finished; the group's folder is
+    // then no longer needed.
+    for run in &begun {
+        run.history.pause();
     }
-    .train(done)?;
-    let reports = begun
+    pack.hand_over(&models)?;
+    std::fs::remove_dir_all(group.dir.path())
+        .with_context(|| format!("cannot delete {}", group.dir.path().display()))?;
+    begun
         .into_iter()
         .zip(models)
         .map(|(run, model)| {
             let name = named(run.config);
+            let dir = run.run.clone();
+            run.history.resume();
             let (model, stage1) = T::second_stage(&run.trainer(group.progress.as_ref()), model)
                 .with_context(|| name.clone())?;
-            run.conclude(model, stage1).context(name)
+            let report = run.conclude(model, stage1).context(name)?;
+            let _ = dir.remove_checkpoints();
+            Ok(report)
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    std::fs::remove_dir_all(group.dir.path())
-        .with_context(|| format!("cannot delete {}", group.dir.path().display()))?;
-    Ok(reports)
+        .collect()
 }
 
 /// A run as errors name it: its directory.
@@ -229,6 +240,7 @@ impl<T: PackTask> Pack<'_, '_, T> {
                 run.history.add_epoch(loss, score);
             }
             self.checkpoint(&model, &optim, &schedule, epoch)?;
+            fault_point("after-pack-checkpoint");
             self.show(epoch, train.epochs);
         }
         let templates = (0..self.runs.len())
@@ -290,14 +302,6 @@ impl<T: PackTask> Pack<'_, '_, T> {
             .collect())
     }
 
-    /// The group's checkpoint file of `part` at `epoch`.
-    fn file(&self, part: &str, epoch: usize) -> std::path::PathBuf {
-        self.dir
-            .path()
-            .join("checkpoint")
-            .join(format!("{part}-{epoch}.bpk"))
-    }
-
     /// Writes the group's checkpoint of `epoch` (the files burn-train writes for a run, which
     /// [`RunDir::last_checkpoint`] reads) and drops the one before the last kept.
     fn checkpoint(
@@ -307,20 +311,33 @@ impl<T: PackTask> Pack<'_, '_, T> {
         schedule: &ModuleLrScheduler,
         epoch: usize,
     ) -> anyhow::Result<()> {
-        let folder = self.dir.path().join("checkpoint");
-        std::fs::create_dir_all(&folder)
-            .with_context(|| format!("cannot create {}", folder.display()))?;
-        let saved = model
-            .clone()
-            .into_record()
-            .save(self.file("model", epoch))
-            .and_then(|()| optim.to_record().save(self.file("optim", epoch)))
-            .and_then(|()| schedule.to_record().save(self.file("scheduler", epoch)));
-        saved.map_err(|e| anyhow::anyhow!("{}: checkpoint {epoch}: {e}", folder.display()))?;
+        self.dir.write_checkpoint(
+            epoch,
+            model.clone().into_record(),
+            optim.to_record(),
+            schedule.to_record(),
+        )?;
         if let Some(old) = epoch.checked_sub(KEPT_CHECKPOINTS) {
-            for part in ["model", "optim", "scheduler"] {
-                let _ = std::fs::remove_file(self.file(part, old));
-            }
+            self.dir.remove_checkpoint(old);
+        }
+        Ok(())
+    }
+
+    /// Writes each run's own checkpoint of its last epoch: its trained model (`models[r]`), as
+    /// a run trained alone leaves it, with a fresh optimizer and schedule (a resumed run trains
+    /// no further epoch with them; the run's checkpoints are deleted once it is finished).
+    fn hand_over(&self, models: &[T::Model]) -> anyhow::Result<()> {
+        for (run, model) in self.runs.iter().zip(models) {
+            let train = &run.config.train;
+            let batches = steps_per_epoch(run.data.train.len(), train.batch_size, 1);
+            run.run
+                .write_checkpoint(
+                    train.epochs,
+                    model.clone().into_record(),
+                    optimizer(train).to_record(),
+                    scheduler(train, batches)?.to_record(),
+                )
+                .with_context(|| named(run.config))?;
         }
         Ok(())
     }
@@ -339,13 +356,13 @@ impl<T: PackTask> Pack<'_, '_, T> {
                 self.dir.path().display()
             )
         };
-        let record = ModuleRecord::load(self.file("model", epoch)).map_err(|e| failed(&e))?;
+        let file = |part: &str| self.dir.checkpoint_file(part, epoch);
+        let record = ModuleRecord::load(file("model")).map_err(|e| failed(&e))?;
         let model = model.try_load_record(record).map_err(|e| failed(&e))?;
-        let optim = optim
-            .load_record(OptimizerRecord::load(self.file("optim", epoch)).map_err(|e| failed(&e))?);
-        let schedule = schedule.load_record(
-            LrSchedulerRecord::load(self.file("scheduler", epoch)).map_err(|e| failed(&e))?,
-        );
+        let optim =
+            optim.load_record(OptimizerRecord::load(file("optim")).map_err(|e| failed(&e))?);
+        let schedule = schedule
+            .load_record(LrSchedulerRecord::load(file("scheduler")).map_err(|e| failed(&e))?);
         Ok((model, optim, schedule))
     }
 

@@ -98,7 +98,8 @@ pub const RESUMABLE_KEYS: [&str; 4] = [
 /// The environment variable of the fault-injection test hook: `REBALANCE_FAULT=STAGE` aborts
 /// the process (as `kill -9` would) when training reaches `STAGE` of its final step:
 /// `after-checkpoint` (the last epoch's checkpoint written), `after-model` (`model.bpk`
-/// written) or `after-report` (the report written, the `finished` marker not yet). For the
+/// written) or `after-report` (the report written, the `finished` marker not yet); in a packed
+/// group, `after-pack-checkpoint` (the group's checkpoint of its first epoch written). For the
 /// tests of crash recovery only.
 pub const FAULT_ENV: &str = "REBALANCE_FAULT";
 

@@ -1,7 +1,7 @@
 //! How a run directory may be used (a new run, `--overwrite`, `--resume`), decided before
 //! anything in it is touched; the `finished` marker and its checksums; the checkpoints.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use burn::lr_scheduler::LrSchedulerRecord;
@@ -447,15 +447,51 @@ impl RunDir {
     /// load, if any. burn-train writes checkpoints in place: one cut short by a crash is passed
     /// over for the one before it.
     pub fn last_checkpoint(&self) -> Option<usize> {
-        let dir = self.path.join(CHECKPOINTS);
         let mut epochs = self.checkpoint_epochs();
         epochs.sort_unstable();
-        epochs.into_iter().rev().find(|epoch| {
-            let file = |part: &str| dir.join(format!("{part}-{epoch}.bpk"));
+        epochs.into_iter().rev().find(|&epoch| {
+            let file = |part: &str| self.checkpoint_file(part, epoch);
             ModuleRecord::load(file("model")).is_ok()
                 && OptimizerRecord::load(file("optim")).is_ok()
                 && LrSchedulerRecord::load(file("scheduler")).is_ok()
         })
+    }
+
+    /// The checkpoint file of `part` (`model`, `optim`, `scheduler`) at `epoch`, as burn-train
+    /// names it.
+    pub fn checkpoint_file(&self, part: &str, epoch: usize) -> PathBuf {
+        self.path
+            .join(CHECKPOINTS)
+            .join(format!("{part}-{epoch}.bpk"))
+    }
+
+    /// Writes the checkpoint of `epoch`: the `model`, `optim` and `scheduler` records, as
+    /// burn-train writes a run's ([`last_checkpoint`](Self::last_checkpoint) reads it).
+    ///
+    /// # Errors
+    /// A file that cannot be written.
+    pub fn write_checkpoint(
+        &self,
+        epoch: usize,
+        model: ModuleRecord,
+        optim: OptimizerRecord,
+        scheduler: LrSchedulerRecord,
+    ) -> anyhow::Result<()> {
+        let folder = self.path.join(CHECKPOINTS);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
+        model
+            .save(self.checkpoint_file("model", epoch))
+            .and_then(|()| optim.save(self.checkpoint_file("optim", epoch)))
+            .and_then(|()| scheduler.save(self.checkpoint_file("scheduler", epoch)))
+            .map_err(|e| anyhow::anyhow!("{}: checkpoint {epoch}: {e}", folder.display()))
+    }
+
+    /// Deletes the checkpoint of `epoch`, if there is one.
+    pub fn remove_checkpoint(&self, epoch: usize) {
+        for part in ["model", "optim", "scheduler"] {
+            let _ = std::fs::remove_file(self.checkpoint_file(part, epoch));
+        }
     }
 
     /// `train.epochs` of the recorded config, where it is readable.
