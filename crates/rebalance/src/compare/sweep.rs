@@ -246,11 +246,23 @@ impl Progress {
         Ok(())
     }
 
-    /// Counts `run` failed: says so, and that the runs training now finish and no other starts.
-    pub(super) fn failed(&self, run: &Run, running: usize) {
+    /// Counts `unit` (a run, or a packed group: the error names its run) failed: says so, and
+    /// that the runs training now finish and no other starts.
+    pub(super) fn failed(&self, unit: &[&Run], running: usize) {
+        let what = match unit {
+            [run] => label(run),
+            group => format!(
+                "the pack of {} ({})",
+                group.len(),
+                group
+                    .iter()
+                    .map(|run| label(run))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         self.say(&format!(
-            "{} failed; {}",
-            label(run),
+            "{what} failed; {}",
             match running {
                 0 => "stopping the sweep".to_string(),
                 1 => "stopping the sweep once the run training now finishes".to_string(),
@@ -436,7 +448,7 @@ pub(super) fn train_all<T: TaskKind>(
             }
             if let Err(error) = result {
                 stop.store(true, Ordering::SeqCst);
-                progress.failed(unit[0], still);
+                progress.failed(unit, still);
                 tally
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)

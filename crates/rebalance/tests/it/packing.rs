@@ -531,3 +531,31 @@ fn a_packed_multi_label_sweep_gives_each_run_its_results_alone() {
         assert_eq!(again[key], before[key], "{key}");
     }
 }
+
+/// A run of a pack that diverges fails its sweep naming it, and the failure line names the
+/// pack, not its first run.
+#[test]
+fn a_diverging_run_of_a_pack_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("diverging.toml");
+    let huge = vec!["3e38"; 6].join(", ");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n[[variants]]\nname = \"ce\"\nloss = {{ kind = \"cross-entropy\" }}\n\n\
+             [[variants]]\nname = \"bad\"\nloss = {{ kind = \"cross-entropy\", scheme = \"custom\", \
+             custom_weights = [{huge}], normalize = \"none\", reduction = \"sum\" }}\n",
+            crate::common::TINY_COMPARE_BASE
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let failed = compare(&config, &out, &["--pack", "2", "--seeds", "1"]);
+    assert!(!failed.status.success());
+    let err = stderr(&failed);
+    assert!(
+        err.contains("the pack of 2 (ce seed 1, bad seed 1) failed; stopping the sweep"),
+        "{err}"
+    );
+    assert!(err.contains("bad/seed-1: training diverged"), "{err}");
+}
