@@ -181,7 +181,9 @@ pub(crate) fn begin<'a, T: TaskKind>(
         }
     })?;
     // From here, what burn-train logs on this thread goes to the run's `experiment.log`.
-    let log = ExperimentLog::open(&run, resume_from, total_epochs(config))?;
+    // Where the session resumes, over both stages (cRT's second resumes from its own epochs).
+    let epochs_done = resume_from.map(|done| done + stage2_from.unwrap_or(0));
+    let log = ExperimentLog::open(&run, epochs_done, total_epochs(config))?;
     let (batcher, train_batcher) = T::batchers(config, data, Some(state.standardizer))?;
     Ok(Begun {
         config,

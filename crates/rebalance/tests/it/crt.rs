@@ -84,6 +84,9 @@ fn classifier_retraining_is_a_second_stage_that_resumes() {
         "{err}"
     );
     assert_eq!(first_epoch(cut.path()), before);
+    // The run's log counts both stages: after stage 1's 2 epochs and stage 2's first.
+    let log = std::fs::read_to_string(cut.path().join("experiment.log")).unwrap();
+    assert!(log.contains("continues after epoch 3, to epoch 4"), "{log}");
     assert_eq!(
         metrics(&read_json(cut.path(), "report.json")),
         metrics(&report)
