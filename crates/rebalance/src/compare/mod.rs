@@ -470,22 +470,19 @@ pub fn compare_in(
                 .iter()
                 .filter_map(|run| run.dir.claimed_by())
                 .collect::<std::collections::BTreeSet<u32>>();
+            if training.is_empty() {
+                bail!(
+                    "{} runs are not finished: the process that was training them has stopped \
+                     without finishing them; run this command again to train them",
+                    waiting.len()
+                );
+            }
+            let processes: Vec<String> = training.iter().map(u32::to_string).collect();
             bail!(
-                "{} runs are not finished, being trained by another process ({}); run this \
-                 command again when it has finished to write the comparison",
+                "{} runs are not finished, being trained by another process (process {}); run \
+                 this command again when it has finished to write the comparison",
                 waiting.len(),
-                if training.is_empty() {
-                    "it has stopped without finishing them".to_string()
-                } else {
-                    format!(
-                        "process {}",
-                        training
-                            .iter()
-                            .map(u32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }
+                processes.join(", ")
             );
         }
     }

@@ -538,7 +538,7 @@ fn a_packed_multi_label_sweep_gives_each_run_its_results_alone() {
 fn a_diverging_run_of_a_pack_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("diverging.toml");
-    let huge = vec!["3e38"; 6].join(", ");
+    let huge = ["3e38"; 6].join(", ");
     std::fs::write(
         &config,
         format!(

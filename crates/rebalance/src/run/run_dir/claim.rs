@@ -83,12 +83,23 @@ fn this_host() -> Option<String> {
         .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
 }
 
-/// Whether process `pid` runs; where the OS cannot tell (no `/proc`), assumed so.
+/// Whether process `pid` runs; where the OS cannot tell (no `/proc`), assumed so. A zombie
+/// (`Z`: killed, not yet reaped by its parent, which in a container may take a while or never
+/// happen) or a dead process (`X`) does not run.
 fn process_alive(pid: u32) -> bool {
     if !Path::new("/proc/self").exists() {
         return true;
     }
-    Path::new(&format!("/proc/{pid}")).exists()
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (name) state ...`: the name may hold spaces and parentheses, the state follows
+        // the last `)`.
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next()),
+            Some('Z' | 'X')
+        ),
+        Err(_) => Path::new(&format!("/proc/{pid}")).exists(),
+    }
 }
 
 impl RunDir {
@@ -179,5 +190,28 @@ impl RunDir {
             }
         }
         bail!("cannot claim {}: it keeps changing", path.display())
+    }
+}
+
+#[cfg(test)]
+mod zombie_tests {
+    /// A zombie holds no claim: a child killed and not yet reaped is not alive.
+    #[test]
+    fn a_zombie_process_is_not_alive() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(super::process_alive(pid));
+        child.kill().unwrap();
+        // Killed but not waited for: a zombie until `wait`.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while super::process_alive(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!super::process_alive(pid));
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+        child.wait().unwrap();
     }
 }
