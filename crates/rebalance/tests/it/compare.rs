@@ -520,3 +520,36 @@ fn assert_one_line_error_last(output: &Output, expected: &str) {
         "{err}"
     );
 }
+
+/// A sweep's finished run keeps no checkpoint, so it cannot be extended: the errors say so
+/// instead of sending the user from `--resume` to no `--resume` and back (trial finding).
+#[test]
+fn a_sweeps_finished_run_says_it_cannot_be_extended() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::common::tiny_compare_config(dir.path(), &["ce"]);
+    let out = dir.path().join("cmp");
+    assert_ok(&compare(&config, &out, &["--seeds", "1"]));
+    let run = out.join("ce/seed-1");
+    let recorded = run.join("config.toml");
+    let again = |extra: &[&str]| {
+        let mut args = vec!["train", "--config", recorded.to_str().unwrap()];
+        args.extend(["--out", run.to_str().unwrap(), "--set", "train.epochs=3"]);
+        args.extend(extra);
+        crate::common::rebalance(&args)
+    };
+    let plain = again(&[]);
+    assert!(!plain.status.success());
+    let err = stderr(&plain);
+    assert!(
+        err.contains("pass --overwrite to replace it, or choose"),
+        "{err}"
+    );
+    assert!(!err.contains("extend"), "{err}");
+    let resumed = again(&["--resume"]);
+    assert!(!resumed.status.success());
+    assert!(
+        stderr(&resumed).contains("cannot be extended"),
+        "{}",
+        stderr(&resumed)
+    );
+}

@@ -151,11 +151,17 @@ impl RunDir {
         let finished = self.finished_epochs()?;
         if !resume {
             return match finished {
+                // Extending needs the last checkpoint, which a sweep's runs do not keep.
                 Some(_) if !overwrite => bail!(
-                    "{} holds a finished run ({}); pass --overwrite to replace it, --resume with \
-                     a larger train.epochs to extend it, or choose another --out",
+                    "{} holds a finished run ({}); pass --overwrite to replace it, {}or choose \
+                     another --out",
                     self.path.display(),
-                    self.describe()
+                    self.describe(),
+                    if self.last_checkpoint().is_some() {
+                        "--resume with a larger train.epochs to extend it, "
+                    } else {
+                        ""
+                    }
                 ),
                 Some(_) => Ok(Start::Fresh {
                     replacing: Some(format!(
@@ -185,6 +191,14 @@ impl RunDir {
         }
         let checkpoints = self.path.join(CHECKPOINTS);
         let Some(from) = self.last_checkpoint() else {
+            if finished.is_some() {
+                bail!(
+                    "--resume: the run in {} is finished and keeps no checkpoint to continue from \
+                     (a compare sweep's runs delete theirs once finished), so it cannot be \
+                     extended; train it again with --overwrite and the new train.epochs",
+                    self.path.display()
+                );
+            }
             let found = match self.newest_checkpoint_file() {
                 Some(epoch) => {
                     format!("the one of epoch {epoch} was cut short before it was complete")
