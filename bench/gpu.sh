@@ -27,7 +27,8 @@
 #               ResNet-32 sweep (4 weightings x 3 seeds on CIFAR-shaped random images), each with
 #               `--pack $PACK` (default auto) and `--pack off`, and PyTorch on TORCH_DEVICE
 #               training the ResNet sweep's runs one after another; wall times, ratios and
-#               whether the rankings agree go into summary.txt (RESULTS/packed/).
+#               whether the rankings agree go into summary.txt (RESULTS/packed/); with
+#               nvidia-smi, the GPU's peak memory during the packed ResNet sweep too.
 #   losses      (only when asked for in STEPS) every loss's forward + backward on wgpu against
 #               burn-nn's weighted cross-entropy, the sigmoid losses through the fused CubeCL
 #               kernel: LOSS_BENCH, the bench binary of
@@ -264,8 +265,17 @@ TOML
     } >"$dir/resnet.toml"
     timed resnet-off "$bin" compare --config "$dir/resnet.toml" --backend "$backend" --jobs 1 \
         --pack off --out "$dir/resnet-off" "$@" </dev/null || status=1
+    # The GPU's memory in use every half second while the packed ResNet sweep trains: the peak
+    # against what `auto` sizes groups by (run/pack/memory.rs: about 1.09 GB a run at batch 128).
+    local sampler=""
+    if command -v nvidia-smi >/dev/null 2>&1; then
+        nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 \
+            >"$dir/resnet-packed-memory.log" 2>/dev/null &
+        sampler=$!
+    fi
     timed resnet-packed "$bin" compare --config "$dir/resnet.toml" --backend "$backend" --jobs 1 \
         --pack "$pack" --out "$dir/resnet-packed" "$@" </dev/null || status=1
+    [ -n "$sampler" ] && kill "$sampler" 2>/dev/null
     if "$python" -c "import torch, numpy" 2>/dev/null; then
         "$bin" data --config "$dir/resnet.toml" "$@" --export "$dir/resnet-data" >/dev/null 2>&1 &&
             timed resnet-pytorch bash -c '
@@ -296,6 +306,14 @@ for sweep in ("default", "resnet"):
     off, packed = times[f"{sweep}-off"], times[f"{sweep}-packed"]
     print(f"{sweep} sweep: off {off:.1f} s, packed {packed:.1f} s: packed/off = {packed / off:.2f}x")
     print(f"{sweep} sweep: the same ranking packed and off: {'yes' if ranks[0] == ranks[1] else 'NO'}")
+memory = os.path.join(d, "resnet-packed-memory.log")
+if os.path.exists(memory):
+    used = [float(x) for x in open(memory).read().split() if x.replace(".", "", 1).isdigit()]
+    groups = [int(p.split()[2].rstrip(":")) for p in open(os.path.join(d, "resnet-packed.log"))
+              if p.startswith("pack of ")]
+    if used:
+        print(f"resnet sweep: packed, peak GPU memory {max(used):.0f} MiB for groups of "
+              f"{groups or 'no pack'} runs (estimate: about 1.09 GB a run at batch 128)")
 torch = times.get("resnet-pytorch")
 if torch and os.path.exists(os.path.join(d, "resnet-packed", "comparison.json")):
     print(f"resnet sweep: PyTorch one run after another {torch:.1f} s; "
