@@ -383,8 +383,25 @@ pub fn compare_in(
     let mine: Vec<&Run> = match &shard {
         None => all.clone(),
         Some((shard, _)) => {
-            let costs: Vec<u64> = runs.iter().map(|run| shard::cost(&run.config)).collect();
-            let shard_of = shard::partition(&costs, shard.count);
+            // Runs of one training go to the shard of its first run, which trains it; the
+            // others cost nothing to place.
+            let sources = twins::sources(&runs);
+            let costs: Vec<u64> = runs
+                .iter()
+                .zip(&sources)
+                .enumerate()
+                .map(|(k, (run, &source))| {
+                    if source == k {
+                        shard::cost(&run.config)
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let mut shard_of = shard::partition(&costs, shard.count);
+            for (k, &source) in sources.iter().enumerate() {
+                shard_of[k] = shard_of[source];
+            }
             runs.iter()
                 .zip(shard_of)
                 .filter(|(_, k)| k + 1 == shard.index)

@@ -20,9 +20,26 @@ fn training_key(run: &Run) -> Option<String> {
     Some(format!("{}\n{}", run.seed, training.to_toml().ok()?))
 }
 
+/// For each of `runs` (the sweep's, in order), the index of the first run with its training:
+/// its own for a run that trains. `--shard` keeps a run with that one (its shard trains it
+/// once, and evaluates the others).
+pub(super) fn sources(runs: &[Run]) -> Vec<usize> {
+    let keys: Vec<Option<String>> = runs.iter().map(training_key).collect();
+    keys.iter()
+        .enumerate()
+        .map(|(k, key)| match key {
+            Some(key) => keys
+                .iter()
+                .position(|other| other.as_ref() == Some(key))
+                .unwrap_or(k),
+            None => k,
+        })
+        .collect()
+}
+
 /// The runs of `todo` to train, and the others with the run whose model each evaluates: the
 /// first run of `all` (the sweep's order) with its training, where that run is finished or
-/// trains in `todo`. A run whose twin is left to another shard trains itself.
+/// trains in `todo` (`--shard` keeps them in one shard, [`sources`]); else it trains itself.
 pub(super) fn split<'a>(
     todo: &[&'a Run],
     all: &[&'a Run],

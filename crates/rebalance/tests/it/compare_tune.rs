@@ -387,4 +387,22 @@ fn runs_differing_only_in_eval_share_one_training() {
         read_json(&twin, "report.json")["balanced_accuracy"],
         shared["balanced_accuracy"]
     );
+
+    // Shards keep a training's runs together, in whatever order they run: no shard trains a
+    // point of the post-hoc grid.
+    let sharded = dir.path().join("sharded");
+    for shard in ["2/2", "1/2"] {
+        let done = compare(
+            &config,
+            &sharded,
+            &["--tune", "--seeds", "2", "--shard", shard],
+        );
+        assert_ok(&done);
+        let err = stderr(&done);
+        assert!(
+            !err.lines()
+                .any(|l| l.starts_with('[') && l.contains("ce-posthoc")),
+            "{shard}: {err}"
+        );
+    }
 }
