@@ -16,7 +16,7 @@ use crate::task::TaskKind;
 use rebalance_data::LongTailData;
 
 /// The largest group `auto` makes; a group is smaller where its runs' estimated memory would
-/// pass [`AUTO_MEMORY_BYTES`] ([`Pack::split`]).
+/// pass [`AUTO_MEMORY_BYTES`] (`Pack::split`).
 pub const AUTO_GROUP: usize = 32;
 
 /// How a sweep packs its runs.
@@ -24,7 +24,7 @@ pub const AUTO_GROUP: usize = 32;
 pub enum Pack {
     /// Packs where it measured faster (docs/compare.md, "Packed sweeps"): on a GPU (CUDA, or
     /// wgpu on a GPU adapter), groups of up to [`AUTO_GROUP`] that fit [`AUTO_MEMORY_BYTES`]
-    /// ([`Pack::split`]); on wgpu over a CPU adapter
+    /// (`Pack::split`); on wgpu over a CPU adapter
     /// (lavapipe) the MLP's runs too (0.67–0.78× the time, a fifth of the kernel launches),
     /// the convolutional nets' alone; on flex, ndarray and LibTorch's CPU every run alone, as
     /// `off` (a step of one small model already computes at the core's speed; `--jobs` uses
