@@ -82,6 +82,9 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::R
             let name = named(run.config);
             let dir = run.run.clone();
             run.history.resume();
+            if run.config.train.stage2.is_some() {
+                run.log("cRT's second stage: the classifier retrained alone, after the group");
+            }
             let (model, stage1) = T::second_stage(&run.trainer(group.progress.as_ref()), model)
                 .with_context(|| name.clone())?;
             let report = run.conclude(model, stage1).context(name)?;
