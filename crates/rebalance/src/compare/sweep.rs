@@ -14,7 +14,7 @@ use rebalance_data::{LongTailData, Resampling};
 use super::packing::{self, Pack};
 use super::store::Run;
 use crate::run::devices::DeviceSpec;
-use crate::run::pack::{Group, GroupRun};
+use crate::run::pack::{Group, GroupResults, GroupRun};
 use crate::run::renderer::{ActiveRuns, RunProgress};
 use crate::run::run_dir::RunDir;
 use crate::run::training::{TrainOptions, evaluate_trained, train_on};
@@ -167,14 +167,15 @@ impl Progress {
     /// `data`, their epochs on the bar under one label naming the group's runs.
     ///
     /// # Errors
-    /// The group's failure, naming the run where it is one run's.
+    /// The group's failure, naming the run where it is one run's; each run's own failure is its
+    /// entry.
     pub(super) fn train_group<T: TaskKind>(
         &self,
         runs: &[&Run],
         data: &[Data<T>],
         folder: RunDir,
         device: Option<DeviceSpec>,
-    ) -> anyhow::Result<Vec<T::Report>> {
+    ) -> GroupResults<T> {
         let packing = T::packing();
         let names: Vec<String> = runs.iter().map(|run| label(run)).collect();
         let mut label = format!("pack of {}: {}", runs.len(), names.join(", "));
@@ -432,10 +433,21 @@ pub(super) fn train_all<T: TaskKind>(
                                 .map(|run| data.of(run))
                                 .collect::<anyhow::Result<Vec<_>>>()?;
                             let folder = packing::group_dir(dir, group)?;
-                            let reports =
+                            // The runs that finished count; the first that failed (a run
+                            // that diverged) stops the sweep, as a run alone.
+                            let results =
                                 progress.train_group::<T>(group, &loaded, folder, device)?;
-                            for (run, report) in group.iter().zip(&reports) {
-                                progress.finished(run, report);
+                            let mut failed = None;
+                            for (run, result) in group.iter().zip(results) {
+                                match result {
+                                    Ok(report) => progress.finished(run, &report),
+                                    Err(error) => {
+                                        failed.get_or_insert(error);
+                                    }
+                                }
+                            }
+                            if let Some(error) = failed {
+                                return Err(error);
                             }
                         }
                     }

@@ -532,8 +532,9 @@ fn a_packed_multi_label_sweep_gives_each_run_its_results_alone() {
     }
 }
 
-/// A run of a pack that diverges fails its sweep naming it, and the failure line names the
-/// pack, not its first run.
+/// A run of a pack that diverges fails its sweep naming it, the failure line names the pack,
+/// not its first run, and the pack's other runs finish, as they would trained alone (their
+/// parameters are their own slices of the pack's).
 #[test]
 fn a_diverging_run_of_a_pack_is_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -558,4 +559,41 @@ fn a_diverging_run_of_a_pack_is_named() {
         "{err}"
     );
     assert!(err.contains("bad/seed-1: training diverged"), "{err}");
+    assert!(out.join("ce/seed-1/finished").is_file(), "{err}");
+    assert!(!out.join("bad/seed-1/finished").exists());
+    let alone = dir.path().join("alone");
+    let _ = compare(
+        &config,
+        &alone,
+        &["--pack", "off", "--seeds", "1", "--only", "ce"],
+    );
+    assert_same_run(
+        &read_json(&out.join("ce/seed-1"), "report.json"),
+        &read_json(&alone.join("ce/seed-1"), "report.json"),
+        &out.join("ce/seed-1"),
+    );
+
+    // Killed after the epoch its run diverged in, the group resumes with that run marked
+    // diverged (its history stops before the group's checkpoint) and the other finishes.
+    let two = ["--pack", "2", "--seeds", "1", "--set", "train.epochs=2"];
+    let cut = dir.path().join("cut");
+    let crashed = compare_with_env(
+        &config,
+        &cut,
+        &two,
+        &[("REBALANCE_FAULT", "after-pack-checkpoint")],
+    );
+    assert!(!crashed.status.success());
+    let resumed = compare(&config, &cut, &two);
+    assert!(!resumed.status.success());
+    let err = stderr(&resumed);
+    assert!(err.contains("bad/seed-1: training diverged"), "{err}");
+    assert!(cut.join("ce/seed-1/finished").is_file(), "{err}");
+    let whole = dir.path().join("whole");
+    let _ = compare(&config, &whole, &two);
+    assert_same_run(
+        &read_json(&cut.join("ce/seed-1"), "report.json"),
+        &read_json(&whole.join("ce/seed-1"), "report.json"),
+        &cut.join("ce/seed-1"),
+    );
 }

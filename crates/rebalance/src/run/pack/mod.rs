@@ -96,10 +96,14 @@ pub trait PackTask: TaskKind<Model = TaskClassifier<Self::Loss>> {
     fn valid_score(truth: &[f32], answers: &[f32], num_classes: usize) -> ValidScore;
 }
 
+/// What training a packed group gives: the group's failure, or each run's report or failure
+/// (a run that diverged), in the group's order.
+pub type GroupResults<T> = anyhow::Result<Vec<anyhow::Result<<T as TaskKind>::Report>>>;
+
 /// How a task trains a packed group ([`TaskKind::packing`]).
 pub struct Packing<T: TaskKind> {
     /// Trains the group; its runs' reports, in the group's order.
-    pub train: fn(&Group<'_, T>) -> anyhow::Result<Vec<T::Report>>,
+    pub train: fn(&Group<'_, T>) -> GroupResults<T>,
 }
 
 impl<T: PackTask> Packing<T> {

@@ -16,7 +16,7 @@ use rebalance_weights::ClassCounts;
 use super::loader::Lockstep;
 use super::loss::GroupLoss;
 use super::model::PackedClassifier;
-use super::{Group, PackTask};
+use super::{Group, GroupResults, PackTask};
 use crate::run::devices::steps_per_epoch;
 use crate::run::launch::{materialize, optimizer, phases, scheduler, seeded_init};
 use crate::run::renderer::RunProgress;
@@ -33,13 +33,37 @@ const KEPT_CHECKPOINTS: usize = 2;
 /// group interrupted after a checkpoint continues from it.
 ///
 /// # Errors
-/// Any run's failure, naming its directory; runs whose epochs do not step together.
-pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::Report>> {
+/// The group's failure (runs whose epochs do not step together, a checkpoint that cannot be
+/// written, every run diverged); a run's own failure (it diverged, its results cannot be
+/// written) is its entry, naming its directory, and the others are finished.
+pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> GroupResults<T> {
     let done = group.dir.last_checkpoint();
-    let begun = group
+    // A run whose history stops before the group's checkpoint diverged in the epoch after it
+    // (the histories are written before the checkpoint): it resumes from its history's end,
+    // marked diverged.
+    let recorded: Vec<Option<usize>> = group
         .runs
         .iter()
         .map(|run| {
+            let dir = run
+                .options
+                .out
+                .clone()
+                .unwrap_or(run.config.output.dir.clone());
+            done.map(|done| done.min(RunDir::new(dir).history_epochs()))
+        })
+        .collect();
+    let mut diverged: Vec<Option<usize>> = recorded
+        .iter()
+        .map(|&r| r.zip(done).filter(|(r, d)| r < d).map(|(r, _)| r + 1))
+        .collect();
+    let begun = group
+        .runs
+        .iter()
+        .zip(&recorded)
+        .map(|(run, &done)| {
+            // A run with no epoch recorded starts afresh.
+            let done = done.filter(|&d| d > 0);
             begin::<T>(run.config, &run.options, run.data, Joining::Pack { done })
                 .with_context(|| named(run.config))
         })
@@ -64,7 +88,7 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::R
         dir: &group.dir,
         progress: group.progress.as_ref(),
     };
-    let models = pack.train(done)?;
+    let models = pack.train(done, &mut diverged)?;
     // The group's training is over: each run's clock stops (writing the others' results is
     // not its training), and each run gets its own checkpoint of the last epoch, from which
     // it resumes alone if this process stops before it is finished; the group's folder is
@@ -72,13 +96,17 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::R
     for run in &begun {
         run.history.pause();
     }
-    pack.hand_over(&models)?;
+    pack.hand_over(&models, &diverged)?;
     std::fs::remove_dir_all(group.dir.path())
         .with_context(|| format!("cannot delete {}", group.dir.path().display()))?;
-    begun
+    Ok(begun
         .into_iter()
         .zip(models)
-        .map(|(run, model)| {
+        .zip(diverged)
+        .map(|((run, model), diverged)| {
+            if let Some(epoch) = diverged {
+                bail!("{}", diverged_error(run.config, epoch));
+            }
             let name = named(run.config);
             let dir = run.run.clone();
             run.history.resume();
@@ -91,7 +119,17 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> anyhow::Result<Vec<T::R
             let _ = dir.remove_checkpoints();
             Ok(report)
         })
-        .collect()
+        .collect())
+}
+
+/// The error of a packed run whose loss stopped being finite in `epoch`, as a run alone says it.
+fn diverged_error(config: &crate::run::config::RunConfig, epoch: usize) -> String {
+    format!(
+        "{}: training diverged: the loss became NaN or infinite in epoch {epoch}; lower \
+         train.learning_rate (now {}) or check the data",
+        named(config),
+        config.train.learning_rate
+    )
 }
 
 /// A run as errors name it: its directory.
@@ -125,8 +163,14 @@ impl<T: PackTask> Pack<'_, '_, T> {
     }
 
     /// Trains the pack from the checkpoint of epoch `done` (or from the runs' initial models)
-    /// to the last epoch; the runs' trained classifiers.
-    fn train(&self, done: Option<usize>) -> anyhow::Result<Vec<T::Model>> {
+    /// to the last epoch; the runs' trained classifiers. `diverged[r]` is the epoch run `r`
+    /// diverged in (given for a group resumed after it, set as it happens): such a run trains
+    /// on in the pack, its slices unused, and is not finished.
+    fn train(
+        &self,
+        done: Option<usize>,
+        diverged: &mut [Option<usize>],
+    ) -> anyhow::Result<Vec<T::Model>> {
         let first = &self.runs[0];
         let train = &first.config.train;
         let autodiff = first.devices[0].clone().autodiff();
@@ -224,16 +268,29 @@ impl<T: PackTask> Pack<'_, '_, T> {
                     .collect(),
                 None => vec![0.0; self.runs.len()],
             };
-            if let Some(r) = losses.iter().position(|l| !l.is_finite()) {
-                bail!(
-                    "{}: training diverged: the loss became NaN or infinite in epoch {epoch}; \
-                     lower train.learning_rate (now {}) or check the data",
-                    named(self.runs[r].config),
-                    train.learning_rate
-                );
+            // A run whose loss is no longer finite stops here: its parameters are its own
+            // slices of the pack's, so the others train on unharmed, as they would alone.
+            for (r, loss) in losses.iter().enumerate() {
+                if !loss.is_finite() && diverged[r].is_none() {
+                    diverged[r] = Some(epoch);
+                    self.runs[r].log(&format!(
+                        "training diverged in epoch {epoch}; the other runs of the pack go on"
+                    ));
+                }
+            }
+            if diverged.iter().all(Option::is_some) {
+                bail!("{}", diverged_error(self.runs[0].config, epoch));
             }
             let scores = self.validate(&model, &valid_loaders)?;
-            for ((run, loss), score) in self.runs.iter().zip(losses).zip(scores) {
+            for (r, (run, (loss, score))) in self
+                .runs
+                .iter()
+                .zip(losses.into_iter().zip(scores))
+                .enumerate()
+            {
+                if diverged[r].is_some() {
+                    continue;
+                }
                 run.log(&format!(
                     "epoch {epoch}/{}: training loss {loss:.6}, {} {:.4} (packed)",
                     train.epochs,
@@ -329,8 +386,11 @@ impl<T: PackTask> Pack<'_, '_, T> {
     /// Writes each run's own checkpoint of its last epoch: its trained model (`models[r]`), as
     /// a run trained alone leaves it, with a fresh optimizer and schedule (a resumed run trains
     /// no further epoch with them; the run's checkpoints are deleted once it is finished).
-    fn hand_over(&self, models: &[T::Model]) -> anyhow::Result<()> {
-        for (run, model) in self.runs.iter().zip(models) {
+    fn hand_over(&self, models: &[T::Model], diverged: &[Option<usize>]) -> anyhow::Result<()> {
+        for ((run, model), diverged) in self.runs.iter().zip(models).zip(diverged) {
+            if diverged.is_some() {
+                continue;
+            }
             let train = &run.config.train;
             let batches = steps_per_epoch(run.data.train.len(), train.batch_size, 1);
             run.run

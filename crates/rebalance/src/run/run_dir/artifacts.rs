@@ -106,6 +106,14 @@ impl RunDir {
         Ok(history)
     }
 
+    /// How many epochs `history.json` holds (0 where it is missing or unreadable).
+    pub fn history_epochs(&self) -> usize {
+        std::fs::read_to_string(self.path.join(HISTORY))
+            .ok()
+            .and_then(|text| serde_json::from_str::<EpochHistory>(&text).ok())
+            .map_or(0, |history| history.epochs.len())
+    }
+
     /// Saves the trained model as `model.bpk`.
     ///
     /// # Errors
