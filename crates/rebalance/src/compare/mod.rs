@@ -177,8 +177,12 @@ pub struct Comparison {
     pub groups: ShotGroups,
     /// The compare directory.
     pub dir: PathBuf,
-    /// Runs trained by this call (the others were found finished).
+    /// Runs trained by this call (the others were found finished), [`shared`](Self::shared)
+    /// among them.
     pub trained: usize,
+    /// Of the runs trained, those evaluated from another run's training (their configs differ
+    /// in `[eval]` only).
+    pub shared: usize,
     /// Wall time of this call, seconds.
     pub wall_seconds: f64,
     /// `comparison.md`.
@@ -194,8 +198,10 @@ pub struct ShardReport {
     pub from: String,
     /// The runs of the shard.
     pub runs: usize,
-    /// Runs trained by this call.
+    /// Runs trained by this call, [`shared`](Self::shared) among them.
     pub trained: usize,
+    /// Of the runs trained, those evaluated from another run's training.
+    pub shared: usize,
     /// Runs found finished (before, or by another process meanwhile).
     pub finished_before: usize,
     /// Runs left to another process that holds their claim.
@@ -225,20 +231,22 @@ impl Outcome {
     pub fn summary(&self) -> String {
         match self {
             Outcome::Comparison(c) => format!(
-                "{}\n{} runs trained in {:.1} s; comparison: {}\n",
+                "{}\n{} runs trained{} in {:.1} s; comparison: {}\n",
                 c.markdown,
                 c.trained,
+                shared_note(c.shared),
                 c.wall_seconds,
                 c.dir.join("comparison.md").display()
             ),
             Outcome::Shard(s) => {
                 let mut text = format!(
-                    "shard {} ({}): {} runs: {} trained in {:.1} s, {} finished before, {} \
+                    "shard {} ({}): {} runs: {} trained{} in {:.1} s, {} finished before, {} \
                      skipped (another process trains them)\n",
                     s.shard,
                     s.from,
                     s.runs,
                     s.trained,
+                    shared_note(s.shared),
                     s.wall_seconds,
                     s.finished_before,
                     s.skipped
@@ -369,7 +377,7 @@ pub fn compare_in(
             path,
             (&runs, &tuning, backend),
             dir,
-            0,
+            (0, 0),
             started,
             &options.plot_variants,
         )?));
@@ -447,7 +455,7 @@ pub fn compare_in(
     let evaluated = if tally.failures.is_empty() {
         crate::for_task!(plan.task(), T => progress.evaluate_twins::<T>(&twins))
     } else {
-        Ok(())
+        Ok(0)
     };
     progress.finish();
     let Tally {
@@ -458,7 +466,7 @@ pub fn compare_in(
     if let Some(first) = failures.into_iter().next() {
         return Err(first);
     }
-    evaluated?;
+    let shared = evaluated?;
     packing::tidy(&dir, runs.iter().all(|run| run.dir.is_finished()));
     let trained = todo.len() - skipped - elsewhere;
     // The grid points trained here are scored on the validation split here, where their data
@@ -471,6 +479,7 @@ pub fn compare_in(
             from,
             runs: mine.len(),
             trained,
+            shared,
             finished_before: mine.len() - todo.len() + elsewhere,
             skipped,
             sweep_runs: runs.len(),
@@ -508,10 +517,18 @@ pub fn compare_in(
         path,
         (&runs, &tuning, backend),
         dir,
-        trained,
+        (trained, shared),
         started,
         &options.plot_variants,
     )?))
+}
+
+/// ` (N of them evaluated from another run's training)` where N runs were, else nothing.
+fn shared_note(shared: usize) -> String {
+    match shared {
+        0 => String::new(),
+        n => format!(" ({n} of them evaluated from another run's training)"),
+    }
 }
 
 /// `--plot-variants`: each a variant of the sweep, at most [`MAX_LINE_VARIANTS`], none twice.
@@ -549,7 +566,7 @@ fn write_comparison(
     path: &Path,
     (runs, tuning, backend): (&[Run], &tune::Tuning, Backend),
     dir: PathBuf,
-    trained: usize,
+    (trained, shared): (usize, usize),
     started: Instant,
     plot_variants: &[String],
 ) -> anyhow::Result<Comparison> {
@@ -572,6 +589,7 @@ fn write_comparison(
         groups: summary.groups,
         dir,
         trained,
+        shared,
         wall_seconds: started.elapsed().as_secs_f64(),
         markdown,
     })

@@ -216,9 +216,13 @@ impl Progress {
     ///
     /// # Errors
     /// A run that cannot be finished, naming it.
-    pub(super) fn evaluate_twins<T: TaskKind>(&self, twins: &[(&Run, &Run)]) -> anyhow::Result<()> {
+    pub(super) fn evaluate_twins<T: TaskKind>(
+        &self,
+        twins: &[(&Run, &Run)],
+    ) -> anyhow::Result<usize> {
         let runs: Vec<&Run> = twins.iter().map(|&(run, _)| run).collect();
         let data = SeedData::<T>::new(&runs);
+        let mut evaluated = 0;
         for &(run, source) in twins {
             if !source.dir.is_finished() {
                 self.say(&format!(
@@ -243,8 +247,9 @@ impl Progress {
                 label(run),
                 label(source)
             ));
+            evaluated += 1;
         }
-        Ok(())
+        Ok(evaluated)
     }
 
     /// Counts `unit` (a run, or a packed group: the error names its run) failed: says so, and

@@ -348,6 +348,11 @@ fn runs_differing_only_in_eval_share_one_training() {
         "{err}"
     );
     assert!(err.contains("[1/1] ce seed 1"), "{err}");
+    assert!(
+        stdout(&swept).contains("3 runs trained (2 of them evaluated from another run's training)"),
+        "{}",
+        stdout(&swept)
+    );
 
     let twin = out.join("ce-posthoc/tune/eval.posthoc_tau-0.5/seed-1");
     let alone = dir.path().join("alone");
