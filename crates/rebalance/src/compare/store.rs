@@ -83,7 +83,8 @@ pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&
         if !force {
             bail!(
                 "{} holds a run of another config ({difference}){}; rerun with --force to \
-                 retrain such runs, or choose another --out",
+                 replace such runs (trained again, or only evaluated again where their training \
+                 is another run's), or choose another --out",
                 first.dir.path().display(),
                 if changed.len() > 1 {
                     format!(", as do {} more runs", changed.len() - 1)
