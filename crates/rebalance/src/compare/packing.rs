@@ -147,23 +147,34 @@ impl<'de> Deserialize<'de> for Pack {
     }
 }
 
-/// The sweep's units of work, in the order of `todo`: a group of runs to train as one model, or
-/// one run alone; with what the packing left alone and why (said once per reason).
+/// The sweep's units of work: a group of runs to train as one model, or one run alone; with what
+/// the packing left alone and why (said once per reason). The interrupted runs with their own
+/// checkpoints come first, in the order of `todo`, then the others: a run that only needs
+/// finishing is not held back by a failure of a unit before it.
 pub(super) fn units<'a>(
     todo: &[&'a Run],
     group_size: Option<usize>,
 ) -> (Vec<Vec<&'a Run>>, Vec<String>) {
+    let (resumed, rest): (Vec<&Run>, Vec<&Run>) = todo
+        .iter()
+        .copied()
+        .partition(|run| run.dir.last_checkpoint().is_some());
+    let (units, notes) = grouped(&rest, group_size);
+    let resumed = resumed.into_iter().map(|run| vec![run]);
+    (resumed.chain(units).collect(), notes)
+}
+
+/// [`units`] of runs without their own checkpoints, in the order of `todo`.
+fn grouped<'a>(todo: &[&'a Run], group_size: Option<usize>) -> (Vec<Vec<&'a Run>>, Vec<String>) {
     let Some(size) = group_size else {
         return (todo.iter().map(|&run| vec![run]).collect(), Vec::new());
     };
     let mut notes = Vec::new();
     let mut keyed: Vec<(Option<String>, Vec<&Run>)> = Vec::new();
     for &run in todo {
-        // An interrupted run with its own checkpoints continues alone, from them.
-        let key = match (run.dir.last_checkpoint(), step_key(&run.config)) {
-            (Some(_), _) => None,
-            (None, Ok(key)) => Some(key),
-            (None, Err(reason)) => {
+        let key = match step_key(&run.config) {
+            Ok(key) => Some(key),
+            Err(reason) => {
                 let note = format!("{reason}: its runs train alone");
                 if !notes.contains(&note) {
                     notes.push(note);

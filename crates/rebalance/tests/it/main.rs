@@ -20,6 +20,7 @@ mod jobs;
 mod loss_schema;
 mod multilabel;
 mod packing;
+mod packing_failures;
 mod predictions;
 mod readme;
 mod runs;

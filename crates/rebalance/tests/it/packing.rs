@@ -91,7 +91,7 @@ fn runs(out: &Path) -> Vec<PathBuf> {
 /// test prediction in two epochs here (observed: equal), and at most 0.005 balanced accuracy
 /// (3 of the 600 test samples) is allowed for a platform whose kernels round otherwise.
 #[track_caller]
-fn assert_same_run(packed: &Value, alone: &Value, run: &Path) {
+pub(crate) fn assert_same_run(packed: &Value, alone: &Value, run: &Path) {
     for key in ["balanced_accuracy", "macro_f1", "accuracy", "g_mean"] {
         let (p, a) = (packed[key].as_f64().unwrap(), alone[key].as_f64().unwrap());
         assert!(
@@ -530,70 +530,4 @@ fn a_packed_multi_label_sweep_gives_each_run_its_results_alone() {
     for key in ["macro_f1", "mean_average_precision", "subset_accuracy"] {
         assert_eq!(again[key], before[key], "{key}");
     }
-}
-
-/// A run of a pack that diverges fails its sweep naming it, the failure line names the pack,
-/// not its first run, and the pack's other runs finish, as they would trained alone (their
-/// parameters are their own slices of the pack's).
-#[test]
-fn a_diverging_run_of_a_pack_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("diverging.toml");
-    let huge = ["3e38"; 6].join(", ");
-    std::fs::write(
-        &config,
-        format!(
-            "{}\n[[variants]]\nname = \"ce\"\nloss = {{ kind = \"cross-entropy\" }}\n\n\
-             [[variants]]\nname = \"bad\"\nloss = {{ kind = \"cross-entropy\", scheme = \"custom\", \
-             custom_weights = [{huge}], normalize = \"none\", reduction = \"sum\" }}\n",
-            crate::common::TINY_COMPARE_BASE
-        ),
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let failed = compare(&config, &out, &["--pack", "2", "--seeds", "1"]);
-    assert!(!failed.status.success());
-    let err = stderr(&failed);
-    assert!(
-        err.contains("the pack of 2 (ce seed 1, bad seed 1) failed; stopping the sweep"),
-        "{err}"
-    );
-    assert!(err.contains("bad/seed-1: training diverged"), "{err}");
-    assert!(out.join("ce/seed-1/finished").is_file(), "{err}");
-    assert!(!out.join("bad/seed-1/finished").exists());
-    let alone = dir.path().join("alone");
-    let _ = compare(
-        &config,
-        &alone,
-        &["--pack", "off", "--seeds", "1", "--only", "ce"],
-    );
-    assert_same_run(
-        &read_json(&out.join("ce/seed-1"), "report.json"),
-        &read_json(&alone.join("ce/seed-1"), "report.json"),
-        &out.join("ce/seed-1"),
-    );
-
-    // Killed after the epoch its run diverged in, the group resumes with that run marked
-    // diverged (its history stops before the group's checkpoint) and the other finishes.
-    let two = ["--pack", "2", "--seeds", "1", "--set", "train.epochs=2"];
-    let cut = dir.path().join("cut");
-    let crashed = compare_with_env(
-        &config,
-        &cut,
-        &two,
-        &[("REBALANCE_FAULT", "after-pack-checkpoint")],
-    );
-    assert!(!crashed.status.success());
-    let resumed = compare(&config, &cut, &two);
-    assert!(!resumed.status.success());
-    let err = stderr(&resumed);
-    assert!(err.contains("bad/seed-1: training diverged"), "{err}");
-    assert!(cut.join("ce/seed-1/finished").is_file(), "{err}");
-    let whole = dir.path().join("whole");
-    let _ = compare(&config, &whole, &two);
-    assert_same_run(
-        &read_json(&cut.join("ce/seed-1"), "report.json"),
-        &read_json(&whole.join("ce/seed-1"), "report.json"),
-        &cut.join("ce/seed-1"),
-    );
 }
