@@ -351,6 +351,25 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
         );
     }
     let history = read_json(&late.join("ins/seed-2"), "history.json");
+    // Such a checkpoint holds the model, not the optimizer's state: it finishes the run, and
+    // extending the run from it is refused.
+    let run = late.join("ins/seed-2");
+    let extended = rebalance(&[
+        "train",
+        "--config",
+        run.join("config.toml").to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        "train.epochs=4",
+        "--resume",
+    ]);
+    assert!(!extended.status.success());
+    assert!(
+        stderr(&extended).contains("but not extended"),
+        "{}",
+        stderr(&extended)
+    );
     let resumed = compare(&config, &late, &only);
     assert_ok(&resumed);
     let err = stderr(&resumed);

@@ -401,6 +401,9 @@ impl<T: PackTask> Pack<'_, '_, T> {
                     scheduler(train, batches)?.to_record(),
                 )
                 .with_context(|| named(run.config))?;
+            run.run
+                .mark_packed_checkpoint(train.epochs)
+                .with_context(|| named(run.config))?;
         }
         Ok(())
     }

@@ -8,7 +8,9 @@
 //!                               where the config's relative data paths start (for `eval`
 //!                               from elsewhere)
 //! checkpoint/                   burn-train's checkpoints (`model-<epoch>.bpk`, `optim-…`,
-//!                               `scheduler-…`), for `--resume`
+//!                               `scheduler-…`), for `--resume`; a packed run's last epoch's
+//!                               with `packed-<epoch>.bpk` beside (its model only: it can
+//!                               finish the run, not extend it)
 //! train/, valid/                burn-train's per-epoch metric logs (none for a run trained
 //!                               packed: `compare --pack`)
 //! experiment.log                what burn-train logs while it trains (epochs, iterations, the
@@ -63,6 +65,9 @@ const CONFIG: &str = "config.toml";
 const STATE: &str = "state.json";
 /// burn-train's `with_default_checkpointers` writes here: `model-<epoch>.bpk` and the like.
 const CHECKPOINTS: &str = "checkpoint";
+/// Beside a packed run's checkpoint of its last epoch (`packed-<epoch>.bpk`, empty): the
+/// checkpoint holds the model, not the optimizer's state.
+const PACKED_CHECKPOINT: &str = "packed";
 const HISTORY: &str = "history.json";
 const EXPERIMENT_LOG: &str = "experiment.log";
 const MODEL: &str = "model.bpk";

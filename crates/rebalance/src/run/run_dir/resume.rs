@@ -230,6 +230,15 @@ impl RunDir {
                 self.path.display()
             );
         }
+        if epochs > from && self.checkpoint_file(PACKED_CHECKPOINT, from).exists() {
+            bail!(
+                "--resume: the checkpoint of epoch {from} in {} is a packed run's (compare \
+                 --pack): it holds the model, not the optimizer's state, so the run can be \
+                 finished (train.epochs = {from}) but not extended; train it again with \
+                 --overwrite and train.epochs = {epochs}",
+                self.path.display()
+            );
+        }
         Ok(Start::Resume { from })
     }
 
@@ -499,6 +508,16 @@ impl RunDir {
             .and_then(|()| optim.save(self.checkpoint_file("optim", epoch)))
             .and_then(|()| scheduler.save(self.checkpoint_file("scheduler", epoch)))
             .map_err(|e| anyhow::anyhow!("{}: checkpoint {epoch}: {e}", folder.display()))
+    }
+
+    /// Marks the checkpoint of `epoch` as a packed run's (`crate::run::pack`): its model alone,
+    /// with a fresh optimizer and schedule, which may finish the run but not extend it.
+    ///
+    /// # Errors
+    /// The marker cannot be written.
+    pub fn mark_packed_checkpoint(&self, epoch: usize) -> anyhow::Result<()> {
+        let path = self.checkpoint_file(PACKED_CHECKPOINT, epoch);
+        std::fs::write(&path, "").with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Deletes the checkpoint of `epoch`, if there is one.
