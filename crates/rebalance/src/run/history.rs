@@ -235,6 +235,15 @@ impl HistoryRecorder {
         recording.started = None;
     }
 
+    /// Starts this session's clock now, leaving out the time since the session began (a packed
+    /// group's runs start their clocks together, when the group's training starts).
+    pub(crate) fn restart(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .started = Some(Instant::now());
+    }
+
     /// Starts the training clock again after [`pause`](Self::pause).
     pub(crate) fn resume(&self) {
         let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -246,10 +255,11 @@ impl HistoryRecorder {
     /// Takes `history`, another run's whole history (its epochs and their times), as this
     /// run's, and saves it: a run that evaluates a model another run trained
     /// (`crate::run::training::evaluate_trained`) records the training that made it.
-    pub(crate) fn replay(&self, history: EpochHistory) {
+    /// `seconds` is the other run's whole training time (its report's).
+    pub(crate) fn replay(&self, history: EpochHistory, seconds: f64) {
         let mut recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        recording.before = history.epochs.last().map_or(0.0, |e| e.wall_seconds);
-        recording.started = Some(Instant::now());
+        recording.before = seconds;
+        recording.started = None;
         recording.history = history;
         if let Err(error) = recording.run.write_history(&recording.history) {
             recording

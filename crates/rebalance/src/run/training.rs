@@ -87,9 +87,10 @@ pub fn evaluate_trained<T: TaskKind>(
     source: &RunDir,
 ) -> anyhow::Result<T::Report> {
     let begun = begin::<T>(config, options, data, Joining::Alone)?;
-    begun
-        .history
-        .replay(source.read_history(total_epochs(config))?);
+    begun.history.replay(
+        source.read_history(total_epochs(config))?,
+        source.report_wall_seconds(),
+    );
     let model = source.load_model(T::trained_model(
         config,
         data,

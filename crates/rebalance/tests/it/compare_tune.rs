@@ -387,6 +387,11 @@ fn runs_differing_only_in_eval_share_one_training() {
     assert_eq!(losses(&twin), losses(&alone));
     let log = std::fs::read_to_string(twin.join("experiment.log")).unwrap();
     assert!(log.contains("not trained: the model of"), "{log}");
+    // Its training time is its source's.
+    assert_eq!(
+        shared["wall_seconds"],
+        read_json(&out.join("ce/seed-1"), "report.json")["wall_seconds"]
+    );
     assert_ok(&rebalance(&["eval", "--run", twin.to_str().unwrap()]));
     assert_eq!(
         read_json(&twin, "report.json")["balanced_accuracy"],

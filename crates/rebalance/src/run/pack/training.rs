@@ -88,6 +88,10 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> GroupResults<T> {
         dir: &group.dir,
         progress: group.progress.as_ref(),
     };
+    // Every run's clock starts with the group's training, not at its own setup above.
+    for run in &begun {
+        run.history.restart();
+    }
     let models = pack.train(done, &mut diverged)?;
     // The group's training is over: each run's clock stops (writing the others' results is
     // not its training), and each run gets its own checkpoint of the last epoch, from which
