@@ -205,7 +205,15 @@ impl Progress {
             dir: folder,
             progress: Some(progress),
         };
-        let result = (packing.train)(&group).with_context(|| label.clone());
+        // A run's failure is named as the group's is: under the group's label.
+        let result = (packing.train)(&group)
+            .with_context(|| label.clone())
+            .map(|results| {
+                results
+                    .into_iter()
+                    .map(|result| result.with_context(|| label.clone()))
+                    .collect()
+            });
         self.bar.set_message(self.active.remove(&label));
         result
     }
@@ -258,7 +266,7 @@ impl Progress {
         let what = match unit {
             [run] => label(run),
             group => format!(
-                "the pack of {} ({})",
+                "a run of the pack of {} ({})",
                 group.len(),
                 group
                     .iter()
@@ -442,17 +450,26 @@ pub(super) fn train_all<T: TaskKind>(
                             // that diverged) stops the sweep, as a run alone.
                             let results =
                                 progress.train_group::<T>(group, &loaded, folder, device)?;
-                            let mut failed = None;
-                            for (run, result) in group.iter().zip(results) {
+                            let mut failed: Vec<(&Run, anyhow::Error)> = Vec::new();
+                            for (&run, result) in group.iter().zip(results) {
                                 match result {
                                     Ok(report) => progress.finished(run, &report),
-                                    Err(error) => {
-                                        failed.get_or_insert(error);
-                                    }
+                                    Err(error) => failed.push((run, error)),
                                 }
                             }
-                            if let Some(error) = failed {
-                                return Err(error);
+                            let mut failed = failed.into_iter();
+                            if let Some((_, error)) = failed.next() {
+                                // The first run's error; the others are named.
+                                let others: Vec<String> =
+                                    failed.map(|(run, _)| label(run)).collect();
+                                return Err(match others.as_slice() {
+                                    [] => error,
+                                    others => anyhow::anyhow!(
+                                        "{error:#}; {} of the pack failed too (see their \
+                                         experiment.log)",
+                                        others.join(", ")
+                                    ),
+                                });
                             }
                         }
                     }

@@ -26,7 +26,7 @@ fn a_diverging_run_of_a_pack_is_named() {
     assert!(!failed.status.success());
     let err = stderr(&failed);
     assert!(
-        err.contains("the pack of 2 (bad seed 1, ce seed 1) failed; stopping the sweep"),
+        err.contains("a run of the pack of 2 (bad seed 1, ce seed 1) failed; stopping the sweep"),
         "{err}"
     );
     assert!(err.contains("bad/seed-1: training diverged"), "{err}");
