@@ -552,4 +552,21 @@ fn a_sweeps_finished_run_says_it_cannot_be_extended() {
         "{}",
         stderr(&resumed)
     );
+    // Asked to resume with its own epochs, it is only said to be finished.
+    let own = rebalance_with_env(
+        &[
+            "train",
+            "--config",
+            recorded.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--resume",
+        ],
+        &[],
+    );
+    let err = stderr(&own);
+    assert!(
+        err.contains("has already finished its 1 epochs") && !err.contains("extend"),
+        "{err}"
+    );
 }

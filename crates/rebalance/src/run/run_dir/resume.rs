@@ -191,6 +191,12 @@ impl RunDir {
         }
         let checkpoints = self.path.join(CHECKPOINTS);
         let Some(from) = self.last_checkpoint() else {
+            if let Some(done) = finished.filter(|&done| config.train.epochs <= done) {
+                bail!(
+                    "--resume: the run in {} has already finished its {done} epochs",
+                    self.path.display()
+                );
+            }
             if finished.is_some() {
                 bail!(
                     "--resume: the run in {} is finished and keeps no checkpoint to continue from \
