@@ -22,22 +22,28 @@ impl Drop for Claim {
     }
 }
 
-/// Who holds a claim: a process id and the host it runs on (`claim` holds `PID HOST`; a claim
-/// of an earlier version holds the id alone, taken to be this host's). Runs of one sweep may
-/// be trained by shards on several machines sharing the output directory: a process of
-/// another host cannot be checked from here, so its claim is never taken over as stale.
+/// Who holds a claim: a process id, the host it runs on and when the process started
+/// (`claim` holds `PID HOST START`, `?` for a host not known; a claim of an earlier version
+/// holds `PID HOST` or the id alone, taken to be this host's). The start (Linux's clock ticks
+/// since boot) tells the holder from a later process given the same id (after a container's
+/// restart). Runs of one sweep may be trained by shards on several machines sharing the output
+/// directory: a process of another host cannot be checked from here, so its claim is never
+/// taken over as stale.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Holder {
     pid: u32,
     host: Option<String>,
+    start: Option<u64>,
 }
 
 impl Holder {
     /// This process.
     fn me() -> Self {
+        let pid = std::process::id();
         Self {
-            pid: std::process::id(),
+            pid,
             host: this_host(),
+            start: process_start(pid),
         }
     }
 
@@ -46,7 +52,8 @@ impl Holder {
         let pid = fields.next()?.parse().ok()?;
         Some(Self {
             pid,
-            host: fields.next().map(str::to_string),
+            host: fields.next().filter(|h| *h != "?").map(str::to_string),
+            start: fields.next().and_then(|s| s.parse().ok()),
         })
     }
 
@@ -61,15 +68,21 @@ impl Holder {
     /// Whether the holder may still run: a process of this host that does, or any process of
     /// another host.
     fn alive(&self) -> bool {
-        !self.on_this_host() || process_alive(self.pid)
+        !self.on_this_host()
+            || (process_alive(self.pid)
+                && match (self.start, process_start(self.pid)) {
+                    (Some(claimed), Some(now)) => claimed == now,
+                    _ => true,
+                })
     }
 }
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.host {
-            Some(host) => write!(f, "{} {host}", self.pid),
-            None => write!(f, "{}", self.pid),
+        write!(f, "{} {}", self.pid, self.host.as_deref().unwrap_or("?"))?;
+        match self.start {
+            Some(start) => write!(f, " {start}"),
+            None => Ok(()),
         }
     }
 }
@@ -81,6 +94,19 @@ fn this_host() -> Option<String> {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty() && !h.contains(char::is_whitespace))
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat`'s 22nd field), where
+/// the OS tells.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the name's closing `)`: the state (field 3), ..., the start time (field 22).
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
 }
 
 /// Whether process `pid` runs; where the OS cannot tell (no `/proc`), assumed so. A zombie
@@ -194,8 +220,34 @@ impl RunDir {
 }
 
 #[cfg(test)]
-mod zombie_tests {
+mod tests {
     /// A zombie holds no claim: a child killed and not yet reaped is not alive.
+    /// A claim naming a live process that started at another time is a stale claim whose id
+    /// was given again (after a container's restart), not a holder.
+    #[test]
+    fn a_reused_process_id_holds_no_claim() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let host = super::this_host();
+        let claim = |start: u64| super::Holder {
+            pid,
+            host: host.clone(),
+            start: Some(start),
+        };
+        let now = super::process_start(pid).unwrap();
+        assert!(claim(now).alive());
+        assert!(!claim(now + 1).alive());
+        let written = claim(now).to_string();
+        assert_eq!(super::Holder::parse(&written), Some(claim(now)));
+        // A claim of an earlier version: the id alone, checked by it.
+        assert!(super::Holder::parse(&pid.to_string()).unwrap().alive());
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     #[test]
     fn a_zombie_process_is_not_alive() {
         let mut child = std::process::Command::new("sleep")
