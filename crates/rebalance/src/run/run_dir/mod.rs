@@ -39,7 +39,8 @@
 //!                               SHA-256 of `model.bpk`, `state.json` and `config.toml` (its
 //!                               backend, workers and directory aside); a run without it is
 //!                               unfinished and `--resume` completes it
-//! claim                         the host and process id training the run, while it does
+//! claim                         the process id, host and start time of the process training
+//!                               the run, while it does
 //! ```
 //!
 //! The plots beside them are named by `reporting/plots.rs`. Every file is written to a temporary name and
