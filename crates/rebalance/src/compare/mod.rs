@@ -446,7 +446,7 @@ pub fn compare_in(
     // Runs of one training (differing in `[eval]` only) train once.
     let (train, twins) = twins::split(&todo, &all);
     let progress = Progress::new(&train);
-    let (units, notes) = packing::units(&train, group_size);
+    let (units, notes) = packing::units(&dir, &train, group_size);
     for note in notes {
         crate::say!("compare: --pack: {note}");
     }

@@ -151,17 +151,80 @@ impl<'de> Deserialize<'de> for Pack {
 /// the packing left alone and why (said once per reason). The interrupted runs with their own
 /// checkpoints come first, in the order of `todo`, then the others: a run that only needs
 /// finishing is not held back by a failure of a unit before it.
+///
+/// A group interrupted before all of its runs had their own checkpoints (its folder in `dir`'s
+/// `.packs/` lists them) is formed again as it was, before the others: its checkpoint holds
+/// exactly those runs.
 pub(super) fn units<'a>(
+    dir: &std::path::Path,
     todo: &[&'a Run],
     group_size: Option<usize>,
 ) -> (Vec<Vec<&'a Run>>, Vec<String>) {
+    let interrupted = match group_size {
+        Some(_) => interrupted_groups(dir, todo),
+        None => Vec::new(),
+    };
+    let in_group = |run: &Run| {
+        interrupted
+            .iter()
+            .flatten()
+            .any(|member| std::ptr::eq(*member, run))
+    };
     let (resumed, rest): (Vec<&Run>, Vec<&Run>) = todo
         .iter()
         .copied()
+        .filter(|run| !in_group(run))
         .partition(|run| run.dir.last_checkpoint().is_some());
     let (units, notes) = grouped(&rest, group_size);
     let resumed = resumed.into_iter().map(|run| vec![run]);
-    (resumed.chain(units).collect(), notes)
+    (
+        interrupted
+            .clone()
+            .into_iter()
+            .chain(resumed)
+            .chain(units)
+            .collect(),
+        notes,
+    )
+}
+
+/// The groups of `dir`'s `.packs/` whose runs are all in `todo`, with their configs unchanged
+/// (the folder's name is their hash), as they were.
+fn interrupted_groups<'a>(dir: &std::path::Path, todo: &[&'a Run]) -> Vec<Vec<&'a Run>> {
+    let Ok(entries) = std::fs::read_dir(dir.join(".packs")) else {
+        return Vec::new();
+    };
+    let mut folders: Vec<std::path::PathBuf> =
+        entries.filter_map(|e| Some(e.ok()?.path())).collect();
+    folders.sort();
+    let mut groups: Vec<Vec<&Run>> = Vec::new();
+    for folder in folders {
+        let Ok(text) = std::fs::read_to_string(RunDir::new(&folder).group_members()) else {
+            continue;
+        };
+        let members: Option<Vec<&Run>> = text
+            .lines()
+            .map(|line| {
+                todo.iter()
+                    .copied()
+                    .find(|run| run.dir.path() == std::path::Path::new(line))
+            })
+            .collect();
+        let Some(members) = members.filter(|m| !m.is_empty()) else {
+            continue;
+        };
+        let unchanged = group_dir(dir, &members).is_ok_and(|d| d.path() == folder);
+        let free = members.iter().all(|run| {
+            !groups
+                .iter()
+                .flatten()
+                .any(|other| std::ptr::eq(*other, *run))
+        });
+        if unchanged && free {
+            groups.push(members);
+        }
+    }
+    groups
 }
 
 /// [`units`] of runs without their own checkpoints, in the order of `todo`.

@@ -377,7 +377,34 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
     assert_eq!(read_json(&late.join("ins/seed-2"), "history.json"), history);
     assert!(!late.join(".packs").exists());
 
-    for cut in [&out, &late] {
+    // While the runs get their own checkpoints (after the first's): the group is formed again
+    // from its folder's list, whatever the runs that already have one, and trains nothing again.
+    let handing = dir.path().join("handing");
+    let crashed = compare_with_env(
+        &config,
+        &handing,
+        &only,
+        &[("REBALANCE_FAULT", "during-hand-over")],
+    );
+    assert!(!crashed.status.success());
+    let histories = |out: &Path| -> Vec<Value> {
+        runs(out)
+            .iter()
+            .map(|run| read_json(run, "history.json"))
+            .collect()
+    };
+    let before = histories(&handing);
+    let resumed = compare(&config, &handing, &only);
+    assert_ok(&resumed);
+    assert!(
+        stderr(&resumed).contains("pack of 4:"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert_eq!(histories(&handing), before);
+    assert!(!handing.join(".packs").exists());
+
+    for cut in [&out, &late, &handing] {
         for run in runs(cut) {
             let twin = whole.join(run.strip_prefix(cut).unwrap());
             assert_same_run(

@@ -38,6 +38,25 @@ const KEPT_CHECKPOINTS: usize = 2;
 /// written) is its entry, naming its directory, and the others are finished.
 pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> GroupResults<T> {
     let done = group.dir.last_checkpoint();
+    // The group's runs, in its order, so that an interrupted sweep forms it again as it was
+    // (`crate::compare::packing::units`), whatever it would group now.
+    if done.is_none() {
+        let members: Vec<String> = group
+            .runs
+            .iter()
+            .map(|run| {
+                let dir = run
+                    .options
+                    .out
+                    .clone()
+                    .unwrap_or(run.config.output.dir.clone());
+                format!("{}\n", dir.display())
+            })
+            .collect();
+        std::fs::create_dir_all(group.dir.path())
+            .with_context(|| format!("cannot create {}", group.dir.path().display()))?;
+        crate::reporting::write_atomic(&group.dir.group_members(), &members.concat())?;
+    }
     // A run whose history stops before the group's checkpoint diverged in the epoch after it
     // (the histories are written before the checkpoint): it resumes from its history's end,
     // marked diverged.
@@ -408,6 +427,7 @@ impl<T: PackTask> Pack<'_, '_, T> {
             run.run
                 .mark_packed_checkpoint(train.epochs)
                 .with_context(|| named(run.config))?;
+            fault_point("during-hand-over");
         }
         Ok(())
     }

@@ -69,6 +69,8 @@ const CHECKPOINTS: &str = "checkpoint";
 /// Beside a packed run's checkpoint of its last epoch (`packed-<epoch>.bpk`, empty): the
 /// checkpoint holds the model, not the optimizer's state.
 const PACKED_CHECKPOINT: &str = "packed";
+/// A packed group's folder: its runs' directories, one a line, in the pack's order.
+const MEMBERS: &str = "runs";
 const HISTORY: &str = "history.json";
 const EXPERIMENT_LOG: &str = "experiment.log";
 const MODEL: &str = "model.bpk";
@@ -105,7 +107,8 @@ pub const RESUMABLE_KEYS: [&str; 4] = [
 /// the process (as `kill -9` would) when training reaches `STAGE` of its final step:
 /// `after-checkpoint` (the last epoch's checkpoint written), `after-model` (`model.bpk`
 /// written) or `after-report` (the report written, the `finished` marker not yet); in a packed
-/// group, `after-pack-checkpoint` (the group's checkpoint of its first epoch written). For the
+/// group, `after-pack-checkpoint` (the group's checkpoint of its first epoch written) and
+/// `during-hand-over` (the first run's own checkpoint written after the training). For the
 /// tests of crash recovery only.
 pub const FAULT_ENV: &str = "REBALANCE_FAULT";
 
@@ -224,6 +227,11 @@ impl RunDir {
     /// Where `report.json` is; a run that has one finished.
     pub fn report_json(&self) -> PathBuf {
         self.path.join(REPORT_JSON)
+    }
+
+    /// A packed group's list of its runs' directories (`runs`, in its folder).
+    pub fn group_members(&self) -> PathBuf {
+        self.path.join(MEMBERS)
     }
 
     /// The folder of cRT's second stage (`stage2/`), where burn-train writes that stage's logs
