@@ -151,10 +151,11 @@ pub struct CompareOptions {
     #[arg(long, value_name = "LIST")]
     pub devices: Option<String>,
     /// Train the runs that can share a step (same model, data, batch size, epochs, optimizer
-    /// and schedule; any seed, loss, weights, DRW) as one packed model, each run's results its
-    /// own: auto (where it measured faster: on a GPU groups of up to 32, on wgpu over lavapipe the
-    /// MLP's; on flex every run alone), off, or N (groups of at most N on any backend)
-    /// [default: the config's compare.pack, auto].
+    /// and schedule; any seed, loss, weights, DRW, cRT's first stage; either task) as one
+    /// packed model, each run's results its own: auto (where it measured faster: on a GPU
+    /// groups of up to 32 that fit 24 GiB by an estimate, on wgpu over lavapipe the MLP's; on
+    /// flex every run alone), off, or N (groups of at most N on any backend) [default: the
+    /// config's compare.pack, auto].
     #[arg(long, value_name = "auto|off|N")]
     pub pack: Option<Pack>,
     /// Tune: train every point of each variant's `tune` grid per seed and keep the point best
@@ -393,7 +394,7 @@ pub fn compare_in(
         Some((shard, _)) => {
             // Runs of one training go to the shard of its first run, which trains it; the
             // others cost nothing to place.
-            let sources = twins::sources(&runs);
+            let sources = twins::sources(&all);
             let costs: Vec<u64> = runs
                 .iter()
                 .zip(&sources)

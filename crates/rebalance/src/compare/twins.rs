@@ -23,8 +23,8 @@ fn training_key(run: &Run) -> Option<String> {
 /// For each of `runs` (the sweep's, in order), the index of the first run with its training:
 /// its own for a run that trains. `--shard` keeps a run with that one (its shard trains it
 /// once, and evaluates the others).
-pub(super) fn sources(runs: &[Run]) -> Vec<usize> {
-    let keys: Vec<Option<String>> = runs.iter().map(training_key).collect();
+pub(super) fn sources(runs: &[&Run]) -> Vec<usize> {
+    let keys: Vec<Option<String>> = runs.iter().map(|run| training_key(run)).collect();
     keys.iter()
         .enumerate()
         .map(|(k, key)| match key {
@@ -44,18 +44,17 @@ pub(super) fn split<'a>(
     todo: &[&'a Run],
     all: &[&'a Run],
 ) -> (Vec<&'a Run>, Vec<(&'a Run, &'a Run)>) {
+    let sources = sources(all);
+    let in_todo = |run: &Run| todo.iter().any(|t| std::ptr::eq(*t, run));
     let mut train = Vec::new();
     let mut twins = Vec::new();
     for &run in todo {
-        let source = training_key(run).and_then(|key| {
-            all.iter()
-                .copied()
-                .find(|other| training_key(other).as_ref() == Some(&key))
-                .filter(|first| !std::ptr::eq(*first, run))
-                .filter(|first| {
-                    first.dir.is_finished() || todo.iter().any(|t| std::ptr::eq(*t, *first))
-                })
-        });
+        let source = all
+            .iter()
+            .position(|other| std::ptr::eq(*other, run))
+            .map(|k| all[sources[k]])
+            .filter(|source| !std::ptr::eq(*source, run))
+            .filter(|source| source.dir.is_finished() || in_todo(source));
         match source {
             Some(source) => twins.push((run, source)),
             None => train.push(run),

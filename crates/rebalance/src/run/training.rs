@@ -45,6 +45,13 @@ pub struct TrainOptions {
     pub device: Option<DeviceSpec>,
 }
 
+impl TrainOptions {
+    /// The run directory of `config`'s run: `out`, else `[output] dir`.
+    pub fn run_dir(&self, config: &RunConfig) -> RunDir {
+        RunDir::new(self.out.clone().unwrap_or(config.output.dir.clone()))
+    }
+}
+
 /// Loads the data `config.data` describes, trains task `T` on it as `config` says and writes
 /// the run directory.
 ///
@@ -151,7 +158,7 @@ pub(crate) fn begin<'a, T: TaskKind>(
     let backend = options.backend.unwrap_or(config.train.backend);
     let devices = run_devices(config, options, backend)?;
     let device = devices[0].clone();
-    let run = RunDir::new(options.out.clone().unwrap_or(config.output.dir.clone()));
+    let run = options.run_dir(config);
     let recorded = resolved(config, backend, &run);
 
     // Everything is checked before the run directory is touched.

@@ -40,18 +40,15 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> GroupResults<T> {
     let done = group.dir.last_checkpoint();
     // The group's runs, in its order, so that an interrupted sweep forms it again as it was
     // (`crate::compare::packing::units`), whatever it would group now.
+    let dirs: Vec<RunDir> = group
+        .runs
+        .iter()
+        .map(|run| run.options.run_dir(run.config))
+        .collect();
     if done.is_none() {
-        let members: Vec<String> = group
-            .runs
+        let members: Vec<String> = dirs
             .iter()
-            .map(|run| {
-                let dir = run
-                    .options
-                    .out
-                    .clone()
-                    .unwrap_or(run.config.output.dir.clone());
-                format!("{}\n", dir.display())
-            })
+            .map(|dir| format!("{}\n", dir.path().display()))
             .collect();
         std::fs::create_dir_all(group.dir.path())
             .with_context(|| format!("cannot create {}", group.dir.path().display()))?;
@@ -60,17 +57,9 @@ pub fn train_group<T: PackTask>(group: &Group<'_, T>) -> GroupResults<T> {
     // A run whose history stops before the group's checkpoint diverged in the epoch after it
     // (the histories are written before the checkpoint): it resumes from its history's end,
     // marked diverged.
-    let recorded: Vec<Option<usize>> = group
-        .runs
+    let recorded: Vec<Option<usize>> = dirs
         .iter()
-        .map(|run| {
-            let dir = run
-                .options
-                .out
-                .clone()
-                .unwrap_or(run.config.output.dir.clone());
-            done.map(|done| done.min(RunDir::new(dir).history_epochs()))
-        })
+        .map(|dir| done.map(|done| done.min(dir.history_epochs())))
         .collect();
     let mut diverged: Vec<Option<usize>> = recorded
         .iter()
