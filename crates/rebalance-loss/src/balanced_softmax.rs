@@ -1,15 +1,13 @@
 //! Balanced Softmax (Ren et al., NeurIPS 2020).
 
 use burn::prelude::*;
-use rebalance_weights::{ClassCounts, WeightError};
-use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{LossKeys, through_config};
+use crate::config::kind::{LossKeys, loss_keys, through_config};
 use crate::cross_entropy::class_tensor;
-use crate::error::check_class_values;
+use crate::error::{check_weights, counts_of_every_class};
 use crate::logit_adjusted::shifted_cross_entropy;
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, LossError, Reduction};
+use crate::{LossError, Reduction};
 
 /// Configuration of [`BalancedSoftmax`], from Ren et al., "Balanced Meta-Softmax for
 /// Long-Tailed Visual Recognition", NeurIPS 2020.
@@ -36,10 +34,7 @@ impl BalancedSoftmaxConfig {
     /// # Errors
     /// As [`init`](Self::init), for those parameters.
     pub fn validate(&self) -> Result<(), LossError> {
-        match &self.weights {
-            Some(weights) => check_class_values("weights", weights, None),
-            None => Ok(()),
-        }
+        check_weights(self.weights.as_deref(), None)
     }
 
     /// Builds the loss, with its tensors on `device`.
@@ -48,13 +43,8 @@ impl BalancedSoftmaxConfig {
     /// Empty or all-zero counts, a class with no sample, a weight vector of the wrong length
     /// or with a negative or non-finite value.
     pub fn init(&self, device: &Device) -> Result<BalancedSoftmax, LossError> {
-        let counts = ClassCounts::from_counts(self.counts.clone())?;
-        if let Some(class) = counts.empty_classes().next() {
-            return Err(WeightError::ZeroCount { class }.into());
-        }
-        if let Some(weights) = &self.weights {
-            check_class_values("weights", weights, Some(counts.num_classes()))?;
-        }
+        let counts = counts_of_every_class(&self.counts)?;
+        check_weights(self.weights.as_deref(), Some(counts.num_classes()))?;
         let log_counts: Vec<f64> = counts.as_slice().iter().map(|&n| (n as f64).ln()).collect();
         Ok(BalancedSoftmax {
             log_counts: class_tensor(&log_counts, device),
@@ -64,32 +54,11 @@ impl BalancedSoftmaxConfig {
     }
 }
 
-/// `kind = "balanced-softmax"` in a config file: the keys of [`BalancedSoftmax`], each
-/// defaulting to [`BalancedSoftmaxConfig`]'s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BalancedSoftmaxKeys {
-    /// Class weights (the class-weight keys); `None`: unweighted.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for BalancedSoftmaxKeys {
-    fn default() -> Self {
-        let config = BalancedSoftmaxConfig::new(Vec::new());
-        Self {
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl BalancedSoftmaxKeys {
-    /// The loss's config with these keys and `counts`, without class weights.
-    fn config(&self, counts: Vec<u64>) -> BalancedSoftmaxConfig {
-        BalancedSoftmaxConfig::new(counts).with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "balanced-softmax"` in a config file: the keys of [`BalancedSoftmax`], each
+    /// defaulting to [`BalancedSoftmaxConfig`]'s.
+    #[serde(default, deny_unknown_fields)]
+    pub struct BalancedSoftmaxKeys: BalancedSoftmaxConfig::new(counts), weights {
     }
 }
 

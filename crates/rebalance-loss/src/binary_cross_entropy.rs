@@ -1,13 +1,12 @@
 //! One-vs-all binary cross-entropy with class weights and `pos_weight`.
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::config::kind::LossKeys;
+use crate::config::kind::{LossKeys, loss_keys};
 use crate::cross_entropy::class_tensor;
 use crate::error::{check_class_values, check_min};
 use crate::sigmoid::SigmoidTerms;
-use crate::{ClassWeighting, LabelWeighting, LossError, PosWeight, Reduction};
+use crate::{LabelWeighting, LossError, PosWeight, Reduction};
 
 /// Configuration of [`WeightedBinaryCrossEntropy`]: sigmoid (one-vs-all) cross-entropy for
 /// single-label targets (class indices, one-hot encoded) and multi-label targets (multi-hot).
@@ -110,44 +109,17 @@ pub(crate) fn check_sigmoid_vectors(
     Ok(())
 }
 
-/// `kind = "sigmoid"` in a config file: the keys of [`WeightedBinaryCrossEntropy`], each
-/// defaulting to [`WeightedBinaryCrossEntropyConfig`]'s. Takes multi-hot targets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SigmoidKeys {
-    /// Per-class weight of the positive terms: values, or `balanced` from the counts.
-    pub pos_weight: Option<PosWeight>,
-    /// How class weights weigh a multi-hot row.
-    pub label_weighting: LabelWeighting,
-    /// Under `positive-sum`, the weight of a row without a positive label.
-    pub no_label_weight: f64,
-    /// Class weights (the class-weight keys); `None`: unweighted.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for SigmoidKeys {
-    fn default() -> Self {
-        let config = WeightedBinaryCrossEntropyConfig::new();
-        Self {
-            pos_weight: config.pos_weight.map(PosWeight::Values),
-            label_weighting: config.label_weighting,
-            no_label_weight: config.no_label_weight,
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl SigmoidKeys {
-    /// The loss's config with these keys, without class weights or `pos_weight`.
-    fn config(&self) -> WeightedBinaryCrossEntropyConfig {
-        WeightedBinaryCrossEntropyConfig::new()
-            .with_label_weighting(self.label_weighting)
-            .with_no_label_weight(self.no_label_weight)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "sigmoid"` in a config file: the keys of [`WeightedBinaryCrossEntropy`], each
+    /// defaulting to [`WeightedBinaryCrossEntropyConfig`]'s. Takes multi-hot targets.
+    #[serde(default, deny_unknown_fields)]
+    pub struct SigmoidKeys: WeightedBinaryCrossEntropyConfig::new(), weights {
+        /// Per-class weight of the positive terms: values, or `balanced` from the counts.
+        pos_weight: Option<PosWeight> = None,
+        /// How class weights weigh a multi-hot row.
+        label_weighting: LabelWeighting => with_label_weighting,
+        /// Under `positive-sum`, the weight of a row without a positive label.
+        no_label_weight: f64 => with_no_label_weight,
     }
 }
 
@@ -157,7 +129,7 @@ impl SigmoidKeys {
 macro_rules! sigmoid_loss_keys {
     () => {
         fn validate(&self) -> Result<(), $crate::LossError> {
-            self.config()
+            self.config(Vec::new())
                 .with_pos_weight($crate::PosWeight::given_values(self.pos_weight.as_ref()))
                 .validate()
         }
@@ -167,7 +139,7 @@ macro_rules! sigmoid_loss_keys {
             inputs: &$crate::config::kind::BuildInputs<'_>,
         ) -> Result<$crate::ImbalanceLoss, $crate::LossError> {
             Ok(self
-                .config()
+                .config(inputs.class_counts())
                 .with_weights(inputs.class_weights(self.weights.as_ref())?)
                 .with_pos_weight(inputs.pos_weight(self.pos_weight.as_ref())?)
                 .init(inputs.device)?

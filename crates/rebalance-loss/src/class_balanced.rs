@@ -5,7 +5,7 @@ use rebalance_weights::{ClassCounts, ClassWeights, Scheme};
 use serde::{Deserialize, Serialize};
 
 use crate::binary_cross_entropy::check_label_weighting;
-use crate::config::kind::{LossKeys, through_config};
+use crate::config::kind::{LossKeys, loss_keys, through_config};
 use crate::error::{check_min, refuse_given};
 use crate::label_weighting::no_label_row_weight;
 use crate::{
@@ -147,52 +147,24 @@ impl ClassBalancedConfig {
     }
 }
 
-/// `kind = "class-balanced"` in a config file: the keys of [`ClassBalanced`], each defaulting
-/// to [`ClassBalancedConfig`]'s. Its class weights are the effective-number ones of `beta`,
-/// so it takes no class-weight keys. A file gives `gamma` with the focal base only, and
-/// `label_weighting` and `no_label_weight` with the sigmoid and focal bases (and they are
-/// written so).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "ClassBalancedTable", into = "ClassBalancedTable")]
-pub struct ClassBalancedKeys {
-    /// `β` of the effective number, in `[0, 1)`.
-    pub beta: f64,
-    /// The base loss.
-    pub base: ClassBalancedBase,
-    /// Focusing parameter `γ` of the focal base, finite and `>= 0`.
-    pub gamma: f64,
-    /// How the sigmoid and focal bases weigh a multi-hot row.
-    pub label_weighting: LabelWeighting,
-    /// Under `positive-sum`, the weight of a row without a positive label.
-    pub no_label_weight: f64,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for ClassBalancedKeys {
-    fn default() -> Self {
-        let config = ClassBalancedConfig::new(Vec::new());
-        Self {
-            beta: config.beta,
-            base: config.base,
-            gamma: config.gamma,
-            label_weighting: config.label_weighting,
-            no_label_weight: config.no_label_weight,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl ClassBalancedKeys {
-    /// The loss's config with these keys and `counts`.
-    fn config(&self, counts: Vec<u64>) -> ClassBalancedConfig {
-        ClassBalancedConfig::new(counts)
-            .with_beta(self.beta)
-            .with_base(self.base)
-            .with_gamma(self.gamma)
-            .with_label_weighting(self.label_weighting)
-            .with_no_label_weight(self.no_label_weight)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "class-balanced"` in a config file: the keys of [`ClassBalanced`], each defaulting
+    /// to [`ClassBalancedConfig`]'s. Its class weights are the effective-number ones of `beta`,
+    /// so it takes no class-weight keys. A file gives `gamma` with the focal base only, and
+    /// `label_weighting` and `no_label_weight` with the sigmoid and focal bases (and they are
+    /// written so).
+    #[serde(try_from = "ClassBalancedTable", into = "ClassBalancedTable")]
+    pub struct ClassBalancedKeys: ClassBalancedConfig::new(counts) {
+        /// `β` of the effective number, in `[0, 1)`.
+        beta: f64 => with_beta,
+        /// The base loss.
+        base: ClassBalancedBase => with_base,
+        /// Focusing parameter `γ` of the focal base, finite and `>= 0`.
+        gamma: f64 => with_gamma,
+        /// How the sigmoid and focal bases weigh a multi-hot row.
+        label_weighting: LabelWeighting => with_label_weighting,
+        /// Under `positive-sum`, the weight of a row without a positive label.
+        no_label_weight: f64 => with_no_label_weight,
     }
 }
 

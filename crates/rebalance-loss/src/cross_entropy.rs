@@ -1,12 +1,11 @@
 //! Softmax cross-entropy with class weights, label smoothing and an ignore index.
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
-use crate::error::{check_class_values, check_min};
+use crate::config::kind::{BuildInputs, LossKeys, loss_keys, reduction_and_weights};
+use crate::error::{check_class_values, check_min, check_weights};
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, ImbalanceLoss, LabelAwareSmoothing, LossError, Reduction};
+use crate::{ImbalanceLoss, LabelAwareSmoothing, LossError, Reduction};
 
 /// Configuration of [`WeightedCrossEntropy`].
 ///
@@ -87,10 +86,7 @@ impl WeightedCrossEntropyConfig {
                 });
             }
         }
-        match &self.weights {
-            Some(weights) => check_class_values("weights", weights, None),
-            None => Ok(()),
-        }
+        check_weights(self.weights.as_deref(), None)
     }
 
     /// Builds the loss, with its weight tensor on `device`.
@@ -112,44 +108,17 @@ impl WeightedCrossEntropyConfig {
     }
 }
 
-/// `kind = "cross-entropy"` in a config file: the keys of [`WeightedCrossEntropy`], each
-/// defaulting to [`WeightedCrossEntropyConfig`]'s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CrossEntropyKeys {
-    /// Label smoothing `ε` in `[0, 1]`.
-    pub smoothing: f64,
-    /// Label-aware smoothing: `ε` by the target's class count, instead of `smoothing`.
-    pub label_aware: Option<LabelAwareSmoothing>,
-    /// Target index excluded from the loss.
-    pub ignore_index: Option<usize>,
-    /// Class weights (the class-weight keys); `None` for the plain loss.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for CrossEntropyKeys {
-    fn default() -> Self {
-        let config = WeightedCrossEntropyConfig::new();
-        Self {
-            smoothing: config.smoothing,
-            label_aware: None,
-            ignore_index: config.ignore_index,
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl CrossEntropyKeys {
-    /// The loss's config with these keys, without class weights or label-aware `ε`.
-    fn config(&self) -> WeightedCrossEntropyConfig {
-        WeightedCrossEntropyConfig::new()
-            .with_smoothing(self.smoothing)
-            .with_ignore_index(self.ignore_index)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "cross-entropy"` in a config file: the keys of [`WeightedCrossEntropy`], each
+    /// defaulting to [`WeightedCrossEntropyConfig`]'s.
+    #[serde(default, deny_unknown_fields)]
+    pub struct CrossEntropyKeys: WeightedCrossEntropyConfig::new(), weights {
+        /// Label smoothing `ε` in `[0, 1]`.
+        smoothing: f64 => with_smoothing,
+        /// Label-aware smoothing: `ε` by the target's class count, instead of `smoothing`.
+        label_aware: Option<LabelAwareSmoothing> = None,
+        /// Target index excluded from the loss.
+        ignore_index: Option<usize> => with_ignore_index,
     }
 }
 
@@ -158,7 +127,7 @@ impl LossKeys for CrossEntropyKeys {
         if let Some(label_aware) = &self.label_aware {
             label_aware.validate()?;
         }
-        self.config()
+        self.config(Vec::new())
             // A stand-in ε (the real ones need the counts) for the check that excludes
             // `smoothing`.
             .with_class_smoothing(self.label_aware.map(|_| vec![0.0]))
@@ -171,7 +140,7 @@ impl LossKeys for CrossEntropyKeys {
             None => None,
         };
         Ok(self
-            .config()
+            .config(inputs.class_counts())
             .with_weights(inputs.class_weights(self.weights.as_ref())?)
             .with_class_smoothing(class_smoothing)
             .init(inputs.device)?

@@ -1,6 +1,6 @@
 //! The error type of this crate.
 
-use rebalance_weights::WeightError;
+use rebalance_weights::{ClassCounts, WeightError};
 
 use crate::LossKind;
 
@@ -227,6 +227,32 @@ pub(crate) fn refuse_given<const N: usize>(
             value,
             expected,
         }),
+        None => Ok(()),
+    }
+}
+
+/// Checks optional class weights as [`check_class_values`] does, under the name `weights`.
+pub(crate) fn check_weights(
+    weights: Option<&[f64]>,
+    num_classes: Option<usize>,
+) -> Result<(), LossError> {
+    weights.map_or(Ok(()), |weights| {
+        check_class_values("weights", weights, num_classes)
+    })
+}
+
+/// `counts` as [`ClassCounts`], for a loss that needs a sample in every class (its margins or
+/// log-priors are undefined for an empty one).
+pub(crate) fn counts_of_every_class(counts: &[u64]) -> Result<ClassCounts, LossError> {
+    let counts = ClassCounts::from_counts(counts.to_vec())?;
+    check_every_class(&counts)?;
+    Ok(counts)
+}
+
+/// An error naming the first class of `counts` without a sample, if any.
+pub(crate) fn check_every_class(counts: &ClassCounts) -> Result<(), LossError> {
+    match counts.empty_classes().next() {
+        Some(class) => Err(WeightError::ZeroCount { class }.into()),
         None => Ok(()),
     }
 }

@@ -1,13 +1,12 @@
 //! Softmax (multi-class) focal loss.
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{BuildInputs, LossKeys, reduction_and_weights};
+use crate::config::kind::{LossKeys, loss_keys, through_config};
 use crate::cross_entropy::{RowLogSoftmax, class_tensor};
-use crate::error::{check_class_values, check_min};
+use crate::error::{check_min, check_weights};
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, ImbalanceLoss, LossError, Reduction};
+use crate::{LossError, Reduction};
 
 /// Configuration of [`Focal`], the multi-class (softmax) focal loss.
 ///
@@ -41,10 +40,7 @@ impl FocalConfig {
     /// As [`init`](Self::init), for those parameters.
     pub fn validate(&self) -> Result<(), LossError> {
         check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
-        match &self.weights {
-            Some(weights) => check_class_values("weights", weights, None),
-            None => Ok(()),
-        }
+        check_weights(self.weights.as_deref(), None)
     }
 
     /// Builds the loss, with its weight tensor on `device`.
@@ -61,54 +57,18 @@ impl FocalConfig {
     }
 }
 
-/// `kind = "focal"` in a config file: the keys of [`Focal`], each defaulting to
-/// [`FocalConfig`]'s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FocalKeys {
-    /// Focusing parameter `γ`, finite and `>= 0`.
-    pub gamma: f64,
-    /// Class weights (the class-weight keys); `None`: unweighted.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for FocalKeys {
-    fn default() -> Self {
-        let config = FocalConfig::new();
-        Self {
-            gamma: config.gamma,
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl FocalKeys {
-    /// The loss's config with these keys, without class weights.
-    fn config(&self) -> FocalConfig {
-        FocalConfig::new()
-            .with_gamma(self.gamma)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "focal"` in a config file: the keys of [`Focal`], each defaulting to
+    /// [`FocalConfig`]'s.
+    #[serde(default, deny_unknown_fields)]
+    pub struct FocalKeys: FocalConfig::new(), weights {
+        /// Focusing parameter `γ`, finite and `>= 0`.
+        gamma: f64 => with_gamma,
     }
 }
 
 impl LossKeys for FocalKeys {
-    fn validate(&self) -> Result<(), LossError> {
-        self.config().validate()
-    }
-
-    fn build(&self, inputs: &BuildInputs<'_>) -> Result<ImbalanceLoss, LossError> {
-        Ok(self
-            .config()
-            .with_weights(inputs.class_weights(self.weights.as_ref())?)
-            .init(inputs.device)?
-            .into())
-    }
-
-    reduction_and_weights!();
+    through_config!(weighted);
 }
 
 /// Multi-class focal loss, built by [`FocalConfig::init`].

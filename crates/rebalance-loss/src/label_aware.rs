@@ -1,10 +1,11 @@
 //! Label-aware smoothing (Zhong et al., CVPR 2021): a label-smoothing `ε` per class, larger
 //! for the head classes than for the tail.
 
-use rebalance_weights::{ClassCounts, WeightError};
+use rebalance_weights::ClassCounts;
 use serde::{Deserialize, Serialize};
 
 use crate::LossError;
+use crate::error::check_every_class;
 
 rebalance_weights::config_enum! {
     /// How `ε_c` goes from the tail class's `ε_tail` to the head class's `ε_head` as the class
@@ -92,9 +93,7 @@ impl LabelAwareSmoothing {
     /// `head` or `tail` outside `[0, 1]`, or a class without samples.
     pub fn epsilons(&self, counts: &ClassCounts) -> Result<Vec<f64>, LossError> {
         self.validate()?;
-        if let Some(class) = counts.empty_classes().next() {
-            return Err(WeightError::ZeroCount { class }.into());
-        }
+        check_every_class(counts)?;
         let largest = counts.as_slice().iter().copied().max().unwrap_or(0) as f64;
         let smallest = counts.as_slice().iter().copied().min().unwrap_or(0) as f64;
         let (head, tail) = (self.head, self.tail);

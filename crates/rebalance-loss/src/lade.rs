@@ -1,12 +1,10 @@
 //! LADE: the PC-softmax cross-entropy plus the LADE regulariser (Hong et al., CVPR 2021).
 
 use burn::prelude::*;
-use rebalance_weights::{ClassCounts, WeightError};
-use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{LossKeys, through_config};
+use crate::config::kind::{LossKeys, loss_keys, through_config};
 use crate::cross_entropy::class_tensor;
-use crate::error::check_min;
+use crate::error::{check_min, counts_of_every_class};
 use crate::logit_adjusted::shifted_cross_entropy;
 use crate::reduction::PerSample;
 use crate::sigmoid::one_hot_targets;
@@ -87,10 +85,7 @@ impl LadeConfig {
     /// Empty or all-zero counts, a class with no sample, `α` or `λ` negative or not finite.
     pub fn init(&self, device: &Device) -> Result<Lade, LossError> {
         self.validate()?;
-        let counts = ClassCounts::from_counts(self.counts.clone())?;
-        if let Some(class) = counts.empty_classes().next() {
-            return Err(WeightError::ZeroCount { class }.into());
-        }
+        let counts = counts_of_every_class(&self.counts)?;
         let total = counts.total() as f64;
         let prior: Vec<f64> = counts
             .as_slice()
@@ -111,37 +106,15 @@ impl LadeConfig {
     }
 }
 
-/// `kind = "lade"` in a config file: the keys of [`Lade`], each defaulting to
-/// [`LadeConfig`]'s. LADE has no class weights, so it takes no class-weight keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LadeKeys {
-    /// Weight `α >= 0` of the LADE regulariser.
-    pub alpha: f64,
-    /// ReMINE penalty `λ >= 0`.
-    pub remine_lambda: f64,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for LadeKeys {
-    fn default() -> Self {
-        let config = LadeConfig::new(Vec::new());
-        Self {
-            alpha: config.alpha,
-            remine_lambda: config.remine_lambda,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl LadeKeys {
-    /// The loss's config with these keys and `counts`.
-    fn config(&self, counts: Vec<u64>) -> LadeConfig {
-        LadeConfig::new(counts)
-            .with_alpha(self.alpha)
-            .with_remine_lambda(self.remine_lambda)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "lade"` in a config file: the keys of [`Lade`], each defaulting to
+    /// [`LadeConfig`]'s. LADE has no class weights, so it takes no class-weight keys.
+    #[serde(default, deny_unknown_fields)]
+    pub struct LadeKeys: LadeConfig::new(counts) {
+        /// Weight `α >= 0` of the LADE regulariser.
+        alpha: f64 => with_alpha,
+        /// ReMINE penalty `λ >= 0`.
+        remine_lambda: f64 => with_remine_lambda,
     }
 }
 

@@ -2,16 +2,14 @@
 
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
-use rebalance_weights::{ClassCounts, WeightError};
-use serde::{Deserialize, Serialize};
 
 /// The largest logit scale `s` [`LdamConfig::validate`] accepts.
 const MAX_SCALE: f64 = 1000.0;
 
-use crate::config::kind::{LossKeys, through_config};
+use crate::config::kind::{LossKeys, loss_keys, through_config};
 use crate::cross_entropy::{RowLogSoftmax, class_tensor};
-use crate::error::{check_class_values, check_min};
-use crate::{ClassWeighting, LossError, Reduction};
+use crate::error::{check_min, check_weights, counts_of_every_class};
+use crate::{LossError, Reduction};
 
 /// Configuration of [`Ldam`], the label-distribution-aware margin loss of Cao et al.,
 /// "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019.
@@ -48,10 +46,7 @@ impl LdamConfig {
     /// As [`init`](Self::init).
     pub fn margins(&self) -> Result<Vec<f64>, LossError> {
         check_min("max_margin", self.max_margin, 0.0, true, "finite and > 0")?;
-        let counts = ClassCounts::from_counts(self.counts.clone())?;
-        if let Some(class) = counts.empty_classes().next() {
-            return Err(WeightError::ZeroCount { class }.into());
-        }
+        let counts = counts_of_every_class(&self.counts)?;
         let raw: Vec<f64> = counts
             .as_slice()
             .iter()
@@ -79,10 +74,7 @@ impl LdamConfig {
             });
         }
         check_min("max_margin", self.max_margin, 0.0, true, "finite and > 0")?;
-        match &self.weights {
-            Some(weights) => check_class_values("weights", weights, None),
-            None => Ok(()),
-        }
+        check_weights(self.weights.as_deref(), None)
     }
 
     /// Builds the loss, with its tensors on `device`.
@@ -93,9 +85,7 @@ impl LdamConfig {
     pub fn init(&self, device: &Device) -> Result<Ldam, LossError> {
         self.validate()?;
         let margins = self.margins()?;
-        if let Some(weights) = &self.weights {
-            check_class_values("weights", weights, Some(margins.len()))?;
-        }
+        check_weights(self.weights.as_deref(), Some(margins.len()))?;
         Ok(Ldam {
             margins: class_tensor(&margins, device),
             scale: self.scale,
@@ -105,42 +95,16 @@ impl LdamConfig {
     }
 }
 
-/// `kind = "ldam"` in a config file: the keys of [`Ldam`], each defaulting to
-/// [`LdamConfig`]'s. With class weights from
-/// `drw_start_epoch` on, LDAM-DRW.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LdamKeys {
-    /// The largest margin, finite and `> 0`.
-    pub max_margin: f64,
-    /// Logit scale, finite and `> 0`.
-    pub scale: f64,
-    /// Class weights (the class-weight keys); `None`: unweighted.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for LdamKeys {
-    fn default() -> Self {
-        let config = LdamConfig::new(Vec::new());
-        Self {
-            max_margin: config.max_margin,
-            scale: config.scale,
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl LdamKeys {
-    /// The loss's config with these keys and `counts`, without class weights.
-    fn config(&self, counts: Vec<u64>) -> LdamConfig {
-        LdamConfig::new(counts)
-            .with_max_margin(self.max_margin)
-            .with_scale(self.scale)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "ldam"` in a config file: the keys of [`Ldam`], each defaulting to
+    /// [`LdamConfig`]'s. With class weights from
+    /// `drw_start_epoch` on, LDAM-DRW.
+    #[serde(default, deny_unknown_fields)]
+    pub struct LdamKeys: LdamConfig::new(counts), weights {
+        /// The largest margin, finite and `> 0`.
+        max_margin: f64 => with_max_margin,
+        /// Logit scale, finite and `> 0`.
+        scale: f64 => with_scale,
     }
 }
 

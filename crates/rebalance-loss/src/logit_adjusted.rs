@@ -1,14 +1,12 @@
 //! Logit-adjusted loss and post-hoc logit adjustment (Menon et al., ICLR 2021).
 
 use burn::prelude::*;
-use rebalance_weights::{ClassCounts, WeightError};
-use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{LossKeys, through_config};
+use crate::config::kind::{LossKeys, loss_keys, through_config};
 use crate::cross_entropy::{Smoothing, class_tensor, softmax_cross_entropy};
-use crate::error::check_class_values;
+use crate::error::{check_weights, counts_of_every_class};
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, LossError, Reduction};
+use crate::{LossError, Reduction};
 
 /// Configuration of [`LogitAdjusted`], the logit-adjusted loss of Menon et al., "Long-Tail
 /// Learning via Logit Adjustment", ICLR 2021.
@@ -39,10 +37,7 @@ impl LogitAdjustedConfig {
     /// As [`init`](Self::init), for those parameters.
     pub fn validate(&self) -> Result<(), LossError> {
         check_tau(self.tau)?;
-        match &self.weights {
-            Some(weights) => check_class_values("weights", weights, None),
-            None => Ok(()),
-        }
+        check_weights(self.weights.as_deref(), None)
     }
 
     /// Builds the loss, with its tensors on `device`.
@@ -52,9 +47,7 @@ impl LogitAdjustedConfig {
     /// the wrong length or with a negative or non-finite value.
     pub fn init(&self, device: &Device) -> Result<LogitAdjusted, LossError> {
         let shift = scaled_log_prior(&self.counts, self.tau)?;
-        if let Some(weights) = &self.weights {
-            check_class_values("weights", weights, Some(shift.len()))?;
-        }
+        check_weights(self.weights.as_deref(), Some(shift.len()))?;
         Ok(LogitAdjusted {
             shift: class_tensor(&shift, device),
             weights: self.weights.as_deref().map(|w| class_tensor(w, device)),
@@ -66,10 +59,7 @@ impl LogitAdjustedConfig {
 /// `τ · log(n_c / N)` for every class.
 pub(crate) fn scaled_log_prior(counts: &[u64], tau: f64) -> Result<Vec<f64>, LossError> {
     check_tau(tau)?;
-    let counts = ClassCounts::from_counts(counts.to_vec())?;
-    if let Some(class) = counts.empty_classes().next() {
-        return Err(WeightError::ZeroCount { class }.into());
-    }
+    let counts = counts_of_every_class(counts)?;
     let log_total = (counts.total() as f64).ln();
     Ok(counts
         .as_slice()
@@ -90,37 +80,13 @@ pub(crate) fn check_tau(tau: f64) -> Result<(), LossError> {
     }
 }
 
-/// `kind = "logit-adjusted"` in a config file: the keys of [`LogitAdjusted`], each defaulting to
-/// [`LogitAdjustedConfig`]'s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogitAdjustedKeys {
-    /// Temperature `τ`, finite.
-    pub tau: f64,
-    /// Class weights (the class-weight keys); `None`: unweighted.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for LogitAdjustedKeys {
-    fn default() -> Self {
-        let config = LogitAdjustedConfig::new(Vec::new());
-        Self {
-            tau: config.tau,
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl LogitAdjustedKeys {
-    /// The loss's config with these keys and `counts`, without class weights.
-    fn config(&self, counts: Vec<u64>) -> LogitAdjustedConfig {
-        LogitAdjustedConfig::new(counts)
-            .with_tau(self.tau)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "logit-adjusted"` in a config file: the keys of [`LogitAdjusted`], each defaulting to
+    /// [`LogitAdjustedConfig`]'s.
+    #[serde(default, deny_unknown_fields)]
+    pub struct LogitAdjustedKeys: LogitAdjustedConfig::new(counts), weights {
+        /// Temperature `τ`, finite.
+        tau: f64 => with_tau,
     }
 }
 

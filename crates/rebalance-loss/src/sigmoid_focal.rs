@@ -1,16 +1,15 @@
 //! Sigmoid (one-vs-all) focal loss.
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::binary_cross_entropy::{
     check_label_weighting, check_sigmoid_vectors, sigmoid_loss_keys,
 };
-use crate::config::kind::LossKeys;
+use crate::config::kind::{LossKeys, loss_keys};
 use crate::cross_entropy::class_tensor;
 use crate::error::check_min;
 use crate::sigmoid::SigmoidTerms;
-use crate::{ClassWeighting, LabelWeighting, LossError, PosWeight, Reduction};
+use crate::{LabelWeighting, LossError, PosWeight, Reduction};
 
 /// Configuration of [`SigmoidFocal`], the focal loss of Lin et al., "Focal Loss for Dense
 /// Object Detection", ICCV 2017, as torchvision's `sigmoid_focal_loss`, with class weights and
@@ -90,52 +89,21 @@ impl SigmoidFocalConfig {
     }
 }
 
-/// `kind = "sigmoid-focal"` in a config file: the keys of [`SigmoidFocal`], each defaulting to
-/// [`SigmoidFocalConfig`]'s. Takes multi-hot targets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SigmoidFocalKeys {
-    /// Focusing parameter `γ`, finite and `>= 0`.
-    pub gamma: f64,
-    /// Positive/negative balance in `[0, 1]`, negative to disable it.
-    pub alpha: f64,
-    /// Per-class weight of the positive terms: values, or `balanced` from the counts.
-    pub pos_weight: Option<PosWeight>,
-    /// How class weights weigh a multi-hot row.
-    pub label_weighting: LabelWeighting,
-    /// Under `positive-sum`, the weight of a row without a positive label.
-    pub no_label_weight: f64,
-    /// Class weights (the class-weight keys); `None`: unweighted.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for SigmoidFocalKeys {
-    fn default() -> Self {
-        let config = SigmoidFocalConfig::new();
-        Self {
-            gamma: config.gamma,
-            alpha: config.alpha,
-            pos_weight: config.pos_weight.map(PosWeight::Values),
-            label_weighting: config.label_weighting,
-            no_label_weight: config.no_label_weight,
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl SigmoidFocalKeys {
-    /// The loss's config with these keys, without class weights or `pos_weight`.
-    fn config(&self) -> SigmoidFocalConfig {
-        SigmoidFocalConfig::new()
-            .with_gamma(self.gamma)
-            .with_alpha(self.alpha)
-            .with_label_weighting(self.label_weighting)
-            .with_no_label_weight(self.no_label_weight)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "sigmoid-focal"` in a config file: the keys of [`SigmoidFocal`], each defaulting to
+    /// [`SigmoidFocalConfig`]'s. Takes multi-hot targets.
+    #[serde(default, deny_unknown_fields)]
+    pub struct SigmoidFocalKeys: SigmoidFocalConfig::new(), weights {
+        /// Focusing parameter `γ`, finite and `>= 0`.
+        gamma: f64 => with_gamma,
+        /// Positive/negative balance in `[0, 1]`, negative to disable it.
+        alpha: f64 => with_alpha,
+        /// Per-class weight of the positive terms: values, or `balanced` from the counts.
+        pos_weight: Option<PosWeight> = None,
+        /// How class weights weigh a multi-hot row.
+        label_weighting: LabelWeighting => with_label_weighting,
+        /// Under `positive-sum`, the weight of a row without a positive label.
+        no_label_weight: f64 => with_no_label_weight,
     }
 }
 

@@ -1,15 +1,13 @@
 //! Vector-scaling (VS) loss (Kini et al., NeurIPS 2021).
 
 use burn::prelude::*;
-use rebalance_weights::{ClassCounts, WeightError};
-use serde::{Deserialize, Serialize};
 
-use crate::config::kind::{LossKeys, through_config};
+use crate::config::kind::{LossKeys, loss_keys, through_config};
 use crate::cross_entropy::class_tensor;
-use crate::error::{check_class_values, check_min};
+use crate::error::{check_min, check_weights, counts_of_every_class};
 use crate::logit_adjusted::{check_tau, scaled_log_prior, shifted_cross_entropy};
 use crate::reduction::PerSample;
-use crate::{ClassWeighting, LossError, Reduction};
+use crate::{LossError, Reduction};
 
 /// Configuration of [`Vs`], the vector-scaling loss of Kini et al., "Label-Imbalanced and
 /// Group-Sensitive Classification under Overparameterization", NeurIPS 2021.
@@ -49,10 +47,7 @@ impl VsConfig {
     pub fn validate(&self) -> Result<(), LossError> {
         check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
         check_tau(self.tau)?;
-        match &self.weights {
-            Some(weights) => check_class_values("weights", weights, None),
-            None => Ok(()),
-        }
+        check_weights(self.weights.as_deref(), None)
     }
 
     /// The scales `Δ_c = (n_c / n_max)^γ`.
@@ -61,10 +56,7 @@ impl VsConfig {
     /// Empty or all-zero counts, a class with no sample, `γ` negative or not finite.
     pub fn scales(&self) -> Result<Vec<f64>, LossError> {
         check_min("gamma", self.gamma, 0.0, false, "finite and >= 0")?;
-        let counts = ClassCounts::from_counts(self.counts.clone())?;
-        if let Some(class) = counts.empty_classes().next() {
-            return Err(WeightError::ZeroCount { class }.into());
-        }
+        let counts = counts_of_every_class(&self.counts)?;
         let largest = counts.as_slice().iter().copied().max().unwrap_or(1) as f64;
         Ok(counts
             .as_slice()
@@ -82,9 +74,7 @@ impl VsConfig {
         self.validate()?;
         let scales = self.scales()?;
         let shift = scaled_log_prior(&self.counts, self.tau)?;
-        if let Some(weights) = &self.weights {
-            check_class_values("weights", weights, Some(scales.len()))?;
-        }
+        check_weights(self.weights.as_deref(), Some(scales.len()))?;
         Ok(Vs {
             scale: class_tensor(&scales, device),
             shift: class_tensor(&shift, device),
@@ -94,41 +84,15 @@ impl VsConfig {
     }
 }
 
-/// `kind = "vs"` in a config file: the keys of [`Vs`], each defaulting to
-/// [`VsConfig`]'s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct VsKeys {
-    /// Exponent `γ >= 0` of the scale `Δ_c = (n_c / n_max)^γ`.
-    pub gamma: f64,
-    /// Temperature `τ` of the additive prior, finite.
-    pub tau: f64,
-    /// Class weights (the class-weight keys); `None`: unweighted.
-    #[serde(flatten, with = "crate::config::weight_keys")]
-    pub weights: Option<ClassWeighting>,
-    /// How per-sample losses are reduced.
-    pub reduction: Reduction,
-}
-
-impl Default for VsKeys {
-    fn default() -> Self {
-        let config = VsConfig::new(Vec::new());
-        Self {
-            gamma: config.gamma,
-            tau: config.tau,
-            weights: None,
-            reduction: config.reduction,
-        }
-    }
-}
-
-impl VsKeys {
-    /// The loss's config with these keys and `counts`, without class weights.
-    fn config(&self, counts: Vec<u64>) -> VsConfig {
-        VsConfig::new(counts)
-            .with_gamma(self.gamma)
-            .with_tau(self.tau)
-            .with_reduction(self.reduction)
+loss_keys! {
+    /// `kind = "vs"` in a config file: the keys of [`Vs`], each defaulting to
+    /// [`VsConfig`]'s.
+    #[serde(default, deny_unknown_fields)]
+    pub struct VsKeys: VsConfig::new(counts), weights {
+        /// Exponent `γ >= 0` of the scale `Δ_c = (n_c / n_max)^γ`.
+        gamma: f64 => with_gamma,
+        /// Temperature `τ` of the additive prior, finite.
+        tau: f64 => with_tau,
     }
 }
 

@@ -161,4 +161,79 @@ macro_rules! through_config {
     };
 }
 
-pub(crate) use {reduction_and_weights, through_config};
+/// A kind's `*Keys` struct (see [`LossKeys`]), its `Default` and its `config(counts)`, from
+/// its own keys: each is a field with its doc, and `=> with_key` (its `*Config`'s setter, whose
+/// default the key takes) or `= default` (a key the `*Config` does not hold, which `config`
+/// leaves out). The keys every kind shares follow them: `weights` (the class-weight keys)
+/// where the struct's head names it, then `reduction`.
+///
+/// ```ignore
+/// loss_keys! {
+///     /// `kind = "vs"`: ...
+///     #[serde(default, deny_unknown_fields)]
+///     pub struct VsKeys: VsConfig::new(counts), weights {
+///         /// Temperature `τ` of the additive prior, finite.
+///         tau: f64 => with_tau,
+///     }
+/// }
+/// ```
+///
+/// `VsConfig::new(counts)` says the `*Config` is made from the class counts;
+/// `FocalConfig::new()`, that it is not.
+macro_rules! loss_keys {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident: $config:ident::new(counts) $(, $weights:ident)? { $($body:tt)* }
+    ) => {
+        $crate::config::kind::loss_keys!(@keys $(#[$meta])* $name $config
+            (|counts: Vec<u64>| $config::new(counts)) [$($weights)?] { $($body)* });
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident: $config:ident::new() $(, $weights:ident)? { $($body:tt)* }
+    ) => {
+        $crate::config::kind::loss_keys!(@keys $(#[$meta])* $name $config
+            (|_: Vec<u64>| $config::new()) [$($weights)?] { $($body)* });
+    };
+    (@keys $(#[$meta:meta])* $name:ident $config:ident ($new:expr) [$($weights:ident)?] {
+        $($(#[$field_meta:meta])* $field:ident: $ty:ty $(=> $setter:ident)? $(= $default:expr)?,)*
+    }) => {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            $(
+                /// Class weights (the class-weight keys); `None`: unweighted.
+                #[serde(flatten, with = "crate::config::weight_keys")]
+                pub $weights: Option<$crate::ClassWeighting>,
+            )?
+            /// How per-sample losses are reduced.
+            pub reduction: $crate::Reduction,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                let config = ($new)(Vec::new());
+                Self {
+                    $($field: $crate::config::kind::loss_keys!(@default config $field $($default)?),)*
+                    $($weights: None,)?
+                    reduction: config.reduction,
+                }
+            }
+        }
+
+        impl $name {
+            /// The loss's `*Config` with these keys and `counts`, without class weights (or a
+            /// key it does not hold).
+            fn config(&self, counts: Vec<u64>) -> $config {
+                ($new)(counts)
+                    $($(.$setter(self.$field))?)*
+                    .with_reduction(self.reduction)
+            }
+        }
+    };
+    (@default $config:ident $field:ident) => { $config.$field };
+    (@default $config:ident $field:ident $default:expr) => { $default };
+}
+
+pub(crate) use {loss_keys, reduction_and_weights, through_config};
