@@ -68,11 +68,15 @@ mod tests {
     /// Issue 27, item 6: a class name from a quoted CSV field keeps a Markdown row one row.
     #[test]
     fn a_markdown_cell_is_one_cell() {
-        assert_eq!(markdown_cell("plain"), "plain");
-        assert_eq!(markdown_cell("two\nlines"), "two\\nlines");
-        assert_eq!(markdown_cell("a|b"), "a\\|b");
-        assert_eq!(markdown_cell("crlf\r\nend"), "crlf\\nend");
-        assert_eq!(markdown_cell("back\\slash"), "back\\\\slash");
+        for (cell, want) in [
+            ("plain", "plain"),
+            ("two\nlines", "two\\nlines"),
+            ("a|b", "a\\|b"),
+            ("crlf\r\nend", "crlf\\nend"),
+            ("back\\slash", "back\\\\slash"),
+        ] {
+            assert_eq!(markdown_cell(cell), want);
+        }
     }
 
     #[test]

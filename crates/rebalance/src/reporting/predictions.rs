@@ -5,6 +5,13 @@
 
 use std::borrow::Cow;
 
+/// Either task's predictions as `predictions.csv` writes them.
+pub trait PredictionsCsv {
+    /// The file's text, the classes or labels named by `names` (by index where a name is
+    /// missing).
+    fn csv(&self, names: &[String]) -> String;
+}
+
 /// Per-sample targets and class probabilities, in the order of the split.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Predictions {
@@ -63,28 +70,6 @@ impl Predictions {
     pub fn all_probabilities(&self) -> &[f32] {
         &self.probabilities
     }
-
-    /// `predictions.csv`: a header `target,score_<class name>,...` (a class without a name in
-    /// `class_names` is named by its index; fields CSV-quoted where needed), then one row per
-    /// sample: its class index and its probability of each class.
-    pub fn csv(&self, class_names: &[String]) -> String {
-        let mut csv = String::from("target");
-        for c in 0..self.num_classes {
-            let name = class_names.get(c).map_or(c.to_string(), Clone::clone);
-            csv.push(',');
-            csv.push_str(&csv_field(&format!("score_{name}")));
-        }
-        csv.push('\n');
-        for (i, target) in self.targets.iter().enumerate() {
-            csv.push_str(&target.to_string());
-            for p in self.probabilities(i) {
-                csv.push(',');
-                csv.push_str(&p.to_string());
-            }
-            csv.push('\n');
-        }
-        csv
-    }
 }
 
 /// A multi-label split's per-sample 0/1 targets and sigmoid probabilities, row-major
@@ -125,11 +110,47 @@ impl MultiLabelPredictions {
     pub fn scores(&self) -> &[f32] {
         &self.scores
     }
+}
 
+/// `field` as a CSV field (RFC 4180): quoted, with its quotes doubled, where it holds a comma, a
+/// quote or a line break; as it is otherwise.
+pub fn csv_field(field: &str) -> Cow<'_, str> {
+    if field.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
+impl PredictionsCsv for Predictions {
+    /// `predictions.csv`: a header `target,score_<class name>,...` (a class without a name in
+    /// `class_names` is named by its index; fields CSV-quoted where needed), then one row per
+    /// sample: its class index and its probability of each class.
+    fn csv(&self, class_names: &[String]) -> String {
+        let mut csv = String::from("target");
+        for c in 0..self.num_classes {
+            let name = class_names.get(c).map_or(c.to_string(), Clone::clone);
+            csv.push(',');
+            csv.push_str(&csv_field(&format!("score_{name}")));
+        }
+        csv.push('\n');
+        for (i, target) in self.targets.iter().enumerate() {
+            csv.push_str(&target.to_string());
+            for p in self.probabilities(i) {
+                csv.push(',');
+                csv.push_str(&p.to_string());
+            }
+            csv.push('\n');
+        }
+        csv
+    }
+}
+
+impl PredictionsCsv for MultiLabelPredictions {
     /// `predictions.csv`: a header `target_<label>,...,score_<label>,...` in label-index order
     /// (a label without a name in `label_names` is named by its index; fields CSV-quoted where
     /// needed), then one row per sample: its 0/1 targets, then its probabilities.
-    pub fn csv(&self, label_names: &[String]) -> String {
+    fn csv(&self, label_names: &[String]) -> String {
         let names: Vec<String> = (0..self.num_labels)
             .map(|l| label_names.get(l).map_or(l.to_string(), Clone::clone))
             .collect();
@@ -157,16 +178,6 @@ impl MultiLabelPredictions {
             csv.push('\n');
         }
         csv
-    }
-}
-
-/// `field` as a CSV field (RFC 4180): quoted, with its quotes doubled, where it holds a comma, a
-/// quote or a line break; as it is otherwise.
-pub fn csv_field(field: &str) -> Cow<'_, str> {
-    if field.contains([',', '"', '\n', '\r']) {
-        Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
-    } else {
-        Cow::Borrowed(field)
     }
 }
 
@@ -206,9 +217,13 @@ mod tests {
 
     #[test]
     fn quotes_only_the_fields_that_need_it() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv_field("cr\r"), "\"cr\r\"");
-        assert_eq!(csv_field("\""), "\"\"\"\"");
+        for (field, want) in [
+            ("plain", "plain"),
+            ("two\nlines", "\"two\nlines\""),
+            ("cr\r", "\"cr\r\""),
+            ("\"", "\"\"\"\""),
+        ] {
+            assert_eq!(csv_field(field), want);
+        }
     }
 }

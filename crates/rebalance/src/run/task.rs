@@ -156,6 +156,18 @@ pub trait TaskKind: Sized + 'static {
     /// A failed evaluation or a file that cannot be written.
     fn finish(trained: &Trained<'_, Self>, model: &Self::Model) -> anyhow::Result<Self::Report>;
 
+    /// The report of the trained `model` on the validation split, as [`finish`](Self::finish)
+    /// evaluates the test split but writing nothing (a tuned comparison's score,
+    /// `crate::compare`); a multi-label run's at the thresholds it recorded.
+    ///
+    /// # Errors
+    /// The data has no validation split, no thresholds are recorded (multi-label), or the
+    /// evaluation fails.
+    fn validation_report(
+        trained: &Trained<'_, Self>,
+        model: &Self::Model,
+    ) -> anyhow::Result<Self::Report>;
+
     /// The run's plots.
     ///
     /// # Errors

@@ -160,6 +160,17 @@ pub fn write(dir: &Path, figures: &ComparisonFigures) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Draws a figure's `title`, centred in `area` (the strip above the figure's body).
+fn draw_title<DB: DrawingBackend>(area: &Area<DB>, title: &str) -> anyhow::Result<()> {
+    let (width, height) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        title,
+        (width as i32 / 2, height as i32 / 2),
+        font(TITLE, HPos::Center, VPos::Center),
+    ))
+    .map_err(err)
+}
+
 /// DejaVu Sans at `size` pixels, anchored at `h`, `v`.
 fn font(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
     TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(h, v))

@@ -26,13 +26,10 @@ impl Figure for RecallLines<'_> {
         let legend_height = 24 + 34 * drawn.len() as u32;
         let (legend, plot) = area.split_vertically(legend_height + 50);
         let (title, legend) = legend.split_vertically(50);
-        title
-            .draw(&Text::new(
-                format!("test recall per {} (mean over seeds)", f.unit),
-                (500, 25),
-                font(TITLE, HPos::Center, VPos::Center),
-            ))
-            .map_err(err)?;
+        draw_title(
+            &title,
+            &format!("test recall per {} (mean over seeds)", f.unit),
+        )?;
         let entries: Vec<(String, RGBColor)> = drawn
             .iter()
             .zip(&colours)

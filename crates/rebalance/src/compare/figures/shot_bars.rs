@@ -11,13 +11,7 @@ impl Figure for ShotBars<'_> {
         let groups = f.shots.len();
         let (head, plot) = area.split_vertically(60 + 34 * groups as u32);
         let (title, legend) = head.split_vertically(50);
-        title
-            .draw(&Text::new(
-                "accuracy by shot group",
-                (500, 25),
-                font(TITLE, HPos::Center, VPos::Center),
-            ))
-            .map_err(err)?;
+        draw_title(&title, "accuracy by shot group")?;
         let entries: Vec<(String, RGBColor)> = f
             .shots
             .iter()

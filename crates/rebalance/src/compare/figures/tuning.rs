@@ -38,13 +38,10 @@ pub fn write(dir: &Path, panels: &TuningPanels) -> anyhow::Result<()> {
 impl Figure for TuningPanels<'_> {
     fn draw<DB: DrawingBackend<ErrorType: 'static>>(&self, area: Area<DB>) -> anyhow::Result<()> {
         let (title, body) = area.split_vertically(60);
-        title
-            .draw(&Text::new(
-                format!("validation {} of each grid point", self.label),
-                (500, 30),
-                font(TITLE, HPos::Center, VPos::Center),
-            ))
-            .map_err(err)?;
+        draw_title(
+            &title,
+            &format!("validation {} of each grid point", self.label),
+        )?;
         let n = self.variants.len();
         let cols = columns(n);
         let panels = body.split_evenly((n.div_ceil(cols), cols));

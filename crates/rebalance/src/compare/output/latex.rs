@@ -100,19 +100,13 @@ pub(super) fn latex(summary: &Summary) -> String {
             .paired_difference
             .as_ref()
             .and_then(|d| d.get(rank.key()))
-            .map_or("---".to_string(), |d| {
-                let points = |v: f64| format!("{:+.1}", 100.0 * v);
-                match (d.mean, d.low, d.high) {
-                    (Some(mean), Some(low), Some(high)) => format!(
-                        "${}$ {{\\scriptsize $[{}, {}]$}}{}",
-                        points(mean),
-                        points(low),
-                        points(high),
-                        if d.excludes_zero() { "$^{*}$" } else { "" }
-                    ),
-                    (Some(mean), ..) => format!("${}$", points(mean)),
-                    (None, ..) => "---".to_string(),
-                }
+            .map_or("---".to_string(), |d| match d.in_points(1) {
+                Some((mean, Some((low, high)))) => format!(
+                    "${mean}$ {{\\scriptsize $[{low}, {high}]$}}{}",
+                    if d.excludes_zero() { "$^{*}$" } else { "" }
+                ),
+                Some((mean, None)) => format!("${mean}$"),
+                None => "---".to_string(),
             });
         let mut row = vec![tex_escape(&s.name), tex_escape(&s.loss)];
         row.push(cell(rank));

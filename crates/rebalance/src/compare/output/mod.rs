@@ -232,19 +232,14 @@ fn join<T: ToString>(values: &[T]) -> String {
 /// The paired difference in points, with its interval and a `*` where the interval excludes 0:
 /// `+5.90 [+3.10, +8.70]*`, `+5.90 [no interval: 1 paired seed]`, or `— [no common seed]`.
 fn difference_points(d: &PairedDifference) -> String {
-    let points = |v: f64| format!("{:+.2}", 100.0 * v);
-    match (d.mean, d.low, d.high) {
-        (None, ..) => "— [no common seed]".to_string(),
-        (Some(mean), Some(low), Some(high)) => format!(
-            "{} [{}, {}]{}",
-            points(mean),
-            points(low),
-            points(high),
+    match d.in_points(2) {
+        None => "— [no common seed]".to_string(),
+        Some((mean, Some((low, high)))) => format!(
+            "{mean} [{low}, {high}]{}",
             if d.excludes_zero() { "*" } else { "" }
         ),
-        (Some(mean), ..) => format!(
-            "{} [no interval: {} paired seed{}]",
-            points(mean),
+        Some((mean, None)) => format!(
+            "{mean} [no interval: {} paired seed{}]",
             d.n,
             if d.n == 1 { "" } else { "s" }
         ),

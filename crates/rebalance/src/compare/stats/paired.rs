@@ -114,6 +114,15 @@ impl PairedDifference {
         }
     }
 
+    /// The mean and the interval's bounds in signed percentage points with `decimals`
+    /// decimals, as tables write them (`+5.9`): `None` without a common seed, no bounds
+    /// without an interval.
+    pub fn in_points(&self, decimals: usize) -> Option<(String, Option<(String, String)>)> {
+        let points = |v: f64| format!("{:+.*}", decimals, 100.0 * v);
+        let bounds = self.low.zip(self.high).map(|(low, high)| (points(low), points(high)));
+        self.mean.map(|mean| (points(mean), bounds))
+    }
+
     /// Whether the interval lies wholly above or below 0 (`false` without an interval).
     pub fn excludes_zero(&self) -> bool {
         match (self.low, self.high) {

@@ -14,38 +14,13 @@ use crate::compare::sweep::SeedData;
 use crate::reporting::shots::ShotGroups;
 use crate::run::backend::Backend;
 use crate::run::task::Trained;
-use crate::task::{MultiLabel, SingleLabel, TaskKind, TaskReport, multi_label, single_label};
+use crate::task::{TaskKind, TaskReport};
 
-/// A task whose trained model can be evaluated on the validation split.
-pub trait Validated: TaskKind<Report: Compared> {
-    /// The report of `model` on `trained`'s validation split, as the run's evaluation would
-    /// write it for the test split.
-    ///
-    /// # Errors
-    /// No validation split, or a failed evaluation.
-    fn validation_report(
-        trained: &Trained<'_, Self>,
-        model: &Self::Model,
-    ) -> anyhow::Result<Self::Report>;
-}
+/// A task whose trained model can be evaluated on the validation split
+/// ([`TaskKind::validation_report`]) and ranked.
+pub trait Validated: TaskKind<Report: Compared> {}
 
-impl Validated for SingleLabel {
-    fn validation_report(
-        trained: &Trained<'_, Self>,
-        model: &Self::Model,
-    ) -> anyhow::Result<Self::Report> {
-        single_label::validation_report(trained, model)
-    }
-}
-
-impl Validated for MultiLabel {
-    fn validation_report(
-        trained: &Trained<'_, Self>,
-        model: &Self::Model,
-    ) -> anyhow::Result<Self::Report> {
-        multi_label::validation_report(trained, model)
-    }
-}
+impl<T: TaskKind<Report: Compared>> Validated for T {}
 
 /// Each of `runs`' validation score by `metric` (the ranking metric), in their order
 /// ([`validation_reports`]).

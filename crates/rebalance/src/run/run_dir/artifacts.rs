@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use burn::module::Module;
 
 use super::*;
-use crate::reporting::predictions::{MultiLabelPredictions, Predictions};
+use crate::reporting::predictions::{Predictions, PredictionsCsv};
 use crate::reporting::write_atomic;
 use crate::run::config::RunConfig;
 use crate::run::history::EpochHistory;
@@ -195,18 +195,6 @@ impl RunDir {
         serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
     }
 
-    /// Writes a multi-label test split's targets and probabilities as `predictions.csv`.
-    ///
-    /// # Errors
-    /// The file cannot be written.
-    pub fn write_multi_label_predictions(
-        &self,
-        predictions: &MultiLabelPredictions,
-        label_names: &[String],
-    ) -> anyhow::Result<()> {
-        write_atomic(&self.predictions_csv(), &predictions.csv(label_names))
-    }
-
     /// Writes the per-label decision thresholds as `thresholds.json`, which `rebalance eval`
     /// reuses.
     ///
@@ -265,17 +253,18 @@ impl RunDir {
         write_atomic(&md, &report.markdown())
     }
 
-    /// Writes the test split's per-sample probabilities as `predictions.csv`, the class names
-    /// `class_names` (the report's).
+    /// Writes the test split's per-sample predictions as `predictions.csv` (single-label:
+    /// the probabilities of each class; multi-label: the 0/1 targets and the probabilities of
+    /// each label), named by `names` (the report's class or label names).
     ///
     /// # Errors
     /// The file cannot be written.
     pub fn write_predictions(
         &self,
-        predictions: &Predictions,
-        class_names: &[String],
+        predictions: &impl PredictionsCsv,
+        names: &[String],
     ) -> anyhow::Result<()> {
-        write_atomic(&self.predictions_csv(), &predictions.csv(class_names))
+        write_atomic(&self.predictions_csv(), &predictions.csv(names))
     }
 
     /// Writes the probabilities of the evaluation adjusted by `adjustment` as

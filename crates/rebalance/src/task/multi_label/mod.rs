@@ -166,6 +166,19 @@ impl TaskKind for MultiLabel {
             .metric_valid_numeric(HammingScore::new().with_sigmoid(true))
     }
 
+    fn validation_report(
+        trained: &Trained<'_, Self>,
+        model: &MultiLabelClassifier,
+    ) -> anyhow::Result<MultiLabelReport> {
+        let validation = trained
+            .data
+            .validation
+            .as_ref()
+            .context("the run's data has no validation split to evaluate on")?;
+        let thresholds = trained.run.read_thresholds(trained.data.num_classes)?;
+        Ok(evaluate(trained, model, validation, thresholds)?.0)
+    }
+
     /// The thresholds (0.5, or tuned on the validation split: `thresholds.json`), the test
     /// split's evaluation at them, the report and `predictions.csv`.
     fn finish(
@@ -199,7 +212,7 @@ impl TaskKind for MultiLabel {
             .and_then(|devices| crate::run::backend::device_names(trained.backend, devices));
         trained
             .run
-            .write_multi_label_predictions(&predictions, &report.label_names)?;
+            .write_predictions(&predictions, &report.label_names)?;
         trained.run.write_report(&report)?;
         Ok(report)
     }
@@ -257,32 +270,13 @@ impl TaskKind for MultiLabel {
             .read_report::<MultiLabelReport>()
             .ok()
             .and_then(|r| r.device);
-        run.write_multi_label_predictions(&predictions, &report.label_names)?;
+        run.write_predictions(&predictions, &report.label_names)?;
         run.write_report(&report)?;
         if let Ok(history) = run.read_history(trained.config.train.epochs) {
             Self::plot(run, &report, &history)?;
         }
         Ok(report)
     }
-}
-
-/// The report of the trained `model` on the validation split at the thresholds the run
-/// recorded, as [`TaskKind::finish`] evaluates the test split (a tuned comparison's score,
-/// `crate::compare`).
-///
-/// # Errors
-/// The data has no validation split, no thresholds are recorded, or the evaluation fails.
-pub fn validation_report(
-    trained: &Trained<'_, MultiLabel>,
-    model: &MultiLabelClassifier,
-) -> anyhow::Result<MultiLabelReport> {
-    let validation = trained
-        .data
-        .validation
-        .as_ref()
-        .context("the run's data has no validation split to evaluate on")?;
-    let thresholds = trained.run.read_thresholds(trained.data.num_classes)?;
-    Ok(evaluate(trained, model, validation, thresholds)?.0)
 }
 
 /// The predictions of `samples` (the test split, or the validation split) at `thresholds` and

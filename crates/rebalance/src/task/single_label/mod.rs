@@ -231,6 +231,17 @@ impl TaskKind for SingleLabel {
         Ok((model, Some(stage1.confusion.scores())))
     }
 
+    fn validation_report(
+        trained: &Trained<'_, Self>,
+        model: &Classifier,
+    ) -> anyhow::Result<Report> {
+        let validation =
+            trained.data.validation.as_ref().ok_or_else(|| {
+                anyhow::anyhow!("the run's data has no validation split to evaluate on")
+            })?;
+        Ok(evaluate_split(trained, model, validation)?.1)
+    }
+
     /// The test split's evaluation (post-hoc adjusted by `eval.posthoc_tau`), the report and
     /// `predictions.csv`.
     fn finish(trained: &Trained<'_, Self>, model: &Classifier) -> anyhow::Result<Report> {
@@ -340,22 +351,6 @@ fn evaluate_split(
         posthoc_tau,
     )?;
     Ok((evaluation, report))
-}
-
-/// The report of the trained `model` on the validation split instead of the test split, as
-/// [`TaskKind::finish`] evaluates the test split (a tuned comparison's score, `crate::compare`).
-///
-/// # Errors
-/// The data has no validation split, or the evaluation fails.
-pub fn validation_report(
-    trained: &Trained<'_, SingleLabel>,
-    model: &Classifier,
-) -> anyhow::Result<Report> {
-    let validation =
-        trained.data.validation.as_ref().ok_or_else(|| {
-            anyhow::anyhow!("the run's data has no validation split to evaluate on")
-        })?;
-    Ok(evaluate_split(trained, model, validation)?.1)
 }
 
 /// The training loader of `samples`; with an augmenting `batcher`, each sample numbered with
