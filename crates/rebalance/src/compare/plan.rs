@@ -468,6 +468,20 @@ fn describe_loss(name: &str, l: &LossConfig) -> String {
 }
 
 #[cfg(test)]
+impl ComparePlan {
+    /// The plan of the compare config `text`, written to a temporary file, without overrides.
+    ///
+    /// # Panics
+    /// The temporary file cannot be written.
+    pub(crate) fn from_text(text: &str) -> Result<Self, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("compare.toml");
+        std::fs::write(&path, text).unwrap();
+        Self::load(&path, &[])
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -499,12 +513,7 @@ mod tests {
 
     #[test]
     fn rank_by_takes_the_names_of_the_task() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        let load = |text: &str| {
-            std::fs::write(&path, text).unwrap();
-            ComparePlan::load(&path, &[])
-        };
+        let load = ComparePlan::from_text;
         let ml = "[data]\ntask = \"multi-label\"\n[loss]\nkind = \"sigmoid\"\n";
         let plan = load(&format!("{ml}[compare]\nrank_by = \"map\"\n")).unwrap();
         assert_eq!(plan.rank_by, Metric::MeanAveragePrecision);

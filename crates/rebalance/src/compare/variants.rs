@@ -295,10 +295,7 @@ mod tests {
 
     #[test]
     fn the_default_set_parses() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[train]\nepochs = 20\n").unwrap();
-        let plan = ComparePlan::load(&path, &[]).unwrap();
+        let plan = ComparePlan::from_text("[train]\nepochs = 20\n").unwrap();
         let names: Vec<&str> = plan.variants.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(
             names,
@@ -339,15 +336,12 @@ mod tests {
 
     #[test]
     fn the_multi_label_default_set_parses() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
         let load = |validation: &str, rule: &str| {
-            let text = format!(
+            ComparePlan::from_text(&format!(
                 "[data]\ntask = \"multi-label\"\nvalidation_fraction = {validation}\n\
                  [loss]\nkind = \"sigmoid\"\n[eval]\nthresholds = \"{rule}\"\n"
-            );
-            std::fs::write(&path, text).unwrap();
-            ComparePlan::load(&path, &[]).unwrap()
+            ))
+            .unwrap()
         };
         let plan = load("0.15", "tuned");
         let names: Vec<&str> = plan.variants.iter().map(|v| v.name.as_str()).collect();

@@ -9,13 +9,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::bail;
-use burn::tensor::TensorReadError;
-use burn::train::metric::{
-    Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericEntry, SerializedEntry,
-};
+use burn::train::metric::Numeric;
 use serde::{Deserialize, Serialize};
 
 use crate::run::run_dir::RunDir;
+use crate::run::watched::{Watch, Watched};
 
 /// One finished epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -187,10 +185,12 @@ impl HistoryRecorder {
 
     /// `metric`, which records its value of each epoch as `curve`.
     pub fn record<M>(&self, metric: M, curve: Curve) -> Recorded<M> {
-        Recorded {
+        Watched {
             metric,
-            curve,
-            recorder: self.clone(),
+            watch: CurveWatch {
+                curve,
+                recorder: self.clone(),
+            },
         }
     }
 
@@ -294,67 +294,27 @@ impl HistoryRecorder {
 
 /// A numeric burn-train metric, unchanged, that also records its value of each epoch into a
 /// [`HistoryRecorder`].
+pub type Recorded<M> = Watched<M, CurveWatch>;
+
+/// The [`Watch`] of a [`Recorded`] metric: the curve it feeds, and where.
 #[derive(Clone)]
-pub struct Recorded<M> {
-    metric: M,
+pub struct CurveWatch {
     curve: Curve,
     recorder: HistoryRecorder,
 }
 
-impl<M: Metric + Numeric> Metric for Recorded<M> {
-    type Input = M::Input;
-
-    fn name(&self) -> MetricName {
-        self.metric.name()
-    }
-
-    fn description(&self) -> Option<String> {
-        self.metric.description()
-    }
-
-    fn attributes(&self) -> MetricAttributes {
-        self.metric.attributes()
-    }
-
-    fn update(
-        &mut self,
-        input: &M::Input,
-        metadata: &MetricMetadata,
-    ) -> Result<SerializedEntry, TensorReadError> {
-        self.metric.update(input, metadata)
-    }
-
-    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+impl Watch for CurveWatch {
+    fn computed(&mut self, metric: &impl Numeric) {
         // burn-train computes each metric once at the end of an epoch's split.
-        let entry = self.metric.compute()?;
         self.recorder
-            .add(self.curve, self.metric.final_value().current());
-        Ok(entry)
-    }
-
-    fn clear(&mut self) {
-        self.metric.clear();
-    }
-}
-
-impl<M: Numeric> Numeric for Recorded<M> {
-    fn value(&self) -> Option<NumericEntry> {
-        self.metric.value()
-    }
-
-    fn running_value(&self) -> Option<NumericEntry> {
-        self.metric.running_value()
-    }
-
-    fn final_value(&self) -> NumericEntry {
-        self.metric.final_value()
+            .add(self.curve, metric.final_value().current());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use burn::prelude::*;
-    use burn::train::metric::{LossInput, LossMetric};
+    use burn::train::metric::{LossInput, LossMetric, Metric};
 
     use super::*;
     use crate::run::testing;

@@ -22,6 +22,7 @@ pub mod skip_epochs;
 pub mod start;
 pub mod task;
 pub mod training;
+pub mod watched;
 
 /// What the unit tests of runs share: a metric update's metadata, a loader of numbered items.
 #[cfg(test)]

@@ -3,11 +3,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use burn::tensor::TensorReadError;
-use burn::train::metric::{
-    LossInput, LossMetric, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric,
-    NumericEntry, SerializedEntry,
-};
+use burn::train::metric::{LossMetric, Numeric};
+
+use crate::run::watched::{Watch, Watched};
 
 /// burn-train's [`LossMetric`] for the training split, which also stops training as soon as
 /// the loss is NaN or infinite, and remembers the epoch, so the run ends with a message instead
@@ -15,9 +13,11 @@ use burn::train::metric::{
 ///
 /// It checks the value the loss metric has just read back, so the guard costs no device-to-host
 /// copy of its own.
+pub type NanGuard = Watched<LossMetric, Divergence>;
+
+/// The [`Watch`] of a [`NanGuard`]: the epoch, and the first one whose loss was not finite.
 #[derive(Clone)]
-pub struct NanGuard {
-    loss: LossMetric,
+pub struct Divergence {
     interrupter: burn::train::Interrupter,
     epoch: Arc<AtomicUsize>,
     diverged: Arc<Mutex<Option<usize>>>,
@@ -27,76 +27,48 @@ impl NanGuard {
     /// A guard that stops training through `interrupter`; epochs are counted from
     /// `first_epoch`.
     pub fn new(interrupter: burn::train::Interrupter, first_epoch: usize) -> Self {
-        Self {
-            loss: LossMetric::new(),
-            interrupter,
-            epoch: Arc::new(AtomicUsize::new(first_epoch)),
-            diverged: Arc::new(Mutex::new(None)),
+        Watched {
+            metric: LossMetric::new(),
+            watch: Divergence {
+                interrupter,
+                epoch: Arc::new(AtomicUsize::new(first_epoch)),
+                diverged: Arc::new(Mutex::new(None)),
+            },
         }
     }
 
     /// The epoch in which the loss stopped being finite, if it did.
     pub fn diverged_at(&self) -> Option<usize> {
-        *self.diverged.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .watch
+            .diverged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl Metric for NanGuard {
-    type Input = LossInput;
-
-    fn name(&self) -> MetricName {
-        self.loss.name()
-    }
-
-    fn attributes(&self) -> MetricAttributes {
-        self.loss.attributes()
-    }
-
-    fn update(
-        &mut self,
-        input: &LossInput,
-        metadata: &MetricMetadata,
-    ) -> Result<SerializedEntry, TensorReadError> {
-        let entry = self.loss.update(input, metadata)?;
-        let finite = self.loss.value().is_some_and(|v| v.current().is_finite());
-        if !finite {
+impl Watch for Divergence {
+    fn updated(&mut self, loss: &impl Numeric) {
+        if !loss.value().is_some_and(|v| v.current().is_finite()) {
             let mut diverged = self.diverged.lock().unwrap_or_else(PoisonError::into_inner);
             if diverged.is_none() {
                 *diverged = Some(self.epoch.load(Ordering::SeqCst));
             }
             self.interrupter.stop(Some("the loss is not finite"));
         }
-        Ok(entry)
     }
 
-    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
-        self.loss.compute()
-    }
-
-    fn clear(&mut self) {
+    fn cleared(&mut self) {
         // burn-train clears the training metrics once per epoch.
-        self.loss.clear();
         self.epoch.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Numeric for NanGuard {
-    fn value(&self) -> Option<NumericEntry> {
-        self.loss.value()
-    }
-
-    fn running_value(&self) -> Option<NumericEntry> {
-        self.loss.running_value()
-    }
-
-    fn final_value(&self) -> NumericEntry {
-        self.loss.final_value()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use burn::prelude::*;
+
+    use burn::train::metric::{LossInput, Metric};
 
     use super::*;
     use crate::run::testing::metadata;

@@ -75,6 +75,22 @@ fn key(id: &MetricId) -> String {
     format!("{id:?}")
 }
 
+/// The [`TrainingProgressLogger`] methods that a renderer of epochs ignores: a split's
+/// progress within an epoch, the end, and training events.
+macro_rules! epochs_only {
+    () => {
+        fn start_split(&mut self, _split: &str, _total_items: usize) {}
+
+        fn update_split(&mut self, _items_processed: usize) {}
+
+        fn end_split(&mut self) {}
+
+        fn end(&mut self) {}
+
+        fn log_event_training(&mut self, _event: String) {}
+    };
+}
+
 impl MetricsRendererTraining for EpochLineRenderer {
     fn update_train(&mut self, state: MetricState) {
         self.record(false, state);
@@ -121,15 +137,7 @@ impl TrainingProgressLogger for EpochLineRenderer {
         crate::say!("{line}");
     }
 
-    fn start_split(&mut self, _split: &str, _total_items: usize) {}
-
-    fn update_split(&mut self, _items_processed: usize) {}
-
-    fn end_split(&mut self) {}
-
-    fn end(&mut self) {}
-
-    fn log_event_training(&mut self, _event: String) {}
+    epochs_only!();
 }
 
 impl MetricsRenderer for EpochLineRenderer {
@@ -240,15 +248,7 @@ impl TrainingProgressLogger for SweepRenderer {
         self.progress.bar.set_message(message);
     }
 
-    fn start_split(&mut self, _split: &str, _total_items: usize) {}
-
-    fn update_split(&mut self, _items_processed: usize) {}
-
-    fn end_split(&mut self) {}
-
-    fn end(&mut self) {}
-
-    fn log_event_training(&mut self, _event: String) {}
+    epochs_only!();
 }
 
 impl MetricsRenderer for SweepRenderer {

@@ -119,7 +119,10 @@ impl PairedDifference {
     /// without an interval.
     pub fn in_points(&self, decimals: usize) -> Option<(String, Option<(String, String)>)> {
         let points = |v: f64| format!("{:+.*}", decimals, 100.0 * v);
-        let bounds = self.low.zip(self.high).map(|(low, high)| (points(low), points(high)));
+        let bounds = self
+            .low
+            .zip(self.high)
+            .map(|(low, high)| (points(low), points(high)));
         self.mean.map(|mean| (points(mean), bounds))
     }
 

@@ -108,10 +108,8 @@ mod tests {
 
     #[test]
     fn the_tuned_default_set_has_the_papers_grids() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[train]\nepochs = 20\n[compare]\ntune = true\n").unwrap();
-        let plan = ComparePlan::load(&path, &[]).unwrap();
+        let plan =
+            ComparePlan::from_text("[train]\nepochs = 20\n[compare]\ntune = true\n").unwrap();
         let tuned: Vec<(&str, usize)> = plan
             .variants
             .iter()
@@ -142,8 +140,7 @@ mod tests {
         assert_eq!(plan.variants.len(), 16);
         let ml =
             "[data]\ntask = \"multi-label\"\n[loss]\nkind = \"sigmoid\"\n[compare]\ntune = true\n";
-        std::fs::write(&path, ml).unwrap();
-        let plan = ComparePlan::load(&path, &[]).unwrap();
+        let plan = ComparePlan::from_text(ml).unwrap();
         assert_eq!(plan.variants.len(), 9);
         assert_eq!(plan.variants.iter().filter(|v| v.tune.is_some()).count(), 3);
         assert!(

@@ -221,16 +221,22 @@ impl RunDir {
 
 #[cfg(test)]
 mod tests {
+    /// A child process that sleeps for 30 s, and its id.
+    fn sleeper() -> (std::process::Child, u32) {
+        let child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        (child, pid)
+    }
+
     /// A zombie holds no claim: a child killed and not yet reaped is not alive.
     /// A claim naming a live process that started at another time is a stale claim whose id
     /// was given again (after a container's restart), not a holder.
     #[test]
     fn a_reused_process_id_holds_no_claim() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        let pid = child.id();
+        let (mut child, pid) = sleeper();
         let host = super::this_host();
         let claim = |start: u64| super::Holder {
             pid,
@@ -250,11 +256,7 @@ mod tests {
 
     #[test]
     fn a_zombie_process_is_not_alive() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        let pid = child.id();
+        let (mut child, pid) = sleeper();
         assert!(super::process_alive(pid));
         child.kill().unwrap();
         // Killed but not waited for: a zombie until `wait`.

@@ -235,10 +235,9 @@ impl TaskKind for SingleLabel {
         trained: &Trained<'_, Self>,
         model: &Classifier,
     ) -> anyhow::Result<Report> {
-        let validation =
-            trained.data.validation.as_ref().ok_or_else(|| {
-                anyhow::anyhow!("the run's data has no validation split to evaluate on")
-            })?;
+        let validation = trained.data.validation.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("the run's data has no validation split to evaluate on")
+        })?;
         Ok(evaluate_split(trained, model, validation)?.1)
     }
 
