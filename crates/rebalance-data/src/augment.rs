@@ -135,6 +135,13 @@ impl<D: Dataset<Sample>> Dataset<AugmentedSample> for AugmentedSamples<D> {
 mod tests {
     use super::*;
 
+    /// `image` as `aug` augments the sample at `index` in epoch 0.
+    fn augmented(aug: &ImageAugmentation, image: &[f32], index: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        aug.apply(image, &mut aug.draws(0, index), &mut out);
+        out
+    }
+
     #[test]
     fn crops_shift_and_flips_mirror() {
         let aug = ImageAugmentation {
@@ -146,9 +153,7 @@ mod tests {
         let image = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let mut seen = std::collections::BTreeSet::new();
         for index in 0..50 {
-            let mut rng = aug.draws(0, index);
-            let mut out = Vec::new();
-            aug.apply(&image, &mut rng, &mut out);
+            let out = augmented(&aug, &image, index);
             seen.insert(out.iter().map(|v| *v as i32).collect::<Vec<_>>());
         }
         // Only the image and its mirror.
@@ -169,9 +174,7 @@ mod tests {
         let image = [1.0; 16];
         let mut zeros = 0;
         for index in 0..20 {
-            let mut rng = aug.draws(0, index);
-            let mut out = Vec::new();
-            aug.apply(&image, &mut rng, &mut out);
+            let out = augmented(&aug, &image, index);
             assert_eq!(out.len(), 16);
             zeros += out.iter().filter(|&&v| v == 0.0).count();
         }

@@ -23,6 +23,23 @@ pub fn total_memory() -> u64 {
         .map_or(FALLBACK_MEMORY_BYTES, |kib| kib.saturating_mul(1024))
 }
 
+/// The machine's total memory where `bytes` exceed it, `None` where they fit.
+pub(crate) fn exceeds_memory(bytes: u128) -> Option<u128> {
+    let limit = u128::from(total_memory());
+    (bytes > limit).then_some(limit)
+}
+
+/// What a key that makes the synthetic data too large must be instead (the error's
+/// `expected`): the data needs `bytes`, more than the machine's `limit`.
+pub(crate) fn synthetic_must_fit(bytes: u128, limit: u128) -> String {
+    format!(
+        "small enough for the synthetic data to fit in memory: it needs about {}, more than the \
+         machine's {}",
+        human_bytes(bytes),
+        human_bytes(limit)
+    )
+}
+
 /// `bytes` for messages: `1.5 GiB`, `12.0 MiB`, `512 bytes`.
 pub fn human_bytes(bytes: u128) -> String {
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];

@@ -262,34 +262,29 @@ mod tests {
         indices.iter().filter(|&&i| labels[i] == class).count() as f64 / indices.len() as f64
     }
 
+    /// The draws of `resampling`'s epochs 0 to 19 on `labels()`, and the share of class 1 in
+    /// them.
+    fn twenty_epochs(resampling: Resampling) -> (Vec<usize>, f64) {
+        let labels = labels();
+        let draws: Vec<usize> = (0..20)
+            .flat_map(|epoch| resampling.epoch_indices(&labels, 2, epoch).unwrap())
+            .collect();
+        let share = class_share(&draws, &labels, 1);
+        (draws, share)
+    }
+
     #[test]
     fn class_balanced_draws_each_class_equally() {
-        let labels = labels();
         // Over 20 epochs (20 000 draws), the share of class 1 is 0.5 ± 4σ (σ ≈ 0.0035).
-        let draws: Vec<usize> = (0..20)
-            .flat_map(|epoch| {
-                Resampling::ClassBalanced
-                    .epoch_indices(&labels, 2, epoch)
-                    .unwrap()
-            })
-            .collect();
+        let (draws, share) = twenty_epochs(Resampling::ClassBalanced);
         assert_eq!(draws.len(), 20_000);
-        let share = class_share(&draws, &labels, 1);
         assert!((share - 0.5).abs() < 0.015, "{share}");
     }
 
     #[test]
     fn square_root_draws_in_proportion_to_the_root_count() {
-        let labels = labels();
-        let draws: Vec<usize> = (0..20)
-            .flat_map(|epoch| {
-                Resampling::SquareRoot
-                    .epoch_indices(&labels, 2, epoch)
-                    .unwrap()
-            })
-            .collect();
         // sqrt(100) / (sqrt(900) + sqrt(100)) = 0.25.
-        let share = class_share(&draws, &labels, 1);
+        let (_, share) = twenty_epochs(Resampling::SquareRoot);
         assert!((share - 0.25).abs() < 0.013, "{share}");
     }
 
@@ -365,13 +360,9 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!(
-            "square-root".parse::<Resampling>().unwrap(),
-            Resampling::SquareRoot
-        );
-        assert_eq!(
-            "smote".parse::<Resampling>().unwrap_err().to_string(),
-            "resampling = smote: must be one of none, class-balanced, square-root, oversample, undersample"
+        rebalance_testing::assert_config_names::<Resampling>(
+            "smote",
+            "resampling = smote: must be one of none, class-balanced, square-root, oversample, undersample",
         );
     }
 }

@@ -229,13 +229,9 @@ mod tests {
     #[test]
     fn label_weighting_names() {
         assert_eq!(LabelWeighting::default(), LabelWeighting::PositiveSum);
-        assert_eq!(
-            "per-label".parse::<LabelWeighting>().unwrap(),
-            LabelWeighting::PerLabel
-        );
-        assert_eq!(
-            "x".parse::<LabelWeighting>().unwrap_err().to_string(),
-            "unknown label_weighting \"x\": expected one of positive-sum, per-label"
+        rebalance_testing::assert_config_names::<LabelWeighting>(
+            "x",
+            "unknown label_weighting \"x\": expected one of positive-sum, per-label",
         );
     }
 }

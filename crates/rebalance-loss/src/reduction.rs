@@ -139,29 +139,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip() {
-        for r in [
-            Reduction::WeightedMean,
-            Reduction::Mean,
-            Reduction::Sum,
-            Reduction::None,
-        ] {
-            assert_eq!(r.to_string().parse::<Reduction>().unwrap(), r);
-            assert_eq!(
-                serde_json::to_string(&r).unwrap(),
-                format!("\"{}\"", r.name())
-            );
-        }
-        assert_eq!(Reduction::default(), Reduction::WeightedMean);
-    }
-
-    #[test]
-    fn unknown_name_lists_the_valid_ones() {
-        let err = "avg".parse::<Reduction>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown reduction \"avg\": expected one of weighted-mean, mean, sum, none"
+    fn names_round_trip_and_an_unknown_one_lists_them() {
+        rebalance_testing::assert_config_names::<Reduction>(
+            "avg",
+            "unknown reduction \"avg\": expected one of weighted-mean, mean, sum, none",
         );
+        assert_eq!(Reduction::default(), Reduction::WeightedMean);
     }
 
     #[test]

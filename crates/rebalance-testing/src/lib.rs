@@ -1,6 +1,7 @@
 //! Test fixtures shared by the workspace's test suites (`rebalance-data`'s reader tests, the
-//! `rebalance` binary's image tests), and with the `wgpu` feature the wgpu adapter probe of the
-//! tests that run on wgpu (`wgpu_device`).
+//! `rebalance` binary's image tests), the check of a config enum's names
+//! ([`assert_config_names`]), and with the `wgpu` feature the wgpu adapter probe of the tests
+//! that run on wgpu (`wgpu_device`).
 //!
 //! The files are written byte by byte from the formats' descriptions, not with code of
 //! `rebalance-data`: a reader test then checks the reader against the format, not against a
@@ -31,6 +32,54 @@ pub fn cifar_batch(records: &[(u8, u8)]) -> Vec<u8> {
         bytes.extend(std::iter::repeat_n(fill, 3 * 32 * 32));
     }
     bytes
+}
+
+/// Checks what `rebalance_weights::config_enum!` promises of the enum `T`: each variant's
+/// name (its `&'static str`) is its `Display`, is listed in `T::VARIANTS` in the variants'
+/// order, is its serde form (a JSON string), and reads back as the variant through `FromStr`
+/// (in upper case too: names are ASCII case-insensitive) and through serde; and `unknown`, a
+/// name of no variant, is refused by `FromStr` and by serde alike with the error `message`.
+///
+/// # Panics
+/// Where one of these does not hold, naming the variant or the text.
+pub fn assert_config_names<T>(unknown: &str, message: &str)
+where
+    T: strum::IntoEnumIterator
+        + strum::VariantNames
+        + Copy
+        + Into<&'static str>
+        + std::str::FromStr
+        + std::fmt::Display
+        + std::fmt::Debug
+        + PartialEq
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
+    T::Err: std::fmt::Display,
+{
+    let from_json = |text: &str| serde_json::from_value::<T>(serde_json::Value::from(text));
+    let names: Vec<&'static str> = T::iter().map(Into::into).collect();
+    assert_eq!(names, T::VARIANTS, "the names of the variants, in order");
+    for (variant, name) in T::iter().zip(names) {
+        assert_eq!(variant.to_string(), name, "{variant:?}");
+        let json = serde_json::to_string(&variant).expect("a name serializes");
+        assert_eq!(json, format!("\"{name}\""), "{variant:?}");
+        for text in [name.to_string(), name.to_ascii_uppercase()] {
+            assert_eq!(text.parse::<T>().ok(), Some(variant), "{text:?}");
+            assert_eq!(
+                from_json(&text).ok(),
+                Some(variant),
+                "{text:?} through serde"
+            );
+        }
+    }
+    match unknown.parse::<T>() {
+        Ok(variant) => panic!("{unknown:?} names {variant:?}"),
+        Err(err) => assert_eq!(err.to_string(), message),
+    }
+    match from_json(unknown) {
+        Ok(variant) => panic!("{unknown:?} names {variant:?} through serde"),
+        Err(err) => assert_eq!(err.to_string(), message, "through serde"),
+    }
 }
 
 /// A wgpu device, if an adapter can run a kernel (`test` names the caller in the message).

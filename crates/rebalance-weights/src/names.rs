@@ -73,3 +73,23 @@ macro_rules! config_enum {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Normalization, ZeroCountPolicy};
+
+    /// The crate's config enums keep the promises above; an unknown name lists the valid ones.
+    #[test]
+    fn names_round_trip_and_an_unknown_one_lists_them() {
+        rebalance_testing::assert_config_names::<Normalization>(
+            "sum",
+            "unknown normalization \"sum\": expected one of sum-to-classes, mean-sample, none",
+        );
+        rebalance_testing::assert_config_names::<ZeroCountPolicy>(
+            "skip",
+            "unknown zero-count policy \"skip\": expected one of error, zero-weight, add-one",
+        );
+        assert_eq!(Normalization::default(), Normalization::SumToClasses);
+        assert_eq!(ZeroCountPolicy::default(), ZeroCountPolicy::Error);
+    }
+}

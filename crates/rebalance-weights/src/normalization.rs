@@ -30,33 +30,3 @@ crate::config_enum! {
         None,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for n in [
-            Normalization::SumToClasses,
-            Normalization::MeanSample,
-            Normalization::None,
-        ] {
-            assert_eq!(n.to_string().parse::<Normalization>().unwrap(), n);
-            assert_eq!(
-                serde_json::to_string(&n).unwrap(),
-                format!("\"{}\"", n.name())
-            );
-        }
-        assert_eq!(Normalization::default(), Normalization::SumToClasses);
-    }
-
-    #[test]
-    fn unknown_name_lists_the_valid_ones() {
-        let err = "sum".parse::<Normalization>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown normalization \"sum\": expected one of sum-to-classes, mean-sample, none"
-        );
-    }
-}

@@ -24,32 +24,3 @@ crate::config_enum! {
         AddOne,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for p in [
-            ZeroCountPolicy::Error,
-            ZeroCountPolicy::ZeroWeight,
-            ZeroCountPolicy::AddOne,
-        ] {
-            assert_eq!(p.to_string().parse::<ZeroCountPolicy>().unwrap(), p);
-            assert_eq!(
-                serde_json::to_string(&p).unwrap(),
-                format!("\"{}\"", p.name())
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_name_lists_the_valid_ones() {
-        let err = "skip".parse::<ZeroCountPolicy>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unknown zero-count policy \"skip\": expected one of error, zero-weight, add-one"
-        );
-    }
-}

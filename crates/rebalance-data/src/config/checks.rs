@@ -27,8 +27,7 @@ impl DataConfig {
         self.check_keys()?;
         // Per-class counts, weights and a head row per class: a bound before any is allocated.
         let per_class_bytes = (self.num_classes as u128).saturating_mul(64);
-        let limit = u128::from(total_memory());
-        if per_class_bytes > limit {
+        if let Some(limit) = exceeds_memory(per_class_bytes) {
             return Err(DataError::invalid(
                 "num_classes",
                 self.num_classes,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::csv_file::{LabelMap, read_csv_pair};
 use crate::idx::{read_cifar10, read_idx};
-use crate::memory::{human_bytes, total_memory};
+use crate::memory::{exceeds_memory, synthetic_must_fit};
 use crate::split::{long_tail_indices, stratified_split};
 use crate::{
     DataError, Difficulty, ImbalanceProfile, LongTailData, MultiLabelSyntheticConfig, Resampling,

@@ -5,7 +5,7 @@ use rebalance_weights::ZeroCountPolicy;
 
 use super::task::{MultiLabelCsvKeys, TaskSection, keys_of};
 use crate::config::{DEFAULT_SEPARATOR, in_data_section, quoted_list};
-use crate::memory::{human_bytes, total_memory};
+use crate::memory::{exceeds_memory, synthetic_must_fit};
 use crate::{
     DataConfig, DataError, DataSource, ImbalanceProfile, LabelLayout, MultiLabelCsv,
     MultiLabelData, MultiLabelSyntheticConfig, Task,
@@ -88,17 +88,11 @@ impl DataConfig {
                 let s = self.multi_label_synthetic();
                 s.validate()?;
                 let bytes = multi_label_bytes(&s);
-                let limit = u128::from(total_memory());
-                if bytes > limit {
+                if let Some(limit) = exceeds_memory(bytes) {
                     return Err(DataError::invalid(
                         "data.samples",
                         s.samples,
-                        format!(
-                            "small enough for the synthetic data to fit in memory: it needs \
-                             about {}, more than the machine's {}",
-                            human_bytes(bytes),
-                            human_bytes(limit)
-                        ),
+                        synthetic_must_fit(bytes, limit),
                     ));
                 }
             }

@@ -144,8 +144,7 @@ impl DataConfig {
             ));
         }
         let bytes = synthetic_bytes(&s);
-        let limit = u128::from(total_memory());
-        if bytes > limit {
+        if let Some(limit) = exceeds_memory(bytes) {
             // Blame the key whose default would shrink the data the most.
             let d = SyntheticConfig::default();
             let candidates: [(&'static str, usize, SyntheticConfig); 7] = [
@@ -213,12 +212,7 @@ impl DataConfig {
             return Err(DataError::invalid(
                 key,
                 value,
-                format!(
-                    "small enough for the synthetic data to fit in memory: it needs about {}, \
-                     more than the machine's {}",
-                    human_bytes(bytes),
-                    human_bytes(limit)
-                ),
+                synthetic_must_fit(bytes, limit),
             ));
         }
         Ok(())

@@ -36,6 +36,36 @@ pub enum LabelLayout {
     },
 }
 
+impl LabelLayout {
+    /// The checks that need no file: a list's separator is not empty; there is a label column,
+    /// and none is named twice.
+    fn check(&self) -> Result<(), DataError> {
+        match self {
+            LabelLayout::List { separator, .. } if separator.is_empty() => Err(DataError::invalid(
+                "label_separator",
+                "\"\"",
+                "a non-empty string, such as \"|\"",
+            )),
+            LabelLayout::List { .. } => Ok(()),
+            LabelLayout::Columns(columns) if columns.is_empty() => Err(DataError::invalid(
+                "label_columns",
+                "[]",
+                "at least one label column",
+            )),
+            LabelLayout::Columns(columns) => {
+                match (1..columns.len()).find(|&k| columns[..k].contains(&columns[k])) {
+                    Some(k) => Err(DataError::invalid(
+                        "label_columns",
+                        format!("{:?} twice", columns[k]),
+                        "a list of distinct columns",
+                    )),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 /// A training and a test CSV file of multi-label data: a header row, numeric feature columns,
 /// and the labels in one of the two [`LabelLayout`]s. Every column that is not a label column
 /// is a feature.
@@ -86,33 +116,7 @@ impl MultiLabelCsv {
     /// file's; a file without rows; an empty separator; and, under the zero-count policy
     /// `error`, a label with no positive training row ([`DataError::EmptyLabel`]).
     pub fn read(&self) -> Result<MultiLabelData, DataError> {
-        if let LabelLayout::List { separator, .. } = &self.layout
-            && separator.is_empty()
-        {
-            return Err(DataError::invalid(
-                "label_separator",
-                "\"\"",
-                "a non-empty string, such as \"|\"",
-            ));
-        }
-        if let LabelLayout::Columns(columns) = &self.layout
-            && columns.is_empty()
-        {
-            return Err(DataError::invalid(
-                "label_columns",
-                "[]",
-                "at least one label column",
-            ));
-        }
-        if let LabelLayout::Columns(columns) = &self.layout
-            && let Some(k) = (1..columns.len()).find(|&k| columns[..k].contains(&columns[k]))
-        {
-            return Err(DataError::invalid(
-                "label_columns",
-                format!("{:?} twice", columns[k]),
-                "a list of distinct columns",
-            ));
-        }
+        self.layout.check()?;
         let train = self.read_rows(&self.train)?;
         let test = self.read_rows(&self.test)?;
         check_same_features(&train, &test, &self.test)?;

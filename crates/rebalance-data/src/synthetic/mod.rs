@@ -544,31 +544,34 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_the_value() {
-        let err = SyntheticConfig {
-            informative: 1,
-            ..small()
-        }
-        .generate(&ImbalanceProfile::None)
-        .unwrap_err();
+        let refusal = |config: SyntheticConfig| {
+            config
+                .generate(&ImbalanceProfile::None)
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
-            err.to_string(),
+            refusal(SyntheticConfig {
+                informative: 1,
+                ..small()
+            }),
             "informative = 1: must be large enough that the 2^informative hypercube vertices \
              hold the 4 clusters (num_classes · clusters_per_class)"
         );
-        let err = SyntheticConfig {
-            num_classes: 1,
-            ..small()
-        }
-        .generate(&ImbalanceProfile::None)
-        .unwrap_err();
-        assert_eq!(err.to_string(), "num_classes = 1: must be >= 2");
-        let err = SyntheticConfig {
-            class_sep: 0.0,
-            ..small()
-        }
-        .generate(&ImbalanceProfile::None)
-        .unwrap_err();
-        assert_eq!(err.to_string(), "class_sep = 0: must be finite and > 0");
+        assert_eq!(
+            refusal(SyntheticConfig {
+                num_classes: 1,
+                ..small()
+            }),
+            "num_classes = 1: must be >= 2"
+        );
+        assert_eq!(
+            refusal(SyntheticConfig {
+                class_sep: 0.0,
+                ..small()
+            }),
+            "class_sep = 0: must be finite and > 0"
+        );
         let err = small().generate(&exp(0.5)).unwrap_err();
         assert!(err.to_string().starts_with("imbalance factor = 0.5"));
     }
