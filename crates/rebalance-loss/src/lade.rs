@@ -247,48 +247,26 @@ mod tests {
     // them by < 1e-7. The PC-softmax part alone is 2.6071388, the logit-adjusted reference.
     #[test]
     fn matches_the_authors_code() {
-        let counts = vec![100, 10, 1];
-        let close = |a: f64, b: f64| assert!((a - b).abs() < 2e-6, "{a} vs {b}");
-        close(
-            value(LadeConfig::new(counts.clone()), [0, 1, 2, 2]),
-            2.44773525083332,
-        );
-        close(
-            value(
-                LadeConfig::new(counts.clone())
-                    .with_alpha(0.5)
-                    .with_remine_lambda(0.0),
-                [0, 1, 2, 2],
-            ),
-            1.78492754043089,
-        );
-        close(
-            value(
-                LadeConfig::new(counts.clone())
-                    .with_alpha(1.0)
-                    .with_remine_lambda(0.3),
-                [0, 1, 2, 2],
-            ),
-            1.11387594673975,
-        );
-        // Class 1 absent from the batch: it still counts in R, with T1 = 0.
-        close(
-            value(LadeConfig::new(counts.clone()), [0, 0, 2, 2]),
-            2.3211880766839,
-        );
-        close(
-            value(
-                LadeConfig::new(counts.clone())
-                    .with_alpha(1.0)
-                    .with_remine_lambda(0.3),
-                [0, 0, 2, 2],
-            ),
-            1.87922066448223,
-        );
-        close(
-            value(LadeConfig::new(counts).with_alpha(0.0), [0, 1, 2, 2]),
-            2.60713880162235,
-        );
+        // (alpha, remine_lambda, targets, the authors' value); 0.1 and 0.1 are the defaults.
+        let cases = [
+            (0.1, 0.1, [0, 1, 2, 2], 2.44773525083332),
+            (0.5, 0.0, [0, 1, 2, 2], 1.78492754043089),
+            (1.0, 0.3, [0, 1, 2, 2], 1.11387594673975),
+            // Class 1 absent from the batch: it still counts in R, with T1 = 0.
+            (0.1, 0.1, [0, 0, 2, 2], 2.3211880766839),
+            (1.0, 0.3, [0, 0, 2, 2], 1.87922066448223),
+            (0.0, 0.1, [0, 1, 2, 2], 2.60713880162235),
+        ];
+        for (alpha, remine_lambda, targets, want) in cases {
+            let config = LadeConfig::new(vec![100, 10, 1])
+                .with_alpha(alpha)
+                .with_remine_lambda(remine_lambda);
+            let got = value(config, targets);
+            assert!(
+                (got - want).abs() < 2e-6,
+                "{alpha} {remine_lambda} {targets:?}: {got} vs {want}"
+            );
+        }
     }
 
     #[test]

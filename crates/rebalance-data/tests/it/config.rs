@@ -7,6 +7,16 @@ fn config(text: &str) -> DataConfig {
     toml::from_str(text).unwrap()
 }
 
+/// The message of the error that loading the config `text` gives.
+fn load_error(text: &str) -> String {
+    config(text).load().unwrap_err().to_string()
+}
+
+/// The message of the error that validating the config `text` gives.
+fn validate_error(text: &str) -> String {
+    config(text).validate().unwrap_err().to_string()
+}
+
 #[test]
 fn synthetic_defaults() {
     let data = config("max_per_class = 200\ntest_per_class = 20")
@@ -41,29 +51,21 @@ fn same_config_same_data() {
 
 #[test]
 fn keys_of_another_source_and_unknown_keys_are_errors() {
-    let err = config("dir = \"/tmp\"").load().unwrap_err();
+    let err = load_error("dir = \"/tmp\"");
     assert_eq!(
-        err.to_string(),
+        err,
         "data.source = \"synthetic\" with data.dir: must be the source that uses data.dir, or data.dir removed"
     );
     let err = toml::from_str::<DataConfig>("sorce = \"csv\"").unwrap_err();
     assert!(err.message().contains("sorce"), "{err}");
-    let err = config("source = \"idx\"").load().unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "data.source = \"idx\": must be given with data.dir"
-    );
-    let err = config("profile = { kind = \"exponential\", factor = 0.5 }")
-        .load()
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("data.profile.factor = 0.5: must be >= 1")
-    );
-    let err = config("num_classes = 1").load().unwrap_err();
-    assert_eq!(err.to_string(), "data.num_classes = 1: must be >= 2");
-    let err = config("label_noise = 1.5").load().unwrap_err();
-    assert_eq!(err.to_string(), "data.label_noise = 1.5: must be in [0, 1)");
+    let err = load_error("source = \"idx\"");
+    assert_eq!(err, "data.source = \"idx\": must be given with data.dir");
+    let err = load_error("profile = { kind = \"exponential\", factor = 0.5 }");
+    assert!(err.starts_with("data.profile.factor = 0.5: must be >= 1"));
+    let err = load_error("num_classes = 1");
+    assert_eq!(err, "data.num_classes = 1: must be >= 2");
+    let err = load_error("label_noise = 1.5");
+    assert_eq!(err, "data.label_noise = 1.5: must be in [0, 1)");
 }
 
 fn write_csv(path: &Path, rows: usize, classes: usize) {
@@ -105,11 +107,9 @@ fn csv_source_as_it_is_or_balanced() {
         counts(&with("balanced", "max_per_class = 20")),
         [20, 20, 20]
     );
-    let err = config(&with("none", "max_per_class = 20"))
-        .validate()
-        .unwrap_err();
+    let err = validate_error(&with("none", "max_per_class = 20"));
     assert!(
-        err.to_string().starts_with(
+        err.starts_with(
             "data.max_per_class = 20: must be left out with profile = { kind = \"none\" }, which \
              keeps the training split as it is"
         ),
@@ -123,9 +123,11 @@ fn csv_source_with_a_profile_and_validation() {
     let (train, test) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
     write_csv(&train, 300, 3); // 100 per class
     write_csv(&test, 30, 3);
-    let text = format!(
-        "source = \"csv\"\nnum_classes = 3\ntrain = {:?}\ntest = {:?}\nprofile = {{ kind = \"exponential\", factor = 10 }}\nvalidation_fraction = 0.2",
-        train, test
+    // The two files as a CSV source, with `keys` after them.
+    let csv = |keys: &str| format!("source = \"csv\"\ntrain = {train:?}\ntest = {test:?}\n{keys}");
+    let text = csv(
+        "num_classes = 3\nprofile = { kind = \"exponential\", factor = 10 }\n\
+         validation_fraction = 0.2",
     );
     let data = config(&text).load().unwrap();
     assert_eq!(data.feature_shape, [2]);
@@ -135,29 +137,18 @@ fn csv_source_with_a_profile_and_validation() {
     assert_eq!(summary.splits["validation"].counts, [20, 6, 2]);
     assert_eq!(summary.splits["test"].counts, [10, 10, 10]);
 
-    let too_many = format!(
-        "source = \"csv\"\nnum_classes = 3\ntrain = {:?}\ntest = {:?}\nmax_per_class = 150",
-        train, test
-    );
-    let err = config(&too_many).load().unwrap_err();
+    let err = load_error(&csv("num_classes = 3\nmax_per_class = 150"));
     assert_eq!(
-        err.to_string(),
+        err,
         "data.max_per_class = 150: must be at most 100: the profile asks 150 samples of class 0, \
          which has 100; or set data.profile = { kind = \"none\" } to train on the split as it is"
     );
     // The way it suggests works: the split as it is, every sample kept.
-    let as_it_is = format!(
-        "source = \"csv\"\nnum_classes = 3\ntrain = {:?}\ntest = {:?}\nprofile = {{ kind = \"none\" }}",
-        train, test
-    );
+    let as_it_is = csv("num_classes = 3\nprofile = { kind = \"none\" }");
     assert!(config(&as_it_is).load().is_ok());
-    let few_classes = format!(
-        "source = \"csv\"\nnum_classes = 2\ntrain = {:?}\ntest = {:?}",
-        train, test
-    );
-    let err = config(&few_classes).load().unwrap_err();
+    let err = load_error(&csv("num_classes = 2"));
     assert_eq!(
-        err.to_string(),
+        err,
         "data.num_classes = 2: must be greater than every label, but the training split has label 2"
     );
     assert_eq!(config(&text).source, DataSource::Csv);
@@ -185,20 +176,17 @@ fn export_writes_readable_csv() {
 
 #[test]
 fn errors_name_the_key_the_user_set() {
-    let err = config("features = 0").validate().unwrap_err();
-    assert_eq!(err.to_string(), "data.features = 0: must be >= 1");
-    let err = config("features = 3").validate().unwrap_err();
+    let err = validate_error("features = 0");
+    assert_eq!(err, "data.features = 0: must be >= 1");
+    let err = validate_error("features = 3");
     assert_eq!(
-        err.to_string(),
+        err,
         "data.features = 3: must be >= 8 (the default of data.informative), or \
          data.informative set to at most 3"
     );
     // Data that cannot fit in memory is refused before anything is allocated, naming the key.
     for key in ["features", "test_per_class", "max_per_class"] {
-        let err = config(&format!("{key} = 1000000000"))
-            .validate()
-            .unwrap_err();
-        let text = err.to_string();
+        let text = validate_error(&format!("{key} = 1000000000"));
         assert!(
             text.starts_with(&format!(
                 "data.{key} = 1000000000: must be small enough for the synthetic data to fit \
@@ -207,12 +195,9 @@ fn errors_name_the_key_the_user_set() {
             "{text}"
         );
     }
-    let err = config("test_per_class = 18446744073709551615")
-        .validate()
-        .unwrap_err();
+    let err = validate_error("test_per_class = 18446744073709551615");
     assert!(
-        err.to_string()
-            .starts_with("data.test_per_class = 18446744073709551615: must be small enough"),
+        err.starts_with("data.test_per_class = 18446744073709551615: must be small enough"),
         "{err}"
     );
 }
@@ -254,16 +239,11 @@ fn difficulty_picks_the_generator_defaults() {
         err.contains("difficulty = hard: must be one of easy, standard"),
         "{err}"
     );
-    let err = config("task = \"multi-label\"\ndifficulty = \"standard\"")
-        .validate()
-        .unwrap_err()
-        .to_string();
+    let err = validate_error("task = \"multi-label\"\ndifficulty = \"standard\"");
     assert!(err.contains("data.difficulty"), "{err}");
-    let err =
-        config("source = \"csv\"\ntrain = \"a.csv\"\ntest = \"b.csv\"\ndifficulty = \"easy\"")
-            .validate()
-            .unwrap_err()
-            .to_string();
+    let err = validate_error(
+        "source = \"csv\"\ntrain = \"a.csv\"\ntest = \"b.csv\"\ndifficulty = \"easy\"",
+    );
     assert!(err.contains("data.difficulty"), "{err}");
 }
 

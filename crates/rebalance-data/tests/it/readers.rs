@@ -1,4 +1,5 @@
 //! The CSV, IDX and CIFAR-10 readers on small files written by the tests, and their errors.
+use std::fmt::{Debug, Display};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,61 @@ fn write_bad(dir: &Path, content: &[u8]) -> PathBuf {
 #[track_caller]
 fn assert_names_file(err: String, file: &Path, expected: &str) {
     assert_eq!(err, format!("{}: {expected}", file.display()));
+}
+
+/// Once `file` holds `bytes`, `read` refuses the folder `dir` with a message that starts with
+/// `file`'s path; the rest of the message.
+#[track_caller]
+fn refusal<T: Debug, E: Display>(
+    read: fn(&Path) -> Result<T, E>,
+    dir: &Path,
+    file: &Path,
+    bytes: &[u8],
+) -> String {
+    write(file, bytes);
+    let err = read(dir).unwrap_err().to_string();
+    let path = format!("{}: ", file.display());
+    match err.strip_prefix(&path) {
+        Some(rest) => rest.to_string(),
+        None => panic!("{err:?} does not start with {path:?}"),
+    }
+}
+
+/// A temporary folder holding a readable `good.csv`, to read bad CSV files against.
+struct BesideGood {
+    dir: tempfile::TempDir,
+    good: PathBuf,
+}
+
+impl BesideGood {
+    /// A new folder whose `good.csv` holds `content`.
+    fn new(content: &[u8]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.csv");
+        write(&good, content);
+        Self { dir, good }
+    }
+
+    /// The path of `name` in the folder.
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `content`, read as the training file with `good.csv` as the test file, is refused with
+    /// its path and then `expected`; the bad file's path.
+    #[track_caller]
+    fn assert_refused_as_train(&self, content: &[u8], expected: &str) -> PathBuf {
+        let bad = write_bad(self.dir.path(), content);
+        assert_names_file(csv_error(&bad, &self.good), &bad, expected);
+        bad
+    }
+
+    /// As [`Self::assert_refused_as_train`], and as the test file beside `good.csv` too.
+    #[track_caller]
+    fn assert_refused_either_way(&self, content: &[u8], expected: &str) {
+        let bad = self.assert_refused_as_train(content, expected);
+        assert_names_file(csv_error(&self.good, &bad), &bad, expected);
+    }
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -74,12 +130,9 @@ fn csv_with_string_labels_maps_them_in_sorted_order() {
 
 #[test]
 fn csv_errors_name_file_line_and_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("good.csv");
-    write(&good, b"a,label\n1,0\n");
+    let csv = BesideGood::new(b"a,label\n1,0\n");
     let check = |content: &[u8], expected: &str| {
-        let bad = write_bad(dir.path(), content);
-        assert_names_file(csv_error(&bad, &good), &bad, expected);
+        csv.assert_refused_as_train(content, expected);
     };
     check(
         b"a,label\n1,0\n2,1,9\n",
@@ -103,24 +156,22 @@ fn csv_errors_name_file_line_and_value() {
         "the file is empty; a CSV file starts with a header row of column names",
     );
 
-    let missing = dir.path().join("missing.csv");
-    let err = csv_error(&missing, &good);
+    let missing = csv.path("missing.csv");
+    let err = csv_error(&missing, &csv.good);
     assert!(
         err.starts_with(&format!("{}: ", missing.display())),
         "{err}"
     );
 
-    let train = dir.path().join("named.csv");
-    let test = dir.path().join("named_test.csv");
+    let train = csv.path("named.csv");
+    let test = csv.path("named_test.csv");
     write(&train, b"a,label\n1,cat\n");
     write(&test, b"a,label\n1,cat\n2,dog\n");
     let err = csv_error(&train, &test);
-    assert_eq!(
+    assert_names_file(
         err,
-        format!(
-            "{}: line 3: label \"dog\" does not occur in the training file",
-            test.display()
-        )
+        &test,
+        "line 3: label \"dog\" does not occur in the training file",
     );
 }
 
@@ -168,24 +219,14 @@ fn idx_errors() {
 
     let mut wrong_magic = idx(&[1, 2, 2], &[0; 4]);
     wrong_magic[2] = 0x0D;
-    write(&images, &wrong_magic);
-    let err = read_idx(dir.path()).unwrap_err().to_string();
     assert_eq!(
-        err,
-        format!(
-            "{}: magic number 0x00000d03, expected 0x00000803 (unsigned bytes, 3 dimensions)",
-            images.display()
-        )
+        refusal(read_idx, dir.path(), &images, &wrong_magic),
+        "magic number 0x00000d03, expected 0x00000803 (unsigned bytes, 3 dimensions)"
     );
 
-    write(&images, &idx(&[1, 2, 2], &[0; 3]));
-    let err = read_idx(dir.path()).unwrap_err().to_string();
     assert_eq!(
-        err,
-        format!(
-            "{}: truncated or oversized: dimensions [1, 2, 2] need 4 bytes of data, found 3",
-            images.display()
-        )
+        refusal(read_idx, dir.path(), &images, &idx(&[1, 2, 2], &[0; 3])),
+        "truncated or oversized: dimensions [1, 2, 2] need 4 bytes of data, found 3"
     );
 
     std::fs::remove_file(&images).unwrap();
@@ -217,34 +258,20 @@ fn cifar10_batches() {
     let mut truncated = cifar_batch(&[(1, 1), (2, 2)]);
     truncated.truncate(3073 + 100);
     let file = nested.join("data_batch_3.bin");
-    write(&file, &truncated);
-    let err = read_cifar10(dir.path()).unwrap_err().to_string();
     assert_eq!(
-        err,
-        format!(
-            "{}: record 1: truncated: 3173 bytes is not a whole number of 3073-byte records",
-            file.display()
-        )
+        refusal(read_cifar10, dir.path(), &file, &truncated),
+        "record 1: truncated: 3173 bytes is not a whole number of 3073-byte records"
     );
-    write(&file, &cifar_batch(&[(12, 0)]));
-    let err = read_cifar10(dir.path()).unwrap_err().to_string();
     assert_eq!(
-        err,
-        format!("{}: record 0: label 12, expected 0..10", file.display())
+        refusal(read_cifar10, dir.path(), &file, &cifar_batch(&[(12, 0)])),
+        "record 0: label 12, expected 0..10"
     );
 }
 
 #[test]
 fn csv_values_headers_and_labels_that_would_mislead_training_are_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("good.csv");
-    write(&good, b"a,b,label\n1,2,0\n");
-    let check = |content: &[u8], expected: &str| {
-        let bad = write_bad(dir.path(), content);
-        // As the training file and as the test file.
-        assert_names_file(csv_error(&bad, &good), &bad, expected);
-        assert_names_file(csv_error(&good, &bad), &bad, expected);
-    };
+    let csv = BesideGood::new(b"a,b,label\n1,2,0\n");
+    let check = |content: &[u8], expected: &str| csv.assert_refused_either_way(content, expected);
     for value in ["NaN", "inf", "-inf", "1e39"] {
         check(
             format!("a,b,label\n1,2,0\n3,{value},1\n").as_bytes(),
@@ -271,22 +298,22 @@ fn csv_values_headers_and_labels_that_would_mislead_training_are_errors() {
         "line 3, column 3: the label (\"label\") is empty",
     );
     // `0.0` among integer labels: not a fourth class name, a value to point at.
-    let bad = dir.path().join("float_label.csv");
+    let bad = csv.path("float_label.csv");
     write(&bad, b"a,b,label\n1,2,1\n1,2,0.0\n");
-    let err = csv_error(&good, &bad);
+    let err = csv_error(&csv.good, &bad);
     assert_eq!(
         err,
         format!(
             "{}: line 3: label \"0.0\" is not a non-negative integer, as other labels are \
              (\"0\" at {}, line 2); class labels are all integers 0, 1, ... or all names",
             bad.display(),
-            good.display()
+            csv.good.display()
         )
     );
     // A binary file: its bytes are quoted escaped, never raw.
-    let bad = dir.path().join("binary.csv");
+    let bad = csv.path("binary.csv");
     write(&bad, b"\x01\x02\x1b[2J,x\n1,2\n");
-    let err = csv_error(&bad, &good);
+    let err = csv_error(&bad, &csv.good);
     assert!(err.contains("\\u{1}\\u{2}\\u{1b}[2J"), "{err}");
     assert!(!err.chars().any(char::is_control), "{err:?}");
 }
@@ -309,15 +336,11 @@ fn empty_and_mismatched_image_splits_are_errors() {
             path("train-images-idx3-ubyte").display()
         )
     );
-    write(&path("t10k-images-idx3-ubyte"), &idx(&[0, 4, 4], &[]));
     write(&path("t10k-labels-idx1-ubyte"), &idx(&[0], &[]));
-    let err = read_idx(dir.path()).unwrap_err().to_string();
+    let images = path("t10k-images-idx3-ubyte");
     assert_eq!(
-        err,
-        format!(
-            "{}: no samples: the file holds 0 images",
-            path("t10k-images-idx3-ubyte").display()
-        )
+        refusal(read_idx, dir.path(), &images, &idx(&[0, 4, 4], &[])),
+        "no samples: the file holds 0 images"
     );
 
     for b in 1..=5u8 {
@@ -326,14 +349,9 @@ fn empty_and_mismatched_image_splits_are_errors() {
             &cifar_batch(&[(b, 1)]),
         );
     }
-    write(&path("test_batch.bin"), b"");
-    let err = read_cifar10(dir.path()).unwrap_err().to_string();
     assert_eq!(
-        err,
-        format!(
-            "{}: no samples: the file is empty (a batch holds 3073-byte records)",
-            path("test_batch.bin").display()
-        )
+        refusal(read_cifar10, dir.path(), &path("test_batch.bin"), b""),
+        "no samples: the file is empty (a batch holds 3073-byte records)"
     );
 }
 
@@ -341,14 +359,10 @@ fn empty_and_mismatched_image_splits_are_errors() {
 fn idx_dimensions_beyond_memory_are_an_error_not_an_overflow() {
     let dir = tempfile::tempdir().unwrap();
     let images = dir.path().join("train-images-idx3-ubyte");
-    write(&images, &idx(&[u32::MAX, u32::MAX, u32::MAX], &[]));
-    let err = read_idx(dir.path()).unwrap_err().to_string();
+    let dimensions = idx(&[u32::MAX, u32::MAX, u32::MAX], &[]);
     assert_eq!(
-        err,
-        format!(
-            "{}: dimensions [4294967295, 4294967295, 4294967295] describe more bytes than \
-             memory can address",
-            images.display()
-        )
+        refusal(read_idx, dir.path(), &images, &dimensions),
+        "dimensions [4294967295, 4294967295, 4294967295] describe more bytes than memory can \
+         address"
     );
 }

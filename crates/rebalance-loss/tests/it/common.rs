@@ -30,6 +30,19 @@ pub fn targets(device: &Device) -> Tensor<1, Int> {
     Tensor::from_ints(TARGETS, device)
 }
 
+/// [`TARGETS`] as one-hot rows `[4, 3]`.
+pub fn one_hot(device: &Device) -> Tensor<2> {
+    Tensor::from_floats(
+        [
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.0, 0.0, 1.0],
+        ],
+        device,
+    )
+}
+
 /// The host values of a tensor.
 pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().convert::<f32>().try_to_vec().unwrap()

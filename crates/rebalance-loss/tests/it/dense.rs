@@ -81,6 +81,25 @@ fn assert_all_close(actual: &[f32], expected: &[f32], what: &str) {
     }
 }
 
+/// Asserts that `$loss`'s dense passes on [`dense`]`($device, $ignored)`, reduced and per pixel
+/// (a `[B, H, W]` map), equal its passes over the rows with every pixel kept, to 1e-6; gives the
+/// reduced dense values. A macro: the loss types share the four methods but no trait.
+macro_rules! assert_dense_equals_rows {
+    ($loss:expr, $device:expr, $ignored:expr, $what:expr) => {{
+        let (loss, what) = (&$loss, $what);
+        let (logits, labels) = dense($device, $ignored);
+        let (rows, targets) = host_rows($device, $ignored, true);
+        let reduced = values(loss.forward_dense(logits.clone(), labels.clone()));
+        let rows_reduced = values(loss.forward(rows.clone(), targets.clone()));
+        assert_all_close(&reduced, &rows_reduced, what);
+        let map = loss.forward_dense_no_reduction(logits, labels);
+        assert_eq!(map.dims(), [B, H, W], "{what}");
+        let rows_map = values(loss.forward_no_reduction(rows, targets));
+        assert_all_close(&values(map), &rows_map, &format!("{what} none"));
+        reduced
+    }};
+}
+
 #[test]
 fn dense_to_rows_puts_each_pixel_on_its_row() {
     let device = Device::flex();
@@ -122,20 +141,7 @@ fn dense_cross_entropy_equals_the_flattened_loss_with_and_without_ignored_pixels
                     .with_reduction(reduction)
                     .init(&device)
                     .unwrap();
-                let (logits, labels) = dense(&device, ignored);
-                let (rows, targets) = host_rows(&device, ignored, true);
-                assert_all_close(
-                    &values(loss.forward_dense(logits.clone(), labels.clone())),
-                    &values(loss.forward(rows.clone(), targets.clone())),
-                    &what,
-                );
-                let map = loss.forward_dense_no_reduction(logits, labels);
-                assert_eq!(map.dims(), [B, H, W]);
-                assert_all_close(
-                    &values(map),
-                    &values(loss.forward_no_reduction(rows, targets)),
-                    &what,
-                );
+                assert_dense_equals_rows!(loss, &device, ignored, &what);
                 // Ignored pixels are in neither the numerator nor the denominator: the loss
                 // of the labelled pixels alone.
                 if ignored && reduction != Reduction::None {
@@ -163,20 +169,8 @@ fn dense_focal_equals_the_flattened_loss() {
             .with_reduction(reduction)
             .init(&device)
             .unwrap();
-        let (logits, labels) = dense(&device, false);
-        let (rows, targets) = host_rows(&device, false, true);
-        let value = values(loss.forward_dense(logits.clone(), labels.clone()));
-        assert_all_close(
-            &value,
-            &values(loss.forward(rows.clone(), targets.clone())),
-            "focal",
-        );
+        let value = assert_dense_equals_rows!(loss, &device, false, "focal");
         assert!(value[0] > 0.0);
-        assert_all_close(
-            &values(loss.forward_dense_no_reduction(logits, labels)),
-            &values(loss.forward_no_reduction(rows, targets)),
-            "focal none",
-        );
     }
 }
 
@@ -196,18 +190,7 @@ fn every_softmax_kind_takes_dense_targets_through_imbalance_loss() {
         let loss = LossConfig::with_defaults(kind)
             .init(&counts, &device)
             .unwrap();
-        let (logits, labels) = dense(&device, false);
-        let (rows, targets) = host_rows(&device, false, true);
-        assert_all_close(
-            &values(loss.forward_dense(logits.clone(), labels.clone())),
-            &values(loss.forward(rows.clone(), targets.clone())),
-            &kind.to_string(),
-        );
-        assert_all_close(
-            &values(loss.forward_dense_no_reduction(logits, labels)),
-            &values(loss.forward_no_reduction(rows, targets)),
-            &format!("{kind} none"),
-        );
+        assert_dense_equals_rows!(loss, &device, false, &kind.to_string());
     }
 }
 

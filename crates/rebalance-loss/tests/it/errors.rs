@@ -129,18 +129,18 @@ fn tau_not_finite() {
 
 #[test]
 fn bad_margin_and_scale() {
-    assert_message(
-        LdamConfig::new(vec![10, 5])
-            .with_max_margin(0.0)
-            .init(&device()),
-        "max_margin = 0: must be finite and > 0",
-    );
-    assert_message(
-        LdamConfig::new(vec![10, 5])
-            .with_scale(-30.0)
-            .init(&device()),
-        "scale = -30: must be finite and > 0",
-    );
+    for (config, expected) in [
+        (
+            LdamConfig::new(vec![10, 5]).with_max_margin(0.0),
+            "max_margin = 0: must be finite and > 0",
+        ),
+        (
+            LdamConfig::new(vec![10, 5]).with_scale(-30.0),
+            "scale = -30: must be finite and > 0",
+        ),
+    ] {
+        assert_message(config.init(&device()), expected);
+    }
 }
 
 #[test]

@@ -184,21 +184,12 @@ fn sigmoid_focal_matches_torchvision() {
             .with_alpha(0.25)
             .init(&device)
             .unwrap();
-        let one_hot = Tensor::<2>::from_floats(
-            [
-                [1.0, 0.0, 0.0],
-                [0.0, 1.0, 0.0],
-                [0.0, 0.0, 1.0],
-                [0.0, 0.0, 1.0],
-            ],
-            &device,
-        );
-        let elementwise = loss.forward_elementwise(logits(&device), one_hot.clone());
+        let elementwise = loss.forward_elementwise(logits(&device), one_hot(&device));
         assert_eq!(elementwise.dims(), [4, 3]);
         assert_close(scalar(elementwise.mean()), 0.1294228, TOL, name);
         // Class indices and one-hot rows give the same loss; `mean` divides the sum by N.
         let by_index = scalar(loss.forward(logits(&device), targets(&device)));
-        let by_row = scalar(loss.forward_multi_hot(logits(&device), one_hot));
+        let by_row = scalar(loss.forward_multi_hot(logits(&device), one_hot(&device)));
         assert_close(by_index, by_row, 1e-6, name);
         assert_close(by_index, 0.1294228 * 3.0, TOL, name);
     }
@@ -207,22 +198,11 @@ fn sigmoid_focal_matches_torchvision() {
 #[test]
 fn binary_cross_entropy_matches_pytorch() {
     for (name, device) in cpu_devices() {
-        let one_hot = || {
-            Tensor::<2>::from_floats(
-                [
-                    [1.0, 0.0, 0.0],
-                    [0.0, 1.0, 0.0],
-                    [0.0, 0.0, 1.0],
-                    [0.0, 0.0, 1.0],
-                ],
-                &device,
-            )
-        };
         let plain = WeightedBinaryCrossEntropyConfig::new()
             .init(&device)
             .unwrap();
         // formula: F.binary_cross_entropy_with_logits(z, oh) = 0.6182093747768604
-        let elementwise = plain.forward_elementwise(logits(&device), one_hot());
+        let elementwise = plain.forward_elementwise(logits(&device), one_hot(&device));
         assert_close(scalar(elementwise.mean()), 0.6182093748, TOL, name);
         assert_close(
             scalar(plain.forward(logits(&device), targets(&device))),
@@ -235,7 +215,7 @@ fn binary_cross_entropy_matches_pytorch() {
             .with_pos_weight(Some(vec![1.0, 2.0, 3.0]))
             .init(&device)
             .unwrap();
-        let elementwise = pos.forward_elementwise(logits(&device), one_hot());
+        let elementwise = pos.forward_elementwise(logits(&device), one_hot(&device));
         assert_close(scalar(elementwise.mean()), 0.8123684557, TOL, name);
     }
 }

@@ -54,6 +54,18 @@ fn normalized_weights(
         .unwrap()
 }
 
+/// Passes when `actual` is within a relative 1e-12 of `expected`, else fails naming `what`.
+fn assert_relatively_close(what: &str, actual: f64, expected: f64) -> Result<(), TestCaseError> {
+    prop_assert!(
+        (actual - expected).abs() <= 1e-12 * expected,
+        "{}: {} vs {}",
+        what,
+        actual,
+        expected
+    );
+    Ok(())
+}
+
 fn normalization() -> impl Strategy<Value = Normalization> {
     prop_oneof![
         Just(Normalization::SumToClasses),
@@ -85,8 +97,7 @@ proptest! {
         let counts = ClassCounts::from_counts(counts).unwrap();
         let weights = scheme.weights(&counts).unwrap();
         let sum: f64 = weights.as_slice().iter().sum();
-        let classes = counts.num_classes() as f64;
-        prop_assert!((sum - classes).abs() <= 1e-12 * classes, "sum {} for {} classes", sum, classes);
+        assert_relatively_close("sum of the weights", sum, counts.num_classes() as f64)?;
     }
 
     #[test]
@@ -98,8 +109,7 @@ proptest! {
         let weights = normalized_weights(&counts, scheme, Normalization::MeanSample);
         let weighted: f64 = weights.as_slice().iter().zip(counts.as_slice())
             .map(|(w, &n)| w * n as f64).sum();
-        let total = counts.total() as f64;
-        prop_assert!((weighted - total).abs() <= 1e-12 * total, "{} vs {}", weighted, total);
+        assert_relatively_close("weighted total", weighted, counts.total() as f64)?;
     }
 
     #[test]

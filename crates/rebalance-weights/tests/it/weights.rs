@@ -8,7 +8,7 @@ use rebalance_weights::{
 const CIFAR10_LT: [u64; 10] = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50];
 
 fn cifar_counts() -> ClassCounts {
-    ClassCounts::from_counts(CIFAR10_LT.to_vec()).unwrap()
+    class_counts(&CIFAR10_LT)
 }
 
 fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
@@ -16,6 +16,29 @@ fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
     for (c, (a, e)) in actual.iter().zip(expected).enumerate() {
         assert!((a - e).abs() <= tol, "class {c}: {a} vs {e}\n{actual:?}");
     }
+}
+
+/// `counts` as [`ClassCounts`], which must be valid.
+fn class_counts(counts: &[u64]) -> ClassCounts {
+    ClassCounts::from_counts(counts.to_vec()).unwrap()
+}
+
+/// `scheme`'s weights of `counts` under `normalization` and `zero_count`.
+fn compute(
+    scheme: Scheme,
+    normalization: Normalization,
+    zero_count: ZeroCountPolicy,
+    counts: &ClassCounts,
+) -> Result<ClassWeights, WeightError> {
+    WeightsConfig::new(scheme)
+        .with_normalization(normalization)
+        .with_zero_count(zero_count)
+        .compute(counts)
+}
+
+/// `scheme`'s unnormalized weights of `counts`, which must have no empty class.
+fn raw_weights(scheme: Scheme, counts: &ClassCounts) -> ClassWeights {
+    compute(scheme, Normalization::None, ZeroCountPolicy::Error, counts).unwrap()
 }
 
 /// `scheme`'s weights of [`CIFAR10_LT`] (normalized to sum to the number of classes) are
@@ -65,10 +88,7 @@ fn isns_cifar10_lt_matches_reference() {
 // sklearn.utils.class_weight.compute_class_weight("balanced", classes=..., y=...)
 #[test]
 fn balanced_cifar10_lt_matches_scikit_learn() {
-    let w = WeightsConfig::new(Scheme::Balanced)
-        .with_normalization(Normalization::None)
-        .compute(&cifar_counts())
-        .unwrap();
+    let w = raw_weights(Scheme::Balanced, &cifar_counts());
     assert_close(
         w.as_slice(),
         &[
@@ -105,13 +125,8 @@ fn ens_extremes() {
 // The naive f64 formula gives 0.3333333333333333 for the second: wrong from the 11th digit.
 #[test]
 fn ens_raw_weight_is_exact() {
-    let raw = |beta: f64, n: u64| {
-        WeightsConfig::new(Scheme::Ens { beta })
-            .with_normalization(Normalization::None)
-            .compute(&ClassCounts::from_counts(vec![n]).unwrap())
-            .unwrap()
-            .as_slice()[0]
-    };
+    let raw =
+        |beta: f64, n: u64| raw_weights(Scheme::Ens { beta }, &class_counts(&[n])).as_slice()[0];
     let rel = |a: f64, b: f64| ((a - b) / b).abs();
     assert!(rel(raw(0.99999, 10_000_000), 9.999_999_999_954_49e-6) < 1e-14);
     assert!(rel(raw(1.0 - 1e-10, 3), 0.333_333_333_366_666_7) < 1e-14);
@@ -132,7 +147,7 @@ fn power_family_contains_ins_and_isns() {
 
 #[test]
 fn extreme_power_stays_finite() {
-    let counts = ClassCounts::from_counts(vec![1_000_000, 10_000_000]).unwrap();
+    let counts = class_counts(&[1_000_000, 10_000_000]);
     let w = Scheme::Power { p: 50.0 }.weights(&counts).unwrap();
     // 1e-300 against 1e-350: the second underflows in f64 but not in log space.
     assert_close(w.as_slice(), &[2.0, 2e-50], 1e-62);
@@ -141,16 +156,10 @@ fn extreme_power_stays_finite() {
 #[test]
 fn median_frequency_balancing() {
     // Odd: median 10, so w = 10 / n.
-    let w = WeightsConfig::new(Scheme::Median)
-        .with_normalization(Normalization::None)
-        .compute(&ClassCounts::from_counts(vec![100, 10, 1]).unwrap())
-        .unwrap();
+    let w = raw_weights(Scheme::Median, &class_counts(&[100, 10, 1]));
     assert_close(w.as_slice(), &[0.1, 1.0, 10.0], 1e-12);
     // Even: median (4 + 8) / 2 = 6.
-    let w = WeightsConfig::new(Scheme::Median)
-        .with_normalization(Normalization::None)
-        .compute(&ClassCounts::from_counts(vec![2, 4, 8, 16]).unwrap())
-        .unwrap();
+    let w = raw_weights(Scheme::Median, &class_counts(&[2, 4, 8, 16]));
     assert_close(w.as_slice(), &[3.0, 1.5, 0.75, 0.375], 1e-12);
 }
 
@@ -160,31 +169,22 @@ fn many_classes_take_one_median_and_one_total() {
     // 200 000 times. Once, the weights are still median / n and N / (C n).
     let counts: Vec<u64> = (0..200_000u64).map(|c| 1 + c % 1000).collect();
     let counts = ClassCounts::from_counts(counts).unwrap();
-    let w = WeightsConfig::new(Scheme::Median)
-        .with_normalization(Normalization::None)
-        .compute(&counts)
-        .unwrap();
+    let w = raw_weights(Scheme::Median, &counts);
     // Counts 1..=1000, 200 times each: the median is (500 + 501) / 2.
     assert_close(&w.as_slice()[..3], &[500.5, 250.25, 500.5 / 3.0], 1e-9);
-    let w = WeightsConfig::new(Scheme::Balanced)
-        .with_normalization(Normalization::None)
-        .compute(&counts)
-        .unwrap();
+    let w = raw_weights(Scheme::Balanced, &counts);
     assert_close(&w.as_slice()[..2], &[500.5, 250.25], 1e-9);
 }
 
 #[test]
 fn custom_weights_are_normalized() {
-    let counts = ClassCounts::from_counts(vec![5, 5, 5, 5]).unwrap();
+    let counts = class_counts(&[5, 5, 5, 5]);
     let scheme = Scheme::Custom {
         weights: vec![1.0, 1.0, 2.0, 4.0],
     };
     let w = scheme.weights(&counts).unwrap();
     assert_close(w.as_slice(), &[0.5, 0.5, 1.0, 2.0], 1e-12);
-    let raw = WeightsConfig::new(scheme)
-        .with_normalization(Normalization::None)
-        .compute(&counts)
-        .unwrap();
+    let raw = raw_weights(scheme, &counts);
     assert_close(raw.as_slice(), &[1.0, 1.0, 2.0, 4.0], 0.0);
     assert_eq!(raw.scheme().name(), "custom");
 }
@@ -212,7 +212,7 @@ fn mean_sample_gives_unit_mean_weight_per_sample() {
 
 #[test]
 fn zero_count_is_an_error_by_default() {
-    let counts = ClassCounts::from_counts(vec![10, 0, 5, 0]).unwrap();
+    let counts = class_counts(&[10, 0, 5, 0]);
     let err = Scheme::Ins.weights(&counts).unwrap_err();
     assert_eq!(err, WeightError::ZeroCount { class: 1 });
     assert_eq!(
@@ -224,44 +224,35 @@ fn zero_count_is_an_error_by_default() {
 
 #[test]
 fn zero_weight_policy_leaves_empty_classes_out() {
-    let counts = ClassCounts::from_counts(vec![10, 0, 30]).unwrap();
-    let w = WeightsConfig::new(Scheme::Ins)
-        .with_zero_count(ZeroCountPolicy::ZeroWeight)
-        .compute(&counts)
-        .unwrap();
-    // 1/10 : 1/30 = 3 : 1, summing to the 2 non-empty classes.
-    assert_close(w.as_slice(), &[1.5, 0.0, 0.5], 1e-12);
-    // Balanced uses K = 2 classes: N / (K n) = 40 / 20 and 40 / 60.
-    let b = WeightsConfig::new(Scheme::Balanced)
-        .with_normalization(Normalization::None)
-        .with_zero_count(ZeroCountPolicy::ZeroWeight)
-        .compute(&counts)
-        .unwrap();
-    assert_close(b.as_slice(), &[2.0, 0.0, 2.0 / 3.0], 1e-12);
+    let counts = class_counts(&[10, 0, 30]);
+    for (scheme, normalization, expected) in [
+        // 1/10 : 1/30 = 3 : 1, summing to the 2 non-empty classes.
+        (Scheme::Ins, Normalization::SumToClasses, [1.5, 0.0, 0.5]),
+        // Balanced uses K = 2 classes: N / (K n) = 40 / 20 and 40 / 60.
+        (Scheme::Balanced, Normalization::None, [2.0, 0.0, 2.0 / 3.0]),
+    ] {
+        let w = compute(scheme, normalization, ZeroCountPolicy::ZeroWeight, &counts).unwrap();
+        assert_close(w.as_slice(), &expected, 1e-12);
+    }
 }
 
 #[test]
 fn add_one_policy_smooths_counts() {
-    let counts = ClassCounts::from_counts(vec![9, 0, 1]).unwrap();
-    let w = WeightsConfig::new(Scheme::Ins)
-        .with_normalization(Normalization::None)
-        .with_zero_count(ZeroCountPolicy::AddOne)
-        .compute(&counts)
-        .unwrap();
+    let counts = class_counts(&[9, 0, 1]);
+    let add_one = |normalization| {
+        compute(Scheme::Ins, normalization, ZeroCountPolicy::AddOne, &counts).unwrap()
+    };
+    let w = add_one(Normalization::None);
     assert_close(w.as_slice(), &[0.1, 1.0, 0.5], 1e-12);
     // mean-sample uses the real counts: 9·w0 + 0·w1 + 1·w2 = 10.
-    let m = WeightsConfig::new(Scheme::Ins)
-        .with_normalization(Normalization::MeanSample)
-        .with_zero_count(ZeroCountPolicy::AddOne)
-        .compute(&counts)
-        .unwrap();
+    let m = add_one(Normalization::MeanSample);
     let s = m.as_slice();
     assert!((9.0 * s[0] + s[2] - 10.0).abs() < 1e-12);
 }
 
 #[test]
 fn custom_length_mismatch_names_both_lengths() {
-    let counts = ClassCounts::from_counts(vec![1, 2, 3]).unwrap();
+    let counts = class_counts(&[1, 2, 3]);
     let err = Scheme::Custom {
         weights: vec![1.0, 2.0],
     }
@@ -275,7 +266,7 @@ fn custom_length_mismatch_names_both_lengths() {
 
 #[test]
 fn invalid_parameters_are_rejected_at_compute_time() {
-    let counts = ClassCounts::from_counts(vec![1, 2]).unwrap();
+    let counts = class_counts(&[1, 2]);
     let err = Scheme::Ens { beta: 1.0 }.weights(&counts).unwrap_err();
     assert_eq!(err.to_string(), "beta = 1: must be in [0, 1)");
     let err = Scheme::Power { p: f64::NAN }.weights(&counts).unwrap_err();
@@ -293,7 +284,7 @@ fn invalid_parameters_are_rejected_at_compute_time() {
 
 #[test]
 fn all_zero_custom_weights_cannot_be_normalized() {
-    let counts = ClassCounts::from_counts(vec![3, 0, 4]).unwrap();
+    let counts = class_counts(&[3, 0, 4]);
     let scheme = Scheme::Custom {
         weights: vec![0.0, 5.0, 0.0],
     };
@@ -358,10 +349,7 @@ fn config_deserializes_with_defaults_and_rejects_unknown_keys() {
 
 #[test]
 fn serializes_for_reports() {
-    let w = WeightsConfig::new(Scheme::Ins)
-        .with_normalization(Normalization::None)
-        .compute(&ClassCounts::from_counts(vec![2, 4]).unwrap())
-        .unwrap();
+    let w = raw_weights(Scheme::Ins, &class_counts(&[2, 4]));
     assert_eq!(
         serde_json::to_string(&w).unwrap(),
         r#"{"weights":[0.5,0.25],"scheme":"ins","normalization":"none"}"#

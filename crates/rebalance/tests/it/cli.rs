@@ -4,7 +4,7 @@ use std::process::Output;
 
 use crate::common::{
     assert_ok, assert_one_line_error, confusion_total, eval_with, read_json, rebalance, stderr,
-    stdout, train_with,
+    stdout, train_with, write_config,
 };
 use serde_json::Value;
 
@@ -240,8 +240,7 @@ fn data_command() {
 fn errors_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = |text: &str| {
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, text).unwrap();
+        let path = write_config(dir.path(), "c.toml", text);
         path.to_str().unwrap().to_string()
     };
     let train_with = |path: &str, extra: &[&str]| {
@@ -329,13 +328,18 @@ fn trains_on_wgpu() {
         return;
     }
     assert_ok(&output);
-    let r = read_json(dir.path(), "report.json");
-    assert_eq!(r["backend"], "wgpu");
-    assert!(
-        r["balanced_accuracy"].as_f64().unwrap() > 0.2,
-        "{}",
-        r["balanced_accuracy"]
-    );
+    assert_learned_on(dir.path(), "wgpu", 0.2);
+}
+
+/// The report of the run in `dir`: trained on `backend`, to a balanced accuracy above `floor`.
+#[cfg(any(feature = "wgpu", feature = "ndarray"))]
+#[track_caller]
+fn assert_learned_on(dir: &Path, backend: &str, floor: f64) -> Value {
+    let report = read_json(dir, "report.json");
+    assert_eq!(report["backend"], backend);
+    let balanced = report["balanced_accuracy"].as_f64().unwrap();
+    assert!(balanced > floor, "{balanced}");
+    report
 }
 
 /// The deprecated ndarray backend, compiled in with `--features rebalance/ndarray` (as the
@@ -348,13 +352,7 @@ fn trains_on_ndarray() {
         dir.path(),
         &["--backend", "ndarray", "--set", "train.epochs=2"],
     ));
-    let r = read_json(dir.path(), "report.json");
-    assert_eq!(r["backend"], "ndarray");
-    assert!(
-        r["balanced_accuracy"].as_f64().unwrap() > 0.3,
-        "{}",
-        r["balanced_accuracy"]
-    );
+    let r = assert_learned_on(dir.path(), "ndarray", 0.3);
     assert_eq!(r["per_class_recall"].as_array().unwrap().len(), 10);
 }
 

@@ -165,6 +165,13 @@ pub fn confusion_total(report: &Value) -> u64 {
         .sum()
 }
 
+/// `text` written into `dir/name`; its path.
+pub fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// The base of the tiny compare configs: small synthetic data (120 samples in the head
 /// class), one epoch.
 pub const TINY_COMPARE_BASE: &str = r#"
@@ -180,10 +187,10 @@ batch_size = 64
 learning_rate = 0.003
 "#;
 
-/// `TINY_COMPARE_BASE` with the `[[variants]]` of `names` (from `ce`, `ins`, `focal-1`)
-/// written into `dir/compare.toml`; its path.
-pub fn tiny_compare_config(dir: &Path, names: &[&str]) -> PathBuf {
-    let mut text = TINY_COMPARE_BASE.to_string();
+/// The `[[variants]]` of `names`, from `ce` (cross-entropy), `ins` (cross-entropy with INS
+/// weights) and `focal-1` (focal, γ = 1).
+pub fn tiny_variants(names: &[&str]) -> String {
+    let mut text = String::new();
     for name in names {
         let loss = match *name {
             "ce" => r#"{ kind = "cross-entropy" }"#,
@@ -193,9 +200,22 @@ pub fn tiny_compare_config(dir: &Path, names: &[&str]) -> PathBuf {
         };
         text += &format!("\n[[variants]]\nname = \"{name}\"\nloss = {loss}\n");
     }
-    let path = dir.join("compare.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    text
+}
+
+/// `TINY_COMPARE_BASE` with the [`tiny_variants`] of `names` written into `dir/compare.toml`;
+/// its path.
+pub fn tiny_compare_config(dir: &Path, names: &[&str]) -> PathBuf {
+    let text = format!("{TINY_COMPARE_BASE}{}", tiny_variants(names));
+    write_config(dir, "compare.toml", &text)
+}
+
+/// A temporary folder holding the tiny compare config of `names` ([`tiny_compare_config`]);
+/// the folder and the config's path.
+pub fn tiny_sweep(names: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_compare_config(dir.path(), names);
+    (dir, config)
 }
 
 /// The base of the tiny multi-label compare configs: 800 samples, 5 labels with a validation
@@ -241,9 +261,7 @@ pub fn tiny_multi_label_compare_config(dir: &Path, names: &[&str], extra: &str) 
         };
         text += &format!("\n[[variants]]\nname = \"{name}\"\n{keys}\n");
     }
-    let path = dir.join("compare.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    write_config(dir, "compare.toml", &text)
 }
 
 /// `comparison.json` (or any JSON) without its wall-clock fields.
@@ -285,6 +303,13 @@ pub fn compare_with_env(config: &Path, out: &Path, extra: &[&str], env: &[(&str,
     }
     args.extend_from_slice(extra);
     rebalance_with_env(&args, env)
+}
+
+/// [`compare`] with the fault-injection hook set to abort at `stage`, which must make it fail.
+#[track_caller]
+pub fn compare_crashing_at(config: &Path, out: &Path, extra: &[&str], stage: &str) {
+    let crashed = compare_with_env(config, out, extra, &[("REBALANCE_FAULT", stage)]);
+    assert!(!crashed.status.success(), "{stage}: {}", stderr(&crashed));
 }
 
 /// A sweep that trained all its runs: `output` succeeded, its stderr says `plan` and has a

@@ -1,10 +1,11 @@
 //! End-to-end: `rebalance compare` as a user runs it.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use crate::common::{
     assert_ok, assert_ok_with_stderr, assert_one_line_error, assert_sweep_trained, compare,
-    modified, read_json, rebalance_with_env, stderr, stdout, without_wall_clock,
+    compare_crashing_at, modified, read_json, rebalance_with_env, stderr, stdout, tiny_sweep,
+    without_wall_clock, write_config,
 };
 
 /// The scores of a variant's `mean`, `std` and `paired_difference` in `comparison.json`, each
@@ -19,15 +20,9 @@ const SCORES: [&str; 7] = [
     "few_shot",
 ];
 
-/// The tiny compare config of the variants `ce` and `ins`, written in `dir`.
-fn tiny_config(dir: &Path) -> PathBuf {
-    crate::common::tiny_compare_config(dir, &["ce", "ins"])
-}
-
 #[test]
 fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins"]);
     let out = dir.path().join("cmp");
     let first = compare(&config, &out, &[]);
     // A line per finished run, with its balanced accuracy.
@@ -284,8 +279,7 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
 
 #[test]
 fn compare_errors_are_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins"]);
     let out = dir.path().join("cmp");
     let argument_errors: [(&[&str], &str); 4] = [
         (
@@ -308,47 +302,34 @@ fn compare_errors_are_one_line() {
     for (args, expected) in argument_errors {
         assert_one_line_error(&compare(&config, &out, args), expected);
     }
-    let write = |text: &str| {
-        let path = dir.path().join("bad.toml");
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    assert_one_line_error(
-        &compare(
-            &write("[[variants]]\nloss = { kind = \"focal\" }\n"),
-            &out,
-            &[],
+    let config_errors = [
+        (
+            "[[variants]]\nloss = { kind = \"focal\" }\n",
+            "variants[0]: has no name",
         ),
-        "variants[0]: has no name",
-    );
-    assert_one_line_error(
-        &compare(
-            &write("[[variants]]\nname = \"a\"\nloss = { kind = \"focal\", gamma = -1.0 }\n"),
-            &out,
-            &[],
+        (
+            "[[variants]]\nname = \"a\"\nloss = { kind = \"focal\", gamma = -1.0 }\n",
+            "variant \"a\": loss.gamma = -1: must be finite and >= 0",
         ),
-        "variant \"a\": loss.gamma = -1: must be finite and >= 0",
-    );
-    assert_one_line_error(
-        &compare(&write("[[variants]]\nname = \"a/b\"\n"), &out, &[]),
-        "variants[0].name = \"a/b\": must be a non-empty string",
-    );
-    assert_one_line_error(
-        &compare(&write("[compare]\nbaseline = \"x\"\n"), &out, &[]),
-        "compare.baseline = \"x\": no such variant",
-    );
-    // A sweep's variants are of the base config's task.
-    assert_one_line_error(
-        &compare(
-            &write(
-                "[[variants]]\nname = \"ce\"\n\n[[variants]]\nname = \"bce\"\n\
-                 data = { task = \"multi-label\" }\nloss = { kind = \"sigmoid\" }\n",
-            ),
-            &out,
-            &[],
+        (
+            "[[variants]]\nname = \"a/b\"\n",
+            "variants[0].name = \"a/b\": must be a non-empty string",
         ),
-        "variant \"bce\": data.task = \"multi-label\", but the sweep's is \"single-label\"",
-    );
+        (
+            "[compare]\nbaseline = \"x\"\n",
+            "compare.baseline = \"x\": no such variant",
+        ),
+        // A sweep's variants are of the base config's task.
+        (
+            "[[variants]]\nname = \"ce\"\n\n[[variants]]\nname = \"bce\"\n\
+             data = { task = \"multi-label\" }\nloss = { kind = \"sigmoid\" }\n",
+            "variant \"bce\": data.task = \"multi-label\", but the sweep's is \"single-label\"",
+        ),
+    ];
+    for (text, expected) in config_errors {
+        let bad = write_config(dir.path(), "bad.toml", text);
+        assert_one_line_error(&compare(&bad, &out, &[]), expected);
+    }
     assert!(!out.exists(), "nothing written on errors");
 }
 
@@ -358,9 +339,8 @@ fn compare_errors_are_one_line() {
 #[test]
 fn the_default_set_trains() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("default.toml");
     let tiny_without_variants = crate::common::TINY_COMPARE_BASE;
-    std::fs::write(&path, tiny_without_variants).unwrap();
+    let path = write_config(dir.path(), "default.toml", tiny_without_variants);
     let out = dir.path().join("cmp");
     let output = compare(&path, &out, &["--seeds", "1", "--set", "train.epochs=2"]);
     assert_ok(&output);
@@ -406,8 +386,7 @@ fn readme_compare_config_runs() {
 /// From ten paired seeds on, the interval is the percentile bootstrap, reproducibly.
 #[test]
 fn ten_seeds_take_the_bootstrap_interval() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins"]);
     let out = dir.path().join("cmp");
     let output = compare(&config, &out, &["--seeds", "10"]);
     assert_ok(&output);
@@ -442,21 +421,11 @@ fn ten_seeds_take_the_bootstrap_interval() {
 /// comparison.
 #[test]
 fn an_interrupted_run_of_a_sweep_resumes_from_its_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins"]);
     let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
     let only = ["--seeds", "1", "--only", "ce"];
     assert_ok(&compare(&config, &whole, &only));
-    let mut args = vec![
-        "compare",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        cut.to_str().unwrap(),
-    ];
-    args.extend_from_slice(&only);
-    let crashed = rebalance_with_env(&args, &[("REBALANCE_FAULT", "after-checkpoint")]);
-    assert!(!crashed.status.success());
+    compare_crashing_at(&config, &cut, &only, "after-checkpoint");
     let run = cut.join("ce/seed-1");
     assert!(run.join("checkpoint").is_dir() && !run.join("finished").exists());
     // burn-train's log of the first epoch: written again only if the run starts over.
@@ -481,8 +450,7 @@ fn an_interrupted_run_of_a_sweep_resumes_from_its_checkpoint() {
 /// are being trained by another process".
 #[test]
 fn two_processes_on_one_sweep_end_with_its_comparison() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins"]);
     let out = dir.path().join("cmp");
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_rebalance"))
@@ -525,8 +493,7 @@ fn assert_one_line_error_last(output: &Output, expected: &str) {
 /// instead of sending the user from `--resume` to no `--resume` and back (trial finding).
 #[test]
 fn a_sweeps_finished_run_says_it_cannot_be_extended() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = crate::common::tiny_compare_config(dir.path(), &["ce"]);
+    let (dir, config) = tiny_sweep(&["ce"]);
     let out = dir.path().join("cmp");
     assert_ok(&compare(&config, &out, &["--seeds", "1"]));
     let run = out.join("ce/seed-1");

@@ -9,14 +9,12 @@ use crate::common::*;
 /// The tiny base with `ce` and an ENS variant tuned over β.
 fn tuned_config(dir: &Path) -> PathBuf {
     let text = format!(
-        "{TINY_COMPARE_BASE}\n[[variants]]\nname = \"ce\"\nloss = {{ kind = \"cross-entropy\" }}\n\
-         \n[[variants]]\nname = \"ens\"\n\
+        "{TINY_COMPARE_BASE}{}\n[[variants]]\nname = \"ens\"\n\
          loss = {{ kind = \"cross-entropy\", scheme = \"ens\", beta = 0.999 }}\n\
-         tune = {{ beta = [0.9, 0.999] }}\n"
+         tune = {{ beta = [0.9, 0.999] }}\n",
+        tiny_variants(&["ce"])
     );
-    let path = dir.join("tuned.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    write_config(dir, "tuned.toml", &text)
 }
 
 /// The entry of `variant` in `comparison.json`'s `variants`.
@@ -327,16 +325,12 @@ fn a_multi_label_sweep_tunes_by_macro_f1() {
 #[test]
 fn runs_differing_only_in_eval_share_one_training() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("posthoc.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{TINY_COMPARE_BASE}\n[[variants]]\nname = \"ce\"\nloss = {{ kind = \"cross-entropy\" }}\n\
-             \n[[variants]]\nname = \"ce-posthoc\"\nloss = {{ kind = \"cross-entropy\" }}\n\
-             tune = {{ eval.posthoc_tau = [0.5, 1.0] }}\n"
-        ),
-    )
-    .unwrap();
+    let text = format!(
+        "{TINY_COMPARE_BASE}{}\n[[variants]]\nname = \"ce-posthoc\"\n\
+         loss = {{ kind = \"cross-entropy\" }}\ntune = {{ eval.posthoc_tau = [0.5, 1.0] }}\n",
+        tiny_variants(&["ce"])
+    );
+    let config = write_config(dir.path(), "posthoc.toml", &text);
     let out = dir.path().join("out");
     let swept = compare(&config, &out, &["--tune", "--seeds", "1"]);
     assert_ok(&swept);

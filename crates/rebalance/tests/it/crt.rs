@@ -58,8 +58,7 @@ fn classifier_retraining_is_a_second_stage_that_resumes() {
     );
 
     let cut = tempfile::tempdir().unwrap();
-    let crashed = train_crashing_at(cut.path(), "after-checkpoint", &stage2);
-    assert!(!crashed.status.success());
+    train_crashing_at(cut.path(), "after-checkpoint", &stage2);
     // As a crash after stage 2's first epoch leaves the run: the stage's checkpoint of its
     // epoch 2 not written yet.
     let checkpoints = cut.path().join("stage2/checkpoint");

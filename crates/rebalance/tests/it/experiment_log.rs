@@ -3,7 +3,7 @@
 //! appends to it, and nothing of it reaches the terminal.
 use std::path::Path;
 
-use crate::common::{assert_ok, compare, modified, stderr, tiny_compare_config};
+use crate::common::{assert_ok, compare, modified, stderr, tiny_sweep};
 use crate::runs::train;
 
 fn log(run: &Path) -> String {
@@ -22,6 +22,31 @@ fn iterations(log: &str) -> Vec<usize> {
         .collect()
 }
 
+/// The first line of `log`.
+fn first_line(log: &str) -> &str {
+    log.lines().next().unwrap_or_default()
+}
+
+/// `log` holds one epoch's training: epoch 1's training and validation steps once each, and
+/// its batches' `Iteration` lines, numbered from 1; those numbers.
+#[track_caller]
+fn assert_one_epoch_logged(log: &str) -> Vec<usize> {
+    assert_eq!(
+        count(log, "Executing training step for epoch 1"),
+        1,
+        "{log}"
+    );
+    assert_eq!(
+        count(log, "Executing validation step for epoch 1"),
+        1,
+        "{log}"
+    );
+    let batches = iterations(log);
+    assert!(!batches.is_empty(), "{log}");
+    assert_eq!(batches, (1..=batches.len()).collect::<Vec<_>>(), "{log}");
+    batches
+}
+
 #[test]
 fn a_run_logs_its_training_and_a_resume_appends() {
     let dir = tempfile::tempdir().unwrap();
@@ -29,19 +54,14 @@ fn a_run_logs_its_training_and_a_resume_appends() {
     let first = train(&run, &["--set", "train.epochs=1"]);
     assert_ok(&first);
     let before = log(&run);
-    let lines: Vec<&str> = before.lines().collect();
     assert!(
-        lines[0].ends_with(&format!(
+        first_line(&before).ends_with(&format!(
             "INFO rebalance::run::experiment_log: training {}: a new run, epochs 1 to 1",
             run.display()
         )),
         "{before}"
     );
-    assert_eq!(count(&before, "Executing training step for epoch 1"), 1);
-    assert_eq!(count(&before, "Executing validation step for epoch 1"), 1);
-    let batches = iterations(&before);
-    assert!(!batches.is_empty(), "{before}");
-    assert_eq!(batches, (1..=batches.len()).collect::<Vec<_>>(), "{before}");
+    let batches = assert_one_epoch_logged(&before);
     // The log is the file's, not the terminal's.
     assert!(!stderr(&first).contains(" INFO "), "{}", stderr(&first));
 
@@ -51,9 +71,8 @@ fn a_run_logs_its_training_and_a_resume_appends() {
     let session = after
         .strip_prefix(&before)
         .unwrap_or_else(|| panic!("the first session's lines were rewritten:\n{after}"));
-    let lines: Vec<&str> = session.lines().collect();
     assert!(
-        lines[0].contains(&format!(
+        first_line(session).contains(&format!(
             "--resume: {} continues after epoch 1, to epoch 2",
             run.display()
         )),
@@ -74,8 +93,7 @@ fn a_run_logs_its_training_and_a_resume_appends() {
 /// by the next sweep.
 #[test]
 fn runs_trained_at_once_log_their_own_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_compare_config(dir.path(), &["ce", "ins"]);
+    let (dir, config) = tiny_sweep(&["ce", "ins"]);
     let out = dir.path().join("cmp");
     assert_ok(&compare(&config, &out, &["--seeds", "1", "--jobs", "2"]));
     let runs = [out.join("ce/seed-1"), out.join("ins/seed-1")];
@@ -88,19 +106,7 @@ fn runs_trained_at_once_log_their_own_lines() {
             "{own}"
         );
         assert_eq!(count(own, &other.display().to_string()), 0, "{own}");
-        assert_eq!(
-            count(own, "Executing training step for epoch 1"),
-            1,
-            "{own}"
-        );
-        assert_eq!(
-            count(own, "Executing validation step for epoch 1"),
-            1,
-            "{own}"
-        );
-        let batches = iterations(own);
-        assert_eq!(batches, (1..=batches.len()).collect::<Vec<_>>(), "{own}");
-        assert!(!batches.is_empty(), "{own}");
+        assert_one_epoch_logged(own);
     }
     // Same data, same batches.
     assert_eq!(iterations(&logs[0]), iterations(&logs[1]));

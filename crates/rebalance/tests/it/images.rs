@@ -3,7 +3,7 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::common::{
-    assert_ok, assert_one_line_error, confusion_total, read_json, rebalance, stderr,
+    assert_ok, assert_one_line_error, confusion_total, read_json, stderr, write_config,
 };
 use rebalance_testing::{cifar_batch, idx};
 use serde_json::Value;
@@ -50,8 +50,7 @@ fn write_cifar(dir: &Path, records: &[(u8, u8)]) {
 
 /// `rebalance train` on `config`, written to `dir`; the run's report.
 fn run(config: &str, dir: &Path) -> Value {
-    let path = dir.join("config.toml");
-    std::fs::write(&path, config).unwrap();
+    let path = write_config(dir, "config.toml", config);
     let out = dir.join("run");
     assert_ok(&train_with(&path, &out, &[]));
     read_json(&out, "report.json")
@@ -59,14 +58,7 @@ fn run(config: &str, dir: &Path) -> Value {
 
 /// `rebalance train --config path --out run`, then `extra`.
 fn train_with(path: &Path, run: &Path, extra: &[&str]) -> Output {
-    let args = [
-        "train",
-        "--config",
-        path.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-    ];
-    rebalance(&[&args[..], extra].concat())
+    crate::common::train_with(path.to_str().unwrap(), run, &[], extra)
 }
 
 #[test]
@@ -119,25 +111,20 @@ fn resnet32_on_cifar_files() {
 #[test]
 fn an_image_model_needs_images() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.toml");
-    std::fs::write(
-        &path,
-        "[model]\nkind = \"resnet32\"\n[data]\nmax_per_class = 100\ntest_per_class = 5\n",
-    )
-    .unwrap();
-    let output = train_with(&path, &dir.path().join("run"), &[]);
+    let train = |config: &str| {
+        let path = write_config(dir.path(), "c.toml", config);
+        train_with(&path, &dir.path().join("run"), &[])
+    };
+    let output =
+        train("[model]\nkind = \"resnet32\"\n[data]\nmax_per_class = 100\ntest_per_class = 5\n");
     assert!(!output.status.success());
     let err = stderr(&output);
     assert_eq!(
         err.trim(),
         "error: model.kind = resnet32: needs 32×32 images [channels, 32, 32], but the data's samples have shape [16]"
     );
-    std::fs::write(
-        &path,
-        "[train]\naugment = true\n[data]\nmax_per_class = 100\ntest_per_class = 5\n",
-    )
-    .unwrap();
-    let output = train_with(&path, &dir.path().join("run"), &[]);
+    let output =
+        train("[train]\naugment = true\n[data]\nmax_per_class = 100\ntest_per_class = 5\n");
     assert_one_line_error(&output, "train.augment = true: needs images");
 }
 
@@ -171,14 +158,16 @@ fn assert_augmented_run_resumes_exactly(train_keys: &str) {
             dir.path()
         )
     };
-    let path = dir.path().join("c.toml");
     let (whole, cut) = (dir.path().join("whole"), dir.path().join("cut"));
-    std::fs::write(&path, config(2)).unwrap();
-    assert_ok(&train_with(&path, &whole, &[]));
-    std::fs::write(&path, config(1)).unwrap();
-    assert_ok(&train_with(&path, &cut, &[]));
-    std::fs::write(&path, config(2)).unwrap();
-    assert_ok(&train_with(&path, &cut, &["--resume"]));
+    // The whole run; the cut one's first epoch, then its resume to the second.
+    for (epochs, out, extra) in [
+        (2, &whole, &[][..]),
+        (1, &cut, &[]),
+        (2, &cut, &["--resume"]),
+    ] {
+        let path = write_config(dir.path(), "c.toml", &config(epochs));
+        assert_ok(&train_with(&path, out, extra));
+    }
     let scores = |run: &Path| {
         let report = read_json(run, "report.json");
         (report["scores"].clone(), report["confusion"].clone())

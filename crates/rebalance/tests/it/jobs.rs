@@ -3,7 +3,7 @@
 //! failing run names itself and stops the sweep.
 
 use crate::common::{
-    assert_ok, assert_one_line_error, compare, read_json, stderr, without_wall_clock,
+    assert_ok, assert_one_line_error, compare, read_json, stderr, tiny_sweep, without_wall_clock,
 };
 use serde_json::Value;
 
@@ -23,8 +23,7 @@ fn metrics(mut report: Value) -> Value {
 
 #[test]
 fn three_jobs_give_the_reports_of_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = crate::common::tiny_compare_config(dir.path(), &["ce", "ins", "focal-1"]);
+    let (dir, config) = tiny_sweep(&["ce", "ins", "focal-1"]);
     let (one, three) = (dir.path().join("one"), dir.path().join("three"));
     assert_ok(&compare(&config, &one, &["--jobs", "1"]));
     let output = compare(&config, &three, &["--jobs", "3", "--devices", "flex"]);
@@ -74,8 +73,7 @@ fn multi_label_runs_with_two_jobs_are_those_of_one() {
 
 #[test]
 fn jobs_and_devices_errors_are_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = crate::common::tiny_compare_config(dir.path(), &["ce"]);
+    let (dir, config) = tiny_sweep(&["ce"]);
     let out = dir.path().join("out");
     let argument_errors: [(&[&str], &str); 3] = [
         (&["--jobs", "0"], "--jobs 0: must be >= 1"),
@@ -95,8 +93,7 @@ fn jobs_and_devices_errors_are_one_line() {
 
 #[test]
 fn a_failing_run_names_itself_and_stops_the_sweep() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = crate::common::tiny_compare_config(dir.path(), &["ce", "ins"]);
+    let (dir, config) = tiny_sweep(&["ce", "ins"]);
     let out = dir.path().join("out");
     // A file where the run directory of `ins` seed 1 must go: that run fails.
     std::fs::create_dir_all(out.join("ins")).unwrap();

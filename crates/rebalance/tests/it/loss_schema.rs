@@ -14,6 +14,8 @@ use rebalance_loss::{
 use rebalance_weights::{ClassCounts, Normalization, Scheme, WeightsConfig, ZeroCountPolicy};
 use strum::IntoEnumIterator;
 
+use crate::common::write_config;
+
 const COUNTS: [u64; 3] = [100, 10, 1];
 
 /// Every key of every kind set away from its default. `label_weighting = "per-label"` and a
@@ -61,8 +63,7 @@ fn reduction(kind: LossKind) -> Reduction {
 /// The run config's loss, read as the binary reads it: from a file, through `RunConfig`.
 fn through_the_binary(loss_keys: &str) -> LossConfig {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, format!("[loss]\n{loss_keys}")).unwrap();
+    let path = write_config(dir.path(), "config.toml", &format!("[loss]\n{loss_keys}"));
     RunConfig::load(&path, &[]).unwrap().loss
 }
 
@@ -343,30 +344,36 @@ fn multi_label_keys_are_reachable() {
     };
     assert_eq!(pos_weight, &Some(PosWeight::Balanced));
     // Defaults are those of the *Configs.
-    let LossConfig::SigmoidFocal(SigmoidFocalKeys {
-        label_weighting,
-        no_label_weight,
-        ..
-    }) = through_the_binary("kind = \"sigmoid-focal\"\n")
-    else {
-        panic!()
-    };
-    let c = SigmoidFocalConfig::new();
-    assert_eq!(
-        (label_weighting, no_label_weight),
-        (c.label_weighting, c.no_label_weight)
-    );
-    let LossConfig::ClassBalanced(ClassBalancedKeys {
-        label_weighting,
-        no_label_weight,
-        ..
-    }) = through_the_binary("kind = \"class-balanced\"\n")
-    else {
-        panic!()
-    };
-    let c = ClassBalancedConfig::new(vec![]);
-    assert_eq!(
-        (label_weighting, no_label_weight),
-        (c.label_weighting, c.no_label_weight)
-    );
+    let focal = SigmoidFocalConfig::new();
+    let balanced = ClassBalancedConfig::new(vec![]);
+    for (kind, defaults) in [
+        (
+            "sigmoid-focal",
+            (focal.label_weighting, focal.no_label_weight),
+        ),
+        (
+            "class-balanced",
+            (balanced.label_weighting, balanced.no_label_weight),
+        ),
+    ] {
+        let config = through_the_binary(&format!("kind = \"{kind}\"\n"));
+        assert_eq!(multi_label_keys(&config), defaults, "{kind}");
+    }
+}
+
+/// `label_weighting` and `no_label_weight` of a sigmoid-focal or class-balanced loss.
+fn multi_label_keys(config: &LossConfig) -> (LabelWeighting, f64) {
+    match config {
+        LossConfig::SigmoidFocal(SigmoidFocalKeys {
+            label_weighting,
+            no_label_weight,
+            ..
+        })
+        | LossConfig::ClassBalanced(ClassBalancedKeys {
+            label_weighting,
+            no_label_weight,
+            ..
+        }) => (*label_weighting, *no_label_weight),
+        other => panic!("{other:?}"),
+    }
 }

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{assert_ok, compare, compare_with_env, read_json, rebalance, stderr};
+use crate::common::{
+    assert_ok, assert_ok_with_stderr, compare, compare_crashing_at, eval_with, read_json, stderr,
+    tiny_variants, train_with, write_config,
+};
 use crate::images::write_mnist;
 
 /// Eight variants over two seeds: losses of four kinds, three weightings, LDAM with deferred
@@ -64,9 +67,7 @@ name = "crt"
 loss = { kind = "cross-entropy" }
 train = { stage2 = { epochs = 1 } }
 "#;
-    let path = dir.join("compare.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    write_config(dir, "compare.toml", text)
 }
 
 /// Every run directory of a compare directory: `variant/seed-N`.
@@ -85,6 +86,19 @@ fn runs(out: &Path) -> Vec<PathBuf> {
     runs
 }
 
+/// Each of `keys` of the report `packed` within `tol` of the report `alone`'s.
+#[track_caller]
+fn assert_keys_within(packed: &Value, alone: &Value, keys: &[&str], tol: f64, run: &Path) {
+    for &key in keys {
+        let (p, a) = (packed[key].as_f64().unwrap(), alone[key].as_f64().unwrap());
+        assert!(
+            (p - a).abs() <= tol,
+            "{}: {key} {p} packed, {a} alone",
+            run.display()
+        );
+    }
+}
+
 /// The class metrics of a report must be equal; the probability metrics (NLL, Brier, ECE)
 /// within 1e-4. Packed, a run's arithmetic differs from its alone one in order only (a batched
 /// matrix product, the packed loss's sums): weights agree to float rounding, which flips no
@@ -92,32 +106,19 @@ fn runs(out: &Path) -> Vec<PathBuf> {
 /// (3 of the 600 test samples) is allowed for a platform whose kernels round otherwise.
 #[track_caller]
 pub(crate) fn assert_same_run(packed: &Value, alone: &Value, run: &Path) {
-    for key in ["balanced_accuracy", "macro_f1", "accuracy", "g_mean"] {
-        let (p, a) = (packed[key].as_f64().unwrap(), alone[key].as_f64().unwrap());
-        assert!(
-            (p - a).abs() <= 0.005,
-            "{}: {key} {p} packed, {a} alone",
-            run.display()
-        );
-    }
-    for key in ["nll", "brier", "ece"] {
-        let (p, a) = (packed[key].as_f64().unwrap(), alone[key].as_f64().unwrap());
-        assert!(
-            (p - a).abs() <= 1e-4,
-            "{}: {key} {p} packed, {a} alone",
-            run.display()
-        );
-    }
+    let class_metrics = ["balanced_accuracy", "macro_f1", "accuracy", "g_mean"];
+    assert_keys_within(packed, alone, &class_metrics, 0.005, run);
+    assert_keys_within(packed, alone, &["nll", "brier", "ece"], 1e-4, run);
     assert_eq!(packed["train_counts"], alone["train_counts"]);
     assert_eq!(packed["class_weights"], alone["class_weights"]);
 }
 
 /// Each epoch of the run's history (`history.json`) as its twin's: the training loss (the mean
 /// of the epoch's batch losses, each batch once, as burn-train records it) within 1e-4 of it,
-/// relative, and the validation balanced accuracy within 0.005, for the reasons of
-/// [`assert_same_run`].
+/// relative, and the validation metric `key` (`valid_balanced_accuracy`, ...) within 0.005,
+/// for the reasons of [`assert_same_run`].
 #[track_caller]
-fn assert_same_history(run: &Path, twin: &Path) {
+fn assert_same_history(run: &Path, twin: &Path, key: &str) {
     let epochs = |dir: &Path| read_json(dir, "history.json")["epochs"].clone();
     let (packed, alone) = (epochs(run), epochs(twin));
     let (packed, alone) = (packed.as_array().unwrap(), alone.as_array().unwrap());
@@ -133,7 +134,6 @@ fn assert_same_history(run: &Path, twin: &Path) {
             run.display(),
             p["epoch"]
         );
-        let key = "valid_balanced_accuracy";
         let (vp, va) = (p[key].as_f64().unwrap(), a[key].as_f64().unwrap());
         assert!(
             (vp - va).abs() <= 0.005,
@@ -182,19 +182,32 @@ fn packed_sweeps_on_wgpu_give_each_run_its_results_alone() {
     }
 }
 
-/// Every run of the packed sweep in `packed` ends as its twin in `alone` ([`assert_same_run`],
-/// [`assert_same_history`]), and the variants rank alike; the runs.
+/// Every run of the single-label packed sweep in `packed` ends as its twin in `alone`
+/// ([`assert_same_run`], [`assert_same_history`]), and the variants rank alike; the runs.
 #[track_caller]
 fn assert_runs_as_alone(packed: &Path, alone: &Path) -> Vec<PathBuf> {
+    assert_twins(packed, alone, assert_same_run, "valid_balanced_accuracy")
+}
+
+/// Every run of the packed sweep in `packed` ends as its twin in `alone`: `same_run` of their
+/// reports, and [`assert_same_history`] with the validation metric `valid_key`; and the
+/// variants rank alike; the runs.
+#[track_caller]
+fn assert_twins(
+    packed: &Path,
+    alone: &Path,
+    same_run: fn(&Value, &Value, &Path),
+    valid_key: &str,
+) -> Vec<PathBuf> {
     let runs = runs(packed);
     for run in &runs {
         let twin = alone.join(run.strip_prefix(packed).unwrap());
-        assert_same_run(
+        same_run(
             &read_json(run, "report.json"),
             &read_json(&twin, "report.json"),
             run,
         );
-        assert_same_history(run, &twin);
+        assert_same_history(run, &twin, valid_key);
     }
     assert_eq!(ranking(packed), ranking(alone));
     runs
@@ -275,16 +288,24 @@ fn a_packed_sweep_gives_each_run_its_results_alone() {
     assert!(crt["stage1"]["balanced_accuracy"].is_f64(), "{crt}");
 }
 
+/// A packed run's `model.bpk`, evaluated alone (`eval --run`), gives its report: each of
+/// `keys` equal; the report before and after.
+#[track_caller]
+fn eval_again(run: &Path, keys: &[&str]) -> (Value, Value) {
+    let before = read_json(run, "report.json");
+    assert_ok(&eval_with(run, &[]));
+    let again = read_json(run, "report.json");
+    for &key in keys {
+        assert_eq!(again[key], before[key], "{key}");
+    }
+    (before, again)
+}
+
 /// A packed run's `model.bpk`, evaluated alone (`eval --run`), gives its report: the class
 /// metrics equal, the NLL within 1e-6 (float rounding).
 #[track_caller]
 fn assert_eval_gives_its_report(run: &Path) {
-    let before = read_json(run, "report.json");
-    assert_ok(&rebalance(&["eval", "--run", run.to_str().unwrap()]));
-    let again = read_json(run, "report.json");
-    for key in ["balanced_accuracy", "macro_f1", "accuracy"] {
-        assert_eq!(again[key], before[key], "{key}");
-    }
+    let (before, again) = eval_again(run, &["balanced_accuracy", "macro_f1", "accuracy"]);
     let nll = (
         again["nll"].as_f64().unwrap(),
         before["nll"].as_f64().unwrap(),
@@ -307,13 +328,7 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
 
     // In training.
     let out = dir.path().join("cut");
-    let crashed = compare_with_env(
-        &config,
-        &out,
-        &only,
-        &[("REBALANCE_FAULT", "after-pack-checkpoint")],
-    );
-    assert!(!crashed.status.success());
+    compare_crashing_at(&config, &out, &only, "after-pack-checkpoint");
     let groups: Vec<PathBuf> = std::fs::read_dir(out.join(".packs"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -323,25 +338,13 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
     let first_epoch =
         |out: &Path| read_json(&out.join("ce/seed-1"), "history.json")["epochs"][0].clone();
     let before = first_epoch(&out);
-    let resumed = compare(&config, &out, &only);
-    assert_ok(&resumed);
-    assert!(
-        stderr(&resumed).contains("pack of 4:"),
-        "{}",
-        stderr(&resumed)
-    );
+    assert_ok_with_stderr(&compare(&config, &out, &only), "pack of 4:");
     assert_eq!(first_epoch(&out), before);
     assert!(!out.join(".packs").exists());
 
     // After training, while the runs' results are written (the first run's, here).
     let late = dir.path().join("late");
-    let crashed = compare_with_env(
-        &config,
-        &late,
-        &only,
-        &[("REBALANCE_FAULT", "after-checkpoint")],
-    );
-    assert!(!crashed.status.success());
+    compare_crashing_at(&config, &late, &only, "after-checkpoint");
     assert_eq!(std::fs::read_dir(late.join(".packs")).unwrap().count(), 0);
     for run in runs(&late) {
         assert!(
@@ -354,16 +357,13 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
     // Such a checkpoint holds the model, not the optimizer's state: it finishes the run, and
     // extending the run from it is refused.
     let run = late.join("ins/seed-2");
-    let extended = rebalance(&[
-        "train",
-        "--config",
-        run.join("config.toml").to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--set",
-        "train.epochs=4",
-        "--resume",
-    ]);
+    let config_of_run = run.join("config.toml");
+    let extended = train_with(
+        config_of_run.to_str().unwrap(),
+        &run,
+        &["train.epochs=4"],
+        &["--resume"],
+    );
     assert!(!extended.status.success());
     assert!(
         stderr(&extended).contains("but not extended"),
@@ -380,13 +380,7 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
     // While the runs get their own checkpoints (after the first's): the group is formed again
     // from its folder's list, whatever the runs that already have one, and trains nothing again.
     let handing = dir.path().join("handing");
-    let crashed = compare_with_env(
-        &config,
-        &handing,
-        &only,
-        &[("REBALANCE_FAULT", "during-hand-over")],
-    );
-    assert!(!crashed.status.success());
+    compare_crashing_at(&config, &handing, &only, "during-hand-over");
     let histories = |out: &Path| -> Vec<Value> {
         runs(out)
             .iter()
@@ -394,13 +388,7 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
             .collect()
     };
     let before = histories(&handing);
-    let resumed = compare(&config, &handing, &only);
-    assert_ok(&resumed);
-    assert!(
-        stderr(&resumed).contains("pack of 4:"),
-        "{}",
-        stderr(&resumed)
-    );
+    assert_ok_with_stderr(&compare(&config, &handing, &only), "pack of 4:");
     assert_eq!(histories(&handing), before);
     assert!(!handing.join(".packs").exists());
 
@@ -438,20 +426,11 @@ epochs = 1
 batch_size = 16
 learning_rate = 0.01
 augment = true
-
-[[variants]]
-name = "ce"
-loss = {{ kind = "cross-entropy" }}
-
-[[variants]]
-name = "ins"
-loss = {{ kind = "cross-entropy", scheme = "ins" }}
-"#,
-        dir
+{}"#,
+        dir,
+        tiny_variants(&["ce", "ins"])
     );
-    let path = dir.join("compare.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    write_config(dir, "compare.toml", &text)
 }
 
 /// A packed CNN sweep: grouped convolutions, each run's batch norm over its own batch in
@@ -507,9 +486,27 @@ name = "focal"
 loss = {{ kind = "sigmoid-focal", gamma = 2.0 }}
 "#
     );
-    let path = dir.join("compare.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    write_config(dir, "compare.toml", &text)
+}
+
+/// The multi-label scores of a packed run's report within 0.005 of its twin's alone, for the
+/// reasons of [`assert_same_run`], and the same class weights.
+#[track_caller]
+fn assert_same_multi_label_run(packed: &Value, alone: &Value, run: &Path) {
+    let scores = [
+        "macro_f1",
+        "micro_f1",
+        "mean_average_precision",
+        "subset_accuracy",
+        "hamming_loss",
+    ];
+    assert_keys_within(packed, alone, &scores, 0.005, run);
+    assert_eq!(
+        packed["class_weights"],
+        alone["class_weights"],
+        "{}",
+        run.display()
+    );
 }
 
 /// A packed multi-label sweep: every run ends as it ends trained alone (its multi-label scores
@@ -524,56 +521,20 @@ fn a_packed_multi_label_sweep_gives_each_run_its_results_alone() {
     assert_eq!(err.matches("pack of 6:").count(), 1, "{err}");
     assert_eq!(err.matches("pack of 4:").count(), 1, "{err}");
     assert!(!err.contains("train alone"), "{err}");
-    let runs = runs(&packed);
+    let runs = assert_twins(
+        &packed,
+        &alone,
+        assert_same_multi_label_run,
+        "valid_macro_f1",
+    );
     assert_eq!(runs.len(), 12);
     for run in &runs {
-        let twin = alone.join(run.strip_prefix(&packed).unwrap());
-        let (p, a) = (
-            read_json(run, "report.json"),
-            read_json(&twin, "report.json"),
-        );
-        for key in [
-            "macro_f1",
-            "micro_f1",
-            "mean_average_precision",
-            "subset_accuracy",
-            "hamming_loss",
-        ] {
-            let (p, a) = (p[key].as_f64().unwrap(), a[key].as_f64().unwrap());
-            assert!(
-                (p - a).abs() <= 0.005,
-                "{}: {key} {p} packed, {a} alone",
-                run.display()
-            );
-        }
-        assert_eq!(p["class_weights"], a["class_weights"], "{}", run.display());
-        let epochs = |dir: &Path| read_json(dir, "history.json")["epochs"].clone();
-        let (hp, ha) = (epochs(run), epochs(&twin));
-        let (hp, ha) = (hp.as_array().unwrap(), ha.as_array().unwrap());
-        assert_eq!(hp.len(), 2);
-        for (p, a) in hp.iter().zip(ha) {
-            let (lp, la) = (
-                p["train_loss"].as_f64().unwrap(),
-                a["train_loss"].as_f64().unwrap(),
-            );
-            assert!(
-                (lp - la).abs() <= 1e-4 * la.abs().max(1.0),
-                "{}: {lp} vs {la}",
-                run.display()
-            );
-            let (vp, va) = (
-                p["valid_macro_f1"].as_f64().unwrap(),
-                a["valid_macro_f1"].as_f64().unwrap(),
-            );
-            assert!((vp - va).abs() <= 0.005, "{}: {vp} vs {va}", run.display());
-        }
+        let history = read_json(run, "history.json");
+        assert_eq!(history["epochs"].as_array().unwrap().len(), 2, "{history}");
     }
-    assert_eq!(ranking(&packed), ranking(&alone));
     let run = packed.join("bce-ens-drw/seed-2");
-    let before = read_json(&run, "report.json");
-    assert_ok(&rebalance(&["eval", "--run", run.to_str().unwrap()]));
-    let again = read_json(&run, "report.json");
-    for key in ["macro_f1", "mean_average_precision", "subset_accuracy"] {
-        assert_eq!(again[key], before[key], "{key}");
-    }
+    eval_again(
+        &run,
+        &["macro_f1", "mean_average_precision", "subset_accuracy"],
+    );
 }

@@ -34,14 +34,17 @@ pub(crate) fn train(out: &Path, extra: &[&str]) -> Output {
     )
 }
 
-/// `train` with the fault-injection hook set to abort at `stage` of the final step.
-pub(crate) fn train_crashing_at(out: &Path, stage: &str, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rebalance"))
+/// `train` with the fault-injection hook set to abort at `stage` of the final step, which must
+/// make it fail.
+#[track_caller]
+pub(crate) fn train_crashing_at(out: &Path, stage: &str, extra: &[&str]) {
+    let crashed = Command::new(env!("CARGO_BIN_EXE_rebalance"))
         .args(train_args(out, extra))
         .env("REBALANCE_FAULT", stage)
         .current_dir(workspace())
         .output()
-        .unwrap()
+        .unwrap();
+    assert!(!crashed.status.success(), "{stage}: {}", stderr(&crashed));
 }
 
 /// `rebalance eval --run RUN`.
@@ -120,8 +123,7 @@ fn a_crash_in_the_final_step_is_completed_by_resume() {
 
     for stage in ["after-checkpoint", "after-model", "after-report"] {
         let dir = tempfile::tempdir().unwrap();
-        let crashed = train_crashing_at(dir.path(), stage, &[]);
-        assert!(!crashed.status.success(), "{stage}: {}", stderr(&crashed));
+        train_crashing_at(dir.path(), stage, &[]);
         assert!(
             dir.path().join("checkpoint/model-2.bpk").exists(),
             "{stage}"
@@ -173,8 +175,7 @@ fn a_crash_in_the_final_step_is_completed_by_resume() {
 #[test]
 fn an_unfinished_run_is_kept_without_resume_or_overwrite() {
     let dir = tempfile::tempdir().unwrap();
-    let crashed = train_crashing_at(dir.path(), "after-checkpoint", &[]);
-    assert!(!crashed.status.success());
+    train_crashing_at(dir.path(), "after-checkpoint", &[]);
     let before = snapshot(dir.path());
     assert!(before.keys().any(|p| p.ends_with("checkpoint/model-2.bpk")));
     let refused = train(dir.path(), &[]);
@@ -260,8 +261,7 @@ fn a_refused_command_leaves_a_finished_run_alone() {
 #[test]
 fn resume_refuses_a_changed_config_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let crashed = train_crashing_at(dir.path(), "after-checkpoint", &[]);
-    assert!(!crashed.status.success());
+    train_crashing_at(dir.path(), "after-checkpoint", &[]);
     let before = snapshot(dir.path());
     for (set, expected) in [
         ("model.hidden=[64]", "the config differs from the run's"),
@@ -378,27 +378,9 @@ fn a_run_is_claimed_by_the_process_training_it() {
     assert!(!dir.path().join("claim").exists());
 }
 
-const COMPARE: &str = r#"
-[data]
-num_classes = 4
-max_per_class = 60
-test_per_class = 10
-profile = { kind = "exponential", factor = 10 }
-
-[train]
-epochs = 1
-batch_size = 32
-
-[[variants]]
-name = "ce"
-loss = { kind = "cross-entropy" }
-"#;
-
 #[test]
 fn compare_skips_a_run_another_process_trains() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("compare.toml");
-    std::fs::write(&config, COMPARE).unwrap();
+    let (dir, config) = crate::common::tiny_sweep(&["ce"]);
     let out = dir.path().join("out");
     // `compare --seeds 2`.
     let compare = || crate::common::compare(&config, &out, &[]);
@@ -547,11 +529,7 @@ fn a_checkpoint_cut_short_is_passed_over() {
     let reference = tempfile::tempdir().unwrap();
     assert_ok(&train(reference.path(), &three));
     let dir = tempfile::tempdir().unwrap();
-    assert!(
-        !train_crashing_at(dir.path(), "after-checkpoint", &three)
-            .status
-            .success()
-    );
+    train_crashing_at(dir.path(), "after-checkpoint", &three);
     let model = dir.path().join("checkpoint/model-3.bpk");
     let bytes = std::fs::read(&model).unwrap();
     std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();

@@ -1,21 +1,16 @@
 //! End-to-end: a compare sweep split into shards (`--shard`, Slurm job arrays, Kubernetes
 //! Indexed Jobs) and merged, as docs/cluster.md runs it.
-use std::path::{Path, PathBuf};
 
 use crate::common::{
     assert_ok, assert_ok_with_stderr, assert_ok_with_stdout, assert_one_line_error,
-    compare_with_env, modified, read_json, stderr, stdout, without_wall_clock, workspace,
+    compare_with_env, modified, read_json, stderr, stdout, tiny_sweep, without_wall_clock,
+    workspace,
 };
 use clap::Parser;
 
-fn tiny_config(dir: &Path) -> PathBuf {
-    crate::common::tiny_compare_config(dir, &["ce", "ins", "focal-1"])
-}
-
 #[test]
 fn two_shards_and_a_merge_give_the_unsharded_comparison() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins", "focal-1"]);
 
     // One unsharded sweep: 3 variants × 2 seeds.
     let whole = dir.path().join("whole");
@@ -107,8 +102,7 @@ fn two_shards_and_a_merge_give_the_unsharded_comparison() {
 
 #[test]
 fn finished_runs_of_another_backend_or_place_are_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins", "focal-1"]);
     let trained = dir.path().join("trained");
     let only = ["--seeds", "1", "--only", "ce,ins"];
     assert_ok(&compare_with_env(&config, &trained, &only, &[]));
@@ -166,8 +160,7 @@ fn finished_runs_of_another_backend_or_place_are_kept() {
 
 #[test]
 fn shard_sources_that_disagree_are_one_line_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = tiny_config(dir.path());
+    let (dir, config) = tiny_sweep(&["ce", "ins", "focal-1"]);
     let out = dir.path().join("cmp");
     assert_one_line_error(
         &compare_with_env(

@@ -7,6 +7,22 @@ fn configs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
 }
 
+/// The config of the TOML `text`, as read from the file `f.toml`.
+fn from_toml(text: &str) -> Result<RunConfig, ConfigError> {
+    RunConfig::from_table(toml::from_str(text).unwrap(), "f.toml")
+}
+
+/// The message of the error [`from_toml`] gives for `text`.
+fn error_of(text: &str) -> String {
+    from_toml(text).unwrap_err().to_string()
+}
+
+/// `text` starts with `prefix`; `text` is the failure message otherwise.
+#[track_caller]
+fn assert_starts_with(text: &str, prefix: &str) {
+    assert!(text.starts_with(prefix), "{text}");
+}
+
 #[test]
 fn reference_toml_lists_the_defaults() {
     let reference = RunConfig::load(&configs().join("reference.toml"), &[]).unwrap();
@@ -74,13 +90,9 @@ fn set_overrides_and_creates_keys() {
 
 #[test]
 fn loss_section_maps_to_the_library() {
-    let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
-    let config = RunConfig::from_table(
-        table(
-            "[train]\nepochs = 200\n[loss]\nkind = \"ldam\"\nscheme = \"ens\"\nbeta = 0.999\n\
+    let config = from_toml(
+        "[train]\nepochs = 200\n[loss]\nkind = \"ldam\"\nscheme = \"ens\"\nbeta = 0.999\n\
              drw_start_epoch = 160",
-        ),
-        "test",
     )
     .unwrap();
     match &config.loss {
@@ -93,19 +105,14 @@ fn loss_section_maps_to_the_library() {
         }
         other => panic!("{other:?}"),
     }
-    let config = RunConfig::from_table(
-        table("[loss]\nkind = \"ldam\"\nscheme = \"uniform\""),
-        "test",
-    )
-    .unwrap();
+    let config = from_toml("[loss]\nkind = \"ldam\"\nscheme = \"uniform\"").unwrap();
     assert!(matches!(
         config.loss,
         LossConfig::Ldam(LdamKeys { weights: None, .. })
     ));
     // The resolved config names the 1-based epoch again.
-    let written = RunConfig::from_table(
-        table("[train]\nepochs = 200\n[loss]\nkind = \"ldam\"\nscheme = \"ens\"\ndrw_start_epoch = 160"),
-        "test",
+    let written = from_toml(
+        "[train]\nepochs = 200\n[loss]\nkind = \"ldam\"\nscheme = \"ens\"\ndrw_start_epoch = 160",
     )
     .unwrap()
     .to_toml()
@@ -115,20 +122,16 @@ fn loss_section_maps_to_the_library() {
 
 #[test]
 fn loss_errors_name_the_loss_key() {
-    let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
-    let err =
-        RunConfig::from_table(table("[loss]\nkind = \"ldam\"\ngamma = 1.0"), "f.toml").unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("f.toml: loss.gamma does not apply to kind = \"ldam\""),
-        "{err}"
+    assert_starts_with(
+        &error_of("[loss]\nkind = \"ldam\"\ngamma = 1.0"),
+        "f.toml: loss.gamma does not apply to kind = \"ldam\"",
     );
-    let err = RunConfig::from_table(table("[loss]\nkind = \"focal\"\ngamma = -1.0"), "f.toml")
-        .unwrap_err();
-    assert_eq!(err.to_string(), "loss.gamma = -1: must be finite and >= 0");
-    let err = RunConfig::from_table(table("[loss]\nreduction = \"avg\""), "f.toml").unwrap_err();
     assert_eq!(
-        err.to_string(),
+        error_of("[loss]\nkind = \"focal\"\ngamma = -1.0"),
+        "loss.gamma = -1: must be finite and >= 0"
+    );
+    assert_eq!(
+        error_of("[loss]\nreduction = \"avg\""),
         "f.toml: loss.reduction: unknown reduction \"avg\": expected one of weighted-mean, \
          mean, sum, none"
     );
@@ -136,36 +139,25 @@ fn loss_errors_name_the_loss_key() {
 
 #[test]
 fn every_section_is_checked_before_anything_loads() {
-    let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
     // Nothing is generated or read: a CSV that does not exist is not opened here.
-    let err = RunConfig::from_table(
-        table("[data]\nprofile = { kind = \"exponential\", factor = 0.5 }"),
-        "f.toml",
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("data.profile.factor = 0.5: must be >= 1"),
-        "{err}"
+    assert_starts_with(
+        &error_of("[data]\nprofile = { kind = \"exponential\", factor = 0.5 }"),
+        "data.profile.factor = 0.5: must be >= 1",
     );
-    let err = RunConfig::from_table(table("[data]\nsource = \"csv\"\ntrain = \"x.csv\""), "f")
-        .unwrap_err();
     assert_eq!(
-        err.to_string(),
+        error_of("[data]\nsource = \"csv\"\ntrain = \"x.csv\""),
         "data.source = \"csv\": must be given with data.test"
     );
-    let err = RunConfig::from_table(table("[data]\nclass_sep = -1.0"), "f").unwrap_err();
     assert_eq!(
-        err.to_string(),
+        error_of("[data]\nclass_sep = -1.0"),
         "data.class_sep = -1: must be finite and > 0"
     );
-    let err = RunConfig::from_table(table("[train]\nbackend = \"tpu\""), "f.toml").unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("f.toml: train.backend: unknown backend \"tpu\": expected one of flex, ndarray, wgpu, cuda, tch"),
-        "{err}"
+    assert_starts_with(
+        &error_of("[train]\nbackend = \"tpu\""),
+        "f.toml: train.backend: unknown backend \"tpu\": expected one of flex, ndarray, wgpu, \
+         cuda, tch",
     );
-    let config = RunConfig::from_table(table("[train]\nbackend = \"WGPU\""), "f").unwrap();
+    let config = from_toml("[train]\nbackend = \"WGPU\"").unwrap();
     assert_eq!(config.train.backend, Backend::Wgpu);
 }
 
@@ -182,24 +174,17 @@ fn the_recorded_config_fills_in_the_synthetic_defaults() {
     ] {
         assert!(written.contains(key), "{key} missing from\n{written}");
     }
-    let again = RunConfig::from_table(toml::from_str(&written).unwrap(), "f").unwrap();
+    let again = from_toml(&written).unwrap();
     assert_eq!(again, config);
     // A file source records no generator keys (they would be errors there).
-    let csv = RunConfig::from_table(
-        toml::from_str("[data]\nsource = \"csv\"\ntrain = \"a\"\ntest = \"b\"").unwrap(),
-        "f",
-    )
-    .unwrap();
+    let csv = from_toml("[data]\nsource = \"csv\"\ntrain = \"a\"\ntest = \"b\"").unwrap();
     assert_eq!(csv.data.features, None);
 }
 
 #[test]
 fn settings_that_would_be_ignored_or_misused_are_refused() {
-    let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
     let refuse = |text: &str, expected: &str| {
-        let err = RunConfig::from_table(table(text), "f")
-            .unwrap_err()
-            .to_string();
+        let err = error_of(text);
         assert!(err.contains(expected), "{text}: {err}");
     };
     refuse(
@@ -224,5 +209,5 @@ fn settings_that_would_be_ignored_or_misused_are_refused() {
     );
     // The last epoch is still a valid start.
     let last = "[loss]\nscheme = \"ins\"\ndrw_start_epoch = 30";
-    assert!(RunConfig::from_table(table(last), "f").is_ok());
+    assert!(from_toml(last).is_ok());
 }
