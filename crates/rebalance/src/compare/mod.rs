@@ -577,11 +577,12 @@ fn write_comparison(
         tune::Tuning::annotate(&mut summary, tuned, &compared);
         summary
     });
-    let mut provenance = output::Provenance::of(plan, path, &summary)?;
+    // Every training once, and in a tuned comparison every grid point's, not only the
+    // chosen ones'.
+    let wall_seconds = twins::training_seconds(runs);
+    let mut provenance = output::Provenance::of(plan, path, &summary, wall_seconds)?;
     if tuning.is_active() {
-        // Every grid point's training counts, not only the chosen ones'.
         provenance.runs = runs.len();
-        provenance.wall_seconds = runs.iter().map(|r| r.dir.report_wall_seconds()).sum();
     }
     let markdown = output::write(&dir, &summary, &provenance, plot_variants)?;
     Ok(Comparison {

@@ -348,6 +348,14 @@ fn runs_differing_only_in_eval_share_one_training() {
         stdout(&swept)
     );
 
+    // The sweep's training time counts that one training once, for its 3 runs.
+    let provenance = &read_json(&out, "comparison.json")["provenance"];
+    assert_eq!(provenance["runs"], 3);
+    assert_eq!(
+        provenance["wall_seconds"],
+        read_json(&out.join("ce/seed-1"), "report.json")["wall_seconds"]
+    );
+
     let twin = out.join("ce-posthoc/tune/eval.posthoc_tau-0.5/seed-1");
     let alone = dir.path().join("alone");
     let config_of_twin = twin.join("config.toml");

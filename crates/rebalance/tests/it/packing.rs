@@ -281,6 +281,30 @@ fn a_packed_sweep_gives_each_run_its_results_alone() {
     let spread = seconds.iter().cloned().fold(f64::MIN, f64::max)
         - seconds.iter().cloned().fold(f64::MAX, f64::min);
     assert!(seconds.len() >= 5 && spread < 0.01, "{first}: {seconds:?}");
+    // Each run records its pack (the runs trained alone none), and the sweep's training time
+    // counts a pack's once where each of its runs' reports counts it: cRT's second stage,
+    // trained alone after the group, whole.
+    let mut once = 0.0;
+    for run in &runs {
+        let pack = read_json(run, "pack");
+        let members = pack["runs"].as_array().unwrap();
+        let own = run.strip_prefix(&packed).unwrap();
+        assert!(
+            members.iter().any(|m| Path::new(m.as_str().unwrap()).ends_with(own)),
+            "{pack}"
+        );
+        let (size, wall) = (
+            members.len() as f64,
+            read_json(run, "report.json")["wall_seconds"].as_f64().unwrap(),
+        );
+        let pack_seconds = pack["training_seconds"].as_f64().unwrap();
+        assert!(pack_seconds > 0.0 && pack_seconds <= wall + 1e-9, "{pack}: {wall}");
+        once += wall - pack_seconds * (size - 1.0) / size;
+        assert!(!alone.join(own).join("pack").exists());
+    }
+    let provenance = &read_json(&packed, "comparison.json")["provenance"];
+    let total = provenance["wall_seconds"].as_f64().unwrap();
+    assert!((total - once).abs() < 1e-6, "{total} vs {once}");
 
     assert_eval_gives_its_report(&packed.join("ldam-drw/seed-2"));
     // cRT's report keeps its first stage's scores beside the retrained classifier's.

@@ -39,12 +39,15 @@ pub struct Provenance {
     pub runs: usize,
     /// The training wall time of the sweep: the sum of its runs' (each is in
     /// `comparison.csv`; in a tuned comparison, every grid point's run too), whether they
-    /// trained in this call or before, one by one or in shards.
+    /// trained in this call or before, one by one or in shards, each training counted once:
+    /// a run evaluated from another run's training adds nothing, and runs trained together
+    /// in a pack (`--pack`) add their pack's time once.
     pub wall_seconds: f64,
 }
 
 impl Provenance {
-    /// The provenance of `summary`, a sweep of `plan` read from `config_path`.
+    /// The provenance of `summary`, a sweep of `plan` read from `config_path` whose runs
+    /// trained for `wall_seconds` (see [`Provenance::wall_seconds`]).
     ///
     /// # Errors
     /// A variant's config that cannot be serialized (never in practice).
@@ -52,6 +55,7 @@ impl Provenance {
         plan: &ComparePlan,
         config_path: &Path,
         summary: &Summary,
+        wall_seconds: f64,
     ) -> anyhow::Result<Self> {
         let backends = distinct_joined(summary.variants.iter().flat_map(|s| s.backend.split(", ")));
         let devices = distinct_joined(
@@ -77,7 +81,7 @@ impl Provenance {
             seeds,
             epochs: plan.base.train.epochs,
             runs: summary.results.len(),
-            wall_seconds: summary.results.iter().map(|r| r.metrics.wall_seconds).sum(),
+            wall_seconds,
         })
     }
 
@@ -93,8 +97,8 @@ impl Provenance {
             .as_ref()
             .map_or(String::new(), |d| format!(" on {d}"));
         format!(
-            "rebalance {}, {commit}; config SHA-256 `{}`; training wall time {:.1} s summed \
-             over {} runs{device}.",
+            "rebalance {}, {commit}; config SHA-256 `{}`; training wall time {:.1} s for {} \
+             runs{device}, each training counted once.",
             self.rebalance_version, self.config_sha256, self.wall_seconds, self.runs
         )
     }

@@ -219,7 +219,9 @@ fn markdown_shows_intervals_marks_and_provenance() {
         "{md}"
     );
     assert!(
-        md.contains("training wall time 18.0 s summed over 9 runs on AMD EPYC 7B13."),
+        md.contains(
+            "training wall time 18.0 s for 9 runs on AMD EPYC 7B13, each training counted once."
+        ),
         "{md}"
     );
     assert!(md.contains("`comparison.tex`"), "{md}");

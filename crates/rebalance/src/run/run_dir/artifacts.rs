@@ -295,6 +295,21 @@ impl RunDir {
         serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
     }
 
+    /// Records that the run trained in a pack, as `pack`.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_pack_record(&self, record: &PackRecord) -> anyhow::Result<()> {
+        write_atomic(&self.path.join(PACK), &serde_json::to_string_pretty(record)?)
+    }
+
+    /// The pack the run trained in; `None` for a run trained alone (or a record that cannot
+    /// be read).
+    pub fn pack_record(&self) -> Option<PackRecord> {
+        let text = std::fs::read_to_string(self.path.join(PACK)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
     /// The training wall time `report.json` records; 0 where there is no readable report.
     pub fn report_wall_seconds(&self) -> f64 {
         std::fs::read_to_string(self.path.join(REPORT_JSON))
@@ -303,4 +318,14 @@ impl RunDir {
             .and_then(|p| p["wall_seconds"].as_f64())
             .unwrap_or(0.0)
     }
+}
+
+/// A pack a run trained in (`compare --pack`), as its run directory records it (`pack`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackRecord {
+    /// The pack's runs: their directories, in its order (this run's among them).
+    pub runs: Vec<String>,
+    /// The pack's training time in seconds, which each of its runs' `wall_seconds` counts
+    /// (before cRT's second stage, which a run trains alone).
+    pub training_seconds: f64,
 }

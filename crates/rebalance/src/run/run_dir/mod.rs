@@ -41,6 +41,9 @@
 //!                               unfinished and `--resume` completes it
 //! claim                         the process id, host and start time of the process training
 //!                               the run, while it does
+//! pack                          a run trained in a pack (`compare --pack`): the directories of
+//!                               the pack's runs and the pack's training time, which each of
+//!                               their reports counts in its `wall_seconds` ([`PackRecord`])
 //! ```
 //!
 //! The plots beside them are named by `reporting/plots.rs`. Every file is written to a temporary name and
@@ -57,6 +60,7 @@ use anyhow::Context;
 use rebalance_data::Standardizer;
 use serde::{Deserialize, Serialize};
 
+pub use artifacts::PackRecord;
 pub use claim::Claim;
 pub(crate) use resume::config_difference;
 #[cfg(test)]
@@ -71,6 +75,8 @@ const CHECKPOINTS: &str = "checkpoint";
 const PACKED_CHECKPOINT: &str = "packed";
 /// A packed group's folder: its runs' directories, one a line, in the pack's order.
 const MEMBERS: &str = "runs";
+/// What a run trained in a pack records of the pack ([`PackRecord`]).
+const PACK: &str = "pack";
 const HISTORY: &str = "history.json";
 const EXPERIMENT_LOG: &str = "experiment.log";
 const MODEL: &str = "model.bpk";
