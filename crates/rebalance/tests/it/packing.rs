@@ -290,15 +290,22 @@ fn a_packed_sweep_gives_each_run_its_results_alone() {
         let members = pack["runs"].as_array().unwrap();
         let own = run.strip_prefix(&packed).unwrap();
         assert!(
-            members.iter().any(|m| Path::new(m.as_str().unwrap()).ends_with(own)),
+            members
+                .iter()
+                .any(|m| Path::new(m.as_str().unwrap()).ends_with(own)),
             "{pack}"
         );
         let (size, wall) = (
             members.len() as f64,
-            read_json(run, "report.json")["wall_seconds"].as_f64().unwrap(),
+            read_json(run, "report.json")["wall_seconds"]
+                .as_f64()
+                .unwrap(),
         );
         let pack_seconds = pack["training_seconds"].as_f64().unwrap();
-        assert!(pack_seconds > 0.0 && pack_seconds <= wall + 1e-9, "{pack}: {wall}");
+        assert!(
+            pack_seconds > 0.0 && pack_seconds <= wall + 1e-9,
+            "{pack}: {wall}"
+        );
         once += wall - pack_seconds * (size - 1.0) / size;
         assert!(!alone.join(own).join("pack").exists());
     }

@@ -300,7 +300,10 @@ impl RunDir {
     /// # Errors
     /// The file cannot be written.
     pub fn write_pack_record(&self, record: &PackRecord) -> anyhow::Result<()> {
-        write_atomic(&self.path.join(PACK), &serde_json::to_string_pretty(record)?)
+        write_atomic(
+            &self.path.join(PACK),
+            &serde_json::to_string_pretty(record)?,
+        )
     }
 
     /// The pack the run trained in; `None` for a run trained alone (or a record that cannot
