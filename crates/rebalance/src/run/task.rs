@@ -250,22 +250,22 @@ macro_rules! task_report {
                 &self.train_counts
             }
             fn backend(&self) -> &str {
-                &self.backend
+                &self.training.backend
             }
             fn device(&self) -> Option<&str> {
-                self.device.as_deref()
+                self.training.device.as_deref()
             }
             fn loss(&self) -> &str {
-                &self.loss
+                &self.training.loss
             }
             fn wall_seconds(&self) -> f64 {
-                self.wall_seconds
+                self.cost.wall_seconds
             }
             fn samples_per_second(&self) -> f64 {
-                self.train_samples_per_second
+                self.cost.train_samples_per_second
             }
             fn peak_memory_bytes(&self) -> Option<u64> {
-                self.peak_memory_bytes
+                self.cost.peak_memory_bytes
             }
             fn headline(&self) -> (&'static str, f64) {
                 let $r = self;

@@ -20,6 +20,7 @@
 //! τ-normalisation (`eval`'s softmax calibration and Kang et al.'s softmax classifier).
 
 pub mod multi_label;
+pub mod run_facts;
 pub mod shared;
 pub mod single_label;
 

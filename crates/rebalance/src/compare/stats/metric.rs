@@ -326,7 +326,7 @@ impl Compared for Report {
             g_mean: s.g_mean,
             ece: self.calibration.ece,
             per_class_recall: s.per_class_recall.clone(),
-            wall_seconds: self.wall_seconds,
+            wall_seconds: self.cost.wall_seconds,
             ..Metrics::default()
         };
         for (metric, classes) in shot_metrics(groups) {
@@ -351,7 +351,7 @@ impl Compared for MultiLabelReport {
             )
             .0,
             per_class_recall: self.per_label_recall.clone(),
-            wall_seconds: self.wall_seconds,
+            wall_seconds: self.cost.wall_seconds,
             ..Metrics::default()
         }
     }

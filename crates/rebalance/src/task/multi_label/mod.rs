@@ -20,7 +20,6 @@ use rebalance_data::{
 use rebalance_weights::ClassCounts;
 
 use super::{Loader, TaskKind, Trained};
-use crate::reporting::peak_memory_bytes;
 use crate::reporting::plots;
 use crate::reporting::predictions::MultiLabelPredictions;
 use crate::run::config::{RunConfig, ThresholdRule, TrainSection};
@@ -32,7 +31,8 @@ use crate::run::pack::Packing;
 use crate::run::run_dir::RunDir;
 use crate::task::multi_label::evaluation::{DEFAULT_THRESHOLD, MultiLabelScores};
 use crate::task::multi_label::metrics::{MultiLabelMetric, MultiLabelScore, SharedScores};
-use crate::task::multi_label::report::{MultiLabelReport, RunFacts};
+use crate::task::multi_label::report::MultiLabelReport;
+use crate::task::run_facts::RunFacts;
 
 /// Multi-label classification: `data.task = "multi-label"`.
 #[derive(Debug, Clone, Copy)]
@@ -207,7 +207,7 @@ impl TaskKind for MultiLabel {
         };
         trained.run.write_thresholds(&thresholds)?;
         let (mut report, predictions) = evaluate(trained, model, &trained.data.test, thresholds)?;
-        report.device = trained
+        report.training.device = trained
             .devices
             .and_then(|devices| crate::run::backend::device_names(trained.backend, devices));
         trained
@@ -232,7 +232,10 @@ impl TaskKind for MultiLabel {
                 series: vec![("average precision", &ap), ("F1", &report.per_label_f1)],
                 x_desc: "training positives of the label (log scale)",
                 y_desc: "test score",
-                title: &format!("{} / {}: per-label AP and F1", report.loss, report.scheme),
+                title: &format!(
+                    "{} / {}: per-label AP and F1",
+                    report.training.loss, report.training.scheme
+                ),
             },
             &history.curves(),
         )
@@ -266,10 +269,10 @@ impl TaskKind for MultiLabel {
         let thresholds = run.read_thresholds(trained.data.num_classes)?;
         let (mut report, predictions) = evaluate(trained, &model, &trained.data.test, thresholds)?;
         // The training's record: the hardware that trained the model, kept from its report.
-        report.device = run
+        report.training.device = run
             .read_report::<MultiLabelReport>()
             .ok()
-            .and_then(|r| r.device);
+            .and_then(|r| r.training.device);
         run.write_predictions(&predictions, &report.label_names)?;
         run.write_report(&report)?;
         if let Ok(history) = run.read_history(trained.config.train.epochs) {
@@ -298,33 +301,13 @@ fn evaluate(
         trained.device,
         config.train.batch_size,
     )?;
-    let weights = config
-        .loss
-        .class_weights_at(counts, config.train.epochs - 1)?
-        .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
-    let facts = RunFacts {
-        backend: trained.backend.name().to_string(),
-        epochs: config.train.epochs,
-        loss: config.loss.name().to_string(),
-        scheme: config
-            .loss
-            .weighting()
-            .map_or("uniform", |w| w.scheme.name())
-            .to_string(),
-        label_names: data.class_names.clone(),
-        train_counts: counts.as_slice().iter().map(|&n| n as usize).collect(),
-        train_samples: data.train.len(),
-        class_weights: weights,
-        wall_seconds: trained.wall_seconds,
-    };
+    let facts = RunFacts::of(config, trained.backend, data, counts, trained.wall_seconds)?;
     let scores = MultiLabelScores::new(
         predictions.scores(),
         predictions.targets(),
         data.num_classes,
     )?;
-    let mut report = MultiLabelReport::new(facts, &scores, config.eval.thresholds, thresholds)?;
-    report.dataset_bytes = data.bytes();
-    report.peak_memory_bytes = peak_memory_bytes();
+    let report = MultiLabelReport::new(facts, &scores, config.eval.thresholds, thresholds)?;
     Ok((report, predictions))
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::run::config::ThresholdRule;
 use crate::task::multi_label::evaluation::{MultiLabelError, MultiLabelScores, Thresholds};
+use crate::task::run_facts::{Cost, RunFacts, Training};
 
 /// `report.json` of a multi-label run: test metrics (fractions in `[0, 1]`) at the run's
 /// thresholds, per-label vectors in label-index order, and how they were obtained.
@@ -15,17 +16,9 @@ use crate::task::multi_label::evaluation::{MultiLabelError, MultiLabelScores, Th
 pub struct MultiLabelReport {
     /// Always `"multi-label"`.
     pub task: Task,
-    /// The backend that trained the model.
-    pub backend: String,
-    /// The hardware that trained it, as in the single-label report.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    /// Epochs trained.
-    pub epochs: usize,
-    /// The loss (`kind` of `[loss]`).
-    pub loss: String,
-    /// The weighting scheme.
-    pub scheme: String,
+    /// How the run trained: `backend`, `device`, `epochs`, `loss`, `scheme`.
+    #[serde(flatten)]
+    pub training: Training,
     /// The label names, in index order.
     pub label_names: Vec<String>,
     /// Training samples positive for each label.
@@ -60,40 +53,10 @@ pub struct MultiLabelReport {
     pub per_label_average_precision: Vec<Option<f64>>,
     /// Test samples positive for each label.
     pub per_label_support: Vec<u64>,
-    /// Wall time of training, seconds.
-    pub wall_seconds: f64,
-    /// Training samples processed per second of training wall time.
-    pub train_samples_per_second: f64,
-    /// Bytes the dataset's splits take in memory.
-    #[serde(default)]
-    pub dataset_bytes: u64,
-    /// Peak resident memory of the process that wrote the report, where the OS tells.
-    #[serde(default)]
-    pub peak_memory_bytes: Option<u64>,
-}
-
-/// What a run is, beside its test scores: the fields of a [`MultiLabelReport`] that do not
-/// come from the predictions.
-#[derive(Debug, Clone)]
-pub struct RunFacts {
-    /// The backend.
-    pub backend: String,
-    /// Epochs trained.
-    pub epochs: usize,
-    /// The loss kind.
-    pub loss: String,
-    /// The weighting scheme.
-    pub scheme: String,
-    /// The label names.
-    pub label_names: Vec<String>,
-    /// Training positives per label.
-    pub train_counts: Vec<usize>,
-    /// Training samples.
-    pub train_samples: usize,
-    /// The label weights at the last epoch.
-    pub class_weights: Vec<f64>,
-    /// Training wall time, seconds.
-    pub wall_seconds: f64,
+    /// What the training cost: `wall_seconds`, `train_samples_per_second`, `dataset_bytes`,
+    /// `peak_memory_bytes`.
+    #[serde(flatten)]
+    pub cost: Cost,
 }
 
 impl MultiLabelReport {
@@ -109,15 +72,11 @@ impl MultiLabelReport {
     ) -> Result<Self, MultiLabelError> {
         let at = scores.at(&Thresholds::PerLabel(thresholds.clone()))?;
         let per_label = at.precision_recall_fscore_support();
-        let seen = facts.train_samples * facts.epochs;
+        let cost = facts.cost();
         Ok(Self {
             task: Task::MultiLabel,
-            backend: facts.backend,
-            device: None,
-            epochs: facts.epochs,
-            loss: facts.loss,
-            scheme: facts.scheme,
-            label_names: facts.label_names,
+            training: facts.training,
+            label_names: facts.class_names,
             train_counts: facts.train_counts,
             train_samples: facts.train_samples,
             class_weights: facts.class_weights,
@@ -133,14 +92,7 @@ impl MultiLabelReport {
             per_label_f1: per_label.f1,
             per_label_average_precision: scores.average_precision(),
             per_label_support: per_label.support,
-            wall_seconds: facts.wall_seconds,
-            train_samples_per_second: if facts.wall_seconds > 0.0 {
-                seen as f64 / facts.wall_seconds
-            } else {
-                0.0
-            },
-            dataset_bytes: 0,
-            peak_memory_bytes: None,
+            cost,
         })
     }
 
@@ -159,16 +111,12 @@ impl MultiLabelReport {
     /// `report.md`: the headline metrics, then one row per label from head to tail.
     pub fn markdown(&self) -> String {
         let mut md = format!(
-            "# rebalance report (multi-label)\n\nloss `{}`, scheme `{}`, backend `{}`, {} epochs, \
-             thresholds `{}`\n\n| metric | value |\n|---|---|\n| micro-F1 | {:.4} |\n\
+            "# rebalance report (multi-label)\n\n{}, thresholds `{}`\n\n| metric | value |\n|---|---|\n| micro-F1 | {:.4} |\n\
              | macro-F1 | {:.4} |\n| mAP | {:.4} |\n| subset accuracy | {:.4} |\n\
              | Hamming loss | {:.4} |\n\n\
              | label | train positives | weight | threshold | precision | recall | f1-score | \
              AP | support |\n|---|---|---|---|---|---|---|---|---|\n",
-            self.loss,
-            self.scheme,
-            self.backend,
-            self.epochs,
+            self.training,
             self.threshold_rule,
             self.micro_f1,
             self.macro_f1,
@@ -191,10 +139,7 @@ impl MultiLabelReport {
                 self.per_label_support[l],
             );
         }
-        md += &format!(
-            "\ntraining: {:.1} s, {:.0} samples/s\n",
-            self.wall_seconds, self.train_samples_per_second
-        );
+        md += &self.cost.markdown();
         md
     }
 
@@ -225,17 +170,13 @@ mod tests {
     use super::*;
 
     fn facts() -> RunFacts {
-        RunFacts {
-            backend: "flex".into(),
-            epochs: 2,
-            loss: "sigmoid".into(),
-            scheme: "ens".into(),
-            label_names: vec!["rare".into(), "common".into()],
-            train_counts: vec![3, 30],
-            train_samples: 40,
-            class_weights: vec![1.5, 0.5],
-            wall_seconds: 2.0,
-        }
+        RunFacts::for_test(
+            "sigmoid",
+            &["rare", "common"],
+            vec![3, 30],
+            40,
+            vec![1.5, 0.5],
+        )
     }
 
     /// The fields against scikit-learn on a hand-made case:
@@ -270,7 +211,7 @@ mod tests {
         assert!(close(ap[0], 0.833_333_3) && close(ap[1], 1.0), "{ap:?}");
         assert!(close(r.mean_average_precision, (0.833_333_3 + 1.0) / 2.0));
         assert_eq!(r.per_label_support, [2, 2]);
-        assert!(close(r.train_samples_per_second, 40.0));
+        assert!(close(r.cost.train_samples_per_second, 40.0));
 
         // report.json's keys, and head → tail in the table: "common" (30) before "rare" (3).
         let json = serde_json::to_value(&r).unwrap();

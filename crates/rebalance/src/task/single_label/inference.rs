@@ -9,12 +9,12 @@ use rebalance_data::{LongTailData, SampleBatcher, Samples};
 use rebalance_weights::ClassCounts;
 
 use crate::reporting::calibration::{Calibration, CalibrationScores, ShotCalibration};
-use crate::reporting::peak_memory_bytes;
 use crate::reporting::predictions::Predictions;
 use crate::run::backend::Backend;
 use crate::run::config::RunConfig;
 use crate::run::eval_options::{EvalOptions, TAU_GRID, TauNorm};
 use crate::run::model::Classifier;
+use crate::task::run_facts::RunFacts;
 use crate::task::single_label::adjustment::{LogitAdjustment, fit_temperature, short};
 use crate::task::single_label::evaluation::Confusion;
 use crate::task::single_label::report::Report;
@@ -260,7 +260,7 @@ pub(crate) fn reevaluate(
     // record: kept from its report.
     let trained = run.read_report::<Report>().ok();
     report.stage1 = trained.as_ref().and_then(|r| r.stage1.clone());
-    report.device = trained.and_then(|r| r.device);
+    report.training.device = trained.and_then(|r| r.training.device);
     report.target_prior = options.target_prior.as_ref().map(ToString::to_string);
     if let Some(adjustment) = options.name() {
         run.write_adjusted_predictions(&adjustment, &evaluation.predictions, &report.class_names)?;
@@ -290,28 +290,8 @@ pub(crate) fn run_report(
     wall_seconds: f64,
     posthoc_tau: Option<f64>,
 ) -> anyhow::Result<Report> {
-    // The loss that trained the final classifier: cRT's second stage's, else the last epoch's.
-    let (loss_config, epoch) = match &config.train.stage2 {
-        Some(stage2) => (stage2.loss(), 0),
-        None => (config.loss.clone(), config.train.epochs - 1),
-    };
-    let weights = loss_config
-        .class_weights_at(counts, epoch)?
-        .map_or_else(|| vec![1.0; data.num_classes], |w| w.into_vec());
-    let mut report = Report::new(
-        backend.into(),
-        config.train.epochs,
-        loss_config.name(),
-        loss_config
-            .weighting()
-            .map_or("uniform", |w| w.scheme.name()),
-        data.train.class_counts(data.num_classes),
-        weights,
-        data.class_names.clone(),
-        &evaluation.confusion,
-        wall_seconds,
-        posthoc_tau,
-    );
+    let facts = RunFacts::of(config, backend, data, counts, wall_seconds)?;
+    let mut report = Report::new(facts, &evaluation.confusion, posthoc_tau);
     report.calibration = evaluation.calibration.clone();
     let predictions = &evaluation.predictions;
     report.calibration_by_shot = Some(ShotCalibration::new(
@@ -320,7 +300,5 @@ pub(crate) fn run_report(
         predictions.targets(),
         &report.train_counts,
     ));
-    report.dataset_bytes = data.bytes();
-    report.peak_memory_bytes = peak_memory_bytes();
     Ok(report)
 }

@@ -246,7 +246,7 @@ impl TaskKind for SingleLabel {
     fn finish(trained: &Trained<'_, Self>, model: &Classifier) -> anyhow::Result<Report> {
         let (evaluation, mut report) = evaluate_split(trained, model, &trained.data.test)?;
         report.stage1 = trained.stage1.clone();
-        report.device = trained
+        report.training.device = trained
             .devices
             .and_then(|devices| crate::run::backend::device_names(trained.backend, devices));
         trained
@@ -267,14 +267,20 @@ impl TaskKind for SingleLabel {
                 series: vec![("test recall", &report.scores.per_class_recall)],
                 x_desc: "training samples of the class (log scale)",
                 y_desc: "test recall",
-                title: &format!("{} / {}: per-class recall", report.loss, report.scheme),
+                title: &format!(
+                    "{} / {}: per-class recall",
+                    report.training.loss, report.training.scheme
+                ),
             },
             &history.curves(),
         )?;
         plots::write_reliability(
             run.path(),
             &report.calibration,
-            &format!("{} / {}: reliability", report.loss, report.scheme),
+            &format!(
+                "{} / {}: reliability",
+                report.training.loss, report.training.scheme
+            ),
         )
     }
 

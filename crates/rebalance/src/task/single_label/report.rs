@@ -5,25 +5,16 @@ use crate::reporting::markdown_cell;
 use serde::{Deserialize, Serialize};
 
 use crate::reporting::calibration::{CalibrationScores, ShotCalibration};
+use crate::task::run_facts::{Cost, RunFacts, Training};
 use crate::task::single_label::adjustment::TemperatureFit;
 use crate::task::single_label::evaluation::{Confusion, Scores};
 
 /// `report.json`: the run's test metrics (fractions in `[0, 1]`) and how they were obtained.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
-    /// The backend that trained the model.
-    pub backend: String,
-    /// The hardware that trained it ([`crate::run::backend::device_names`]: `NVIDIA H200`, a CPU's
-    /// model name); absent when unknown and in reports written before it was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    /// Epochs trained.
-    pub epochs: usize,
-    /// The loss that trained the final classifier (`kind` of `[loss]`; with cRT, of
-    /// `[train.stage2] loss`).
-    pub loss: String,
-    /// That loss's weighting scheme.
-    pub scheme: String,
+    /// How the run trained: `backend`, `device`, `epochs`, `loss`, `scheme`.
+    #[serde(flatten)]
+    pub training: Training,
     /// Training samples per class.
     pub train_counts: Vec<usize>,
     /// The class weights in force at the end of training (all 1 for an unweighted loss; with
@@ -58,43 +49,22 @@ pub struct Report {
     pub calibration_by_shot: Option<ShotCalibration>,
     /// `confusion[t][p]`: test samples of class `t` predicted as `p`.
     pub confusion: Vec<Vec<u64>>,
-    /// Wall time of training, seconds.
-    pub wall_seconds: f64,
-    /// Training samples processed per second of training wall time.
-    pub train_samples_per_second: f64,
-    /// Bytes the dataset's splits take in memory (features as `f32`, labels).
-    #[serde(default)]
-    pub dataset_bytes: u64,
-    /// Peak resident memory of the process that wrote the report (`train` or `eval`), from the
-    /// OS (Linux's `VmHWM`); absent where the OS does not tell.
-    #[serde(default)]
-    pub peak_memory_bytes: Option<u64>,
+    /// What the training cost: `wall_seconds`, `train_samples_per_second`, `dataset_bytes`,
+    /// `peak_memory_bytes`.
+    #[serde(flatten)]
+    pub cost: Cost,
 }
 
 impl Report {
-    /// The report for a finished evaluation.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        backend: &str,
-        epochs: usize,
-        loss: &str,
-        scheme: &str,
-        train_counts: Vec<usize>,
-        class_weights: Vec<f64>,
-        class_names: Vec<String>,
-        confusion: &Confusion,
-        wall_seconds: f64,
-        posthoc_tau: Option<f64>,
-    ) -> Self {
-        let train_size: usize = train_counts.iter().sum();
+    /// The report of a run of `facts` whose test evaluation gave `confusion`, post-hoc
+    /// adjusted by `posthoc_tau`.
+    pub fn new(facts: RunFacts, confusion: &Confusion, posthoc_tau: Option<f64>) -> Self {
+        let cost = facts.cost();
         Self {
-            backend: backend.to_string(),
-            device: None,
-            epochs,
-            loss: loss.to_string(),
-            scheme: scheme.to_string(),
-            class_weights,
-            class_names,
+            training: facts.training,
+            train_counts: facts.train_counts,
+            class_weights: facts.class_weights,
+            class_names: facts.class_names,
             posthoc_tau,
             target_prior: None,
             temperature: None,
@@ -104,15 +74,7 @@ impl Report {
             calibration: CalibrationScores::default(),
             calibration_by_shot: None,
             confusion: confusion.rows().to_vec(),
-            wall_seconds,
-            train_samples_per_second: if wall_seconds > 0.0 {
-                (train_size * epochs) as f64 / wall_seconds
-            } else {
-                0.0
-            },
-            train_counts,
-            dataset_bytes: 0,
-            peak_memory_bytes: None,
+            cost,
         }
     }
 
@@ -121,16 +83,13 @@ impl Report {
     pub fn markdown(&self) -> String {
         let s = &self.scores;
         let mut md = format!(
-            "# rebalance report\n\nloss `{}`, scheme `{}`, backend `{}`, {} epochs{}\n\n\
+            "# rebalance report\n\n{}{}\n\n\
              | metric | value |\n|---|---|\n| accuracy | {:.4} |\n| balanced accuracy | {:.4} |\n\
              | macro-F1 | {:.4} |\n| G-mean | {:.4} |\n\
              | ECE (15 bins) | {:.4} |\n| MCE | {:.4} |\n| NLL | {:.4} |\n| Brier | {:.4} |\n\n\
              | class | train samples | weight | precision | recall | f1-score | support |\n\
              |---|---|---|---|---|---|---|\n",
-            self.loss,
-            self.scheme,
-            self.backend,
-            self.epochs,
+            self.training,
             [
                 self.posthoc_tau
                     .map(|t| format!(", post-hoc adjustment τ = {t}")),
@@ -181,10 +140,7 @@ impl Report {
                 stage1.accuracy, stage1.balanced_accuracy, stage1.macro_f1, stage1.g_mean
             );
         }
-        md += &format!(
-            "\ntraining: {:.1} s, {:.0} samples/s\n",
-            self.wall_seconds, self.train_samples_per_second
-        );
+        md += &self.cost.markdown();
         md
     }
 
@@ -243,18 +199,14 @@ mod tests {
         // Class 0 ("ant") is the tail, class 1 ("bee") the head, as text labels sort.
         let mut confusion = Confusion::new(2);
         confusion.add(&[0, 0, 1, 1], &[0, 1, 1, 1]);
-        let report = Report::new(
-            "ndarray",
-            1,
+        let facts = RunFacts::for_test(
             "cross-entropy",
-            "none",
+            &["ant", "bee"],
             vec![5, 50],
+            55,
             vec![1.0, 1.0],
-            vec!["ant".into(), "bee".into()],
-            &confusion,
-            1.0,
-            None,
         );
+        let report = Report::new(facts, &confusion, None);
         assert!(
             report
                 .summary()
