@@ -350,21 +350,15 @@ mod tests {
     use crate::run::config::ModelKind;
     use crate::run::pack::testing;
 
-    testing::packs!(Cnn, PackedCnn, Backbone::Cnn);
-
     /// Two-channel 8×8 images: small enough for a debug build, two pools of 2 still leave 2×2.
     const SHAPE: [usize; 3] = [2, 8, 8];
 
-    #[test]
-    fn packed_cnn_round_trips_bit_for_bit() {
-        testing::check_round_trip::<Cnn>(ModelKind::Cnn, &SHAPE);
-    }
-
-    #[test]
-    fn packed_cnn_forward_equals_each_run_alone() {
-        let errors = testing::check_forward::<Cnn>(ModelKind::Cnn, &SHAPE, 5, &Device::flex());
-        eprintln!("packed CNN: relative errors (train, running stats, inference) {errors:?}");
-    }
+    testing::packs!(
+        Cnn,
+        PackedCnn,
+        Backbone::Cnn,
+        tests(ModelKind::Cnn, SHAPE, batch 5)
+    );
 
     #[test]
     fn packed_cnn_gradients_equal_each_run_alone() {

@@ -192,8 +192,32 @@ pub(super) fn check_gradients<M: Packs>(
     error
 }
 
-/// [`Packs`] for a backbone, its pack and its [`Backbone`] variant.
+/// [`Packs`] for a backbone, its pack and its [`Backbone`] variant; with `tests`, also the
+/// tests every pack passes on flex, for the backbone of `kind` on samples of `shape`: the round
+/// trip ([`check_round_trip`]) and the forward passes of batches of `batch` ([`check_forward`]).
 macro_rules! packs {
+    ($model:ty, $pack:ty, $variant:path, tests($kind:expr, $shape:expr, batch $batch:literal)) => {
+        $crate::run::pack::testing::packs!($model, $pack, $variant);
+
+        /// `stack` then `unstack` gives back every run bit for bit.
+        #[test]
+        fn round_trips_bit_for_bit() {
+            $crate::run::pack::testing::check_round_trip::<$model>($kind, &$shape);
+        }
+
+        /// The pack's forward passes equal each run's alone.
+        #[test]
+        fn forward_equals_each_run_alone() {
+            let device = burn::prelude::Device::flex();
+            let errors = $crate::run::pack::testing::check_forward::<$model>(
+                $kind, &$shape, $batch, &device,
+            );
+            eprintln!(
+                "{}: relative errors (train, running stats, inference) {errors:?}",
+                stringify!($pack)
+            );
+        }
+    };
     ($model:ty, $pack:ty, $variant:path) => {
         impl $crate::run::pack::testing::Packs for $model {
             type Pack = $pack;
