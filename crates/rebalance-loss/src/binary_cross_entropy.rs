@@ -115,7 +115,7 @@ loss_keys! {
     #[serde(default, deny_unknown_fields)]
     pub struct SigmoidKeys: WeightedBinaryCrossEntropyConfig::new(), weights {
         /// Per-class weight of the positive terms: values, or `balanced` from the counts.
-        pos_weight: Option<PosWeight> = None,
+        pos_weight: Option<PosWeight> = |config| config.pos_weight.clone().map(PosWeight::Values),
         /// How class weights weigh a multi-hot row.
         label_weighting: LabelWeighting => with_label_weighting,
         /// Under `positive-sum`, the weight of a row without a positive label.
@@ -124,7 +124,7 @@ loss_keys! {
 }
 
 /// The [`LossKeys`] methods of the sigmoid kinds (`SigmoidKeys` here, `SigmoidFocalKeys`),
-/// whose `config()` is their `*Config` without class weights or `pos_weight`: they take
+/// whose `config(counts)` is their `*Config` without class weights or `pos_weight`: they take
 /// multi-hot targets.
 macro_rules! sigmoid_loss_keys {
     () => {

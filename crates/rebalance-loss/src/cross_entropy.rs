@@ -116,7 +116,7 @@ loss_keys! {
         /// Label smoothing `ε` in `[0, 1]`.
         smoothing: f64 => with_smoothing,
         /// Label-aware smoothing: `ε` by the target's class count, instead of `smoothing`.
-        label_aware: Option<LabelAwareSmoothing> = None,
+        label_aware: Option<LabelAwareSmoothing> = |_| None,
         /// Target index excluded from the loss.
         ignore_index: Option<usize> => with_ignore_index,
     }

@@ -99,7 +99,7 @@ loss_keys! {
         /// Positive/negative balance in `[0, 1]`, negative to disable it.
         alpha: f64 => with_alpha,
         /// Per-class weight of the positive terms: values, or `balanced` from the counts.
-        pos_weight: Option<PosWeight> = None,
+        pos_weight: Option<PosWeight> = |config| config.pos_weight.clone().map(PosWeight::Values),
         /// How class weights weigh a multi-hot row.
         label_weighting: LabelWeighting => with_label_weighting,
         /// Under `positive-sum`, the weight of a row without a positive label.

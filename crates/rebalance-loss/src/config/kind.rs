@@ -163,8 +163,8 @@ macro_rules! through_config {
 
 /// A kind's `*Keys` struct (see [`LossKeys`]), its `Default` and its `config(counts)`, from
 /// its own keys: each is a field with its doc, and `=> with_key` (its `*Config`'s setter, whose
-/// default the key takes) or `= default` (a key the `*Config` does not hold, which `config`
-/// leaves out). The keys every kind shares follow them: `weights` (the class-weight keys)
+/// default the key takes) or `= |config| default` (a key the `*Config` holds in another form,
+/// or not at all: its default from the `*Config`'s, and `config` leaves it out). The keys every kind shares follow them: `weights` (the class-weight keys)
 /// where the struct's head names it, then `reduction`.
 ///
 /// ```ignore
@@ -215,7 +215,9 @@ macro_rules! loss_keys {
             fn default() -> Self {
                 let config = ($new)(Vec::new());
                 Self {
-                    $($field: $crate::config::kind::loss_keys!(@default config $field $($default)?),)*
+                    $($field: $crate::config::kind::loss_keys!(
+                        @default config $config $field: $ty [$($setter)?] [$($default)?]
+                    ),)*
                     $($weights: None,)?
                     reduction: config.reduction,
                 }
@@ -232,8 +234,20 @@ macro_rules! loss_keys {
             }
         }
     };
-    (@default $config:ident $field:ident) => { $config.$field };
-    (@default $config:ident $field:ident $default:expr) => { $default };
+    (@default $config:ident $type:ident $field:ident: $ty:ty [$setter:ident] []) => {
+        $config.$field
+    };
+    (@default $config:ident $type:ident $field:ident: $ty:ty [] [$default:expr]) => {{
+        let default: fn(&$type) -> $ty = $default;
+        default(&$config)
+    }};
+    (@default $config:ident $type:ident $field:ident: $ty:ty [$($s:ident)?] [$($d:expr)?]) => {
+        compile_error!(concat!(
+            "loss_keys!: the key `",
+            stringify!($field),
+            "` needs exactly one of `=> with_key` (its *Config's setter) and `= |config| default`"
+        ))
+    };
 }
 
 pub(crate) use {loss_keys, reduction_and_weights, through_config};

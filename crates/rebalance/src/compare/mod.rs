@@ -579,7 +579,7 @@ fn write_comparison(
     });
     // Every training once, and in a tuned comparison every grid point's, not only the
     // chosen ones'.
-    let wall_seconds = twins::training_seconds(runs);
+    let wall_seconds = store::training_seconds(runs);
     let mut provenance = output::Provenance::of(plan, path, &summary, wall_seconds)?;
     if tuning.is_active() {
         provenance.runs = runs.len();

@@ -37,26 +37,6 @@ pub(super) fn sources(runs: &[&Run]) -> Vec<usize> {
         .collect()
 }
 
-/// The training time of `runs` (a sweep's), each training counted once: each run's
-/// `wall_seconds`, but nothing for a run evaluated from another's training ([`sources`]), and
-/// a pack's training time once for its R runs (each of their reports counts it: a packed run
-/// adds it `1/R` times, and cRT's second stage, trained alone, whole).
-pub(super) fn training_seconds(runs: &[Run]) -> f64 {
-    let all: Vec<&Run> = runs.iter().collect();
-    let sources = sources(&all);
-    all.iter()
-        .enumerate()
-        .filter(|&(k, _)| sources[k] == k)
-        .map(|(_, run)| {
-            let shared = run.dir.pack_record().map_or(0.0, |pack| {
-                let others = pack.runs.len().saturating_sub(1) as f64;
-                pack.training_seconds * others / pack.runs.len().max(1) as f64
-            });
-            run.dir.report_wall_seconds() - shared
-        })
-        .sum()
-}
-
 /// The runs of `todo` to train, and the others with the run whose model each evaluates: the
 /// first run of `all` (the sweep's order) with its training, where that run is finished or
 /// trains in `todo` (`--shard` keeps them in one shard, [`sources`]); else it trains itself.

@@ -23,7 +23,7 @@ use crate::run::launch::{
 };
 use crate::run::nan_guard::NanGuard;
 use crate::run::renderer::RunProgress;
-use crate::run::run_dir::{Claim, RunDir, RunState, fault_point};
+use crate::run::run_dir::{Claim, RunDir, RunState, SharedTraining, fault_point};
 use crate::run::start::{Joining, Prepared, prepare, run_devices};
 use crate::run::task::{Loader, TaskKind, Trained};
 
@@ -109,6 +109,9 @@ pub fn evaluate_trained<T: TaskKind>(
          run's [eval]",
         source.path().display()
     ));
+    begun.run.write_shared_training(&SharedTraining::Twin {
+        source: source.path().display().to_string(),
+    })?;
     begun.conclude(model, T::Stage1::default())
 }
 

@@ -348,13 +348,20 @@ fn runs_differing_only_in_eval_share_one_training() {
         stdout(&swept)
     );
 
-    // The sweep's training time counts that one training once, for its 3 runs.
+    // The sweep's training time counts that one training once, for its 3 runs; each twin
+    // records whose model it holds.
     let provenance = &read_json(&out, "comparison.json")["provenance"];
     assert_eq!(provenance["runs"], 3);
     assert_eq!(
         provenance["wall_seconds"],
         read_json(&out.join("ce/seed-1"), "report.json")["wall_seconds"]
     );
+    let shared = read_json(
+        &out.join("ce-posthoc/tune/eval.posthoc_tau-0.5/seed-1"),
+        "shared-training.json",
+    );
+    assert_eq!(shared["kind"], "twin", "{shared}");
+    assert!(shared["source"].as_str().unwrap().ends_with("ce/seed-1"));
 
     let twin = out.join("ce-posthoc/tune/eval.posthoc_tau-0.5/seed-1");
     let alone = dir.path().join("alone");
@@ -417,4 +424,35 @@ fn runs_differing_only_in_eval_share_one_training() {
             "{shard}: {err}"
         );
     }
+}
+
+/// A run that trained itself, alone, counts in the sweep's training time even where the sweep
+/// now holds the run it could have been evaluated from.
+#[test]
+fn a_run_trained_before_its_twin_source_counts_its_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{TINY_COMPARE_BASE}{}\n[[variants]]\nname = \"ce-posthoc\"\n\
+         loss = {{ kind = \"cross-entropy\" }}\neval = {{ posthoc_tau = 1.0 }}\n",
+        tiny_variants(&["ce"])
+    );
+    let config = write_config(dir.path(), "posthoc.toml", &text);
+    let out = dir.path().join("out");
+    assert_ok(&compare(
+        &config,
+        &out,
+        &["--seeds", "1", "--only", "ce-posthoc"],
+    ));
+    assert_ok(&compare(&config, &out, &["--seeds", "1"]));
+    let wall = |run: &str| {
+        read_json(&out.join(run), "report.json")["wall_seconds"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(!out.join("ce-posthoc/seed-1/shared-training.json").exists());
+    let total = read_json(&out, "comparison.json")["provenance"]["wall_seconds"]
+        .as_f64()
+        .unwrap();
+    let both = wall("ce/seed-1") + wall("ce-posthoc/seed-1");
+    assert!((total - both).abs() < 1e-9, "{total} vs {both}");
 }

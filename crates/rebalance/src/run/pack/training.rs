@@ -20,7 +20,7 @@ use super::{Group, GroupResults, PackTask};
 use crate::run::devices::steps_per_epoch;
 use crate::run::launch::{materialize, optimizer, phases, scheduler, seeded_init};
 use crate::run::renderer::RunProgress;
-use crate::run::run_dir::{PackRecord, RunDir, fault_point};
+use crate::run::run_dir::{RunDir, SharedTraining, fault_point};
 use crate::run::start::Joining;
 use crate::run::task::Loader;
 use crate::run::training::{Begun, Loaders, begin};
@@ -398,7 +398,7 @@ impl<T: PackTask> Pack<'_, '_, T> {
     /// Writes each run's own checkpoint of its last epoch: its trained model (`models[r]`), as
     /// a run trained alone leaves it, with a fresh optimizer and schedule (a resumed run trains
     /// no further epoch with them; the run's checkpoints are deleted once it is finished), and
-    /// its record of the pack (`pack`: the runs and their training time).
+    /// its record of the pack ([`SharedTraining::Pack`]: the runs and their training time).
     fn hand_over(&self, models: &[T::Model], diverged: &[Option<usize>]) -> anyhow::Result<()> {
         let runs: Vec<String> = self
             .runs
@@ -410,12 +410,12 @@ impl<T: PackTask> Pack<'_, '_, T> {
                 continue;
             }
             // The pack's time, as each run's clock (stopped now) counts it.
-            let record = PackRecord {
+            let shared = SharedTraining::Pack {
                 runs: runs.clone(),
                 training_seconds: run.history.wall_seconds(),
             };
             run.run
-                .write_pack_record(&record)
+                .write_shared_training(&shared)
                 .with_context(|| named(run.config))?;
             let train = &run.config.train;
             let batches = steps_per_epoch(run.data.train.len(), train.batch_size, 1);

@@ -295,21 +295,21 @@ impl RunDir {
         serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))
     }
 
-    /// Records that the run trained in a pack, as `pack`.
+    /// Records how the run's training was shared (`shared-training.json`).
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn write_pack_record(&self, record: &PackRecord) -> anyhow::Result<()> {
+    pub fn write_shared_training(&self, shared: &SharedTraining) -> anyhow::Result<()> {
         write_atomic(
-            &self.path.join(PACK),
-            &serde_json::to_string_pretty(record)?,
+            &self.path.join(SHARED_TRAINING),
+            &serde_json::to_string_pretty(shared)?,
         )
     }
 
-    /// The pack the run trained in; `None` for a run trained alone (or a record that cannot
-    /// be read).
-    pub fn pack_record(&self) -> Option<PackRecord> {
-        let text = std::fs::read_to_string(self.path.join(PACK)).ok()?;
+    /// How the run's training was shared; `None` for a run that trained alone (or a record
+    /// that cannot be read).
+    pub fn shared_training(&self) -> Option<SharedTraining> {
+        let text = std::fs::read_to_string(self.path.join(SHARED_TRAINING)).ok()?;
         serde_json::from_str(&text).ok()
     }
 
@@ -323,12 +323,24 @@ impl RunDir {
     }
 }
 
-/// A pack a run trained in (`compare --pack`), as its run directory records it (`pack`).
+/// How a run's training was shared with other runs, as its directory records it
+/// (`shared-training.json`): its report's `wall_seconds` then counts time that is not its own
+/// alone, which a sweep's total counts once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PackRecord {
-    /// The pack's runs: their directories, in its order (this run's among them).
-    pub runs: Vec<String>,
-    /// The pack's training time in seconds, which each of its runs' `wall_seconds` counts
-    /// (before cRT's second stage, which a run trains alone).
-    pub training_seconds: f64,
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SharedTraining {
+    /// Trained in a pack (`compare --pack`).
+    Pack {
+        /// The pack's runs: their directories, in its order (this run's among them).
+        runs: Vec<String>,
+        /// The pack's training time in seconds, which each of its runs' `wall_seconds` counts
+        /// (before cRT's second stage, which a run trains alone).
+        training_seconds: f64,
+    },
+    /// Not trained: the model of `source`, a run of the same config but for `[eval]`, evaluated
+    /// with this run's `[eval]`; its `wall_seconds` repeats the source's.
+    Twin {
+        /// The source run's directory.
+        source: String,
+    },
 }

@@ -41,9 +41,10 @@
 //!                               unfinished and `--resume` completes it
 //! claim                         the process id, host and start time of the process training
 //!                               the run, while it does
-//! pack                          a run trained in a pack (`compare --pack`): the directories of
-//!                               the pack's runs and the pack's training time, which each of
-//!                               their reports counts in its `wall_seconds` ([`PackRecord`])
+//! shared-training.json          a run whose training was shared ([`SharedTraining`]): trained
+//!                               in a pack (`compare --pack`; the pack's runs and training
+//!                               time, which each of their reports counts in `wall_seconds`),
+//!                               or not trained, the model of a run alike but for `[eval]`
 //! ```
 //!
 //! The plots beside them are named by `reporting/plots.rs`. Every file is written to a temporary name and
@@ -60,7 +61,7 @@ use anyhow::Context;
 use rebalance_data::Standardizer;
 use serde::{Deserialize, Serialize};
 
-pub use artifacts::PackRecord;
+pub use artifacts::SharedTraining;
 pub use claim::Claim;
 pub(crate) use resume::config_difference;
 #[cfg(test)]
@@ -75,8 +76,8 @@ const CHECKPOINTS: &str = "checkpoint";
 const PACKED_CHECKPOINT: &str = "packed";
 /// A packed group's folder: its runs' directories, one a line, in the pack's order.
 const MEMBERS: &str = "runs";
-/// What a run trained in a pack records of the pack ([`PackRecord`]).
-const PACK: &str = "pack";
+/// How a run's training was shared ([`SharedTraining`]).
+const SHARED_TRAINING: &str = "shared-training.json";
 const HISTORY: &str = "history.json";
 const EXPERIMENT_LOG: &str = "experiment.log";
 const MODEL: &str = "model.bpk";

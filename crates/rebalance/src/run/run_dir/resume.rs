@@ -284,6 +284,7 @@ impl RunDir {
                 HISTORY,
                 EXPERIMENT_LOG,
                 PREDICTIONS_CSV,
+                SHARED_TRAINING,
             ] {
                 remove_if_present(&self.path.join(name))?;
             }
