@@ -217,6 +217,32 @@ impl Run {
     }
 }
 
+/// The training time of `runs` (a sweep's), each training counted once: each run's
+/// `wall_seconds`, but nothing for a run evaluated from another run's training, and a pack's
+/// training time once for its runs (each of their reports counts it; cRT's second stage,
+/// trained alone after the pack, is a run's own), as their directories record them
+/// ([`SharedTraining`]).
+pub(super) fn training_seconds(runs: &[Run]) -> f64 {
+    let mut packs: std::collections::BTreeMap<Vec<String>, f64> = Default::default();
+    let mut own = 0.0;
+    for run in runs {
+        let wall = run.dir.report_wall_seconds();
+        match run.dir.shared_training() {
+            None => own += wall,
+            Some(SharedTraining::Twin { .. }) => {}
+            Some(SharedTraining::Pack {
+                runs,
+                training_seconds,
+            }) => {
+                own += (wall - training_seconds).max(0.0);
+                let pack = packs.entry(runs).or_default();
+                *pack = pack.max(training_seconds);
+            }
+        }
+    }
+    own + packs.values().sum::<f64>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,30 +320,4 @@ mod tests {
             Some("loss.beta: 0.99 → 0.999")
         );
     }
-}
-
-/// The training time of `runs` (a sweep's), each training counted once: each run's
-/// `wall_seconds`, but nothing for a run evaluated from another run's training, and a pack's
-/// training time once for its runs (each of their reports counts it; cRT's second stage,
-/// trained alone after the pack, is a run's own), as their directories record them
-/// ([`SharedTraining`]).
-pub(super) fn training_seconds(runs: &[Run]) -> f64 {
-    let mut packs: std::collections::BTreeMap<Vec<String>, f64> = Default::default();
-    let mut own = 0.0;
-    for run in runs {
-        let wall = run.dir.report_wall_seconds();
-        match run.dir.shared_training() {
-            None => own += wall,
-            Some(SharedTraining::Twin { .. }) => {}
-            Some(SharedTraining::Pack {
-                runs,
-                training_seconds,
-            }) => {
-                own += (wall - training_seconds).max(0.0);
-                let pack = packs.entry(runs).or_default();
-                *pack = pack.max(training_seconds);
-            }
-        }
-    }
-    own + packs.values().sum::<f64>()
 }
