@@ -74,6 +74,17 @@ fn conv3x3(input: usize, output: usize, stride: usize, device: &Device) -> Conv2
         .init(device)
 }
 
+/// One block of [`Cnn`]: the convolution, batch norm, ReLU, then max pooling. Its packed
+/// twin (`crate::run::pack::conv`) calls it too, so that a pack computes what its runs do alone.
+pub(crate) fn cnn_block(
+    x: Tensor<4>,
+    conv: &Conv2d,
+    norm: &BatchNorm,
+    pool: &MaxPool2d,
+) -> Tensor<4> {
+    pool.forward(Relu::new().forward(norm.forward(conv.forward(x))))
+}
+
 /// Two 3×3 convolution blocks with max pooling, then a dense layer: for 28×28 images.
 #[derive(Module, Debug)]
 pub struct Cnn {
@@ -109,14 +120,8 @@ impl Cnn {
         let [batch, _] = x.dims();
         let [c, h, w] = self.shape;
         let x = x.reshape([batch, c, h, w]);
-        let x = self.pool.forward(
-            self.activation
-                .forward(self.bn1.forward(self.conv1.forward(x))),
-        );
-        let x = self.pool.forward(
-            self.activation
-                .forward(self.bn2.forward(self.conv2.forward(x))),
-        );
+        let x = cnn_block(x, &self.conv1, &self.bn1, &self.pool);
+        let x = cnn_block(x, &self.conv2, &self.bn2, &self.pool);
         let x = x.flatten::<2>(1, 3);
         self.dropout
             .forward(self.activation.forward(self.dense.forward(x)))

@@ -23,7 +23,7 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, Dropout, Linear, Relu};
 use burn::prelude::*;
 
-use crate::run::backbone::Cnn;
+use crate::run::backbone::{Cnn, cnn_block};
 
 /// The first of `parts` (one per run), which all are `alike` it.
 ///
@@ -329,14 +329,8 @@ impl PackedCnn {
     /// An input of another number of runs or another image size.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let x = to_channels(x, self.runs, self.shape);
-        let x = self.pool.forward(
-            self.activation
-                .forward(self.bn1.forward(self.conv1.forward(x))),
-        );
-        let x = self.pool.forward(
-            self.activation
-                .forward(self.bn2.forward(self.conv2.forward(x))),
-        );
+        let x = cnn_block(x, &self.conv1, &self.bn1, &self.pool);
+        let x = cnn_block(x, &self.conv2, &self.bn2, &self.pool);
         let x = to_runs(x, self.runs);
         self.dropout
             .forward(self.activation.forward(self.dense.forward(x)))
