@@ -318,6 +318,17 @@ fn a_multi_label_sweep_tunes_by_macro_f1() {
     );
 }
 
+/// The tiny sweep of `ce` and `ce-posthoc` (cross-entropy with `setting`, its post-hoc τ),
+/// written into `dir`.
+fn posthoc_config(dir: &Path, setting: &str) -> PathBuf {
+    let text = format!(
+        "{TINY_COMPARE_BASE}{}\n[[variants]]\nname = \"ce-posthoc\"\n\
+         loss = {{ kind = \"cross-entropy\" }}\n{setting}\n",
+        tiny_variants(&["ce"])
+    );
+    write_config(dir, "posthoc.toml", &text)
+}
+
 /// Runs that differ only in `[eval]` share one training: `ce` trains, and the points of
 /// `ce-posthoc`'s post-hoc τ grid evaluate its model with their own τ. Each such run is still a
 /// whole run: its report, history and model are those of the same config trained alone (flex
@@ -325,12 +336,7 @@ fn a_multi_label_sweep_tunes_by_macro_f1() {
 #[test]
 fn runs_differing_only_in_eval_share_one_training() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "{TINY_COMPARE_BASE}{}\n[[variants]]\nname = \"ce-posthoc\"\n\
-         loss = {{ kind = \"cross-entropy\" }}\ntune = {{ eval.posthoc_tau = [0.5, 1.0] }}\n",
-        tiny_variants(&["ce"])
-    );
-    let config = write_config(dir.path(), "posthoc.toml", &text);
+    let config = posthoc_config(dir.path(), "tune = { eval.posthoc_tau = [0.5, 1.0] }");
     let out = dir.path().join("out");
     let swept = compare(&config, &out, &["--tune", "--seeds", "1"]);
     assert_ok(&swept);
@@ -431,12 +437,7 @@ fn runs_differing_only_in_eval_share_one_training() {
 #[test]
 fn a_run_trained_before_its_twin_source_counts_its_training() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "{TINY_COMPARE_BASE}{}\n[[variants]]\nname = \"ce-posthoc\"\n\
-         loss = {{ kind = \"cross-entropy\" }}\neval = {{ posthoc_tau = 1.0 }}\n",
-        tiny_variants(&["ce"])
-    );
-    let config = write_config(dir.path(), "posthoc.toml", &text);
+    let config = posthoc_config(dir.path(), "eval = { posthoc_tau = 1.0 }");
     let out = dir.path().join("out");
     assert_ok(&compare(
         &config,
