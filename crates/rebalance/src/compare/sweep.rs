@@ -103,6 +103,9 @@ pub(super) struct Progress {
     runs: usize,
     finished: Mutex<usize>,
     total_epochs: u64,
+    /// Epochs on the bar that were trained before this process (restored from checkpoints):
+    /// done, but not in the time per epoch.
+    restored: Mutex<u64>,
     started: Instant,
     active: ActiveRuns,
 }
@@ -124,6 +127,7 @@ impl Progress {
             runs: todo.len(),
             finished: Mutex::new(0),
             total_epochs,
+            restored: Mutex::new(0),
             started: Instant::now(),
             active: ActiveRuns::default(),
         }
@@ -157,6 +161,7 @@ impl Progress {
             }),
             device,
         };
+        self.restored(epochs_done(run));
         let result = train_on::<T>(&run.config, &options, data)
             .with_context(|| format!("variant {}, seed {}", run.variant, run.seed));
         self.bar.set_message(self.active.remove(&label));
@@ -183,6 +188,8 @@ impl Progress {
             label += &format!(" on {device}");
         }
         self.say(&format!("{label}: training as one model"));
+        // A group resumed from its checkpoint trains only the epochs after it.
+        self.restored(folder.last_checkpoint().unwrap_or(0) as u64 * runs.len() as u64);
         let progress = RunProgress {
             bar: self.bar.clone(),
             label: label.clone(),
@@ -301,6 +308,14 @@ impl Progress {
         self.say(&format!("{}: finished by another process", label(run)));
     }
 
+    /// Counts `epochs` trained before this process (a run or group resuming from its
+    /// checkpoint) on the bar, so that it ends full and the time left counts only what is
+    /// trained now.
+    fn restored(&self, epochs: u64) {
+        *self.restored.lock().unwrap_or_else(PoisonError::into_inner) += epochs;
+        self.bar.inc(epochs);
+    }
+
     /// Counts `run` finished and prints its line: its score and the time left.
     pub(super) fn finished(&self, run: &Run, report: &dyn TaskReport) {
         let finished = {
@@ -327,7 +342,9 @@ impl Progress {
         if left == 0 {
             return "done".to_string();
         }
-        let per_epoch = self.started.elapsed().as_secs_f64() / done.max(1) as f64;
+        let restored = *self.restored.lock().unwrap_or_else(PoisonError::into_inner);
+        let trained = done.saturating_sub(restored).max(1);
+        let per_epoch = self.started.elapsed().as_secs_f64() / trained as f64;
         format!(
             "about {} left",
             HumanDuration(Duration::from_secs_f64(per_epoch * left as f64))
@@ -356,6 +373,20 @@ fn label(run: &Run) -> String {
 /// The epochs `run` counts on the bar: both stages' (cRT's second stage reports its own).
 fn epochs(run: &Run) -> u64 {
     crate::run::training::total_epochs(&run.config) as u64
+}
+
+/// The epochs of `run` that its checkpoints hold (cRT's second stage's after the first's),
+/// which resuming it does not train again.
+fn epochs_done(run: &Run) -> u64 {
+    let Some(first) = run.dir.last_checkpoint() else {
+        return 0;
+    };
+    let train = &run.config.train;
+    let second = match train.stage2 {
+        Some(_) if first == train.epochs => run.dir.stage2().last_checkpoint().unwrap_or(0),
+        _ => 0,
+    };
+    ((first + second) as u64).min(epochs(run))
 }
 
 /// What the threads of a sweep did.

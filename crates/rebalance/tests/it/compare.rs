@@ -439,6 +439,13 @@ fn an_interrupted_run_of_a_sweep_resumes_from_its_checkpoint() {
     let resumed = compare(&config, &cut, &only);
     assert_ok(&resumed);
     assert_eq!(modified(&log), logged, "the first epoch was trained again");
+    // The bar counts the checkpoint's epochs as done: nothing is left once the run finishes.
+    let err = stderr(&resumed);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("[1/1] ce seed 1:") && l.ends_with("; done")),
+        "{err}"
+    );
     assert_eq!(
         without_wall_clock(read_json(&cut, "comparison.json"))["variants"],
         without_wall_clock(read_json(&whole, "comparison.json"))["variants"]

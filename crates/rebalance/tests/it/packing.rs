@@ -399,8 +399,16 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
     let first_epoch =
         |out: &Path| read_json(&out.join("ce/seed-1"), "history.json")["epochs"][0].clone();
     let before = first_epoch(&out);
-    assert_ok_with_stderr(&compare(&config, &out, &only), "pack of 4:");
+    let resumed = compare(&config, &out, &only);
+    assert_ok_with_stderr(&resumed, "pack of 4:");
     assert_eq!(first_epoch(&out), before);
+    // The bar counts the group's checkpointed epochs as done: none is left at the end.
+    let err = stderr(&resumed);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("[4/4]") && l.ends_with("; done")),
+        "{err}"
+    );
     assert!(!out.join(".packs").exists());
 
     // After training, while the runs' results are written (the first run's, here).
