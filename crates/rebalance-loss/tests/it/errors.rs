@@ -29,6 +29,10 @@ fn negative_gamma() {
             .init(&device()),
         "gamma = -0.5: must be finite and >= 0",
     );
+    assert_message(
+        VsConfig::new(vec![5, 1]).with_gamma(-1.0).init(&device()),
+        "gamma = -1: must be finite and >= 0",
+    );
 }
 
 #[test]
@@ -157,12 +161,14 @@ fn bad_lade_parameters() {
         LadeConfig::new(vec![5, 1]).with_alpha(-0.5).init(&device()),
         "alpha = -0.5: must be finite and >= 0",
     );
-    assert_message(
-        LadeConfig::new(vec![5, 1])
-            .with_remine_lambda(f64::INFINITY)
-            .init(&device()),
-        "remine_lambda = inf: must be finite and >= 0",
-    );
+    for lambda in [f64::INFINITY, f64::NAN] {
+        assert_message(
+            LadeConfig::new(vec![5, 1])
+                .with_remine_lambda(lambda)
+                .init(&device()),
+            &format!("remine_lambda = {lambda}: must be finite and >= 0"),
+        );
+    }
     assert_message(
         LadeConfig::new(vec![]).init(&device()),
         "no classes: class counts need at least one class",
@@ -171,11 +177,18 @@ fn bad_lade_parameters() {
 
 #[test]
 fn bad_counts() {
-    assert_message(
-        LdamConfig::new(vec![10, 0, 3]).init(&device()),
-        "class 1 has no training samples, so its weight is undefined; remove the class, \
-         or choose the zero-count policy \"zero-weight\" or \"add-one\"",
-    );
+    // The losses whose margins or priors need a sample in every class.
+    for empty_class in [
+        LdamConfig::new(vec![10, 0, 3]).init(&device()).map(drop),
+        LadeConfig::new(vec![5, 0]).init(&device()).map(drop),
+        VsConfig::new(vec![5, 0]).init(&device()).map(drop),
+    ] {
+        assert_message(
+            empty_class,
+            "class 1 has no training samples, so its weight is undefined; remove the class, \
+             or choose the zero-count policy \"zero-weight\" or \"add-one\"",
+        );
+    }
     assert_message(
         BalancedSoftmaxConfig::new(vec![]).init(&device()),
         "no classes: class counts need at least one class",
