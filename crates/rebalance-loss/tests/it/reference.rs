@@ -400,3 +400,117 @@ fn class_weights_move_with_the_module() {
     let value = scalar(moved.forward(logits(&ndarray), targets(&ndarray)));
     assert_close(value, 1.0111566, TOL, "after to_device");
 }
+
+/// LADE's reduced value on the reference logits with `targets`.
+fn lade_value(config: LadeConfig, targets: [i64; 4]) -> f64 {
+    let device = Device::flex();
+    let loss = config.init(&device).unwrap();
+    scalar(loss.forward(logits(&device), Tensor::from_ints(targets, &device)))
+}
+
+// The authors' code (hyperconnect/LADE, loss/PriorCELoss.py + loss/LADELoss.py), as their
+// configs combine them (weights 1 and α):
+//   prior = n / n.sum()
+//   ce = F.cross_entropy(x + torch.log(prior + 1e-9), y)
+//   mask = (y == torch.arange(C).view(-1, 1))                       # C x N
+//   first = (x.T * mask).sum(-1) / (mask.sum(-1) + 1e-8)
+//   second = torch.logsumexp((x - torch.log(prior + 1e-9) + np.log(1 / C)).T, -1) - np.log(N)
+//   reg = -torch.sum((first - second - lam * second ** 2) * prior)
+//   loss = ce + alpha * reg
+// on the crate's reference batch, counts [100, 10, 1]. No PyTorch here: the values are
+// that code in f64 Python (max-shifted log-sum-exp) without the 1e-9 and 1e-8, which move
+// them by < 1e-7. The PC-softmax part alone is 2.6071388, the logit-adjusted reference.
+#[test]
+fn lade_matches_the_authors_code() {
+    // (alpha, remine_lambda, targets, the authors' value); 0.1 and 0.1 are the defaults.
+    let cases = [
+        (0.1, 0.1, [0, 1, 2, 2], 2.44773525083332),
+        (0.5, 0.0, [0, 1, 2, 2], 1.78492754043089),
+        (1.0, 0.3, [0, 1, 2, 2], 1.11387594673975),
+        // Class 1 absent from the batch: it still counts in R, with T1 = 0.
+        (0.1, 0.1, [0, 0, 2, 2], 2.3211880766839),
+        (1.0, 0.3, [0, 0, 2, 2], 1.87922066448223),
+        (0.0, 0.1, [0, 1, 2, 2], 2.60713880162235),
+    ];
+    for (alpha, remine_lambda, targets, want) in cases {
+        let config = LadeConfig::new(COUNTS.to_vec())
+            .with_alpha(alpha)
+            .with_remine_lambda(remine_lambda);
+        let got = lade_value(config, targets);
+        assert!(
+            (got - want).abs() < 2e-6,
+            "{alpha} {remine_lambda} {targets:?}: {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn lade_reductions_spread_the_regularizer_evenly() {
+    let device = Device::flex();
+    let config = LadeConfig::new(COUNTS.to_vec());
+    let (logits, targets) = (logits(&device), targets(&device));
+    let none = config
+        .clone()
+        .with_reduction(Reduction::None)
+        .init(&device)
+        .unwrap()
+        .forward(logits.clone(), targets.clone());
+    let none: Vec<f32> = none.into_data().try_to_vec().unwrap();
+    assert_eq!(none.len(), 4);
+    let total: f64 = none.iter().map(|&v| f64::from(v)).sum();
+    let reduced = |reduction| {
+        let loss = config
+            .clone()
+            .with_reduction(reduction)
+            .init(&device)
+            .unwrap();
+        f64::from(
+            loss.forward(logits.clone(), targets.clone())
+                .into_scalar::<f32>(),
+        )
+    };
+    let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    close(reduced(Reduction::Sum), total);
+    close(reduced(Reduction::Mean), total / 4.0);
+    close(reduced(Reduction::WeightedMean), 2.44773525083332);
+    // Each element is its PC-softmax CE plus α·R (R = -1.5940360 here).
+    let ce_plus = |ce: f64| ce + 0.1 * -1.59403603990122;
+    let plain = LadeConfig::new(COUNTS.to_vec())
+        .with_alpha(0.0)
+        .with_reduction(Reduction::None)
+        .init(&device)
+        .unwrap()
+        .forward(logits, targets);
+    let plain: Vec<f32> = plain.into_data().try_to_vec().unwrap();
+    for (with, without) in none.iter().zip(&plain) {
+        close(f64::from(*with), ce_plus(f64::from(*without)));
+    }
+}
+
+// The authors' VSLoss (orparask/VS-Loss, class_imbalance/losses.py) on the CPU:
+//   n = [100, 10, 1]; p = [c / sum(n) for c in n]
+//   temp = (1.0 / np.array(n)) ** gamma; temp = temp / np.min(temp)
+//   out = x / torch.tensor(temp) + tau * torch.log(torch.tensor(p))
+//   F.cross_entropy(out, y, weight=w)
+// with x the reference batch. No PyTorch on this machine: the values are that formula in f64
+// Python (max-shifted log-sum-exp), checked to give plain CE, 0.6931654, at γ = τ = 0.
+#[test]
+fn vs_matches_the_authors_formula() {
+    let device = Device::flex();
+    let vs = |config: VsConfig| {
+        let loss = config.init(&device).unwrap();
+        scalar(loss.forward(logits(&device), targets(&device)))
+    };
+    let base = || VsConfig::new(COUNTS.to_vec());
+    for (config, want) in [
+        (base(), 2.895303579697557),
+        (base().with_gamma(0.2).with_tau(1.5), 4.188009438538829),
+        (
+            base().with_weights(Some(ENS_099.to_vec())),
+            4.678734710219787,
+        ),
+        (base().with_gamma(0.0).with_tau(0.0), 0.693165375759264),
+    ] {
+        assert_close(vs(config), want, 2e-6, "VS");
+    }
+}
