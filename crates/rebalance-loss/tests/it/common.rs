@@ -48,6 +48,20 @@ pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().convert::<f32>().try_to_vec().unwrap()
 }
 
+/// A softmax loss, as its config's `init` built it on `device`, has the reduced value `want` on
+/// the reference batch ([`LOGITS`], [`TARGETS`]) within `tol` (`what` names the case).
+#[track_caller]
+pub fn assert_reference<L: Into<rebalance_loss::ImbalanceLoss>>(
+    built: Result<L, rebalance_loss::LossError>,
+    device: &Device,
+    (want, tol): (f64, f64),
+    what: &str,
+) {
+    let loss = built.unwrap().into();
+    let value = scalar(loss.forward(logits(device), targets(device)));
+    assert_close(value, want, tol, what);
+}
+
 /// The single value of a reduced loss.
 pub fn scalar(tensor: Tensor<1>) -> f64 {
     let v = values(tensor);

@@ -50,20 +50,23 @@ fn ens_weights_match_pytorch() {
 #[test]
 fn weighted_cross_entropy_matches_pytorch() {
     for (name, device) in cpu_devices() {
-        let ce = |weights: Option<Vec<f64>>, reduction| {
-            let loss = WeightedCrossEntropyConfig::new()
-                .with_weights(weights)
-                .with_reduction(reduction)
-                .init(&device)
-                .unwrap();
-            scalar(loss.forward(logits(&device), targets(&device)))
-        };
+        let ce = WeightedCrossEntropyConfig::new;
         let w = Some(ens());
-        assert_close(ce(w.clone(), Reduction::WeightedMean), 1.0111566, TOL, name);
-        assert_close(ce(w.clone(), Reduction::Mean), 1.4352657, TOL, name);
-        assert_close(ce(w.clone(), Reduction::Sum), 4.0 * 1.4352657, TOL, name);
-        assert_close(ce(None, Reduction::WeightedMean), 0.6931654, TOL, name);
-        assert_close(ce(None, Reduction::Mean), 0.6931654, TOL, name);
+        for (config, want) in [
+            (ce().with_weights(w.clone()), 1.0111566),
+            (
+                ce().with_weights(w.clone()).with_reduction(Reduction::Mean),
+                1.4352657,
+            ),
+            (
+                ce().with_weights(w.clone()).with_reduction(Reduction::Sum),
+                4.0 * 1.4352657,
+            ),
+            (ce(), 0.6931654),
+            (ce().with_reduction(Reduction::Mean), 0.6931654),
+        ] {
+            assert_reference(config.init(&device), &device, (want, TOL), name);
+        }
     }
 }
 
@@ -105,29 +108,21 @@ fn label_smoothing_and_ignore_index_match_the_formula() {
         assert_close(smoothed(Reduction::Sum), 5.8439003799, TOL, name);
         // formula: F.cross_entropy(z, y, label_smoothing=.1) = 0.7623320424259307 (no weights:
         // the uniform term is a row sum, not a weighted product).
-        let unweighted = WeightedCrossEntropyConfig::new()
-            .with_smoothing(0.1)
-            .init(&device)
-            .unwrap();
-        assert_close(
-            scalar(unweighted.forward(logits(&device), targets(&device))),
-            0.7623320424,
-            TOL,
-            name,
-        );
+        let unweighted = WeightedCrossEntropyConfig::new().with_smoothing(0.1);
+        assert_reference(unweighted.init(&device), &device, (0.7623320424, TOL), name);
 
         // formula: F.cross_entropy(z, y, weight=w, ignore_index=2) = 0.41120475249976735;
         // "mean" divides by the 2 samples left.
         let ignoring = WeightedCrossEntropyConfig::new()
             .with_weights(Some(ens()))
             .with_ignore_index(Some(2));
-        let loss = ignoring.clone().init(&device).unwrap();
-        assert_close(
-            scalar(loss.forward(logits(&device), targets(&device))),
-            0.4112047525,
-            TOL,
+        assert_reference(
+            ignoring.clone().init(&device),
+            &device,
+            (0.4112047525, TOL),
             name,
         );
+        let loss = ignoring.clone().init(&device).unwrap();
         let per_sample = values(loss.forward_no_reduction(logits(&device), targets(&device)));
         assert_eq!(&per_sample[2..], &[0.0, 0.0], "{name}");
         let mean = ignoring
@@ -159,20 +154,17 @@ fn ignore_index_beyond_the_classes_is_allowed() {
 #[test]
 fn softmax_focal_matches_pytorch() {
     for (name, device) in cpu_devices() {
-        let focal = |gamma, weights: Option<Vec<f64>>| {
-            let loss = FocalConfig::new()
-                .with_gamma(gamma)
-                .with_weights(weights)
-                .init(&device)
-                .unwrap();
-            scalar(loss.forward(logits(&device), targets(&device)))
-        };
-        assert_close(focal(2.0, None), 0.2718389, TOL, name);
-        // formula: γ = 0.5, and γ = 2 with ENS weights (weighted-mean).
-        assert_close(focal(0.5, None), 0.5227334121, TOL, name);
-        assert_close(focal(2.0, Some(ens())), 0.4845617970, TOL, name);
-        // γ = 0 is cross-entropy.
-        assert_close(focal(0.0, None), 0.6931654, TOL, name);
+        let focal = |gamma| FocalConfig::new().with_gamma(gamma);
+        for (config, want) in [
+            (focal(2.0), 0.2718389),
+            // formula: γ = 0.5, and γ = 2 with ENS weights (weighted-mean).
+            (focal(0.5), 0.5227334121),
+            (focal(2.0).with_weights(Some(ens())), 0.4845617970),
+            // γ = 0 is cross-entropy.
+            (focal(0.0), 0.6931654),
+        ] {
+            assert_reference(config.init(&device), &device, (want, TOL), name);
+        }
     }
 }
 
@@ -223,35 +215,21 @@ fn binary_cross_entropy_matches_pytorch() {
 #[test]
 fn class_balanced_matches_cui_et_al() {
     for (name, device) in cpu_devices() {
-        let cb = |base, reduction| {
-            let loss = ClassBalancedConfig::new(COUNTS.to_vec())
+        let cb = |base| {
+            ClassBalancedConfig::new(COUNTS.to_vec())
                 .with_beta(0.99)
                 .with_base(base)
                 .with_gamma(2.0)
-                .with_reduction(reduction)
-                .init(&device)
-                .unwrap();
-            scalar(loss.forward(logits(&device), targets(&device)))
+                .with_reduction(Reduction::Mean)
         };
-        assert_close(
-            cb(ClassBalancedBase::Focal, Reduction::Mean),
-            0.9225158,
-            TOL,
-            name,
-        );
-        // formula: softmax base is weighted CE with `mean`; sigmoid base Σ w·BCE / N.
-        assert_close(
-            cb(ClassBalancedBase::Softmax, Reduction::Mean),
-            1.4352657,
-            TOL,
-            name,
-        );
-        assert_close(
-            cb(ClassBalancedBase::Sigmoid, Reduction::Mean),
-            2.9553015122,
-            TOL,
-            name,
-        );
+        for (base, want) in [
+            (ClassBalancedBase::Focal, 0.9225158),
+            // formula: softmax base is weighted CE with `mean`; sigmoid base Σ w·BCE / N.
+            (ClassBalancedBase::Softmax, 1.4352657),
+            (ClassBalancedBase::Sigmoid, 2.9553015122),
+        ] {
+            assert_reference(cb(base).init(&device), &device, (want, TOL), name);
+        }
     }
 }
 
@@ -321,20 +299,14 @@ fn ldam_matches_the_formula() {
         for (m, e) in margins.iter().zip([0.158113883, 0.2811706626, 0.5]) {
             assert_close(*m, e, 1e-9, "margins");
         }
-        let plain = config.clone().init(&device).unwrap();
-        assert_close(
-            scalar(plain.forward(logits(&device), targets(&device))),
-            11.2621468379,
-            TOL,
+        assert_reference(
+            config.clone().init(&device),
+            &device,
+            (11.2621468379, TOL),
             name,
         );
-        let drw = config.with_weights(Some(ens())).init(&device).unwrap();
-        assert_close(
-            scalar(drw.forward(logits(&device), targets(&device))),
-            21.2457601949,
-            TOL,
-            name,
-        );
+        let drw = config.with_weights(Some(ens()));
+        assert_reference(drw.init(&device), &device, (21.2457601949, TOL), name);
     }
 }
 
