@@ -117,25 +117,15 @@ pub struct CompareOptions {
     /// Train only shard K of N (K from 1 to N): a fixed partition of the runs, balanced by
     /// expected cost; writes no comparison [default: from SLURM_ARRAY_TASK_ID and
     /// SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX with --shards; else every run].
-    #[arg(
-        long,
-        value_name = "K/N",
-        conflicts_with = "merge",
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<Shard>,
     /// The number of shards, with JOB_COMPLETION_INDEX (from 0) giving the index: a Kubernetes
     /// Indexed Job's completions [default: none].
-    #[arg(
-        long,
-        value_name = "N",
-        conflicts_with = "merge",
-        allow_negative_numbers = true
-    )]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub shards: Option<usize>,
     /// Train nothing: write the comparison from the finished runs, or list the missing ones and
     /// fail.
-    #[arg(long, conflicts_with = "force")]
+    #[arg(long, conflicts_with_all = ["force", "shard", "shards"])]
     pub merge: bool,
     /// Train up to N runs at once, each on a thread of this process, >= 1; the results are
     /// those of one run after another (with model.dropout = 0). For several GPUs, or small

@@ -302,6 +302,15 @@ fn compare_errors_are_one_line() {
     for (args, expected) in argument_errors {
         assert_one_line_error(&compare(&config, &out, args), expected);
     }
+    // --merge trains nothing: beside a shard or a shard count it is refused, in either order.
+    for args in [
+        &["--merge", "--shard", "1/2"][..],
+        &["--shards", "2", "--merge"],
+    ] {
+        let refused = compare(&config, &out, args);
+        assert!(!refused.status.success());
+        assert!(stderr(&refused).contains("cannot be used with"), "{args:?}");
+    }
     let config_errors = [
         (
             "[[variants]]\nloss = { kind = \"focal\" }\n",
