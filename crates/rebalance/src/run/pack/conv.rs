@@ -48,6 +48,15 @@ fn param<const D: usize>(value: Tensor<D>) -> Param<Tensor<D>> {
     Param::from_tensor(value.detach())
 }
 
+/// The biases of `layers` (each read by `bias`), where they have them: [`first_alike`] checked
+/// that all or none do.
+fn biases<L, const D: usize>(
+    layers: &[&L],
+    bias: impl Fn(&L) -> Option<&Param<Tensor<D>>>,
+) -> Option<Vec<Tensor<D>>> {
+    layers.iter().map(|l| bias(l).map(Param::val)).collect()
+}
+
 /// The runs' convolutions as one grouped convolution: weights (and biases) concatenated along
 /// the output channels, `groups` multiplied by R.
 ///
@@ -64,13 +73,7 @@ pub(crate) fn stack_conv(convs: &[&Conv2d]) -> Conv2d {
             && conv.bias.is_some() == first.bias.is_some()
     });
     let weight = Tensor::cat(convs.iter().map(|c| c.weight.val()).collect(), 0);
-    let bias = first.bias.as_ref().map(|_| {
-        let biases = convs
-            .iter()
-            .filter_map(|c| c.bias.as_ref().map(Param::val))
-            .collect();
-        param(Tensor::cat(biases, 0))
-    });
+    let bias = biases(convs, |c| c.bias.as_ref()).map(|b| param(Tensor::cat(b, 0)));
     Conv2d {
         weight: param(weight),
         bias,
@@ -166,18 +169,13 @@ impl PackedLinear {
     /// # Panics
     /// No layer, or layers of different shapes.
     pub fn stack(layers: &[&Linear]) -> Self {
-        let first = first_alike(layers, "linear layers", |layer, first| {
+        first_alike(layers, "linear layers", |layer, first| {
             layer.weight.dims() == first.weight.dims()
                 && layer.bias.is_some() == first.bias.is_some()
         });
         let weight = Tensor::stack(layers.iter().map(|l| l.weight.val()).collect(), 0);
-        let bias = first.bias.as_ref().map(|_| {
-            let biases = layers
-                .iter()
-                .filter_map(|l| l.bias.as_ref().map(Param::val))
-                .collect::<Vec<Tensor<1>>>();
-            param(Tensor::<1>::stack::<2>(biases, 0).unsqueeze_dim(1))
-        });
+        let bias = biases(layers, |l| l.bias.as_ref())
+            .map(|b| param(Tensor::<1>::stack::<2>(b, 0).unsqueeze_dim(1)));
         Self {
             weight: param(weight),
             bias,
