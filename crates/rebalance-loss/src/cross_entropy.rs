@@ -302,16 +302,5 @@ pub(crate) fn softmax_cross_entropy(
             }
         };
     }
-    match valid {
-        Some(valid) => PerSample {
-            loss: loss * valid.clone(),
-            weight: sample_weights.map(|w| w * valid.clone()),
-            valid: Some(valid),
-        },
-        None => PerSample {
-            loss,
-            weight: sample_weights,
-            valid: None,
-        },
-    }
+    PerSample::masked(loss, sample_weights, valid)
 }

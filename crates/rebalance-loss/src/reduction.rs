@@ -37,14 +37,34 @@ rebalance_weights::config_enum! {
     }
 }
 
-/// Per-sample losses before reduction.
-pub(crate) struct PerSample {
-    /// `[B]` weighted losses `w_n·l_n` (0 for ignored samples).
-    pub loss: Tensor<1>,
-    /// `[B]` sample weights `w_n` (0 for ignored samples); `None` means `valid` (or all ones).
-    pub weight: Option<Tensor<1>>,
-    /// `[B]` 1 for counted samples, 0 for ignored ones; `None` means all counted.
-    pub valid: Option<Tensor<1>>,
+/// Per-sample losses before reduction: `[B]` for a loss alone, `[R, B]` for a pack's runs
+/// (`crate::packed`).
+pub(crate) struct PerSample<const D: usize = 1> {
+    /// Weighted losses `w_n·l_n` (0 for ignored samples).
+    pub loss: Tensor<D>,
+    /// Sample weights `w_n` (0 for ignored samples); `None` means `valid` (or all ones).
+    pub weight: Option<Tensor<D>>,
+    /// 1 for counted samples, 0 for ignored ones; `None` means all counted.
+    pub valid: Option<Tensor<D>>,
+}
+
+impl<const D: usize> PerSample<D> {
+    /// Losses `loss` with sample weights `weight`, of which only the samples `valid` marks
+    /// (`None`: all) count: an ignored sample's loss and weight are zeroed.
+    pub fn masked(loss: Tensor<D>, weight: Option<Tensor<D>>, valid: Option<Tensor<D>>) -> Self {
+        match valid {
+            Some(valid) => Self {
+                loss: loss * valid.clone(),
+                weight: weight.map(|w| w * valid.clone()),
+                valid: Some(valid),
+            },
+            None => Self {
+                loss,
+                weight,
+                valid: None,
+            },
+        }
+    }
 }
 
 impl PerSample {

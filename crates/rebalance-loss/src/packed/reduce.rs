@@ -6,16 +6,8 @@ use burn::prelude::*;
 use crate::reduction::safe_div;
 use crate::{LossError, Reduction};
 
-/// The per-sample losses of a pack before reduction, every tensor `[R, B]`: the packed form of
-/// a single loss's per-sample losses.
-pub(crate) struct PackedPerSample {
-    /// Weighted losses `w_{r,n}·l_{r,n}` (0 for ignored samples).
-    pub loss: Tensor<2>,
-    /// Sample weights `w_{r,n}` (0 for ignored samples); `None` means `valid` (or all ones).
-    pub weight: Option<Tensor<2>>,
-    /// 1 for counted samples, 0 for ignored ones; `None` means all counted.
-    pub valid: Option<Tensor<2>>,
-}
+/// The per-sample losses of a pack's runs, `[R, B]`.
+pub(crate) type PackedPerSample = crate::reduction::PerSample<2>;
 
 /// The reduction of every run of a pack, as the coefficients of its denominator: the
 /// reduced loss of run `r` is `Σ_n w_{r,n}·l_{r,n} / d_r` with

@@ -257,18 +257,7 @@ impl PackedSoftmax {
         if let Some(lade) = &self.lade {
             loss = loss + lade.regularizer(logits, targets).expand([runs, batch_size]);
         }
-        match valid {
-            Some(valid) => PackedPerSample {
-                loss: loss * valid.clone(),
-                weight: sample_weights.map(|w| w * valid.clone()),
-                valid: Some(valid),
-            },
-            None => PackedPerSample {
-                loss,
-                weight: sample_weights,
-                valid: None,
-            },
-        }
+        PackedPerSample::masked(loss, sample_weights, valid)
     }
 
     /// `log p_{r,n,y}` (`[R, B]`) of the adjusted logits `s_r·(Δ_r ⊙ z + ι_r - m_{r,y}·onehot(y))`,
