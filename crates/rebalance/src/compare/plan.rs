@@ -533,7 +533,7 @@ mod tests {
         );
         assert!(!err.contains('\n'), "{err}");
         // Every score metric's name parses back to it.
-        for task in [Task::SingleLabel, Task::MultiLabel] {
+        for task in <Task as strum::IntoEnumIterator>::iter() {
             for &metric in Metric::of_task(task).iter().filter(|m| m.is_score()) {
                 assert_eq!(Metric::parse_rank(&metric.name(), task), Ok(metric));
             }

@@ -26,3 +26,4 @@ mod readme;
 mod runs;
 mod shards;
 mod streams;
+mod training_time;

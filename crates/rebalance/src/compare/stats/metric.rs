@@ -339,7 +339,7 @@ impl Compared for Report {
 impl Compared for MultiLabelReport {
     fn metrics(&self, _groups: &ShotGroups, tail: &[usize]) -> Metrics {
         Metrics {
-            task: Task::MultiLabel,
+            task: self.task,
             macro_f1: self.macro_f1,
             micro_f1: self.micro_f1,
             mean_average_precision: self.mean_average_precision,
