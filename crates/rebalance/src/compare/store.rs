@@ -217,30 +217,50 @@ impl Run {
     }
 }
 
-/// The training time of `runs` (a sweep's), each training counted once: each run's
-/// `wall_seconds`, but nothing for a run evaluated from another run's training, and a pack's
-/// training time once for its runs (each of their reports counts it; cRT's second stage,
-/// trained alone after the pack, is a run's own), as their directories record them
-/// ([`SharedTraining`]).
+/// The training time of `runs` (a sweep's), each training counted once, as their
+/// directories record how trainings were shared ([`SharedTraining`]): each run's
+/// `wall_seconds`, but a pack's training time once for its runs (each of their reports counts
+/// it; cRT's second stage, trained alone after the pack, is a run's own), and a run evaluated
+/// from another run's training only where no run of `runs` trained that model (then once for
+/// the runs evaluated from it: `--only` of a post-hoc variant, or its source since re-trained
+/// with another config by `--force`).
 pub(super) fn training_seconds(runs: &[Run]) -> f64 {
-    let mut packs: std::collections::BTreeMap<Vec<String>, f64> = Default::default();
+    use std::collections::{BTreeMap, BTreeSet};
+    let all: Vec<&Run> = runs.iter().collect();
+    let keys = super::twins::training_keys(&all);
+    let mut packs: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+    let mut trained: BTreeSet<&str> = BTreeSet::new();
+    let mut evaluated: BTreeMap<&str, f64> = BTreeMap::new();
     let mut own = 0.0;
-    for run in runs {
+    for (run, key) in runs.iter().zip(&keys) {
         let wall = run.dir.report_wall_seconds();
-        match run.dir.shared_training() {
-            None => own += wall,
-            Some(SharedTraining::Twin { .. }) => {}
-            Some(SharedTraining::Pack {
-                runs,
-                training_seconds,
-            }) => {
+        match (run.dir.shared_training(), key) {
+            (Some(SharedTraining::Twin { .. }), Some(key)) => {
+                evaluated.entry(key).or_insert(wall);
+                continue;
+            }
+            (
+                Some(SharedTraining::Pack {
+                    runs,
+                    training_seconds,
+                }),
+                _,
+            ) => {
                 own += (wall - training_seconds).max(0.0);
                 let pack = packs.entry(runs).or_default();
                 *pack = pack.max(training_seconds);
             }
+            _ => own += wall,
+        }
+        if let Some(key) = key {
+            trained.insert(key);
         }
     }
-    own + packs.values().sum::<f64>()
+    let untrained = evaluated
+        .iter()
+        .filter(|(key, _)| !trained.contains(*key))
+        .map(|(_, wall)| wall);
+    own + packs.values().sum::<f64>() + untrained.sum::<f64>()
 }
 
 #[cfg(test)]

@@ -345,10 +345,13 @@ impl Progress {
         let restored = *self.restored.lock().unwrap_or_else(PoisonError::into_inner);
         let trained = done.saturating_sub(restored).max(1);
         let per_epoch = self.started.elapsed().as_secs_f64() / trained as f64;
-        format!(
-            "about {} left",
-            HumanDuration(Duration::from_secs_f64(per_epoch * left as f64))
-        )
+        match per_epoch * left as f64 {
+            seconds if seconds < 1.0 => "less than a second left".to_string(),
+            seconds => format!(
+                "about {} left",
+                HumanDuration(Duration::from_secs_f64(seconds))
+            ),
+        }
     }
 
     /// Prints a line above the bar, or to stderr when there is no bar.

@@ -20,11 +20,17 @@ fn training_key(run: &Run) -> Option<String> {
     Some(format!("{}\n{}", run.seed, training.to_toml().ok()?))
 }
 
+/// Each of `runs`'s training key ([`training_key`]): runs with the same key train the same
+/// model.
+pub(super) fn training_keys(runs: &[&Run]) -> Vec<Option<String>> {
+    runs.iter().map(|run| training_key(run)).collect()
+}
+
 /// For each of `runs` (the sweep's, in order), the index of the first run with its training:
 /// its own for a run that trains. `--shard` keeps a run with that one (its shard trains it
 /// once, and evaluates the others).
 pub(super) fn sources(runs: &[&Run]) -> Vec<usize> {
-    let keys: Vec<Option<String>> = runs.iter().map(|run| training_key(run)).collect();
+    let keys = training_keys(runs);
     keys.iter()
         .enumerate()
         .map(|(k, key)| match key {

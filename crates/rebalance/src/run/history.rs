@@ -218,6 +218,12 @@ impl HistoryRecorder {
         }
     }
 
+    /// The training seconds its history recorded at the end of its last epoch, if it has one.
+    pub(crate) fn last_epoch_seconds(&self) -> Option<f64> {
+        let recording = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        recording.history.epochs.last().map(|e| e.wall_seconds)
+    }
+
     /// Adds a whole epoch: its training loss and validation score, computed by the caller (a
     /// packed group, `crate::run::pack`, computes each run's own).
     pub(crate) fn add_epoch(&self, train_loss: f64, valid: ValidScore) {

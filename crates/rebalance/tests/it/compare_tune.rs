@@ -457,3 +457,25 @@ fn a_run_trained_before_its_twin_source_counts_its_training() {
     let both = wall("ce/seed-1") + wall("ce-posthoc/seed-1");
     assert!((total - both).abs() < 1e-9, "{total} vs {both}");
 }
+
+/// Compared without the run whose model they hold (`--only`), runs evaluated from one training
+/// count that training once.
+#[test]
+fn twins_compared_without_their_source_count_its_training_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = posthoc_config(dir.path(), "tune = { eval.posthoc_tau = [0.5, 1.0] }");
+    let out = dir.path().join("out");
+    let args = ["--tune", "--seeds", "1"];
+    assert_ok(&compare(&config, &out, &args));
+    assert_ok(&compare(
+        &config,
+        &out,
+        &[&args[..], &["--only", "ce-posthoc"]].concat(),
+    ));
+    let provenance = &read_json(&out, "comparison.json")["provenance"];
+    assert_eq!(provenance["runs"], 2);
+    assert_eq!(
+        provenance["wall_seconds"],
+        read_json(&out.join("ce/seed-1"), "report.json")["wall_seconds"]
+    );
+}

@@ -415,6 +415,15 @@ fn an_interrupted_packed_group_resumes_from_its_checkpoint() {
                 &run,
             );
             assert!(!run.join("checkpoint").exists(), "{}", run.display());
+            // Resumed or not, a run's time holds its pack's (which the sweep counts once).
+            let shared = read_json(&run, "shared-training.json");
+            let wall = read_json(&run, "report.json")["wall_seconds"]
+                .as_f64()
+                .unwrap();
+            assert!(
+                shared["training_seconds"].as_f64().unwrap() <= wall,
+                "{shared}: {wall}"
+            );
         }
     }
 }

@@ -409,10 +409,13 @@ impl<T: PackTask> Pack<'_, '_, T> {
             if diverged.is_some() {
                 continue;
             }
-            // The pack's time, as each run's clock (stopped now) counts it.
+            // The pack's time, as the run's history counts it at the end of its last epoch
+            // (a run resumed from here starts its clock from that time too).
+            let training_seconds =
+                (run.history.last_epoch_seconds()).unwrap_or_else(|| run.history.wall_seconds());
             let shared = SharedTraining::Pack {
                 runs: runs.clone(),
-                training_seconds: run.history.wall_seconds(),
+                training_seconds,
             };
             run.run
                 .write_shared_training(&shared)
