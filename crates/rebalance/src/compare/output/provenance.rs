@@ -40,8 +40,9 @@ pub struct Provenance {
     /// The training wall time of the sweep: the sum of its runs' (each is in
     /// `comparison.csv`; in a tuned comparison, every grid point's run too), whether they
     /// trained in this call or before, one by one or in shards, each training counted once:
-    /// a run evaluated from another run's training adds nothing, and runs trained together
-    /// in a pack (`--pack`) add their pack's time once.
+    /// runs evaluated from another run's training add it once where no compared run trained
+    /// it (else nothing), and runs trained together in a pack (`--pack`) add their pack's time
+    /// once (`store::training_seconds`).
     pub wall_seconds: f64,
 }
 
