@@ -153,17 +153,15 @@ impl<'de> Deserialize<'de> for Pack {
 /// finishing is not held back by a failure of a unit before it.
 ///
 /// A group interrupted before all of its runs had their own checkpoints (its folder in `dir`'s
-/// `.packs/` lists them) is formed again as it was, before the others: its checkpoint holds
-/// exactly those runs.
+/// `.packs/` lists them) is formed again as it was, before the others, whatever `group_size`
+/// says now (`--pack off` included): its checkpoint holds exactly those runs, and their epochs
+/// in it are not trained again.
 pub(super) fn units<'a>(
     dir: &std::path::Path,
     todo: &[&'a Run],
     group_size: Option<usize>,
 ) -> (Vec<Vec<&'a Run>>, Vec<String>) {
-    let interrupted = match group_size {
-        Some(_) => interrupted_groups(dir, todo),
-        None => Vec::new(),
-    };
+    let interrupted = interrupted_groups(dir, todo);
     let in_group = |run: &Run| {
         interrupted
             .iter()
