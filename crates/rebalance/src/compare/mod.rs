@@ -353,7 +353,7 @@ pub fn compare_in(
     let all: Vec<&Run> = runs.iter().collect();
     if options.merge {
         // Nothing is trained: no device is needed, and runs of any backend are taken.
-        let missing = store::pending(&all, false)?;
+        let missing = store::pending(&all, false, true)?;
         if !missing.is_empty() {
             bail!(
                 "--merge: {} of {} runs are not finished: {}; train them (the shards that hold \
@@ -409,7 +409,7 @@ pub fn compare_in(
         }
     };
     // Runs finished with the same config are kept; runs of another config need --force.
-    let todo = store::pending(&mine, options.force)?;
+    let todo = store::pending(&mine, options.force, false)?;
     let which = match &shard {
         Some((shard, from)) => format!(
             "shard {shard} ({from}): {} of the sweep's {} runs",

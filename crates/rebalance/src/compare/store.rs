@@ -65,12 +65,16 @@ pub(super) fn runs(
 /// The runs to train, in the order of `runs`: those not finished, and with `force` those
 /// recorded with another config, cleared first, each named on stderr. A run whose config
 /// differs only in [`PLACEMENT_KEYS`] (the backend, the workers, the directory) is the same run
-/// and kept.
+/// and kept. `merging` (`--merge`, which trains nothing) says so in the error.
 ///
 /// # Errors
 /// Runs recorded with another config without `force`, naming the first difference, or a run
 /// directory that cannot be cleared.
-pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&'a Run>> {
+pub(super) fn pending<'a>(
+    runs: &[&'a Run],
+    force: bool,
+    merging: bool,
+) -> anyhow::Result<Vec<&'a Run>> {
     let found: Vec<(&Run, Found)> = runs.iter().map(|&run| (run, run.inspect())).collect();
     let changed: Vec<(&Run, &str)> = found
         .iter()
@@ -81,10 +85,15 @@ pub(super) fn pending<'a>(runs: &[&'a Run], force: bool) -> anyhow::Result<Vec<&
         .collect();
     if let Some((first, difference)) = changed.first() {
         if !force {
+            let rerun = if merging {
+                "--merge takes runs as they are: compare without --merge, with --force,"
+            } else {
+                "rerun with --force"
+            };
             bail!(
-                "{} holds a run of another config ({difference}){}; rerun with --force to \
-                 replace such runs (trained again, or only evaluated again where their training \
-                 is another run's), or choose another --out",
+                "{} holds a run of another config ({difference}){}; {rerun} to replace such runs \
+                 (trained again, or only evaluated again where their training is another run's), \
+                 or choose another --out",
                 first.dir.path().display(),
                 if changed.len() > 1 {
                     format!(", as do {} more runs", changed.len() - 1)
@@ -317,7 +326,7 @@ mod tests {
                 .collect()
         };
         let before = contents();
-        let pending_while_held = pending(&[&run], true).map(|todo| todo.len());
+        let pending_while_held = pending(&[&run], true, false).map(|todo| todo.len());
         let kept = contents();
         holder.kill().unwrap();
         holder.wait().unwrap();
@@ -325,7 +334,7 @@ mod tests {
         assert_eq!(kept, before, "a claimed run was touched");
 
         // The holder has ended: its claim is stale, taken over, and the run cleared.
-        assert_eq!(pending(&[&run], true).unwrap().len(), 1);
+        assert_eq!(pending(&[&run], true, false).unwrap().len(), 1);
         assert_eq!(contents(), vec![None, None, None]);
     }
 

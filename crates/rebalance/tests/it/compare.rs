@@ -265,6 +265,15 @@ fn tiny_compare_writes_the_comparison_and_skips_finished_runs() {
         "holds a run of another config (train.learning_rate: 0.003 → 0.01), as do 3 more runs; \
          rerun with --force",
     );
+    // --merge trains nothing: it says how to replace them.
+    assert_one_line_error(
+        &compare(
+            &config,
+            &out,
+            &["--set", "train.learning_rate=0.01", "--merge"],
+        ),
+        "--merge takes runs as they are: compare without --merge, with --force, to replace",
+    );
     assert_eq!(modified(&run_report), trained_at);
     // ... unless forced.
     assert_ok_with_stderr(
