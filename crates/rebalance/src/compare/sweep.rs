@@ -147,12 +147,14 @@ impl Progress {
             Some(device) => format!("{} on {device}", label(run)),
             None => label(run),
         };
+        // Each checkpoint is read to check it: once.
+        let checkpoint = run.dir.last_checkpoint();
         let options = TrainOptions {
             backend: None,
             out: Some(run.dir.path().to_path_buf()),
             // An interrupted run of this sweep (the same config: `store` checked) continues
             // from its last checkpoint; nothing it trained is lost.
-            resume: run.dir.last_checkpoint().is_some(),
+            resume: checkpoint.is_some(),
             overwrite: false,
             progress: Some(RunProgress {
                 bar: self.bar.clone(),
@@ -161,7 +163,7 @@ impl Progress {
             }),
             device,
         };
-        self.restored(epochs_done(run));
+        self.restored(epochs_done(run, checkpoint));
         let result = train_on::<T>(&run.config, &options, data)
             .with_context(|| format!("variant {}, seed {}", run.variant, run.seed));
         self.bar.set_message(self.active.remove(&label));
@@ -378,10 +380,10 @@ fn epochs(run: &Run) -> u64 {
     crate::run::training::total_epochs(&run.config) as u64
 }
 
-/// The epochs of `run` that its checkpoints hold (cRT's second stage's after the first's),
-/// which resuming it does not train again.
-fn epochs_done(run: &Run) -> u64 {
-    let Some(first) = run.dir.last_checkpoint() else {
+/// The epochs of `run` that its checkpoints hold, `checkpoint` its last one's (cRT's second
+/// stage's after the first's): which resuming it does not train again.
+fn epochs_done(run: &Run, checkpoint: Option<usize>) -> u64 {
+    let Some(first) = checkpoint else {
         return 0;
     };
     let train = &run.config.train;
